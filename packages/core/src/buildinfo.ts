@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { ARCHES } from './level.js';
+
+/** `BUILDINFO.json` at the root of every release tree (DESIGN §2): what the vendor says it shipped. */
+export const BuildInfoSchema = z.strictObject({
+  product: z.string().regex(/^[a-z][a-z0-9-]*$/),
+  displayName: z.string().min(1),
+  version: z.string().regex(/^\d+\.\d+\.\d+$/),
+  level: z.number().int().min(0).max(99),
+  arch: z.enum(ARCHES),
+  build: z.string().min(1),
+  hotfixes: z.array(z.string().regex(/^[A-Za-z0-9-]+$/)),
+  service: z.strictObject({
+    pidFile: z.string().min(1),
+    start: z.array(z.string().min(1)).min(1),
+  }),
+});
+export type BuildInfo = z.infer<typeof BuildInfoSchema>;
+
+export const BUILDINFO_FILE = 'BUILDINFO.json';

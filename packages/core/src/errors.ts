@@ -1,0 +1,101 @@
+/**
+ * Every failure the engine reports carries a stable `code` (for scripts and tests) and the process
+ * exit code of DESIGN §4 it maps to, so front ends never guess.
+ */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  notApplicable: 3,
+  integrity: 4,
+  busy: 5,
+  needsRecover: 6,
+  restartRequired: 10,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorCode =
+  | 'E_USAGE'
+  | 'E_INVALID_MANIFEST'
+  | 'E_INVALID_ANSWER_FILE'
+  | 'E_INVALID_BUILDINFO'
+  | 'E_INVALID_STATE'
+  | 'E_NOT_INSTALLED'
+  | 'E_WRONG_PRODUCT'
+  | 'E_WRONG_VERSION'
+  | 'E_WRONG_ARCH'
+  | 'E_WRONG_LEVEL'
+  | 'E_ALREADY_INSTALLED'
+  | 'E_SUPERSEDED'
+  | 'E_DOWNGRADE'
+  | 'E_LOCALLY_MODIFIED'
+  | 'E_REQUIREMENT_NOT_MET'
+  | 'E_NOT_REMOVABLE'
+  | 'E_NO_BACKUP'
+  | 'E_UNSIGNED'
+  | 'E_UNTRUSTED_KEY'
+  | 'E_BAD_SIGNATURE'
+  | 'E_HASH_MISMATCH'
+  | 'E_UNSAFE_ARCHIVE'
+  | 'E_CORRUPT_ARCHIVE'
+  | 'E_FEED_EXPIRED'
+  | 'E_FEED_ROLLBACK'
+  | 'E_FEED'
+  | 'E_INCONSISTENT'
+  | 'E_BUSY'
+  | 'E_NEEDS_RECOVER'
+  | 'E_IO'
+  | 'E_FAILED';
+
+const exitFor: Record<ErrorCode, ExitCode> = {
+  E_USAGE: 2,
+  E_INVALID_MANIFEST: 2,
+  E_INVALID_ANSWER_FILE: 2,
+  E_INVALID_BUILDINFO: 2,
+  E_INVALID_STATE: 2,
+  E_NOT_INSTALLED: 3,
+  E_WRONG_PRODUCT: 3,
+  E_WRONG_VERSION: 3,
+  E_WRONG_ARCH: 3,
+  E_WRONG_LEVEL: 3,
+  E_ALREADY_INSTALLED: 3,
+  E_SUPERSEDED: 3,
+  E_DOWNGRADE: 3,
+  E_LOCALLY_MODIFIED: 3,
+  E_REQUIREMENT_NOT_MET: 3,
+  E_NOT_REMOVABLE: 3,
+  E_NO_BACKUP: 3,
+  E_UNSIGNED: 4,
+  E_UNTRUSTED_KEY: 4,
+  E_BAD_SIGNATURE: 4,
+  E_HASH_MISMATCH: 4,
+  E_UNSAFE_ARCHIVE: 4,
+  E_CORRUPT_ARCHIVE: 4,
+  E_FEED_EXPIRED: 4,
+  E_FEED_ROLLBACK: 4,
+  E_FEED: 1,
+  E_INCONSISTENT: 4,
+  E_BUSY: 5,
+  E_NEEDS_RECOVER: 6,
+  E_IO: 1,
+  E_FAILED: 1,
+};
+
+export class ServicepackError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+  /** Structured facts for --json output and for tests (e.g. the list of modified files). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ServicepackError';
+    this.code = code;
+    this.exitCode = exitFor[code];
+    this.details = details;
+  }
+}
+
+export function isServicepackError(e: unknown): e is ServicepackError {
+  return e instanceof ServicepackError;
+}

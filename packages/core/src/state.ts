@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { ARCHES } from './level.js';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const HistoryEntrySchema = z.strictObject({
+  id: z.string(),
+  packId: z.string(),
+  action: z.enum(['install', 'uninstall', 'recover']),
+  time: z.string(),
+  result: z.enum(['done', 'rolled-back', 'rolled-forward', 'failed']),
+  fromLevel: z.number().int(),
+  toLevel: z.number().int(),
+  /** folder under .servicepack/ holding what this transaction replaced; absent with --no-backup */
+  backup: z.string().optional(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+export const OwnedFileSchema = z.strictObject({ sha256, size: z.number().int().min(0), mode: z.number().int() });
+export type OwnedFile = z.infer<typeof OwnedFileSchema>;
+
+/** `<root>/.servicepack/state.json` (DESIGN §3): the installer's record of what is on disk. */
+export const StateSchema = z.strictObject({
+  format: z.literal(1),
+  product: z.string(),
+  version: z.string(),
+  arch: z.enum(ARCHES),
+  level: z.number().int().min(0),
+  hotfixes: z.array(z.string()),
+  /** installed packs, oldest first: the uninstall order is this list reversed */
+  installed: z.array(
+    z.strictObject({ packId: z.string(), kind: z.enum(['service-pack', 'hotfix']), fromLevel: z.number().int(), level: z.number().int(), backup: z.string().optional() }),
+  ),
+  files: z.record(z.string(), OwnedFileSchema),
+  /** config files the admin changed that a pack left in place (.spnew written beside) */
+  keptModified: z.array(z.string()).optional(),
+  feeds: z.record(z.string(), z.strictObject({ version: z.number().int(), seen: z.string() })).optional(),
+  history: z.array(HistoryEntrySchema),
+});
+export type State = z.infer<typeof StateSchema>;
+
+export const SERVICEPACK_DIR = '.servicepack';
