@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_REL_PATH, pathFoldKey, unsafePathReason } from './archive-path.js';
 import { ARCHES } from './level.js';
 
 /**
@@ -11,9 +12,12 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha2
 export const RelPathSchema = z
   .string()
   .min(1)
-  .max(240)
-  .refine((p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').some((s) => s === '' || s === '.' || s === '..'), {
-    message: 'expected a relative path with no empty, "." or ".." segments and no backslashes',
+  .max(MAX_REL_PATH)
+  .superRefine((p, ctx) => {
+    // the same rule the pack reader applies to archive entries, so a signed manifest can never
+    // name a file the reader would refuse (or one that aliases another on Windows or macOS)
+    const reason = unsafePathReason(p);
+    if (reason) ctx.addIssue({ code: 'custom', message: `expected a safe relative path: ${reason}` });
   });
 
 export const FileActionSchema = z.enum(['add', 'replace', 'delete']);
@@ -71,7 +75,7 @@ export const ManifestSchema = z
     if (m.kind === 'hotfix' && m.baseLevel === undefined) ctx.addIssue({ code: 'custom', message: 'a hotfix names its baseLevel', path: ['baseLevel'] });
     const seen = new Set<string>();
     for (const [i, f] of m.files.entries()) {
-      const key = f.path.normalize('NFC').toLowerCase();
+      const key = pathFoldKey(f.path);
       if (seen.has(key)) ctx.addIssue({ code: 'custom', message: `duplicate path ${f.path}`, path: ['files', i, 'path'] });
       seen.add(key);
       if (f.action !== 'delete' && (f.sha256 === undefined || f.size === undefined))

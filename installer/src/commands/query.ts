@@ -1,0 +1,76 @@
+import type { Command } from '@commander-js/extra-typings';
+import type { QueryResult } from '@servicepack/core/query';
+import { EXIT, UsageError } from '../exit.js';
+import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import type { PlainReporter } from '../reporters/plain.js';
+
+interface QueryFlags {
+  root?: string;
+  json?: true;
+  require?: string;
+}
+
+export function registerQuery(program: Command, io: Io, state: RunState): void {
+  program
+    .command('query')
+    .description('show the installed product, version, arch, service pack level, hotfixes and history')
+    .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('--require <level>', 'exit 3 unless the installed level is at least LEVEL (rtm, sp6, 6)')
+    .action(async (flags) => {
+      state.exitCode = await runQuery(flags, io);
+    });
+}
+
+export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
+  const rep = makeReporter(io, flags.json === true, false);
+  try {
+    const root = resolveRoot(flags.root, io.env);
+    const { parseLevel, levelName } = await import('@servicepack/core/level');
+    let required: number | undefined;
+    if (flags.require !== undefined) {
+      required = parseLevel(flags.require);
+      if (required === undefined) throw new UsageError(`--require ${flags.require}: expected a level such as rtm, sp6 or 6`);
+    }
+    const { queryInstallation } = await import('@servicepack/core/query');
+    const q = await queryInstallation(root);
+    const met = required === undefined || q.level >= required;
+    const message = required !== undefined && !met ? `${q.product} in ${q.root} is at ${q.levelName}; ${levelName(required)} or later is required` : undefined;
+    if (rep.kind === 'json') {
+      const requirement = required !== undefined ? { require: { level: required, levelName: levelName(required), met } } : {};
+      if (met) rep.r.result({ ...q, ...requirement });
+      else
+        rep.r.error({
+          ok: false,
+          code: 'E_REQUIREMENT_NOT_MET',
+          exitCode: EXIT.notApplicable,
+          message: message!,
+          details: { level: q.level, required },
+          // The query itself stays at the top level, so `jq .level` works whether or not it passed.
+          ...q,
+          ...requirement,
+        });
+    } else {
+      printQuery(rep.r, q);
+      if (!met) rep.r.error(message!);
+    }
+    return met ? EXIT.ok : EXIT.notApplicable;
+  } catch (e) {
+    return reportFailure(rep, io, e);
+  }
+}
+
+function printQuery(r: PlainReporter, q: QueryResult): void {
+  const b = r.o.bold;
+  r.print(`${b(q.displayName)} (${q.product} ${q.version}, ${q.arch}): ${b(q.levelName)}`);
+  r.print(`  build      ${q.build}`);
+  r.print(`  hotfixes   ${q.hotfixes.length > 0 ? q.hotfixes.join(', ') : 'none'}`);
+  r.print(`  root       ${q.root}`);
+  r.print(`  consistent ${q.consistent ? 'yes' : r.o.yellow(`no (${q.problems.length} ${q.problems.length === 1 ? 'problem' : 'problems'})`)}`);
+  for (const p of q.problems.slice(0, 20)) r.print(`    ${p.kind.padEnd(9)} ${p.message}`);
+  if (q.problems.length > 20) r.print(`    … and ${q.problems.length - 20} more`);
+  if (q.history.length > 0) {
+    r.print('  history');
+    for (const h of q.history) r.print(`    ${h.time}  ${h.action} ${h.packId}  level ${h.fromLevel} -> ${h.toLevel}  ${h.result}${h.backup ? `  (backup: .servicepack/${h.backup})` : ''}`);
+  } else if (!q.stateRecord) r.print('  history    none (as released by the vendor)');
+}

@@ -1,0 +1,71 @@
+/**
+ * Exit codes (DESIGN §4) and the one shape every failure takes on the way out. Kept free of core
+ * imports so `--help` and usage errors stay fast: the numbers are the contract, core's ExitCode
+ * mirrors them.
+ */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  notApplicable: 3,
+  integrity: 4,
+  busy: 5,
+  needsRecover: 6,
+  restartRequired: 10,
+} as const;
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0   done
+  1   failed and rolled back (nothing changed)
+  2   usage error, or invalid answer file / manifest
+  3   not applicable (wrong product, version, arch or level; already installed;
+      superseded; locally modified files; query --require not met)
+  4   integrity or trust failure (signature, hash, unsafe archive, stale or
+      rolled-back feed)
+  5   busy (another transaction holds the lock)
+  6   an interrupted transaction needs \`servicepack recover\`
+  10  done, restart still required`;
+
+export const EXAMPLES_HELP = `Examples:
+  servicepack query --root /opt/inetsrv
+  servicepack query --json --require sp6
+  servicepack install inetsrv-4.0-sp6-x86.tgz --root /opt/inetsrv -u
+  SERVICEPACK_ROOT=/opt/inetsrv servicepack install inetsrv-4.0-sp6-x86.tgz -u -z --json
+  servicepack install inetsrv-4.0-sp6-x86.tgz --dry-run`;
+
+/** What `--json` prints for a failure, and what plain mode turns into one line. */
+export type ErrorDocument = {
+  ok: false;
+  code: string;
+  exitCode: number;
+  message: string;
+  details: Record<string, unknown>;
+};
+
+interface CodedError {
+  code: string;
+  exitCode: number;
+  message: string;
+  details: Readonly<Record<string, unknown>>;
+}
+
+function isCoded(e: unknown): e is CodedError {
+  return (
+    e instanceof Error &&
+    e.name === 'ServicepackError' &&
+    typeof (e as Partial<CodedError>).code === 'string' &&
+    typeof (e as Partial<CodedError>).exitCode === 'number'
+  );
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function errorDocument(e: unknown): ErrorDocument {
+  if (isCoded(e)) return { ok: false, code: e.code, exitCode: e.exitCode, message: e.message, details: { ...e.details } };
+  if (e instanceof UsageError) return { ok: false, code: 'E_USAGE', exitCode: EXIT.usage, message: e.message, details: {} };
+  // Not one of ours: a bug or an environment failure. One line; the stack only with DEBUG.
+  const message = e instanceof Error ? e.message : String(e);
+  return { ok: false, code: 'E_UNEXPECTED', exitCode: EXIT.failed, message: `unexpected error: ${message}`, details: {} };
+}

@@ -1,0 +1,48 @@
+import { EXIT, errorDocument, UsageError } from './exit.js';
+import { JsonReporter } from './reporters/json.js';
+import { type Output, PlainReporter } from './reporters/plain.js';
+
+/** Where a run reads its environment and writes its output: the process, or a test's buffers. */
+export interface Io {
+  out: Output;
+  err: Output;
+  env: Record<string, string | undefined>;
+  /** stdin and stdout are terminals (the wizard's precondition) */
+  interactive: boolean;
+}
+
+export function processIo(): Io {
+  return {
+    out: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
+    err: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true },
+    env: process.env,
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+  };
+}
+
+/** The value an action hands back to `run` (commander's actions return nothing useful). */
+export interface RunState {
+  exitCode: number;
+}
+
+export function resolveRoot(flag: string | undefined, env: Io['env']): string {
+  const root = flag ?? env['SERVICEPACK_ROOT'];
+  if (root === undefined || root === '') throw new UsageError('no installation root: pass --root DIR or set SERVICEPACK_ROOT');
+  return root;
+}
+
+export type Reporter = { kind: 'plain'; r: PlainReporter } | { kind: 'json'; r: JsonReporter };
+
+export function makeReporter(io: Io, json: boolean, quiet: boolean): Reporter {
+  return json ? { kind: 'json', r: new JsonReporter(io.out, io.err, quiet) } : { kind: 'plain', r: new PlainReporter({ err: io.err, out: io.out, quiet, env: io.env }) };
+}
+
+/** Every failure leaves through here: one JSON document or one error line, and its exit code. */
+export function reportFailure(rep: Reporter, io: Io, e: unknown): number {
+  const doc = errorDocument(e);
+  if (rep.kind === 'json') rep.r.error(doc);
+  else rep.r.error(doc.message);
+  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
+  else if (doc.code === 'E_UNEXPECTED' && rep.kind === 'plain') io.err.write('(set DEBUG=1 for the stack trace)\n');
+  return doc.exitCode ?? EXIT.failed;
+}

@@ -1,0 +1,112 @@
+import type { ServicepackEvent, Step } from '@servicepack/core/events';
+
+export interface Output {
+  write(text: string): void;
+  isTTY?: boolean;
+}
+
+export interface PlainOptions {
+  /** logs (events, warnings, errors) */
+  err: Output;
+  /** results */
+  out: Output;
+  quiet: boolean;
+  env: Record<string, string | undefined>;
+}
+
+const STEP_LABEL: Record<Step, string> = {
+  lock: 'take the lock',
+  recover: 'check for an interrupted transaction',
+  detect: 'detect the installation',
+  verify: 'verify the pack',
+  plan: 'plan the changes',
+  stage: 'stage the payload',
+  'stop-service': 'stop the service',
+  commit: 'commit the files',
+  record: 'record the new state',
+  restart: 'restart the service',
+  cleanup: 'clean up',
+};
+
+/** ANSI only for a terminal that wants it (NO_COLOR, https://no-color.org, and pipes get none). */
+export function useColor(stream: Output, env: Record<string, string | undefined>): boolean {
+  return stream.isTTY === true && env['NO_COLOR'] === undefined && env['TERM'] !== 'dumb';
+}
+
+export interface Paint {
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+export function paint(on: boolean): Paint {
+  const wrap = (open: number, close: number) => (s: string) => (on ? `\x1b[${open}m${s}\x1b[${close}m` : s);
+  return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}
+
+/** Renders core events as plain lines on stderr; results are printed by the commands on stdout. */
+export class PlainReporter {
+  readonly err: Output;
+  readonly out: Output;
+  readonly quiet: boolean;
+  readonly e: Paint;
+  readonly o: Paint;
+  private progressShown = false;
+
+  constructor(opts: PlainOptions) {
+    this.err = opts.err;
+    this.out = opts.out;
+    this.quiet = opts.quiet;
+    this.e = paint(useColor(opts.err, opts.env));
+    this.o = paint(useColor(opts.out, opts.env));
+  }
+
+  readonly sink = (ev: ServicepackEvent): void => {
+    switch (ev.type) {
+      case 'step':
+        if (this.quiet || ev.state === 'started') return;
+        this.clearProgress();
+        if (ev.state === 'done') this.log(`${this.e.green('ok')}   ${STEP_LABEL[ev.step]}`);
+        else if (ev.state === 'skipped') this.log(`${this.e.dim('--')}   ${this.e.dim(`${STEP_LABEL[ev.step]} (nothing to do)`)}`);
+        else this.log(`${this.e.red('FAIL')} ${STEP_LABEL[ev.step]}`);
+        return;
+      case 'progress':
+        // A redrawn line is useful on a terminal and noise in a log file.
+        if (this.quiet || this.err.isTTY !== true || ev.totalFiles === 0) return;
+        this.err.write(`\r\x1b[K     ${STEP_LABEL[ev.step]}: ${ev.files}/${ev.totalFiles} files`);
+        this.progressShown = true;
+        return;
+      case 'warning':
+        this.clearProgress();
+        this.log(`${this.e.yellow('warning:')} ${ev.message}`);
+        return;
+      case 'info':
+        if (this.quiet) return;
+        this.clearProgress();
+        this.log(`     ${ev.message}`);
+        return;
+    }
+  };
+
+  log(line: string): void {
+    this.err.write(`${line}\n`);
+  }
+
+  print(line: string): void {
+    this.out.write(`${line}\n`);
+  }
+
+  error(message: string): void {
+    this.clearProgress();
+    this.log(`${this.e.red('servicepack: error:')} ${message}`);
+  }
+
+  private clearProgress(): void {
+    if (this.progressShown) {
+      this.err.write('\r\x1b[K');
+      this.progressShown = false;
+    }
+  }
+}

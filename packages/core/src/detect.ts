@@ -1,0 +1,154 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from './buildinfo.js';
+import { isServicepackError, ServicepackError } from './errors.js';
+import { errnoCode, isDirectory, NOT_OWNED } from './fsutil.js';
+import { hashTree, type TreeEntry } from './hash.js';
+import { type Arch, type Level, levelName } from './level.js';
+import { SERVICEPACK_DIR, type State } from './state.js';
+import { readState, STATE_FILE } from './state-store.js';
+
+export type ProblemKind = 'modified' | 'missing' | 'extra' | 'buildinfo' | 'state';
+
+export interface Problem {
+  path: string;
+  kind: ProblemKind;
+  message: string;
+}
+
+export interface Installation {
+  /** absolute */
+  root: string;
+  product: string;
+  version: string;
+  arch: Arch;
+  level: Level;
+  levelName: string;
+  hotfixes: string[];
+  /** the state record, BUILDINFO.json and the files on disk agree */
+  consistent: boolean;
+  problems: Problem[];
+  /** absent on a fresh vendor release tree (or when the record could not be read: see problems) */
+  state?: State;
+  buildInfo: BuildInfo;
+  /** every owned file on disk now, sorted by path */
+  files: Map<string, TreeEntry>;
+}
+
+const STATE_REL = `${SERVICEPACK_DIR}/${STATE_FILE}`;
+
+async function readBuildInfo(root: string): Promise<BuildInfo> {
+  const path = join(root, BUILDINFO_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`, { root });
+    }
+    throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ServicepackError('E_INVALID_BUILDINFO', `${path} is not valid JSON: restore it from the release or from .servicepack/backup/`, { path }, { cause: e });
+  }
+  const parsed = BuildInfoSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ServicepackError(
+      'E_INVALID_BUILDINFO',
+      `${path} is not a valid BUILDINFO record (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')}): restore it from the release or from .servicepack/backup/`,
+      { path, issues: parsed.error.issues },
+    );
+  }
+  return parsed.data;
+}
+
+async function hashOwned(root: string): Promise<Map<string, TreeEntry>> {
+  try {
+    return await hashTree(root, NOT_OWNED);
+  } catch (e) {
+    // hashTree refuses links and special files; in a product tree that is tampering or damage,
+    // and servicing through a link could write outside the tree.
+    throw new ServicepackError('E_INCONSISTENT', `${(e as Error).message}: the product tree may hold only regular files and folders; replace it with the released file`, { root }, { cause: e });
+  }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sb = new Set(b);
+  return a.every((x) => sb.has(x));
+}
+
+function crossCheck(state: State, bi: BuildInfo): Problem[] {
+  const out: Problem[] = [];
+  const say = (field: string, s: unknown, b: unknown) =>
+    out.push({ path: BUILDINFO_FILE, kind: 'buildinfo', message: `the state record says ${field} ${JSON.stringify(s)}, ${BUILDINFO_FILE} says ${JSON.stringify(b)}` });
+  if (state.product !== bi.product) say('product', state.product, bi.product);
+  if (state.version !== bi.version) say('version', state.version, bi.version);
+  if (state.arch !== bi.arch) say('arch', state.arch, bi.arch);
+  if (state.level !== bi.level) say('level', state.level, bi.level);
+  if (!sameSet(state.hotfixes, bi.hotfixes)) say('hotfixes', state.hotfixes, bi.hotfixes);
+  return out;
+}
+
+function compareFiles(recorded: State['files'], disk: Map<string, TreeEntry>): Problem[] {
+  const out: Problem[] = [];
+  for (const [path, want] of Object.entries(recorded)) {
+    const have = disk.get(path);
+    if (!have) out.push({ path, kind: 'missing', message: `${path} is recorded but missing` });
+    else if (have.sha256 !== want.sha256 || have.size !== want.size)
+      out.push({ path, kind: 'modified', message: `${path} differs from the recorded content (sha256 ${have.sha256.slice(0, 12)}…, recorded ${want.sha256.slice(0, 12)}…)` });
+    else if (have.mode !== want.mode)
+      out.push({ path, kind: 'modified', message: `${path} has mode ${have.mode.toString(8)}, recorded ${want.mode.toString(8)}` });
+  }
+  for (const path of disk.keys()) {
+    if (!Object.hasOwn(recorded, path)) out.push({ path, kind: 'extra', message: `${path} is not part of the recorded installation` });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * What is installed in `root`: BUILDINFO.json says what the vendor shipped, the state record says
+ * what this installer did since, and the files say what is really there. All three are read and
+ * compared (SPCheck/Qfecheck did the same against their file lists) because any one alone can lie:
+ * a hand-copied file, a restored folder, a lost record.
+ */
+export async function detectInstallation(rootArg: string): Promise<Installation> {
+  const root = resolve(rootArg);
+  if (!(await isDirectory(root))) {
+    throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`, { root });
+  }
+  const buildInfo = await readBuildInfo(root);
+  const problems: Problem[] = [];
+  let state: State | undefined;
+  try {
+    state = await readState(root);
+  } catch (e) {
+    if (!isServicepackError(e) || e.code !== 'E_INVALID_STATE') throw e;
+    problems.push({ path: STATE_REL, kind: 'state', message: e.message });
+  }
+  const files = await hashOwned(root);
+
+  if (state) {
+    problems.push(...crossCheck(state, buildInfo), ...compareFiles(state.files, files));
+  }
+  const src = state ?? buildInfo;
+  return {
+    root,
+    product: src.product,
+    version: src.version,
+    arch: src.arch,
+    level: src.level,
+    levelName: levelName(src.level, src.hotfixes),
+    hotfixes: [...src.hotfixes],
+    consistent: problems.length === 0,
+    problems,
+    ...(state ? { state } : {}),
+    buildInfo,
+    files,
+  };
+}

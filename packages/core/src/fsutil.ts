@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { SERVICEPACK_DIR } from './state.js';
+
+/**
+ * Top-level folders of an installation the product does not "own": the installer's own data,
+ * the admin's content, and what the running server creates. Packs never touch them, detection
+ * never hashes them, and a manifest path inside them is refused.
+ */
+export const NOT_OWNED = [SERVICEPACK_DIR, 'wwwroot', 'logs', 'run'] as const;
+
+/** Case-folded so a pack cannot reach `.ServicePack/` on a case-insensitive file system. */
+export function isOwnedPath(rel: string): boolean {
+  const first = (rel.split('/')[0] ?? '').normalize('NFC').toLowerCase();
+  return !NOT_OWNED.some((n) => n.toLowerCase() === first);
+}
+
+export function errnoCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
+    throw e;
+  }
+}
+
+/**
+ * A rename is only durable once the directory holding the entry is flushed; without this a power
+ * loss after "commit" can bring back the old name. Some file systems refuse fsync on a directory
+ * (EINVAL/EISDIR on a few network mounts): there is nothing more we can do there, so it is tolerated.
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(dir, constants.O_RDONLY);
+    await fh.sync();
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'ENOENT') throw e;
+  } finally {
+    await fh?.close();
+  }
+}
+
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Write-then-rename: readers see the old bytes or the new bytes, never a torn file, even after a
+ * crash (temp file fsynced before the rename, directory fsynced after it).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    try {
+      await fh.writeFile(data);
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(dir);
+}
+
+/**
+ * Creates the missing parents of `path` up to (not including) `stopAt` and returns the folders it
+ * created, outermost first, so a rollback or an uninstall can remove exactly those.
+ */
+export async function mkdirParents(stopAt: string, relDir: string): Promise<string[]> {
+  const created: string[] = [];
+  if (relDir === '' || relDir === '.') return created;
+  let cur = stopAt;
+  for (const seg of relDir.split('/')) {
+    cur = join(cur, seg);
+    try {
+      await mkdir(cur, { mode: 0o755 });
+      created.push(cur);
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+      if (!(await isDirectory(cur))) throw new Error(`${cur} exists and is not a folder`);
+    }
+  }
+  return created;
+}
+
+/** Removes `dir` and then each empty parent up to (not including) `stopAt`; returns what it removed. */
+export async function removeEmptyDirs(stopAt: string, dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  let cur = dir;
+  while (cur.startsWith(stopAt + sep) && cur !== stopAt) {
+    try {
+      await rmdir(cur);
+      removed.push(cur);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') break;
+      throw e;
+    }
+    cur = dirname(cur);
+  }
+  return removed;
+}
+
+export function toPosix(rel: string): string {
+  return sep === '/' ? rel : rel.split(sep).join('/');
+}
+
+/** Root-relative POSIX path to an absolute path, after the caller has validated `rel`. */
+export function inRoot(root: string, rel: string): string {
+  return join(root, ...rel.split('/'));
+}

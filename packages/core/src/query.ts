@@ -1,0 +1,55 @@
+import { detectInstallation, type Problem } from './detect.js';
+import { ServicepackError } from './errors.js';
+import { type Level, levelName } from './level.js';
+import type { HistoryEntry, State } from './state.js';
+
+/** `servicepack query --json` (DESIGN §4): one object, the fields scripts rely on first. */
+export interface QueryResult {
+  product: string;
+  displayName: string;
+  version: string;
+  arch: string;
+  level: Level;
+  levelName: string;
+  hotfixes: string[];
+  build: string;
+  consistent: boolean;
+  problems: Problem[];
+  /** installed packs, oldest first */
+  installed: State['installed'];
+  history: HistoryEntry[];
+  root: string;
+  /** false for a vendor release tree nothing was ever installed on */
+  stateRecord: boolean;
+}
+
+export async function queryInstallation(root: string): Promise<QueryResult> {
+  const inst = await detectInstallation(root);
+  return {
+    product: inst.product,
+    displayName: inst.buildInfo.displayName,
+    version: inst.version,
+    arch: inst.arch,
+    level: inst.level,
+    levelName: inst.levelName,
+    hotfixes: inst.hotfixes,
+    build: inst.buildInfo.build,
+    consistent: inst.consistent,
+    problems: inst.problems,
+    installed: inst.state?.installed ?? [],
+    history: inst.state?.history ?? [],
+    root: inst.root,
+    stateRecord: inst.state !== undefined,
+  };
+}
+
+/** `query --require LEVEL`: the installed level must be at least `level` (exit 3 otherwise). */
+export function checkRequirement(q: QueryResult, level: Level): void {
+  if (q.level < level) {
+    throw new ServicepackError(
+      'E_REQUIREMENT_NOT_MET',
+      `${q.product} in ${q.root} is at ${q.levelName}; ${levelName(level)} or later is required: install ${levelName(level)}`,
+      { level: q.level, required: level },
+    );
+  }
+}

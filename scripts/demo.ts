@@ -1,0 +1,88 @@
+/**
+ * The built-in demo (`pnpm start`, after the build): the product's story in one run.
+ * An RTM installation leaks connections; servicepack installs SP6 unattended; the leak is gone.
+ * It uses the same leak probe as test/fixes/Q236565.test.ts, so the numbers shown are the ones tested.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type LeakProbeResult, repoRoot, runLeakProbe } from '../test/support/inetsrv.js';
+
+const N = 100;
+const arch = process.env['DEMO_ARCH'] === 'alpha' ? 'alpha' : 'x86';
+const root = join(repoRoot, 'demo', 'inetsrv');
+const cli = join(repoRoot, 'installer', 'bin', 'servicepack');
+const pack = join(repoRoot, 'dist', 'packs', `inetsrv-4.0-sp6-${arch}.tgz`);
+const rtm = join(repoRoot, 'dist', 'releases', `inetsrv-4.0-rtm-${arch}`);
+const plain = !process.stdout.isTTY || process.env['NO_COLOR'] !== undefined;
+const bold = (s: string) => (plain ? s : `\u001b[1m${s}\u001b[22m`);
+
+function heading(n: number, text: string): void {
+  process.stdout.write(`\n${bold(`== ${n}. ${text}`)}\n`);
+}
+
+function servicepack(args: string[]): number {
+  process.stdout.write(`$ servicepack ${args.join(' ')}\n`);
+  const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit', env: { ...process.env, SERVICEPACK_ROOT: root } });
+  return r.status ?? 1;
+}
+
+function showProbe(label: string, r: LeakProbeResult): void {
+  const leaked = r.second.connections;
+  process.stdout.write(
+    `${label}: ${r.n} clients each fetched / and closed their idle keep-alive connection.\n` +
+      `  served ${r.served}/${r.n}; 2 s after the last FIN arrived the server still holds:\n` +
+      `  connections (server's own count): ${r.second.connections}\n` +
+      `  CLOSE_WAIT sockets (ss):           ${r.second.closeWait ?? 'n/a (no ss)'}\n` +
+      `  extra file descriptors (/proc):    ${r.second.fdDelta ?? 'n/a (no /proc)'}\n` +
+      `  => ${leaked === 0 ? 'no leak' : `${leaked} connections leaked (KB Q236565 "TCP connections not released")`}\n`,
+  );
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(pack) || !existsSync(rtm)) {
+    process.stderr.write('demo: the build output is missing: run `pnpm build` first (or `pnpm start`, which builds).\n');
+    return 2;
+  }
+  process.stdout.write(`${bold('servicepack demo')}: inetsrv 4.0 (${arch}) from RTM to Service Pack 6\n`);
+
+  heading(1, `Lay out an RTM installation in ${root}`);
+  rmSync(root, { recursive: true, force: true });
+  cpSync(rtm, root, { recursive: true, preserveTimestamps: true });
+  process.stdout.write(`copied ${rtm}\n`);
+
+  heading(2, 'What level is it at?');
+  if (servicepack(['query', '--root', root]) !== 0) return 1;
+
+  heading(3, 'Run it and watch connections leak');
+  const before = await runLeakProbe(root, N);
+  showProbe('RTM', before);
+
+  heading(4, 'Install Service Pack 6, unattended');
+  const code = servicepack(['install', pack, '--root', root, '-u']);
+  if (code !== 0 && code !== 10) return code;
+
+  heading(5, 'What level is it at now?');
+  if (servicepack(['query', '--root', root]) !== 0) return 1;
+
+  heading(6, 'Run it again');
+  const after = await runLeakProbe(root, N);
+  showProbe('SP6', after);
+
+  const ok = before.second.connections === N && after.second.connections === 0;
+  process.stdout.write(
+    `\n${bold(ok ? 'Done' : 'Unexpected result')}: RTM leaked ${before.second.connections} of ${N} connections; after SP6, ${after.second.connections}.\n` +
+      `Try: servicepack query --root ${root} --json | servicepack verify --root ${root} | servicepack uninstall --root ${root} -u\n`,
+  );
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`demo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
