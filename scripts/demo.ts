@@ -72,7 +72,10 @@ async function main(): Promise<number> {
   const ok = before.second.connections === N && after.second.connections === 0;
   process.stdout.write(
     `\n${bold(ok ? 'Done' : 'Unexpected result')}: RTM leaked ${before.second.connections} of ${N} connections; after SP6, ${after.second.connections}.\n` +
-      `Try: servicepack query --root ${root} --json | servicepack verify --root ${root} | servicepack uninstall --root ${root} -u\n`,
+      `Try next (installer/bin/servicepack, or pnpm exec servicepack):\n` +
+      `  servicepack query --root ${root} --json\n` +
+      `  servicepack verify --root ${root}\n` +
+      `  servicepack uninstall --root ${root} -u\n`,
   );
   return ok ? 0 : 1;
 }

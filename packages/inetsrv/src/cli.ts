@@ -46,6 +46,8 @@ async function serve(config: Config): Promise<number> {
   const platform = await loadPlatform(info.arch);
   const server = await InetServer.create(config, info, platform);
   const { host, port } = await server.listen();
+  // ps and the pid check (pidfile.ts) recognise the server by this name, whatever started it.
+  process.title = `inetsrv ${treeRoot}`;
   writePidFile(config.pidFile, process.pid);
   // Node also exits on its own once nothing is left to wait for; the file must not outlive the process.
   process.on('exit', () => removePidFile(config.pidFile, process.pid));

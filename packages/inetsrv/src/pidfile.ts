@@ -17,7 +17,8 @@ export function readPid(file: string): number | undefined {
 /**
  * Whether `pid` is a live inetsrv process. A zombie counts as gone (it has exited; its parent just
  * has not reaped it), and on Linux a pid reused by another program after a crash is not mistaken
- * for the server, so a stale file never blocks a start or makes stop signal a stranger.
+ * for the server (the server names itself through process.title, which sets /proc/<pid>/comm), so
+ * a stale file never blocks a start or makes stop signal a stranger.
  */
 export function isRunning(pid: number): boolean {
   try {
@@ -28,8 +29,7 @@ export function isRunning(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     if (/^\d+ \(.*\) Z /.test(stat)) return false;
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('inetsrv');
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('inetsrv');
   } catch {
     return true;
   }
