@@ -1,5 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { registerInstall } from './commands/install.js';
+import { registerFeedCommands } from './commands/feed.js';
 import { registerVendorCommands } from './commands/pack.js';
 import { registerQuery } from './commands/query.js';
 import { EXAMPLES_HELP, EXIT, EXIT_CODES_HELP } from './exit.js';
@@ -27,6 +28,7 @@ export function createProgram(io: Io, state: RunState): Command {
   registerInstall(program, io, state);
   registerQuery(program, io, state);
   registerVendorCommands(program, io, state);
+  registerFeedCommands(program, io, state);
   return program;
 }
 

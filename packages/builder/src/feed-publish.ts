@@ -76,7 +76,7 @@ export interface PublishedFeed {
   indexSha256: string;
   /** the version found in outDir before, if any */
   previousVersion?: number;
-  /** false when the index (apart from nothing) equals the previous one: nothing new was published */
+  /** false when the index is byte-identical to the previous one: nothing new was published */
   changed: boolean;
 }
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { BuildInfoSchema } from './buildinfo.js';
+import { CatalogSchema } from './catalog.js';
+import { FeedIndexSchema } from './feed.js';
 import { FixSchema } from './fix.js';
 import { ManifestSchema, SignatureFileSchema } from './manifest.js';
 import { StateSchema } from './state.js';
@@ -16,6 +18,8 @@ const documents = {
   buildinfo: { schema: BuildInfoSchema, title: 'release BUILDINFO.json' },
   state: { schema: StateSchema, title: 'installation state record (.servicepack/state.json)' },
   fix: { schema: FixSchema, title: 'fix definition (patches/<ID>/fix.yaml)' },
+  feedIndex: { schema: FeedIndexSchema, title: 'servicepack feed index (index.json)' },
+  catalog: { schema: CatalogSchema, title: 'servicepack file catalog (catalog.json)' },
 } as const;
 
 export type SchemaName = keyof typeof documents;
