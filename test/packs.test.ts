@@ -10,9 +10,11 @@ import { hashTree, sha256File } from '../packages/core/src/hash.js';
 import { ARCHES } from '../packages/core/src/level.js';
 import { openPack, stagePayload } from '../packages/core/src/pack-read.js';
 import { loadTrustedKeys } from '../packages/core/src/trust.js';
-import { buildAllPacks, NEVER_IN_PACKS } from '../packages/builder/src/pack-build.js';
+import { buildAllPacks, findBaseTrees, NEVER_IN_PACKS, packFileName } from '../packages/builder/src/pack-build.js';
+import { loadPackDef, type PackDef } from '../packages/builder/src/pack-def.js';
 import { paths } from '../packages/builder/src/paths.js';
 import { releaseName } from '../packages/builder/src/release.js';
+import { loadSeries } from '../packages/builder/src/series.js';
 
 /**
  * Checks the packs `pnpm build` wrote into dist/packs against the release trees they were made
@@ -23,6 +25,17 @@ async function builtPacks(): Promise<string[]> {
   const names = (await readdir(paths.packs)).filter((n) => n.endsWith('.tgz')).sort();
   if (names.length === 0) assert.fail(`${paths.packs} holds no packs: run pnpm build`);
   return names;
+}
+
+/** Every definition in manifests/packs/ with the pack file each of its architectures gives. */
+async function definitions(): Promise<{ def: PackDef; arch: (typeof ARCHES)[number]; name: string }[]> {
+  const dir = join(paths.manifests, 'packs');
+  const out: { def: PackDef; arch: (typeof ARCHES)[number]; name: string }[] = [];
+  for (const file of (await readdir(dir)).filter((n) => n.endsWith('.yaml')).sort()) {
+    const def = await loadPackDef(join(dir, file));
+    for (const arch of def.arches) out.push({ def, arch, name: packFileName(def, arch) });
+  }
+  return out;
 }
 
 function tree(level: number, arch: string, hotfixes: string[] = []): string {
@@ -65,43 +78,96 @@ describe('built packs (dist/packs)', () => {
     }
   });
 
-  it('SP6 carries exactly the files in which SP6 differs from the levels it installs on', async () => {
+  it('every definition gives one pack per architecture, and dist/packs holds nothing else', async () => {
+    const defs = await definitions();
+    assert.deepEqual(await builtPacks(), defs.map((d) => d.name).sort());
+    // cumulative service packs for every level the series reaches, and a hotfix for each hotfix fix
+    const series = await loadSeries(paths.patches);
     for (const arch of ARCHES) {
-      const pack = await openPack(join(paths.packs, `${releaseName(6, arch)}.tgz`), { trustedKeys: await loadTrustedKeys({ root: tree(6, arch) }) });
-      const sp6 = await hashTree(tree(6, arch), NEVER_IN_PACKS);
-      const rtm = await hashTree(tree(0, arch), NEVER_IN_PACKS);
-      const exec = (mode: number | undefined) => ((mode ?? 0) & 0o111) !== 0;
-      const differs = (a: typeof sp6, b: typeof sp6) => {
-        const out = new Set<string>();
-        for (const p of new Set([...a.keys(), ...b.keys()])) if (a.get(p)?.sha256 !== b.get(p)?.sha256 || exec(a.get(p)?.mode) !== exec(b.get(p)?.mode)) out.add(p);
-        return out;
-      };
-      const fromRtm = differs(sp6, rtm);
-      fromRtm.add('BUILDINFO.json');
-      // every base level that exists adds the paths it differs in (normally none beyond RTM's)
-      const expected = new Set(fromRtm);
-      for (const level of pack.manifest.appliesTo.levels) {
-        const dir = join(paths.releases, releaseName(level, arch));
-        if (existsSync(dir)) for (const p of differs(sp6, await hashTree(dir, NEVER_IN_PACKS))) expected.add(p);
+      for (let level = 1; level <= series.maxLevel; level++) {
+        assert.ok(
+          defs.some((d) => d.arch === arch && d.def.kind === 'service-pack' && d.def.level === level),
+          `no ${arch} service pack for level ${level}: an installation there could only be reached by a newer one`,
+        );
+      }
+      for (const fix of series.fixes.filter((f) => f.hotfix && f.arch.includes(arch))) {
+        assert.ok(defs.some((d) => d.arch === arch && d.def.kind === 'hotfix' && d.def.id === fix.id), `no ${arch} pack for hotfix ${fix.id}`);
+      }
+    }
+  });
+
+  it('each manifest says what its definition and patches/series say: levels, fixes, supersedes', async () => {
+    const series = await loadSeries(paths.patches);
+    for (const { def, arch, name } of await definitions()) {
+      const m = (await openPack(join(paths.packs, name), { trustedKeys: await loadTrustedKeys({ root: tree(0, arch) }) })).manifest;
+      assert.equal(m.id, def.id, name);
+      assert.equal(m.kind, def.kind, name);
+      assert.equal(m.arch, arch, name);
+      assert.equal(m.level, def.level, name);
+      assert.deepEqual(m.appliesTo.levels, [...def.appliesTo.levels].sort((a, b) => a - b), name);
+      assert.deepEqual(m.supersedes, def.supersedes, name);
+      if (def.kind === 'service-pack') {
+        // cumulative: every level below its own, and every fix up to it for this architecture
+        assert.deepEqual(m.appliesTo.levels, Array.from({ length: def.level }, (_, i) => i), `${name}: installs on every lower level`);
+        const want = series.fixes.filter((f) => f.level <= def.level && f.arch.includes(arch));
+        assert.deepEqual(
+          m.fixes.map((f) => f.id),
+          want.map((f) => f.id),
+          `${name}: fixes from patches/series`,
+        );
+        for (const s of m.supersedes) assert.ok(want.some((f) => f.id === s), `${name} supersedes ${s} but does not ship its fix`);
+      } else {
+        assert.equal(m.baseLevel, def.level, name);
+        const fix = series.fixes.find((f) => f.id === def.id);
+        assert.ok(fix?.hotfix, `${def.id} is a hotfix in patches/series`);
+        assert.deepEqual(m.appliesTo.levels, [fix.hotfix.baseLevel], name);
+        // the fix level is what lets the installer say which service pack includes (and supersedes) it
+        assert.deepEqual(
+          m.fixes.map((f) => [f.id, f.title, f.level]),
+          [[fix.id, fix.title, fix.level]],
+          name,
+        );
+      }
+      for (const f of m.fixes) assert.equal(f.title, series.fixes.find((x) => x.id === f.id)?.title, `${name}: ${f.id}'s title comes from its fix.yaml`);
+    }
+  });
+
+  it('every pack carries exactly the files in which its level differs from each tree it installs on', async () => {
+    for (const { def, arch, name } of await definitions()) {
+      const pack = await openPack(join(paths.packs, name), { trustedKeys: await loadTrustedKeys({ root: tree(0, arch) }) });
+      const own = def.kind === 'hotfix' ? [def.id] : [];
+      const next = await hashTree(tree(def.level, arch, own), NEVER_IN_PACKS);
+      const bases = await findBaseTrees(paths.releases, def, arch);
+      assert.deepEqual(
+        [...new Set(bases.map((b) => b.level))].sort((x, y) => x - y),
+        [...def.appliesTo.levels].sort((x, y) => x - y),
+        `${name}: a release tree for every level it installs on`,
+      );
+      const expected = new Set(['BUILDINFO.json']);
+      const fromOf = new Map<string, Set<string>>();
+      for (const b of bases) {
+        const old = await hashTree(b.dir, NEVER_IN_PACKS);
+        for (const p of new Set([...next.keys(), ...old.keys()])) {
+          const o = old.get(p);
+          if (o) fromOf.set(p, (fromOf.get(p) ?? new Set()).add(o.sha256));
+          const n = next.get(p);
+          if (o?.sha256 !== n?.sha256 || ((o?.mode ?? 0) & 0o111) !== ((n?.mode ?? 0) & 0o111)) expected.add(p);
+        }
       }
       const listed = pack.manifest.files.map((f) => f.path).sort();
-      assert.deepEqual(listed, [...expected].sort(), `${arch}: pack files vs tree differences`);
-      for (const p of fromRtm) assert.ok(listed.includes(p), `${arch}: ${p} differs from RTM but is not in SP6`);
-      assert.ok(!listed.some((p) => p.startsWith('wwwroot/') || p.startsWith('.servicepack/')), 'content and installer records are never in a pack');
+      assert.deepEqual(listed, [...expected].sort(), `${name}: pack files vs tree differences`);
       for (const f of pack.manifest.files) {
-        const now = sp6.get(f.path);
-        if (f.action === 'delete') assert.equal(now, undefined, f.path);
-        else assert.equal(f.sha256, now?.sha256, f.path);
-        if (f.path.startsWith('conf/')) assert.equal(f.config, true, f.path);
-        const old = rtm.get(f.path);
-        if (old) assert.ok(f.from.includes(old.sha256), `${f.path}: RTM's version is a known earlier version`);
+        assert.deepEqual(f.from, [...(fromOf.get(f.path) ?? [])].sort(), `${name}: ${f.path}: every base tree's version is a known earlier one`);
+        if (f.action === 'delete') assert.equal(next.get(f.path), undefined, f.path);
+        else assert.equal(f.sha256, next.get(f.path)?.sha256, `${name}: ${f.path}`);
+        assert.equal(f.config === true, f.path.startsWith('conf/'), `${name}: ${f.path}: only conf/ holds the admin's files`);
       }
-      assert.equal(pack.manifest.restart, listed.some((p) => p.startsWith('lib/') || p.startsWith('bin/') || p === 'package.json'));
-      // and the payload stages to exactly the SP6 tree's bytes
+      assert.ok(!listed.some((p) => NEVER_IN_PACKS.some((top) => p.startsWith(`${top}/`))), `${name}: content and installer records are never in a pack`);
+      assert.equal(pack.manifest.restart, listed.some((p) => p.startsWith('lib/') || p.startsWith('bin/') || p === 'package.json'), `${name}: restart`);
       const t = await mkdtemp(join(tmpdir(), 'sp-packs-stage-'));
       temps.push(t);
       const staged = await stagePayload(pack, join(t, 'stage'));
-      for (const [p, f] of staged.files) assert.equal((await sha256File(join(staged.dir, p))).sha256, sp6.get(p)?.sha256 ?? `missing ${p}`, `${p} (${f.size} bytes)`);
+      for (const p of staged.files.keys()) assert.equal((await sha256File(join(staged.dir, p))).sha256, next.get(p)?.sha256, `${name}: staged ${p}`);
     }
   });
 

@@ -1,8 +1,12 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { registerCheck } from './commands/check.js';
 import { registerInstall } from './commands/install.js';
 import { registerFeedCommands } from './commands/feed.js';
 import { registerVendorCommands } from './commands/pack.js';
 import { registerQuery } from './commands/query.js';
+import { registerRecover } from './commands/recover.js';
+import { registerUninstall } from './commands/uninstall.js';
+import { registerVerify } from './commands/verify.js';
 import { EXAMPLES_HELP, EXIT, EXIT_CODES_HELP } from './exit.js';
 import { type Io, processIo, type RunState } from './io.js';
 
@@ -26,7 +30,11 @@ export function createProgram(io: Io, state: RunState): Command {
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n\n${EXAMPLES_HELP}\n\nThe installation root defaults to $SERVICEPACK_ROOT.\n`);
 
   registerInstall(program, io, state);
+  registerUninstall(program, io, state);
   registerQuery(program, io, state);
+  registerCheck(program, io, state);
+  registerVerify(program, io, state);
+  registerRecover(program, io, state);
   registerVendorCommands(program, io, state);
   registerFeedCommands(program, io, state);
   return program;
@@ -36,11 +44,17 @@ export function createProgram(io: Io, state: RunState): Command {
 export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const state: RunState = { exitCode: EXIT.ok };
   const program = createProgram(io, state);
+  if (io.interactive) {
+    // The wizard and its ink/react load only when it is wanted (route.ts itself is small).
+    const { wizardRequest } = await import('./wizard/route.js');
+    const request = wizardRequest(argv, io);
+    if (request) return (await import('./wizard/index.js')).runWizard(request, io);
+  }
   if (argv.length <= 2) {
-    // No command. The ink wizard is a later change; with or without a terminal, usage and exit 2
-    // (a program-level action would also swallow unknown commands and disable `help`).
+    // No command and no wizard (no terminal, or CI): usage and exit 2 (a program-level action
+    // would also swallow unknown commands and disable `help`).
     io.err.write(program.helpInformation());
-    if (io.interactive) io.err.write('\nThe interactive wizard is not available yet: run servicepack install PACK -u (see above).\n');
+    if (io.interactive) io.err.write('\nThe interactive wizard does not run under CI or on TERM=dumb: run servicepack install PACK -u (see above).\n');
     return EXIT.usage;
   }
   try {

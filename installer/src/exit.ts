@@ -31,7 +31,10 @@ export const EXAMPLES_HELP = `Examples:
   servicepack query --json --require sp6
   servicepack install inetsrv-4.0-sp6-x86.tgz --root /opt/inetsrv -u
   SERVICEPACK_ROOT=/opt/inetsrv servicepack install inetsrv-4.0-sp6-x86.tgz -u -z --json
-  servicepack install inetsrv-4.0-sp6-x86.tgz --dry-run`;
+  servicepack install inetsrv-4.0-sp6-x86.tgz --dry-run
+  servicepack uninstall --root /opt/inetsrv -u          (newest update first)
+  servicepack verify --root /opt/inetsrv                (exit 4 on any difference)
+  servicepack recover --root /opt/inetsrv               (after a crash or power cut)`;
 
 /** What `--json` prints for a failure, and what plain mode turns into one line. */
 export type ErrorDocument = {

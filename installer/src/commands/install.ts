@@ -2,7 +2,9 @@ import { Option } from '@commander-js/extra-typings';
 import type { Command } from '@commander-js/extra-typings';
 import type { InstallResult } from '@servicepack/core/install';
 import { EXIT } from '../exit.js';
+import { faultHooks } from '../fault.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { type CliTransactionLog, openCliTransactionLog } from '../txlog.js';
 import type { PlainReporter } from '../reporters/plain.js';
 
 export interface InstallFlags {
@@ -24,28 +26,40 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
   program
     .command('install')
     .description('install service packs or hotfixes (several packs: one transaction, one restart)')
-    .argument('<pack...>', 'pack files (.tgz), installed in this order')
+    .argument('[pack...]', 'pack files (.tgz), installed in this order; with --feed: latest (the default) or pack ids')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('-u, --unattended', 'no questions (the only mode for now; the wizard comes later)')
     .option('-n, --no-backup', 'keep no uninstall data (the pack cannot be removed afterwards)')
     .addOption(new Option('-o, --overwrite-modified', 'replace locally modified files (the changed files go to the backup)').conflicts('keepModified'))
     .addOption(new Option('--keep-modified', 'leave locally modified files as they are').conflicts('overwriteModified'))
-    .option('-z, --no-restart', 'do not stop or restart the service; exit 10 if it still runs the old code')
+    .option('-z, --no-restart', 'stop the service for the commit but do not start it again; exit 10')
     .option('-f, --force', 'install even when the state record and BUILDINFO.json disagree')
     .option('--dry-run', 'verify and plan only; change nothing')
     .option('--json', 'print one JSON document on stdout')
     .option('--trust <file...>', 'also trust these public keys (PEM)')
     .option('--allow-unsigned', 'install packs that are unsigned or signed by unknown keys')
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
-    .action(async (packs, flags) => {
+    .option('--answer-file <file>', 'unattended install as the YAML answer file says (implies -u; see docs/fleet.md)')
+    .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
+    .addHelpText('after', '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n')
+    .action(async (packs, flags, cmd) => {
+      // Answer files, feeds and -u on a terminal take the unattended path (listr2, per-target results, logs).
+      if (flags.answerFile !== undefined || flags.feed !== undefined || (flags.unattended && flags.json !== true && io.interactive)) {
+        const { runUnattendedCommand } = await import('../unattended.js');
+        state.exitCode = await runUnattendedCommand(packs, flags, io, (name) => cmd.getOptionValueSource(name) === 'cli');
+        return;
+      }
       state.exitCode = await runInstall(packs, flags, io);
     });
 }
 
 export async function runInstall(packs: string[], flags: InstallFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, flags.quiet === true);
+  let log: CliTransactionLog | undefined;
   try {
     const root = resolveRoot(flags.root, io.env);
+    log = await openCliTransactionLog(root, { packs, options: { ...flags, json: undefined, quiet: undefined } }, rep.r.sink);
+    const hooks = faultHooks(io.env, io.err);
     const { installPacks } = await import('@servicepack/core/install');
     const result = await installPacks({
       root,
@@ -57,13 +71,17 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
       restart: flags.restart ? 'auto' : 'never',
       dryRun: flags.dryRun === true,
       force: flags.force === true,
-      sink: rep.r.sink,
+      sink: log.sink,
+      transactionId: log.transactionId,
+      ...(hooks ? { hooks } : {}),
     });
     const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
+    log.done(code, result);
     if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
     else printResult(rep.r, result);
     return code;
   } catch (e) {
+    log?.failed(e);
     return reportFailure(rep, io, e);
   }
 }

@@ -21,6 +21,7 @@ const STEP_LABEL: Record<Step, string> = {
   verify: 'verify the pack',
   plan: 'plan the changes',
   stage: 'stage the payload',
+  journal: 'write the journal',
   'stop-service': 'stop the service',
   commit: 'commit the files',
   record: 'record the new state',

@@ -93,8 +93,10 @@ function appliesHere(target: ApplicabilityTarget, p: ApplicabilityPack): boolean
   try {
     checkApplicable(target, p);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // only a refusal means "does not apply"; anything else is a bug to surface, not a filter
+    if (e instanceof ServicepackError) return false;
+    throw e;
   }
 }
 

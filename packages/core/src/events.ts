@@ -2,7 +2,7 @@
  * The engine never prints: it reports what it does as typed events to a sink the caller passes in
  * (pnpm's core-loggers model). Reporters (plain lines, listr2, ink, JSON) render the same stream.
  */
-export type Step = 'lock' | 'recover' | 'detect' | 'verify' | 'plan' | 'stage' | 'stop-service' | 'commit' | 'record' | 'restart' | 'cleanup';
+export type Step = 'lock' | 'recover' | 'detect' | 'verify' | 'plan' | 'stage' | 'journal' | 'stop-service' | 'commit' | 'record' | 'restart' | 'cleanup';
 
 export type ServicepackEvent =
   | { type: 'step'; step: Step; state: 'started' | 'done' | 'skipped' | 'failed'; message?: string }

@@ -106,6 +106,12 @@ export const FEED_INDEX_MAX_BYTES = 4 * 1024 * 1024;
 export const FEED_SIGNATURE_MAX_BYTES = 64 * 1024;
 /** Per request, between two received chunks: a stalled server is given up on, not waited for. */
 export const FEED_TIMEOUT_MS = 30_000;
+/**
+ * Slowest transfer accepted, measured over each FEED_TIMEOUT_MS window. An idle timeout alone is
+ * defeated by a server that sends one byte just before it fires (TUF's slow-retrieval attack):
+ * without a floor it could hold a client for days.
+ */
+export const FEED_MIN_BYTES_PER_SECOND = 4096;
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -266,8 +272,10 @@ export function verifyFeedIndex(
 export interface FetchOptions {
   /** more bytes than this is an error, found out before (Content-Length, file size) or while reading */
   maxBytes: number;
-  /** idle time allowed between two chunks, and for connecting */
+  /** idle time allowed between two chunks, for connecting, and for the whole response head; also the window of the rate floor */
   timeoutMs?: number;
+  /** http(s) only: a window of `timeoutMs` bringing fewer bytes per second than this is a stall (default FEED_MIN_BYTES_PER_SECOND) */
+  minBytesPerSecond?: number;
   /** http(s) only: attempts for a download interrupted by the network (default 3) */
   retries?: number;
   sink?: EventSink;
@@ -355,7 +363,7 @@ async function* openStream(url: URL, offset: number, opts: FetchOptions): AsyncG
         res.body.destroy();
         throw tooLarge(url, opts.maxBytes);
       }
-      yield* readBody(url, res.body);
+      yield* readBody(url, res.body, pace(opts));
       return;
     }
     default:
@@ -436,6 +444,15 @@ interface HttpResponse {
   url: URL;
 }
 
+interface Pace {
+  timeoutMs: number;
+  minBytesPerSecond: number;
+}
+
+function pace(opts: FetchOptions): Pace {
+  return { timeoutMs: opts.timeoutMs ?? FEED_TIMEOUT_MS, minBytesPerSecond: opts.minBytesPerSecond ?? FEED_MIN_BYTES_PER_SECOND };
+}
+
 async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): Promise<HttpResponse> {
   let current = url;
   for (let hop = 0; ; hop++) {
@@ -450,10 +467,18 @@ async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): P
             ...(opts.offset > 0 ? { range: `bytes=${opts.offset}-` } : {}),
           },
         },
-        resolveRes,
+        (r) => {
+          clearTimeout(deadline);
+          resolveRes(r);
+        },
       );
+      // the idle timeout is reset by every byte: a head dripped byte by byte needs a deadline of its own
+      const deadline = setTimeout(() => req.destroy(new TransientError(`no complete response head within ${opts.timeoutMs} ms`, current)), opts.timeoutMs);
       req.setTimeout(opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${opts.timeoutMs} ms`, current)));
-      req.on('error', (e) => reject(e instanceof TransientError ? e : new TransientError(e.message, current)));
+      req.on('error', (e) => {
+        clearTimeout(deadline);
+        reject(e instanceof TransientError ? e : new TransientError(e.message, current));
+      });
     });
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
@@ -476,9 +501,24 @@ async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): P
   }
 }
 
-async function* readBody(url: URL, body: IncomingMessage): AsyncGenerator<Buffer> {
+async function* readBody(url: URL, body: IncomingMessage, limits: Pace): AsyncGenerator<Buffer> {
+  let windowStart = performance.now();
+  let windowBytes = 0;
   try {
-    for await (const chunk of body) yield chunk as Buffer;
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      windowBytes += buf.length;
+      const elapsed = performance.now() - windowStart;
+      if (elapsed >= limits.timeoutMs) {
+        if ((windowBytes * 1000) / elapsed < limits.minBytesPerSecond) {
+          body.destroy();
+          throw new TransientError(`too slow: ${windowBytes} bytes in ${Math.round(elapsed)} ms, slower than ${limits.minBytesPerSecond} bytes/s`, url);
+        }
+        windowStart = performance.now();
+        windowBytes = 0;
+      }
+      yield buf;
+    }
   } catch (e) {
     if (e instanceof TransientError) throw e;
     throw new TransientError((e as Error).message, url);
@@ -492,7 +532,7 @@ async function* httpResumable(url: URL, offset: number, opts: FetchOptions): Asy
   if (offset > 0 && res.status === 206) {
     const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(String(res.body.headers['content-range'] ?? ''));
     if (range && Number(range[1]) === offset) {
-      yield* readBody(url, res.body);
+      yield* readBody(url, res.body, pace(opts));
       return;
     }
     res.body.destroy();
@@ -508,7 +548,7 @@ async function* httpResumable(url: URL, offset: number, opts: FetchOptions): Asy
     throw tooLarge(url, opts.maxBytes);
   }
   if (offset > 0) yield RESTART;
-  yield* readBody(url, res.body);
+  yield* readBody(url, res.body, pace(opts));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,37 +1,37 @@
-import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable, hotfixIds } from './applicability.js';
 import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from './buildinfo.js';
 import { detectInstallation, type Installation } from './detect.js';
-import { isServicepackError, ServicepackError } from './errors.js';
+import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { exists, inRoot, writeFileAtomic } from './fsutil.js';
 import { sha256Bytes } from './hash.js';
+import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
 import type { FixRef, Manifest } from './manifest.js';
 import { openPack, type StagedPayload, stagePayload, type VerifiedPack } from './pack.js';
 import { type FileMeta, filesAfter, type InstallPlan, type ModifiedPolicy, type PlannedOp, planInstall } from './plan.js';
-import { serviceStatus, startService, stopService } from './service.js';
+import { settleOpenTransaction } from './recover.js';
 import { type HistoryEntry, SERVICEPACK_DIR, type State } from './state.js';
-import { STATE_FILE, writeState } from './state-store.js';
 import {
   acquireLock,
-  assertNoOpenJournal,
   BACKUP_DIR,
   type BackupRecord,
   checkpoint,
-  clearBackupSlot,
-  commitOps,
-  fsyncAll,
-  type LockHandle,
-  newTransactionId,
+  JOURNALED_STEPS,
+  type JournaledContext,
+  missingParents,
+  predictEmptied,
+  preparedPaths,
+  relTo,
   releaseLock,
   runSteps,
   STAGING_DIR,
-  type StepContext,
+  newTransactionId,
   type StepDef,
+  settleFailure,
   type TransactionHooks,
-  UndoLog,
   writeBackupRecord,
 } from './transaction.js';
 import { loadTrustStore } from './trust.js';
@@ -54,6 +54,8 @@ export interface InstallOptions {
   stopTimeoutMs?: number;
   /** SEAM: fault injection / journal hooks, see transaction.ts */
   hooks?: TransactionHooks;
+  /** chosen by the caller when it logs under this id before the transaction starts (answer files, feeds) */
+  transactionId?: string;
 }
 
 export interface LevelSummary {
@@ -106,29 +108,18 @@ interface Unit {
   /** the BUILDINFO.json this pack leaves, and where its bytes are staged when the installer writes it */
   buildInfo?: BuildInfo;
   generatedBuildInfo?: string;
-  backupDir: string;
+  /** where the originals collect during the commit (inside staging; moved to backup/<id>/ with the backup) */
+  stagedBackupDir: string;
   /** relative to .servicepack/, recorded in the state when the backup is kept */
   backupRel?: string;
   record?: BackupRecord;
 }
 
-interface InstallContext extends StepContext {
+interface InstallContext extends JournaledContext {
   readonly opts: InstallOptions;
-  readonly root: string;
-  readonly spDir: string;
-  readonly txid: string;
   readonly time: string;
-  readonly undo: UndoLog;
-  lock?: LockHandle;
   installation?: Installation;
   units: Unit[];
-  stagingRoot: string;
-  service: { wasRunning: boolean; stopped: boolean; restarted: boolean; pid?: number };
-  restartRequired: boolean;
-  restartMessage?: string;
-  committed: boolean;
-  recorded: boolean;
-  state?: State;
 }
 
 function summary(x: { product: string; version: string; arch: string; level: Level; hotfixes: readonly string[] }): LevelSummary {
@@ -159,7 +150,8 @@ function stagedFileOf(unit: Unit, op: PlannedOp): string {
 const lockStep: StepDef<InstallContext> = {
   name: 'lock',
   run: async (ctx) => {
-    if (!(await exists(join(ctx.root, BUILDINFO_FILE)))) {
+    // An interrupted commit can leave BUILDINFO.json in the backup: the journal still marks an installation.
+    if (!(await exists(join(ctx.root, BUILDINFO_FILE))) && !(await exists(journalPath(ctx.root)))) {
       // Refuse before creating .servicepack/ in a folder that is not an installation at all.
       throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`, { root: ctx.root });
     }
@@ -167,11 +159,25 @@ const lockStep: StepDef<InstallContext> = {
   },
 };
 
-const recoverStep: StepDef<InstallContext> = {
+/** DESIGN §5 step 2: whatever an earlier run left is settled before anything else is looked at. */
+export const recoverStep: StepDef<JournaledContext> = {
   name: 'recover',
-  // SEAM: the journal issue replaces this check with recovery of the interrupted transaction.
   run: async (ctx) => {
-    await assertNoOpenJournal(ctx.root);
+    const settled = await settleOpenTransaction(ctx.root, ctx);
+    const o = settled.outcome;
+    if (o) {
+      ctx.sink({
+        type: 'warning',
+        code: 'W_RECOVERED',
+        message: `an interrupted ${o.action} of ${o.packs.join(', ')} was ${o.direction === 'rolled-back' ? 'rolled back' : 'finished'}: the installation is at ${o.levelName}`,
+      });
+      if (o.restartMessage) ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: o.restartMessage });
+      return;
+    }
+    if (settled.cleaned.length > 0) {
+      ctx.sink({ type: 'info', message: `removed leftovers of an interrupted run: ${settled.cleaned.join(', ')}` });
+      return;
+    }
     return 'skipped';
   },
 };
@@ -217,8 +223,6 @@ const verifyStep: StepDef<InstallContext> = {
       seen.add(m.id);
       checkApplicable(target, m, { packPath: path });
       const to = nextLevel(target, m);
-      const backupDir = join(ctx.spDir, BACKUP_DIR, m.id);
-      const tempBackup = join(ctx.stagingRoot, `backup-${index}-${m.id}`);
       ctx.units.push({
         index,
         path,
@@ -227,7 +231,7 @@ const verifyStep: StepDef<InstallContext> = {
         from: target,
         to,
         stagingDir: join(ctx.stagingRoot, `${index}-${m.id}`),
-        backupDir: ctx.opts.backup ? backupDir : tempBackup,
+        stagedBackupDir: join(ctx.stagingRoot, 'backup', `${index}-${m.id}`),
         ...(ctx.opts.backup ? { backupRel: `${BACKUP_DIR}/${m.id}` } : {}),
       });
       ctx.sink({ type: 'info', message: `${m.title} (${m.id}, ${m.arch})${pack.signedBy.length > 0 ? `, signed by ${pack.signedBy.join(', ')}` : ''}` });
@@ -290,6 +294,7 @@ const stageStep: StepDef<InstallContext> = {
         unit.buildInfo = await checkStagedBuildInfo(ctx, unit);
       }
     }
+    ctx.draft = await buildInstallJournal(ctx);
   },
 };
 
@@ -315,184 +320,165 @@ async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<Bu
   return parsed;
 }
 
-const stopServiceStep: StepDef<InstallContext> = {
-  name: 'stop-service',
-  run: async (ctx) => {
-    const needsRestart = ctx.units.some((u) => u.manifest.restart);
-    const bi = ctx.installation!.buildInfo;
-    const status = await serviceStatus(ctx.root, bi);
-    ctx.service.wasRunning = status.running;
-    if (status.pid !== undefined) ctx.service.pid = status.pid;
-    if (!status.running || !needsRestart) return 'skipped';
-    if (ctx.opts.restart === 'never') {
-      // -z: like NT's "do not reboot", the files are replaced under the running server, which keeps
-      // its old code until the admin restarts it; the exit code says a restart is still required.
-      ctx.restartRequired = true;
-      ctx.restartMessage = `${bi.product} (pid ${status.pid}) still runs the previous code: restart it (bin/inetsrv stop, then bin/inetsrv start) to finish`;
-      return 'skipped';
+/**
+ * The journal of an install (DESIGN §5 step 6), built once every payload is staged and verified:
+ * each pack's originals are moved into its backup folder inside staging (fresh paths nobody else
+ * uses), the staged files into place, and each backup folder into `backup/<pack id>/` once its
+ * files are in; the new state record is computed here, so that recording it later is a rename.
+ */
+async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
+  const root = ctx.root;
+  const inst = ctx.installation!;
+  const stagingRel = relTo(root, ctx.stagingRoot);
+  const ops: JournalOp[] = [];
+  const steps: JournalStep[] = [];
+  const tail: JournalStep[] = [];
+  const dirs = new Map<string, boolean>();
+  const removedAll: string[] = [];
+  let files: ReadonlyMap<string, FileMeta> = inst.files;
+  for (const unit of ctx.units) {
+    const plan = unit.plan!;
+    const bdirRel = relTo(root, unit.stagedBackupDir);
+    await mkdir(unit.stagedBackupDir, { recursive: true });
+    const createdDirs: string[] = [];
+    const removed: string[] = [];
+    const backupFiles: BackupRecord['files'] = [];
+    for (const op of plan.ops) {
+      const k = ops.length;
+      const backup = op.before ? `${bdirRel}/files/${op.path}` : undefined;
+      const source = op.after ? relTo(root, stagedFileOf(unit, op)) : undefined;
+      ops.push({ pack: unit.manifest.id, path: op.path, op: op.op, reason: op.reason, ...(op.before ? { before: op.before } : {}), ...(op.after ? { after: op.after } : {}), ...(backup ? { backup } : {}), ...(source ? { source } : {}) });
+      if (backup) {
+        await mkdir(dirname(at(root, backup)), { recursive: true });
+        steps.push({ kind: 'rename', from: op.path, to: backup, op: k });
+      }
+      if (op.after && source) {
+        for (const d of await missingParents(root, op.path, dirs)) {
+          steps.push({ kind: 'mkdir', dir: d, op: k });
+          createdDirs.push(d);
+        }
+        // the mode is set now, so the file never appears in the tree with the wrong permissions
+        await chmod(at(root, source), op.after.mode);
+        steps.push({ kind: 'rename', from: source, to: op.path, op: k });
+      } else removed.push(op.path);
+      backupFiles.push({ path: op.path, op: op.op, reason: op.reason, ...(op.before ? { before: op.before } : {}), ...(op.after ? { after: op.after } : {}), ...(backup && ctx.opts.backup ? { backup: `files/${op.path}` } : {}) });
     }
-    ctx.sink({ type: 'info', message: `stopping ${bi.product} (pid ${status.pid})` });
-    await stopService(ctx.root, bi, ctx.opts.stopTimeoutMs !== undefined ? { timeoutMs: ctx.opts.stopTimeoutMs } : {});
-    ctx.service.stopped = true;
-  },
-};
-
-const commitStep: StepDef<InstallContext> = {
-  name: 'commit',
-  run: async (ctx) => {
-    const totalFiles = ctx.units.reduce((n, u) => n + u.plan!.ops.length, 0);
-    const totalBytes = ctx.units.reduce((n, u) => n + u.plan!.totalBytes, 0);
-    let files = 0;
-    let bytes = 0;
-    const backupRoot = join(ctx.spDir, BACKUP_DIR);
-    if (ctx.opts.backup && !(await exists(backupRoot))) {
-      await mkdir(backupRoot, { recursive: true });
-      ctx.undo.createdDir(backupRoot);
-    }
-    for (const unit of ctx.units) {
-      const plan = unit.plan!;
-      const aside = ctx.opts.backup ? await clearBackupSlot(unit.backupDir, ctx.txid, ctx.undo) : undefined;
-      if (aside) ctx.sink({ type: 'warning', code: 'W_OLD_BACKUP', message: `an older backup folder for ${unit.manifest.id} was moved aside to ${aside}` });
-      await mkdir(unit.backupDir, { recursive: true });
-      ctx.undo.createdTree(unit.backupDir);
-      const done = await commitOps({ root: ctx.root, backupDir: unit.backupDir, stagedFile: (op) => stagedFileOf(unit, op) }, plan.ops, ctx.undo, async (op, index) => {
-        // SEAM: fault injection / journal progress between files.
-        await checkpoint(ctx, 'commit:file', { step: 'commit', packId: unit.manifest.id, path: op.path, index });
-        ctx.sink({ type: 'progress', step: 'commit', files: files++, totalFiles, bytes, totalBytes, path: op.path });
-        bytes += op.after?.size ?? 0;
-      });
-      await fsyncAll(done.touched);
-      unit.record = {
-        format: 1,
-        packId: unit.manifest.id,
-        kind: unit.manifest.kind,
-        transactionId: ctx.txid,
-        time: ctx.time,
-        fromLevel: unit.from.level,
-        toLevel: unit.to.level,
-        fromHotfixes: [...unit.from.hotfixes],
-        toHotfixes: unit.to.hotfixes,
-        files: done.files,
-        createdDirs: done.createdDirs,
-        removedDirs: done.removedDirs,
-        spnew: plan.spnew,
-        kept: plan.kept.map((k) => k.path),
-        previousState: unit.index === 0 ? (ctx.installation!.state ?? null) : null,
-      };
-      if (ctx.opts.backup) await writeBackupRecord(unit.backupDir, unit.record);
-    }
-    ctx.sink({ type: 'progress', step: 'commit', files, totalFiles, bytes, totalBytes });
-    ctx.committed = true;
-  },
-};
-
-const recordStep: StepDef<InstallContext> = {
-  name: 'record',
-  run: async (ctx) => {
-    const inst = ctx.installation!;
-    const prev = inst.state;
-    let files: ReadonlyMap<string, FileMeta> = inst.files;
-    for (const u of ctx.units) files = filesAfter(files, u.plan!);
-    const last = ctx.units[ctx.units.length - 1]!;
-    const bi = last.buildInfo!;
-    const replacedNow = new Set(ctx.units.flatMap((u) => u.plan!.ops.filter((o) => o.reason !== 'spnew').map((o) => o.path)));
-    const kept = new Set([...(prev?.keptModified ?? []).filter((p) => !replacedNow.has(p)), ...ctx.units.flatMap((u) => u.plan!.kept.map((k) => k.path))]);
-    const history: HistoryEntry[] = ctx.units.map((u) => ({
-      id: ctx.txid,
-      packId: u.manifest.id,
-      action: 'install',
+    files = filesAfter(files, plan);
+    removedAll.push(...removed);
+    unit.record = {
+      format: 1,
+      packId: unit.manifest.id,
+      kind: unit.manifest.kind,
+      transactionId: ctx.txid,
       time: ctx.time,
-      result: 'done',
+      fromLevel: unit.from.level,
+      toLevel: unit.to.level,
+      fromHotfixes: [...unit.from.hotfixes],
+      toHotfixes: unit.to.hotfixes,
+      files: backupFiles,
+      createdDirs,
+      removedDirs: await predictEmptied(root, removed, files.keys()),
+      spnew: plan.spnew,
+      kept: plan.kept.map((k) => k.path),
+      restart: unit.manifest.restart,
+      previousState: unit.index === 0 ? (inst.state ?? null) : null,
+    };
+    if (ctx.opts.backup) {
+      await writeBackupRecord(unit.stagedBackupDir, unit.record);
+      const finalRel = `${SERVICEPACK_DIR}/${BACKUP_DIR}/${unit.manifest.id}`;
+      if (await exists(at(root, finalRel))) {
+        // An old folder of that name (a pack installed before the state record was lost, say) is
+        // moved aside, never deleted: it may be the only copy of somebody's files (KB Q248102:
+        // re-applying an SP destroyed its own backup).
+        const aside = `${finalRel}.replaced-${ctx.txid}`;
+        tail.push({ kind: 'rename', from: finalRel, to: aside });
+        ctx.sink({ type: 'warning', code: 'W_OLD_BACKUP', message: `an older backup folder for ${unit.manifest.id} is moved aside to ${aside}` });
+      }
+      tail.push({ kind: 'rename', from: bdirRel, to: finalRel });
+    }
+  }
+  const backupRoot = `${SERVICEPACK_DIR}/${BACKUP_DIR}`;
+  if (tail.length > 0 && !(await exists(at(root, backupRoot)))) steps.push({ kind: 'mkdir', dir: backupRoot });
+  steps.push(...tail);
+
+  const last = ctx.units[ctx.units.length - 1]!;
+  const lastBuildInfo = last.buildInfo!;
+  return {
+    format: 1,
+    id: ctx.txid,
+    action: 'install',
+    phase: 'committing',
+    pid: process.pid,
+    time: ctx.time,
+    staging: stagingRel,
+    packs: ctx.units.map((u) => ({
+      id: u.manifest.id,
+      kind: u.manifest.kind,
       fromLevel: u.from.level,
       toLevel: u.to.level,
+      fromHotfixes: [...u.from.hotfixes],
+      toHotfixes: u.to.hotfixes,
       ...(u.backupRel ? { backup: u.backupRel } : {}),
-    }));
-    const state: State = {
-      format: 1,
-      product: bi.product,
-      version: bi.version,
-      arch: bi.arch,
-      level: last.to.level,
-      hotfixes: last.to.hotfixes,
-      installed: [
-        ...(prev?.installed ?? []),
-        ...ctx.units.map((u) => ({ packId: u.manifest.id, kind: u.manifest.kind, fromLevel: u.from.level, level: u.to.level, ...(u.backupRel ? { backup: u.backupRel } : {}) })),
-      ],
-      files: Object.fromEntries([...files.entries()].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }])),
-      ...(kept.size > 0 ? { keptModified: [...kept].sort() } : {}),
-      ...(prev?.feeds ? { feeds: prev.feeds } : {}),
-      history: [...(prev?.history ?? []), ...history],
-    };
-    try {
-      await writeState(ctx.root, state);
-    } catch (e) {
-      // The rename may have happened before the failure (a failing directory fsync): put the old
-      // record back so that the rollback of the files leaves record and tree in agreement.
-      await (prev ? writeState(ctx.root, prev) : rm(join(ctx.spDir, STATE_FILE), { force: true })).catch(() => {});
-      throw e;
-    }
-    ctx.state = state;
-    ctx.recorded = true;
-  },
-};
-
-const restartStep: StepDef<InstallContext> = {
-  name: 'restart',
-  run: async (ctx) => {
-    if (!ctx.service.stopped) return 'skipped';
-    const bi = ctx.units[ctx.units.length - 1]!.buildInfo!;
-    const started = await startService(ctx.root, bi);
-    if (started.started) {
-      ctx.service.restarted = true;
-      ctx.sink({ type: 'info', message: `${bi.product} started again (pid ${started.pid})` });
-      return;
-    }
-    ctx.restartRequired = true;
-    ctx.restartMessage = `the update is installed but ${bi.product} could not be started again (${started.message}): start it with bin/inetsrv start`;
-    ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: ctx.restartMessage });
-  },
-};
-
-const cleanupStep: StepDef<InstallContext> = {
-  name: 'cleanup',
-  run: async (ctx) => {
-    await removeStaging(ctx);
-  },
-};
-
-async function removeStaging(ctx: InstallContext): Promise<void> {
-  await rm(ctx.stagingRoot, { recursive: true, force: true });
-  // staging/ itself goes too when nothing else is in it, so a refused install leaves no trace.
-  await rmdir(join(ctx.spDir, STAGING_DIR)).catch(() => {});
+    })),
+    ops,
+    steps,
+    finish: { pruneDirs: await predictEmptied(root, removedAll, files.keys()), removeTrees: [], moves: [] },
+    state: {
+      existed: inst.state !== undefined,
+      ...(inst.state ? {} : { previousFiles: metaRecord(inst.files) }),
+      after: newState(ctx, files, lastBuildInfo),
+    },
+    service: {
+      wasRunning: false,
+      stop: ctx.units.some((u) => u.manifest.restart),
+      restart: ctx.opts.restart,
+      before: inst.buildInfo,
+      after: lastBuildInfo,
+    },
+    prepared: preparedPaths(ctx.txid),
+  };
 }
 
-const INSTALL_STEPS = [lockStep, recoverStep, detectStep, verifyStep, planStep, stageStep, stopServiceStep, commitStep, recordStep, restartStep, cleanupStep];
-const DRY_RUN_STEPS = [lockStep, recoverStep, detectStep, verifyStep, planStep];
-
-/**
- * Undo after a failure before the state record was written: the tree goes back to exactly what it
- * was (files moved back from the backup, added files and folders removed), the service is started
- * again if we stopped it, staging is removed. Rollback problems are attached to the error.
- */
-async function rollback(ctx: InstallContext, error: unknown): Promise<unknown> {
-  const failures = ctx.recorded ? [] : await ctx.undo.rollback();
-  await removeStaging(ctx).catch(() => {});
-  if (ctx.service.stopped && !ctx.recorded) {
-    const started = await startService(ctx.root, ctx.installation!.buildInfo).catch((e: unknown) => ({ started: false, message: String(e) }));
-    if (!started.started) ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: `the previous version was restored but could not be started again: start it with bin/inetsrv start` });
-  }
-  if (failures.length > 0) {
-    return new ServicepackError(
-      'E_FAILED',
-      `${error instanceof Error ? error.message : String(error)}; rolling back also failed for: ${failures.join('; ')}: restore these from ${join(ctx.spDir, BACKUP_DIR)} by hand`,
-      { rollbackFailures: failures, ...(isServicepackError(error) ? { cause: error.code } : {}) },
-      { cause: error },
-    );
-  }
-  if (isServicepackError(error)) return error;
-  // An unexpected failure (I/O, a bug) after which everything was put back: exit 1 says exactly that.
-  return new ServicepackError('E_FAILED', `${error instanceof Error ? error.message : String(error)}: the installation was rolled back, nothing changed`, {}, { cause: error });
+function metaRecord(files: ReadonlyMap<string, FileMeta>): Record<string, FileMeta> {
+  return Object.fromEntries([...files.entries()].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }]));
 }
+
+/** The state record once every pack of the run is in. */
+function newState(ctx: InstallContext, files: ReadonlyMap<string, FileMeta>, bi: BuildInfo): State {
+  const prev = ctx.installation!.state;
+  const last = ctx.units[ctx.units.length - 1]!;
+  const replacedNow = new Set(ctx.units.flatMap((u) => u.plan!.ops.filter((o) => o.reason !== 'spnew').map((o) => o.path)));
+  const kept = new Set([...(prev?.keptModified ?? []).filter((p) => !replacedNow.has(p)), ...ctx.units.flatMap((u) => u.plan!.kept.map((k) => k.path))]);
+  const history: HistoryEntry[] = ctx.units.map((u) => ({
+    id: ctx.txid,
+    packId: u.manifest.id,
+    action: 'install',
+    time: ctx.time,
+    result: 'done',
+    fromLevel: u.from.level,
+    toLevel: u.to.level,
+    ...(u.backupRel ? { backup: u.backupRel } : {}),
+  }));
+  return {
+    format: 1,
+    product: bi.product,
+    version: bi.version,
+    arch: bi.arch,
+    level: last.to.level,
+    hotfixes: last.to.hotfixes,
+    installed: [
+      ...(prev?.installed ?? []),
+      ...ctx.units.map((u) => ({ packId: u.manifest.id, kind: u.manifest.kind, fromLevel: u.from.level, level: u.to.level, ...(u.backupRel ? { backup: u.backupRel } : {}) })),
+    ],
+    files: metaRecord(files),
+    ...(kept.size > 0 ? { keptModified: [...kept].sort() } : {}),
+    ...(prev?.feeds ? { feeds: prev.feeds } : {}),
+    history: [...(prev?.history ?? []), ...history],
+  };
+}
+
+const INSTALL_STEPS = [lockStep, recoverStep, detectStep, verifyStep, planStep, stageStep, ...JOURNALED_STEPS] as readonly StepDef<InstallContext>[];
+const DRY_RUN_STEPS = [lockStep, recoverStep, detectStep, verifyStep, planStep] as readonly StepDef<InstallContext>[];
 
 /**
  * Installs one or more packs in one transaction (DESIGN §5). Every pack is verified and planned
@@ -503,14 +489,13 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
   if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');
   const root = resolve(opts.root);
   const spDir = join(root, SERVICEPACK_DIR);
-  const txid = newTransactionId();
+  const txid = opts.transactionId ?? newTransactionId();
   const ctx: InstallContext = {
     opts,
     root,
     spDir,
     txid,
     time: new Date().toISOString(),
-    undo: new UndoLog(),
     sink: opts.sink ?? nullSink,
     hooks: opts.hooks ?? {},
     units: [],
@@ -519,22 +504,14 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
     restartRequired: false,
     committed: false,
     recorded: false,
+    ...(opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: opts.stopTimeoutMs } : {}),
   };
   try {
+    await checkpoint(ctx, 'begin');
     await runSteps(ctx, opts.dryRun ? DRY_RUN_STEPS : INSTALL_STEPS);
   } catch (e) {
-    if (ctx.recorded) {
-      // Only restart/cleanup can fail after the record: the update is in; report, don't undo,
-      // and finish what the remaining steps would have done as far as that is safe.
-      ctx.sink({ type: 'warning', code: 'W_AFTER_COMMIT', message: e instanceof Error ? e.message : String(e) });
-      await removeStaging(ctx).catch(() => {});
-      if (ctx.service.stopped && !ctx.service.restarted && !ctx.restartRequired) {
-        ctx.restartRequired = true;
-        ctx.restartMessage = 'the update is installed but the service was not started again: start it with bin/inetsrv start';
-      }
-    } else {
-      throw await rollback(ctx, e);
-    }
+    const failure = await settleFailure(ctx, e);
+    if (failure !== undefined) throw failure;
   } finally {
     if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
   }

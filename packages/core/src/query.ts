@@ -2,6 +2,7 @@ import { detectInstallation, type Problem } from './detect.js';
 import { ServicepackError } from './errors.js';
 import { type Level, levelName } from './level.js';
 import type { HistoryEntry, State } from './state.js';
+import { assertNoOpenTransaction } from './transaction.js';
 
 /** `servicepack query --json` (DESIGN §4): one object, the fields scripts rely on first. */
 export interface QueryResult {
@@ -24,6 +25,8 @@ export interface QueryResult {
 }
 
 export async function queryInstallation(root: string): Promise<QueryResult> {
+  // Half-moved files would give a wrong answer: an open transaction must be settled first (exit 6).
+  await assertNoOpenTransaction(root);
   const inst = await detectInstallation(root);
   return {
     product: inst.product,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AnswerFileSchema } from './answer-file.js';
 import { BuildInfoSchema } from './buildinfo.js';
 import { CatalogSchema } from './catalog.js';
 import { FeedIndexSchema } from './feed.js';
@@ -20,6 +21,7 @@ const documents = {
   fix: { schema: FixSchema, title: 'fix definition (patches/<ID>/fix.yaml)' },
   feedIndex: { schema: FeedIndexSchema, title: 'servicepack feed index (index.json)' },
   catalog: { schema: CatalogSchema, title: 'servicepack file catalog (catalog.json)' },
+  answerFile: { schema: AnswerFileSchema, title: 'servicepack answer file for unattended installs (YAML, e.g. manifests/unattend/sp6.yaml)' },
 } as const;
 
 export type SchemaName = keyof typeof documents;

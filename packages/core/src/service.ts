@@ -46,7 +46,10 @@ async function runsFromRoot(pid: number, root: string): Promise<boolean> {
     return !existsSync('/proc/self');
   }
   const real = await realpath(root).catch(() => root);
-  return args.some((a) => [root, real].some((r) => a === r || a.startsWith(`${r}/`)));
+  // The server may rename itself (process.title = "inetsrv <root>"), which rewrites the whole
+  // command line into that one string: each space-separated word is judged as well.
+  const words = args.flatMap((a) => [a, ...a.split(' ')]);
+  return [root, real].some((r) => args.some((a) => a.endsWith(` ${r}`)) || words.some((a) => a === r || a.startsWith(`${r}/`)));
 }
 
 export async function serviceStatus(root: string, buildInfo: BuildInfo): Promise<ServiceStatus> {

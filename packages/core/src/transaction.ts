@@ -1,25 +1,47 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, readFile, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { ServicepackError } from './errors.js';
+import { z } from 'zod';
+import { unsafePathReason } from './archive-path.js';
+import { isServicepackError, ServicepackError } from './errors.js';
 import type { EventSink, Step } from './events.js';
-import { errnoCode, exists, fsyncDir, inRoot, mkdirParents, removeEmptyDirs, writeFileAtomic } from './fsutil.js';
+import { errnoCode, exists, fsyncDir, isDirectory, isOwnedPath, writeFileAtomic } from './fsutil.js';
+import {
+  applySteps,
+  at,
+  checkSteps,
+  closeJournal,
+  finishForward,
+  fsyncDirs,
+  type Journal,
+  JournalSchema,
+  journalPath,
+  readJournal,
+  removeStaging,
+  revertSteps,
+  setPhase,
+  writeJournal,
+  writePrepared,
+} from './journal.js';
 import type { FileMeta, PlannedOp } from './plan.js';
-import { isAlive } from './service.js';
-import { SERVICEPACK_DIR } from './state.js';
+import { isAlive, serviceStatus, startService, stopService } from './service.js';
+import { SERVICEPACK_DIR, type State, StateSchema } from './state.js';
+import { statePath, writeState } from './state-store.js';
 
 /**
- * The transaction machinery shared by install (and, later, uninstall and recover): the lock, the
- * step runner, the commit-by-rename primitives with their in-process undo log, and the backup
- * record. Everything happens inside `<root>/.servicepack/` on the same file system as the product,
- * so every commit operation is a rename: atomic per file, no partially written product file ever.
+ * The transaction machinery shared by install, uninstall and recover (DESIGN §5): the lock, the
+ * step runner with its checkpoints, and the journaled half of every change (journal, stop the
+ * service, commit by rename, record, restart, clean up) together with what happens when it fails.
+ * Everything the installer writes lives in `<root>/.servicepack/`, on the product's own file
+ * system, so every commit operation is a rename: atomic per file, no half-written product file.
  */
 
 export const LOCK_FILE = 'lock';
-export const JOURNAL_FILE = 'journal.json';
 export const STAGING_DIR = 'staging';
 export const BACKUP_DIR = 'backup';
 export const BACKUP_RECORD = 'backup.json';
+/** where `uninstall --overwrite-modified` keeps files changed since the install, per transaction */
+export const SAVED_DIR = 'saved';
 
 export function newTransactionId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -34,23 +56,68 @@ export interface LockHandle {
   pid: number;
 }
 
-function parseLockPid(text: string): number | undefined {
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+interface LockOwner {
+  pid: number;
+  /** the process's start time (/proc/<pid>/stat field 22), when known: tells a reused pid from the holder */
+  start?: string;
+}
+
+function parseLock(text: string): LockOwner | undefined {
+  const [p, start] = text.trim().split(/\s+/);
+  const pid = Number.parseInt(p ?? '', 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  return { pid, ...(start !== undefined && /^\d+$/.test(start) ? { start } : {}) };
+}
+
+async function processStart(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may contain spaces and parentheses: count fields after the last ')'
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the lock's owner still runs: alive, and (where /proc tells) not a later process that got the same pid. */
+async function ownerAlive(owner: LockOwner): Promise<boolean> {
+  if (!isAlive(owner.pid)) return false;
+  if (owner.start === undefined) return true;
+  const now = await processStart(owner.pid);
+  return now === undefined || now === owner.start;
+}
+
+/** The live holder of the lock, if any (for read-only commands, which do not take it). */
+export async function lockHolder(root: string): Promise<number | undefined> {
+  try {
+    const owner = parseLock(await readFile(join(root, SERVICEPACK_DIR, LOCK_FILE), 'utf8'));
+    return owner && owner.pid !== process.pid && (await ownerAlive(owner)) ? owner.pid : undefined;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
+    throw e;
+  }
 }
 
 /**
- * `<root>/.servicepack/lock` holds the owner's pid. The content is written to a private file first
- * and then hard-linked into place: link() fails with EEXIST exactly like O_CREAT|O_EXCL, but the
- * lock never exists half-written, so a reader can tell "busy" from "garbage". A lock whose process
- * is gone is stale (a crash or kill -9): it is replaced, not waited on (DESIGN §5 step 1).
+ * `<root>/.servicepack/lock` holds the owner's pid and start time. The content is written to a
+ * private file first and then hard-linked into place: link() fails with EEXIST exactly like
+ * O_CREAT|O_EXCL, but the lock never exists half-written, so a reader can tell "busy" from
+ * "garbage". A lock whose process is gone is stale (a crash or kill -9): it is replaced, not
+ * waited on (DESIGN §5 step 1).
  */
 export async function acquireLock(root: string): Promise<LockHandle> {
   const dir = join(root, SERVICEPACK_DIR);
   await mkdir(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
   const tmp = join(dir, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
-  await writeFile(tmp, `${process.pid}\n`, { flag: 'wx', mode: 0o644 });
+  const start = await processStart(process.pid);
+  try {
+    await writeFile(tmp, `${process.pid}${start !== undefined ? ` ${start}` : ''}\n`, { flag: 'wx', mode: 0o644 });
+  } catch (e) {
+    // a full disk can create the file and then fail the write: leave nothing behind
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -59,26 +126,27 @@ export async function acquireLock(root: string): Promise<LockHandle> {
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw e;
       }
-      let holder: number | undefined;
+      let text: string;
       try {
-        holder = parseLockPid(await readFile(path, 'utf8'));
+        text = await readFile(path, 'utf8');
       } catch (e) {
         if (errnoCode(e) === 'ENOENT') continue;
         throw e;
       }
-      if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
+      const holder = parseLock(text);
+      if (holder !== undefined && holder.pid !== process.pid && (await ownerAlive(holder))) {
         throw new ServicepackError(
           'E_BUSY',
-          `another servicepack process (pid ${holder}) is working on ${root}: wait for it to finish and run again (if no servicepack is running, remove ${path})`,
-          { pid: holder, lock: path },
+          `another servicepack process (pid ${holder.pid}) is working on ${root}: wait for it to finish and run again (if no servicepack is running, remove ${path})`,
+          { pid: holder.pid, lock: path },
         );
       }
       // Stale: remove it only if it is still the file we judged, then race for it again.
       const stale = `${path}.stale.${process.pid}`;
       try {
         await rename(path, stale);
-        const again = parseLockPid(await readFile(stale, 'utf8'));
-        if (again !== holder) {
+        const again = await readFile(stale, 'utf8');
+        if (again !== text) {
           // Another process replaced the stale lock between our read and our rename: put it back.
           await rename(stale, path).catch(() => {});
           continue;
@@ -96,32 +164,49 @@ export async function acquireLock(root: string): Promise<LockHandle> {
 
 export async function releaseLock(lock: LockHandle): Promise<void> {
   try {
-    const holder = parseLockPid(await readFile(lock.path, 'utf8'));
-    if (holder === lock.pid) await unlink(lock.path);
+    const holder = parseLock(await readFile(lock.path, 'utf8'));
+    if (holder?.pid === lock.pid) await unlink(lock.path);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
   }
 }
 
-/** An open journal means an earlier transaction was interrupted: nothing may start before it is settled. */
-export async function assertNoOpenJournal(root: string): Promise<void> {
-  const path = join(root, SERVICEPACK_DIR, JOURNAL_FILE);
-  if (await exists(path)) {
-    throw new ServicepackError(
-      'E_NEEDS_RECOVER',
-      `an interrupted transaction left ${path}: run servicepack recover --root ${root} to finish or roll it back, then run again`,
-      { journal: path },
-    );
+/**
+ * For commands that only read (query, verify): an open journal means the files may be half old,
+ * half new, so any answer would be wrong. A live lock holder means the transaction is still
+ * running (busy, exit 5); otherwise it was interrupted and needs `recover` (exit 6).
+ */
+export async function assertNoOpenTransaction(root: string): Promise<void> {
+  const path = journalPath(root);
+  if (!(await exists(path))) return;
+  const holder = await lockHolder(root);
+  if (holder !== undefined) {
+    throw new ServicepackError('E_BUSY', `servicepack (pid ${holder}) is changing ${root} right now: run again when it has finished`, { pid: holder });
   }
+  let what = 'an interrupted transaction';
+  try {
+    const j = await readJournal(root);
+    if (j) what = `an interrupted ${j.action} of ${j.packs.map((p) => p.id).join(', ')} (transaction ${j.id})`;
+  } catch {
+    // the message below still says what to do; recover reports why the journal cannot be read
+  }
+  throw new ServicepackError(
+    'E_NEEDS_RECOVER',
+    `${what} left ${root} unfinished: run servicepack recover --root ${root} (install and uninstall also do it first), then run again`,
+    { journal: path },
+  );
 }
 
+/** The first version's name, still used by front ends that check before starting (the wizard). */
+export const assertNoOpenJournal = assertNoOpenTransaction;
+
 // ---------------------------------------------------------------------------------------------
-// Step runner
+// Step runner and checkpoints
 
 /**
- * SEAM for the journal / crash-recovery / fault-injection issue: `checkpoint` is awaited at every
- * step boundary (`after:<step>`) and between committed files (`commit:file`). Nothing is journaled
- * yet; a hook that throws here simulates a failure at exactly that point.
+ * Checkpoints are the named points of a transaction (docs/transactions.md lists them): every step
+ * boundary (`after:<step>`), every file of the commit, and the points inside recovery. Tests hang
+ * fault injection on them (the installer's SERVICEPACK_FAULT); without a hook they cost nothing.
  */
 export interface CheckpointInfo {
   step?: Step;
@@ -132,6 +217,36 @@ export interface CheckpointInfo {
 export interface TransactionHooks {
   checkpoint?: (name: string, info: CheckpointInfo) => void | Promise<void>;
 }
+
+/** Every checkpoint name with where it is, for the documentation and the fault-injection hook. */
+export const CHECKPOINTS: Readonly<Record<string, string>> = {
+  begin: 'before anything, even the lock (install, uninstall, recover)',
+  'after:lock': 'the lock is held',
+  'after:recover': 'an interrupted transaction found at the start was settled (or there was none)',
+  'after:detect': 'the installation was identified',
+  'after:verify': 'install: every pack was verified (signature, schema, applicability)',
+  'after:plan': 'every file operation was decided',
+  'after:stage': 'payloads (install) or the uninstall skeleton were written to staging',
+  'journal:prepared': 'the prepared phase copies and new state record are in staging; journal.json not yet written',
+  'after:journal': 'journal.json is on disk: from here on a crash is recovered by the journal',
+  'after:stop-service': 'the service was stopped (or did not need to be)',
+  'commit:prepare': 'before a commit step that belongs to no file (the backup folder moves)',
+  'commit:file': 'before the first change to one file (n-th hit = n-th file)',
+  'commit:backed-up': 'the original of a file is in the backup, the new content not yet in place',
+  'commit:mkdir': 'before creating a further missing folder for a file',
+  'after:commit': 'every file is in place and fsynced; the journal still says committing',
+  'record:committed': 'the journal says committed (the commit point); the state record is still the old one',
+  'after:record': 'the new state record is in place',
+  'after:restart': 'the service was started again (or did not need to be)',
+  'cleanup:staging': 'staging is gone; journal.json not yet removed',
+  'after:cleanup': 'the transaction is closed',
+  'rollback:step': 'in-process rollback after a failure, before undoing each commit step (newest first)',
+  'recover:step': 'recovery rolling back, before undoing each commit step (newest first)',
+  'recover:reverted': 'recovery rolled the files back; the journal still says committing',
+  'recover:rolled-back': 'the journal says rolled-back; staging not yet removed',
+  'recover:cleaned': 'recovery removed staging (and finished the moves of a roll-forward)',
+  'recover:recorded': 'recovery wrote the state record and its history entry; journal.json not yet removed',
+};
 
 export interface StepDef<C> {
   name: Step;
@@ -165,56 +280,7 @@ export async function runSteps<C extends StepContext>(ctx: C, steps: readonly St
 }
 
 // ---------------------------------------------------------------------------------------------
-// Commit by rename, with an undo log for in-process rollback
-
-type Undo = { kind: 'move'; from: string; to: string } | { kind: 'rmdir'; dir: string } | { kind: 'mkdir'; dir: string } | { kind: 'rmtree'; dir: string };
-
-export class UndoLog {
-  private readonly entries: Undo[] = [];
-  moved(from: string, to: string): void {
-    this.entries.push({ kind: 'move', from, to });
-  }
-  createdDir(dir: string): void {
-    this.entries.push({ kind: 'rmdir', dir });
-  }
-  removedDir(dir: string): void {
-    this.entries.push({ kind: 'mkdir', dir });
-  }
-  createdTree(dir: string): void {
-    this.entries.push({ kind: 'rmtree', dir });
-  }
-  get size(): number {
-    return this.entries.length;
-  }
-  /**
-   * Undoes everything, newest first. It keeps going past a failing entry (the rest can still be
-   * restored) and returns what it could not undo, so the caller can say exactly what is left.
-   */
-  async rollback(): Promise<string[]> {
-    const failures: string[] = [];
-    const dirs = new Set<string>();
-    while (this.entries.length > 0) {
-      const u = this.entries.pop()!;
-      try {
-        if (u.kind === 'move') {
-          // `to` is where the file is now; `from` is where it belongs again.
-          await mkdir(dirname(u.from), { recursive: true });
-          await rename(u.to, u.from);
-          dirs.add(dirname(u.from));
-        } else if (u.kind === 'rmdir') await rmdir(u.dir);
-        else if (u.kind === 'mkdir') await mkdir(u.dir, { recursive: true, mode: 0o755 });
-        else await rm(u.dir, { recursive: true, force: true });
-      } catch (e) {
-        if (!(u.kind === 'rmdir' && errnoCode(e) === 'ENOENT')) failures.push(`${u.kind} ${'dir' in u ? u.dir : `${u.to} -> ${u.from}`}: ${(e as Error).message}`);
-      }
-    }
-    for (const d of dirs) await fsyncDir(d).catch(() => {});
-    return failures;
-  }
-  clear(): void {
-    this.entries.length = 0;
-  }
-}
+// Backup records
 
 /** One file of a backup record: what was at `path` before the pack, and what the pack left there. */
 export interface BackupFile {
@@ -247,101 +313,353 @@ export interface BackupRecord {
   removedDirs: string[];
   spnew: string[];
   kept: string[];
-  /** the state record before this pack (null for a fresh vendor release tree) */
+  /** whether the service must restart when this pack's files change (the manifest's `restart`) */
+  restart?: boolean;
+  /** the state record before this pack (null for a fresh vendor release tree, or for a later pack of one run) */
   previousState: unknown;
 }
 
-export interface CommitTarget {
-  root: string;
-  /** where originals go; `files/<path>` below it */
-  backupDir: string;
-  /** resolves an op's `source` to the verified staged file */
-  stagedFile: (op: PlannedOp) => string;
-}
+const ownedPath = z.string().superRefine((p, ctx) => {
+  const why = unsafePathReason(p) ?? (isOwnedPath(p) ? undefined : 'not a file the product owns');
+  if (why) ctx.addIssue({ code: 'custom', message: why });
+});
+const meta = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0), mode: z.number().int().min(0).max(0o7777) });
 
-export type CommitProgress = (op: PlannedOp, index: number) => void | Promise<void>;
-
-/**
- * Commits `ops` in order: original into the backup, staged file into place (mode set first, so
- * the file never appears with the wrong permissions), empty folders left by deletions removed.
- * Every action is logged in `undo` before the next one starts. Returns the folders touched (to
- * fsync) and the folders created or removed (for the backup record).
- */
-export async function commitOps(
-  target: CommitTarget,
-  ops: readonly PlannedOp[],
-  undo: UndoLog,
-  between: CommitProgress,
-): Promise<{ touched: Set<string>; createdDirs: string[]; removedDirs: string[]; files: BackupFile[] }> {
-  const { root, backupDir } = target;
-  const filesDir = join(backupDir, 'files');
-  const touched = new Set<string>();
-  const createdDirs: string[] = [];
-  const removedDirs: string[] = [];
-  const files: BackupFile[] = [];
-  const rel = (abs: string) => posix.join(...abs.slice(root.length + 1).split(/[\\/]/));
-
-  for (const [index, op] of ops.entries()) {
-    await between(op, index);
-    const dest = inRoot(root, op.path);
-    const entry: BackupFile = { path: op.path, op: op.op, reason: op.reason, ...(op.before ? { before: op.before } : {}), ...(op.after ? { after: op.after } : {}) };
-    if (op.before) {
-      const saved = inRoot(filesDir, op.path);
-      await mkdir(dirname(saved), { recursive: true });
-      await rename(dest, saved);
-      undo.moved(dest, saved);
-      touched.add(dirname(saved));
-      touched.add(dirname(dest));
-      entry.backup = `files/${op.path}`;
-    } else if (await exists(dest)) {
-      // The plan saw nothing here; something appeared since. Never overwrite what we did not back up.
-      throw new ServicepackError('E_FAILED', `${dest} appeared while the update was being installed: nothing was changed; run again`, { path: op.path });
+/** A backup record is read back before uninstall moves anything: a damaged or forged one must not send files outside the tree. */
+export const BackupRecordSchema = z
+  .strictObject({
+    format: z.literal(1),
+    packId: z.string(),
+    kind: z.enum(['service-pack', 'hotfix']),
+    transactionId: z.string(),
+    time: z.string(),
+    fromLevel: z.number().int().min(0),
+    toLevel: z.number().int().min(0),
+    fromHotfixes: z.array(z.string()),
+    toHotfixes: z.array(z.string()),
+    files: z.array(
+      z.strictObject({
+        path: ownedPath,
+        op: z.enum(['add', 'replace', 'delete']),
+        reason: z.enum(['pack', 'overwrite-modified', 'spnew']),
+        before: meta.optional(),
+        after: meta.optional(),
+        backup: z.string().optional(),
+      }),
+    ),
+    createdDirs: z.array(ownedPath),
+    removedDirs: z.array(ownedPath),
+    spnew: z.array(z.string()),
+    kept: z.array(z.string()),
+    restart: z.boolean().optional(),
+    previousState: z.unknown(),
+  })
+  .superRefine((r, ctx) => {
+    for (const f of r.files) {
+      if (f.backup !== undefined && f.backup !== `files/${f.path}`) ctx.addIssue({ code: 'custom', path: ['files'], message: `${f.path}: backup must be files/${f.path}` });
     }
-    if (op.after) {
-      for (const d of await mkdirParents(root, posix.dirname(op.path))) {
-        undo.createdDir(d);
-        createdDirs.push(rel(d));
-        touched.add(dirname(d));
-      }
-      const src = target.stagedFile(op);
-      await chmod(src, op.after.mode);
-      await rename(src, dest);
-      undo.moved(src, dest);
-      touched.add(dirname(dest));
-    } else {
-      for (const d of await removeEmptyDirs(root, dirname(dest))) {
-        undo.removedDir(d);
-        removedDirs.push(rel(d));
-        touched.add(dirname(d));
-      }
-    }
-    files.push(entry);
-  }
-  return { touched, createdDirs, removedDirs, files };
-}
-
-export async function fsyncAll(dirs: Iterable<string>): Promise<void> {
-  for (const d of dirs) await fsyncDir(d);
-}
+  });
 
 export async function writeBackupRecord(backupDir: string, record: BackupRecord): Promise<void> {
   await writeFileAtomic(join(backupDir, BACKUP_RECORD), `${JSON.stringify(record, null, 2)}\n`);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The journaled half of a transaction, shared by install and uninstall
+
+export interface JournaledContext extends StepContext {
+  readonly root: string;
+  readonly spDir: string;
+  readonly txid: string;
+  /** this transaction's staging folder (absolute) */
+  readonly stagingRoot: string;
+  /** built by the command's plan/stage steps; written by the journal step */
+  draft?: Journal;
+  journal?: Journal;
+  lock?: LockHandle;
+  stopTimeoutMs?: number;
+  service: { wasRunning: boolean; stopped: boolean; restarted: boolean; pid?: number };
+  restartRequired: boolean;
+  restartMessage?: string;
+  /** the journal says committed: from here on the change is only ever finished, never undone */
+  committed: boolean;
+  recorded: boolean;
+}
+
+export const STAGING_REL = `${SERVICEPACK_DIR}/${STAGING_DIR}`;
+
+/** Root-relative POSIX form of an absolute path inside the root. */
+export function relTo(root: string, abs: string): string {
+  return posix.join(...abs.slice(root.length + 1).split(/[\\/]/));
+}
+
+export function preparedPaths(txid: string): Journal['prepared'] {
+  const s = `${STAGING_REL}/${txid}`;
+  return { committed: `${s}/journal.committed.json`, rolledBack: `${s}/journal.rolled-back.json`, state: `${s}/state.json` };
+}
+
 /**
- * Makes room for `backup/<pack id>/` when an old folder of that name exists (left by a pack that
- * was installed before the state record was lost, say). It is moved aside, never deleted: it may
- * be the only copy of somebody's files (KB Q248102: re-applying an SP destroyed its own backup).
+ * Folders that the change leaves empty: the parents of removed files that hold nothing the tree
+ * keeps afterwards (`finalFiles`), deepest first. Predicted before the commit so that the backup
+ * record can say which folders to recreate, and pruned only after the commit point, so that a
+ * rollback never needs to create a folder (which could fail on a full disk).
  */
-export async function clearBackupSlot(backupDir: string, txid: string, undo: UndoLog): Promise<string | undefined> {
+export async function predictEmptied(root: string, removed: readonly string[], finalFiles: Iterable<string>): Promise<string[]> {
+  const keep = new Set<string>();
+  for (const p of finalFiles) for (let d = posix.dirname(p); d !== '.'; d = posix.dirname(d)) keep.add(d);
+  const memo = new Map<string, boolean>();
+  const empties = async (d: string): Promise<boolean> => {
+    const known = memo.get(d);
+    if (known !== undefined) return known;
+    let result = !keep.has(d);
+    if (result) {
+      const entries = await readdir(at(root, d), { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        if (e.isDirectory() && !(await empties(`${d}/${e.name}`))) {
+          result = false;
+          break;
+        }
+      }
+    }
+    memo.set(d, result);
+    return result;
+  };
+  const out = new Set<string>();
+  for (const p of removed) {
+    for (let d = posix.dirname(p); d !== '.' && (await empties(d)); d = posix.dirname(d)) out.add(d);
+  }
+  return [...out].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : 1));
+}
+
+/**
+ * Missing parent folders of `rel`, outermost first, that no earlier step creates; `known` caches
+ * what exists (or will, once earlier steps ran) across the whole plan.
+ */
+export async function missingParents(root: string, rel: string, known: Map<string, boolean>): Promise<string[]> {
+  const out: string[] = [];
+  const segs = rel.split('/').slice(0, -1);
+  let d = '';
+  for (const s of segs) {
+    d = d ? `${d}/${s}` : s;
+    let there = known.get(d);
+    if (there === undefined) {
+      there = await isDirectory(at(root, d));
+      known.set(d, there);
+    }
+    if (!there) {
+      out.push(d);
+      known.set(d, true);
+    }
+  }
+  return out;
+}
+
+const journalStep: StepDef<JournaledContext> = {
+  name: 'journal',
+  run: async (ctx) => {
+    const draft = ctx.draft!;
+    // What recovery must restore includes the service: its state is read right before the
+    // journal is written, and the journal says whether this transaction stops it.
+    const status = await serviceStatus(ctx.root, draft.service.before);
+    ctx.service.wasRunning = status.running;
+    if (status.pid !== undefined) ctx.service.pid = status.pid;
+    const journal: Journal = JournalSchema.parse({
+      ...draft,
+      service: { ...draft.service, wasRunning: status.running, ...(status.pid !== undefined ? { pid: status.pid } : {}), stop: status.running && draft.service.stop },
+    });
+    checkSteps(journal.steps);
+    await writePrepared(ctx.root, journal);
+    await checkpoint(ctx, 'journal:prepared', { step: 'journal' });
+    await writeJournal(ctx.root, journal);
+    ctx.journal = journal;
+  },
+};
+
+const stopServiceStep: StepDef<JournaledContext> = {
+  name: 'stop-service',
+  run: async (ctx) => {
+    const j = ctx.journal!;
+    if (!j.service.stop) return 'skipped';
+    // Also with --no-restart: files are never replaced under a running server (it could load a
+    // mix of old and new modules); -z only means it is not started again afterwards.
+    ctx.sink({ type: 'info', message: `stopping ${j.service.before.product} (pid ${j.service.pid})` });
+    await stopService(ctx.root, j.service.before, ctx.stopTimeoutMs !== undefined ? { timeoutMs: ctx.stopTimeoutMs } : {});
+    ctx.service.stopped = true;
+  },
+};
+
+const commitStep: StepDef<JournaledContext> = {
+  name: 'commit',
+  run: async (ctx) => {
+    const j = ctx.journal!;
+    const totalFiles = j.ops.length;
+    const totalBytes = j.ops.reduce((n, o) => n + (o.after?.size ?? 0), 0);
+    let files = 0;
+    let bytes = 0;
+    const started = new Set<number>();
+    const touched = await applySteps(ctx.root, j.steps, async (s, i) => {
+      if (s.op === undefined) return checkpoint(ctx, 'commit:prepare', { step: 'commit', index: i });
+      const op = j.ops[s.op]!;
+      const info = { step: 'commit' as const, packId: op.pack, path: op.path, index: s.op };
+      if (!started.has(s.op)) {
+        started.add(s.op);
+        await checkpoint(ctx, 'commit:file', info);
+        ctx.sink({ type: 'progress', step: 'commit', files: files++, totalFiles, bytes, totalBytes, path: op.path });
+        bytes += op.after?.size ?? 0;
+        return;
+      }
+      await checkpoint(ctx, s.kind === 'rename' ? 'commit:backed-up' : 'commit:mkdir', info);
+    });
+    await fsyncDirs(touched);
+    ctx.sink({ type: 'progress', step: 'commit', files, totalFiles, bytes, totalBytes });
+  },
+};
+
+/** Puts the new state record in place: the prepared copy by rename, or written from the journal. */
+async function installState(root: string, j: Journal, extra: State['history'] = []): Promise<void> {
+  if (extra.length === 0) {
+    try {
+      await rename(at(root, j.prepared.state), statePath(root));
+      await fsyncDir(dirname(statePath(root)));
+      return;
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    }
+  }
+  await writeState(root, { ...j.state.after, history: [...j.state.after.history, ...extra] });
+}
+
+const recordStep: StepDef<JournaledContext> = {
+  name: 'record',
+  run: async (ctx) => {
+    ctx.journal = await setPhase(ctx.root, ctx.journal!, 'committed');
+    ctx.committed = true;
+    await checkpoint(ctx, 'record:committed', { step: 'record' });
+    await installState(ctx.root, ctx.journal);
+    ctx.recorded = true;
+  },
+};
+
+const restartStep: StepDef<JournaledContext> = {
+  name: 'restart',
+  run: async (ctx) => {
+    if (!ctx.service.stopped) return 'skipped';
+    const j = ctx.journal!;
+    const bi = j.service.after;
+    if (j.service.restart === 'never') {
+      ctx.restartRequired = true;
+      ctx.restartMessage = `${bi.product} was stopped for the change and not started again (--no-restart): start it with bin/inetsrv start`;
+      return 'skipped';
+    }
+    const started = await startService(ctx.root, bi);
+    if (started.started) {
+      ctx.service.restarted = true;
+      ctx.sink({ type: 'info', message: `${bi.product} started again (pid ${started.pid})` });
+      return;
+    }
+    ctx.restartRequired = true;
+    ctx.restartMessage = `the change is made but ${bi.product} could not be started again (${started.message}): start it with bin/inetsrv start`;
+    ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: ctx.restartMessage });
+  },
+};
+
+const cleanupStep: StepDef<JournaledContext> = {
+  name: 'cleanup',
+  run: async (ctx) => {
+    const j = ctx.journal!;
+    await finishForward(ctx.root, j);
+    await removeStaging(ctx.root, j);
+    await checkpoint(ctx, 'cleanup:staging', { step: 'cleanup' });
+    await closeJournal(ctx.root);
+  },
+};
+
+/** journal → stop-service → commit → record → restart → cleanup: the same for every change to an installation. */
+export const JOURNALED_STEPS: readonly StepDef<JournaledContext>[] = [journalStep, stopServiceStep, commitStep, recordStep, restartStep, cleanupStep];
+
+/**
+ * What a failure leaves behind, in-process. Before the journal exists: only staging, removed.
+ * Before the commit point: the steps are undone from the journal (the same idempotent undo that
+ * recovery uses), the journal is closed, the service started again. After the commit point the
+ * change is finished instead (never half undone), and the caller reports success with a warning.
+ * Returns the error to throw, or undefined when the change went through.
+ */
+export async function settleFailure(ctx: JournaledContext, error: unknown): Promise<unknown> {
+  const j = ctx.journal;
+  if (j && ctx.committed) {
+    ctx.sink({ type: 'warning', code: 'W_AFTER_COMMIT', message: error instanceof Error ? error.message : String(error) });
+    try {
+      if (!ctx.recorded) {
+        await installState(ctx.root, j);
+        ctx.recorded = true;
+      }
+      await finishForward(ctx.root, j);
+      await removeStaging(ctx.root, j);
+      await closeJournal(ctx.root);
+    } catch (e) {
+      return new ServicepackError(
+        'E_NEEDS_RECOVER',
+        `the change is committed but could not be finished (${(e as Error).message}): run servicepack recover --root ${ctx.root}`,
+        {},
+        { cause: e },
+      );
+    }
+    if (ctx.service.stopped && !ctx.service.restarted && !ctx.restartRequired) {
+      ctx.restartRequired = true;
+      ctx.restartMessage = `the change is made but ${j.service.after.product} was not started again: start it with bin/inetsrv start`;
+    }
+    return undefined;
+  }
+  let failures: string[] = [];
+  if (j) {
+    failures = await revertSteps(ctx.root, j.steps, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
+    if (failures.length === 0) {
+      try {
+        await setPhase(ctx.root, j, 'rolled-back');
+        await removeStaging(ctx.root, j);
+        await closeJournal(ctx.root);
+      } catch (e) {
+        failures.push(`closing the journal: ${(e as Error).message}`);
+      }
+    }
+  } else {
+    await rm(ctx.stagingRoot, { recursive: true, force: true }).catch(() => {});
+    await rmdir(dirname(ctx.stagingRoot)).catch(() => {});
+  }
+  if (ctx.service.stopped && failures.length === 0) {
+    const bi = j!.service.before;
+    const started = await startService(ctx.root, bi).catch((e: unknown) => ({ started: false, message: String(e) }));
+    if (!started.started) ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: `the previous version was restored but could not be started again: start it with bin/inetsrv start` });
+  }
+  if (failures.length > 0) {
+    return new ServicepackError(
+      'E_NEEDS_RECOVER',
+      `${error instanceof Error ? error.message : String(error)}; rolling back also failed for: ${failures.join('; ')}: the journal is kept; run servicepack recover --root ${ctx.root} once the cause is fixed`,
+      { rollbackFailures: failures, ...(isServicepackError(error) ? { cause: error.code } : {}) },
+      { cause: error },
+    );
+  }
+  if (isServicepackError(error)) return error;
+  // An unexpected failure (I/O, a bug) after which everything was put back: exit 1 says exactly that.
+  const code = errnoCode(error);
+  const hint = code === 'ENOSPC' ? ' (the disk is full: free some space and run again)' : '';
+  return new ServicepackError('E_FAILED', `${error instanceof Error ? error.message : String(error)}${hint}: the installation was rolled back, nothing changed`, code ? { errno: code } : {}, {
+    cause: error,
+  });
+}
+
+/** State records are validated on the way in, also when they come from a journal. */
+export function parseState(value: unknown): State | undefined {
+  const r = StateSchema.safeParse(value);
+  return r.success ? r.data : undefined;
+}
+
+export async function stagingLeftovers(root: string): Promise<string[]> {
+  const dir = join(root, SERVICEPACK_DIR, STAGING_DIR);
   try {
-    await lstat(backupDir);
+    return (await readdir(dir)).map((n) => `${STAGING_REL}/${n}`);
   } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
     throw e;
   }
-  const aside = `${backupDir}.replaced-${txid}`;
-  await rename(backupDir, aside);
-  undo.moved(backupDir, aside);
-  return aside;
 }

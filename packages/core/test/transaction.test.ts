@@ -79,7 +79,8 @@ describe('lock', () => {
   test('exclusive, names the live holder, replaces a dead holder, released', async () => {
     const root = await installation();
     const lock = await acquireLock(root);
-    assert.equal((await readFile(join(root, '.servicepack', 'lock'), 'utf8')).trim(), String(process.pid));
+    // pid, then the process start time that tells a reused pid from the holder
+    assert.equal((await readFile(join(root, '.servicepack', 'lock'), 'utf8')).trim().split(' ')[0], String(process.pid));
     await releaseLock(lock);
     assert.ok(!existsSync(lock.path));
 
@@ -98,7 +99,7 @@ describe('lock', () => {
     assert.ok(dead && !isAlive(dead));
     await writeFile(join(root, '.servicepack', 'lock'), `${dead}\n`);
     const again = await acquireLock(root);
-    assert.equal((await readFile(again.path, 'utf8')).trim(), String(process.pid));
+    assert.equal((await readFile(again.path, 'utf8')).trim().split(' ')[0], String(process.pid));
     await releaseLock(again);
 
     // garbage is not a holder
@@ -146,6 +147,7 @@ describe('installPacks', () => {
       'verify:done',
       'plan:done',
       'stage:done',
+      'journal:done',
       'stop-service:skipped',
       'commit:done',
       'record:done',
@@ -298,11 +300,12 @@ describe('installPacks', () => {
     assert.equal(q.consistent, true);
   });
 
-  test('an open journal: E_NEEDS_RECOVER (exit 6), nothing changed', async () => {
+  test('a journal that cannot be read is not guessed at: E_INVALID_STATE (exit 2), nothing changed', async () => {
     const root = await installation();
     await writeFile(join(root, '.servicepack', 'journal.json'), '{}');
-    const e = await refusedWithoutChange(root, async () => installPacks(opts(root, [await sp1()])), 'E_NEEDS_RECOVER');
-    assert.equal(e.exitCode, 6);
+    const e = await refusedWithoutChange(root, async () => installPacks(opts(root, [await sp1()])), 'E_INVALID_STATE');
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, /cannot be finished or rolled back automatically/);
   });
 
   test('untrusted signer (exit 4) and wrong arch (exit 3) change nothing', async () => {
@@ -414,12 +417,14 @@ if (process.argv[2] === 'start') {
     assert.equal(res.restartRequired, false);
   });
 
-  test('--no-restart leaves the service alone and says a restart is required', async () => {
+  test('--no-restart stops the service for the commit, leaves it stopped and says a restart is required', async () => {
     const { root, pack, pid } = await running();
     const res = await installPacks(opts(root, [pack], { restart: 'never' }));
-    assert.ok(isAlive(pid));
+    assert.ok(await gone(pid), 'never replace files under a running server');
+    assert.ok(!existsSync(join(root, 'run', 'inetsrv.pid')) || !isAlive(Number((await readFile(join(root, 'run', 'inetsrv.pid'), 'utf8')).trim())), 'not started again');
+    assert.deepEqual(res.service, { wasRunning: true, stopped: true, restarted: false });
     assert.equal(res.restartRequired, true);
-    assert.match(res.restartMessage ?? '', new RegExp(`pid ${pid}.*restart it`));
+    assert.match(res.restartMessage ?? '', /not started again \(--no-restart\): start it with bin\/inetsrv start/);
     assert.equal((await queryInstallation(root)).level, 1);
   });
 

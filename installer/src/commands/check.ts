@@ -1,0 +1,70 @@
+import type { Command } from '@commander-js/extra-typings';
+import type { CheckResult } from '@servicepack/core/updates';
+import { EXIT } from '../exit.js';
+import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import type { PlainReporter } from '../reporters/plain.js';
+
+/**
+ * `servicepack check --feed URL`: what MBSA reported — the updates a signed feed offers that
+ * apply to this installation and are not installed yet. Read-only, except that the feed's version
+ * is remembered in the state record (so an older index is refused from now on).
+ */
+interface CheckFlags {
+  feed: string;
+  root?: string;
+  json?: true;
+  trust?: string[];
+  requireNone?: true;
+}
+
+export function registerCheck(program: Command, io: Io, state: RunState): void {
+  program
+    .command('check')
+    .description('list the updates a feed offers that apply here and are not installed yet')
+    .requiredOption('--feed <url>', 'the feed: an http(s) or file: URL, or a folder')
+    .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('--trust <file...>', 'also trust these public keys (PEM)')
+    .option('--require-none', 'exit 3 when any update is pending (for monitoring: 0 means up to date)')
+    .action(async (flags) => {
+      state.exitCode = await runCheck(flags, io);
+    });
+}
+
+export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
+  const rep = makeReporter(io, flags.json === true, false);
+  try {
+    const root = resolveRoot(flags.root, io.env);
+    const { checkUpdates } = await import('@servicepack/core/updates');
+    const res = await checkUpdates(root, flags.feed, { ...(flags.trust ? { trustFiles: flags.trust } : {}), sink: rep.r.sink });
+    const pending = flags.requireNone === true && !res.upToDate;
+    const message = pending ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${flags.feed} latest --root ${res.root}` : undefined;
+    if (rep.kind === 'json') {
+      if (pending) rep.r.error({ ok: false, code: 'E_REQUIREMENT_NOT_MET', exitCode: EXIT.notApplicable, message: message!, details: { pending: res.updates.map((u) => u.id) }, ...res });
+      else rep.r.result({ ...res });
+    } else {
+      printCheck(rep.r, res, flags.feed);
+      if (pending) rep.r.error(message!);
+    }
+    return pending ? EXIT.notApplicable : EXIT.ok;
+  } catch (e) {
+    return reportFailure(rep, io, e);
+  }
+}
+
+function printCheck(r: PlainReporter, res: CheckResult, source: string): void {
+  const i = res.installation;
+  r.print(`${i.product} ${i.version} (${i.arch}) in ${res.root}: ${r.o.bold(i.levelName)}`);
+  r.print(`feed ${res.feed.url}: version ${res.feed.version}, expires ${res.feed.expires}`);
+  if (res.upToDate) {
+    r.print(r.o.green('Up to date: no update in the feed applies to this installation.'));
+    return;
+  }
+  r.print(`${res.updates.length} ${res.updates.length === 1 ? 'update applies' : 'updates apply'} and ${res.updates.length === 1 ? 'is' : 'are'} not installed:`);
+  const width = Math.max(...res.updates.map((u) => u.id.length));
+  for (const u of res.updates) {
+    const fixes = u.fixes.length > 0 ? `; fixes ${u.fixes.map((f) => f.id).join(', ')}` : '';
+    r.print(`  ${u.id.padEnd(width)}  ${u.title}, ${u.size} bytes${fixes}`);
+  }
+  r.print(`latest installs: ${res.latest.join(', ')}  (servicepack install --feed ${source} latest --root ${res.root})`);
+}

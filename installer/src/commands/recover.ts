@@ -1,0 +1,51 @@
+import type { Command } from '@commander-js/extra-typings';
+import type { RecoverResult } from '@servicepack/core/recover';
+import { EXIT } from '../exit.js';
+import { faultHooks } from '../fault.js';
+import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import type { PlainReporter } from '../reporters/plain.js';
+
+interface RecoverFlags {
+  root?: string;
+  json?: true;
+  quiet?: true;
+}
+
+export function registerRecover(program: Command, io: Io, state: RunState): void {
+  program
+    .command('recover')
+    .description('finish or roll back an interrupted transaction (install and uninstall do this first on their own)')
+    .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('-q, --quiet', 'print nothing but warnings, errors and the result')
+    .action(async (flags) => {
+      state.exitCode = await runRecover(flags, io);
+    });
+}
+
+export async function runRecover(flags: RecoverFlags, io: Io): Promise<number> {
+  const rep = makeReporter(io, flags.json === true, flags.quiet === true);
+  try {
+    const root = resolveRoot(flags.root, io.env);
+    const hooks = faultHooks(io.env, io.err);
+    const { recoverInstallation } = await import('@servicepack/core/recover');
+    const result = await recoverInstallation({ root, sink: rep.r.sink, ...(hooks ? { hooks } : {}) });
+    const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
+    if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
+    else printResult(rep.r, result);
+    return code;
+  } catch (e) {
+    return reportFailure(rep, io, e);
+  }
+}
+
+function printResult(r: PlainReporter, res: RecoverResult): void {
+  const o = res.outcome;
+  if (!o) {
+    r.print(`Nothing to recover in ${res.root}: no interrupted transaction.${res.cleaned.length > 0 ? ` Removed leftovers: ${res.cleaned.join(', ')}.` : ''}`);
+    return;
+  }
+  const verb = o.direction === 'rolled-back' ? 'Rolled back' : 'Finished';
+  r.print(`${r.o.green(verb)} the interrupted ${o.action} of ${o.packs.join(', ')} (transaction ${o.transactionId}): ${res.root} is at ${o.levelName}`);
+  if (res.restartRequired) r.print(r.o.yellow(`Restart required: ${res.restartMessage ?? 'start the service'}`));
+}

@@ -1,0 +1,61 @@
+import type { Command } from '@commander-js/extra-typings';
+import type { UninstallResult } from '@servicepack/core/uninstall';
+import { EXIT } from '../exit.js';
+import { faultHooks } from '../fault.js';
+import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import type { PlainReporter } from '../reporters/plain.js';
+
+interface UninstallFlags {
+  root?: string;
+  unattended?: true;
+  overwriteModified?: true;
+  restart: boolean;
+  json?: true;
+  quiet?: true;
+}
+
+export function registerUninstall(program: Command, io: Io, state: RunState): void {
+  program
+    .command('uninstall')
+    .description('remove the newest update (or ID, when it is the newest): the files as they were before it, exactly')
+    .argument('[id]', 'the update to remove, e.g. Q236565 or inetsrv-4.0-sp6 (default: the newest)')
+    .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
+    .option('-u, --unattended', 'no questions (the only mode for now)')
+    .option('-o, --overwrite-modified', 'remove it even when files it installed were changed since (they are kept in .servicepack/saved/)')
+    .option('-z, --no-restart', 'stop the service for the change but do not start it again; exit 10')
+    .option('--json', 'print one JSON document on stdout')
+    .option('-q, --quiet', 'print nothing but warnings, errors and the result')
+    .action(async (id, flags) => {
+      state.exitCode = await runUninstall(id, flags, io);
+    });
+}
+
+export async function runUninstall(id: string | undefined, flags: UninstallFlags, io: Io): Promise<number> {
+  const rep = makeReporter(io, flags.json === true, flags.quiet === true);
+  try {
+    const root = resolveRoot(flags.root, io.env);
+    const hooks = faultHooks(io.env, io.err);
+    const { uninstallUpdate } = await import('@servicepack/core/uninstall');
+    const result = await uninstallUpdate({
+      root,
+      ...(id !== undefined ? { id } : {}),
+      modified: flags.overwriteModified ? 'overwrite' : 'stop',
+      restart: flags.restart ? 'auto' : 'never',
+      sink: rep.r.sink,
+      ...(hooks ? { hooks } : {}),
+    });
+    const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
+    if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
+    else printResult(rep.r, result);
+    return code;
+  } catch (e) {
+    return reportFailure(rep, io, e);
+  }
+}
+
+function printResult(r: PlainReporter, res: UninstallResult): void {
+  r.print(`${r.o.green('Uninstalled')} ${res.packId} from ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`);
+  r.print(`  restored ${res.changed.restored.length} files, removed ${res.changed.removed.length}`);
+  if (res.savedDir) r.print(`  files changed since the install were kept in ${res.savedDir}: ${res.changed.saved.join(', ')}`);
+  if (res.restartRequired) r.print(r.o.yellow(`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
+}

@@ -1,0 +1,50 @@
+import type { Command } from '@commander-js/extra-typings';
+import { EXIT } from '../exit.js';
+import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+
+interface VerifyFlags {
+  root?: string;
+  json?: true;
+}
+
+export function registerVerify(program: Command, io: Io, state: RunState): void {
+  program
+    .command('verify')
+    .description('check every file the product owns against the state record, rpm -V style; exit 4 on any difference')
+    .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
+    .option('--json', 'print one JSON document on stdout')
+    .addHelpText(
+      'after',
+      `
+One line per difference on stdout:
+  S.5      lib/server.js     S size, M mode, 5 sha256 content differ ("." = same)
+  missing  lib/platform.js   recorded, not on disk
+  extra    lib/evil.js       on disk, not in the record
+  record   BUILDINFO.json    the state record and BUILDINFO.json disagree
+Exit 0: no difference (or no state record: nothing to verify against); 4: differences.`,
+    )
+    .action(async (flags) => {
+      state.exitCode = await runVerify(flags, io);
+    });
+}
+
+export async function runVerify(flags: VerifyFlags, io: Io): Promise<number> {
+  const rep = makeReporter(io, flags.json === true, false);
+  try {
+    const root = resolveRoot(flags.root, io.env);
+    const { verifyInstallation, verifyLine } = await import('@servicepack/core/verify');
+    const v = await verifyInstallation(root);
+    const code = v.clean ? EXIT.ok : EXIT.integrity;
+    if (rep.kind === 'json') {
+      rep.r.result({ ok: v.clean, exitCode: code, ...v });
+      return code;
+    }
+    for (const p of v.problems) rep.r.print(verifyLine(p));
+    if (v.note !== undefined) rep.r.print(v.note);
+    else if (v.clean) rep.r.log(`verify: ${v.checked} files of ${v.levelName} match the state record`);
+    else rep.r.log(`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from the state record in ${v.checked} recorded files (${v.levelName})`);
+    return code;
+  } catch (e) {
+    return reportFailure(rep, io, e);
+  }
+}

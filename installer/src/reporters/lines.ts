@@ -1,0 +1,160 @@
+import type { ErrorDocument } from '../exit.js';
+import type { Io } from '../io.js';
+import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../unattended.js';
+
+/**
+ * The front ends of unattended runs without a terminal: timestamped plain lines (logs on stderr,
+ * results on stdout) and `--json` (one document on stdout at the end). Neither writes an escape
+ * code or reads stdin: their readers are log files, CI consoles and configuration tools.
+ */
+
+/** Labels for core steps; a step this map does not know yet is shown by its name. */
+export const STEP_TITLES: Readonly<Record<string, string>> = {
+  download: 'download and verify the packs',
+  lock: 'take the lock',
+  recover: 'check for an interrupted transaction',
+  detect: 'detect the installation',
+  verify: 'verify the packs',
+  plan: 'plan the changes',
+  stage: 'stage the payload',
+  journal: 'write the journal',
+  'stop-service': 'stop the service',
+  commit: 'commit the files',
+  record: 'record the new state',
+  restart: 'restart the service',
+  cleanup: 'clean up',
+};
+
+export function stepTitle(step: string): string {
+  return STEP_TITLES[step] ?? step;
+}
+
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function progressText(ev: Extract<UiEvent, { type: 'progress' }>): string {
+  const what = ev.step === 'verify' ? 'packs' : 'files';
+  return `${ev.files}/${ev.totalFiles} ${what}, ${humanBytes(ev.bytes)} of ${humanBytes(ev.totalBytes)}`;
+}
+
+/** One line per target for the end of a run, e.g. "/opt/a: done (exit 0): RTM -> Service Pack 6". */
+export function outcomeLine(o: TargetOutcome): string {
+  if (o.error) return `${o.root}: ${o.exitCode === 3 ? 'not applicable' : 'failed'} (exit ${o.exitCode}, ${o.error.code}): ${o.error.message.split('\n')[0]}`;
+  const r = o.result!;
+  const names = r.packs.map((p) => p.id).join(', ');
+  const verb = r.dryRun ? 'would install' : 'installed';
+  const restart = o.exitCode === 10 ? `; restart required: ${r.restartMessage ?? 'restart the service to finish'}` : '';
+  return `${o.root}: ${verb} ${names} (exit ${o.exitCode}): ${r.before.levelName} -> ${r.after.levelName}${restart}`;
+}
+
+export function summaryLines(run: RunOutcome): string[] {
+  const lines = run.targets.map(outcomeLine);
+  if (run.targets.length > 1) {
+    const count = (f: (t: TargetOutcome) => boolean) => run.targets.filter(f).length;
+    const done = count((t) => t.exitCode === 0);
+    const restart = count((t) => t.exitCode === 10);
+    const na = count((t) => t.exitCode === 3);
+    const failed = run.targets.length - done - restart - na;
+    lines.push(`${run.targets.length} targets: ${done} done, ${restart} need a restart, ${na} not applicable, ${failed} failed; exit ${run.exitCode}`);
+  }
+  return lines;
+}
+
+function failureLines(doc: ErrorDocument): string[] {
+  return doc.message.split('\n');
+}
+
+export class LinesFrontEnd implements FrontEnd {
+  readonly kind = 'lines';
+  constructor(
+    private readonly io: Io,
+    private readonly quiet: boolean,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  private line(root: string | undefined, text: string): void {
+    this.io.err.write(`${this.clock().toISOString()} ${root !== undefined ? `${root}: ` : ''}${text}\n`);
+  }
+
+  target(info: { root: string; index: number; count: number; fromFeed: boolean }): TargetView {
+    const { root } = info;
+    if (!this.quiet) this.line(root, `target ${info.index + 1} of ${info.count}`);
+    // Progress comes per file; a log wants where a step ended, not every file in between.
+    let lastProgress = this.clock().getTime();
+    let downloading = false;
+    return {
+      sink: (ev) => {
+        switch (ev.type) {
+          case 'step':
+          case 'phase': {
+            if (ev.type === 'phase') downloading = ev.state === 'started';
+            if (this.quiet && ev.state !== 'failed') return;
+            const name = ev.type === 'step' ? ev.step : ev.phase;
+            const mark = ev.state === 'started' ? 'start' : ev.state === 'done' ? 'ok   ' : ev.state === 'skipped' ? '--   ' : 'FAIL ';
+            if (ev.state === 'started') return;
+            this.line(root, `${mark}${stepTitle(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? `: ${ev.message.split('\n')[0]}` : ''}`);
+            return;
+          }
+          case 'progress': {
+            if (this.quiet) return;
+            const now = this.clock().getTime();
+            if (ev.files < ev.totalFiles && now - lastProgress < 1000) return;
+            lastProgress = now;
+            this.line(root, `     ${stepTitle(downloading ? 'download' : ev.step)}: ${progressText(ev)}`);
+            return;
+          }
+          case 'warning':
+            this.line(root, `warning: ${ev.message}`);
+            return;
+          case 'info':
+            if (!this.quiet) this.line(root, `     ${ev.message}`);
+            return;
+        }
+      },
+      finish: async (o) => {
+        if (o.error) for (const [i, l] of failureLines(o.error).entries()) this.line(root, i === 0 ? `error: ${l}` : `  ${l}`);
+        this.line(root, `exit ${o.exitCode}`);
+      },
+    };
+  }
+
+  summary(run: RunOutcome): void {
+    for (const l of summaryLines(run)) this.io.out.write(`${l}\n`);
+  }
+
+  failure(doc: ErrorDocument): void {
+    for (const [i, l] of failureLines(doc).entries()) this.line(undefined, i === 0 ? `servicepack: error: ${l}` : `  ${l}`);
+  }
+}
+
+/** `--json`: the document at the end; warnings (never progress) on stderr as plain lines. */
+export class JsonFrontEnd implements FrontEnd {
+  readonly kind = 'json';
+  private readonly warnings: { root: string; code: string; message: string; path?: string }[] = [];
+  constructor(
+    private readonly io: Io,
+    private readonly quiet: boolean,
+  ) {}
+
+  target(info: { root: string }): TargetView {
+    return {
+      sink: (ev) => {
+        if (ev.type !== 'warning') return;
+        this.warnings.push({ root: info.root, code: ev.code, message: ev.message, ...(ev.path !== undefined ? { path: ev.path } : {}) });
+        if (!this.quiet) this.io.err.write(`warning: ${info.root}: ${ev.message}\n`);
+      },
+      finish: async () => {},
+    };
+  }
+
+  summary(run: RunOutcome): void {
+    this.io.out.write(`${JSON.stringify({ ...run, ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}) }, null, 2)}\n`);
+  }
+
+  failure(doc: ErrorDocument, answerFile?: string): void {
+    this.io.out.write(`${JSON.stringify({ ...doc, ...(answerFile !== undefined ? { answerFile } : {}), targets: [] }, null, 2)}\n`);
+  }
+}

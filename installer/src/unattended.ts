@@ -1,0 +1,437 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import type { AnswerFile } from '@servicepack/core/answer-file';
+import type { ServicepackEvent } from '@servicepack/core/events';
+import type { InstallResult } from '@servicepack/core/install';
+import type { JsonLinesFile, PhaseEvent } from '@servicepack/core/log';
+import type { ModifiedPolicy } from '@servicepack/core/plan';
+import type { TransactionHooks } from '@servicepack/core/transaction';
+import { EXIT, type ErrorDocument, errorDocument, UsageError } from './exit.js';
+import { faultHooks } from './fault.js';
+import type { Io } from './io.js';
+
+/**
+ * Unattended and fleet installs: one request (from an answer file, or from `install --feed` /
+ * `install PACK -u` on a terminal) applied to each target in turn, each in its own transaction
+ * with its own log and result, and one exit code for the whole run.
+ *
+ * The engine does the work and reports events; this module only orders the targets, bridges the
+ * events to the chosen front end and to the logs, and decides the exit code.
+ */
+
+export type UiEvent = ServicepackEvent | PhaseEvent;
+
+export type PackSource = { kind: 'packs'; packs: string[] } | { kind: 'feed'; feed: string; select: 'latest' | string[] };
+
+export interface UnattendedRequest {
+  targets: string[];
+  source: PackSource;
+  trustFiles: string[];
+  /** set when the request comes from an answer file: its acceptEula is enforced against the packs' EULA */
+  answerFile?: AnswerFile;
+  acceptEula: boolean;
+  backup: boolean;
+  modified: ModifiedPolicy;
+  restart: 'auto' | 'always' | 'never';
+  dryRun: boolean;
+  force: boolean;
+  allowUnsigned: boolean;
+  /** a JSON-lines file every target's lines are appended to (the answer file's `log`) */
+  logFile?: string;
+  /** what a relative feed folder resolves against */
+  cwd: string;
+  hooks?: TransactionHooks;
+}
+
+export interface TargetOutcome {
+  root: string;
+  ok: boolean;
+  exitCode: number;
+  transactionId: string;
+  /** the JSON-lines logs this target was written to */
+  logs: string[];
+  /** the pack ids installed (or that would be, with --dry-run), in order */
+  packs: string[];
+  feed?: { url: string; version: number; lastSeenVersion: number | null };
+  result?: InstallResult;
+  /** `restart: always` restarted the running service */
+  restarted?: boolean;
+  error?: ErrorDocument;
+}
+
+export interface RunOutcome {
+  ok: boolean;
+  exitCode: number;
+  answerFile?: string;
+  dryRun: boolean;
+  targets: TargetOutcome[];
+}
+
+/** One target on the screen: receives its events, then its outcome. */
+export interface TargetView {
+  sink(ev: UiEvent): void;
+  /** resolves once the view has drawn the outcome (listr finishes its task list) */
+  finish(outcome: TargetOutcome): Promise<void>;
+}
+
+export interface FrontEnd {
+  readonly kind: 'listr' | 'lines' | 'json';
+  target(info: { root: string; index: number; count: number; fromFeed: boolean }): TargetView;
+  /** the results, once, at the end */
+  summary(run: RunOutcome): void;
+  /** a failure before any target was touched (an invalid answer file, an unusable log file) */
+  failure(doc: ErrorDocument, answerFile?: string): void;
+}
+
+/**
+ * The exit code of a run over several targets (docs/fleet.md):
+ * any failure (1, 2, 4, 5, 6) wins, the highest of them; else 10 when a target still needs a
+ * restart; else 0 when a target was installed; else 3 (nothing applied anywhere). Not-applicable
+ * ranks below success because a fleet run where some machines were already up to date did its job.
+ */
+export function aggregateExitCode(codes: readonly number[]): number {
+  const failures = codes.filter((c) => c !== EXIT.ok && c !== EXIT.notApplicable && c !== EXIT.restartRequired);
+  if (failures.length > 0) return Math.max(...failures);
+  if (codes.includes(EXIT.restartRequired)) return EXIT.restartRequired;
+  if (codes.includes(EXIT.ok)) return EXIT.ok;
+  return codes.length > 0 ? EXIT.notApplicable : EXIT.ok;
+}
+
+/** CI=true (or CONTINUOUS_INTEGRATION) as most CI systems and ink's is-in-ci read it. */
+export function isCI(env: Record<string, string | undefined>): boolean {
+  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => {
+    const v = env[k];
+    return v !== undefined && v !== '' && v !== '0' && v !== 'false';
+  });
+}
+
+/** The one interactivity gate: stdin and stdout are terminals (io.interactive) and this is not CI. */
+export function interactiveGate(io: Io): boolean {
+  return io.interactive && !isCI(io.env) && io.env['TERM'] !== 'dumb';
+}
+
+export async function chooseFrontEnd(io: Io, opts: { json: boolean; quiet: boolean }): Promise<FrontEnd> {
+  if (opts.json) {
+    const { JsonFrontEnd } = await import('./reporters/lines.js');
+    return new JsonFrontEnd(io, opts.quiet);
+  }
+  if (interactiveGate(io)) {
+    const { ListrFrontEnd } = await import('./reporters/listr.js');
+    return new ListrFrontEnd(io, { quiet: opts.quiet });
+  }
+  const { LinesFrontEnd } = await import('./reporters/lines.js');
+  return new LinesFrontEnd(io, opts.quiet);
+}
+
+function outcomeOf(root: string, txid: string, logs: string[], packs: string[], e: unknown): TargetOutcome {
+  const error = errorDocument(e);
+  return { root, ok: false, exitCode: error.exitCode, transactionId: txid, logs, packs, error };
+}
+
+/**
+ * Runs the request against every target in order. Failures of one target never stop the next:
+ * each gets its own transaction and result, as a fleet run needs. Problems with the request
+ * itself (a EULA not accepted for path packs, an unusable log file) stop the run before any
+ * target is touched.
+ */
+export async function runUnattended(req: UnattendedRequest, fe: FrontEnd): Promise<RunOutcome> {
+  const [{ JsonLinesFile }, { ServicepackError }] = await Promise.all([import('@servicepack/core/log'), import('@servicepack/core/errors')]);
+  let shared: JsonLinesFile | undefined;
+  if (req.logFile !== undefined) {
+    try {
+      shared = new JsonLinesFile(req.logFile);
+    } catch (e) {
+      const message = `cannot write the log file ${req.logFile}: ${(e as Error).message}`;
+      if (req.answerFile) {
+        const { answerFileKeyError } = await import('@servicepack/core/answer-file');
+        throw answerFileKeyError(req.answerFile, 'log', message);
+      }
+      throw new ServicepackError('E_USAGE', message, { log: req.logFile });
+    }
+  }
+  let downloads: string | undefined;
+  try {
+    if (req.answerFile && req.source.kind === 'packs' && !req.acceptEula) await checkEulaOfFiles(req.answerFile, req.source.packs);
+    if (req.source.kind === 'feed') downloads = await mkdtemp(join(tmpdir(), 'servicepack-feed-'));
+    const cache = new Map<string, string>();
+    const targets: TargetOutcome[] = [];
+    for (const [index, root] of req.targets.entries()) {
+      targets.push(await runTarget(req, fe, { root, index, shared, downloads, cache }));
+    }
+    const exitCode = aggregateExitCode(targets.map((t) => t.exitCode));
+    return {
+      ok: exitCode === EXIT.ok || exitCode === EXIT.restartRequired,
+      exitCode,
+      ...(req.answerFile ? { answerFile: req.answerFile.file } : {}),
+      dryRun: req.dryRun,
+      targets,
+    };
+  } finally {
+    shared?.close();
+    if (downloads !== undefined) await rm(downloads, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** An answer file installs a pack with a EULA only when it says acceptEula: true (DESIGN §3). */
+async function checkEulaOfFiles(af: AnswerFile, packs: readonly string[]): Promise<void> {
+  const [{ inspectPack }, { answerFileKeyError, eulaDocument }] = await Promise.all([import('@servicepack/core/pack-read'), import('@servicepack/core/answer-file')]);
+  for (const path of packs) {
+    let eula: string | undefined;
+    try {
+      // Only the manifest's document list is read here; the install verifies the signature.
+      eula = eulaDocument((await inspectPack(path, { trustedKeys: [] })).manifest);
+    } catch {
+      continue; // a damaged pack is refused by the install itself, with its own exit code
+    }
+    if (eula !== undefined) {
+      throw answerFileKeyError(
+        af,
+        'acceptEula',
+        `${basename(path)} carries a license agreement (${eula}); read it (tar -xzOf ${path} ${eula}) and set acceptEula: true to install it unattended`,
+      );
+    }
+  }
+}
+
+async function interrupted(root: string): Promise<boolean> {
+  const { journalPath } = await import('@servicepack/core/journal');
+  return existsSync(journalPath(root));
+}
+
+interface TargetContext {
+  root: string;
+  index: number;
+  shared: JsonLinesFile | undefined;
+  downloads: string | undefined;
+  cache: Map<string, string>;
+}
+
+async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext): Promise<TargetOutcome> {
+  const [{ newTransactionId }, { TransactionLog }, { installPacks }, updates] = await Promise.all([
+    import('@servicepack/core/transaction'),
+    import('@servicepack/core/log'),
+    import('@servicepack/core/install'),
+    import('@servicepack/core/updates'),
+  ]);
+  const root = resolve(t.root);
+  const txid = newTransactionId();
+  const view = fe.target({ root, index: t.index, count: req.targets.length, fromFeed: req.source.kind === 'feed' });
+  const log = new TransactionLog({
+    root,
+    transactionId: txid,
+    ...(t.shared ? { shared: [t.shared] } : {}),
+    onWarning: (message) => view.sink({ type: 'warning', code: 'W_LOG', message }),
+  });
+  const sink = (ev: UiEvent): void => {
+    log.sink(ev);
+    view.sink(ev);
+  };
+  log.begin({
+    ...(req.answerFile ? { answerFile: req.answerFile.file } : {}),
+    source: req.source,
+    options: { backup: req.backup, modified: req.modified, restart: req.restart, dryRun: req.dryRun, force: req.force, allowUnsigned: req.allowUnsigned, acceptEula: req.acceptEula },
+  });
+  let packIds: string[] = [];
+  let feedInfo: TargetOutcome['feed'];
+  let outcome: TargetOutcome;
+  let phase: 'download' | undefined;
+  try {
+    let packs: string[];
+    if (req.source.kind === 'feed') {
+      phase = 'download';
+      sink({ type: 'phase', phase: 'download', state: 'started' });
+      const src = req.source;
+      // DESIGN §5 step 2 comes first here too: the packs are chosen from what is really installed.
+      if (await interrupted(root)) {
+        const { recoverInstallation } = await import('@servicepack/core/recover');
+        await recoverInstallation({ root, sink, ...(req.hooks ? { hooks: req.hooks } : {}) });
+      }
+      const opened = await updates.openFeedForTarget(root, src.feed, { trustFiles: req.trustFiles, cwd: req.cwd, sink });
+      const inst = opened.installation;
+      feedInfo = { url: opened.feed.url, version: opened.feed.index.version, lastSeenVersion: opened.lastSeenVersion ?? null };
+      const chosen = src.select === 'latest' ? updates.selectUpdates(inst, opened.feed.index).latest : updates.selectByIds(inst, opened.feed.index, src.select, src.feed);
+      if (chosen.length === 0) {
+        const { ServicepackError } = await import('@servicepack/core/errors');
+        throw new ServicepackError('E_ALREADY_INSTALLED', `${root} is at ${inst.levelName} (${inst.arch}): ${src.feed} has nothing newer that applies to it; nothing to do`, {
+          level: inst.level,
+          hotfixes: inst.hotfixes,
+        });
+      }
+      packIds = chosen.map((p) => p.id);
+      sink({ type: 'info', message: `chosen from the feed: ${chosen.map((p) => updates.feedPackTitle(p)).join(', ')}` });
+      const verified = await updates.downloadUpdates(opened.feed, chosen, t.downloads!, { trust: opened.trust, sink, cache: t.cache });
+      if (req.answerFile && !req.acceptEula) {
+        const { answerFileKeyError, eulaDocument } = await import('@servicepack/core/answer-file');
+        const withEula = verified.find((p) => eulaDocument(p.manifest) !== undefined);
+        if (withEula) {
+          throw answerFileKeyError(
+            req.answerFile,
+            'acceptEula',
+            `${withEula.manifest.id} from ${src.feed} carries a license agreement (${eulaDocument(withEula.manifest)}); read it and set acceptEula: true to install it unattended`,
+          );
+        }
+      }
+      sink({ type: 'phase', phase: 'download', state: 'done' });
+      phase = undefined;
+      packs = verified.map((p) => p.path);
+    } else {
+      packs = req.source.packs;
+    }
+    const result = await installPacks({
+      root,
+      packs,
+      ...(req.trustFiles.length > 0 ? { trustFiles: req.trustFiles } : {}),
+      allowUnsigned: req.allowUnsigned,
+      backup: req.backup,
+      modified: req.modified,
+      restart: req.restart === 'never' ? 'never' : 'auto',
+      dryRun: req.dryRun,
+      force: req.force,
+      sink,
+      transactionId: txid,
+      ...(req.hooks ? { hooks: req.hooks } : {}),
+    });
+    packIds = result.packs.map((p) => p.id);
+    // A tree installed fresh from the vendor had no state record to keep the feed version in.
+    if (feedInfo && !req.dryRun) await updates.recordFeedVersion(root, feedInfo.url, feedInfo.version, { sink });
+    let restartRequired = result.restartRequired;
+    let restarted: boolean | undefined;
+    if (req.restart === 'always' && !req.dryRun && !result.service.restarted && !restartRequired) {
+      const r = await updates.restartRunningService(root, { sink });
+      restarted = r.restarted;
+      if (r.message !== undefined) {
+        restartRequired = true;
+        sink({ type: 'warning', code: 'W_RESTART_FAILED', message: r.message });
+      }
+    }
+    const exitCode = restartRequired ? EXIT.restartRequired : EXIT.ok;
+    outcome = {
+      root,
+      ok: true,
+      exitCode,
+      transactionId: txid,
+      logs: log.files,
+      packs: packIds,
+      ...(feedInfo ? { feed: feedInfo } : {}),
+      result: restartRequired && !result.restartRequired ? { ...result, restartRequired } : result,
+      ...(restarted !== undefined ? { restarted } : {}),
+    };
+  } catch (e) {
+    if (phase) sink({ type: 'phase', phase, state: 'failed', message: e instanceof Error ? e.message : String(e) });
+    outcome = { ...outcomeOf(root, txid, log.files, packIds, e), ...(feedInfo ? { feed: feedInfo } : {}) };
+  }
+  log.end({
+    exitCode: outcome.exitCode,
+    ok: outcome.ok,
+    packs: outcome.packs,
+    ...(outcome.error ? { code: outcome.error.code, message: outcome.error.message } : {}),
+    ...(outcome.result ? { before: outcome.result.before, after: outcome.result.after, changed: outcome.result.changed, restartRequired: outcome.result.restartRequired } : {}),
+    ...(outcome.feed ? { feed: outcome.feed } : {}),
+  });
+  log.close();
+  await view.finish(outcome);
+  return outcome;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// From the command line
+
+export interface UnattendedFlags {
+  root?: string;
+  unattended?: true;
+  backup: boolean;
+  overwriteModified?: true;
+  keepModified?: true;
+  restart: boolean;
+  force?: true;
+  dryRun?: true;
+  json?: true;
+  trust?: string[];
+  allowUnsigned?: true;
+  quiet?: true;
+  answerFile?: string;
+  feed?: string;
+}
+
+/** Options that an answer file decides; giving them on the command line as well would be ambiguous. */
+const DECIDED_BY_ANSWER_FILE: [keyof UnattendedFlags, string][] = [
+  ['root', '--root'],
+  ['feed', '--feed'],
+  ['backup', '--no-backup'],
+  ['overwriteModified', '--overwrite-modified'],
+  ['keepModified', '--keep-modified'],
+  ['restart', '--no-restart'],
+];
+
+/**
+ * `install --answer-file FILE`, `install --feed URL [latest|ID...]`, and `install PACK... -u` on a
+ * terminal. `given(name)` says whether an option was typed on the command line (as opposed to
+ * its default), so the answer file and the command line never silently disagree.
+ */
+export async function runUnattendedCommand(args: string[], flags: UnattendedFlags, io: Io, given: (flag: keyof UnattendedFlags) => boolean): Promise<number> {
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
+  let answerFile: string | undefined;
+  try {
+    const hooks = faultHooks(io.env, io.err);
+    let req: UnattendedRequest;
+    if (flags.answerFile !== undefined) {
+      const clash = DECIDED_BY_ANSWER_FILE.filter(([k]) => given(k)).map(([, f]) => f);
+      if (args.length > 0) clash.unshift('PACK arguments');
+      if (clash.length > 0) throw new UsageError(`${clash.join(', ')} cannot be combined with --answer-file: the answer file decides them (see docs/fleet.md)`);
+      const { loadAnswerFile } = await import('@servicepack/core/answer-file');
+      const af = await loadAnswerFile(flags.answerFile);
+      answerFile = af.file;
+      req = {
+        targets: af.targets.map((t) => t.root),
+        source: af.source.kind === 'packs' ? { kind: 'packs', packs: af.source.packs.map((p) => p.path) } : { kind: 'feed', feed: af.source.feed, select: 'latest' },
+        trustFiles: [...af.trust, ...(flags.trust ?? [])],
+        answerFile: af,
+        acceptEula: af.acceptEula,
+        backup: af.backup,
+        modified: af.modified,
+        restart: af.restart,
+        dryRun: flags.dryRun === true,
+        force: flags.force === true,
+        allowUnsigned: flags.allowUnsigned === true,
+        ...(af.log !== undefined ? { logFile: af.log } : {}),
+        cwd: af.dir,
+        ...(hooks ? { hooks } : {}),
+      };
+    } else {
+      const { resolveRoot } = await import('./io.js');
+      const root = resolveRoot(flags.root, io.env);
+      let source: PackSource;
+      if (flags.feed !== undefined) {
+        const select = args.length === 0 || (args.length === 1 && args[0]!.toLowerCase() === 'latest') ? 'latest' : args;
+        if (Array.isArray(select) && select.some((a) => a.toLowerCase() === 'latest')) throw new UsageError('latest stands alone: give either latest or pack ids after --feed URL');
+        source = { kind: 'feed', feed: flags.feed, select };
+      } else {
+        if (args.length === 0) throw new UsageError('no pack given: name pack files, or use --feed URL latest, or --answer-file FILE');
+        source = { kind: 'packs', packs: args };
+      }
+      req = {
+        targets: [root],
+        source,
+        trustFiles: flags.trust ?? [],
+        acceptEula: false,
+        backup: flags.backup,
+        modified: flags.overwriteModified ? 'overwrite' : flags.keepModified ? 'keep' : 'stop',
+        restart: flags.restart ? 'auto' : 'never',
+        dryRun: flags.dryRun === true,
+        force: flags.force === true,
+        allowUnsigned: flags.allowUnsigned === true,
+        cwd: process.cwd(),
+        ...(hooks ? { hooks } : {}),
+      };
+    }
+    const run = await runUnattended(req, fe);
+    fe.summary(run);
+    return run.exitCode;
+  } catch (e) {
+    const doc = errorDocument(e);
+    fe.failure(doc, answerFile ?? (flags.answerFile !== undefined ? resolve(flags.answerFile) : undefined));
+    return doc.exitCode;
+  }
+}

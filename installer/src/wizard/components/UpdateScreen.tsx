@@ -1,0 +1,107 @@
+/** @jsxRuntime automatic @jsxImportSource react */
+import { Box, Text, useInput } from 'ink';
+import type { UpdateView } from '../views.js';
+import { Field } from './Field.js';
+import { color, mark } from './theme.js';
+import { useLatestState } from './use-latest-state.js';
+
+export interface UpdateScreenProps {
+  view: UpdateView;
+  height: number;
+  active: boolean;
+  onChoose: (path: string) => void;
+}
+
+/**
+ * ```
+ * Installed: inetsrv 4.0.0 x86, RTM. Choose the update to install:
+ * › (•) inetsrv 4.0 Service Pack 6                 Service Pack 6 · 10.3 KiB
+ *
+ * inetsrv 4.0 Service Pack 6 (inetsrv-4.0-sp6-x86.tgz)
+ *   Fixes       Q236565  TCP connections not released by inetsrv
+ *   …
+ * Not applicable:
+ *   inetsrv-4.0-sp6-alpha.tgz: … is for alpha; this installation is x86 …
+ * ```
+ */
+export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenProps) {
+  const [index, getIndex, setIndex] = useLatestState(() => Math.max(0, view.offered.findIndex((p) => p.path === view.selected)));
+  const count = view.offered.length;
+  useInput(
+    (_input, key) => {
+      if (count === 0) return;
+      if (key.upArrow || (key.tab && key.shift)) setIndex((i) => (i + count - 1) % count);
+      else if (key.downArrow || key.tab) setIndex((i) => (i + 1) % count);
+      else if (key.return) onChoose(view.offered[getIndex()]!.path);
+    },
+    { isActive: active },
+  );
+  const pack = view.offered[index];
+  // Rows: the heading, the list, a blank, the title, size, signer, restart; then the refused packs
+  // (a heading and about two rows each) and the fixes in what is left, at least three rows.
+  const fixed = 6 + count;
+  const refused = view.refused.slice(0, Math.max(0, Math.floor((height - fixed - 3 - 3) / 2)));
+  const refusedRows = refused.length > 0 ? 2 + refused.length * 2 + (view.refused.length > refused.length ? 1 : 0) : 0;
+  const fixRoom = Math.max(1, height - fixed - refusedRows);
+  const fixes = pack ? (pack.fixes.length > fixRoom ? pack.fixes.slice(0, fixRoom - 1) : pack.fixes) : [];
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end">
+        Installed: <Text bold>{view.installation}</Text>. Choose the update to install:
+      </Text>
+      {view.offered.map((p, i) => (
+        <Box key={p.path} justifyContent="space-between">
+          <Text wrap="truncate-end" color={i === index ? color.accent : undefined}>
+            {i === index ? mark.pointer : ' '} {i === index ? '(•)' : '( )'} {p.title}
+          </Text>
+          <Text dimColor>
+            {p.level} · {p.size}
+          </Text>
+        </Box>
+      ))}
+      {pack ? (
+        <Box flexDirection="column" marginTop={1}>
+          <Text bold wrap="truncate-end">
+            {pack.title} ({pack.file})
+          </Text>
+          <Box flexDirection="column" paddingLeft={2}>
+            {fixes.length === 0 ? (
+              <Field label="Fixes" width={12}>
+                none listed
+              </Field>
+            ) : null}
+            {fixes.map((f, i) => (
+              <Field key={f.id} label={i === 0 ? 'Fixes' : ''} width={12}>
+                <Text bold>{f.id.padEnd(9)}</Text> {f.title}
+              </Field>
+            ))}
+            {pack.fixes.length > fixes.length ? <Text dimColor>{`            … and ${pack.fixes.length - fixes.length} more`}</Text> : null}
+            <Field label="Size" width={12}>
+              {pack.size} pack; {pack.payload}
+            </Field>
+            <Field label="Signed by" width={12}>
+              {pack.signers.length === 0 ? <Text color={color.warn}>not signed (allowed by --allow-unsigned)</Text> : pack.signers.map((s) => `${s.keyid} ${s.status}`).join('; ')}
+            </Field>
+            <Field label="Restart" width={12}>
+              {pack.restart}
+            </Field>
+          </Box>
+        </Box>
+      ) : null}
+      {refused.length > 0 ? (
+        <Box flexDirection="column" marginTop={1}>
+          <Text>Not applicable here (not offered):</Text>
+          {refused.map((r) => (
+            <Box key={r.file} paddingLeft={2}>
+              <Text dimColor>{mark.failed} </Text>
+              <Text dimColor wrap="wrap">
+                {r.file}: {r.reason}
+              </Text>
+            </Box>
+          ))}
+          {view.refused.length > refused.length ? <Text dimColor>{`  … and ${view.refused.length - refused.length} more`}</Text> : null}
+        </Box>
+      ) : null}
+    </Box>
+  );
+}

@@ -1,0 +1,170 @@
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Installation } from '@servicepack/core/detect';
+import type { EventSink } from '@servicepack/core/events';
+import type { InstallOptions, InstallResult } from '@servicepack/core/install';
+import type { PackInspection, VerifiedPack } from '@servicepack/core/pack';
+import type { TrustStore } from '@servicepack/core/trust';
+import { errorDocument } from '../exit.js';
+import type { ModifiedChoice, WizardRequest } from './route.js';
+import type { Stage, WizardUi } from './ui.js';
+
+/**
+ * The one context every wizard step reads and extends (create-astro's pattern): what the command
+ * line asked for, what has been found and chosen so far, and the two seams tests replace — the
+ * engine (`services`) and the screen (`ui`).
+ */
+
+/** The engine calls the wizard makes, injectable so steps can be tested without disks or timing. */
+export interface WizardServices {
+  detect(root: string): Promise<Installation>;
+  /** throws E_NEEDS_RECOVER when an interrupted transaction left its journal */
+  checkJournal(root: string): Promise<void>;
+  loadTrust(root: string, trustFiles: readonly string[]): Promise<TrustStore>;
+  /** reads and schema-checks the manifest, reporting signatures without enforcing them */
+  inspect(path: string, trust: TrustStore): Promise<PackInspection>;
+  /** the enforcing read: throws unless signed by a trusted key (or allowUnsigned) */
+  open(path: string, trust: TrustStore, allowUnsigned: boolean): Promise<VerifiedPack>;
+  readDocument(pack: VerifiedPack, name: string): Promise<string>;
+  /** every *.tgz in dir, sorted */
+  findPacks(dir: string): Promise<string[]>;
+  /** one transaction, logged like every other front end's (`.servicepack/log/<txid>.jsonl`) */
+  install(opts: InstallOptions): Promise<{ result: InstallResult; logFile?: string }>;
+  /** settles an interrupted transaction (`servicepack recover`); resolves to one line saying what it did */
+  recover(root: string, sink: EventSink): Promise<string>;
+}
+
+/** A pack file as the wizard judged it against the detected installation. */
+export interface PackCandidate {
+  path: string;
+  inspection?: PackInspection;
+  /** present when the signature is acceptable */
+  pack?: VerifiedPack;
+  /** why it is not offered; absent for an applicable pack */
+  refusal?: Refusal;
+}
+
+export interface Refusal {
+  code: string;
+  exitCode: number;
+  message: string;
+}
+
+export interface InstallChoices {
+  backup: boolean;
+  restart: boolean;
+  modified: ModifiedChoice;
+}
+
+/** How the wizard ended: the process exit code (DESIGN §4) and what is printed after the screen is gone. */
+export interface Outcome {
+  code: number;
+  lines: string[];
+}
+
+export interface WizardContext {
+  readonly request: WizardRequest;
+  readonly services: WizardServices;
+  readonly ui: WizardUi;
+  readonly cwd: string;
+  /** which way the runner is moving, so a step with nothing to show can step aside in that direction */
+  direction: 'forward' | 'back';
+  root?: string;
+  /** the prompt asked for a root (so Installation offers to change it) */
+  rootPrompted: boolean;
+  installation?: Installation;
+  trust?: TrustStore;
+  candidates?: PackCandidate[];
+  /** the root the candidates were judged against */
+  candidatesFor?: string;
+  chosen?: PackCandidate;
+  /** the license text of the chosen pack, when it carries one */
+  eula?: { name: string; text: string; packPath: string };
+  accepted: boolean;
+  choices: InstallChoices;
+  result?: InstallResult;
+  logFile?: string;
+}
+
+export function createContext(request: WizardRequest, services: WizardServices, ui: WizardUi, cwd = process.cwd()): WizardContext {
+  return {
+    request,
+    services,
+    ui,
+    cwd,
+    direction: 'forward',
+    ...(request.root !== undefined ? { root: resolve(cwd, request.root) } : {}),
+    rootPrompted: false,
+    accepted: false,
+    choices: { backup: request.backup, restart: request.restart, modified: request.modified },
+  };
+}
+
+/** The real engine. Loaded lazily: the wizard's first frame does not wait for the pack reader. */
+export function coreServices(): WizardServices {
+  return {
+    detect: async (root) => (await import('@servicepack/core/detect')).detectInstallation(root),
+    checkJournal: async (root) => (await import('@servicepack/core/transaction')).assertNoOpenJournal(root),
+    loadTrust: async (root, trustFiles) => (await import('@servicepack/core/trust')).loadTrustStore({ root, trustFiles: [...trustFiles] }),
+    inspect: async (path, trust) => (await import('@servicepack/core/pack')).inspectPack(path, { trustedKeys: trust.keys, revokedKeyIds: trust.revoked }),
+    open: async (path, trust, allowUnsigned) =>
+      (await import('@servicepack/core/pack')).openPack(path, { trustedKeys: trust.keys, revokedKeyIds: trust.revoked, ...(allowUnsigned ? { allowUnsigned: true } : {}) }),
+    readDocument: async (pack, name) => (await import('@servicepack/core/pack')).readPackDocument(pack, name),
+    findPacks: async (dir) => {
+      const names = await readdir(dir);
+      return names
+        .filter((n) => n.endsWith('.tgz'))
+        .sort()
+        .map((n) => join(dir, n));
+    },
+    install: async (opts) => {
+      const [{ newTransactionId }, { TransactionLog }, { installPacks }] = await Promise.all([
+        import('@servicepack/core/transaction'),
+        import('@servicepack/core/log'),
+        import('@servicepack/core/install'),
+      ]);
+      const transactionId = newTransactionId();
+      const log = new TransactionLog({
+        root: resolve(opts.root),
+        transactionId,
+        onWarning: (message) => opts.sink?.({ type: 'warning', code: 'W_LOG', message }),
+      });
+      log.begin({
+        frontEnd: 'wizard',
+        source: { kind: 'packs', packs: opts.packs },
+        options: { backup: opts.backup, modified: opts.modified, restart: opts.restart, force: opts.force === true, allowUnsigned: opts.allowUnsigned === true, acceptEula: true },
+      });
+      const sink: EventSink = (ev) => {
+        log.sink(ev);
+        opts.sink?.(ev);
+      };
+      try {
+        const result = await installPacks({ ...opts, transactionId, sink });
+        log.end({ exitCode: result.restartRequired ? 10 : 0, ok: true, packs: result.packs.map((p) => p.id) });
+        return { result, ...(log.files[0] !== undefined ? { logFile: log.files[0] } : {}) };
+      } catch (e) {
+        const d = errorDocument(e);
+        log.end({ exitCode: d.exitCode, ok: false, code: d.code, message: d.message });
+        throw e;
+      } finally {
+        log.close();
+      }
+    },
+    recover: async (root, sink) => {
+      const r = await (await import('@servicepack/core/recover')).recoverInstallation({ root, sink });
+      const o = r.outcome;
+      if (!o) return `Nothing was left to recover${r.cleaned.length > 0 ? ` (removed leftovers: ${r.cleaned.join(', ')})` : ''}.`;
+      return `The interrupted ${o.action} of ${o.packs.join(', ')} was ${o.direction === 'rolled-back' ? 'rolled back' : 'completed'}: the installation is at ${o.levelName}.`;
+    },
+  };
+}
+
+/** What a step tells the runner: move on, go back, step aside (nothing to show), or end the wizard. */
+export type StepResult = 'next' | 'back' | 'skip' | Outcome;
+
+export interface WizardStep {
+  name: 'welcome' | 'installation' | 'update' | 'license' | 'options' | 'install' | 'finish';
+  /** where the bar across the top shows the wizard while this step runs */
+  stage: Stage;
+  run: (ctx: WizardContext) => Promise<StepResult>;
+}

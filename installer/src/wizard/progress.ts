@@ -1,0 +1,102 @@
+import type { ServicepackEvent } from '@servicepack/core/events';
+
+/**
+ * The Progress screen's model, a pure fold over the core's events (the same stream the plain and
+ * JSON reporters render): the screen draws it and holds no state of its own.
+ */
+
+export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+
+/**
+ * The transaction's steps in the order the engine runs them. Keyed by string, not the engine's
+ * Step type: a step added to the engine later still shows (appended, under its own name).
+ */
+export const STEP_LABELS: Readonly<Record<string, string>> = {
+  lock: 'Take the lock',
+  recover: 'Check for an interrupted install',
+  detect: 'Detect the installation',
+  verify: 'Verify the signature',
+  plan: 'Plan the changes',
+  stage: 'Unpack and check files',
+  journal: 'Write the journal',
+  'stop-service': 'Stop the server',
+  commit: 'Replace the files',
+  record: 'Record the new level',
+  restart: 'Start the server',
+  cleanup: 'Clean up',
+};
+
+
+export interface ProgressView {
+  title: string;
+  root: string;
+  steps: { step: string; label: string; state: StepState }[];
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
+  /** the file being committed */
+  path?: string;
+  /** the most recent warnings, newest last */
+  warnings: string[];
+  /** the commit step has started: from here on the transaction runs to its end */
+  committing: boolean;
+  /** the engine returned (or threw) */
+  finished: boolean;
+}
+
+const KEEP_WARNINGS = 3;
+
+export function initialProgress(title: string, root: string): ProgressView {
+  return {
+    title,
+    root,
+    steps: Object.entries(STEP_LABELS).map(([step, label]) => ({ step, label, state: 'pending' as const })),
+    files: 0,
+    totalFiles: 0,
+    bytes: 0,
+    totalBytes: 0,
+    warnings: [],
+    committing: false,
+    finished: false,
+  };
+}
+
+export function reduceProgress(view: ProgressView, ev: ServicepackEvent): ProgressView {
+  switch (ev.type) {
+    case 'step': {
+      const state: StepState = ev.state === 'started' ? 'running' : ev.state;
+      const known = view.steps.some((s) => s.step === ev.step);
+      const steps = known ? view.steps : [...view.steps, { step: ev.step, label: ev.step, state }];
+      const next = {
+        ...view,
+        steps: steps.map((s) => (s.step === ev.step ? { ...s, state } : s)),
+        committing: view.committing || (ev.step === 'commit' && ev.state === 'started'),
+      };
+      if (ev.step !== 'commit' || ev.state === 'started') return next;
+      const { path: _done, ...rest } = next;
+      return rest;
+    }
+    case 'progress': {
+      const { path: _old, ...rest } = view;
+      return {
+        ...rest,
+        files: ev.files,
+        totalFiles: ev.totalFiles,
+        bytes: ev.bytes,
+        totalBytes: ev.totalBytes,
+        ...(ev.path !== undefined ? { path: ev.path } : {}),
+      };
+    }
+    case 'warning':
+      return { ...view, warnings: [...view.warnings, ev.message].slice(-KEEP_WARNINGS) };
+    case 'info':
+      return view;
+  }
+}
+
+/** The engine returned: steps it never announced were not part of this transaction. */
+export function finishProgress(view: ProgressView): ProgressView {
+  const { path: _path, ...rest } = view;
+  return { ...rest, steps: view.steps.filter((s) => s.state !== 'pending'), finished: true };
+}

@@ -1,0 +1,109 @@
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+
+/**
+ * Decides whether a command line opens the interactive wizard (DESIGN §4: "a terminal and not CI →
+ * ink wizard") and, if so, what it was given. Kept free of ink and react so that `query` and the
+ * other commands never load them: cli.ts imports this module, and the wizard only when it answers.
+ */
+
+export type ModifiedChoice = 'stop' | 'overwrite' | 'keep';
+
+/** What the wizard starts from: flags pre-set the Options screen, they never skip a question. */
+export interface WizardRequest {
+  flow: 'install';
+  root?: string;
+  /** pack files named on the command line */
+  packs: string[];
+  /** `--packs DIR`: offer every *.tgz in DIR; with neither packs nor DIR, the current folder */
+  packsDir?: string;
+  trustFiles: string[];
+  allowUnsigned: boolean;
+  backup: boolean;
+  restart: boolean;
+  modified: ModifiedChoice;
+  force: boolean;
+}
+
+export interface WizardEnvironment {
+  /** stdin and stdout are terminals */
+  interactive: boolean;
+  env: Record<string, string | undefined>;
+}
+
+/** Same rule as ink's is-in-ci, so we never start a front end that ink itself would not redraw. */
+export function isCI(env: Record<string, string | undefined>): boolean {
+  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => {
+    const v = env[k];
+    return v !== undefined && v !== '0' && v !== 'false';
+  });
+}
+
+/** A terminal, not CI, and one that can move its cursor: anything less gets the plain front ends. */
+export function canRunWizard(e: WizardEnvironment): boolean {
+  return e.interactive && !isCI(e.env) && e.env['TERM'] !== 'dumb';
+}
+
+/**
+ * The switches the wizard understands, with the install command's spelling. Flags that mean "no
+ * questions" (-u, --json, --dry-run, -q) are parsed only to hand the command line back to the
+ * unattended path; anything unknown is handed back too, so the real command reports it.
+ */
+function wizardParser() {
+  return new Command()
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .helpOption(false)
+    .argument('[pack...]')
+    .option('--root <dir>')
+    .option('--packs <dir>')
+    .option('--trust <file>', 'a trusted public key (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--allow-unsigned')
+    .option('-n, --no-backup')
+    .option('-z, --no-restart')
+    .addOption(new Option('-o, --overwrite-modified').conflicts('keepModified'))
+    .addOption(new Option('--keep-modified').conflicts('overwriteModified'))
+    .option('-f, --force')
+    .option('-u, --unattended')
+    .option('--json')
+    .option('--dry-run')
+    .option('-q, --quiet');
+}
+
+/**
+ * `servicepack [--root DIR] [--packs DIR] ...` and `servicepack install PACK... [flags]` without
+ * -u/--json/--dry-run on a terminal open the wizard; everything else returns undefined and goes
+ * through the ordinary command line.
+ */
+export function wizardRequest(argv: readonly string[], e: WizardEnvironment): WizardRequest | undefined {
+  if (!canRunWizard(e)) return undefined;
+  const args = argv.slice(2);
+  const first = args[0];
+  let install: boolean;
+  if (first === undefined || first.startsWith('-')) install = false;
+  else if (first === 'install') install = true;
+  else return undefined;
+  const cmd = wizardParser();
+  try {
+    cmd.parse(install ? args.slice(1) : args, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return undefined;
+    throw err;
+  }
+  const f = cmd.opts();
+  if (f.unattended || f.json || f.dryRun || f.quiet) return undefined;
+  const packs = cmd.processedArgs[0];
+  if (install ? packs.length === 0 && f.packs === undefined : packs.length > 0) return undefined;
+  const root = f.root ?? (e.env['SERVICEPACK_ROOT'] || undefined);
+  return {
+    flow: 'install',
+    ...(root !== undefined ? { root } : {}),
+    packs,
+    ...(f.packs !== undefined ? { packsDir: f.packs } : {}),
+    trustFiles: f.trust,
+    allowUnsigned: f.allowUnsigned === true,
+    backup: f.backup,
+    restart: f.restart,
+    modified: f.overwriteModified ? 'overwrite' : f.keepModified ? 'keep' : 'stop',
+    force: f.force === true,
+  };
+}

@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import { checkApplicable } from '@servicepack/core/applicability';
+import type { Installation } from '@servicepack/core/detect';
+import type { TrustStore } from '@servicepack/core/trust';
+import { EXIT, errorDocument } from '../../exit.js';
+import type { PackCandidate, Refusal, StepResult, WizardContext, WizardServices } from '../context.js';
+import { nothingApplicable, updateView, WizardError } from '../views.js';
+
+type Ctx = Pick<WizardContext, 'ui' | 'services' | 'request' | 'cwd' | 'root' | 'installation' | 'candidates' | 'candidatesFor' | 'chosen' | 'accepted' | 'eula' | 'trust'>;
+
+function refusal(e: unknown): Refusal {
+  const d = errorDocument(e);
+  return { code: d.code, exitCode: d.exitCode, message: d.message };
+}
+
+/**
+ * The engine's own rules, in the engine's order: the signature before anything in the manifest is
+ * believed, then applicability. A refused pack keeps its reason and is listed, never offered.
+ */
+export async function judgePack(path: string, inst: Installation, trust: TrustStore, services: WizardServices, allowUnsigned: boolean): Promise<PackCandidate> {
+  let inspection: PackCandidate['inspection'];
+  try {
+    inspection = await services.inspect(path, trust);
+  } catch (e) {
+    return { path, refusal: refusal(e) };
+  }
+  let pack: PackCandidate['pack'];
+  try {
+    pack = await services.open(path, trust, allowUnsigned);
+  } catch (e) {
+    return { path, inspection, refusal: refusal(e) };
+  }
+  try {
+    checkApplicable(inst, pack.manifest, { packPath: path });
+  } catch (e) {
+    return { path, inspection, pack, refusal: refusal(e) };
+  }
+  return { path, inspection, pack };
+}
+
+/** Offered packs first, newest level first: the default choice is the one that brings the most fixes. */
+export function sortCandidates(cs: PackCandidate[]): PackCandidate[] {
+  const level = (c: PackCandidate) => c.inspection?.manifest.level ?? -1;
+  const kind = (c: PackCandidate) => (c.inspection?.manifest.kind === 'service-pack' ? 0 : 1);
+  return [...cs].sort((a, b) => Number(!!a.refusal) - Number(!!b.refusal) || level(b) - level(a) || kind(a) - kind(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function packPaths(ctx: Ctx): Promise<{ paths: string[]; where: string }> {
+  if (ctx.request.packs.length > 0) return { paths: ctx.request.packs.map((p) => resolve(ctx.cwd, p)), where: 'the command line' };
+  const dir = resolve(ctx.cwd, ctx.request.packsDir ?? '.');
+  try {
+    return { paths: await ctx.services.findPacks(dir), where: dir };
+  } catch (e) {
+    throw new WizardError('E_NO_PACKS', EXIT.usage, `Cannot read the folder ${dir} (${(e as Error).message}): pass the folder holding the packs with --packs DIR.`);
+  }
+}
+
+/** Update: every pack found, judged against the installation; the administrator picks one. */
+export async function update(ctx: Ctx): Promise<StepResult> {
+  const inst = ctx.installation!;
+  const root = ctx.root!;
+  if (!ctx.candidates || ctx.candidatesFor !== root) {
+    ctx.ui.display('working', { message: 'Reading the update packs…' });
+    const { paths, where } = await packPaths(ctx);
+    if (paths.length === 0) {
+      throw new WizardError('E_NO_PACKS', EXIT.usage, `No update packs (*.tgz) in ${where}: name the pack (servicepack install PACK) or its folder (--packs DIR).`);
+    }
+    ctx.trust = await ctx.services.loadTrust(root, ctx.request.trustFiles);
+    const trust = ctx.trust;
+    ctx.candidates = sortCandidates(await Promise.all(paths.map((p) => judgePack(p, inst, trust, ctx.services, ctx.request.allowUnsigned))));
+    ctx.candidatesFor = root;
+    delete ctx.chosen;
+  }
+  const offered = ctx.candidates.filter((c) => !c.refusal);
+  if (offered.length === 0) throw nothingApplicable(ctx.candidates);
+  const a = await ctx.ui.ask('update', updateView(inst, ctx.candidates, ctx.chosen?.path));
+  if (a.nav === 'back') return 'back';
+  const chosen = offered.find((c) => c.path === a.value) ?? offered[0]!;
+  if (chosen !== ctx.chosen) {
+    ctx.chosen = chosen;
+    ctx.accepted = false;
+    delete ctx.eula;
+  }
+  return 'next';
+}

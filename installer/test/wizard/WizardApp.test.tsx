@@ -1,0 +1,143 @@
+/** @jsxRuntime automatic @jsxImportSource react */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { render } from 'ink-testing-library';
+import { WizardApp } from '../../src/wizard/components/WizardApp.js';
+import { initialProgress } from '../../src/wizard/progress.js';
+import { type Answer, type AskName, UiController, WizardCancelled } from '../../src/wizard/ui.js';
+import { errorView, WizardError } from '../../src/wizard/views.js';
+import { delay, frame, KEY, press, waitFor } from './helpers.js';
+
+const SIZE = { columns: 80, rows: 24 };
+
+function setup() {
+  const c = new UiController();
+  const r = render(<WizardApp controller={c} size={SIZE} />);
+  return { c, r };
+}
+
+/** Settles the ask into a value so a test can look at it after pressing keys. */
+function track<K extends AskName>(p: Promise<Answer<K>>) {
+  const out: { answer?: Answer<K>; error?: unknown } = {};
+  p.then(
+    (a) => {
+      out.answer = a;
+    },
+    (e: unknown) => {
+      out.error = e;
+    },
+  );
+  return out;
+}
+
+const updateView = { installation: 'inetsrv 4.0.0 x86, RTM', offered: [], refused: [], selected: '' };
+
+describe('the wizard app: shared keys, dialogs, layout', () => {
+  test('Enter answers the question on screen', async () => {
+    const { c, r } = setup();
+    const t = track(c.ask('welcome', { source: 'x' }));
+    await waitFor(r, 'Welcome to Service Pack Setup.');
+    await press(r, KEY.enter);
+    assert.deepEqual(t.answer, { nav: 'next', value: undefined });
+    r.unmount();
+  });
+
+  test('q asks before cancelling; n keeps going; y cancels (the question rejects)', async () => {
+    const { c, r } = setup();
+    const t = track(c.ask('welcome', { source: 'x' }));
+    await waitFor(r, 'Welcome');
+    await press(r, 'q');
+    await waitFor(r, 'Cancel Setup?');
+    assert.match(frame(r), /Nothing has been changed\. Quit Setup now\? \(y\/N\)/);
+    assert.match(frame(r), /y Yes · n No/);
+    await press(r, 'n');
+    await waitFor(r, (f) => !f.includes('Cancel Setup?'));
+    assert.equal(t.error, undefined);
+    await press(r, KEY.esc);
+    await waitFor(r, 'Cancel Setup?');
+    await press(r, 'y');
+    await waitFor(r, 'Cancelling…');
+    assert.ok((t.error as unknown) instanceof WizardCancelled);
+    assert.equal(c.getSnapshot().cancelled, true);
+    await assert.rejects(c.ask('update', updateView), WizardCancelled);
+    r.unmount();
+  });
+
+  test('Esc goes back; Ctrl-C asks, a second Ctrl-C confirms', async () => {
+    const { c, r } = setup();
+    const t = track(c.ask('update', updateView));
+    await waitFor(r, 'Choose the update');
+    await press(r, KEY.esc);
+    assert.deepEqual(t.answer, { nav: 'back' });
+    const t2 = track(c.ask('update', updateView));
+    await delay(20);
+    await press(r, KEY.ctrlC);
+    await waitFor(r, 'Cancel Setup?');
+    await press(r, KEY.ctrlC);
+    await waitFor(r, () => t2.error !== undefined);
+    assert.ok(t2.error instanceof WizardCancelled);
+    r.unmount();
+  });
+
+  test('during the transaction Esc only asks to close when done; the transaction is not touched', async () => {
+    const { c, r } = setup();
+    c.display('progress', { ...initialProgress('SP6', '/r'), committing: true });
+    await waitFor(r, 'Installing SP6 in /r');
+    await press(r, KEY.esc);
+    await waitFor(r, 'Close Setup when done?');
+    assert.match(frame(r), /cannot be stopped halfway/);
+    await press(r, 'n');
+    await waitFor(r, (f) => !f.includes('Close Setup when done?'));
+    assert.equal(c.leaveRequested(), false);
+    await press(r, 'q', 'y');
+    await waitFor(r, 'Closing when the installation has ended…');
+    assert.equal(c.leaveRequested(), true);
+    assert.equal(c.getSnapshot().cancelled, false);
+    r.unmount();
+  });
+
+  test('error screens: Enter closes, Esc goes back when offered, R takes the offer', async () => {
+    const { c, r } = setup();
+    const base = errorView(new WizardError('E_BUSY', 5, 'busy'));
+    const t1 = track(c.ask('error', base));
+    await waitFor(r, 'Another installation is running');
+    await press(r, KEY.esc);
+    assert.deepEqual(t1.answer, { nav: 'next', value: 'close' });
+    const t2 = track(c.ask('error', { ...base, canGoBack: true }));
+    await delay(20);
+    await press(r, KEY.esc);
+    assert.deepEqual(t2.answer, { nav: 'back' });
+    const t3 = track(c.ask('error', { ...base, action: 'Recover now' }));
+    await waitFor(r, 'R Recover now · Enter Close');
+    await press(r, 'r');
+    assert.deepEqual(t3.answer, { nav: 'next', value: 'action' });
+    r.unmount();
+  });
+
+  test('a key pressed twice answers one question once', async () => {
+    const { c, r } = setup();
+    const t = track(c.ask('welcome', { source: 'x' }));
+    await waitFor(r, 'Welcome');
+    r.stdin.write(KEY.enter);
+    r.stdin.write(KEY.enter);
+    await delay(30);
+    const t2 = track(c.ask('update', updateView));
+    await delay(30);
+    assert.deepEqual(t.answer, { nav: 'next', value: undefined });
+    assert.equal(t2.answer, undefined, 'the second Enter did not answer the next screen');
+    r.unmount();
+  });
+
+  test('the frame follows the terminal size and redraws on resize', async () => {
+    const c = new UiController();
+    const r = render(<WizardApp controller={c} />);
+    c.display('working', { message: 'Reading the update packs…' });
+    let f = await waitFor(r, 'Reading the update packs…');
+    assert.equal(Math.max(...f.split('\n').map((l) => l.length)), 99, 'ink-testing-library reports 100 columns');
+    Object.defineProperty(r.stdout, 'columns', { value: 60, configurable: true });
+    r.stdout.emit('resize');
+    f = await waitFor(r, (x) => Math.max(...x.split('\n').map((l) => l.length)) === 59);
+    assert.equal(f.split('\n').length, 23);
+    r.unmount();
+  });
+});

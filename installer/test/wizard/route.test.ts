@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { canRunWizard, isCI, wizardRequest } from '../../src/wizard/route.js';
+
+const tty = { interactive: true, env: { TERM: 'xterm-256color' } };
+const argv = (...args: string[]) => ['node', 'servicepack', ...args];
+
+describe('which command lines open the wizard', () => {
+  test('no arguments on a terminal: the wizard, with the root from SERVICEPACK_ROOT', () => {
+    const r = wizardRequest(argv(), { interactive: true, env: { TERM: 'xterm', SERVICEPACK_ROOT: '/opt/inetsrv' } });
+    assert.deepEqual(r, { flow: 'install', root: '/opt/inetsrv', packs: [], trustFiles: [], allowUnsigned: false, backup: true, restart: true, modified: 'stop', force: false });
+  });
+
+  test('never without a terminal, under CI, or on a dumb terminal', () => {
+    assert.equal(wizardRequest(argv(), { interactive: false, env: {} }), undefined);
+    assert.equal(wizardRequest(argv(), { interactive: true, env: { CI: 'true' } }), undefined);
+    assert.equal(wizardRequest(argv('install', 'a.tgz'), { interactive: true, env: { CONTINUOUS_INTEGRATION: '1' } }), undefined);
+    assert.equal(wizardRequest(argv(), { interactive: true, env: { TERM: 'dumb' } }), undefined);
+    assert.equal(isCI({ CI: 'false' }), false);
+    assert.equal(isCI({ CI: '0' }), false);
+    assert.equal(canRunWizard({ interactive: true, env: { CI: '0' } }), true);
+  });
+
+  test('install PACK on a terminal: the wizard, flags preset its options', () => {
+    const r = wizardRequest(argv('install', 'sp6.tgz', 'q.tgz', '--root', '/r', '-n', '-z', '-o', '--trust', 'a.pub', '--trust', 'b.pub', '--allow-unsigned', '-f'), tty);
+    assert.deepEqual(r, { flow: 'install', root: '/r', packs: ['sp6.tgz', 'q.tgz'], trustFiles: ['a.pub', 'b.pub'], allowUnsigned: true, backup: false, restart: false, modified: 'overwrite', force: true });
+    assert.equal(wizardRequest(argv('install', 'sp6.tgz', '--keep-modified'), tty)?.modified, 'keep');
+    assert.equal(wizardRequest(argv('install', 'sp6.tgz', '-nz'), tty)?.restart, false);
+    assert.equal(wizardRequest(argv('install', '--packs', 'dist/packs'), tty)?.packsDir, 'dist/packs');
+  });
+
+  test('-u, --json, --dry-run and -q keep the unattended command', () => {
+    for (const flag of ['-u', '--unattended', '--json', '--dry-run', '-q', '-nu']) {
+      assert.equal(wizardRequest(argv('install', 'sp6.tgz', flag), tty), undefined, flag);
+    }
+  });
+
+  test('anything the wizard does not know goes to the ordinary command line, which reports it', () => {
+    assert.equal(wizardRequest(argv('query'), tty), undefined);
+    assert.equal(wizardRequest(argv('install'), tty), undefined);
+    assert.equal(wizardRequest(argv('install', 'sp6.tgz', '--bogus'), tty), undefined);
+    assert.equal(wizardRequest(argv('install', 'sp6.tgz', '-o', '--keep-modified'), tty), undefined);
+    assert.equal(wizardRequest(argv('--help'), tty), undefined);
+    assert.equal(wizardRequest(argv('--version'), tty), undefined);
+    assert.equal(wizardRequest(argv('stray'), tty), undefined);
+  });
+
+  test('options without a command open the wizard too', () => {
+    const r = wizardRequest(argv('--root', '/srv/inetsrv', '--packs', '/media/sp6'), tty);
+    assert.equal(r?.root, '/srv/inetsrv');
+    assert.equal(r?.packsDir, '/media/sp6');
+  });
+});

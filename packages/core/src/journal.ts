@@ -1,0 +1,359 @@
+import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { BuildInfoSchema } from './buildinfo.js';
+import { ServicepackError } from './errors.js';
+import { errnoCode, exists, fsyncDir, writeFileAtomic } from './fsutil.js';
+import { SERVICEPACK_DIR, StateSchema } from './state.js';
+
+/**
+ * The journal (DESIGN §5 step 6): `<root>/.servicepack/journal.json`, written atomically and
+ * fsynced before the first change to the tree, present exactly while a transaction is open.
+ *
+ * It holds the plan twice over. `ops` is the plan as people read it (every file with the hashes
+ * before and after, where the original goes, where the new content comes from). `steps` is the
+ * same plan as the list of primitive operations the commit performs, in order: renames and folder
+ * creations. Every primitive is atomic, and the state of each one can be told from the disk alone,
+ * so recovery needs no progress counter (which would cost an fsync per file):
+ *
+ * - a rename `from -> to` is done exactly when `from` is absent and `to` is present. This holds for
+ *   every prefix of the commit because each `to` is a path nobody else uses (a fresh backup or
+ *   trash path) or a product path whose `from` is a staged or backed-up file that exists until
+ *   that very rename consumes it; the journal builder checks both properties.
+ * - a mkdir is done exactly when the folder exists (only folders missing at journal time are listed).
+ *
+ * Undoing steps in reverse order therefore restores the previous tree from any crash point, and
+ * undoing again after a crash during the undo finds the steps already undone and skips them.
+ */
+
+export const JOURNAL_FILE = 'journal.json';
+
+/** Paths in the journal are root-relative POSIX paths; nothing in it may point outside the root. */
+function journalPathProblem(p: string): string | undefined {
+  if (p.length === 0 || p.length > 4096) return 'empty or too long';
+  if (p.startsWith('/') || p.includes('\\') || p.includes('\0')) return 'absolute or non-POSIX';
+  if (p.split('/').some((s) => s === '' || s === '.' || s === '..')) return 'empty, "." or ".." segment';
+  return undefined;
+}
+
+const RelPath = z.string().superRefine((p, ctx) => {
+  const why = journalPathProblem(p);
+  if (why) ctx.addIssue({ code: 'custom', message: `not a path inside the installation (${why})` });
+});
+
+const FileMetaSchema = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().min(0),
+  mode: z.number().int().min(0).max(0o7777),
+});
+
+export const JournalStepSchema = z.discriminatedUnion('kind', [
+  /** `op`: index into `ops` of the file operation this primitive belongs to */
+  z.strictObject({ kind: z.literal('rename'), from: RelPath, to: RelPath, op: z.number().int().min(0).optional() }),
+  z.strictObject({ kind: z.literal('mkdir'), dir: RelPath, op: z.number().int().min(0).optional() }),
+]);
+export type JournalStep = z.infer<typeof JournalStepSchema>;
+
+export const JournalOpSchema = z.strictObject({
+  /** id of the pack this change belongs to */
+  pack: z.string(),
+  path: RelPath,
+  op: z.enum(['add', 'replace', 'delete']),
+  reason: z.string(),
+  /** what is there now (absent: nothing) */
+  before: FileMetaSchema.optional(),
+  /** what will be there (absent: nothing) */
+  after: FileMetaSchema.optional(),
+  /** where the current content goes (a backup, or a trash path inside staging) */
+  backup: RelPath.optional(),
+  /** where the new content comes from (a staged file, or a backed-up original) */
+  source: RelPath.optional(),
+});
+export type JournalOp = z.infer<typeof JournalOpSchema>;
+
+export const JournalPhaseSchema = z.enum(['committing', 'committed', 'rolled-back']);
+export type JournalPhase = z.infer<typeof JournalPhaseSchema>;
+
+export const JournalSchema = z.strictObject({
+  format: z.literal(1),
+  /** the transaction id */
+  id: z.string().regex(/^[0-9A-Za-z-]+$/),
+  action: z.enum(['install', 'uninstall']),
+  /**
+   * committing: files may be half moved; recovery rolls back. committed: every file is in place
+   * (the commit point); recovery rolls forward. rolled-back: the previous tree is back; recovery
+   * only cleans up. Nothing else decides the direction.
+   */
+  phase: JournalPhaseSchema,
+  pid: z.number().int(),
+  time: z.string(),
+  /** this transaction's staging folder */
+  staging: RelPath,
+  packs: z.array(
+    z.strictObject({
+      id: z.string(),
+      kind: z.enum(['service-pack', 'hotfix']),
+      fromLevel: z.number().int(),
+      toLevel: z.number().int(),
+      fromHotfixes: z.array(z.string()),
+      toHotfixes: z.array(z.string()),
+      backup: z.string().optional(),
+    }),
+  ),
+  ops: z.array(JournalOpSchema),
+  steps: z.array(JournalStepSchema),
+  /** done after the commit point, each idempotent: folders emptied by the change, trees no longer needed, moves out of staging */
+  finish: z.strictObject({
+    pruneDirs: z.array(RelPath),
+    removeTrees: z.array(RelPath),
+    moves: z.array(z.strictObject({ from: RelPath, to: RelPath })),
+  }),
+  state: z.strictObject({
+    /** whether a state record existed before (when not, `previousFiles` is what was on disk) */
+    existed: z.boolean(),
+    previousFiles: z.record(z.string(), FileMetaSchema).optional(),
+    after: StateSchema,
+  }),
+  service: z.strictObject({
+    wasRunning: z.boolean(),
+    pid: z.number().int().optional(),
+    /** the transaction stops the service before the commit (it runs and the change needs a restart) */
+    stop: z.boolean(),
+    restart: z.enum(['auto', 'never']),
+    /** BUILDINFO before and after: how to start the old level after a rollback, the new one after a roll-forward */
+    before: BuildInfoSchema,
+    after: BuildInfoSchema,
+  }),
+  /**
+   * Files written before journal.json so that the phase changes and the state record need no new
+   * disk space once the tree is being changed: each is put in place by a rename.
+   */
+  prepared: z.strictObject({ committed: RelPath, rolledBack: RelPath, state: RelPath }),
+});
+export type Journal = z.infer<typeof JournalSchema>;
+
+export function journalPath(root: string): string {
+  return join(root, SERVICEPACK_DIR, JOURNAL_FILE);
+}
+
+/** Absolute path of a journal path (validated by the schema, or built by us). */
+export function at(root: string, rel: string): string {
+  return join(root, ...rel.split('/'));
+}
+
+export function serializeJournal(j: Journal): string {
+  return `${JSON.stringify(j, null, 2)}\n`;
+}
+
+/** The open journal, or undefined. One that cannot be read is an error: guessing could destroy the only copy of a file. */
+export async function readJournal(root: string): Promise<Journal | undefined> {
+  const path = journalPath(root);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw invalidJournal(path, 'it is not valid JSON', e);
+  }
+  const parsed = JournalSchema.safeParse(json);
+  if (!parsed.success) throw invalidJournal(path, z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; '));
+  return parsed.data;
+}
+
+function invalidJournal(path: string, why: string, cause?: unknown): ServicepackError {
+  return new ServicepackError(
+    'E_INVALID_STATE',
+    `${path} is not a journal this installer can read (${why}), so the interrupted transaction cannot be finished or rolled back automatically: nothing was changed; compare the installation with servicepack verify and restore damaged files from .servicepack/backup/ or the release, then remove ${path}`,
+    { path },
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Checks the property recovery relies on (see the top of this file) before anything is written:
+ * every rename has one end that no other step mentions. Such a `from` (a staged file, a backed-up
+ * original) exists until this rename consumes it; such a `to` (a fresh backup or trash path) is
+ * absent until this rename creates it. Either way "from absent and to present" cannot hold before
+ * the rename has happened, even when the other end is a product path several steps share (two
+ * packs of one run replacing the same file).
+ */
+export function checkSteps(steps: readonly JournalStep[]): void {
+  const uses = new Map<string, number>();
+  const use = (p: string) => uses.set(p, (uses.get(p) ?? 0) + 1);
+  for (const s of steps) {
+    if (s.kind === 'mkdir') use(s.dir);
+    else {
+      use(s.from);
+      use(s.to);
+    }
+  }
+  for (const s of steps) {
+    if (s.kind === 'mkdir') {
+      if (uses.get(s.dir) !== 1) throw new Error(`internal: the journal uses ${s.dir} in more than one step`);
+    } else if (uses.get(s.from) !== 1 && uses.get(s.to) !== 1) {
+      throw new Error(`internal: the journal step ${s.from} -> ${s.to} shares both ends with other steps, so a crash could not be judged from the disk`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying and undoing the steps
+
+export type StepCallback = (step: JournalStep, index: number) => void | Promise<void>;
+
+/** Applies `steps` in order; a target that exists already is an error (the plan saw nothing there). */
+export async function applySteps(root: string, steps: readonly JournalStep[], before: StepCallback): Promise<Set<string>> {
+  const touched = new Set<string>();
+  for (const [i, s] of steps.entries()) {
+    await before(s, i);
+    if (s.kind === 'mkdir') {
+      const dir = at(root, s.dir);
+      try {
+        await mkdir(dir, { mode: 0o755 });
+      } catch (e) {
+        if (errnoCode(e) === 'EEXIST') throw appeared(s.dir);
+        throw e;
+      }
+      touched.add(dirname(dir));
+      continue;
+    }
+    const from = at(root, s.from);
+    const to = at(root, s.to);
+    // rename() replaces an existing target silently; the plan saw nothing there, so something
+    // appeared since: never overwrite what is not backed up.
+    if (await exists(to)) throw appeared(s.to);
+    await rename(from, to);
+    touched.add(dirname(from));
+    touched.add(dirname(to));
+  }
+  return touched;
+}
+
+function appeared(rel: string): ServicepackError {
+  return new ServicepackError('E_FAILED', `${rel} appeared while the change was being made (another program is writing into the installation): it was rolled back; stop that program and run again`, {
+    path: rel,
+  });
+}
+
+/**
+ * Undoes `steps` newest first, skipping those not done (see the top of this file). Idempotent: a
+ * crash in the middle leaves steps that the next call finds undone. Returns the steps it could not
+ * undo; it keeps going past them so that as much as possible is back.
+ */
+export async function revertSteps(root: string, steps: readonly JournalStep[], before: StepCallback): Promise<string[]> {
+  const failures: string[] = [];
+  const touched = new Set<string>();
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const s = steps[i]!;
+    await before(s, i);
+    try {
+      if (s.kind === 'mkdir') {
+        const dir = at(root, s.dir);
+        try {
+          await rmdir(dir);
+          touched.add(dirname(dir));
+        } catch (e) {
+          if (errnoCode(e) !== 'ENOENT') throw e;
+        }
+        continue;
+      }
+      const from = at(root, s.from);
+      const to = at(root, s.to);
+      if (!(await exists(from)) && (await exists(to))) {
+        await rename(to, from);
+        touched.add(dirname(from));
+        touched.add(dirname(to));
+      }
+    } catch (e) {
+      failures.push(`${s.kind === 'mkdir' ? `remove folder ${s.dir}` : `move ${s.to} back to ${s.from}`}: ${(e as Error).message}`);
+    }
+  }
+  await fsyncDirs(touched);
+  return failures;
+}
+
+export async function fsyncDirs(dirs: Iterable<string>): Promise<void> {
+  // deepest first: a folder's own entry lives in its parent
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase changes and the finishing work
+
+/**
+ * Moves the journal to `phase`. The prepared copy is renamed over journal.json (no disk space
+ * needed, atomic); when it is gone (it was used, or recovery runs on a journal whose staging was
+ * lost) the journal is rewritten instead.
+ */
+export async function setPhase(root: string, journal: Journal, phase: JournalPhase): Promise<Journal> {
+  const next: Journal = { ...journal, phase };
+  const prepared = phase === 'committed' ? journal.prepared.committed : phase === 'rolled-back' ? journal.prepared.rolledBack : undefined;
+  const target = journalPath(root);
+  if (prepared !== undefined) {
+    try {
+      await rename(at(root, prepared), target);
+      await fsyncDir(dirname(target));
+      return next;
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    }
+  }
+  await writeFileAtomic(target, serializeJournal(next));
+  return next;
+}
+
+/** Writes the prepared phase copies and the new state record into staging; called before journal.json exists. */
+export async function writePrepared(root: string, journal: Journal): Promise<void> {
+  await writeFileAtomic(at(root, journal.prepared.state), `${JSON.stringify(StateSchema.parse(journal.state.after), null, 2)}\n`);
+  await writeFileAtomic(at(root, journal.prepared.committed), serializeJournal({ ...journal, phase: 'committed' }));
+  await writeFileAtomic(at(root, journal.prepared.rolledBack), serializeJournal({ ...journal, phase: 'rolled-back' }));
+}
+
+export async function writeJournal(root: string, journal: Journal): Promise<void> {
+  await writeFileAtomic(journalPath(root), serializeJournal(JournalSchema.parse(journal)));
+}
+
+/** The work after the commit point: folders left empty, trees no longer needed, moves out of staging. Idempotent. */
+export async function finishForward(root: string, journal: Journal): Promise<void> {
+  for (const m of journal.finish.moves) {
+    const from = at(root, m.from);
+    const to = at(root, m.to);
+    if ((await exists(from)) && !(await exists(to))) {
+      await mkdir(dirname(to), { recursive: true });
+      await rename(from, to);
+    }
+  }
+  for (const t of journal.finish.removeTrees) await rm(at(root, t), { recursive: true, force: true });
+  const pruned = new Set<string>();
+  for (const d of [...journal.finish.pruneDirs].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1))) {
+    try {
+      await rmdir(at(root, d));
+      pruned.add(dirname(at(root, d)));
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    }
+  }
+  await fsyncDirs(pruned);
+}
+
+/** Removes this transaction's staging folder, and staging/ itself once empty. */
+export async function removeStaging(root: string, journal: Pick<Journal, 'staging'>): Promise<void> {
+  await rm(at(root, journal.staging), { recursive: true, force: true });
+  await rmdir(dirname(at(root, journal.staging))).catch(() => {});
+}
+
+export async function closeJournal(root: string): Promise<void> {
+  try {
+    await unlink(journalPath(root));
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+  await fsyncDir(join(root, SERVICEPACK_DIR));
+}

@@ -1,0 +1,144 @@
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BUILDINFO_FILE } from './buildinfo.js';
+import type { ServicepackEvent } from './events.js';
+import { SERVICEPACK_DIR } from './state.js';
+
+/**
+ * The transaction log (DESIGN §3 `log/`): one JSON object per line, one line per core event, with
+ * the time, the target and the step it belongs to, then a final line with the result and the exit
+ * code. It is written as things happen, not at the end, so a log cut short by a crash still says
+ * how far the run got; JSON lines because `jq`, `grep` and log shippers read them without a parser
+ * for our format (unattended-upgrades' and dnf's text logs have to be scraped).
+ *
+ * Lines go out with synchronous appends: there are a few dozen per transaction, and a line that
+ * sits in a buffer when the process is killed is exactly the line an administrator needs.
+ */
+
+export const LOG_DIR = 'log';
+
+/** Appends JSON lines to one file; opened once, so a line never interleaves with another writer's. */
+export class JsonLinesFile {
+  private fd: number | undefined;
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.fd = openSync(path, 'a', 0o644);
+  }
+  write(record: Record<string, unknown>): void {
+    if (this.fd === undefined) return;
+    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+  }
+  close(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** `<root>/.servicepack/log/<txid>.jsonl` */
+export function transactionLogPath(root: string, transactionId: string): string {
+  return join(root, SERVICEPACK_DIR, LOG_DIR, `${transactionId}.jsonl`);
+}
+
+export interface TransactionLogOptions {
+  /** installation root; its own log is written only when it holds an installation */
+  root: string;
+  transactionId: string;
+  /** further files that get the same lines (an answer file's `log`), already open */
+  shared?: readonly JsonLinesFile[];
+  /** receives a warning when the installation's own log cannot be written */
+  onWarning?: (message: string) => void;
+  now?: () => Date;
+}
+
+/** A step of the installer's own that happens outside a transaction, e.g. downloading from a feed. */
+export interface PhaseEvent {
+  type: 'phase';
+  phase: string;
+  state: 'started' | 'done' | 'skipped' | 'failed';
+  message?: string;
+}
+
+export interface LogOutcome {
+  exitCode: number;
+  ok: boolean;
+  /** the error code (E_...) of a failed run */
+  code?: string;
+  message?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * One transaction's log: `sink` records core events (and the installer's own phases), `begin`
+ * what was asked for, `end` the outcome. Every line carries `time`, `target`, `transactionId` and
+ * `event`; the lines between `begin` and the result also carry the `step` they belong to.
+ */
+export class TransactionLog {
+  readonly files: string[] = [];
+  private readonly own: JsonLinesFile | undefined;
+  private readonly shared: readonly JsonLinesFile[];
+  private readonly now: () => Date;
+  private step: string | undefined;
+  private ended = false;
+
+  constructor(private readonly opts: TransactionLogOptions) {
+    this.now = opts.now ?? (() => new Date());
+    this.shared = opts.shared ?? [];
+    let own: JsonLinesFile | undefined;
+    // Never create .servicepack/ in a folder that is not an installation (a mistyped root).
+    if (existsSync(join(opts.root, BUILDINFO_FILE)) || existsSync(join(opts.root, SERVICEPACK_DIR))) {
+      try {
+        own = new JsonLinesFile(transactionLogPath(opts.root, opts.transactionId));
+      } catch (e) {
+        opts.onWarning?.(`cannot write the transaction log in ${join(opts.root, SERVICEPACK_DIR, LOG_DIR)}: ${(e as Error).message}`);
+      }
+    }
+    this.own = own;
+    if (own) this.files.push(own.path);
+    for (const s of this.shared) this.files.push(s.path);
+  }
+
+  private write(record: Record<string, unknown>, withStep = true): void {
+    const step = withStep && this.step !== undefined ? { step: this.step } : {};
+    const line = { time: this.now().toISOString(), target: this.opts.root, transactionId: this.opts.transactionId, ...step, ...record };
+    for (const f of [...(this.own ? [this.own] : []), ...this.shared]) {
+      try {
+        f.write(line);
+      } catch {
+        // a full disk must not turn a finished install into a failure; the other copies still get it
+      }
+    }
+  }
+
+  begin(request: Record<string, unknown>): void {
+    this.write({ event: 'begin', ...request }, false);
+  }
+
+  /** Core events; `phase` is the installer's own steps that happen outside a transaction (download). */
+  readonly sink = (ev: ServicepackEvent | PhaseEvent): void => {
+    if (ev.type === 'step') {
+      this.step = ev.step;
+      this.write({ event: 'step', state: ev.state, ...(ev.message !== undefined ? { message: ev.message } : {}) });
+      return;
+    }
+    if (ev.type === 'phase') {
+      this.step = ev.phase;
+      this.write({ event: 'phase', state: ev.state, ...(ev.message !== undefined ? { message: ev.message } : {}) });
+      return;
+    }
+    const { type, ...rest } = ev;
+    this.write({ event: type, ...rest });
+  };
+
+  end(outcome: LogOutcome): void {
+    if (this.ended) return;
+    this.ended = true;
+    // the step the run ended in is the last step line before this one
+    this.write({ event: 'result', ...outcome }, false);
+  }
+
+  /** Closes the installation's own log; shared files belong to whoever opened them. */
+  close(): void {
+    this.own?.close();
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * Pull the plug everywhere (DESIGN §5; Mender's Killed_in_<State> tests): the real `servicepack`
+ * executable is killed with SIGKILL at every named checkpoint of an install, a chained install
+ * (two packs, one transaction) and an uninstall, at 50 seeded random moments of their commits,
+ * and inside recovery itself. After `servicepack recover` the installation must equal the old or
+ * the new release tree byte for byte and mode for mode (outside .servicepack/, logs/, run/), the
+ * one the recovery rule names (rolled back before the journal says committed, forward after),
+ * with query and verify agreeing and the product reporting that level; a sample is started and
+ * must answer with that level's Server header.
+ *
+ * CRASH_SEED=<n> replays the random picks of a failed run (the seed is printed as a diagnostic).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { installPacks } from '../packages/core/src/install.js';
+import { queryInstallation } from '../packages/core/src/query.js';
+import { verifyInstallation } from '../packages/core/src/verify.js';
+import { startTree } from './support/inetsrv.js';
+import {
+  buildInfoOf,
+  type Digest,
+  digest,
+  digestDiff,
+  expectedServerHeader,
+  freezeBuild,
+  installationFrom,
+  pack,
+  pool,
+  productVersion,
+  requireBuild,
+  sameDigest,
+  seeded,
+  servicepack,
+  tempFolders,
+  traceOf,
+  tree,
+} from './support/servicepack.js';
+
+const SEED = Number(process.env['CRASH_SEED'] ?? 236565);
+const RANDOM_MOMENTS = 50;
+const PARALLEL = 2;
+
+type Hit = [string, number];
+
+interface Scenario {
+  name: string;
+  /** a fresh installation at the old level */
+  setup: () => Promise<string>;
+  args: (root: string) => string[];
+  oldTree: string;
+  newTree: string;
+  hits: Hit[];
+  /** ms from the journal being written to the commit point, in the trace run */
+  commitMs: number;
+}
+
+interface Level {
+  digest: Digest;
+  version: string;
+  header: string;
+  level: number;
+  hotfixes: string[];
+}
+
+const levels = new Map<string, Level>();
+const scenarios: Scenario[] = [];
+const extraPacks: string[] = [];
+
+async function levelOf(name: string): Promise<Level> {
+  let l = levels.get(name);
+  if (!l) {
+    const info = buildInfoOf(tree(name));
+    l = { digest: await digest(tree(name)), version: await productVersion(tree(name)), header: expectedServerHeader(info), level: info.level, hotfixes: info.hotfixes };
+    levels.set(name, l);
+  }
+  return l;
+}
+
+/** SP5 and its hotfix from dist/packs, or built from the release trees when this checkout has not made them. */
+async function chainPacks(): Promise<string[]> {
+  const wanted = [pack('sp5-x86'), pack('sp5-q236565-x86')];
+  if (wanted.every(existsSync)) return wanted;
+  const out = await mkdtemp(join(tmpdir(), 'sp-crash-packs-'));
+  extraPacks.push(out);
+  const { buildAllPacks } = await import('../packages/builder/src/pack-build.js');
+  await buildAllPacks({ outDir: out, log: () => {} });
+  return wanted.map((p) => join(out, basename(p)));
+}
+
+/** The trace of an uninterrupted run: every checkpoint with its hit count, and how long the commit took. */
+async function trace(s: Omit<Scenario, 'hits' | 'commitMs'>): Promise<Scenario> {
+  const root = await s.setup();
+  let journalAt = 0;
+  let committedAt = 0;
+  const r = await servicepack(s.args(root), {
+    env: { SERVICEPACK_FAULT: 'list' },
+    onStderr: (text) => {
+      if (text.includes('servicepack-fault: after:journal ')) journalAt = performance.now();
+      if (text.includes('servicepack-fault: record:committed ')) committedAt = performance.now();
+    },
+  });
+  assert.equal(r.code, 0, `${s.name}: ${r.out}\n${r.err}`);
+  assert.ok(sameDigest(await digest(root), (await levelOf(s.newTree)).digest), `${s.name}: the uninterrupted run reaches ${s.newTree}`);
+  return { ...s, hits: traceOf(r.err), commitMs: Math.max(5, committedAt - journalAt) };
+}
+
+before(async () => {
+  requireBuild([tree('rtm-x86'), tree('sp6-x86'), tree('sp5-q236565-x86'), pack('sp6-x86')]);
+  const haveChain = existsSync(pack('sp5-x86')) && existsSync(pack('sp5-q236565-x86'));
+  await freezeBuild(['rtm-x86', 'sp6-x86', 'sp5-q236565-x86'], ['sp6-x86', ...(haveChain ? ['sp5-x86', 'sp5-q236565-x86'] : [])]);
+  const chain = await chainPacks();
+  const base = [
+    {
+      name: 'install SP6',
+      setup: () => installationFrom('rtm-x86'),
+      args: (root: string) => ['install', pack('sp6-x86'), '--root', root, '-u', '-q'],
+      oldTree: 'rtm-x86',
+      newTree: 'sp6-x86',
+    },
+    {
+      name: 'chained install SP5 + Q236565',
+      setup: () => installationFrom('rtm-x86'),
+      args: (root: string) => ['install', ...chain, '--root', root, '-u', '-q'],
+      oldTree: 'rtm-x86',
+      newTree: 'sp5-q236565-x86',
+    },
+    {
+      name: 'uninstall SP6',
+      setup: async () => {
+        const root = await installationFrom('rtm-x86');
+        await installPacks({ root, packs: [pack('sp6-x86')], backup: true, modified: 'stop', restart: 'auto', dryRun: false });
+        return root;
+      },
+      args: (root: string) => ['uninstall', '--root', root, '-u', '-q'],
+      oldTree: 'sp6-x86',
+      newTree: 'rtm-x86',
+    },
+  ];
+  for (const s of base) scenarios.push(await trace(s));
+});
+
+after(async () => {
+  for (const d of [...tempFolders(), ...extraPacks]) await rm(d, { recursive: true, force: true });
+});
+
+function serverHeader(port: number): Promise<string | undefined> {
+  return new Promise((res, rej) => {
+    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (r) => {
+      r.resume();
+      const h = r.headers['server'];
+      r.on('end', () => res(Array.isArray(h) ? h.join(', ') : h));
+    });
+    req.on('error', rej);
+    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
+  });
+}
+
+/** Which side of the commit point a hit is on: the recovery rule, from the trace. */
+function isAfterCommitPoint(s: Scenario, hit: Hit): boolean {
+  const at = s.hits.findIndex(([n, c]) => n === hit[0] && c === hit[1]);
+  return at >= s.hits.findIndex(([n]) => n === 'record:committed');
+}
+
+interface Outcome {
+  side: 'old' | 'new';
+}
+
+const started = new Set<string>();
+
+/**
+ * After a crash: `servicepack recover`, then the tree is one of the two release trees (the one
+ * `expect` names, when known), and everything that reports a level agrees with it.
+ */
+async function settleAndCheck(s: Scenario, root: string, label: string, expect: 'old' | 'new' | 'either'): Promise<Outcome> {
+  const rec = await servicepack(['recover', '--root', root, '--json']);
+  assert.equal(rec.code, 0, `${label}: recover ${rec.out}\n${rec.err}`);
+  const doc = JSON.parse(rec.out) as { ok: boolean };
+  assert.equal(doc.ok, true, label);
+
+  const d = await digest(root);
+  const old = await levelOf(s.oldTree);
+  const neu = await levelOf(s.newTree);
+  const side = sameDigest(d, old.digest) ? 'old' : sameDigest(d, neu.digest) ? 'new' : undefined;
+  assert.ok(side !== undefined, `${label}: the tree is neither ${s.oldTree} nor ${s.newTree}; differs from old in ${digestDiff(d, old.digest).join(', ')}; from new in ${digestDiff(d, neu.digest).join(', ')}`);
+  if (expect !== 'either') assert.equal(side, expect, `${label}: recovery went the wrong way`);
+  const want = side === 'old' ? old : neu;
+
+  for (const left of ['journal.json', 'staging', 'lock']) assert.ok(!existsSync(join(root, '.servicepack', left)), `${label}: .servicepack/${left} left behind`);
+  const v = await verifyInstallation(root);
+  assert.equal(v.clean, true, `${label}: verify ${JSON.stringify(v.problems)}`);
+  const q = await queryInstallation(root);
+  assert.equal(q.level, want.level, `${label}: query level`);
+  assert.deepEqual(q.hotfixes, want.hotfixes, `${label}: query hotfixes`);
+  assert.equal(q.consistent, true, label);
+  assert.equal(await productVersion(root), want.version, `${label}: inetsrv --version`);
+
+  // once per scenario and outcome: the CLI's own query and verify, and a real start of the server
+  const key = `${s.name}/${side}`;
+  if (!started.has(key)) {
+    started.add(key);
+    const cq = await servicepack(['query', '--root', root, '--json']);
+    assert.equal(cq.code, 0, `${label}: ${cq.err}`);
+    assert.equal((JSON.parse(cq.out) as { level: number }).level, want.level);
+    const cv = await servicepack(['verify', '--root', root]);
+    assert.equal(cv.code, 0, `${label}: verify ${cv.out}${cv.err}`);
+    const server = await startTree(root);
+    try {
+      assert.equal(await serverHeader(server.port), want.header, `${label}: the recovered server answers as ${want.header}`);
+    } finally {
+      await server.dispose();
+    }
+  }
+  return { side };
+}
+
+/** Kills the scenario's run at the n-th hit of `point` and checks the recovered tree. */
+async function crashAt(s: Scenario, hit: Hit): Promise<Outcome> {
+  const root = await s.setup();
+  const label = `${s.name}, killed at ${hit[0]} ${hit[1]}`;
+  const r = await servicepack(s.args(root), { env: { SERVICEPACK_FAULT: `${hit[0]}:${hit[1]}` } });
+  assert.equal(r.signal, 'SIGKILL', `${label}: the run was not killed (exit ${r.code}): ${r.err}`);
+  return settleAndCheck(s, root, label, isAfterCommitPoint(s, hit) ? 'new' : 'old');
+}
+
+function tally(outcomes: Outcome[]): string {
+  const old = outcomes.filter((o) => o.side === 'old').length;
+  return `${old} rolled back to the old tree, ${outcomes.length - old} forward to the new one`;
+}
+
+describe('SIGKILL at every checkpoint, then servicepack recover', () => {
+  test('every named point of install, chained install and uninstall', async (t) => {
+    const cases: { s: Scenario; hit: Hit }[] = [];
+    for (const [i, s] of scenarios.entries()) {
+      // Before the journal nothing has changed and every command passes the same points: the
+      // first scenario covers them, the others start at the journal.
+      const from = i === 0 ? 0 : s.hits.findIndex(([n]) => n === 'journal:prepared');
+      const names = [...new Set(s.hits.slice(from).map(([n]) => n))];
+      for (const name of names) {
+        const all = s.hits.filter(([n]) => n === name);
+        cases.push({ s, hit: all[0]! });
+        // the last file of the commit as well as the first
+        if (name.startsWith('commit:') && all.length > 1) cases.push({ s, hit: all[all.length - 1]! });
+      }
+    }
+    const distinct = new Set(cases.map((c) => `${c.s.name} ${c.hit[0]}`));
+    assert.ok(distinct.size >= 20, `${distinct.size} distinct points`);
+    const t0 = performance.now();
+    const outcomes = await pool(cases, PARALLEL, (c) => crashAt(c.s, c.hit));
+    t.diagnostic(`${cases.length} kills at ${distinct.size} distinct (scenario, point) pairs: ${tally(outcomes)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  test(`${RANDOM_MOMENTS} seeded random moments of the commit`, async (t) => {
+    t.diagnostic(`CRASH_SEED=${SEED}`);
+    const rand = seeded(SEED);
+    // Half from the checkpoints inside the commit (every file, and between the two renames of a
+    // file), drawn without replacement; the rest a SIGKILL from outside after a random delay
+    // from the moment the journal is written, which can land between any two instructions.
+    const pointsPool: { s: Scenario; hit: Hit }[] = scenarios.flatMap((s) => s.hits.filter(([n]) => n.startsWith('commit:') || n === 'record:committed').map((hit) => ({ s, hit })));
+    for (let i = pointsPool.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [pointsPool[i], pointsPool[j]] = [pointsPool[j]!, pointsPool[i]!];
+    }
+    const byPoint = pointsPool.slice(0, Math.min(pointsPool.length, RANDOM_MOMENTS / 2));
+    const byDelay = Array.from({ length: RANDOM_MOMENTS - byPoint.length }, (_, i) => {
+      const s = scenarios[i % scenarios.length]!;
+      return { s, delay: Math.floor(rand() * s.commitMs * 1.3) };
+    });
+    const t0 = performance.now();
+    const a = await pool(byPoint, PARALLEL, (c) => crashAt(c.s, c.hit));
+    let completed = 0;
+    const b = await pool(byDelay, PARALLEL, async (c) => {
+      const root = await c.s.setup();
+      const label = `${c.s.name}, killed ${c.delay} ms after the journal was written`;
+      let armed = false;
+      const r = await servicepack(c.s.args(root), {
+        env: { SERVICEPACK_FAULT: 'list' },
+        onStderr: (text, child) => {
+          if (!armed && text.includes('servicepack-fault: after:journal ')) {
+            armed = true;
+            setTimeout(() => child.kill('SIGKILL'), c.delay);
+          }
+        },
+      });
+      if (r.signal === null) {
+        completed++;
+        assert.equal(r.code, 0, `${label}: ${r.err}`);
+      }
+      // where exactly the kill landed is not known: the tree must be one of the two, and agree with everything else
+      return settleAndCheck(c.s, root, label, r.signal === null ? 'new' : 'either');
+    });
+    t.diagnostic(
+      `${a.length} at random checkpoints (${tally(a)}); ${b.length} by delay (${tally(b)}; ${completed} finished before the kill); ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  });
+
+  test('a crash during recovery, then recover again, still ends whole', async (t) => {
+    const s = scenarios[0]!;
+    const cases: { at: Hit; rp: Hit }[] = [];
+    for (const at of [['commit:backed-up', 3] as Hit, ['record:committed', 1] as Hit]) {
+      const root = await s.setup();
+      const killed = await servicepack(s.args(root), { env: { SERVICEPACK_FAULT: `${at[0]}:${at[1]}` } });
+      assert.equal(killed.signal, 'SIGKILL');
+      const r = await servicepack(['recover', '--root', root, '-q'], { env: { SERVICEPACK_FAULT: 'list' } });
+      assert.equal(r.code, 0, r.err);
+      const hits = traceOf(r.err).filter(([n]) => n.startsWith('recover:'));
+      const steps = hits.filter(([n]) => n === 'recover:step');
+      for (const rp of hits) if (rp[0] !== 'recover:step' || rp === steps[0] || rp === steps[Math.floor(steps.length / 2)] || rp === steps[steps.length - 1]) cases.push({ at, rp });
+    }
+    const outcomes = await pool(cases, PARALLEL, async ({ at, rp }) => {
+      const root = await s.setup();
+      const label = `${s.name} killed at ${at.join(' ')}, recovery killed at ${rp.join(' ')}`;
+      assert.equal((await servicepack(s.args(root), { env: { SERVICEPACK_FAULT: `${at[0]}:${at[1]}` } })).signal, 'SIGKILL');
+      const r = await servicepack(['recover', '--root', root], { env: { SERVICEPACK_FAULT: `${rp[0]}:${rp[1]}` } });
+      assert.equal(r.signal, 'SIGKILL', `${label}: ${r.err}`);
+      // the journal is still there until recovery's very last act
+      assert.ok(existsSync(join(root, '.servicepack', 'journal.json')), label);
+      const q = await servicepack(['query', '--root', root]);
+      assert.equal(q.code, 6, `${label}: query while a journal is open`);
+      assert.match(q.err, /run servicepack recover --root/);
+      return settleAndCheck(s, root, label, isAfterCommitPoint(s, at) ? 'new' : 'old');
+    });
+    t.diagnostic(`${cases.length} recoveries killed at their own checkpoints: ${tally(outcomes)}`);
+  });
+
+  test('a killed install leaves a stale lock: the next run sees its holder is dead and proceeds', async () => {
+    const s = scenarios[0]!;
+    const root = await s.setup();
+    assert.equal((await servicepack(s.args(root), { env: { SERVICEPACK_FAULT: 'after:lock:1' } })).signal, 'SIGKILL');
+    const pid = Number((await readFile(join(root, '.servicepack', 'lock'), 'utf8')).split(' ')[0]);
+    assert.ok(pid > 0);
+    const r = await servicepack(s.args(root));
+    assert.equal(r.code, 0, r.err);
+    assert.ok(sameDigest(await digest(root), (await levelOf(s.newTree)).digest));
+  });
+});

@@ -1,0 +1,243 @@
+/**
+ * Unattended installs with the real executable against copies of the built release trees: answer
+ * files, the exit codes of DESIGN §4 on every unattended path, the logs, and output without a
+ * terminal (no ANSI, stdin closed). The feed over HTTP has its own file (feed-nginx.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { run as runCli } from '../installer/src/cli.js';
+import type { Io } from '../installer/src/io.js';
+import { startTree } from './support/inetsrv.js';
+import { buildInfoOf, distFeed, distPacks, json, readJsonLines, requireBuild, servicepack, snapshot, Temps } from './support/unattended.js';
+
+const sp6 = (arch: 'x86' | 'alpha' = 'x86') => join(distPacks, `inetsrv-4.0-sp6-${arch}.tgz`);
+const ANSI = /\x1b/;
+
+/** The command line in this process (no node start-up): for the checks that need no real process. */
+async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: Io = {
+    out: { write: (t) => {
+        out += t;
+      }, isTTY: false },
+    err: { write: (t) => {
+        err += t;
+      }, isTTY: false },
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    interactive: false,
+  };
+  const code = await runCli(['node', 'servicepack', ...args], io);
+  return { code, out, err };
+}
+
+function noAnsi(run: { out: string; err: string }): void {
+  assert.doesNotMatch(run.out, ANSI, 'stdout has escape codes');
+  assert.doesNotMatch(run.err, ANSI, 'stderr has escape codes');
+}
+
+describe('unattended installs (answer files, exit codes, logs)', () => {
+  const temps = new Temps();
+  let work: string;
+  before(async () => {
+    requireBuild();
+    work = await temps.dir('sp-answers-');
+  });
+  after(() => temps.cleanup());
+
+  async function answerFile(name: string, text: string): Promise<string> {
+    const file = join(work, name);
+    await writeFile(file, text);
+    return file;
+  }
+
+  test('exit 0, then 3: plain timestamped lines without a terminal, a log per transaction and the shared log', async (t) => {
+    const root = await temps.installation('rtm-x86');
+    const file = await answerFile('site.yaml', `targets:\n  - root: ${root}\npacks:\n  - ${sp6()}\nacceptEula: true\nlog: logs/site.jsonl\n`);
+    const first = await servicepack(['install', '--answer-file', file]);
+    t.diagnostic(`install: ${first.ms} ms`);
+    assert.equal(first.code, 0, first.err);
+    noAnsi(first);
+    assert.equal(first.out, `${root}: installed inetsrv-4.0-sp6 (exit 0): RTM -> Service Pack 6\n`);
+    const lines = first.err.trimEnd().split('\n');
+    assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)), first.err);
+    assert.ok(lines.some((l) => l.endsWith(`${root}: ok   commit the files`)));
+    assert.equal((await buildInfoOf(root)).level, 6);
+
+    const again = await servicepack(['install', '--answer-file', file]);
+    assert.equal(again.code, 3, again.err);
+    assert.match(again.out, /not applicable \(exit 3, E_ALREADY_INSTALLED\)/);
+
+    // every transaction: .servicepack/log/<txid>.jsonl, one line per event, the result last
+    const logDir = join(root, '.servicepack', 'log');
+    const own = (await readdir(logDir)).sort();
+    assert.equal(own.length, 2);
+    const firstLog = await readJsonLines(join(logDir, own[0]!));
+    assert.equal(firstLog[0]!['event'], 'begin');
+    assert.equal(firstLog[0]!['answerFile'], file);
+    const result = firstLog[firstLog.length - 1]!;
+    assert.deepEqual([result['event'], result['exitCode'], result['ok']], ['result', 0, true]);
+    assert.ok(firstLog.every((l) => l['target'] === root && typeof l['time'] === 'string' && l['transactionId'] === own[0]!.replace(/\.jsonl$/, '')));
+    assert.ok(firstLog.some((l) => l['event'] === 'step' && l['step'] === 'commit' && l['state'] === 'done'));
+    // the answer file's log: both runs appended, enough to tell what happened afterwards
+    const shared = await readJsonLines(join(work, 'logs', 'site.jsonl'));
+    const results = shared.filter((l) => l['event'] === 'result');
+    assert.deepEqual(
+      results.map((r) => [r['exitCode'], r['code'] ?? null]),
+      [
+        [0, null],
+        [3, 'E_ALREADY_INSTALLED'],
+      ],
+    );
+    assert.equal(shared.length, firstLog.length + (await readJsonLines(join(logDir, own[1]!))).length);
+  });
+
+  test('several targets: each its own transaction and result; --json has them all; the exit code is the rule of docs/fleet.md', async () => {
+    const a = await temps.installation('rtm-x86');
+    const b = await temps.installation('sp6-x86');
+    const file = await answerFile('two.yaml', `targets:\n  - root: ${a}\n  - root: ${b}\npacks: [${sp6()}]\nacceptEula: true\n`);
+    const run = await servicepack(['install', '--answer-file', file, '--json']);
+    assert.equal(run.code, 0, run.err);
+    noAnsi(run);
+    const doc = json(run);
+    const targets = doc['targets'] as { root: string; exitCode: number; ok: boolean; transactionId: string; logs: string[] }[];
+    assert.deepEqual(
+      targets.map((x) => [x.root, x.exitCode, x.ok]),
+      [
+        [a, 0, true],
+        [b, 3, false],
+      ],
+    );
+    assert.equal(doc['exitCode'], 0, 'an already-current target does not fail the run');
+    assert.equal(doc['answerFile'], file);
+    assert.notEqual(targets[0]!.transactionId, targets[1]!.transactionId);
+    assert.ok(existsSync(targets[1]!.logs[0]!), 'a refused target is logged too');
+  });
+
+  test('exit 2: a typo, a wrong type, a missing pack, a EULA not accepted; each names the file, the line and the key; nothing installed', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const cases: [string, string, RegExp][] = [
+      ['typo.yaml', `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: true\nbakup: false\n`, /typo\.yaml:5:1: bakup: unknown key; did you mean backup\?/],
+      ['type.yaml', `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: "yes"\n`, /type\.yaml:4:13: acceptEula: expected boolean, received string/],
+      ['missing.yaml', `targets:\n  - root: ${root}\npacks:\n  - ${sp6()}\n  - nowhere/sp7.tgz\nacceptEula: true\n`, /missing\.yaml:5:5: packs\[1\]: no such pack file: .*nowhere\/sp7\.tgz/],
+      ['eula.yaml', `targets:\n  - root: ${root}\npacks: [${sp6()}]\n`, /eula\.yaml:1:1: acceptEula: inetsrv-4\.0-sp6-x86\.tgz carries a license agreement \(EULA\.txt\)/],
+      ['unsigned.yaml', `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: true\nallowUnsigned: true\n`, /unsigned\.yaml:5:1: allowUnsigned: --allow-unsigned is accepted only on the command line/],
+    ];
+    for (const [name, text, want] of cases) {
+      const file = await answerFile(name, text);
+      const run = await inProcess(['install', '--answer-file', file]);
+      assert.equal(run.code, 2, `${name}: ${run.err}`);
+      noAnsi(run);
+      assert.match(run.err, want, name);
+      assert.match(run.err, new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: `), `${name} names the file`);
+    }
+    const asJson = await inProcess(['install', '--answer-file', join(work, 'typo.yaml'), '--json']);
+    assert.equal(asJson.code, 2);
+    const doc = json(asJson);
+    assert.equal(doc['code'], 'E_INVALID_ANSWER_FILE');
+    assert.deepEqual((doc['details'] as { issues: { line: number; key: string }[] }).issues.map((i) => [i.line, i.key]), [[5, 'bakup']]);
+    const clash = await inProcess(['install', '--answer-file', join(work, 'typo.yaml'), '--root', root]);
+    assert.equal(clash.code, 2);
+    assert.match(clash.err, /--root cannot be combined with --answer-file/);
+    assert.deepEqual(await snapshot(root), before);
+  });
+
+  test('exit 1: a failure during the commit (injected EIO) is rolled back; nothing changed', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const file = await answerFile('fail.yaml', `targets: [{root: ${root}}]\npacks: [${sp6()}]\nacceptEula: true\n`);
+    const run = await servicepack(['install', '--answer-file', file, '--json'], { SERVICEPACK_FAULT: 'commit:file:2=EIO' });
+    assert.equal(run.code, 1, run.err);
+    const target = (json(run)['targets'] as { exitCode: number; error: { code: string; message: string } }[])[0]!;
+    assert.equal(target.exitCode, 1);
+    assert.match(target.error.message, /rolled back, nothing changed/);
+    assert.deepEqual(await snapshot(root), before);
+  });
+
+  test('exit 4: a damaged pack file is refused before anything changes', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const bad = join(work, 'inetsrv-4.0-sp6-x86.tgz');
+    const bytes = await readFile(sp6());
+    bytes[bytes.length - 40] = (bytes[bytes.length - 40]! + 1) % 256;
+    await writeFile(bad, bytes);
+    const file = await answerFile('damaged.yaml', `targets: [{root: ${root}}]\npacks: [${bad}]\nacceptEula: true\n`);
+    const run = await inProcess(['install', '--answer-file', file]);
+    assert.equal(run.code, 4, run.err);
+    assert.deepEqual(await snapshot(root), before);
+  });
+
+  test('exit 5: another live process holds the lock', async () => {
+    const root = await temps.installation('rtm-x86');
+    // the test runner that started this file: alive, and not this process
+    await writeFile(join(root, '.servicepack', 'lock'), `${process.ppid}\n`);
+    const before = await snapshot(root);
+    const file = await answerFile('busy.yaml', `targets: [{root: ${root}}]\npacks: [${sp6()}]\nacceptEula: true\n`);
+    const run = await inProcess(['install', '--answer-file', file]);
+    assert.equal(run.code, 5, run.err);
+    assert.match(run.err, new RegExp(`pid ${process.ppid}`));
+    assert.deepEqual(await snapshot(root), before);
+  });
+
+  test('exit 6: an interrupted transaction (killed after the journal) is reported by check; the next unattended install settles it first', async () => {
+    const root = await temps.installation('rtm-x86');
+    const killed = await servicepack(['install', sp6(), '--root', root, '-u'], { SERVICEPACK_FAULT: 'after:journal' });
+    assert.equal(killed.signal, 'SIGKILL', `the fault kills the installer: ${killed.err}`);
+    assert.ok(existsSync(join(root, '.servicepack', 'journal.json')));
+    const check = await servicepack(['check', '--feed', distFeed, '--root', root, '--json']);
+    assert.equal(check.code, 6, check.err);
+    assert.match(String(json(check)['message']), /servicepack recover/);
+    const file = await answerFile('after-crash.yaml', `targets: [{root: ${root}}]\nfeed: ${distFeed}\nlatest: true\nacceptEula: true\n`);
+    const run = await servicepack(['install', '--answer-file', file]);
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.err, /rolling back the interrupted install/);
+    assert.equal((await buildInfoOf(root)).level, 6);
+  });
+
+  test('exit 10: restart: never while the service runs; the result says a restart is required', async () => {
+    const root = await temps.installation('rtm-x86');
+    const server = await startTree(root, { useTreePaths: true });
+    try {
+      const file = await answerFile('norestart.yaml', `targets: [{root: ${root}}]\npacks: [${sp6()}]\nacceptEula: true\nrestart: never\n`);
+      const run = await servicepack(['install', '--answer-file', file, '--json']);
+      assert.equal(run.code, 10, run.err);
+      const doc = json(run);
+      assert.equal(doc['exitCode'], 10);
+      const target = (doc['targets'] as { exitCode: number; result: { restartRequired: boolean; restartMessage: string } }[])[0]!;
+      assert.equal(target.exitCode, 10);
+      assert.equal(target.result.restartRequired, true);
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  test('-u on a terminal draws the listr2 task list (script(1) provides the pty)', async (t) => {
+    if (!existsSync('/usr/bin/script')) {
+      t.skip('script(1) from util-linux is not installed: the terminal front end is covered by installer/test/unattended.test.ts');
+      return;
+    }
+    const root = await temps.installation('rtm-x86');
+    const command = `stty cols 120 rows 40; exec ${process.execPath} ${join(process.cwd(), 'installer', 'bin', 'servicepack')} install ${sp6()} --root ${root} -u`;
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '', TERM: 'xterm' } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+    assert.equal(r.code, 0, r.out);
+    const plain = r.out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    for (const title of ['Check the installation', 'Verify the packs', 'Stage the payload', 'Commit the files', 'Record the new state']) assert.match(plain, new RegExp(`✔ ${title}`));
+    assert.match(plain, /installed inetsrv-4\.0-sp6 \(exit 0\): RTM -> Service Pack 6/);
+  });
+});
