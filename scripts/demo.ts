@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { type LeakProbeResult, repoRoot, runLeakProbe } from '../test/support/inetsrv.js';
 
 const N = 100;
@@ -77,7 +78,27 @@ async function main(): Promise<number> {
       `  servicepack verify --root ${root}\n` +
       `  servicepack uninstall --root ${root} -u\n`,
   );
+  if (ok && interactive()) await offerWizard();
   return ok ? 0 : 1;
+}
+
+/** The same gate as the installer's: a person at a terminal, not a CI job. */
+function interactive(): boolean {
+  const ci = process.env['CI'];
+  return process.stdin.isTTY === true && process.stdout.isTTY === true && (ci === undefined || ci === '' || ci === '0' || ci === 'false');
+}
+
+/** On a terminal the demo offers the wizard on a second, fresh RTM copy, so both front ends are seen. */
+async function offerWizard(): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(`\nOpen the interactive installer (wizard) on a fresh RTM copy? [y/N] `);
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) return;
+  const wizardRoot = join(repoRoot, 'demo', 'inetsrv-wizard');
+  rmSync(wizardRoot, { recursive: true, force: true });
+  cpSync(rtm, wizardRoot, { recursive: true, preserveTimestamps: true });
+  spawnSync(process.execPath, [cli, 'install', pack, '--root', wizardRoot], { stdio: 'inherit' });
+  servicepack(['query', '--root', wizardRoot]);
 }
 
 main().then(

@@ -106,7 +106,12 @@ async function trace(s: Omit<Scenario, 'hits' | 'commitMs'>): Promise<Scenario> 
   });
   assert.equal(r.code, 0, `${s.name}: ${r.out}\n${r.err}`);
   assert.ok(sameDigest(await digest(root), (await levelOf(s.newTree)).digest), `${s.name}: the uninterrupted run reaches ${s.newTree}`);
-  return { ...s, hits: traceOf(r.err), commitMs: Math.max(5, committedAt - journalAt) };
+  const hits = traceOf(r.err);
+  // one transaction however many packs: each step once (one journal, one stop, one restart)
+  for (const step of ['after:journal', 'after:stop-service', 'after:commit', 'after:restart']) {
+    assert.equal(hits.filter(([n]) => n === step).length, 1, `${s.name}: ${step} once`);
+  }
+  return { ...s, hits, commitMs: Math.max(5, committedAt - journalAt) };
 }
 
 before(async () => {

@@ -2,8 +2,8 @@
  * Q164479 "Each download holds twice as much memory on Alpha", run against every built release
  * tree. A download whose client has stopped reading (a modem user, a stalled proxy) holds one I/O
  * chunk of the server's memory until the client reads on. Alpha trees below SP2 must hold 128 KiB
- * per such download, exactly (the bug); Alpha trees from SP2 on, and x86 trees at every level
- * (x86 never had the bug), 64 KiB.
+ * per such download (the bug; to within 4 KiB, as every figure here); Alpha trees from SP2 on, and
+ * x86 trees at every level (x86 never had the bug), 64 KiB.
  *
  * The number is read inside the server process: a preload module (NODE_OPTIONS=--import, written
  * by this test) answers an IPC `memory` message with process.memoryUsage().arrayBuffers after a
@@ -130,7 +130,7 @@ function stalledDownload(port: number, readBytes: number): Promise<Socket> {
 /** Stalled downloads per server; their sockets hold megabytes of kernel buffers each, so few. */
 const DOWNLOADS = 2;
 
-describe(`${ID}: each download holds twice as much memory on Alpha`, { concurrency: 4 }, () => {
+describe(`${ID}: each download holds twice as much memory on Alpha`, { concurrency: 6 }, () => {
   for (const tree of releaseTrees()) {
     test(`${tree.name} (${tree.arch === 'x86' ? 'x86: never had the bug' : tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 20_000 }, async (t) => {
       const nodeOptions = [process.env['NODE_OPTIONS'], `--import=${pathToFileURL(probe).href}`].filter(Boolean).join(' ');
@@ -146,7 +146,7 @@ describe(`${ID}: each download holds twice as much memory on Alpha`, { concurren
         // Until the socket buffers are full a download also holds the next chunk it is reading, so a
         // reading can only be too high, never too low: the least of a series is the stalled state.
         let least = Number.POSITIVE_INFINITY;
-        for (let i = 0; i < 15; i++) {
+        for (let i = 0; i < 12; i++) {
           await delay(100);
           least = Math.min(least, await liveBuffers(server));
         }

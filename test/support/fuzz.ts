@@ -331,7 +331,7 @@ const FIELDS: readonly { at: number; len: number; kind: 'string' | 'octal' | 'fl
   { at: 345, len: 155, kind: 'string' },
 ];
 
-const NAMES = ['../x', '/tmp/x', 'payload/bin/tool', 'payload/BIN/TOOL', 'payload/bin/tool/', 'payload/bin/tool.', 'payload/', 'payload', 'payload/bin', 'servicepack.json', 'servicepack.sig', 'EULA.txt', 'eula.TXT', 'payload/bin\\tool', 'C:x', 'payload/lib/deep/caf\u00e9.js', 'payload/lib/deep/cafe\u0301.js', 'payload/lib/deep', ''];
+const NAMES = ['../x', '/tmp/x', 'payload/bin/tool', 'payload/BIN/TOOL', 'payload/bin/tool/', 'payload/bin/tool.', 'payload/', 'payload', 'payload/bin', 'servicepack.json', 'servicepack.sig', 'EULA.txt', 'eula.TXT', 'payload/bin\\tool', 'C:x', 'payload/lib/caf\u00e9.js', 'payload/lib/cafe\u0301.js', 'payload/lib', ''];
 
 function fieldValue(rng: Rng, f: (typeof FIELDS)[number]): Buffer {
   switch (f.kind) {

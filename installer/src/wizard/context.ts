@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Installation } from '@servicepack/core/detect';
 import type { EventSink } from '@servicepack/core/events';
 import type { InstallOptions, InstallResult } from '@servicepack/core/install';
+import type { UninstallOptions, UninstallResult } from '@servicepack/core/uninstall';
 import type { PackInspection, VerifiedPack } from '@servicepack/core/pack';
 import type { TrustStore } from '@servicepack/core/trust';
 import { errorDocument } from '../exit.js';
@@ -30,6 +31,8 @@ export interface WizardServices {
   findPacks(dir: string): Promise<string[]>;
   /** one transaction, logged like every other front end's (`.servicepack/log/<txid>.jsonl`) */
   install(opts: InstallOptions): Promise<{ result: InstallResult; logFile?: string }>;
+  /** removes the newest update (or the one named, when that is the newest) */
+  uninstall(opts: UninstallOptions): Promise<{ result: UninstallResult; logFile?: string }>;
   /** settles an interrupted transaction (`servicepack recover`); resolves to one line saying what it did */
   recover(root: string, sink: EventSink): Promise<string>;
 }
@@ -83,6 +86,9 @@ export interface WizardContext {
   accepted: boolean;
   choices: InstallChoices;
   result?: InstallResult;
+  /** uninstall: the update chosen for removal, and what removing it did */
+  removal?: string;
+  removed?: UninstallResult;
   logFile?: string;
 }
 
@@ -118,38 +124,15 @@ export function coreServices(): WizardServices {
         .map((n) => join(dir, n));
     },
     install: async (opts) => {
-      const [{ newTransactionId }, { TransactionLog }, { installPacks }] = await Promise.all([
-        import('@servicepack/core/transaction'),
-        import('@servicepack/core/log'),
-        import('@servicepack/core/install'),
-      ]);
-      const transactionId = newTransactionId();
-      const log = new TransactionLog({
-        root: resolve(opts.root),
-        transactionId,
-        onWarning: (message) => opts.sink?.({ type: 'warning', code: 'W_LOG', message }),
-      });
-      log.begin({
-        frontEnd: 'wizard',
-        source: { kind: 'packs', packs: opts.packs },
-        options: { backup: opts.backup, modified: opts.modified, restart: opts.restart, force: opts.force === true, allowUnsigned: opts.allowUnsigned === true, acceptEula: true },
-      });
-      const sink: EventSink = (ev) => {
-        log.sink(ev);
-        opts.sink?.(ev);
-      };
-      try {
+      const { installPacks } = await import('@servicepack/core/install');
+      return logged(opts.root, opts.sink, { source: { kind: 'packs', packs: opts.packs }, options: { backup: opts.backup, modified: opts.modified, restart: opts.restart, force: opts.force === true, allowUnsigned: opts.allowUnsigned === true, acceptEula: true } }, async (transactionId, sink) => {
         const result = await installPacks({ ...opts, transactionId, sink });
-        log.end({ exitCode: result.restartRequired ? 10 : 0, ok: true, packs: result.packs.map((p) => p.id) });
-        return { result, ...(log.files[0] !== undefined ? { logFile: log.files[0] } : {}) };
-      } catch (e) {
-        const d = errorDocument(e);
-        log.end({ exitCode: d.exitCode, ok: false, code: d.code, message: d.message });
-        throw e;
-      } finally {
-        log.close();
-      }
+        return { result, exitCode: result.restartRequired ? 10 : 0, packs: result.packs.map((p) => p.id) };
+      });
     },
+    // No transaction log here: uninstallUpdate takes no transaction id to name it after (the
+    // uninstall command writes none either).
+    uninstall: async (opts) => ({ result: await (await import('@servicepack/core/uninstall')).uninstallUpdate(opts) }),
     recover: async (root, sink) => {
       const r = await (await import('@servicepack/core/recover')).recoverInstallation({ root, sink });
       const o = r.outcome;
@@ -157,6 +140,37 @@ export function coreServices(): WizardServices {
       return `The interrupted ${o.action} of ${o.packs.join(', ')} was ${o.direction === 'rolled-back' ? 'rolled back' : 'completed'}: the installation is at ${o.levelName}.`;
     },
   };
+}
+
+/**
+ * Runs one transaction with its log (`.servicepack/log/<txid>.jsonl`, the same lines every front end
+ * writes): the request first, every engine event, then the result or the error.
+ */
+async function logged<R>(
+  root: string,
+  outer: EventSink | undefined,
+  request: Record<string, unknown>,
+  run: (transactionId: string, sink: EventSink) => Promise<{ result: R; exitCode: number; packs: string[] }>,
+): Promise<{ result: R; logFile?: string }> {
+  const [{ newTransactionId }, { TransactionLog }] = await Promise.all([import('@servicepack/core/transaction'), import('@servicepack/core/log')]);
+  const transactionId = newTransactionId();
+  const log = new TransactionLog({ root: resolve(root), transactionId, onWarning: (message) => outer?.({ type: 'warning', code: 'W_LOG', message }) });
+  log.begin({ frontEnd: 'wizard', ...request });
+  const sink: EventSink = (ev) => {
+    log.sink(ev);
+    outer?.(ev);
+  };
+  try {
+    const done = await run(transactionId, sink);
+    log.end({ exitCode: done.exitCode, ok: true, packs: done.packs });
+    return { result: done.result, ...(log.files[0] !== undefined ? { logFile: log.files[0] } : {}) };
+  } catch (e) {
+    const d = errorDocument(e);
+    log.end({ exitCode: d.exitCode, ok: false, code: d.code, message: d.message });
+    throw e;
+  } finally {
+    log.close();
+  }
 }
 
 /** What a step tells the runner: move on, go back, step aside (nothing to show), or end the wizard. */

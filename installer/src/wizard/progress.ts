@@ -28,6 +28,7 @@ export const STEP_LABELS: Readonly<Record<string, string>> = {
 
 
 export interface ProgressView {
+  action: 'install' | 'uninstall';
   title: string;
   root: string;
   steps: { step: string; label: string; state: StepState }[];
@@ -47,11 +48,16 @@ export interface ProgressView {
 
 const KEEP_WARNINGS = 3;
 
-export function initialProgress(title: string, root: string): ProgressView {
+/** What uninstall calls its steps where they differ; it verifies no pack. */
+const UNINSTALL_LABELS: Readonly<Record<string, string>> = { stage: 'Check the uninstall data', commit: 'Put back the files' };
+
+export function initialProgress(title: string, root: string, action: ProgressView['action'] = 'install'): ProgressView {
+  const labels = action === 'install' ? STEP_LABELS : { ...Object.fromEntries(Object.entries(STEP_LABELS).filter(([k]) => k !== 'verify')), ...UNINSTALL_LABELS };
   return {
+    action,
     title,
     root,
-    steps: Object.entries(STEP_LABELS).map(([step, label]) => ({ step, label, state: 'pending' as const })),
+    steps: Object.entries(labels).map(([step, label]) => ({ step, label, state: 'pending' as const })),
     files: 0,
     totalFiles: 0,
     bytes: 0,

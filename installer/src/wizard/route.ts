@@ -10,7 +10,9 @@ export type ModifiedChoice = 'stop' | 'overwrite' | 'keep';
 
 /** What the wizard starts from: flags pre-set the Options screen, they never skip a question. */
 export interface WizardRequest {
-  flow: 'install';
+  flow: 'install' | 'uninstall';
+  /** uninstall: the update named on the command line (the newest when absent) */
+  id?: string;
   root?: string;
   /** pack files named on the command line */
   packs: string[];
@@ -69,10 +71,52 @@ function wizardParser() {
     .option('-q, --quiet');
 }
 
+/** `servicepack uninstall [ID]`: the switches of the uninstall command. */
+function uninstallParser() {
+  return new Command()
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .helpOption(false)
+    .argument('[id]')
+    .option('--root <dir>')
+    .option('-o, --overwrite-modified')
+    .option('-z, --no-restart')
+    .option('-u, --unattended')
+    .option('--json')
+    .option('-q, --quiet');
+}
+
+function uninstallRequest(args: readonly string[], e: WizardEnvironment): WizardRequest | undefined {
+  const cmd = uninstallParser();
+  try {
+    cmd.parse([...args], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return undefined;
+    throw err;
+  }
+  const f = cmd.opts();
+  if (f.unattended || f.json || f.quiet) return undefined;
+  const id = cmd.processedArgs[0];
+  const root = f.root ?? (e.env['SERVICEPACK_ROOT'] || undefined);
+  return {
+    flow: 'uninstall',
+    ...(id !== undefined ? { id } : {}),
+    ...(root !== undefined ? { root } : {}),
+    packs: [],
+    trustFiles: [],
+    allowUnsigned: false,
+    backup: true,
+    restart: f.restart,
+    modified: f.overwriteModified ? 'overwrite' : 'stop',
+    force: false,
+  };
+}
+
 /**
  * `servicepack [--root DIR] [--packs DIR] ...` and `servicepack install PACK... [flags]` without
- * -u/--json/--dry-run on a terminal open the wizard; everything else returns undefined and goes
- * through the ordinary command line.
+ * -u/--json/--dry-run on a terminal open the wizard, `servicepack uninstall [ID]` without
+ * -u/--json its short removal flow; everything else returns undefined and goes through the
+ * ordinary command line.
  */
 export function wizardRequest(argv: readonly string[], e: WizardEnvironment): WizardRequest | undefined {
   if (!canRunWizard(e)) return undefined;
@@ -81,6 +125,7 @@ export function wizardRequest(argv: readonly string[], e: WizardEnvironment): Wi
   let install: boolean;
   if (first === undefined || first.startsWith('-')) install = false;
   else if (first === 'install') install = true;
+  else if (first === 'uninstall') return uninstallRequest(args.slice(1), e);
   else return undefined;
   const cmd = wizardParser();
   try {

@@ -1,6 +1,6 @@
 import type { InstallChoices } from './context.js';
 import type { ProgressView } from './progress.js';
-import type { ErrorView, FinishView, InstallationView, LicenseView, OptionsView, RootView, UpdateView, WelcomeView, WorkingView } from './views.js';
+import type { ErrorView, FinishView, InstallationView, LicenseView, OptionsView, RemoveView, RootView, UpdateView, WelcomeView, WorkingView } from './views.js';
 
 /**
  * The seam between the steps and the screen. A step asks a question with `ask(screen, view)` and
@@ -14,6 +14,7 @@ export interface ScreenMap {
   root: { view: RootView; value: string };
   installation: { view: InstallationView; value: 'next' | 'change-root' };
   update: { view: UpdateView; value: string };
+  remove: { view: RemoveView; value: string };
   license: { view: LicenseView; value: undefined };
   options: { view: OptionsView; value: InstallChoices };
   finish: { view: FinishView; value: undefined };
@@ -28,15 +29,15 @@ export type DisplayName = 'working' | 'progress';
 
 export type Answer<K extends ScreenName> = { nav: 'back' } | { nav: 'next'; value: ScreenMap[K]['value'] };
 
-/** The wizard's progress bar across the top. */
-export const STAGES = ['Welcome', 'Installation', 'Update', 'License', 'Options', 'Install', 'Finish'] as const;
-export type Stage = (typeof STAGES)[number];
+/** A name in the bar across the top (each flow has its own list). */
+export type Stage = string;
 
 export type Shown = { [K in ScreenName]: { id: number; name: K; view: ScreenMap[K]['view']; answer: (a: Answer<K>) => void } }[ScreenName];
 
 export interface UiSnapshot {
   screen?: Shown;
   stage: Stage;
+  stages: readonly Stage[];
   /** the product's display name once known, for the title bar */
   product?: string;
   /** the administrator asked to leave once the running transaction has ended */
@@ -50,7 +51,7 @@ export interface WizardUi {
   display<K extends DisplayName>(name: K, view: ScreenMap[K]['view']): void;
   setProduct(name: string): void;
   /** where the wizard is, for the bar across the top (the runner sets it per step) */
-  setStage(stage: Stage): void;
+  setStage(stage: Stage, stages: readonly Stage[]): void;
   /** true once the administrator asked to leave while the transaction was running */
   leaveRequested(): boolean;
 }
@@ -69,7 +70,7 @@ export class WizardCancelled extends Error {
  * next question too.
  */
 export class UiController implements WizardUi {
-  private snap: UiSnapshot = { stage: 'Welcome', leaving: false, cancelled: false };
+  private snap: UiSnapshot = { stage: 'Welcome', stages: ['Welcome'], leaving: false, cancelled: false };
   private readonly listeners = new Set<() => void>();
   private pending: { id: number; reject: (e: unknown) => void } | undefined;
   private nextId = 1;
@@ -103,8 +104,8 @@ export class UiController implements WizardUi {
     this.set({ ...this.snap, product: name });
   }
 
-  setStage(stage: Stage): void {
-    if (stage !== this.snap.stage) this.set({ ...this.snap, stage });
+  setStage(stage: Stage, stages: readonly Stage[]): void {
+    if (stage !== this.snap.stage || stages !== this.snap.stages) this.set({ ...this.snap, stage, stages });
   }
 
   leaveRequested(): boolean {

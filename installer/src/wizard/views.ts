@@ -3,7 +3,10 @@ import type { Installation } from '@servicepack/core/detect';
 import type { InstallResult } from '@servicepack/core/install';
 import type { Manifest } from '@servicepack/core/manifest';
 import { EXIT, errorDocument } from '../exit.js';
+import type { UninstallResult } from '@servicepack/core/uninstall';
+import { levelName } from '@servicepack/core/level';
 import type { InstallChoices, Outcome, PackCandidate, WizardContext } from './context.js';
+import type { ModifiedChoice } from './route.js';
 
 /**
  * What each screen shows, computed from the engine's answers. The components only lay these out,
@@ -15,8 +18,12 @@ export interface WorkingView {
 }
 
 export interface WelcomeView {
-  /** where the updates on offer come from */
-  source: string;
+  heading: string;
+  intro: string;
+  steps: string[];
+  /** where the updates on offer come from, or which one is to be removed */
+  source?: string;
+  note: string;
 }
 
 export interface RootView {
@@ -64,6 +71,13 @@ export interface RefusedView {
   file: string;
   title?: string;
   reason: string;
+  /** the line shown: the reason, led by the file name unless it already names it */
+  line: string;
+}
+
+/** "file: reason", unless the engine's reason already starts with the file's name. */
+function aboutFile(file: string, reason: string): string {
+  return reason.startsWith(file) ? reason : `${file}: ${reason}`;
 }
 
 export interface UpdateView {
@@ -80,11 +94,42 @@ export interface LicenseView {
   accepted: boolean;
 }
 
+export type OptionKey = 'backup' | 'restart' | 'modified';
+
+export interface OptionRow {
+  key: OptionKey;
+  label: string;
+  /** the command-line switch, as shown in the right-hand column */
+  flag: string;
+  help: string;
+}
+
 export interface OptionsView {
-  packTitle: string;
-  /** the unattended command line for the same install, before the option switches */
+  heading: string;
+  rows: OptionRow[];
+  /** the choices the modified-files row cycles through */
+  policies: ModifiedChoice[];
+  /** the unattended command line for the same change, before the option switches */
   baseCommand: string;
   choices: InstallChoices;
+  /** the last line: what Enter does now */
+  confirm: string;
+  /** Enter's name in the key bar */
+  go: string;
+}
+
+export interface RemovalRow {
+  packId: string;
+  kind: string;
+  change: string;
+  backup: string;
+}
+
+export interface RemoveView {
+  installation: string;
+  offered: RemovalRow[];
+  refused: { packId: string; reason: string }[];
+  selected: string;
 }
 
 export interface FinishView {
@@ -114,7 +159,7 @@ export function formatBytes(n: number): string {
 }
 
 /** A path as the administrator typed it would read: relative to the current folder when inside it. */
-export function displayPath(path: string, cwd: string): string {
+function displayPath(path: string, cwd: string): string {
   const rel = relative(cwd, path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
@@ -124,12 +169,45 @@ function underRoot(path: string, root: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+const NOTHING_YET = 'Nothing is changed until you press Enter on the Options screen; until then you can go back (Esc) or cancel (q) at any time.';
+
 export function welcomeView(ctx: Pick<WizardContext, 'request' | 'cwd'>): WelcomeView {
-  const { packs, packsDir } = ctx.request;
-  if (packs.length === 1) return { source: `the pack you named, ${basename(packs[0]!)}` };
-  if (packs.length > 1) return { source: `the ${packs.length} packs you named` };
-  if (packsDir !== undefined) return { source: `the packs (*.tgz) in ${packsDir}` };
-  return { source: `the packs (*.tgz) in the current folder, ${ctx.cwd}` };
+  const { packs, packsDir, flow, id } = ctx.request;
+  if (flow === 'uninstall') {
+    return {
+      heading: 'Welcome to Service Pack Setup: removing an update.',
+      intro: 'This wizard removes the newest update from an inetsrv installation. It will:',
+      steps: [
+        'find the installation and show its level and history;',
+        'show the updates installed here, newest first, and which can be removed;',
+        'ask about restart and files changed since the update was installed;',
+        'put back the files the update replaced, exactly, in one transaction.',
+      ],
+      ...(id !== undefined ? { source: `Update to remove: ${id}.` } : {}),
+      note: NOTHING_YET,
+    };
+  }
+  const source =
+    packs.length === 1
+      ? `the pack you named, ${basename(packs[0]!)}`
+      : packs.length > 1
+        ? `the ${packs.length} packs you named`
+        : packsDir !== undefined
+          ? `the packs (*.tgz) in ${packsDir}`
+          : `the packs (*.tgz) in the current folder, ${ctx.cwd}`;
+  return {
+    heading: 'Welcome to Service Pack Setup.',
+    intro: 'This wizard installs a service pack or hotfix on an inetsrv installation. It will:',
+    steps: [
+      'find the installation and show its level, hotfixes and consistency;',
+      'show what each update fixes, its size and who signed it;',
+      "show the update's license agreement, which you must accept;",
+      'ask about backup, restart and files changed on this server;',
+      'replace the files in one transaction: all of them, or none.',
+    ],
+    source: `Updates on offer: ${source}.`,
+    note: NOTHING_YET,
+  };
 }
 
 export function installationView(inst: Installation, opts: { canChangeRoot: boolean; force: boolean; note?: string }): InstallationView {
@@ -199,9 +277,11 @@ export function packView(c: PackCandidate): PackView | undefined {
   };
 }
 
-export function refusedView(c: PackCandidate): RefusedView {
+function refusedView(c: PackCandidate): RefusedView {
   const title = c.inspection?.manifest.title;
-  return { file: basename(c.path), ...(title !== undefined ? { title } : {}), reason: c.refusal?.message ?? 'not applicable' };
+  const file = basename(c.path);
+  const reason = c.refusal?.message ?? 'not applicable';
+  return { file, ...(title !== undefined ? { title } : {}), reason, line: aboutFile(file, reason) };
 }
 
 export function updateView(inst: Installation, candidates: readonly PackCandidate[], selected: string | undefined): UpdateView {
@@ -229,10 +309,90 @@ function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
+const MODIFIED_HELP =
+  'A product file changed on this server: stop installs nothing (default); overwrite (-o) replaces it and keeps the changed file in the backup; keep (--keep-modified) leaves it. Changed config files are never overwritten: the new default is written beside them as .spnew.';
+
 export function optionsView(ctx: Pick<WizardContext, 'request' | 'cwd' | 'choices'>, pack: PackView | undefined, root: string, packPath: string): OptionsView {
   const extra = [...ctx.request.trustFiles.flatMap((t) => ['--trust', t]), ...(ctx.request.allowUnsigned ? ['--allow-unsigned'] : []), ...(ctx.request.force ? ['-f'] : [])];
   const args = ['servicepack', 'install', displayPath(packPath, ctx.cwd), '--root', root, '-u', ...extra];
-  return { packTitle: pack?.title ?? basename(packPath), baseCommand: args.map(quote).join(' '), choices: { ...ctx.choices } };
+  return {
+    heading: `Options for ${pack?.title ?? basename(packPath)}`,
+    rows: [
+      {
+        key: 'backup',
+        label: 'Back up the replaced files (for uninstall)',
+        flag: 'off: -n',
+        help: 'The files the update replaces are kept in .servicepack/backup/, so that servicepack uninstall can remove the update again. Off (-n): no way back.',
+      },
+      {
+        key: 'restart',
+        label: 'Stop and restart the server if it runs',
+        flag: 'off: -z',
+        help: 'inetsrv is stopped before its files are replaced and started again afterwards. Off (-z): the files are replaced under the running server, which keeps the old code until you restart it (exit code 10).',
+      },
+      { key: 'modified', label: 'Changed files:', flag: '-o · --keep-modified', help: MODIFIED_HELP },
+    ],
+    policies: ['stop', 'overwrite', 'keep'],
+    baseCommand: args.map(quote).join(' '),
+    choices: { ...ctx.choices },
+    confirm: 'Nothing has been changed yet. Enter installs the update now.',
+    go: 'Install',
+  };
+}
+
+export function removalOptionsView(ctx: Pick<WizardContext, 'choices'>, packId: string, root: string): OptionsView {
+  return {
+    heading: `Remove ${packId}`,
+    rows: [
+      {
+        key: 'restart',
+        label: 'Start the server again afterwards',
+        flag: 'off: -z',
+        help: 'inetsrv is stopped while its files are put back and started again afterwards. Off (-z): it is left stopped (exit code 10 until you start it).',
+      },
+      {
+        key: 'modified',
+        label: 'Changed files:',
+        flag: '-o',
+        help: 'A file changed since the update installed it: stop removes nothing (default); overwrite (-o) puts the original back and keeps the changed file in .servicepack/saved/.',
+      },
+    ],
+    policies: ['stop', 'overwrite'],
+    baseCommand: ['servicepack', 'uninstall', packId, '--root', root, '-u'].map(quote).join(' '),
+    choices: { ...ctx.choices, backup: true, modified: ctx.choices.modified === 'keep' ? 'stop' : ctx.choices.modified },
+    confirm: 'Nothing has been changed yet. Enter removes the update now.',
+    go: 'Remove',
+  };
+}
+
+/**
+ * The updates installed here, newest first. Only the newest can come off (its backup holds the
+ * tree as it was before it), and only if its uninstall data was kept; the others say why not.
+ */
+export function removeView(inst: Installation, wanted: string | undefined): RemoveView {
+  const installed = [...(inst.state?.installed ?? [])].reverse();
+  const offered: RemovalRow[] = [];
+  const refused: RemoveView['refused'] = [];
+  for (const [i, u] of installed.entries()) {
+    const change = u.kind === 'hotfix' ? `hotfix on ${levelName(u.fromLevel)}` : `${levelName(u.level)}, back to ${levelName(u.fromLevel)}`;
+    if (i > 0) refused.push({ packId: u.packId, reason: `${change}; remove ${installed.slice(0, i).map((x) => x.packId).join(', then ')} first` });
+    else if (u.backup === undefined) refused.push({ packId: u.packId, reason: `${change}; installed with --no-backup (-n): no uninstall data` });
+    else offered.push({ packId: u.packId, kind: u.kind === 'hotfix' ? 'Hotfix' : 'Service pack', change, backup: `.servicepack/${u.backup}` });
+  }
+  return {
+    installation: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}`,
+    offered,
+    refused,
+    selected: offered.find((o) => o.packId.toLowerCase() === wanted?.toLowerCase())?.packId ?? offered[0]?.packId ?? '',
+  };
+}
+
+/** Nothing can be removed: the reason the engine would give (exit 3). */
+export function nothingRemovable(inst: Installation, view: RemoveView): WizardError {
+  if (view.refused.length === 0) {
+    return new WizardError('E_NOT_REMOVABLE', EXIT.notApplicable, `Nothing to uninstall: no update was installed in ${inst.root} by servicepack (it is at ${inst.levelName} as released).`);
+  }
+  return new WizardError('E_NO_BACKUP', EXIT.notApplicable, `${view.refused[0]!.packId} cannot be removed: ${view.refused[0]!.reason}.`, view.refused.slice(1).map((r) => `${r.packId}: ${r.reason}`));
 }
 
 export function finishView(res: InstallResult, logFile: string | undefined): FinishView {
@@ -290,6 +450,8 @@ const TITLES: Record<string, string> = {
   E_INVALID_BUILDINFO: 'The installation record is not valid',
   E_INVALID_STATE: 'The installation record is not valid',
   E_NOTHING_APPLICABLE: 'No update applies to this installation',
+  E_NOT_REMOVABLE: 'This update cannot be removed',
+  E_NO_BACKUP: 'This update cannot be removed',
   E_NO_PACKS: 'No update packs found',
   E_USAGE: 'Setup cannot continue',
 };
@@ -333,7 +495,7 @@ export function nothingApplicable(candidates: readonly PackCandidate[]): WizardE
     'E_NOTHING_APPLICABLE',
     exitCode,
     `None of the ${candidates.length} packs can be installed here:`,
-    candidates.map((c) => `${basename(c.path)}: ${c.refusal?.message ?? 'not applicable'}`),
+    candidates.map((c) => aboutFile(basename(c.path), c.refusal?.message ?? 'not applicable')),
   );
 }
 
@@ -341,6 +503,27 @@ export function finishedOutcome(res: InstallResult, logFile: string | undefined)
   const lines = [`Installed ${res.packs.map((p) => `${p.title} (${p.id})`).join(', ')} in ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`];
   if (res.restartRequired) lines.push(`Restart required: ${res.restartMessage ?? 'restart the server to finish'}`);
   for (const p of res.packs) if (p.backup) lines.push(`  uninstall data for ${p.id}: ${p.backup}`);
+  if (logFile) lines.push(`  log: ${logFile}`);
+  return { code: res.restartRequired ? EXIT.restartRequired : EXIT.ok, lines };
+}
+
+export function uninstallFinishView(res: UninstallResult, logFile: string | undefined): FinishView {
+  const c = res.changed;
+  const rows: [string, string][] = [
+    ['Level', `${res.before.levelName} -> ${res.after.levelName}`],
+    ['Files', `${c.restored.length} restored, ${c.removed.length} removed`],
+  ];
+  if (res.savedDir) rows.push(['Saved', `${underRoot(res.savedDir, res.root)}: ${c.saved.join(', ')} (changed since the install)`]);
+  const s = res.service;
+  rows.push(['Server', s.restarted ? 'stopped and started again' : s.stopped ? 'stopped' : s.wasRunning ? 'kept running' : 'was not running']);
+  rows.push(['Restart', res.restartRequired ? `required: ${res.restartMessage ?? 'start the server to finish'}` : 'not needed']);
+  if (logFile) rows.push(['Log', underRoot(logFile, res.root)]);
+  return { headline: `${res.packId} was removed from ${res.root}.`, rows, restartRequired: res.restartRequired, exitCode: res.restartRequired ? EXIT.restartRequired : EXIT.ok };
+}
+
+export function uninstalledOutcome(res: UninstallResult, logFile: string | undefined): Outcome {
+  const lines = [`Uninstalled ${res.packId} from ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`];
+  if (res.restartRequired) lines.push(`Restart required: ${res.restartMessage ?? 'start the server to finish'}`);
   if (logFile) lines.push(`  log: ${logFile}`);
   return { code: res.restartRequired ? EXIT.restartRequired : EXIT.ok, lines };
 }

@@ -8,7 +8,7 @@ import { frame } from './helpers.js';
 
 test('the frame fits 80×24: title, stages with the current one marked, the screen, the keys', () => {
   const r = render(
-    <Frame title="inetsrv 4.0 Web Server — Service Pack Setup" stage="Update" width={79} height={23} keys={[['Enter', 'Next'], ['Esc', 'Back']]}>
+    <Frame title="inetsrv 4.0 Web Server — Service Pack Setup" stage="Update" stages={['Welcome', 'Installation', 'Update', 'License', 'Options', 'Install', 'Finish']} width={79} height={23} keys={[['Enter', 'Next'], ['Esc', 'Back']]}>
       <Text>the screen</Text>
     </Frame>,
   );

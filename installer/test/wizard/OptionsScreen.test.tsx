@@ -4,16 +4,19 @@ import { test } from 'node:test';
 import { render } from 'ink-testing-library';
 import { OptionsScreen } from '../../src/wizard/components/OptionsScreen.js';
 import type { InstallChoices } from '../../src/wizard/context.js';
-import { frame, KEY, press, waitFor } from './helpers.js';
+import { optionsView, removalOptionsView } from '../../src/wizard/views.js';
+import { frame, KEY, press, request, waitFor } from './helpers.js';
 
-const view = { packTitle: 'inetsrv 4.0 Service Pack 6', baseCommand: 'servicepack install sp6.tgz --root /r -u', choices: { backup: true, restart: true, modified: 'stop' as const } };
+const choices = { backup: true, restart: true, modified: 'stop' as const };
+const view = optionsView({ request: request(), cwd: '/work', choices }, undefined, '/r', '/work/sp6.tgz');
 
 test('each option shows its command-line switch; the defaults give the plain command', async () => {
-  const r = render(<OptionsScreen view={view} active onInstall={() => {}} />);
-  const f = await waitFor(r, 'Options for inetsrv 4.0 Service Pack 6');
+  const r = render(<OptionsScreen view={view} active onConfirm={() => {}} />);
+  const f = await waitFor(r, 'Options for sp6.tgz');
   assert.match(f, /› \[x\] Back up the replaced files \(for uninstall\) +off: -n/);
   assert.match(f, /\[x\] Stop and restart the server if it runs +off: -z/);
   assert.match(f, /Changed files: \(•\) stop +\( \) overwrite +\( \) keep +-o · --keep-modified/);
+  assert.match(f, /The files the update replaces are kept in \.servicepack\/backup\//);
   assert.match(f, /servicepack install sp6\.tgz --root \/r -u\n/);
   assert.match(f, /Nothing has been changed yet/);
   r.unmount();
@@ -21,7 +24,7 @@ test('each option shows its command-line switch; the defaults give the plain com
 
 test('Space toggles, arrows and Tab move, ←→ pick the policy; Enter installs with the choices', async () => {
   const got: InstallChoices[] = [];
-  const r = render(<OptionsScreen view={view} active onInstall={(c) => got.push(c)} />);
+  const r = render(<OptionsScreen view={view} active onConfirm={(c) => got.push(c)} />);
   await waitFor(r, 'Options for');
   await press(r, KEY.space, KEY.tab, KEY.space, KEY.down, KEY.right);
   const f = await waitFor(r, '(•) overwrite');
@@ -39,10 +42,27 @@ test('Space toggles, arrows and Tab move, ←→ pick the policy; Enter installs
 
 test('keys typed ahead in one burst act on the option they reach (no stale focus)', async () => {
   const got: InstallChoices[] = [];
-  const r = render(<OptionsScreen view={view} active onInstall={(c) => got.push(c)} />);
+  const r = render(<OptionsScreen view={view} active onConfirm={(c) => got.push(c)} />);
   await waitFor(r, 'Options for');
   r.stdin.write(`${KEY.down}${KEY.down}${KEY.left}${KEY.enter}`);
   await waitFor(r, () => got.length > 0);
   assert.deepEqual(got, [{ backup: true, restart: true, modified: 'keep' }]);
+  r.unmount();
+});
+
+test('removal options: restart and modified files (stop/overwrite) only, as `uninstall` takes them', async () => {
+  const got: InstallChoices[] = [];
+  const r = render(<OptionsScreen view={removalOptionsView({ choices }, 'inetsrv-4.0-sp6', '/r')} active onConfirm={(c) => got.push(c)} />);
+  const f = await waitFor(r, 'Remove inetsrv-4.0-sp6');
+  assert.doesNotMatch(f, /Back up/);
+  assert.match(f, /› \[x\] Start the server again afterwards +off: -z/);
+  assert.match(f, /Changed files: \(•\) stop +\( \) overwrite +-o/);
+  assert.match(f, /servicepack uninstall inetsrv-4\.0-sp6 --root \/r -u\n/);
+  await press(r, KEY.space, KEY.down, KEY.right);
+  await waitFor(r, '-u -z -o');
+  await press(r, KEY.right);
+  await waitFor(r, '(•) stop');
+  await press(r, KEY.enter);
+  assert.deepEqual(got, [{ backup: true, restart: false, modified: 'stop' }]);
   r.unmount();
 });

@@ -25,7 +25,7 @@ const pack = (n: number, over: Partial<PackView> = {}): PackView => ({
 const view: UpdateView = {
   installation: 'inetsrv 4.0.0 x86, RTM',
   offered: [pack(6), pack(5, { fixes: [{ id: 'Q100105', title: 'a fix' }], signers: [] })],
-  refused: [{ file: 'sp6-alpha.tgz', reason: 'sp6-alpha.tgz is for alpha; this installation is x86: use sp6-x86.tgz' }],
+  refused: [{ file: 'sp6-alpha.tgz', reason: 'for alpha; this installation is x86: use sp6-x86.tgz', line: 'sp6-alpha.tgz: for alpha; this installation is x86: use sp6-x86.tgz' }],
   selected: '/p/6.tgz',
 };
 
@@ -37,7 +37,7 @@ test('the update list: title, level, fixes, size, signer; refused packs shown wi
   assert.match(f, /Size +10\.3 KiB pack; 5 files, 25\.6 KiB/);
   assert.match(f, /Signed by +7c19ec4ff5b9fb25… trusted \(vendor\.pub\)/);
   assert.match(f, /Not applicable here \(not offered\):/);
-  assert.match(f, /✗ sp6-alpha\.tgz: sp6-alpha\.tgz is for alpha/);
+  assert.match(f, /✗ sp6-alpha\.tgz: for alpha; this installation is x86/);
   assert.doesNotMatch(f, /\(.\) sp6-alpha/);
   r.unmount();
 });

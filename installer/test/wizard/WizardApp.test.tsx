@@ -30,12 +30,13 @@ function track<K extends AskName>(p: Promise<Answer<K>>) {
   return out;
 }
 
+const welcome = { heading: 'Welcome to Service Pack Setup.', intro: 'intro', steps: [], note: 'note' };
 const updateView = { installation: 'inetsrv 4.0.0 x86, RTM', offered: [], refused: [], selected: '' };
 
 describe('the wizard app: shared keys, dialogs, layout', () => {
   test('Enter answers the question on screen', async () => {
     const { c, r } = setup();
-    const t = track(c.ask('welcome', { source: 'x' }));
+    const t = track(c.ask('welcome', welcome));
     await waitFor(r, 'Welcome to Service Pack Setup.');
     await press(r, KEY.enter);
     assert.deepEqual(t.answer, { nav: 'next', value: undefined });
@@ -44,7 +45,7 @@ describe('the wizard app: shared keys, dialogs, layout', () => {
 
   test('q asks before cancelling; n keeps going; y cancels (the question rejects)', async () => {
     const { c, r } = setup();
-    const t = track(c.ask('welcome', { source: 'x' }));
+    const t = track(c.ask('welcome', welcome));
     await waitFor(r, 'Welcome');
     await press(r, 'q');
     await waitFor(r, 'Cancel Setup?');
@@ -116,7 +117,7 @@ describe('the wizard app: shared keys, dialogs, layout', () => {
 
   test('a key pressed twice answers one question once', async () => {
     const { c, r } = setup();
-    const t = track(c.ask('welcome', { source: 'x' }));
+    const t = track(c.ask('welcome', welcome));
     await waitFor(r, 'Welcome');
     r.stdin.write(KEY.enter);
     r.stdin.write(KEY.enter);

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { InstallResult } from '@servicepack/core/install';
 import { render } from 'ink-testing-library';
 import { detectInstallation } from '../../../packages/core/src/detect.js';
+import { installPacks } from '../../../packages/core/src/install.js';
 import { makeInstallation, makePack, makeVendor, snapshot, tempDir } from '../../../packages/core/test/install-fixtures.js';
 import { WizardApp } from '../../src/wizard/components/WizardApp.js';
 import { coreServices, createContext, type Outcome, type WizardServices } from '../../src/wizard/context.js';
@@ -69,7 +70,7 @@ describe('the wizard, end to end in a test terminal', () => {
     const upd = await toUpdate(r);
     assert.match(upd, /› \(•\) inetsrv 4\.0 Service Pack 1/);
     assert.match(upd, /Q101 +a fix/);
-    assert.match(upd, /inetsrv-4\.0-sp1-alpha\.tgz: .*is for alpha/);
+    assert.match(upd, /inetsrv-4\.0-sp1-alpha\.tgz is for alpha/);
     await press(r, KEY.enter);
     await waitFor(r, 'License agreement: inetsrv 4.0 Service Pack 1 (EULA.txt)');
     await press(r, KEY.pageDown, KEY.space, KEY.enter);
@@ -182,7 +183,7 @@ describe('the wizard, end to end in a test terminal', () => {
     await press(r, KEY.enter);
     const f = await waitFor(r, '✗ No update applies to this installation');
     assert.match(f, /None of the 2 packs can be installed here:/);
-    assert.match(f, /inetsrv-4\.0-sp1-alpha\.tgz: /);
+    assert.match(f, /inetsrv-4\.0-sp1-alpha\.tgz is for alpha/);
     await press(r, KEY.enter);
     assert.equal((await done).code, 3);
   });
@@ -270,5 +271,26 @@ describe('the wizard, end to end in a test terminal', () => {
     await press(r, 'q', 'y');
     assert.equal((await done).code, 1);
     assert.equal(existsSync(join('/nope')), false);
+  });
+
+  test('uninstall: the newest update comes off, the level goes back', async () => {
+    const rt = await root();
+    await installPacks({ root: rt, packs: [sp1plain], backup: true, modified: 'stop', restart: 'never', dryRun: false });
+    const { r, done } = wizard({ flow: 'uninstall', root: rt });
+    await waitFor(r, 'removing an update');
+    assert.match(frame(r), /\[Welcome\] › Installation › Update › Options › Remove › Finish/);
+    await press(r, KEY.enter);
+    await waitFor(r, 'inetsrv was found in');
+    await press(r, KEY.enter);
+    await waitFor(r, '› (•) inetsrv-4.0-sp1');
+    await press(r, KEY.enter);
+    await waitFor(r, 'Remove inetsrv-4.0-sp1');
+    assert.match(frame(r), /Enter Remove/);
+    await press(r, KEY.enter);
+    const f = await waitFor(r, 'inetsrv-4.0-sp1 was removed from', 20_000);
+    assert.match(f, /Level +Service Pack 1 -> RTM/);
+    await press(r, KEY.enter);
+    assert.equal((await done).code, 0);
+    assert.equal((await detectInstallation(rt)).level, 0);
   });
 });

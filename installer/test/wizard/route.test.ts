@@ -51,3 +51,15 @@ describe('which command lines open the wizard', () => {
     assert.equal(r?.packsDir, '/media/sp6');
   });
 });
+
+describe('uninstall on a terminal', () => {
+  test('opens the removal flow, its switches preset', () => {
+    assert.deepEqual(wizardRequest(argv('uninstall'), tty), { flow: 'uninstall', packs: [], trustFiles: [], allowUnsigned: false, backup: true, restart: true, modified: 'stop', force: false });
+    const r = wizardRequest(argv('uninstall', 'inetsrv-4.0-sp6', '--root', '/r', '-o', '-z'), tty);
+    assert.deepEqual([r?.flow, r?.id, r?.root, r?.modified, r?.restart], ['uninstall', 'inetsrv-4.0-sp6', '/r', 'overwrite', false]);
+  });
+
+  test('-u, --json and -q keep the unattended command; unknown switches go to it too', () => {
+    for (const flag of ['-u', '--json', '-q', '--keep-modified', '-n']) assert.equal(wizardRequest(argv('uninstall', flag), tty), undefined, flag);
+  });
+});

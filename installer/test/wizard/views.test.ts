@@ -76,7 +76,9 @@ describe('views', () => {
     assert.equal(v.offered[0]?.size, '10.3 KiB');
     assert.equal(v.offered[0]?.payload, '1 file, 2.0 KiB; 1 removed');
     assert.deepEqual(v.offered[0]?.signers, [{ keyid: `${'a'.repeat(16)}…`, status: 'trusted (vendor.pub)' }]);
-    assert.deepEqual(v.refused, [{ file: 'sp6-alpha.tgz', title: 'inetsrv 4.0 Service Pack 6', reason: 'sp6-alpha.tgz is for alpha; this installation is x86' }]);
+    assert.deepEqual(v.refused, [
+      { file: 'sp6-alpha.tgz', title: 'inetsrv 4.0 Service Pack 6', reason: 'sp6-alpha.tgz is for alpha; this installation is x86', line: 'sp6-alpha.tgz is for alpha; this installation is x86' },
+    ]);
   });
 
   test('options: the unattended twin of the choices', () => {

@@ -25,29 +25,23 @@ const PathSchema = z.string().min(1).max(4096);
 
 export const AnswerFileSchema = z
   .strictObject({
-    /** installations to service, in this order; each gets its own transaction and result */
     targets: z
-      .array(z.strictObject({ root: PathSchema }))
+      .array(z.strictObject({ root: PathSchema.describe('installation root') }))
       .min(1)
-      .max(256),
-    /** pack files installed in this order, in one transaction per target */
-    packs: z.array(PathSchema).min(1).max(64).optional(),
-    /** a feed (http(s) or file: URL, or a folder) to choose packs from; needs `latest: true` */
-    feed: PathSchema.optional(),
-    /** with `feed`: the newest applicable service pack plus the hotfixes that still apply after it */
-    latest: z.boolean().optional(),
-    /** public keys (PEM) trusted in addition to each target's .servicepack/trust/ */
-    trust: z.array(PathSchema).max(64).optional(),
-    /** must be true when a pack carries a license agreement (EULA.txt) */
-    acceptEula: z.boolean().default(false),
-    /** keep uninstall data (false is the command line's --no-backup) */
-    backup: z.boolean().default(true),
-    /** locally modified files: stop (refuse, the default), overwrite (to the backup), keep */
-    modified: z.enum(['stop', 'overwrite', 'keep']).default('stop'),
-    /** auto: restart a running service when a pack needs it; always: also when none does; never: leave it (exit 10 if it runs old code) */
-    restart: z.enum(['auto', 'always', 'never']).default('auto'),
-    /** a JSON-lines log every target's events are appended to */
-    log: PathSchema.optional(),
+      .max(256)
+      .describe('installations to service, in this order; each gets its own transaction and result'),
+    packs: z.array(PathSchema).min(1).max(64).optional().describe('pack files installed in this order, in one transaction per target'),
+    feed: PathSchema.optional().describe('a signed feed (http(s) or file: URL, or a folder) to choose the packs from; needs latest: true'),
+    latest: z.boolean().optional().describe('with feed: the newest applicable service pack plus the hotfixes that still apply after it'),
+    trust: z.array(PathSchema).max(64).optional().describe("public keys (PEM) trusted besides each target's .servicepack/trust/"),
+    acceptEula: z.boolean().default(false).describe('must be true when a pack carries a license agreement (EULA.txt)'),
+    backup: z.boolean().default(true).describe('keep uninstall data (false is the command line --no-backup)'),
+    modified: z.enum(['stop', 'overwrite', 'keep']).default('stop').describe('locally modified files: stop (refuse), overwrite (the changed file goes to the backup), keep'),
+    restart: z
+      .enum(['auto', 'always', 'never'])
+      .default('auto')
+      .describe('auto: restart a running service when a pack needs it; always: also when none does; never: leave it stopped (exit 10)'),
+    log: PathSchema.optional().describe("a JSON-lines log every target's events are appended to"),
   })
   .superRefine((a, ctx) => {
     if (a.packs !== undefined && a.feed !== undefined) {

@@ -458,6 +458,7 @@ async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): P
   for (let hop = 0; ; hop++) {
     const mod = current.protocol === 'https:' ? await import('node:https') : await import('node:http');
     const res = await new Promise<IncomingMessage>((resolveRes, reject) => {
+      let deadline: NodeJS.Timeout | undefined;
       const req = mod.get(
         current,
         {
@@ -473,7 +474,7 @@ async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): P
         },
       );
       // the idle timeout is reset by every byte: a head dripped byte by byte needs a deadline of its own
-      const deadline = setTimeout(() => req.destroy(new TransientError(`no complete response head within ${opts.timeoutMs} ms`, current)), opts.timeoutMs);
+      deadline = setTimeout(() => req.destroy(new TransientError(`no complete response head within ${opts.timeoutMs} ms`, current)), opts.timeoutMs);
       req.setTimeout(opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${opts.timeoutMs} ms`, current)));
       req.on('error', (e) => {
         clearTimeout(deadline);

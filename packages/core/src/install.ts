@@ -16,6 +16,7 @@ import { settleOpenTransaction } from './recover.js';
 import { type HistoryEntry, SERVICEPACK_DIR, type State } from './state.js';
 import {
   acquireLock,
+  assertNoOpenTransaction,
   BACKUP_DIR,
   type BackupRecord,
   checkpoint,
@@ -144,8 +145,9 @@ function stagedFileOf(unit: Unit, op: PlannedOp): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Steps (DESIGN §5): lock → recover → detect → verify → plan → stage → stop-service → commit →
-// record → restart → cleanup. Each one reads and extends the one context.
+// Steps (DESIGN §5, docs/transactions.md): lock → recover → detect → verify → plan → stage, then
+// the journaled half shared with uninstall: journal → stop-service → commit → record → restart →
+// cleanup. Each one reads and extends the one context.
 
 const lockStep: StepDef<InstallContext> = {
   name: 'lock',
@@ -477,13 +479,22 @@ function newState(ctx: InstallContext, files: ReadonlyMap<string, FileMeta>, bi:
   };
 }
 
+/** --dry-run changes nothing, not even by recovering: an open journal is reported (exit 6) instead. */
+const dryRecoverStep: StepDef<InstallContext> = {
+  name: 'recover',
+  run: async (ctx) => {
+    await assertNoOpenTransaction(ctx.root);
+    return 'skipped';
+  },
+};
+
 const INSTALL_STEPS = [lockStep, recoverStep, detectStep, verifyStep, planStep, stageStep, ...JOURNALED_STEPS] as readonly StepDef<InstallContext>[];
-const DRY_RUN_STEPS = [lockStep, recoverStep, detectStep, verifyStep, planStep] as readonly StepDef<InstallContext>[];
+const DRY_RUN_STEPS = [lockStep, dryRecoverStep, detectStep, verifyStep, planStep] as readonly StepDef<InstallContext>[];
 
 /**
  * Installs one or more packs in one transaction (DESIGN §5). Every pack is verified and planned
- * before the first file changes; a failure before the state record is written leaves the tree,
- * the state record and .servicepack/ as they were.
+ * before the first file changes; a failure before the commit point leaves the tree, the state
+ * record and .servicepack/ as they were, and a crash anywhere is settled by the journal.
  */
 export async function installPacks(opts: InstallOptions): Promise<InstallResult> {
   if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');

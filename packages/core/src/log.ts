@@ -69,13 +69,26 @@ export interface LogOutcome {
 }
 
 /**
+ * Steps from which on a transaction changes the installation (the journal is written, the service
+ * stopped, files committed): its own log starts with them. Everything before, staging included,
+ * is undone without a trace when the pack is refused.
+ */
+const CHANGING_STEPS: ReadonlySet<string> = new Set(['journal', 'stop-service', 'commit', 'record', 'restart', 'cleanup']);
+
+/**
  * One transaction's log: `sink` records core events (and the installer's own phases), `begin`
  * what was asked for, `end` the outcome. Every line carries `time`, `target`, `transactionId` and
  * `event`; the lines between `begin` and the result also carry the `step` they belong to.
+ *
+ * The installation's own file is created only once the transaction starts changing the
+ * installation (the journal), with every line from the beginning: a refused install (also one
+ * refused while staging, e.g. a payload hash mismatch) or a dry run leaves no trace in the tree,
+ * as before. Shared files (an answer file's log) get every line.
  */
 export class TransactionLog {
-  readonly files: string[] = [];
-  private readonly own: JsonLinesFile | undefined;
+  private own: JsonLinesFile | undefined;
+  private readonly ownPath: string | undefined;
+  private readonly pending: Record<string, unknown>[] = [];
   private readonly shared: readonly JsonLinesFile[];
   private readonly now: () => Date;
   private step: string | undefined;
@@ -84,24 +97,34 @@ export class TransactionLog {
   constructor(private readonly opts: TransactionLogOptions) {
     this.now = opts.now ?? (() => new Date());
     this.shared = opts.shared ?? [];
-    let own: JsonLinesFile | undefined;
     // Never create .servicepack/ in a folder that is not an installation (a mistyped root).
-    if (existsSync(join(opts.root, BUILDINFO_FILE)) || existsSync(join(opts.root, SERVICEPACK_DIR))) {
-      try {
-        own = new JsonLinesFile(transactionLogPath(opts.root, opts.transactionId));
-      } catch (e) {
-        opts.onWarning?.(`cannot write the transaction log in ${join(opts.root, SERVICEPACK_DIR, LOG_DIR)}: ${(e as Error).message}`);
-      }
+    const isInstallation = existsSync(join(opts.root, BUILDINFO_FILE)) || existsSync(join(opts.root, SERVICEPACK_DIR));
+    this.ownPath = isInstallation ? transactionLogPath(opts.root, opts.transactionId) : undefined;
+  }
+
+  /** The files written so far (the installation's own one only once it exists). */
+  get files(): string[] {
+    return [...(this.own ? [this.own.path] : []), ...this.shared.map((f) => f.path)];
+  }
+
+  private openOwn(): void {
+    if (this.own || this.ownPath === undefined) return;
+    try {
+      this.own = new JsonLinesFile(this.ownPath);
+    } catch (e) {
+      this.opts.onWarning?.(`cannot write the transaction log ${this.ownPath}: ${(e as Error).message}`);
+      this.pending.length = 0;
+      return;
     }
-    this.own = own;
-    if (own) this.files.push(own.path);
-    for (const s of this.shared) this.files.push(s.path);
+    for (const line of this.pending.splice(0)) this.own.write(line);
   }
 
   private write(record: Record<string, unknown>, withStep = true): void {
     const step = withStep && this.step !== undefined ? { step: this.step } : {};
     const line = { time: this.now().toISOString(), target: this.opts.root, transactionId: this.opts.transactionId, ...step, ...record };
-    for (const f of [...(this.own ? [this.own] : []), ...this.shared]) {
+    if (this.own) this.own.write(line);
+    else if (this.ownPath !== undefined) this.pending.push(line);
+    for (const f of this.shared) {
       try {
         f.write(line);
       } catch {
@@ -118,6 +141,7 @@ export class TransactionLog {
   readonly sink = (ev: ServicepackEvent | PhaseEvent): void => {
     if (ev.type === 'step') {
       this.step = ev.step;
+      if (ev.state === 'started' && CHANGING_STEPS.has(ev.step)) this.openOwn();
       this.write({ event: 'step', state: ev.state, ...(ev.message !== undefined ? { message: ev.message } : {}) });
       return;
     }

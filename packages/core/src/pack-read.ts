@@ -266,6 +266,11 @@ function payloadFiles(manifest: Manifest): ManifestFile[] {
   return manifest.files.filter((f) => f.action !== 'delete');
 }
 
+/** NFC/NFD twins print identically: escape what is not plain ASCII so the operator sees the difference. */
+function visible(name: string): string {
+  return /^[\x20-\x7e]*$/.test(name) ? name : JSON.stringify(name).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /**
  * Rejects manifests whose payload could alias on some filesystem: paths not safe everywhere, two
  * names equal after NFC and case folding, or a file that is also another file's folder.
@@ -284,7 +289,7 @@ function checkPayloadNames(manifest: Manifest): void {
   for (const name of [...files, ...dirs]) {
     const key = pathFoldKey(name);
     const other = byFold.get(key);
-    if (other !== undefined && other !== name) throw unsafe(`${name} and ${other} name the same file on some systems`, { path: name });
+    if (other !== undefined && other !== name) throw unsafe(`${visible(name)} and ${visible(other)} name the same file on some systems`, { path: name });
     byFold.set(key, name);
   }
   for (const f of files) if (dirs.has(f)) throw unsafe(`${f} is both a file and a folder`, { path: f });
@@ -343,7 +348,7 @@ export async function walkPack(pack: VerifiedPack, handlers: PayloadHandlers): P
       const key = pathFoldKey(entry.path);
       const twin = seen.get(key);
       if (twin !== undefined) {
-        throw unsafe(twin === entry.path ? `duplicate entry ${entry.path}` : `${entry.path} and ${twin} name the same file on some systems`, { path: entry.path });
+        throw unsafe(twin === entry.path ? `duplicate entry ${entry.path}` : `${visible(entry.path)} and ${visible(twin)} name the same file on some systems`, { path: entry.path });
       }
       seen.set(key, entry.path);
       if ((entry.mode & ~0o777) !== 0) throw unsafe(`${entry.path} has setuid, setgid or sticky bits (mode ${entry.mode.toString(8)})`, { path: entry.path });

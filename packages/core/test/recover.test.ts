@@ -233,7 +233,6 @@ describe('recovery after a crash at every checkpoint', () => {
     const image = await crashImage(root, ['journal:prepared', 1], (h) => installPacks(opts(root, [sp1], h)));
     assert.ok(existsSync(join(image, '.servicepack', 'staging')));
     assert.equal(await readJournal(image), undefined);
-    await assertWhole(image, 0, 'untouched tree').catch(() => {});
     const res = await recoverInstallation({ root: image });
     assert.equal(res.outcome, undefined);
     assert.ok(res.cleaned.some((c) => c.startsWith('.servicepack/staging/')), JSON.stringify(res.cleaned));

@@ -82,6 +82,10 @@ describe('TransactionLog', () => {
     log.begin({ packs: ['a.tgz'] });
     log.sink({ type: 'step', step: 'verify', state: 'started' });
     log.sink({ type: 'info', message: 'hello' });
+    assert.equal(existsSync(transactionLogPath(root, 'tx1')), false, 'nothing in the installation before it is changed');
+    log.sink({ type: 'step', step: 'stage', state: 'started' });
+    assert.equal(existsSync(transactionLogPath(root, 'tx1')), false, 'staging is undone without a trace on a refusal');
+    log.sink({ type: 'step', step: 'commit', state: 'started' });
     log.sink({ type: 'progress', step: 'commit', files: 1, totalFiles: 2, bytes: 3, totalBytes: 4 });
     log.end({ exitCode: 0, ok: true });
     log.end({ exitCode: 1, ok: false });
@@ -94,19 +98,38 @@ describe('TransactionLog', () => {
         ['begin', null],
         ['step', 'verify'],
         ['info', 'verify'],
+        ['step', 'stage'],
+        ['step', 'commit'],
         ['progress', 'commit'],
         ['result', null],
       ],
     );
     assert.deepEqual(own[0], { time: '2026-01-02T03:04:05.000Z', target: root, transactionId: 'tx1', event: 'begin', packs: ['a.tgz'] });
-    assert.equal(own[4]!['exitCode'], 0, 'the first outcome is the one logged');
+    assert.equal(own[6]!['exitCode'], 0, 'the first outcome is the one logged');
     assert.equal(await readFile(join(dir, 'logs', 'fleet.jsonl'), 'utf8'), await readFile(transactionLogPath(root, 'tx1'), 'utf8'));
     assert.deepEqual(log.files, [transactionLogPath(root, 'tx1'), join(dir, 'logs', 'fleet.jsonl')]);
+  });
+
+  test('a refused transaction (never staged) writes only the shared log', async () => {
+    const root = join(dir, 'refused');
+    await mkdir(root);
+    await writeFile(join(root, 'BUILDINFO.json'), '{}');
+    const shared = new JsonLinesFile(join(dir, 'refused.jsonl'));
+    const log = new TransactionLog({ root, transactionId: 'tx3', shared: [shared] });
+    log.begin({});
+    log.sink({ type: 'step', step: 'verify', state: 'failed', message: 'no' });
+    log.end({ exitCode: 4, ok: false, code: 'E_BAD_SIGNATURE' });
+    log.close();
+    shared.close();
+    assert.equal(existsSync(join(root, '.servicepack')), false);
+    assert.deepEqual(log.files, [join(dir, 'refused.jsonl')]);
+    assert.equal((await readFile(join(dir, 'refused.jsonl'), 'utf8')).trim().split('\n').length, 3);
   });
 
   test('a folder that is not an installation gets no .servicepack/', () => {
     const root = join(dir, 'not-an-installation');
     const log = new TransactionLog({ root, transactionId: 'tx2' });
+    log.sink({ type: 'step', step: 'commit', state: 'started' });
     log.end({ exitCode: 3, ok: false });
     log.close();
     assert.deepEqual(log.files, []);

@@ -2,7 +2,7 @@
 // (The pragma: tsx transforms tests with the root tsconfig, which sets no jsx; tsc uses react-jsx.)
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { STAGES, type Stage } from '../ui.js';
+import type { Stage } from '../ui.js';
 import { color } from './theme.js';
 
 export type KeyHint = readonly [key: string, label: string];
@@ -10,6 +10,7 @@ export type KeyHint = readonly [key: string, label: string];
 export interface FrameProps {
   title: string;
   stage: Stage;
+  stages: readonly Stage[];
   width: number;
   height: number;
   keys: readonly KeyHint[];
@@ -32,8 +33,8 @@ export const FRAME_ROWS = 5;
  * Enter Next · Esc Back · q Cancel
  * ```
  */
-export function Frame({ title, stage, width, height, keys, status, children }: FrameProps) {
-  const current = STAGES.indexOf(stage);
+export function Frame({ title, stage, stages, width, height, keys, status, children }: FrameProps) {
+  const current = stages.indexOf(stage);
   const rule = '─'.repeat(width);
   return (
     <Box flexDirection="column" width={width} height={height}>
@@ -44,7 +45,7 @@ export function Frame({ title, stage, width, height, keys, status, children }: F
         <Text dimColor>servicepack</Text>
       </Box>
       <Text wrap="truncate-end">
-        {STAGES.map((s, i) => (
+        {stages.map((s, i) => (
           <Text key={s}>
             {i > 0 ? <Text dimColor> › </Text> : null}
             {i === current ? (

@@ -1,71 +1,63 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 import { Box, Text, useInput } from 'ink';
 import type { InstallChoices } from '../context.js';
-import type { ModifiedChoice } from '../route.js';
-import { flagsFor, type OptionsView } from '../views.js';
+import { flagsFor, type OptionRow, type OptionsView } from '../views.js';
 import { color, mark } from './theme.js';
 import { useLatestState } from './use-latest-state.js';
 
 export interface OptionsScreenProps {
   view: OptionsView;
   active: boolean;
-  onInstall: (choices: InstallChoices) => void;
+  onConfirm: (choices: InstallChoices) => void;
 }
 
-const FLAG_WIDTH = 20;
-const POLICIES: readonly ModifiedChoice[] = ['stop', 'overwrite', 'keep'];
+const FLAG_WIDTH = 22;
 
-const HELP: readonly string[] = [
-  'The files the update replaces are kept in .servicepack/backup/, so that servicepack uninstall can remove the update again. Off (-n): no way back.',
-  'inetsrv is stopped before its files are replaced and started again afterwards. Off (-z): the files are replaced under the running server, which keeps the old code until you restart it (exit code 10).',
-  'A product file changed on this server: stop installs nothing (default); overwrite (-o) replaces it and keeps the changed file in the backup; keep (--keep-modified) leaves it. Changed config files are never overwritten: the new default is written beside them as .spnew.',
-];
+function rowText(row: OptionRow, c: InstallChoices, policies: OptionsView['policies']): string {
+  if (row.key === 'modified') return `${row.label} ${policies.map((p) => `${c.modified === p ? '(•)' : '( )'} ${p}`).join('  ')}`;
+  return `${c[row.key] ? '[x]' : '[ ]'} ${row.label}`;
+}
 
 /**
+ * Each option beside its command-line switch, and the unattended command that does the same:
  * ```
- * Options for inetsrv 4.0 Service Pack 6                  command line
- * › [x] Back up the replaced files (for uninstall)        off: -n
- *   [x] Stop and restart the server if it runs            off: -z
- *   Changed files: (•) stop  ( ) overwrite  ( ) keep      -o · --keep-modified
+ * Options for inetsrv 4.0 Service Pack 6                    command line
+ * › [x] Back up the replaced files (for uninstall)          off: -n
+ *   [x] Stop and restart the server if it runs              off: -z
+ *   Changed files: (•) stop  ( ) overwrite  ( ) keep        -o · --keep-modified
  * ```
  */
-export function OptionsScreen({ view, active, onInstall }: OptionsScreenProps) {
+export function OptionsScreen({ view, active, onConfirm }: OptionsScreenProps) {
   const [choices, getChoices, setChoices] = useLatestState<InstallChoices>(view.choices);
   const [focus, getFocus, setFocus] = useLatestState(0);
-  const cycle = (by: number) => setChoices((c) => ({ ...c, modified: POLICIES[(POLICIES.indexOf(c.modified) + by + POLICIES.length) % POLICIES.length]! }));
+  const n = view.rows.length;
+  const cycle = (by: number) =>
+    setChoices((c) => {
+      const p = view.policies;
+      return { ...c, modified: p[(Math.max(0, p.indexOf(c.modified)) + by + p.length) % p.length]! };
+    });
   useInput(
     (input, key) => {
-      const f = getFocus();
+      const row = view.rows[getFocus()];
       const change = input === ' ' || key.leftArrow || key.rightArrow;
-      if (key.upArrow || (key.tab && key.shift)) setFocus((n) => (n + 2) % 3);
-      else if (key.downArrow || key.tab) setFocus((n) => (n + 1) % 3);
-      else if (key.return) onInstall(getChoices());
-      else if (f === 0 && change) setChoices((c) => ({ ...c, backup: !c.backup }));
-      else if (f === 1 && change) setChoices((c) => ({ ...c, restart: !c.restart }));
-      else if (f === 2 && key.leftArrow) cycle(-1);
-      else if (f === 2 && change) cycle(1);
+      if (key.upArrow || (key.tab && key.shift)) setFocus((f) => (f + n - 1) % n);
+      else if (key.downArrow || key.tab) setFocus((f) => (f + 1) % n);
+      else if (key.return) onConfirm(getChoices());
+      else if (!row || !change) return;
+      else if (row.key === 'modified') cycle(key.leftArrow ? -1 : 1);
+      else {
+        const k = row.key;
+        setChoices((c) => ({ ...c, [k]: !c[k] }));
+      }
     },
     { isActive: active },
   );
-  const row = (i: number, label: string, flag: string) => (
-    <Box>
-      <Box flexGrow={1}>
-        <Text color={focus === i ? color.accent : undefined} wrap="truncate-end">
-          {focus === i ? mark.pointer : ' '} {label}
-        </Text>
-      </Box>
-      <Box width={FLAG_WIDTH} flexShrink={0}>
-        <Text dimColor>{flag}</Text>
-      </Box>
-    </Box>
-  );
-  const flags = flagsFor(choices);
   return (
     <Box flexDirection="column">
       <Box>
         <Box flexGrow={1}>
-          <Text wrap="truncate-end">
-            Options for <Text bold>{view.packTitle}</Text>
+          <Text bold wrap="truncate-end">
+            {view.heading}
           </Text>
         </Box>
         <Box width={FLAG_WIDTH} flexShrink={0}>
@@ -73,21 +65,30 @@ export function OptionsScreen({ view, active, onInstall }: OptionsScreenProps) {
         </Box>
       </Box>
       <Text> </Text>
-      {row(0, `${choices.backup ? '[x]' : '[ ]'} Back up the replaced files (for uninstall)`, 'off: -n')}
-      {row(1, `${choices.restart ? '[x]' : '[ ]'} Stop and restart the server if it runs`, 'off: -z')}
-      {row(2, `Changed files: ${POLICIES.map((p) => `${choices.modified === p ? '(•)' : '( )'} ${p}`).join('  ')}`, '-o · --keep-modified')}
+      {view.rows.map((row, i) => (
+        <Box key={row.key}>
+          <Box flexGrow={1}>
+            <Text color={focus === i ? color.accent : undefined} wrap="truncate-end">
+              {focus === i ? mark.pointer : ' '} {rowText(row, choices, view.policies)}
+            </Text>
+          </Box>
+          <Box width={FLAG_WIDTH} flexShrink={0}>
+            <Text dimColor>{row.flag}</Text>
+          </Box>
+        </Box>
+      ))}
       <Text> </Text>
       <Text dimColor wrap="wrap">
-        {HELP[focus]}
+        {view.rows[focus]?.help}
       </Text>
       <Text> </Text>
-      <Text>The same install without questions:</Text>
+      <Text>The same without questions:</Text>
       <Box paddingLeft={2}>
-        <Text wrap="wrap">{[view.baseCommand, ...flags].join(' ')}</Text>
+        <Text wrap="wrap">{[view.baseCommand, ...flagsFor(choices)].join(' ')}</Text>
       </Box>
       <Text> </Text>
       <Text color={color.warn} wrap="wrap">
-        Nothing has been changed yet. Enter installs the update now.
+        {view.confirm}
       </Text>
     </Box>
   );

@@ -13,6 +13,8 @@ const MARK: Record<StepState, { m: string; color?: string; dim?: boolean }> = {
   failed: { m: mark.failed, color: color.bad },
 };
 
+const VERBS = { install: ['Installing', 'Installed'], uninstall: ['Removing', 'Removed'] } as const;
+
 function percent(n: number, total: number): number {
   return total > 0 ? Math.round((n / total) * 100) : 0;
 }
@@ -33,7 +35,7 @@ export function ProgressScreen({ view, width }: { view: ProgressView; width: num
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
-        {view.finished ? 'Installed' : 'Installing'} <Text bold>{view.title}</Text> in {view.root}
+        {VERBS[view.action][view.finished ? 1 : 0]} <Text bold>{view.title}</Text> {view.action === 'install' ? 'in' : 'from'} {view.root}
       </Text>
       <Text> </Text>
       <Box>
@@ -85,7 +87,7 @@ export function ProgressScreen({ view, width }: { view: ProgressView; width: num
       ))}
       <Text dimColor wrap="wrap">
         {view.committing && !view.finished
-          ? 'The files are being replaced: the update runs to its end (or rolls back whole). Esc only asks to leave afterwards.'
+          ? 'The files are being replaced: the change runs to its end (or rolls back whole). Esc only asks to leave afterwards.'
           : ' '}
       </Text>
     </Box>

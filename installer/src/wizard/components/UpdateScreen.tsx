@@ -71,9 +71,15 @@ export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenPro
               </Field>
             ) : null}
             {fixes.map((f, i) => (
-              <Field key={f.id} label={i === 0 ? 'Fixes' : ''} width={12}>
-                <Text bold>{f.id.padEnd(9)}</Text> {f.title}
-              </Field>
+              // one row per fix, cut at the edge: the row budget above counts on it
+              <Box key={f.id}>
+                <Box width={12} flexShrink={0}>
+                  <Text dimColor>{i === 0 ? 'Fixes' : ''}</Text>
+                </Box>
+                <Text wrap="truncate-end">
+                  <Text bold>{f.id.padEnd(9)}</Text> {f.title}
+                </Text>
+              </Box>
             ))}
             {pack.fixes.length > fixes.length ? <Text dimColor>{`            … and ${pack.fixes.length - fixes.length} more`}</Text> : null}
             <Field label="Size" width={12}>
@@ -95,7 +101,7 @@ export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenPro
             <Box key={r.file} paddingLeft={2}>
               <Text dimColor>{mark.failed} </Text>
               <Text dimColor wrap="wrap">
-                {r.file}: {r.reason}
+                {r.line}
               </Text>
             </Box>
           ))}

@@ -24,18 +24,23 @@ export function WelcomeScreen({ view, active, onNext }: WelcomeScreenProps) {
   );
   return (
     <Box flexDirection="column">
-      <Text bold>Welcome to Service Pack Setup.</Text>
+      <Text bold>{view.heading}</Text>
       <Text> </Text>
-      <Text>This wizard installs a service pack or hotfix on an inetsrv installation. It will:</Text>
-      <Text>  1. find the installation and show its level, hotfixes and consistency;</Text>
-      <Text>  2. show what each update fixes, its size and who signed it;</Text>
-      <Text>  3. show the update's license agreement, which you must accept;</Text>
-      <Text>  4. ask about backup, restart and files changed on this server;</Text>
-      <Text>  5. replace the files in one transaction: all of them, or none.</Text>
+      <Text wrap="wrap">{view.intro}</Text>
+      {view.steps.map((step, i) => (
+        <Text key={step} wrap="wrap">
+          {`  ${i + 1}. `}
+          {step}
+        </Text>
+      ))}
+      {view.source ? (
+        <>
+          <Text> </Text>
+          <Text wrap="wrap">{view.source}</Text>
+        </>
+      ) : null}
       <Text> </Text>
-      <Text wrap="wrap">Updates on offer: {view.source}.</Text>
-      <Text> </Text>
-      <Text wrap="wrap">Nothing is changed until you press Enter on the Options screen; until then you can go back (Esc) or cancel (q) at any time.</Text>
+      <Text wrap="wrap">{view.note}</Text>
     </Box>
   );
 }

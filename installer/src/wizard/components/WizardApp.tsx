@@ -10,6 +10,7 @@ import { InstallationScreen } from './InstallationScreen.js';
 import { LicenseScreen } from './LicenseScreen.js';
 import { OptionsScreen } from './OptionsScreen.js';
 import { ProgressScreen } from './ProgressScreen.js';
+import { RemoveScreen } from './RemoveScreen.js';
 import { RootScreen } from './RootScreen.js';
 import { UpdateScreen } from './UpdateScreen.js';
 import { useLatestState } from './use-latest-state.js';
@@ -39,6 +40,12 @@ const KEYS: Record<ScreenName, readonly KeyHint[]> = {
     ['Esc', 'Back'],
     ['q', 'Cancel'],
   ],
+  remove: [
+    ['↑↓', 'Choose'],
+    ['Enter', 'Next'],
+    ['Esc', 'Back'],
+    ['q', 'Cancel'],
+  ],
   license: [
     ['↑↓ PgUp PgDn', 'Scroll'],
     ['Space', 'Accept'],
@@ -60,6 +67,7 @@ const KEYS: Record<ScreenName, readonly KeyHint[]> = {
 };
 
 function keysFor(s: Shown): readonly KeyHint[] {
+  if (s.name === 'options') return KEYS.options.map(([k, label]) => (k === 'Enter' ? ([k, s.view.go] as const) : ([k, label] as const)));
   if (s.name !== 'error') return KEYS[s.name];
   return [...(s.view.action ? [['R', s.view.action] as const] : []), ...(s.view.canGoBack ? [['Esc', 'Back'] as const] : []), ['Enter', 'Close']];
 }
@@ -146,7 +154,7 @@ export function WizardApp({ controller, size }: WizardAppProps) {
   const title = snap.product ? `${snap.product} — Service Pack Setup` : 'Service Pack Setup';
   const status = snap.cancelled ? 'Cancelling…' : snap.leaving ? 'Closing when the installation has ended…' : undefined;
   return (
-    <Frame title={title} stage={snap.stage} width={width} height={height} keys={screen && !dialog ? keysFor(screen) : [['y', 'Yes'], ['n', 'No']]} {...(status ? { status } : {})}>
+    <Frame title={title} stage={snap.stage} stages={snap.stages} width={width} height={height} keys={screen && !dialog ? keysFor(screen) : [['y', 'Yes'], ['n', 'No']]} {...(status ? { status } : {})}>
       <Box flexDirection="column" flexGrow={1} flexShrink={1} overflow="hidden">
         {screen ? renderScreen(screen, { width: width - 2, height: screenHeight, active: interactive && !dialog && !snap.cancelled }) : null}
       </Box>
@@ -186,10 +194,12 @@ function renderScreen(s: Shown, l: Layout) {
       );
     case 'update':
       return <UpdateScreen key={key} view={s.view} height={l.height} active={l.active} onChoose={(path) => s.answer({ nav: 'next', value: path })} />;
+    case 'remove':
+      return <RemoveScreen key={key} view={s.view} active={l.active} onChoose={(id) => s.answer({ nav: 'next', value: id })} />;
     case 'license':
       return <LicenseScreen key={key} view={s.view} width={l.width} height={l.height} active={l.active} onAccept={() => s.answer({ nav: 'next', value: undefined })} />;
     case 'options':
-      return <OptionsScreen key={key} view={s.view} active={l.active} onInstall={(choices) => s.answer({ nav: 'next', value: choices })} />;
+      return <OptionsScreen key={key} view={s.view} active={l.active} onConfirm={(choices) => s.answer({ nav: 'next', value: choices })} />;
     case 'progress':
       return <ProgressScreen key={key} view={s.view} width={l.width} />;
     case 'finish':

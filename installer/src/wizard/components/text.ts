@@ -23,11 +23,6 @@ export function wrapText(text: string, width: number): string[] {
   return out;
 }
 
-export function truncate(text: string, width: number): string {
-  const chars = [...text];
-  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
-}
-
 const LIST_ITEM = /^(\s*(?:\d+[.)]|[-*•])\s+)/;
 
 /**
