@@ -176,6 +176,7 @@ interface Outcome {
 }
 
 const started = new Set<string>();
+let checked = 0;
 
 /**
  * After a crash: `servicepack recover`, then the tree is one of the two release trees (the one
@@ -202,10 +203,11 @@ async function settleAndCheck(s: Scenario, root: string, label: string, expect: 
   assert.equal(q.level, want.level, `${label}: query level`);
   assert.deepEqual(q.hotfixes, want.hotfixes, `${label}: query hotfixes`);
   assert.equal(q.consistent, true, label);
-  assert.equal(await productVersion(root), want.version, `${label}: inetsrv --version`);
 
-  // once per scenario and outcome: the CLI's own query and verify, and a real start of the server
+  // once per scenario and outcome, and for every fourth case: the product's own --version; once
+  // per scenario and outcome: the CLI's own query and verify, and a real start of the server
   const key = `${s.name}/${side}`;
+  if (!started.has(key) || checked++ % 4 === 0) assert.equal(await productVersion(root), want.version, `${label}: inetsrv --version`);
   if (!started.has(key)) {
     started.add(key);
     const cq = await servicepack(['query', '--root', root, '--json']);
@@ -248,8 +250,8 @@ describe('SIGKILL at every checkpoint, then servicepack recover', () => {
       for (const name of names) {
         const all = s.hits.filter(([n]) => n === name);
         cases.push({ s, hit: all[0]! });
-        // the last file of the commit as well as the first
-        if (name.startsWith('commit:') && all.length > 1) cases.push({ s, hit: all[all.length - 1]! });
+        // the last file of the commit as well as the first (the random moments cover the rest)
+        if (i === 0 && name.startsWith('commit:') && all.length > 1) cases.push({ s, hit: all[all.length - 1]! });
       }
     }
     const distinct = new Set(cases.map((c) => `${c.s.name} ${c.hit[0]}`));

@@ -14,6 +14,7 @@ import { levelTag } from '../packages/core/src/level.js';
 import type { Manifest } from '../packages/core/src/manifest.js';
 import { inspectPack } from '../packages/core/src/pack.js';
 import { loadTrustedKeys } from '../packages/core/src/trust.js';
+import { verifyInstallation } from '../packages/core/src/verify.js';
 import { builtPacks, digest, digestDiff, freezeBuild, installationFrom, pack, pool, type Run, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
 
 interface Case {
@@ -70,8 +71,8 @@ describe('install → uninstall → install round trips', () => {
       for (const gone of ['backup', 'staging', 'journal.json', 'lock']) assert.ok(!left.includes(gone), `${label}: .servicepack/${gone} left after the uninstall`);
       ok(await servicepack(['install', c.file, '--root', root, '-u', '-q']), `${label}: install again`);
       await assertTree(root, c.target, `${label}: after the second install`);
-      const v = await servicepack(['verify', '--root', root]);
-      assert.equal(v.code, 0, `${label}: verify\n${v.out}${v.err}`);
+      const v = await verifyInstallation(root);
+      assert.equal(v.clean, true, `${label}: verify ${JSON.stringify(v.problems)}`);
     });
     t.diagnostic(`${cases.length} packs: ${cases.map((c) => `${c.base} -> ${c.target}`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   });

@@ -30,7 +30,7 @@ const STEP_LABEL: Record<Step, string> = {
 };
 
 /** ANSI only for a terminal that wants it (NO_COLOR, https://no-color.org, and pipes get none). */
-export function useColor(stream: Output, env: Record<string, string | undefined>): boolean {
+export function colorEnabled(stream: Output, env: Record<string, string | undefined>): boolean {
   return stream.isTTY === true && env['NO_COLOR'] === undefined && env['TERM'] !== 'dumb';
 }
 
@@ -60,8 +60,8 @@ export class PlainReporter {
     this.err = opts.err;
     this.out = opts.out;
     this.quiet = opts.quiet;
-    this.e = paint(useColor(opts.err, opts.env));
-    this.o = paint(useColor(opts.out, opts.env));
+    this.e = paint(colorEnabled(opts.err, opts.env));
+    this.o = paint(colorEnabled(opts.out, opts.env));
   }
 
   readonly sink = (ev: ServicepackEvent): void => {

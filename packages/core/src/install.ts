@@ -16,6 +16,7 @@ import { settleOpenTransaction } from './recover.js';
 import { type HistoryEntry, SERVICEPACK_DIR, type State } from './state.js';
 import {
   acquireLock,
+  checkTransactionId,
   assertNoOpenTransaction,
   BACKUP_DIR,
   type BackupRecord,
@@ -500,7 +501,7 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
   if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');
   const root = resolve(opts.root);
   const spDir = join(root, SERVICEPACK_DIR);
-  const txid = opts.transactionId ?? newTransactionId();
+  const txid = opts.transactionId !== undefined ? checkTransactionId(opts.transactionId) : newTransactionId();
   const ctx: InstallContext = {
     opts,
     root,

@@ -48,6 +48,12 @@ export function newTransactionId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** A caller-chosen transaction id names folders under .servicepack/ and the journal: letters, digits and dashes only. */
+export function checkTransactionId(id: string): string {
+  if (!/^[0-9A-Za-z][0-9A-Za-z-]{0,63}$/.test(id)) throw new ServicepackError('E_USAGE', `transaction id ${JSON.stringify(id)}: use letters, digits and dashes (at most 64)`);
+  return id;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lock
 

@@ -14,6 +14,7 @@ import type { FileMeta } from './plan.js';
 import { SERVICEPACK_DIR, type State, StateSchema } from './state.js';
 import {
   acquireLock,
+  checkTransactionId,
   BACKUP_DIR,
   BACKUP_RECORD,
   type BackupRecord,
@@ -56,6 +57,8 @@ export interface UninstallOptions {
   sink?: EventSink;
   stopTimeoutMs?: number;
   hooks?: TransactionHooks;
+  /** names the transaction (e.g. after the caller's log file); default: a new id */
+  transactionId?: string;
 }
 
 export interface UninstallResult {
@@ -325,7 +328,7 @@ const UNINSTALL_STEPS = [lockStep, recoverStep, detectStep, planStep, stageStep,
 export async function uninstallUpdate(opts: UninstallOptions): Promise<UninstallResult> {
   const root = resolve(opts.root);
   const spDir = join(root, SERVICEPACK_DIR);
-  const txid = newTransactionId();
+  const txid = opts.transactionId !== undefined ? checkTransactionId(opts.transactionId) : newTransactionId();
   const ctx: UninstallContext = {
     opts,
     root,
