@@ -22,7 +22,7 @@ await main(async (work) => {
   const floorDir = join(work, 'apply-floor');
   rmSync(root, { recursive: true, force: true });
   await run('cp', ['-al', fx.oldTree, root]);
-  const rounds = quick ? 3 : 5;
+  const rounds = quick ? 2 : 5;
   const floor: number[] = [];
   const apply: number[] = [];
   const uninstall: number[] = [];

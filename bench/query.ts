@@ -9,7 +9,7 @@ import { ensureFixture, ensureInstalled } from './support/fixture.js';
 import { log, main, median, quick, repoRoot, report, run, servicepack } from './support/lib.js';
 
 async function compare(name: string, root: string, what: string): Promise<void> {
-  const rounds = quick ? 7 : 15;
+  const rounds = quick ? 5 : 15;
   const q: number[] = [];
   const n: number[] = [];
   // one of each first: the files and node itself in the page cache, as on a machine in use

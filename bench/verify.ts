@@ -9,7 +9,7 @@ import { log, main, median, quick, report, run, servicepack, sh, shellQuote } fr
 await main(async (work) => {
   const fx = await ensureFixture(work);
   const root = await ensureInstalled(work, fx);
-  const rounds = quick ? 3 : 5;
+  const rounds = quick ? 2 : 5;
   const verify: number[] = [];
   const floor: number[] = [];
   const rss: number[] = [];

@@ -8,7 +8,8 @@
  * with query and verify agreeing and the product reporting that level; a sample is started and
  * must answer with that level's Server header.
  *
- * CRASH_SEED=<n> replays the random picks of a failed run (the seed is printed as a diagnostic).
+ * CRASH_SEED=<n> replays the random picks of a failed run (the seed is printed as a diagnostic);
+ * CRASH_PARALLEL=<n> runs n cases at a time (default 2: the suite's machine has 2 cores).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -43,7 +44,10 @@ import {
 
 const SEED = Number(process.env['CRASH_SEED'] ?? 236565);
 const RANDOM_MOMENTS = 50;
-const PARALLEL = 2;
+/** runs at a time; CRASH_PARALLEL=<n> on a machine with more cores */
+const PARALLEL = Math.max(1, Number(process.env['CRASH_PARALLEL'] ?? 2) || 2);
+/** installations on a RAM file system when there is one (see tempRoot in support/servicepack.ts) */
+const RAM = { ram: true };
 
 type Hit = [string, number];
 
@@ -122,14 +126,14 @@ before(async () => {
   const base = [
     {
       name: 'install SP6',
-      setup: () => installationFrom('rtm-x86'),
+      setup: () => installationFrom('rtm-x86', RAM),
       args: (root: string) => ['install', pack('sp6-x86'), '--root', root, '-u', '-q'],
       oldTree: 'rtm-x86',
       newTree: 'sp6-x86',
     },
     {
       name: 'chained install SP5 + Q236565',
-      setup: () => installationFrom('rtm-x86'),
+      setup: () => installationFrom('rtm-x86', RAM),
       args: (root: string) => ['install', ...chain, '--root', root, '-u', '-q'],
       oldTree: 'rtm-x86',
       newTree: 'sp5-q236565-x86',
@@ -137,7 +141,7 @@ before(async () => {
     {
       name: 'uninstall SP6',
       setup: async () => {
-        const root = await installationFrom('rtm-x86');
+        const root = await installationFrom('rtm-x86', RAM);
         await installPacks({ root, packs: [pack('sp6-x86')], backup: true, modified: 'stop', restart: 'auto', dryRun: false });
         return root;
       },

@@ -17,4 +17,4 @@ export const BuildInfoSchema = z.strictObject({
 });
 export type BuildInfo = z.infer<typeof BuildInfoSchema>;
 
-export const BUILDINFO_FILE = 'BUILDINFO.json';
+export { BUILDINFO_FILE } from './names.js';

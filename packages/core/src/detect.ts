@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
-import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from './buildinfo.js';
+import type { BuildInfo } from './buildinfo.js';
 import { isServicepackError, ServicepackError } from './errors.js';
 import { errnoCode, isDirectory, NOT_OWNED } from './fsutil.js';
-import { hashTree, type TreeEntry } from './hash.js';
+import { hashFiles, hashTree, type KnownEntry, type TreeEntry } from './hash.js';
 import { type Arch, type Level, levelName } from './level.js';
-import { SERVICEPACK_DIR, type State } from './state.js';
+import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
+import { checkedBuildInfo } from './record-check.js';
+import type { State } from './state.js';
 import { readState, STATE_FILE } from './state-store.js';
 
 export type ProblemKind = 'modified' | 'missing' | 'extra' | 'buildinfo' | 'state';
@@ -34,6 +35,23 @@ export interface Installation {
   buildInfo: BuildInfo;
   /** every owned file on disk now, sorted by path */
   files: Map<string, TreeEntry>;
+  /**
+   * With `trustRecord`: the files whose entry in `files` is the state record's (same size and
+   * mode on disk), not read. `hashPaths` reads the ones a caller must know exactly.
+   */
+  unhashed?: Set<string>;
+}
+
+export interface DetectOptions {
+  /**
+   * Read only the files whose size or mode differs from the state record, or that it does not
+   * list, and take the record's sha256 for the rest. Install and uninstall hash exactly the files
+   * they change (hashPaths) and need no more: reading a 10,000-file tree to change 200 files
+   * costs more than the change. A same-size edit of another file then goes unreported here, but
+   * the record keeps that file's recorded hash, so `verify` (which reads everything) still finds it.
+   * Without a state record everything is read.
+   */
+  trustRecord?: boolean;
 }
 
 const STATE_REL = `${SERVICEPACK_DIR}/${STATE_FILE}`;
@@ -56,6 +74,10 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
   } catch (e) {
     throw new ServicepackError('E_INVALID_BUILDINFO', `${path} is not valid JSON: restore it from the release or from .servicepack/backup/`, { path }, { cause: e });
   }
+  // the quick check keeps zod off query's start-up; anything it does not vouch for goes to the schema
+  const quick = checkedBuildInfo(json);
+  if (quick) return quick;
+  const [{ BuildInfoSchema }, { z }] = await Promise.all([import('./buildinfo.js'), import('zod')]);
   const parsed = BuildInfoSchema.safeParse(json);
   if (!parsed.success) {
     throw new ServicepackError(
@@ -67,9 +89,9 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
   return parsed.data;
 }
 
-async function hashOwned(root: string): Promise<Map<string, TreeEntry>> {
+async function hashOwned(root: string, known?: KnownEntry): Promise<Map<string, TreeEntry>> {
   try {
-    return await hashTree(root, NOT_OWNED);
+    return await hashTree(root, NOT_OWNED, known);
   } catch (e) {
     // hashTree refuses links and special files; in a product tree that is tampering or damage,
     // and servicing through a link could write outside the tree.
@@ -117,7 +139,7 @@ function compareFiles(recorded: State['files'], disk: Map<string, TreeEntry>): P
  * compared (SPCheck/Qfecheck did the same against their file lists) because any one alone can lie:
  * a hand-copied file, a restored folder, a lost record.
  */
-export async function detectInstallation(rootArg: string): Promise<Installation> {
+export async function detectInstallation(rootArg: string, opts: DetectOptions = {}): Promise<Installation> {
   const root = resolve(rootArg);
   if (!(await isDirectory(root))) {
     throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`, { root });
@@ -131,7 +153,20 @@ export async function detectInstallation(rootArg: string): Promise<Installation>
     if (!isServicepackError(e) || e.code !== 'E_INVALID_STATE') throw e;
     problems.push({ path: STATE_REL, kind: 'state', message: e.message });
   }
-  const files = await hashOwned(root);
+  let unhashed: Set<string> | undefined;
+  let known: KnownEntry | undefined;
+  if (opts.trustRecord && state) {
+    const recorded = state.files;
+    const trusted = new Set<string>();
+    unhashed = trusted;
+    known = (path, size, mode) => {
+      const r = Object.hasOwn(recorded, path) ? recorded[path] : undefined;
+      if (r === undefined || r.size !== size || r.mode !== mode) return undefined;
+      trusted.add(path);
+      return { sha256: r.sha256, size, mode };
+    };
+  }
+  const files = await hashOwned(root, known);
 
   if (state) {
     problems.push(...crossCheck(state, buildInfo), ...compareFiles(state.files, files));
@@ -150,5 +185,31 @@ export async function detectInstallation(rootArg: string): Promise<Installation>
     ...(state ? { state } : {}),
     buildInfo,
     files,
+    ...(unhashed ? { unhashed } : {}),
   };
+}
+
+/**
+ * Reads the files among `paths` whose entry `detectInstallation` took from the state record, so
+ * that what is planned for them rests on their real content. A file that differs from its record
+ * becomes a `modified` problem, as a full detection would have reported it.
+ */
+export async function hashPaths(inst: Installation, paths: Iterable<string>): Promise<void> {
+  const unhashed = inst.unhashed;
+  if (!unhashed || unhashed.size === 0) return;
+  const todo = [...new Set(paths)].filter((p) => unhashed.has(p));
+  const digests = await hashFiles(todo.map((p) => join(inst.root, ...p.split('/'))));
+  for (const [i, path] of todo.entries()) {
+    const d = digests[i];
+    if (d === undefined || d instanceof Error) {
+      const why = d === undefined ? 'it is gone' : d.message;
+      throw new ServicepackError('E_IO', `cannot read ${path} in ${inst.root} (${why}): run again`, { path }, { cause: d });
+    }
+    const entry = inst.files.get(path)!;
+    unhashed.delete(path);
+    if (d.sha256 === entry.sha256 && d.size === entry.size && d.mode === entry.mode) continue;
+    inst.files.set(path, d);
+    inst.problems.push({ path, kind: 'modified', message: `${path} differs from the recorded content (sha256 ${d.sha256.slice(0, 12)}…, recorded ${entry.sha256.slice(0, 12)}…)` });
+    inst.consistent = false;
+  }
 }

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { SERVICEPACK_DIR } from './state.js';
+import { SERVICEPACK_DIR } from './names.js';
 
 /**
  * Top-level folders of an installation the product does not "own": the installer's own data,
@@ -58,6 +58,29 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight; the first failure is thrown once
+ * the calls already started have settled (none is left running behind the caller's back).
+ */
+export async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  let error: unknown;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        if (!failed) error = e;
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed) throw error;
+}
+
 export async function fsyncFile(path: string): Promise<void> {
   const fh = await open(path, constants.O_RDONLY);
   try {
@@ -67,13 +90,19 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
+// node:crypto is loaded on first use, so that the read-only commands never pay for it.
+const require = createRequire(import.meta.url);
+function randomHex(bytes: number): string {
+  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+}
+
 /**
  * Write-then-rename: readers see the old bytes or the new bytes, never a torn file, even after a
  * crash (temp file fsynced before the rename, directory fsynced after it).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${randomHex(6)}.tmp`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     try {

@@ -1,7 +1,14 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+
+// node:crypto is loaded on first use: it takes longer to load than a whole `query` of an
+// unchanged installation, which never hashes anything.
+const require = createRequire(import.meta.url);
+function createHash(algorithm: string): import('node:crypto').Hash {
+  return (require('node:crypto') as typeof import('node:crypto')).createHash(algorithm);
+}
 
 export interface FileDigest {
   sha256: string;
@@ -12,41 +19,149 @@ export function sha256Bytes(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Streams the file: memory stays flat whatever its size. */
-export async function sha256File(path: string): Promise<FileDigest> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    hash.update(buf);
+/**
+ * Read buffers are reused: a fresh buffer per file (what a read stream allocates) turns hashing a
+ * tree of 10,000 files into gigabytes of garbage, and the collector then costs more than the hashing.
+ */
+const READ_CHUNK = 512 * 1024;
+const spare: Buffer[] = [];
+
+async function digestHandle(fh: FileHandle): Promise<FileDigest> {
+  const buf = spare.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK);
+  try {
+    const hash = createHash('sha256');
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+      if (bytesRead > 0) hash.update(bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead));
+      size += bytesRead;
+      // a short read of a regular file is its end: small files cost one read, not two
+      if (bytesRead < READ_CHUNK) break;
+    }
+    return { sha256: hash.digest('hex'), size };
+  } finally {
+    spare.push(buf);
   }
-  return { sha256: hash.digest('hex'), size };
+}
+
+/** Streams the file through a reused buffer: memory stays flat whatever its size. */
+export async function sha256File(path: string): Promise<FileDigest> {
+  const fh = await open(path, 'r');
+  try {
+    return await digestHandle(fh);
+  } finally {
+    await fh.close();
+  }
 }
 
 export interface TreeEntry extends FileDigest {
   mode: number;
 }
 
+/** How long hashTree works before it lets the event loop run (a wizard's spinner, signals). */
+const SLICE_MS = 15;
+
+/** One file, read with synchronous calls into a reused buffer (see hashTree for why). */
+function digestFileSync(abs: string): TreeEntry {
+  let fd: number;
+  try {
+    // A file swapped after the listing is refused: O_NOFOLLOW for a link (never followed out of
+    // the tree), O_NONBLOCK so that a FIFO cannot hang the open; fstat then checks the type.
+    fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw notRegular(abs);
+    throw e;
+  }
+  const buf = spare.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw notRegular(abs);
+    const hash = createHash('sha256');
+    let size = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, READ_CHUNK, null);
+      if (n > 0) hash.update(n === READ_CHUNK ? buf : buf.subarray(0, n));
+      size += n;
+      if (n < READ_CHUNK) break;
+    }
+    return { sha256: hash.digest('hex'), size, mode: st.mode & 0o777 };
+  } finally {
+    spare.push(buf);
+    closeSync(fd);
+  }
+}
+
+/**
+ * sha256, size and mode of each of `paths` (absolute), read like hashTree reads (synchronously,
+ * yielding to the event loop every few milliseconds); an entry is undefined where `paths` names
+ * nothing, an Error where it names something other than a regular file or cannot be read.
+ */
+export async function hashFiles(paths: readonly string[]): Promise<(TreeEntry | undefined | Error)[]> {
+  const out: (TreeEntry | undefined | Error)[] = [];
+  let slice = performance.now();
+  for (const abs of paths) {
+    try {
+      out.push(digestFileSync(abs));
+    } catch (e) {
+      out.push((e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : (e as Error));
+    }
+    if (performance.now() - slice > SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      slice = performance.now();
+    }
+  }
+  return out;
+}
+
+function notRegular(path: string): Error {
+  return new Error(`${path}: not a regular file or folder`);
+}
+
+/**
+ * Given a file's size and permission bits from lstat, an entry to use instead of hashing it, or
+ * undefined to hash it. Lets a caller that holds a trusted record skip reading unchanged files.
+ */
+export type KnownEntry = (path: string, size: number, mode: number) => TreeEntry | undefined;
+
 /**
  * Every regular file under `dir` (relative POSIX paths, sorted by code unit), skipping top-level
  * folders in `exclude`. Symlinks and other special files are reported as an error: a product tree
- * we service holds only regular files and folders.
+ * we service holds only regular files and folders. With `known`, files it vouches for are only
+ * lstat'ed, not read.
  */
-export async function hashTree(dir: string, exclude: readonly string[] = []): Promise<Map<string, TreeEntry>> {
-  const out = new Map<string, TreeEntry>();
+export async function hashTree(dir: string, exclude: readonly string[] = [], known?: KnownEntry): Promise<Map<string, TreeEntry>> {
+  const files: string[] = [];
   async function walk(rel: string): Promise<void> {
     const entries = await readdir(join(dir, rel), { withFileTypes: true });
     for (const e of entries) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (!rel && exclude.includes(e.name)) continue;
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) {
-        const st = await lstat(join(dir, p));
-        out.set(p, { ...(await sha256File(join(dir, p))), mode: st.mode & 0o777 });
-      } else throw new Error(`${join(dir, p)}: not a regular file or folder`);
+      else if (e.isFile()) files.push(p);
+      else throw notRegular(join(dir, p));
     }
   }
   await walk('');
-  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // Synchronous reads on purpose: the content is hashed on this thread anyway, and from the page
+  // cache a read is a memory copy, while an async read is a thread-pool round trip per call (four
+  // or more per file): on a busy machine those waits cost more than the hashing. The event loop
+  // still gets a turn every few milliseconds.
+  const results: TreeEntry[] = new Array(files.length);
+  let slice = performance.now();
+  for (let i = 0; i < files.length; i++) {
+    const abs = join(dir, files[i]!);
+    let entry: TreeEntry | undefined;
+    if (known) {
+      const st = lstatSync(abs);
+      if (!st.isFile()) throw notRegular(abs);
+      entry = known(files[i]!, st.size, st.mode & 0o777);
+    }
+    results[i] = entry ?? digestFileSync(abs);
+    if (performance.now() - slice > SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      slice = performance.now();
+    }
+  }
+  return new Map(files.map((p, i) => [p, results[i]!]));
 }

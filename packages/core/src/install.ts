@@ -2,7 +2,7 @@ import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable, hotfixIds } from './applicability.js';
 import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from './buildinfo.js';
-import { detectInstallation, type Installation } from './detect.js';
+import { detectInstallation, hashPaths, type Installation } from './detect.js';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { exists, inRoot, writeFileAtomic } from './fsutil.js';
@@ -139,6 +139,12 @@ export function nextLevel(from: ApplicabilityTarget, m: Manifest): { level: Leve
   return { level: from.level, hotfixes: [...new Set([...kept, ...hotfixIds(m)])] };
 }
 
+/** The mode staging gave the file `op` moves into place, when staging wrote it. */
+function stagedMode(unit: Unit, op: PlannedOp): number | undefined {
+  if (op.path === BUILDINFO_FILE && unit.generatedBuildInfo) return undefined;
+  return op.source === undefined ? undefined : unit.staged?.files.get(op.source)?.mode;
+}
+
 function stagedFileOf(unit: Unit, op: PlannedOp): string {
   if (op.path === BUILDINFO_FILE && unit.generatedBuildInfo) return unit.generatedBuildInfo;
   if (!unit.staged || op.source === undefined) throw new Error(`internal: no staged content for ${op.path}`);
@@ -188,7 +194,9 @@ export const recoverStep: StepDef<JournaledContext> = {
 const detectStep: StepDef<InstallContext> = {
   name: 'detect',
   run: async (ctx) => {
-    const inst = await detectInstallation(ctx.root);
+    // Files the packs change are read exactly in the plan step (hashPaths); the rest only need
+    // to match the record in size and mode (see DetectOptions).
+    const inst = await detectInstallation(ctx.root, { trustRecord: true });
     ctx.installation = inst;
     const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
     if (serious.length > 0) {
@@ -246,6 +254,9 @@ const verifyStep: StepDef<InstallContext> = {
 const planStep: StepDef<InstallContext> = {
   name: 'plan',
   run: async (ctx) => {
+    // every file a pack may replace, delete, back up or write a default beside must be known exactly
+    const touched = ctx.units.flatMap((u) => u.manifest.files.flatMap((f) => [f.path, `${f.path}.spnew`]));
+    await hashPaths(ctx.installation!, [BUILDINFO_FILE, ...touched]);
     let files: ReadonlyMap<string, FileMeta> = ctx.installation!.files;
     for (const unit of ctx.units) {
       const plan = planInstall({ files }, unit.manifest, { modified: ctx.opts.modified });
@@ -287,17 +298,29 @@ const stageStep: StepDef<InstallContext> = {
   name: 'stage',
   run: async (ctx) => {
     await mkdir(ctx.stagingRoot, { recursive: true });
-    for (const unit of ctx.units) {
-      unit.staged = await stagePayload(unit.pack, unit.stagingDir, ctx.sink);
-      if (unit.buildInfo) {
-        const file = join(ctx.stagingRoot, `${unit.index}-generated-${BUILDINFO_FILE}`);
-        await writeFileAtomic(file, `${JSON.stringify(unit.buildInfo, null, 2)}\n`);
-        unit.generatedBuildInfo = file;
-      } else {
-        unit.buildInfo = await checkStagedBuildInfo(ctx, unit);
+    // The staged files reach the disk (fsync) while the journal is worked out, and the journal
+    // is written only once they are there: a crash never leaves a journal naming unflushed files.
+    const flushes: Promise<void>[] = [];
+    let failure: { error: unknown } | undefined;
+    try {
+      for (const unit of ctx.units) {
+        unit.staged = await stagePayload(unit.pack, unit.stagingDir, ctx.sink, { deferFlush: true });
+        if (unit.staged.flushed) flushes.push(unit.staged.flushed);
+        if (unit.buildInfo) {
+          const file = join(ctx.stagingRoot, `${unit.index}-generated-${BUILDINFO_FILE}`);
+          await writeFileAtomic(file, `${JSON.stringify(unit.buildInfo, null, 2)}\n`);
+          unit.generatedBuildInfo = file;
+        } else {
+          unit.buildInfo = await checkStagedBuildInfo(ctx, unit);
+        }
       }
+      ctx.draft = await buildInstallJournal(ctx);
+    } catch (e) {
+      failure = { error: e };
     }
-    ctx.draft = await buildInstallJournal(ctx);
+    const flushed = await Promise.allSettled(flushes);
+    if (failure) throw failure.error;
+    for (const r of flushed) if (r.status === 'rejected') throw r.reason;
   },
 };
 
@@ -338,6 +361,7 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
   const tail: JournalStep[] = [];
   const dirs = new Map<string, boolean>();
   const removedAll: string[] = [];
+  const madeDirs = new Set<string>();
   let files: ReadonlyMap<string, FileMeta> = inst.files;
   for (const unit of ctx.units) {
     const plan = unit.plan!;
@@ -352,7 +376,11 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
       const source = op.after ? relTo(root, stagedFileOf(unit, op)) : undefined;
       ops.push({ pack: unit.manifest.id, path: op.path, op: op.op, reason: op.reason, ...(op.before ? { before: op.before } : {}), ...(op.after ? { after: op.after } : {}), ...(backup ? { backup } : {}), ...(source ? { source } : {}) });
       if (backup) {
-        await mkdir(dirname(at(root, backup)), { recursive: true });
+        const parent = dirname(at(root, backup));
+        if (!madeDirs.has(parent)) {
+          await mkdir(parent, { recursive: true });
+          madeDirs.add(parent);
+        }
         steps.push({ kind: 'rename', from: op.path, to: backup, op: k });
       }
       if (op.after && source) {
@@ -361,7 +389,8 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
           createdDirs.push(d);
         }
         // the mode is set now, so the file never appears in the tree with the wrong permissions
-        await chmod(at(root, source), op.after.mode);
+        // (staging already gave most files theirs: one call fewer per file)
+        if (stagedMode(unit, op) !== op.after.mode) await chmod(at(root, source), op.after.mode);
         steps.push({ kind: 'rename', from: source, to: op.path, op: k });
       } else removed.push(op.path);
       backupFiles.push({ path: op.path, op: op.op, reason: op.reason, ...(op.before ? { before: op.before } : {}), ...(op.after ? { after: op.after } : {}), ...(backup && ctx.opts.backup ? { backup: `files/${op.path}` } : {}) });

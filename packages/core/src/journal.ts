@@ -1,9 +1,11 @@
+import { lstatSync, renameSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { BuildInfoSchema } from './buildinfo.js';
 import { ServicepackError } from './errors.js';
-import { errnoCode, exists, fsyncDir, writeFileAtomic } from './fsutil.js';
+import { errnoCode, exists, forEachConcurrently, fsyncDir, writeFileAtomic } from './fsutil.js';
+import { JOURNAL_FILE } from './names.js';
 import { SERVICEPACK_DIR, StateSchema } from './state.js';
 
 /**
@@ -26,7 +28,7 @@ import { SERVICEPACK_DIR, StateSchema } from './state.js';
  * undoing again after a crash during the undo finds the steps already undone and skips them.
  */
 
-export const JOURNAL_FILE = 'journal.json';
+export { JOURNAL_FILE } from './names.js';
 
 /** Paths in the journal are root-relative POSIX paths; nothing in it may point outside the root. */
 function journalPathProblem(p: string): string | undefined {
@@ -226,9 +228,11 @@ export async function applySteps(root: string, steps: readonly JournalStep[], be
     const from = at(root, s.from);
     const to = at(root, s.to);
     // rename() replaces an existing target silently; the plan saw nothing there, so something
-    // appeared since: never overwrite what is not backed up.
-    if (await exists(to)) throw appeared(s.to);
-    await rename(from, to);
+    // appeared since: never overwrite what is not backed up. Synchronous calls on purpose: each
+    // is microseconds, while an async call is a thread-pool round trip, and a 2,000-file pack
+    // makes 8,000 of them in a row.
+    if (lstatSync(to, { throwIfNoEntry: false }) !== undefined) throw appeared(s.to);
+    renameSync(from, to);
     touched.add(dirname(from));
     touched.add(dirname(to));
   }
@@ -279,8 +283,11 @@ export async function revertSteps(root: string, steps: readonly JournalStep[], b
 }
 
 export async function fsyncDirs(dirs: Iterable<string>): Promise<void> {
-  // deepest first: a folder's own entry lives in its parent
-  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d);
+  // A folder's own entry lives in its parent, so parents are in the set too; the order among them
+  // does not matter, only that all are flushed before the caller goes on. One at a time waits for
+  // the disk once per folder (a pack touching 200 folders: 200 waits in a row); a few at once let
+  // the file system commit them together.
+  await forEachConcurrently([...dirs], 8, fsyncDir);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { detectInstallation, type Problem } from './detect.js';
 import { ServicepackError } from './errors.js';
 import { type Level, levelName } from './level.js';
 import type { HistoryEntry, State } from './state.js';
-import { assertNoOpenTransaction } from './transaction.js';
+import { assertNoOpenTransaction } from './open-transaction.js';
 
 /** `servicepack query --json` (DESIGN §4): one object, the fields scripts rely on first. */
 export interface QueryResult {
@@ -27,7 +27,10 @@ export interface QueryResult {
 export async function queryInstallation(root: string): Promise<QueryResult> {
   // Half-moved files would give a wrong answer: an open transaction must be settled first (exit 6).
   await assertNoOpenTransaction(root);
-  const inst = await detectInstallation(root);
+  // Presence, size and mode of every file, but content only where those differ from the record:
+  // a query answers in the time node takes to start, whatever the tree's size; `verify` reads
+  // every byte (see DetectOptions).
+  const inst = await detectInstallation(root, { trustRecord: true });
   return {
     product: inst.product,
     displayName: inst.buildInfo.displayName,

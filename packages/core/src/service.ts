@@ -6,6 +6,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { BuildInfo } from './buildinfo.js';
 import { ServicepackError } from './errors.js';
 import { errnoCode } from './fsutil.js';
+import { isAlive } from './open-transaction.js';
+
+export { isAlive } from './open-transaction.js';
 
 export interface ServiceStatus {
   running: boolean;
@@ -20,16 +23,6 @@ function insideRoot(root: string, rel: string, what: string): string {
     throw new ServicepackError('E_INVALID_BUILDINFO', `BUILDINFO.json: service.${what} ${JSON.stringify(rel)} points outside the installation: restore BUILDINFO.json from the release`, { [what]: rel });
   }
   return abs;
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return errnoCode(e) === 'EPERM';
-  }
 }
 
 /**

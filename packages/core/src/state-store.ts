@@ -1,11 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { ServicepackError } from './errors.js';
 import { errnoCode, writeFileAtomic } from './fsutil.js';
-import { SERVICEPACK_DIR, type State, StateSchema } from './state.js';
+import { SERVICEPACK_DIR, STATE_FILE } from './names.js';
+import { checkedState } from './record-check.js';
+import type { State } from './state.js';
 
-export const STATE_FILE = 'state.json';
+export { STATE_FILE } from './names.js';
 
 export function servicepackDir(root: string): string {
   return join(root, SERVICEPACK_DIR);
@@ -35,6 +36,10 @@ export async function readState(root: string): Promise<State | undefined> {
   } catch (e) {
     throw new ServicepackError('E_INVALID_STATE', `${path} is not valid JSON: restore it from a backup, or remove it so the installation is identified from BUILDINFO.json and its files`, { path }, { cause: e });
   }
+  // the quick check keeps zod off query's start-up; anything it does not vouch for goes to the schema
+  const quick = checkedState(json);
+  if (quick) return quick;
+  const [{ StateSchema }, { z }] = await Promise.all([import('./state.js'), import('zod')]);
   const parsed = StateSchema.safeParse(json);
   if (!parsed.success) {
     throw new ServicepackError(
@@ -51,6 +56,7 @@ export async function readState(root: string): Promise<State | undefined> {
  * then replaces the file atomically: temp file, fsync, rename, fsync of the folder.
  */
 export async function writeState(root: string, state: State): Promise<void> {
+  const { StateSchema } = await import('./state.js');
   const checked = StateSchema.parse(state);
   await mkdir(servicepackDir(root), { recursive: true });
   await writeFileAtomic(statePath(root), `${JSON.stringify(checked, null, 2)}\n`, 0o644);

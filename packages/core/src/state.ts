@@ -39,4 +39,4 @@ export const StateSchema = z.strictObject({
 });
 export type State = z.infer<typeof StateSchema>;
 
-export const SERVICEPACK_DIR = '.servicepack';
+export { SERVICEPACK_DIR } from './names.js';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { unsafePathReason } from './archive-path.js';
 import { isServicepackError, ServicepackError } from './errors.js';
 import type { EventSink, Step } from './events.js';
-import { errnoCode, exists, fsyncDir, isDirectory, isOwnedPath, writeFileAtomic } from './fsutil.js';
+import { errnoCode, fsyncDir, isDirectory, isOwnedPath, writeFileAtomic } from './fsutil.js';
 import {
   applySteps,
   at,
@@ -15,8 +15,6 @@ import {
   fsyncDirs,
   type Journal,
   JournalSchema,
-  journalPath,
-  readJournal,
   removeStaging,
   revertSteps,
   setPhase,
@@ -24,7 +22,8 @@ import {
   writePrepared,
 } from './journal.js';
 import type { FileMeta, PlannedOp } from './plan.js';
-import { isAlive, serviceStatus, startService, stopService } from './service.js';
+import { serviceStatus, startService, stopService } from './service.js';
+import { LOCK_FILE, ownerAlive, parseLock, processStart } from './open-transaction.js';
 import { SERVICEPACK_DIR, type State, StateSchema } from './state.js';
 import { statePath, writeState } from './state-store.js';
 
@@ -36,12 +35,13 @@ import { statePath, writeState } from './state-store.js';
  * system, so every commit operation is a rename: atomic per file, no half-written product file.
  */
 
-export const LOCK_FILE = 'lock';
 export const STAGING_DIR = 'staging';
 export const BACKUP_DIR = 'backup';
 export const BACKUP_RECORD = 'backup.json';
 /** where `uninstall --overwrite-modified` keeps files changed since the install, per transaction */
 export const SAVED_DIR = 'saved';
+
+export { assertNoOpenJournal, assertNoOpenTransaction, LOCK_FILE, lockHolder } from './open-transaction.js';
 
 export function newTransactionId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -60,48 +60,6 @@ export function checkTransactionId(id: string): string {
 export interface LockHandle {
   path: string;
   pid: number;
-}
-
-interface LockOwner {
-  pid: number;
-  /** the process's start time (/proc/<pid>/stat field 22), when known: tells a reused pid from the holder */
-  start?: string;
-}
-
-function parseLock(text: string): LockOwner | undefined {
-  const [p, start] = text.trim().split(/\s+/);
-  const pid = Number.parseInt(p ?? '', 10);
-  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  return { pid, ...(start !== undefined && /^\d+$/.test(start) ? { start } : {}) };
-}
-
-async function processStart(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // the command name (field 2) may contain spaces and parentheses: count fields after the last ')'
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether the lock's owner still runs: alive, and (where /proc tells) not a later process that got the same pid. */
-async function ownerAlive(owner: LockOwner): Promise<boolean> {
-  if (!isAlive(owner.pid)) return false;
-  if (owner.start === undefined) return true;
-  const now = await processStart(owner.pid);
-  return now === undefined || now === owner.start;
-}
-
-/** The live holder of the lock, if any (for read-only commands, which do not take it). */
-export async function lockHolder(root: string): Promise<number | undefined> {
-  try {
-    const owner = parseLock(await readFile(join(root, SERVICEPACK_DIR, LOCK_FILE), 'utf8'));
-    return owner && owner.pid !== process.pid && (await ownerAlive(owner)) ? owner.pid : undefined;
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
-    throw e;
-  }
 }
 
 /**
@@ -176,35 +134,6 @@ export async function releaseLock(lock: LockHandle): Promise<void> {
     if (errnoCode(e) !== 'ENOENT') throw e;
   }
 }
-
-/**
- * For commands that only read (query, verify): an open journal means the files may be half old,
- * half new, so any answer would be wrong. A live lock holder means the transaction is still
- * running (busy, exit 5); otherwise it was interrupted and needs `recover` (exit 6).
- */
-export async function assertNoOpenTransaction(root: string): Promise<void> {
-  const path = journalPath(root);
-  if (!(await exists(path))) return;
-  const holder = await lockHolder(root);
-  if (holder !== undefined) {
-    throw new ServicepackError('E_BUSY', `servicepack (pid ${holder}) is changing ${root} right now: run again when it has finished`, { pid: holder });
-  }
-  let what = 'an interrupted transaction';
-  try {
-    const j = await readJournal(root);
-    if (j) what = `an interrupted ${j.action} of ${j.packs.map((p) => p.id).join(', ')} (transaction ${j.id})`;
-  } catch {
-    // the message below still says what to do; recover reports why the journal cannot be read
-  }
-  throw new ServicepackError(
-    'E_NEEDS_RECOVER',
-    `${what} left ${root} unfinished: run servicepack recover --root ${root} (install and uninstall also do it first), then run again`,
-    { journal: path },
-  );
-}
-
-/** The first version's name, still used by front ends that check before starting (the wizard). */
-export const assertNoOpenJournal = assertNoOpenTransaction;
 
 // ---------------------------------------------------------------------------------------------
 // Step runner and checkpoints

@@ -1,12 +1,12 @@
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { z } from 'zod';
 import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from './buildinfo.js';
-import { detectInstallation, type Installation } from './detect.js';
+import { detectInstallation, hashPaths, type Installation } from './detect.js';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { errnoCode, exists } from './fsutil.js';
-import { sha256File } from './hash.js';
+import { hashFiles } from './hash.js';
 import { recoverStep } from './install.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
@@ -104,7 +104,9 @@ const lockStep: StepDef<UninstallContext> = {
 const detectStep: StepDef<UninstallContext> = {
   name: 'detect',
   run: async (ctx) => {
-    const inst = await detectInstallation(ctx.root);
+    // The files the uninstall moves are read exactly in the plan step (hashPaths); the rest
+    // only need to match the record in size and mode (see DetectOptions).
+    const inst = await detectInstallation(ctx.root, { trustRecord: true });
     ctx.installation = inst;
     const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
     if (serious.length > 0) {
@@ -185,6 +187,7 @@ const planStep: StepDef<UninstallContext> = {
     }
     const record = await readRecord(ctx.root, newest.packId, newest.backup);
     ctx.target = { packId: newest.packId, backupRel: newest.backup, record };
+    await hashPaths(ctx.installation!, [BUILDINFO_FILE, ...record.files.map((f) => f.path)]);
 
     // Files changed since the pack installed them would be lost by the restore.
     const disk = ctx.installation!.files;
@@ -216,6 +219,17 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
   const removed: string[] = [];
   let buildInfo: BuildInfo | undefined;
   let saved = false;
+  // Re-hash what will be restored, a few files at once: a damaged backup must be found before
+  // anything moves, and one file at a time leaves the disk and the thread pool mostly idle.
+  const intact = new Map<string, boolean>();
+  const restorable = record.files.filter((f) => f.before !== undefined && f.backup !== undefined);
+  const digests = await hashFiles(restorable.map((f) => at(root, `${backupDirRel}/${f.backup}`)));
+  for (const [i, f] of restorable.entries()) {
+    const d = digests[i];
+    // a link or special file in the backup is damage like any other: refused below, never followed
+    if (d instanceof Error && errnoCode(d) !== undefined && errnoCode(d) !== 'ELOOP') throw d;
+    intact.set(f.path, d !== undefined && !(d instanceof Error) && d.sha256 === f.before!.sha256 && d.size === f.before!.size && d.mode === f.before!.mode);
+  }
   for (const f of [...record.files].reverse()) {
     const cur = disk.get(f.path);
     if (!cur && !f.before) continue;
@@ -227,17 +241,8 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
     if (f.before) {
       if (f.backup === undefined) throw new ServicepackError('E_NO_BACKUP', `${packId} cannot be uninstalled: its uninstall data has no copy of ${f.path}; nothing was changed`, { packId, path: f.path });
       source = `${backupDirRel}/${f.backup}`;
-      // Re-hash what will be restored: a damaged backup must be found before anything moves.
       const abs = at(root, source);
-      let ok = false;
-      try {
-        const st = await lstat(abs);
-        const d = st.isFile() ? await sha256File(abs) : undefined;
-        ok = d !== undefined && d.sha256 === f.before.sha256 && d.size === f.before.size && (st.mode & 0o777) === f.before.mode;
-      } catch (e) {
-        if (errnoCode(e) !== 'ENOENT') throw e;
-      }
-      if (!ok) {
+      if (intact.get(f.path) !== true) {
         throw new ServicepackError(
           'E_HASH_MISMATCH',
           `${packId} cannot be uninstalled: its backup of ${f.path} (${source}) is missing or differs from what was backed up: the uninstall data is damaged; nothing was changed`,

@@ -1,7 +1,7 @@
 import { detectInstallation } from './detect.js';
 import { ServicepackError } from './errors.js';
 import type { Level } from './level.js';
-import { assertNoOpenTransaction } from './transaction.js';
+import { assertNoOpenTransaction } from './open-transaction.js';
 
 /**
  * `servicepack verify`: every file the product owns against the state record, rpm -V style
