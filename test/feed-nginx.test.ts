@@ -169,15 +169,17 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     const root = fleetX86;
     assert.ok(root, 'the fleet test ran first');
     // seen once at its current version ...
+    // (at a version of at least 2, so that an older one exists even on a fresh build's version 1)
+    await resign(join(docRoot, 'rollback'), (ix) => ({ ...ix, version: version + 1 }));
     const seen = await servicepack(['check', '--feed', `${nginx.url}rollback/`, '--root', root, '--json']);
     assert.equal(seen.code, 0, seen.err);
     assert.equal((json(seen)['feed'] as { recorded: boolean }).recorded, true);
     // ... then the mirror serves an older, validly signed index at the same URL
-    await resign(join(docRoot, 'rollback'), (ix) => ({ ...ix, version: version - 1 }));
+    await resign(join(docRoot, 'rollback'), (ix) => ({ ...ix, version }));
     const before = await snapshot(root);
     const install = await servicepack(['install', '--feed', `${nginx.url}rollback/`, 'latest', '--root', root]);
     assert.equal(install.code, 4, install.err);
-    assert.match(install.err, new RegExp(`is version ${version - 1}, older than version ${version} seen before`));
+    assert.match(install.err, new RegExp(`is version ${version}, older than version ${version + 1} seen before`));
     const check = await servicepack(['check', '--feed', `${nginx.url}rollback/`, '--root', root, '--json']);
     assert.equal(check.code, 4);
     assert.equal(json(check)['code'], 'E_FEED_ROLLBACK');
