@@ -14,7 +14,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureFixture } from './support/fixture.js';
-import { log, main, median, quick, report, run, servicepack, sh, shellQuote } from './support/lib.js';
+import { log, main, median, quick, report, run, servicepack, settle, sh, shellQuote } from './support/lib.js';
 
 await main(async (work) => {
   const fx = await ensureFixture(work);
@@ -36,18 +36,18 @@ await main(async (work) => {
     `xargs -d '\\n' -a ${shellQuote(fx.payloadList)} sha256sum > /dev/null`,
   ].join(' && ');
   for (let i = 0; i < rounds; i++) {
-    // each step starts with nothing of the previous one's writes still waiting for the disk
-    await run('sync', []);
+    // each step starts on a quiet file system: nothing of the previous one's writes or deletions pending
+    await settle();
     floor.push((await sh(floorScript)).seconds);
     // what the floor leaves out: the installer must have its staged files on disk before its
     // journal points at them (DESIGN §5); `sync -f` flushes the extraction's file system
     durableFloor.push(floor[i]! + (await run('sync', ['-f', floorDir])).seconds);
     rmSync(floorDir, { recursive: true, force: true });
-    await run('sync', []);
+    await settle();
     const inst = await servicepack(['install', fx.pack, '--root', root, '-u'], { rss: true, okCodes: [10] });
     apply.push(inst.seconds);
     if (inst.maxRssKiB !== undefined) rss.push(inst.maxRssKiB / 1024);
-    await run('sync', []);
+    await settle();
     uninstall.push((await servicepack(['uninstall', '--root', root, '-u'], { okCodes: [10] })).seconds);
     const n = await run(process.execPath, ['-e', '0'], { rss: true });
     if (n.maxRssKiB !== undefined) nodeRss.push(n.maxRssKiB / 1024);

@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildPackCli, ensureFixture } from './support/fixture.js';
-import { log, main, median, quick, report, run, sh, shellQuote } from './support/lib.js';
+import { log, main, median, quick, report, settle, sh, shellQuote } from './support/lib.js';
 
 await main(async (work) => {
   const fx = await ensureFixture(work);
@@ -17,10 +17,10 @@ await main(async (work) => {
   const floor: number[] = [];
   const floorScript = `tar -cf - -C ${shellQuote(fx.newTree)} -T ${shellQuote(fx.payloadList)} | gzip -9 > ${shellQuote(tarOut)}`;
   for (let i = 0; i < rounds; i++) {
-    await run('sync', []);
+    await settle();
     floor.push((await sh(floorScript)).seconds);
     rmSync(tarOut, { force: true });
-    await run('sync', []);
+    await settle();
     build.push((await buildPackCli(fx, out)).seconds);
     rmSync(out, { force: true });
     log(`pack-build round ${i + 1}/${rounds}: tar | gzip -9 ${floor[i]!.toFixed(2)} s, pack build ${build[i]!.toFixed(2)} s`);

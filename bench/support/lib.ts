@@ -149,6 +149,17 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   });
 }
 
+/**
+ * Before a timed step: flush what earlier steps wrote, then give the file system a moment. Right
+ * after deleting 200 MiB (the previous step's output) ext4 is still busy with it (journal commits,
+ * discards on a `discard` mount) and creating files is several times slower; the step after a
+ * deletion would pay for it.
+ */
+export async function settle(): Promise<void> {
+  await run('sync', []);
+  await new Promise((r) => setTimeout(r, quick ? 500 : 3000));
+}
+
 export function sh(script: string, opts: RunOptions = {}): Promise<Timed> {
   return run('bash', ['-c', `set -o pipefail; ${script}`], opts);
 }

@@ -52,6 +52,12 @@ export interface DetectOptions {
    * Without a state record everything is read.
    */
   trustRecord?: boolean;
+  /**
+   * With `trustRecord` and a state record: do not even list the tree; `files` is the record's
+   * list, every entry unhashed. For uninstall, which moves only files its backup record names
+   * (read exactly with hashPaths) and answers for nothing else.
+   */
+  recordOnly?: boolean;
 }
 
 const STATE_REL = `${SERVICEPACK_DIR}/${STATE_FILE}`;
@@ -166,10 +172,14 @@ export async function detectInstallation(rootArg: string, opts: DetectOptions = 
       return { sha256: r.sha256, size, mode };
     };
   }
-  const files = await hashOwned(root, known);
-
-  if (state) {
-    problems.push(...crossCheck(state, buildInfo), ...compareFiles(state.files, files));
+  let files: Map<string, TreeEntry>;
+  if (opts.trustRecord && opts.recordOnly && state && unhashed) {
+    files = new Map(Object.entries(state.files).map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }]));
+    for (const p of files.keys()) unhashed.add(p);
+    problems.push(...crossCheck(state, buildInfo));
+  } else {
+    files = await hashOwned(root, known);
+    if (state) problems.push(...crossCheck(state, buildInfo), ...compareFiles(state.files, files));
   }
   const src = state ?? buildInfo;
   return {
@@ -201,12 +211,20 @@ export async function hashPaths(inst: Installation, paths: Iterable<string>): Pr
   const digests = await hashFiles(todo.map((p) => join(inst.root, ...p.split('/'))));
   for (const [i, path] of todo.entries()) {
     const d = digests[i];
-    if (d === undefined || d instanceof Error) {
-      const why = d === undefined ? 'it is gone' : d.message;
-      throw new ServicepackError('E_IO', `cannot read ${path} in ${inst.root} (${why}): run again`, { path }, { cause: d });
+    unhashed.delete(path);
+    if (d === undefined) {
+      // gone since it was listed (or never looked for, with recordOnly): what a full detection reports
+      inst.files.delete(path);
+      inst.problems.push({ path, kind: 'missing', message: `${path} is recorded but missing` });
+      inst.consistent = false;
+      continue;
+    }
+    if (d instanceof Error) {
+      // a link or special file where a regular file was recorded: what hashOwned reports for the whole tree
+      if (errnoCode(d) === undefined) throw new ServicepackError('E_INCONSISTENT', `${d.message}: the product tree may hold only regular files and folders; replace it with the released file`, { root: inst.root }, { cause: d });
+      throw new ServicepackError('E_IO', `cannot read ${path} in ${inst.root} (${d.message}): run again`, { path }, { cause: d });
     }
     const entry = inst.files.get(path)!;
-    unhashed.delete(path);
     if (d.sha256 === entry.sha256 && d.size === entry.size && d.mode === entry.mode) continue;
     inst.files.set(path, d);
     inst.problems.push({ path, kind: 'modified', message: `${path} differs from the recorded content (sha256 ${d.sha256.slice(0, 12)}…, recorded ${entry.sha256.slice(0, 12)}…)` });

@@ -315,15 +315,28 @@ export async function setPhase(root: string, journal: Journal, phase: JournalPha
   return next;
 }
 
-/** Writes the prepared phase copies and the new state record into staging; called before journal.json exists. */
+/**
+ * Writes the prepared phase copies and the new state record into staging; called before
+ * journal.json exists. `journal` must be the output of JournalSchema.parse (the journal step parses
+ * it once; its `state.after` is a StateSchema): parsing a 10,000-file state record again costs
+ * tens of milliseconds per pass.
+ */
 export async function writePrepared(root: string, journal: Journal): Promise<void> {
-  await writeFileAtomic(at(root, journal.prepared.state), `${JSON.stringify(StateSchema.parse(journal.state.after), null, 2)}\n`);
-  await writeFileAtomic(at(root, journal.prepared.committed), serializeJournal({ ...journal, phase: 'committed' }));
-  await writeFileAtomic(at(root, journal.prepared.rolledBack), serializeJournal({ ...journal, phase: 'rolled-back' }));
+  // Three independent files: flushed together, the disk is waited for once instead of three
+  // times. All of them settle before a failure is reported, so none is still being written
+  // while the caller removes staging.
+  const state = `${JSON.stringify(journal.state.after, null, 2)}\n`;
+  const written = await Promise.allSettled([
+    writeFileAtomic(at(root, journal.prepared.state), state),
+    writeFileAtomic(at(root, journal.prepared.committed), serializeJournal({ ...journal, phase: 'committed' })),
+    writeFileAtomic(at(root, journal.prepared.rolledBack), serializeJournal({ ...journal, phase: 'rolled-back' })),
+  ]);
+  for (const r of written) if (r.status === 'rejected') throw r.reason;
 }
 
+/** `journal` must be the output of JournalSchema.parse, as for writePrepared. */
 export async function writeJournal(root: string, journal: Journal): Promise<void> {
-  await writeFileAtomic(journalPath(root), serializeJournal(JournalSchema.parse(journal)));
+  await writeFileAtomic(journalPath(root), serializeJournal(journal));
 }
 
 /** The work after the commit point: folders left empty, trees no longer needed, moves out of staging. Idempotent. */

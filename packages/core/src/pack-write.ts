@@ -162,7 +162,10 @@ export interface WritePackOptions {
 
 async function* fileChunks(path: string, expected: { sha256: string; size: number }, label: string): AsyncGenerator<Buffer> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+  // a read stream allocates its whole highWaterMark per read: 1 MiB for every small file of a
+  // 2,000-file pack is gigabytes of garbage, so small files get a buffer of their own size
+  const highWaterMark = Math.min(1 << 20, Math.max(expected.size + 1, 16 * 1024));
+  for await (const chunk of createReadStream(path, { highWaterMark })) {
     const buf = chunk as Buffer;
     hash.update(buf);
     yield buf;

@@ -104,9 +104,9 @@ const lockStep: StepDef<UninstallContext> = {
 const detectStep: StepDef<UninstallContext> = {
   name: 'detect',
   run: async (ctx) => {
-    // The files the uninstall moves are read exactly in the plan step (hashPaths); the rest
-    // only need to match the record in size and mode (see DetectOptions).
-    const inst = await detectInstallation(ctx.root, { trustRecord: true });
+    // The files the uninstall moves are read exactly in the plan step (hashPaths); the others
+    // it neither moves nor answers for, so the tree is not even listed (see DetectOptions).
+    const inst = await detectInstallation(ctx.root, { trustRecord: true, recordOnly: true });
     ctx.installation = inst;
     const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
     if (serious.length > 0) {
@@ -219,6 +219,7 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
   const removed: string[] = [];
   let buildInfo: BuildInfo | undefined;
   let saved = false;
+  const madeDirs = new Set<string>();
   // Re-hash what will be restored, a few files at once: a damaged backup must be found before
   // anything moves, and one file at a time leaves the disk and the thread pool mostly idle.
   const intact = new Map<string, boolean>();
@@ -262,7 +263,11 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
       ...(source ? { source } : {}),
     });
     if (away) {
-      await mkdir(dirname(at(root, away)), { recursive: true });
+      const parent = dirname(at(root, away));
+      if (!madeDirs.has(parent)) {
+        await mkdir(parent, { recursive: true });
+        madeDirs.add(parent);
+      }
       steps.push({ kind: 'rename', from: f.path, to: away, op: k });
     }
     if (f.before && source) {
