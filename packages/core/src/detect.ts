@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BuildInfo } from './buildinfo.js';
@@ -40,6 +41,8 @@ export interface Installation {
    * mode on disk), not read. `hashPaths` reads the ones a caller must know exactly.
    */
   unhashed?: Set<string>;
+  /** `recordOnly`: the tree was not listed; `files` is the state record's list */
+  unlisted?: true;
 }
 
 export interface DetectOptions {
@@ -196,6 +199,7 @@ export async function detectInstallation(rootArg: string, opts: DetectOptions = 
     buildInfo,
     files,
     ...(unhashed ? { unhashed } : {}),
+    ...(opts.trustRecord && opts.recordOnly && state ? { unlisted: true as const } : {}),
   };
 }
 
@@ -206,11 +210,24 @@ export async function detectInstallation(rootArg: string, opts: DetectOptions = 
  */
 export async function hashPaths(inst: Installation, paths: Iterable<string>): Promise<void> {
   const unhashed = inst.unhashed;
-  if (!unhashed || unhashed.size === 0) return;
-  const todo = [...new Set(paths)].filter((p) => unhashed.has(p));
+  if (!unhashed) return;
+  const wanted = [...new Set(paths)];
+  // Unlisted (recordOnly), nothing vouched for these paths' folders yet: a folder replaced by a
+  // link would send the commit's renames out of the tree, which the listing refuses.
+  if (inst.unlisted) checkFolders(inst.root, wanted);
+  const todo = wanted.filter((p) => unhashed.has(p) || (inst.unlisted && !inst.files.has(p)));
   const digests = await hashFiles(todo.map((p) => join(inst.root, ...p.split('/'))));
   for (const [i, path] of todo.entries()) {
     const d = digests[i];
+    if (!unhashed.has(path)) {
+      // not in the record, and the tree was not listed: a file found here is what a listing calls extra
+      if (d === undefined) continue;
+      if (d instanceof Error) throw notReadable(inst, path, d);
+      inst.files.set(path, d);
+      inst.problems.push({ path, kind: 'extra', message: `${path} is not part of the recorded installation` });
+      inst.consistent = false;
+      continue;
+    }
     unhashed.delete(path);
     if (d === undefined) {
       // gone since it was listed (or never looked for, with recordOnly): what a full detection reports
@@ -219,15 +236,35 @@ export async function hashPaths(inst: Installation, paths: Iterable<string>): Pr
       inst.consistent = false;
       continue;
     }
-    if (d instanceof Error) {
-      // a link or special file where a regular file was recorded: what hashOwned reports for the whole tree
-      if (errnoCode(d) === undefined) throw new ServicepackError('E_INCONSISTENT', `${d.message}: the product tree may hold only regular files and folders; replace it with the released file`, { root: inst.root }, { cause: d });
-      throw new ServicepackError('E_IO', `cannot read ${path} in ${inst.root} (${d.message}): run again`, { path }, { cause: d });
-    }
+    if (d instanceof Error) throw notReadable(inst, path, d);
     const entry = inst.files.get(path)!;
     if (d.sha256 === entry.sha256 && d.size === entry.size && d.mode === entry.mode) continue;
     inst.files.set(path, d);
     inst.problems.push({ path, kind: 'modified', message: `${path} differs from the recorded content (sha256 ${d.sha256.slice(0, 12)}…, recorded ${entry.sha256.slice(0, 12)}…)` });
     inst.consistent = false;
+  }
+}
+
+function notReadable(inst: Installation, path: string, d: Error): ServicepackError {
+  // a link or special file where a regular file belongs: what hashOwned reports for the whole tree
+  if (errnoCode(d) === undefined) return new ServicepackError('E_INCONSISTENT', `${d.message}: the product tree may hold only regular files and folders; replace it with the released file`, { root: inst.root }, { cause: d });
+  return new ServicepackError('E_IO', `cannot read ${path} in ${inst.root} (${d.message}): run again`, { path }, { cause: d });
+}
+
+/** Every existing folder on the way to each of `paths` must be a real folder, not a link or a file. */
+function checkFolders(root: string, paths: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const p of paths) {
+    const segs = p.split('/');
+    for (let i = 1; i < segs.length; i++) {
+      const dir = segs.slice(0, i).join('/');
+      if (seen.has(dir)) continue;
+      seen.add(dir);
+      const st = lstatSync(join(root, ...segs.slice(0, i)), { throwIfNoEntry: false });
+      if (st === undefined) break;
+      if (!st.isDirectory()) {
+        throw new ServicepackError('E_INCONSISTENT', `${join(root, dir)}: not a regular file or folder: the product tree may hold only regular files and folders; replace it with the released folder`, { root, path: dir });
+      }
+    }
   }
 }
