@@ -1,17 +1,18 @@
 import { resolve } from 'node:path';
 import type { EventSink } from '@servicepack/core/events';
-import type { InstallResult } from '@servicepack/core/install';
 import { errorDocument } from './exit.js';
 
 /**
  * The JSON-lines transaction log (`<root>/.servicepack/log/<txid>.jsonl`, core log.ts) for the
- * plain `install PACK...` path, so that every transaction leaves one, whichever front end ran it.
+ * plain `install PACK...` and `uninstall` paths, so that every transaction leaves one, whichever
+ * front end ran it.
  */
 export interface CliTransactionLog {
   readonly transactionId: string;
   /** logs the event, then hands it to the front end's sink */
   readonly sink: EventSink;
-  done(exitCode: number, result: InstallResult): void;
+  /** `summary`: what the result line of the log says besides the exit code */
+  done(exitCode: number, summary: Record<string, unknown>): void;
   failed(e: unknown): void;
 }
 
@@ -26,8 +27,8 @@ export async function openCliTransactionLog(root: string, request: Record<string
       log.sink(ev);
       next(ev);
     },
-    done: (exitCode, r) => {
-      log.end({ exitCode, ok: true, packs: r.packs.map((p) => p.id), before: r.before, after: r.after, changed: r.changed, restartRequired: r.restartRequired });
+    done: (exitCode, summary) => {
+      log.end({ exitCode, ok: true, ...summary });
       log.close();
     },
     failed: (e) => {

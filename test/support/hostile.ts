@@ -168,6 +168,8 @@ export async function treeSnapshot(dir: string): Promise<string[]> {
     const names = (await readdir(join(dir, rel))).sort();
     for (const name of names) {
       const p = rel ? `${rel}/${name}` : name;
+      // an earlier run's staging on its way out in the background (core garbage.ts)
+      if (p === '.servicepack/garbage') continue;
       const full = join(dir, p);
       const st = await lstat(full);
       const mode = (st.mode & 0o7777).toString(8);

@@ -82,13 +82,16 @@ export function json(run: Pick<CliRun, 'out' | 'err'> & { code: number | null })
   }
 }
 
-/** sha256 of every file under `dir` except the installer's logs (the one thing a refused run may add). */
+/**
+ * sha256 of every file under `dir` except the installer's logs (the one thing a refused run may add)
+ * and `.servicepack/garbage/` (an earlier run's staging, deleted in the background: core garbage.ts).
+ */
 export async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   async function walk(rel: string): Promise<void> {
     for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
-      if (p === '.servicepack/log') continue;
+      if (p === '.servicepack/log' || p === '.servicepack/garbage') continue;
       if (e.isDirectory()) {
         out[`${p}/`] = 'dir';
         await walk(p);

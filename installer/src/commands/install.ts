@@ -76,7 +76,7 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
       ...(hooks ? { hooks } : {}),
     });
     const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
-    log.done(code, result);
+    log.done(code, { packs: result.packs.map((p) => p.id), before: result.before, after: result.after, changed: result.changed, restartRequired: result.restartRequired });
     if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
     else printResult(rep.r, result);
     return code;

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pathFoldKey, unsafePathReason } from './archive-path.js';
 import { isServicepackError, ServicepackError } from './errors.js';
+import { flushMethod, flushToDisk } from './durable.js';
 import { forEachConcurrently, fsyncFile } from './fsutil.js';
 import { type EventSink, nullSink } from './events.js';
 import {
@@ -53,7 +54,7 @@ export interface StagedPayload {
   dir: string;
   files: Map<string, { sha256: string; size: number; mode: number }>;
   /**
-   * With `deferFlush`: settles once every staged file and folder is on disk (fsync). Nothing may
+   * With `deferFlush`: settles once every staged file and folder is on disk (durable.ts). Nothing may
    * point at the staged files (a journal) before it has resolved.
    */
   flushed?: Promise<void>;
@@ -480,7 +481,8 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
   let bytes = 0;
   let lastReport = 0;
   const dirs = new Set<string>([stagingDir]);
-  const syncs = new SyncQueue();
+  // With syncfs, one flush at the end does it all; per-file fsyncs start as files are written.
+  const syncs = flushMethod() === 'fsync' ? new SyncQueue() : undefined;
   try {
     await chmod(stagingDir, 0o700);
     await walkPack(pack, {
@@ -511,7 +513,7 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
         } finally {
           closeSync(fd);
         }
-        syncs.add(target);
+        syncs?.add(target);
         files.set(file.path, { sha256: file.sha256!, size: file.size!, mode });
         lastReport = bytes;
         sink({ type: 'progress', step: 'stage', files: files.size, totalFiles, bytes, totalBytes, path: file.path });
@@ -520,8 +522,12 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
     // the journal will point at these files: their content and directory entries must survive a crash
     const flush = async (): Promise<void> => {
       try {
-        await syncs.drain();
-        await forEachConcurrently([...dirs], 8, fsyncFile);
+        if (syncs) {
+          await syncs.drain();
+          await forEachConcurrently([...dirs], 8, fsyncFile);
+        } else {
+          await flushToDisk(stagingDir, [...files.keys()].map((p) => join(stagingDir, ...p.split('/'))), dirs);
+        }
       } catch (e) {
         throw new ServicepackError('E_IO', `staging ${pack.path} failed: ${(e as Error).message}`, { path: pack.path }, { cause: e });
       }
@@ -535,7 +541,7 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
     await flush();
     return { dir: stagingDir, files };
   } catch (e) {
-    await syncs.settle();
+    await syncs?.settle();
     await rm(stagingDir, { recursive: true, force: true });
     if (isServicepackError(e)) throw e;
     throw new ServicepackError('E_IO', `staging ${pack.path} failed: ${(e as Error).message}`, { path: pack.path }, { cause: e });

@@ -6,15 +6,15 @@ import { unsafePathReason } from './archive-path.js';
 import { isServicepackError, ServicepackError } from './errors.js';
 import type { EventSink, Step } from './events.js';
 import { errnoCode, fsyncDir, isDirectory, isOwnedPath, writeFileAtomic } from './fsutil.js';
+import { disposeGarbage, moveToGarbage } from './garbage.js';
 import {
   applySteps,
   at,
-  checkSteps,
+  checkBuiltJournal,
   closeJournal,
   finishForward,
   fsyncDirs,
   type Journal,
-  JournalSchema,
   removeStaging,
   revertSteps,
   setPhase,
@@ -398,11 +398,11 @@ const journalStep: StepDef<JournaledContext> = {
     const status = await serviceStatus(ctx.root, draft.service.before);
     ctx.service.wasRunning = status.running;
     if (status.pid !== undefined) ctx.service.pid = status.pid;
-    const journal: Journal = JournalSchema.parse({
+    const journal: Journal = {
       ...draft,
       service: { ...draft.service, wasRunning: status.running, ...(status.pid !== undefined ? { pid: status.pid } : {}), stop: status.running && draft.service.stop },
-    });
-    checkSteps(journal.steps);
+    };
+    checkBuiltJournal(journal);
     await writePrepared(ctx.root, journal);
     await checkpoint(ctx, 'journal:prepared', { step: 'journal' });
     await writeJournal(ctx.root, journal);
@@ -445,7 +445,7 @@ const commitStep: StepDef<JournaledContext> = {
       }
       await checkpoint(ctx, s.kind === 'rename' ? 'commit:backed-up' : 'commit:mkdir', info);
     });
-    await fsyncDirs(touched);
+    await fsyncDirs(ctx.root, touched);
     ctx.sink({ type: 'progress', step: 'commit', files, totalFiles, bytes, totalBytes });
   },
 };
@@ -503,9 +503,10 @@ const cleanupStep: StepDef<JournaledContext> = {
   run: async (ctx) => {
     const j = ctx.journal!;
     await finishForward(ctx.root, j);
-    await removeStaging(ctx.root, j);
+    if (!moveToGarbage(ctx.root, j.staging)) await removeStaging(ctx.root, j);
     await checkpoint(ctx, 'cleanup:staging', { step: 'cleanup' });
     await closeJournal(ctx.root);
+    await disposeGarbage(ctx.root);
   },
 };
 

@@ -1,6 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { z } from 'zod';
+import { checkedBackupRecord } from './backup-check.js';
 import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from './buildinfo.js';
 import { detectInstallation, hashPaths, type Installation } from './detect.js';
 import { ServicepackError } from './errors.js';
@@ -11,6 +12,7 @@ import { recoverStep } from './install.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
 import type { FileMeta } from './plan.js';
+import { checkedState } from './record-check.js';
 import { SERVICEPACK_DIR, type State, StateSchema } from './state.js';
 import {
   acquireLock,
@@ -141,6 +143,8 @@ async function readRecord(root: string, packId: string, backupRel: string): Prom
       { cause: e },
     );
   }
+  const checked = checkedBackupRecord(json);
+  if (checked !== undefined && checked.packId === packId) return checked;
   const parsed = BackupRecordSchema.safeParse(json);
   if (!parsed.success || parsed.data.packId !== packId) {
     throw new ServicepackError(
@@ -282,8 +286,8 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
     }
     if (isModified && cur) ctx.changed.saved.push(f.path);
   }
-  const prev = StateSchema.safeParse(record.previousState);
-  const kept = prev.success ? (prev.data.keptModified ?? []) : (state.keptModified ?? []).filter((p) => !record.kept.includes(p));
+  const prev = checkedState(record.previousState) ?? StateSchema.safeParse(record.previousState).data;
+  const kept = prev !== undefined ? (prev.keptModified ?? []) : (state.keptModified ?? []).filter((p) => !record.kept.includes(p));
   const bi = buildInfo ?? { ...ctx.installation!.buildInfo, level: record.fromLevel, hotfixes: record.fromHotfixes };
   const after: State = {
     ...state,

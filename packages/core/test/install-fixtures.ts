@@ -3,7 +3,8 @@
  * temp folders, and packs made from the difference between two trees with the core's own
  * writePack and a throwaway key, the way the builder makes the real ones.
  */
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BuildInfo } from '../src/buildinfo.js';
@@ -159,11 +160,32 @@ export async function makePack(vendor: Vendor | Vendor[], spec: PackSpec, outDir
   return { path: out, manifest };
 }
 
-/** Every file under `dir`, .servicepack/ included: "nothing changed" means this is equal before and after. */
+/**
+ * Every file under `dir`, .servicepack/ included: "nothing changed" means this is equal before and
+ * after. Except `.servicepack/garbage/`: an earlier transaction's staging, deleted in the background
+ * (garbage.ts), which may still be on its way out when a later snapshot is taken.
+ */
 export async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const [p, e] of await hashTree(dir)) out[p] = `${e.sha256} ${e.mode.toString(8)}`;
+  for (const [p, e] of await hashTree(dir, ['.servicepack'])) out[p] = `${e.sha256} ${e.mode.toString(8)}`;
+  if (existsSync(join(dir, '.servicepack'))) {
+    for (const [p, e] of await hashTree(join(dir, '.servicepack'), ['garbage'])) out[`.servicepack/${p}`] = `${e.sha256} ${e.mode.toString(8)}`;
+  }
   return out;
+}
+
+/**
+ * The names in `.servicepack/` once the background deletion of finished transactions' staging
+ * (garbage.ts) is done: waits up to 15 s for `garbage/` to go, and fails if it does not.
+ */
+export async function servicepackDirSettled(root: string): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const names = (await readdir(join(root, '.servicepack'))).sort();
+    if (!names.includes('garbage')) return names;
+    if (Date.now() > deadline) throw new Error(`${root}/.servicepack/garbage was not deleted within 15 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The owned part of a tree: what must equal the release tree of the level reached. */

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +20,7 @@ import { readState } from '../src/state-store.js';
 import type { TransactionHooks } from '../src/transaction.js';
 import { uninstallUpdate } from '../src/uninstall.js';
 import { verifyInstallation } from '../src/verify.js';
-import { levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot } from './install-fixtures.js';
+import { levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, servicepackDirSettled } from './install-fixtures.js';
 
 // Hundreds of small transactions: on a RAM file system their fsyncs cost nothing (a crash image is
 // a copy taken in-process, so durability is not what these tests measure; test/crash-matrix.test.ts
@@ -236,7 +236,7 @@ describe('recovery after a crash at every checkpoint', () => {
     const res = await recoverInstallation({ root: image });
     assert.equal(res.outcome, undefined);
     assert.ok(res.cleaned.some((c) => c.startsWith('.servicepack/staging/')), JSON.stringify(res.cleaned));
-    assert.deepEqual((await readdir(join(image, '.servicepack'))).sort(), ['trust']);
+    assert.deepEqual(await servicepackDirSettled(image), ['trust']);
     assert.deepEqual(await ownedSnapshot(image), levels[0]);
   });
 

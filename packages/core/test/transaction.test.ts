@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
@@ -14,18 +14,7 @@ import { queryInstallation } from '../src/query.js';
 import { isAlive } from '../src/service.js';
 import type { State } from '../src/state.js';
 import { acquireLock, type BackupRecord, releaseLock } from '../src/transaction.js';
-import {
-  levelFiles,
-  levelSnapshot,
-  makeInstallation,
-  makePack,
-  makeVendor,
-  ownedSnapshot,
-  readJson,
-  snapshot,
-  tempDir,
-  writeTree,
-} from './install-fixtures.js';
+import { levelFiles, levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, readJson, servicepackDirSettled, snapshot, tempDir, writeTree } from './install-fixtures.js';
 
 const vendor = makeVendor();
 const dirs: string[] = [];
@@ -105,7 +94,7 @@ describe('lock', () => {
     // garbage is not a holder
     await writeFile(join(root, '.servicepack', 'lock'), 'garbage');
     await releaseLock(await acquireLock(root));
-    assert.deepEqual((await readdir(join(root, '.servicepack'))).sort(), ['trust']);
+    assert.deepEqual(await servicepackDirSettled(root), ['trust']);
   });
 
   test('install while another process holds the lock: E_BUSY, nothing changed', async () => {
@@ -186,7 +175,7 @@ describe('installPacks', () => {
       ],
     );
     assert.equal(record.previousState, null);
-    assert.deepEqual((await readdir(join(root, '.servicepack'))).sort(), ['backup', 'state.json', 'trust']);
+    assert.deepEqual(await servicepackDirSettled(root), ['backup', 'state.json', 'trust']);
 
     // and again: already installed, nothing changed
     await refusedWithoutChange(root, () => installPacks(opts(root, [sp1Cache!])), 'E_ALREADY_INSTALLED');
@@ -244,7 +233,7 @@ describe('installPacks', () => {
     const res = await installPacks(opts(root, [await sp1()], { backup: false }));
     assert.deepEqual(await ownedSnapshot(root), await levelSnapshot(1));
     assert.equal(res.packs[0]?.backup, undefined);
-    assert.deepEqual((await readdir(join(root, '.servicepack'))).sort(), ['state.json', 'trust']);
+    assert.deepEqual(await servicepackDirSettled(root), ['state.json', 'trust']);
     const state = await readJson<State>(join(root, '.servicepack', 'state.json'));
     assert.equal(state.installed[0]?.backup, undefined);
     assert.equal(state.history[0]?.backup, undefined);

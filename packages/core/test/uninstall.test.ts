@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ServicepackError } from '../src/errors.js';
@@ -13,7 +13,7 @@ import { type InstallOptions, installPacks } from '../src/install.js';
 import type { State } from '../src/state.js';
 import { uninstallUpdate } from '../src/uninstall.js';
 import { NO_STATE_NOTE, verifyInstallation, verifyLine } from '../src/verify.js';
-import { levelFiles, levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, readJson, snapshot, type TreeSpec, tempDir } from './install-fixtures.js';
+import { levelFiles, levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, readJson, servicepackDirSettled, snapshot, tempDir, type TreeSpec } from './install-fixtures.js';
 
 const vendor = makeVendor();
 const dirs: string[] = [];
@@ -90,7 +90,7 @@ describe('uninstall', () => {
     assert.ok(res.changed.restored.includes('lib/old.js') && res.changed.restored.includes('BUILDINFO.json'));
     assert.deepEqual(await ownedSnapshot(root), rtmTree);
     assert.ok(!existsSync(join(root, 'lib', 'new')), 'the folder SP1 created is gone');
-    assert.deepEqual((await readdir(join(root, '.servicepack'))).sort(), ['state.json', 'trust'], 'backup consumed, nothing left over');
+    assert.deepEqual(await servicepackDirSettled(root), ['state.json', 'trust'], 'backup consumed, nothing left over');
     const state = await readJson<State>(join(root, '.servicepack', 'state.json'));
     assert.equal(state.level, 0);
     assert.deepEqual(state.installed, []);

@@ -1,0 +1,124 @@
+/**
+ * The shortcuts that keep install and uninstall fast without weakening them: the hand-written
+ * backup-record check (never more lenient than BackupRecordSchema), the one-call flush of a file
+ * system (syncfs via `sync -f`, fsync per file as the fallback), and the background deletion of a
+ * finished transaction's staging.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { checkedBackupRecord } from '../src/backup-check.js';
+import { flushMethod, flushToDisk } from '../src/durable.js';
+import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/garbage.js';
+import { installPacks } from '../src/install.js';
+import { BackupRecordSchema } from '../src/transaction.js';
+import { levelFiles, makeInstallation, makePack, makeVendor, servicepackDirSettled, tempDir } from './install-fixtures.js';
+
+const vendor = makeVendor();
+const dirs: string[] = [];
+let record: Record<string, unknown> = {};
+before(async () => {
+  const out = await tempDir('sp-fast-');
+  dirs.push(out);
+  const target = levelFiles(1);
+  target['lib/b.js'] = { content: 'export const b = 1;\n', mode: 0o640 };
+  const pack = (await makePack(vendor, { level: 1, fromLevels: [0], target }, out)).path;
+  const root = await makeInstallation(0, vendor);
+  dirs.push(root);
+  await installPacks({ root, packs: [pack], backup: true, modified: 'stop', restart: 'auto', dryRun: false });
+  const backup = join(root, '.servicepack', 'backup');
+  const [id] = await readdir(backup);
+  record = JSON.parse(await readFile(join(backup, id!, 'backup.json'), 'utf8')) as Record<string, unknown>;
+});
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+type Mutation = [string, (r: Record<string, unknown>) => void];
+const file0 = (r: Record<string, unknown>) => (r['files'] as Record<string, unknown>[])[0]!;
+const mutations: Mutation[] = [
+  ['path with ..', (r) => (file0(r)['path'] = '../etc/passwd')],
+  ['absolute path', (r) => (file0(r)['path'] = '/etc/passwd')],
+  ['path into .servicepack', (r) => (file0(r)['path'] = '.servicepack/state.json')],
+  ['path into .ServicePack (case)', (r) => (file0(r)['path'] = '.ServicePack/state.json')],
+  ['path into wwwroot', (r) => (file0(r)['path'] = 'wwwroot/index.html')],
+  ['backup elsewhere', (r) => (file0(r)['backup'] = 'files/../../x')],
+  ['unknown op', (r) => (file0(r)['op'] = 'move')],
+  ['unknown reason', (r) => (file0(r)['reason'] = 'because')],
+  ['extra key in a file', (r) => (file0(r)['extra'] = 1)],
+  ['upper-case sha256', (r) => (file0(r)['after'] = { sha256: 'A'.repeat(64), size: 1, mode: 0o644 })],
+  ['negative size', (r) => (file0(r)['after'] = { sha256: 'a'.repeat(64), size: -1, mode: 0o644 })],
+  ['mode out of range', (r) => (file0(r)['after'] = { sha256: 'a'.repeat(64), size: 1, mode: 0o10000 })],
+  ['fractional level', (r) => (r['toLevel'] = 1.5)],
+  ['negative level', (r) => (r['fromLevel'] = -1)],
+  ['format 2', (r) => (r['format'] = 2)],
+  ['unknown kind', (r) => (r['kind'] = 'rollup')],
+  ['created folder with ..', (r) => (r['createdDirs'] = ['lib/../..'])],
+  ['removed folder in logs', (r) => (r['removedDirs'] = ['logs/x'])],
+  ['restart not a boolean', (r) => (r['restart'] = 'yes')],
+  ['extra top-level key', (r) => (r['more'] = true)],
+  ['missing files', (r) => delete r['files']],
+  ['hotfixes not strings', (r) => (r['toHotfixes'] = [1])],
+  ['files not an array', (r) => (r['files'] = {})],
+];
+
+describe('checkedBackupRecord', () => {
+  test('a record the engine wrote passes, and the schema agrees', () => {
+    assert.ok((record['files'] as unknown[]).length >= 3);
+    assert.equal(BackupRecordSchema.safeParse(record).success, true);
+    assert.equal(checkedBackupRecord(record), record);
+  });
+
+  for (const [name, mutate] of mutations) {
+    test(`refused like the schema refuses it: ${name}`, () => {
+      const r = structuredClone(record);
+      mutate(r);
+      assert.equal(BackupRecordSchema.safeParse(r).success, false, `the schema accepts "${name}": the mutation proves nothing`);
+      assert.equal(checkedBackupRecord(r), undefined);
+    });
+  }
+});
+
+describe('flushToDisk', () => {
+  test('syncfs where the kernel reports its errors and sync(1) is there; fsync when asked or elsewhere', async () => {
+    const dir = await tempDir('sp-flush-');
+    dirs.push(dir);
+    await mkdir(join(dir, 'a'));
+    await writeFile(join(dir, 'a', 'f'), 'x');
+    const [major, minor] = release().split('.').map(Number) as [number, number];
+    const expected = process.platform === 'linux' && (major > 5 || (major === 5 && minor >= 8)) && (existsSync('/usr/bin/sync') || existsSync('/bin/sync')) ? 'syncfs' : 'fsync';
+    assert.equal(flushMethod(), expected);
+    assert.equal(await flushToDisk(dir, [join(dir, 'a', 'f')], [join(dir, 'a'), dir]), expected);
+    assert.equal(flushMethod({ SERVICEPACK_FLUSH: 'fsync' }), 'fsync');
+  });
+});
+
+describe('garbage', () => {
+  test("a staging folder is moved out in one rename and deleted in the background; staging/ goes once empty", async () => {
+    const root = await tempDir('sp-garbage-');
+    dirs.push(root);
+    const staging = join(root, '.servicepack', 'staging', 'tx1');
+    await mkdir(join(staging, 'trash', 'lib'), { recursive: true });
+    for (let i = 0; i < 50; i++) await writeFile(join(staging, 'trash', 'lib', `f${i}`), 'x'.repeat(1000));
+    assert.equal(moveToGarbage(root, '.servicepack/staging/tx1'), true);
+    assert.ok(!existsSync(join(root, '.servicepack', 'staging')), 'staging/ removed once empty');
+    assert.equal((await readdir(join(root, '.servicepack', GARBAGE_DIR))).length, 1);
+    await disposeGarbage(root);
+    assert.deepEqual(await servicepackDirSettled(root), []);
+  });
+
+  test('nothing to move is not a failure; another transaction’s staging stays', async () => {
+    const root = await tempDir('sp-garbage-');
+    dirs.push(root);
+    await mkdir(join(root, '.servicepack', 'staging', 'other'), { recursive: true });
+    assert.equal(moveToGarbage(root, '.servicepack/staging/gone'), true);
+    await mkdir(join(root, '.servicepack', 'staging', 'tx2'));
+    assert.equal(moveToGarbage(root, '.servicepack/staging/tx2'), true);
+    assert.deepEqual(await readdir(join(root, '.servicepack', 'staging')), ['other']);
+    await disposeGarbage(root);
+    assert.deepEqual(await servicepackDirSettled(root), ['staging']);
+  });
+});
