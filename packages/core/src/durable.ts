@@ -27,6 +27,9 @@ const SYNC_BINARIES = ['/usr/bin/sync', '/bin/sync'];
 
 let syncfsBroken = false;
 
+/** Up to this many files and folders are flushed one by one even where syncfs is used. */
+export const FEW = 16;
+
 function kernelReportsSyncfsErrors(): boolean {
   const m = /^(\d+)\.(\d+)/.exec(release());
   if (!m) return false;
@@ -68,11 +71,14 @@ async function syncfs(anchor: string): Promise<boolean> {
  * process, so an error of the disk surfaces from fsync with its own code.
  */
 export async function flushToDisk(anchor: string, files: Iterable<string>, dirs: Iterable<string>): Promise<FlushMethod> {
-  if (flushMethod() === 'syncfs') {
+  const fileList = [...files];
+  const dirList = [...dirs];
+  // starting a process costs tens of milliseconds on a busy machine: a few fsyncs cost less
+  if (fileList.length + dirList.length > FEW && flushMethod() === 'syncfs') {
     if (await syncfs(anchor)) return 'syncfs';
     syncfsBroken = true;
   }
-  await forEachConcurrently([...files], 8, fsyncFile);
-  await forEachConcurrently([...dirs], 8, fsyncDir);
+  await forEachConcurrently(fileList, 8, fsyncFile);
+  await forEachConcurrently(dirList, 8, fsyncDir);
   return 'fsync';
 }

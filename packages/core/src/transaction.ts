@@ -503,7 +503,12 @@ const cleanupStep: StepDef<JournaledContext> = {
   run: async (ctx) => {
     const j = ctx.journal!;
     await finishForward(ctx.root, j);
-    if (!moveToGarbage(ctx.root, j.staging)) await removeStaging(ctx.root, j);
+    // Staging holds what the change threw away after an uninstall (the update's files) or an
+    // install without backup (the replaced originals): that can be hundreds of MiB, deleted in the
+    // background (garbage.ts). After an install with backup, whose originals moved on to backup/,
+    // it is nearly empty, and deleting it here costs less than starting a process.
+    const discards = j.action === 'uninstall' || j.packs.some((p) => p.backup === undefined);
+    if (!discards || !moveToGarbage(ctx.root, j.staging)) await removeStaging(ctx.root, j);
     await checkpoint(ctx, 'cleanup:staging', { step: 'cleanup' });
     await closeJournal(ctx.root);
     await disposeGarbage(ctx.root);
