@@ -229,6 +229,26 @@ export function fdCount(pid: number): number | undefined {
   }
 }
 
+/** The I/O counters of /proc/PID/io; undefined without /proc. */
+export interface ProcIo {
+  /** Bytes the process asked read(2) and its kin for, files and sockets alike, page cache or not. */
+  rchar: number;
+  wchar: number;
+  syscr: number;
+  syscw: number;
+}
+
+export function procIo(pid: number): ProcIo | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/io`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { rchar: field('rchar'), wchar: field('wchar'), syscr: field('syscr'), syscw: field('syscw') };
+}
+
 let ssMissing = false;
 
 /** `ss -Htan state <state> '( sport = :PORT )'`: the server side of connections on that port. */
