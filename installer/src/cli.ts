@@ -1,48 +1,33 @@
-import { Command, CommanderError } from '@commander-js/extra-typings';
-import { registerCheck } from './commands/check.js';
-import { registerInstall } from './commands/install.js';
-import { registerFeedCommands } from './commands/feed.js';
-import { registerVendorCommands } from './commands/pack.js';
-import { registerQuery } from './commands/query.js';
-import { registerRecover } from './commands/recover.js';
-import { registerUninstall } from './commands/uninstall.js';
-import { registerVerify } from './commands/verify.js';
-import { EXAMPLES_HELP, EXIT, EXIT_CODES_HELP } from './exit.js';
+import { runQuery } from './commands/query.js';
+import { runVerify } from './commands/verify.js';
+import { EXIT } from './exit.js';
 import { type Io, processIo, type RunState } from './io.js';
+import { quickCommand } from './quick-argv.js';
 
 /**
- * The `servicepack` command line. Only commander is loaded up front: each action imports the
- * engine when it runs, so `--help`, usage errors and the wizard's first frame start fast.
+ * The `servicepack` entry. Command lines quick-argv.ts reads (`query`, `verify` and their own
+ * options) run their command directly; everything else goes through the commander program
+ * (program.ts), loaded only then: commander and the other command modules cost about as much as
+ * node's own start-up, which a script asking `query` would pay on every call. For the same reason
+ * nothing here re-exports program.ts.
+ *
+ * Runs one command line (`argv` as in process.argv) and returns the exit code; never calls process.exit.
  */
-export const VERSION = '0.1.0';
-
-export function createProgram(io: Io, state: RunState): Command {
-  const program = new Command()
-    .name('servicepack')
-    .description('Install, remove, verify and report service packs and hotfixes for inetsrv.')
-    .version(VERSION, '-V, --version')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.out.write(s),
-      writeErr: (s) => io.err.write(s),
-    })
-    .showHelpAfterError('(run servicepack --help for usage)')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\n${EXAMPLES_HELP}\n\nThe installation root defaults to $SERVICEPACK_ROOT.\n`);
-
-  registerInstall(program, io, state);
-  registerUninstall(program, io, state);
-  registerQuery(program, io, state);
-  registerCheck(program, io, state);
-  registerVerify(program, io, state);
-  registerRecover(program, io, state);
-  registerVendorCommands(program, io, state);
-  registerFeedCommands(program, io, state);
-  return program;
+export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const quick = quickCommand(argv);
+  if (!quick) return runProgram(argv, io);
+  try {
+    // Neither command opens the wizard, so runProgram's terminal check does not apply to them.
+    return quick.command === 'query' ? await runQuery(quick.flags, io) : await runVerify(quick.flags, io);
+  } catch (e) {
+    return unexpected(e, io);
+  }
 }
 
-/** Runs one command line (`argv` as in process.argv) and returns the exit code; never calls process.exit. */
-export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
+/** The full command line through commander, for whatever quick-argv.ts does not read (and for tests). */
+export async function runProgram(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const state: RunState = { exitCode: EXIT.ok };
+  const [{ createProgram }, { CommanderError }] = await Promise.all([import('./program.js'), import('@commander-js/extra-typings')]);
   const program = createProgram(io, state);
   if (io.interactive) {
     // The wizard and its ink/react load only when it is wanted (route.ts itself is small).
@@ -67,9 +52,13 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
       if (argv.includes('--json')) io.out.write(`${JSON.stringify({ ok: false, code: 'E_USAGE', exitCode: EXIT.usage, message: e.message.replace(/^error: /, ''), details: {} }, null, 2)}\n`);
       return EXIT.usage;
     }
-    const message = e instanceof Error ? e.message : String(e);
-    io.err.write(`servicepack: unexpected error: ${message}\n`);
-    if (io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
-    return EXIT.failed;
+    return unexpected(e, io);
   }
+}
+
+function unexpected(e: unknown, io: Io): number {
+  const message = e instanceof Error ? e.message : String(e);
+  io.err.write(`servicepack: unexpected error: ${message}\n`);
+  if (io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
+  return EXIT.failed;
 }

@@ -16,7 +16,11 @@ export function processIo(): Io {
     out: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
     err: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true },
     env: process.env,
-    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    // Asked only by the command lines that may open the wizard: looking at process.stdin sets up
+    // a stream (and loads its modules), which `query` and `verify` have no use for.
+    get interactive() {
+      return process.stdin.isTTY === true && process.stdout.isTTY === true;
+    },
   };
 }
 

@@ -26,13 +26,14 @@ export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
     const root = resolveRoot(flags.root, io.env);
-    const { parseLevel, levelName } = await import('@servicepack/core/level');
+    // Both at once: each import is a file read on the thread pool, and one after the other they
+    // would wait in turn.
+    const [{ parseLevel, levelName }, { queryInstallation }] = await Promise.all([import('@servicepack/core/level'), import('@servicepack/core/query')]);
     let required: number | undefined;
     if (flags.require !== undefined) {
       required = parseLevel(flags.require);
       if (required === undefined) throw new UsageError(`--require ${flags.require}: expected a level such as rtm, sp6 or 6`);
     }
-    const { queryInstallation } = await import('@servicepack/core/query');
     const q = await queryInstallation(root);
     const met = required === undefined || q.level >= required;
     const message = required !== undefined && !met ? `${q.product} in ${q.root} is at ${q.levelName}; ${levelName(required)} or later is required` : undefined;

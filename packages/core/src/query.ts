@@ -1,8 +1,8 @@
-import { detectInstallation, type Problem } from './detect.js';
+import type { Installation, Problem } from './detect.js';
 import { ServicepackError } from './errors.js';
 import { type Level, levelName } from './level.js';
+import { consistentInstallation, journalAbsent } from './query-scan.js';
 import type { HistoryEntry, State } from './state.js';
-import { assertNoOpenTransaction } from './open-transaction.js';
 
 /** `servicepack query --json` (DESIGN §4): one object, the fields scripts rely on first. */
 export interface QueryResult {
@@ -26,26 +26,38 @@ export interface QueryResult {
 
 export async function queryInstallation(root: string): Promise<QueryResult> {
   // Half-moved files would give a wrong answer: an open transaction must be settled first (exit 6).
-  await assertNoOpenTransaction(root);
+  // The check and its journal schema load only when there is a journal to look at.
+  if (!journalAbsent(root)) await (await import('./open-transaction.js')).assertNoOpenTransaction(root);
   // Presence, size and mode of every file, but content only where those differ from the record:
   // a query answers in the time node takes to start, whatever the tree's size; `verify` reads
-  // every byte (see DetectOptions).
+  // every byte (see DetectOptions). An installation that agrees with its record is answered
+  // without the general detection; anything else gets detectInstallation's full account.
+  const quick = consistentInstallation(root);
+  if (quick) return result({ ...quick, problems: [], consistent: true }, quick.state);
+  const { detectInstallation } = await import('./detect.js');
   const inst = await detectInstallation(root, { trustRecord: true });
+  return result(inst, inst.state);
+}
+
+function result(inst: Pick<Installation, 'root' | 'buildInfo' | 'consistent' | 'problems'>, state: State | undefined): QueryResult {
+  // Product, version, arch, level and hotfixes come from the state record when there is one
+  // (what this installer did), from BUILDINFO.json otherwise: as detectInstallation reports them.
+  const src = state ?? inst.buildInfo;
   return {
-    product: inst.product,
+    product: src.product,
     displayName: inst.buildInfo.displayName,
-    version: inst.version,
-    arch: inst.arch,
-    level: inst.level,
-    levelName: inst.levelName,
-    hotfixes: inst.hotfixes,
+    version: src.version,
+    arch: src.arch,
+    level: src.level,
+    levelName: levelName(src.level, src.hotfixes),
+    hotfixes: [...src.hotfixes],
     build: inst.buildInfo.build,
     consistent: inst.consistent,
     problems: inst.problems,
-    installed: inst.state?.installed ?? [],
-    history: inst.state?.history ?? [],
+    installed: state?.installed ?? [],
+    history: state?.history ?? [],
     root: inst.root,
-    stateRecord: inst.state !== undefined,
+    stateRecord: state !== undefined,
   };
 }
 
