@@ -12,7 +12,7 @@ import { type Level, levelName } from './level.js';
 import type { FixRef, Manifest } from './manifest.js';
 import { openPack, type StagedPayload, stagePayload, type VerifiedPack } from './pack.js';
 import { type FileMeta, filesAfter, type InstallPlan, type ModifiedPolicy, type PlannedOp, planInstall } from './plan.js';
-import { settleOpenTransaction } from './recover.js';
+import { recoverStep } from './recover.js';
 import { type HistoryEntry, SERVICEPACK_DIR, type State } from './state.js';
 import {
   acquireLock,
@@ -165,29 +165,6 @@ const lockStep: StepDef<InstallContext> = {
       throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`, { root: ctx.root });
     }
     ctx.lock = await acquireLock(ctx.root);
-  },
-};
-
-/** DESIGN §5 step 2: whatever an earlier run left is settled before anything else is looked at. */
-export const recoverStep: StepDef<JournaledContext> = {
-  name: 'recover',
-  run: async (ctx) => {
-    const settled = await settleOpenTransaction(ctx.root, ctx);
-    const o = settled.outcome;
-    if (o) {
-      ctx.sink({
-        type: 'warning',
-        code: 'W_RECOVERED',
-        message: `an interrupted ${o.action} of ${o.packs.join(', ')} was ${o.direction === 'rolled-back' ? 'rolled back' : 'finished'}: the installation is at ${o.levelName}`,
-      });
-      if (o.restartMessage) ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: o.restartMessage });
-      return;
-    }
-    if (settled.cleaned.length > 0) {
-      ctx.sink({ type: 'info', message: `removed leftovers of an interrupted run: ${settled.cleaned.join(', ')}` });
-      return;
-    }
-    return 'skipped';
   },
 };
 

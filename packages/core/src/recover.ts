@@ -9,7 +9,7 @@ import { type Level, levelName } from './level.js';
 import { isAlive, serviceStatus, startService } from './service.js';
 import { type HistoryEntry, SERVICEPACK_DIR, type State } from './state.js';
 import { readState, writeState } from './state-store.js';
-import { acquireLock, checkpoint, type LockHandle, releaseLock, STAGING_DIR, type StepContext, type TransactionHooks } from './transaction.js';
+import { acquireLock, checkpoint, type JournaledContext, type LockHandle, releaseLock, STAGING_DIR, type StepContext, type StepDef, type TransactionHooks } from './transaction.js';
 
 /**
  * Recovery (DESIGN §5): an open journal is rolled back to the exact previous tree unless it says
@@ -244,3 +244,26 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
     if (lock) await releaseLock(lock).catch(() => {});
   }
 }
+
+/** DESIGN §5 step 2: whatever an earlier run left is settled before anything else is looked at. */
+export const recoverStep: StepDef<JournaledContext> = {
+  name: 'recover',
+  run: async (ctx) => {
+    const settled = await settleOpenTransaction(ctx.root, ctx);
+    const o = settled.outcome;
+    if (o) {
+      ctx.sink({
+        type: 'warning',
+        code: 'W_RECOVERED',
+        message: `an interrupted ${o.action} of ${o.packs.join(', ')} was ${o.direction === 'rolled-back' ? 'rolled back' : 'finished'}: the installation is at ${o.levelName}`,
+      });
+      if (o.restartMessage) ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: o.restartMessage });
+      return;
+    }
+    if (settled.cleaned.length > 0) {
+      ctx.sink({ type: 'info', message: `removed leftovers of an interrupted run: ${settled.cleaned.join(', ')}` });
+      return;
+    }
+    return 'skipped';
+  },
+};

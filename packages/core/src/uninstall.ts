@@ -8,7 +8,7 @@ import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { errnoCode, exists } from './fsutil.js';
 import { hashFiles } from './hash.js';
-import { recoverStep } from './install.js';
+import { recoverStep } from './recover.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
 import type { FileMeta } from './plan.js';
@@ -84,6 +84,8 @@ interface UninstallContext extends JournaledContext {
   installation?: Installation;
   state?: State;
   target?: { packId: string; backupRel: string; record: BackupRecord };
+  /** the backup's files as hashed now (started in the plan step, alongside the current files) */
+  backupDigests?: Promise<Awaited<ReturnType<typeof hashFiles>>>;
   changed: UninstallResult['changed'];
   after?: { level: Level; hotfixes: string[] };
 }
@@ -191,6 +193,12 @@ const planStep: StepDef<UninstallContext> = {
     }
     const record = await readRecord(ctx.root, newest.packId, newest.backup);
     ctx.target = { packId: newest.packId, backupRel: newest.backup, record };
+    // Both reads at once (the stage step checks the backup): each keeps a worker thread and this
+    // one busy, and together they leave neither idle while the other finishes its share.
+    const backupDigests = hashFiles(restorable(record).map((f) => at(ctx.root, `${SERVICEPACK_DIR}/${newest.backup}/${f.backup}`)));
+    // a refusal below must not leave this unobserved
+    backupDigests.catch(() => {});
+    ctx.backupDigests = backupDigests;
     await hashPaths(ctx.installation!, [BUILDINFO_FILE, ...record.files.map((f) => f.path)]);
 
     // Files changed since the pack installed them would be lost by the restore.
@@ -207,6 +215,11 @@ const planStep: StepDef<UninstallContext> = {
     for (const p of modified) ctx.sink({ type: 'warning', code: 'W_MODIFIED_OVERWRITTEN', message: `${p} was changed since ${newest.packId} was installed; the changed file is kept in .servicepack/${SAVED_DIR}/${ctx.txid}/`, path: p });
   },
 };
+
+/** The files the backup holds originals of, in the record's order. */
+function restorable(record: BackupRecord): BackupRecord['files'] {
+  return record.files.filter((f) => f.before !== undefined && f.backup !== undefined);
+}
 
 /** The uninstall journal: current files into trash (or saved/), backed-up originals into place; the backup folder goes once the change is in. */
 async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: Journal; buildInfo: BuildInfo }> {
@@ -227,9 +240,9 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
   // Re-hash what will be restored, a few files at once: a damaged backup must be found before
   // anything moves, and one file at a time leaves the disk and the thread pool mostly idle.
   const intact = new Map<string, boolean>();
-  const restorable = record.files.filter((f) => f.before !== undefined && f.backup !== undefined);
-  const digests = await hashFiles(restorable.map((f) => at(root, `${backupDirRel}/${f.backup}`)));
-  for (const [i, f] of restorable.entries()) {
+  const restore = restorable(record);
+  const digests = await (ctx.backupDigests ?? hashFiles(restore.map((f) => at(root, `${backupDirRel}/${f.backup}`))));
+  for (const [i, f] of restore.entries()) {
     const d = digests[i];
     // a link or special file in the backup is damage like any other: refused below, never followed
     if (d instanceof Error && errnoCode(d) !== undefined && errnoCode(d) !== 'ELOOP') throw d;

@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkedBackupRecord } from '../src/backup-check.js';
 import { FEW, flushMethod, flushToDisk } from '../src/durable.js';
 import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/garbage.js';
+import { hashFiles, hashFilesInWorker, PARALLEL_MIN_FILES } from '../src/hash.js';
 import { installPacks } from '../src/install.js';
 import { BackupRecordSchema } from '../src/transaction.js';
 import { levelFiles, makeInstallation, makePack, makeVendor, servicepackDirSettled, tempDir } from './install-fixtures.js';
@@ -126,5 +128,38 @@ describe('garbage', () => {
     assert.deepEqual(await readdir(join(root, '.servicepack', 'staging')), ['other']);
     await disposeGarbage(root);
     assert.deepEqual(await servicepackDirSettled(root), ['staging']);
+  });
+});
+
+describe('hashFiles split over two threads', () => {
+  test('the same answers, in order, as one thread: digests, modes, missing files, links', async () => {
+    const dir = await tempDir('sp-hash-');
+    dirs.push(dir);
+    const paths: string[] = [];
+    const expected: unknown[] = [];
+    for (let i = 0; i < PARALLEL_MIN_FILES * 2; i++) {
+      const p = join(dir, `f${i}`);
+      // sizes across the read chunk (512 KiB), so multi-read files land on both threads
+      const body = Buffer.alloc((i * 37_117) % 1_200_000, i % 251);
+      await writeFile(p, body);
+      if (i % 3 === 0) await chmod(p, 0o755);
+      paths.push(p);
+      expected.push({ sha256: createHash('sha256').update(body).digest('hex'), size: body.length, mode: i % 3 === 0 ? 0o755 : 0o644 });
+    }
+    paths.splice(7, 0, join(dir, 'missing'));
+    expected.splice(7, 0, undefined);
+    await symlink(join(dir, 'f1'), join(dir, 'link'));
+    paths.splice(10, 0, join(dir, 'link'));
+    expected.splice(10, 0, 'error');
+    paths.splice(11, 0, dir);
+    expected.splice(11, 0, 'error');
+    // the worker really runs (a failed one would silently fall back to this thread)
+    assert.deepEqual(await hashFilesInWorker(paths.slice(0, 12)), await hashFiles(paths.slice(0, 12)));
+    const got = await hashFiles(paths);
+    assert.equal(got.length, paths.length);
+    got.forEach((g, i) => {
+      if (expected[i] === 'error') assert.ok(g instanceof Error && /not a regular file/.test(g.message), `${paths[i]}: ${String(g)}`);
+      else assert.deepEqual(g, expected[i], paths[i]);
+    });
   });
 });
