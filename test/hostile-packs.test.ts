@@ -212,6 +212,7 @@ const cases: Case[] = [
   { name: 'control character in a name', pack: () => withExtra([{ name: 'payload/lib/\x1b[2Jserver.js', data: 'x' }]), ...UNSAFE, message: /control character/ },
   { name: 'alternate data stream', pack: () => withExtra([{ name: 'payload/lib/server.js:evil', data: 'x' }]), ...UNSAFE, message: /colon/ },
   { name: 'Windows device name', pack: () => withExtra([{ name: 'payload/lib/CON', data: 'x' }]), ...UNSAFE, message: /reserved device name/ },
+  { name: 'Windows console device name', pack: () => withExtra([{ name: 'payload/lib/CONOUT$.js', data: 'x' }]), ...UNSAFE, message: /reserved device name/ },
   { name: 'trailing dot (a Windows twin)', pack: () => withExtra([{ name: 'payload/lib/server.js.', data: 'x' }]), ...UNSAFE, message: /ending in a dot/ },
 
   // -- links and special files

@@ -10,7 +10,7 @@
 export const MAX_REL_PATH = 240;
 const MAX_SEGMENTS = 32;
 
-const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(?:\..*)?$/i;
+const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(?:\..*)?$/i;
 
 /**
  * Why `p` is not a safe relative POSIX path, or undefined when it is. Checked: empty, too long or too

@@ -4,7 +4,7 @@ import type { BackupRecord } from './transaction.js';
 
 /**
  * A hand-written check of a backup record (`backup.json`) as uninstall reads it, mirroring
- * BackupRecordSchema (transaction.ts) and at least as strict: what passes here passes there, and
+ * BackupRecordSchema (backup-schema.ts) and at least as strict: what passes here passes there, and
  * whatever fails here goes to the schema, which stays the authority and words the error. The schema
  * costs about 0.1 s on the first parse of a 2,000-file record in a one-shot process (zod compiles
  * each object schema on first use), a tenth of a service pack's whole uninstall.

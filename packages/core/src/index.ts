@@ -20,6 +20,7 @@ export * from './transaction.js';
 export * from './catalog.js';
 export * from './feed.js';
 export * from './journal.js';
+export { JournalOpSchema, JournalPhaseSchema, JournalSchema, JournalStepSchema } from './journal-schema.js';
 export * from './recover.js';
 export * from './uninstall.js';
 export * from './verify.js';

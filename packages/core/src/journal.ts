@@ -1,14 +1,13 @@
 import { lstatSync, renameSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
-import { BuildInfoSchema } from './buildinfo.js';
 import { ServicepackError } from './errors.js';
 import { flushToDisk } from './durable.js';
 import { errnoCode, exists, fsyncDir, writeFileAtomic } from './fsutil.js';
 import { JOURNAL_FILE } from './names.js';
 import { checkedState } from './record-check.js';
-import { SERVICEPACK_DIR, StateSchema } from './state.js';
+import type { Journal, JournalPhase, JournalStep } from './journal-schema.js';
+import { SERVICEPACK_DIR } from './names.js';
 
 /**
  * The journal (DESIGN §5 step 6): `<root>/.servicepack/journal.json`, written atomically and
@@ -33,108 +32,14 @@ import { SERVICEPACK_DIR, StateSchema } from './state.js';
 export { JOURNAL_FILE } from './names.js';
 
 /** Paths in the journal are root-relative POSIX paths; nothing in it may point outside the root. */
-function journalPathProblem(p: string): string | undefined {
+export function journalPathProblem(p: string): string | undefined {
   if (p.length === 0 || p.length > 4096) return 'empty or too long';
   if (p.startsWith('/') || p.includes('\\') || p.includes('\0')) return 'absolute or non-POSIX';
   if (p.split('/').some((s) => s === '' || s === '.' || s === '..')) return 'empty, "." or ".." segment';
   return undefined;
 }
 
-const RelPath = z.string().superRefine((p, ctx) => {
-  const why = journalPathProblem(p);
-  if (why) ctx.addIssue({ code: 'custom', message: `not a path inside the installation (${why})` });
-});
-
-const FileMetaSchema = z.strictObject({
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  size: z.number().int().min(0),
-  mode: z.number().int().min(0).max(0o7777),
-});
-
-export const JournalStepSchema = z.discriminatedUnion('kind', [
-  /** `op`: index into `ops` of the file operation this primitive belongs to */
-  z.strictObject({ kind: z.literal('rename'), from: RelPath, to: RelPath, op: z.number().int().min(0).optional() }),
-  z.strictObject({ kind: z.literal('mkdir'), dir: RelPath, op: z.number().int().min(0).optional() }),
-]);
-export type JournalStep = z.infer<typeof JournalStepSchema>;
-
-export const JournalOpSchema = z.strictObject({
-  /** id of the pack this change belongs to */
-  pack: z.string(),
-  path: RelPath,
-  op: z.enum(['add', 'replace', 'delete']),
-  reason: z.string(),
-  /** what is there now (absent: nothing) */
-  before: FileMetaSchema.optional(),
-  /** what will be there (absent: nothing) */
-  after: FileMetaSchema.optional(),
-  /** where the current content goes (a backup, or a trash path inside staging) */
-  backup: RelPath.optional(),
-  /** where the new content comes from (a staged file, or a backed-up original) */
-  source: RelPath.optional(),
-});
-export type JournalOp = z.infer<typeof JournalOpSchema>;
-
-export const JournalPhaseSchema = z.enum(['committing', 'committed', 'rolled-back']);
-export type JournalPhase = z.infer<typeof JournalPhaseSchema>;
-
-export const JournalSchema = z.strictObject({
-  format: z.literal(1),
-  /** the transaction id */
-  id: z.string().regex(/^[0-9A-Za-z-]+$/),
-  action: z.enum(['install', 'uninstall']),
-  /**
-   * committing: files may be half moved; recovery rolls back. committed: every file is in place
-   * (the commit point); recovery rolls forward. rolled-back: the previous tree is back; recovery
-   * only cleans up. Nothing else decides the direction.
-   */
-  phase: JournalPhaseSchema,
-  pid: z.number().int(),
-  time: z.string(),
-  /** this transaction's staging folder */
-  staging: RelPath,
-  packs: z.array(
-    z.strictObject({
-      id: z.string(),
-      kind: z.enum(['service-pack', 'hotfix']),
-      fromLevel: z.number().int(),
-      toLevel: z.number().int(),
-      fromHotfixes: z.array(z.string()),
-      toHotfixes: z.array(z.string()),
-      backup: z.string().optional(),
-    }),
-  ),
-  ops: z.array(JournalOpSchema),
-  steps: z.array(JournalStepSchema),
-  /** done after the commit point, each idempotent: folders emptied by the change, trees no longer needed, moves out of staging */
-  finish: z.strictObject({
-    pruneDirs: z.array(RelPath),
-    removeTrees: z.array(RelPath),
-    moves: z.array(z.strictObject({ from: RelPath, to: RelPath })),
-  }),
-  state: z.strictObject({
-    /** whether a state record existed before (when not, `previousFiles` is what was on disk) */
-    existed: z.boolean(),
-    previousFiles: z.record(z.string(), FileMetaSchema).optional(),
-    after: StateSchema,
-  }),
-  service: z.strictObject({
-    wasRunning: z.boolean(),
-    pid: z.number().int().optional(),
-    /** the transaction stops the service before the commit (it runs and the change needs a restart) */
-    stop: z.boolean(),
-    restart: z.enum(['auto', 'never']),
-    /** BUILDINFO before and after: how to start the old level after a rollback, the new one after a roll-forward */
-    before: BuildInfoSchema,
-    after: BuildInfoSchema,
-  }),
-  /**
-   * Files written before journal.json so that the phase changes and the state record need no new
-   * disk space once the tree is being changed: each is put in place by a rename.
-   */
-  prepared: z.strictObject({ committed: RelPath, rolledBack: RelPath, state: RelPath }),
-});
-export type Journal = z.infer<typeof JournalSchema>;
+export type { Journal, JournalOp, JournalPhase, JournalStep } from './journal-schema.js';
 
 export function journalPath(root: string): string {
   return join(root, SERVICEPACK_DIR, JOURNAL_FILE);
@@ -170,6 +75,8 @@ export async function readJournal(root: string): Promise<Journal | undefined> {
   } catch (e) {
     throw invalidJournal(path, 'it is not valid JSON', e);
   }
+  // the schema (and zod) load only here: a transaction that finds no journal never needs them
+  const [{ JournalSchema }, { z }] = await Promise.all([import('./journal-schema.js'), import('zod')]);
   const parsed = JournalSchema.safeParse(json);
   if (!parsed.success) throw invalidJournal(path, z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; '));
   return parsed.data;
@@ -330,7 +237,7 @@ export async function setPhase(root: string, journal: Journal, phase: JournalPha
  * compiles each object schema on its first use); tests read every journal the engine writes back
  * through it (crash matrix, recover tests).
  */
-export function checkBuiltJournal(j: Journal): void {
+export async function checkBuiltJournal(j: Journal): Promise<void> {
   const paths = [j.staging, j.prepared.committed, j.prepared.rolledBack, j.prepared.state, ...j.finish.pruneDirs, ...j.finish.removeTrees];
   for (const m of j.finish.moves) paths.push(m.from, m.to);
   for (const o of j.ops) {
@@ -347,7 +254,7 @@ export function checkBuiltJournal(j: Journal): void {
     if (why) throw new Error(`internal: the journal names ${JSON.stringify(p)}, not a path inside the installation (${why})`);
   }
   checkSteps(j.steps);
-  if (checkedState(j.state.after) === undefined) StateSchema.parse(j.state.after);
+  if (checkedState(j.state.after) === undefined) (await import('./state.js')).StateSchema.parse(j.state.after);
 }
 
 /**

@@ -1,8 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BUILDINFO_FILE } from './buildinfo.js';
 import type { ServicepackEvent } from './events.js';
-import { SERVICEPACK_DIR } from './state.js';
+import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
 
 /**
  * The transaction log (DESIGN §3 `log/`): one JSON object per line, one line per core event, with

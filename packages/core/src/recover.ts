@@ -1,13 +1,13 @@
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BUILDINFO_FILE } from './buildinfo.js';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { errnoCode, exists, isDirectory } from './fsutil.js';
 import { closeJournal, finishForward, type Journal, readJournal, removeStaging, revertSteps, setPhase } from './journal.js';
 import { type Level, levelName } from './level.js';
 import { isAlive, serviceStatus, startService } from './service.js';
-import { type HistoryEntry, SERVICEPACK_DIR, type State } from './state.js';
+import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
+import type { HistoryEntry, State } from './state.js';
 import { readState, writeState } from './state-store.js';
 import { acquireLock, checkpoint, type JournaledContext, type LockHandle, releaseLock, STAGING_DIR, type StepContext, type StepDef, type TransactionHooks } from './transaction.js';
 

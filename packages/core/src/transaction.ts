@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { z } from 'zod';
-import { unsafePathReason } from './archive-path.js';
 import { isServicepackError, ServicepackError } from './errors.js';
 import type { EventSink, Step } from './events.js';
-import { errnoCode, fsyncDir, isDirectory, isOwnedPath, writeFileAtomic } from './fsutil.js';
+import { errnoCode, fsyncDir, isDirectory, writeFileAtomic } from './fsutil.js';
 import { disposeGarbage, moveToGarbage } from './garbage.js';
 import {
   applySteps,
@@ -24,7 +22,8 @@ import {
 import type { FileMeta, PlannedOp } from './plan.js';
 import { serviceStatus, startService, stopService } from './service.js';
 import { LOCK_FILE, ownerAlive, parseLock, processStart } from './open-transaction.js';
-import { SERVICEPACK_DIR, type State, StateSchema } from './state.js';
+import { SERVICEPACK_DIR } from './names.js';
+import type { State } from './state.js';
 import { statePath, writeState } from './state-store.js';
 
 /**
@@ -254,47 +253,6 @@ export interface BackupRecord {
   previousState: unknown;
 }
 
-const ownedPath = z.string().superRefine((p, ctx) => {
-  const why = unsafePathReason(p) ?? (isOwnedPath(p) ? undefined : 'not a file the product owns');
-  if (why) ctx.addIssue({ code: 'custom', message: why });
-});
-const meta = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0), mode: z.number().int().min(0).max(0o7777) });
-
-/** A backup record is read back before uninstall moves anything: a damaged or forged one must not send files outside the tree. */
-export const BackupRecordSchema = z
-  .strictObject({
-    format: z.literal(1),
-    packId: z.string(),
-    kind: z.enum(['service-pack', 'hotfix']),
-    transactionId: z.string(),
-    time: z.string(),
-    fromLevel: z.number().int().min(0),
-    toLevel: z.number().int().min(0),
-    fromHotfixes: z.array(z.string()),
-    toHotfixes: z.array(z.string()),
-    files: z.array(
-      z.strictObject({
-        path: ownedPath,
-        op: z.enum(['add', 'replace', 'delete']),
-        reason: z.enum(['pack', 'overwrite-modified', 'spnew']),
-        before: meta.optional(),
-        after: meta.optional(),
-        backup: z.string().optional(),
-      }),
-    ),
-    createdDirs: z.array(ownedPath),
-    removedDirs: z.array(ownedPath),
-    spnew: z.array(z.string()),
-    kept: z.array(z.string()),
-    restart: z.boolean().optional(),
-    previousState: z.unknown(),
-  })
-  .superRefine((r, ctx) => {
-    for (const f of r.files) {
-      if (f.backup !== undefined && f.backup !== `files/${f.path}`) ctx.addIssue({ code: 'custom', path: ['files'], message: `${f.path}: backup must be files/${f.path}` });
-    }
-  });
-
 export async function writeBackupRecord(backupDir: string, record: BackupRecord): Promise<void> {
   await writeFileAtomic(join(backupDir, BACKUP_RECORD), `${JSON.stringify(record, null, 2)}\n`);
 }
@@ -402,7 +360,7 @@ const journalStep: StepDef<JournaledContext> = {
       ...draft,
       service: { ...draft.service, wasRunning: status.running, ...(status.pid !== undefined ? { pid: status.pid } : {}), stop: status.running && draft.service.stop },
     };
-    checkBuiltJournal(journal);
+    await checkBuiltJournal(journal);
     await writePrepared(ctx.root, journal);
     await checkpoint(ctx, 'journal:prepared', { step: 'journal' });
     await writeJournal(ctx.root, journal);
@@ -587,12 +545,6 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
   return new ServicepackError('E_FAILED', `${error instanceof Error ? error.message : String(error)}${hint}: the installation was rolled back, nothing changed`, code ? { errno: code } : {}, {
     cause: error,
   });
-}
-
-/** State records are validated on the way in, also when they come from a journal. */
-export function parseState(value: unknown): State | undefined {
-  const r = StateSchema.safeParse(value);
-  return r.success ? r.data : undefined;
 }
 
 export async function stagingLeftovers(root: string): Promise<string[]> {

@@ -1,8 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
-import { z } from 'zod';
 import { checkedBackupRecord } from './backup-check.js';
-import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from './buildinfo.js';
+import type { BuildInfo } from './buildinfo.js';
 import { detectInstallation, hashPaths, type Installation } from './detect.js';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
@@ -12,15 +11,15 @@ import { recoverStep } from './recover.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
 import type { FileMeta } from './plan.js';
-import { checkedState } from './record-check.js';
-import { SERVICEPACK_DIR, type State, StateSchema } from './state.js';
+import { checkedBuildInfo, checkedState } from './record-check.js';
+import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
+import type { State } from './state.js';
 import {
   acquireLock,
   checkTransactionId,
   BACKUP_DIR,
   BACKUP_RECORD,
   type BackupRecord,
-  BackupRecordSchema,
   checkpoint,
   JOURNALED_STEPS,
   type JournaledContext,
@@ -147,6 +146,8 @@ async function readRecord(root: string, packId: string, backupRel: string): Prom
   }
   const checked = checkedBackupRecord(json);
   if (checked !== undefined && checked.packId === packId) return checked;
+  // a record the quick check does not vouch for: the schema (and zod) decide and word the error
+  const [{ BackupRecordSchema }, { z }] = await Promise.all([import('./backup-schema.js'), import('zod')]);
   const parsed = BackupRecordSchema.safeParse(json);
   if (!parsed.success || parsed.data.packId !== packId) {
     throw new ServicepackError(
@@ -267,7 +268,10 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
           { packId, path: f.path },
         );
       }
-      if (f.path === BUILDINFO_FILE) buildInfo = BuildInfoSchema.parse(JSON.parse(await readFile(abs, 'utf8')));
+      if (f.path === BUILDINFO_FILE) {
+        const json: unknown = JSON.parse(await readFile(abs, 'utf8'));
+        buildInfo = checkedBuildInfo(json) ?? (await import('./buildinfo.js')).BuildInfoSchema.parse(json);
+      }
     }
     ops.push({
       pack: packId,
@@ -299,7 +303,7 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
     }
     if (isModified && cur) ctx.changed.saved.push(f.path);
   }
-  const prev = checkedState(record.previousState) ?? StateSchema.safeParse(record.previousState).data;
+  const prev = checkedState(record.previousState) ?? (record.previousState === null ? undefined : (await import('./state.js')).StateSchema.safeParse(record.previousState).data);
   const kept = prev !== undefined ? (prev.keptModified ?? []) : (state.keptModified ?? []).filter((p) => !record.kept.includes(p));
   const bi = buildInfo ?? { ...ctx.installation!.buildInfo, level: record.fromLevel, hotfixes: record.fromHotfixes };
   const after: State = {

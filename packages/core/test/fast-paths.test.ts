@@ -16,7 +16,7 @@ import { FEW, flushMethod, flushToDisk } from '../src/durable.js';
 import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/garbage.js';
 import { hashFiles, hashFilesInWorker, PARALLEL_MIN_FILES } from '../src/hash.js';
 import { installPacks } from '../src/install.js';
-import { BackupRecordSchema } from '../src/transaction.js';
+import { BackupRecordSchema } from '../src/backup-schema.js';
 import { levelFiles, makeInstallation, makePack, makeVendor, servicepackDirSettled, tempDir } from './install-fixtures.js';
 
 const vendor = makeVendor();
