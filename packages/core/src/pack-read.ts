@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, fchmodSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pathFoldKey, unsafePathReason } from './archive-path.js';
@@ -494,6 +494,9 @@ for (let i = 0; i < workerData.paths.length; i++) {
 }
 `;
 
+/** Payloads of fewer files are created by the writer itself. */
+const PRECREATE_MIN_FILES = 64;
+
 class Precreator {
   readonly #index = new Map<string, number>();
   readonly #settle: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
@@ -570,10 +573,8 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
     // the names are vetted before anything is created from them (walkPack checks them again)
     checkPayloadNames(pack.manifest);
     const target = (path: string): string => join(stagingDir, ...path.split('/'));
-    precreated = new Precreator(
-      payload.map((f) => target(f.path)),
-      dirs,
-    );
+    // a worker costs tens of milliseconds to start: worth it only for many files
+    if (payload.length >= PRECREATE_MIN_FILES) precreated = new Precreator(payload.map((f) => target(f.path)), dirs);
     const ahead = precreated;
     await walkPack(pack, {
       progress(n) {
@@ -586,13 +587,24 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
       },
       async payload(file, body) {
         const path = target(file.path);
-        await ahead.ready(path);
         // Synchronous calls on purpose: on the page cache each takes microseconds, while as async
         // calls each is a round trip through the thread pool, and 2,000 files × 4 calls in a row
         // cost seconds on a busy machine. Decompression goes on in the thread pool meanwhile.
+        let fd: number;
+        if (ahead) {
+          await ahead.ready(path);
+          // the empty file the Precreator made (O_EXCL); NOFOLLOW, though nothing else writes in staging
+          fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+        } else {
+          const parent = dirname(path);
+          if (!dirs.has(parent)) {
+            mkdirSync(parent, { recursive: true, mode: 0o755 });
+            dirs.add(parent);
+          }
+          // 'wx': O_CREAT|O_EXCL, so an existing name (a twin that slipped through) fails instead of being reused
+          fd = openSync(path, 'wx', 0o600);
+        }
         const mode = clampMode(file.mode);
-        // the empty file the Precreator made (O_EXCL); NOFOLLOW, though nothing else writes in staging
-        const fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
         try {
           for await (const piece of body) writeAll(fd, piece);
           fchmodSync(fd, mode);
