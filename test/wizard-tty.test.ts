@@ -42,7 +42,17 @@ function start(args: string[], env: Record<string, string> = {}): void {
   const assignments = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
   // CI must not leak in from the runner: under CI servicepack (rightly) refuses to open the wizard.
   const command = `cd ${quote(repo)} && env -u CI -u CONTINUOUS_INTEGRATION ${assignments.join(' ')} ${quote(process.execPath)} ${quote(bin)} ${args.map(quote).join(' ')}; echo "[exit $?]"; sleep 600`;
-  tmux('-u', 'new-session', '-d', '-x', '80', '-y', '24', '-s', SESSION, command);
+  // The previous test's kill-server returns before that server has gone; a new-session that
+  // reaches it while it exits fails with "server exited unexpectedly". A few bounded retries.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      tmux('-u', 'new-session', '-d', '-x', '80', '-y', '24', '-s', SESSION, command);
+      return;
+    } catch (e) {
+      if (attempt >= 5 || !/server exited unexpectedly|no server running|error connecting/.test(String(e))) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200 * attempt);
+    }
+  }
 }
 
 function screen(withEscapes = false): string {
