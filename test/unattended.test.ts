@@ -203,6 +203,29 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     assert.equal((await buildInfoOf(root)).level, 6);
   });
 
+  test('exit 6 from install itself: the commit fails and so does its rollback; recover brings the tree back, then the install goes through', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const failed = await servicepack(['install', sp6(), '--root', root, '-u', '--json'], { SERVICEPACK_FAULT: 'commit:file:2=EIO,rollback:step:1=EIO' });
+    assert.equal(failed.code, 6, failed.err);
+    const doc = json(failed);
+    assert.equal(doc['code'], 'E_NEEDS_RECOVER');
+    assert.match(String(doc['message']), /servicepack recover --root/);
+    assert.ok(existsSync(join(root, '.servicepack', 'journal.json')), 'the journal is kept for recover');
+    const query = await servicepack(['query', '--root', root]);
+    assert.equal(query.code, 6, query.err);
+    const recovered = await servicepack(['recover', '--root', root]);
+    assert.equal(recovered.code, 0, recovered.err);
+    const after = await snapshot(root);
+    // recover records what it did in the state record and leaves its log; the product is as it was
+    for (const p of Object.keys(after)) if (p.startsWith('.servicepack/')) delete after[p];
+    for (const p of Object.keys(before)) if (p.startsWith('.servicepack/')) delete before[p];
+    assert.deepEqual(after, before);
+    const again = await servicepack(['install', sp6(), '--root', root, '-u']);
+    assert.equal(again.code, 0, again.err);
+    assert.equal((await buildInfoOf(root)).level, 6);
+  });
+
   test('exit 10: restart: never while the service runs; the result says a restart is required', async () => {
     const root = await temps.installation('rtm-x86');
     const server = await startTree(root, { useTreePaths: true });

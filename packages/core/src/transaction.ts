@@ -511,7 +511,13 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
   }
   let failures: string[] = [];
   if (j) {
-    failures = await revertSteps(ctx.root, j.steps, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
+    try {
+      failures = await revertSteps(ctx.root, j.steps, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
+    } catch (e) {
+      // Anything that stops the undo itself (the final flush of the folders, say) leaves the
+      // journal open and the tree part-way: that is exit 6 (recover), never "rolled back".
+      failures = [`undoing the change: ${(e as Error).message}`];
+    }
     if (failures.length === 0) {
       try {
         await setPhase(ctx.root, j, 'rolled-back');
