@@ -10,7 +10,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run as runCli } from '../installer/src/cli.js';
-import type { Io } from '../installer/src/io.js';
+import { captureIo } from '../installer/test/capture-io.js';
 import { startTree } from './support/inetsrv.js';
 import { buildInfoOf, distFeed, distPacks, json, readJsonLines, requireBuild, servicepack, snapshot, Temps } from './support/unattended.js';
 
@@ -19,20 +19,9 @@ const ANSI = /\x1b/;
 
 /** The command line in this process (no node start-up): for the checks that need no real process. */
 async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: { write: (t) => {
-        out += t;
-      }, isTTY: false },
-    err: { write: (t) => {
-        err += t;
-      }, isTTY: false },
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    interactive: false,
-  };
+  const { io, output } = captureIo({ PATH: process.env['PATH'] ?? '', ...env });
   const code = await runCli(['node', 'servicepack', ...args], io);
-  return { code, out, err };
+  return { code, ...output() };
 }
 
 function noAnsi(run: { out: string; err: string }): void {

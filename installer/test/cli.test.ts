@@ -12,8 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, snapshot, tempDir } from '../../packages/core/test/install-fixtures.js';
 import { run } from '../src/cli.js';
+import { captureIo } from './capture-io.js';
 import { errorDocument } from '../src/exit.js';
-import type { Io } from '../src/io.js';
 import { PlainReporter } from '../src/reporters/plain.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,26 +26,9 @@ interface Captured {
 }
 
 async function cli(args: string[], env: Record<string, string | undefined> = {}, tty = false): Promise<Captured> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: {
-      write: (t) => {
-        out += t;
-      },
-      isTTY: tty,
-    },
-    err: {
-      write: (t) => {
-        err += t;
-      },
-      isTTY: tty,
-    },
-    env,
-    interactive: tty,
-  };
+  const { io, output } = captureIo(env, tty);
   const code = await run(['node', 'servicepack', ...args], io);
-  return { code, out, err };
+  return { code, ...output() };
 }
 
 function spawnCli(args: string[], env: Record<string, string> = {}): Captured {

@@ -9,11 +9,9 @@ import { appendFile, chmod, readFile, rm, unlink, writeFile } from 'node:fs/prom
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { detectInstallation } from '../../packages/core/src/detect.js';
-import { writeState } from '../../packages/core/src/state-store.js';
-import { copyTree, makeInstallation, makePack, makeVendor, tempDir } from '../../packages/core/test/install-fixtures.js';
+import { copyTree, makeInstallation, makePack, makeVendor, recordAsIs, tempDir } from '../../packages/core/test/install-fixtures.js';
 import { run, runProgram } from '../src/cli.js';
-import type { Io } from '../src/io.js';
+import { captureIo } from './capture-io.js';
 import { quickCommand } from '../src/quick-argv.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,34 +23,13 @@ interface Captured {
   err: string;
 }
 
-function captureIo(env: Record<string, string | undefined>): { io: Io; got: () => Omit<Captured, 'code'> } {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: {
-      write: (t) => {
-        out += t;
-      },
-      isTTY: false,
-    },
-    err: {
-      write: (t) => {
-        err += t;
-      },
-      isTTY: false,
-    },
-    env,
-    interactive: false,
-  };
-  return { io, got: () => ({ out, err }) };
-}
 
 async function both(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<{ quick: Captured; full: Captured }> {
   const argv = ['node', 'servicepack', ...args];
   const a = captureIo(env);
-  const quick = { code: await run(argv, a.io), ...a.got() };
+  const quick = { code: await run(argv, a.io), ...a.output() };
   const b = captureIo(env);
-  const full = { code: await runProgram(argv, b.io), ...b.got() };
+  const full = { code: await runProgram(argv, b.io), ...b.output() };
   return { quick, full };
 }
 
@@ -112,7 +89,7 @@ describe('run: the quick path answers exactly as the full program', () => {
     await copyTree(rtm, installed);
     const install = captureIo({ CI: 'true' });
     const r = await run(['node', 'servicepack', 'install', sp1, '--root', installed, '-u', '-z'], install.io);
-    assert.ok(r === 0 || r === 10, `install exited ${r}: ${install.got().err}`);
+    assert.ok(r === 0 || r === 10, `install exited ${r}: ${install.output().err}`);
     trees['installed'] = installed;
     const variant = async (name: string, change: (root: string) => Promise<void>) => {
       const root = await tempDir('sp-quick-root-');
@@ -185,18 +162,7 @@ describe('what `query` loads', () => {
   test('no commander, zod, ink, react, listr2, tar, node:crypto or node:child_process', async () => {
     // with a state record: without one (a vendor release tree) every file is read and hashed
     const root = await makeInstallation(0, makeVendor());
-    const inst = await detectInstallation(root);
-    await writeState(root, {
-      format: 1,
-      product: inst.product,
-      version: inst.version,
-      arch: inst.arch,
-      level: inst.level,
-      hotfixes: inst.hotfixes,
-      installed: [],
-      files: Object.fromEntries([...inst.files].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }])),
-      history: [],
-    });
+    await recordAsIs(root);
     const work = await tempDir('sp-quick-hook-');
     try {
       const log = join(work, 'loaded.txt');

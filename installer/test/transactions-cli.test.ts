@@ -13,33 +13,16 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, tempDir } from '../../packages/core/test/install-fixtures.js';
 import { run } from '../src/cli.js';
+import { captureIo } from './capture-io.js';
 import { parseFaults } from '../src/fault.js';
-import type { Io } from '../src/io.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(repo, 'installer', 'bin', 'servicepack');
 
 async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: {
-      write: (t) => {
-        out += t;
-      },
-      isTTY: false,
-    },
-    err: {
-      write: (t) => {
-        err += t;
-      },
-      isTTY: false,
-    },
-    env,
-    interactive: false,
-  };
+  const { io, output } = captureIo(env);
   const code = await run(['node', 'servicepack', ...args], io);
-  return { code, out, err };
+  return { code, ...output() };
 }
 
 function spawnCli(args: string[], env: Record<string, string> = {}): { code: number | null; signal: NodeJS.Signals | null; out: string; err: string } {

@@ -5,43 +5,13 @@
  * test (run `pnpm build`), it is never skipped.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { exchange, type RawResponse, readBuildInfo, releasesDir, releaseTree, startTree } from '../support/inetsrv.js';
+import { exchange, type RawResponse, startTree, fixTrees } from '../support/inetsrv.js';
 
 const ID = 'Q162814';
 const LEVEL = 2;
-
-interface Tree {
-  name: string;
-  dir: string;
-  level: number;
-  arch: string;
-  fixed: boolean;
-}
-
-function releaseTrees(): Tree[] {
-  if (!existsSync(releasesDir)) assert.fail(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
-  const trees = readdirSync(releasesDir)
-    .filter((n) => n.startsWith('inetsrv-4.0-'))
-    .sort()
-    .map((name) => {
-      const dir = releaseTree(name);
-      const info = readBuildInfo(dir);
-      return { name, dir, level: info.level, arch: info.arch, fixed: info.level >= LEVEL || info.hotfixes.includes(ID) };
-    });
-  // Both directions or nothing: without the level before the fix and the fix's own, the test proves nothing.
-  for (const arch of ['x86', 'alpha']) {
-    for (const level of [LEVEL - 1, LEVEL]) {
-      assert.ok(
-        trees.some((t) => t.arch === arch && t.level === level),
-        `no ${arch} release tree at level ${level} in ${releasesDir}: run \`pnpm build\``,
-      );
-    }
-  }
-  return trees;
-}
 
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
 
@@ -49,7 +19,7 @@ const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
 const FILES = ['readme.txt', 'index.html', 'docs/index.html', 'images/logo.png'];
 
 describe(`${ID}: a file URL with a trailing slash is served as the file`, { concurrency: 8 }, () => {
-  for (const tree of releaseTrees()) {
+  for (const tree of fixTrees(ID, LEVEL)) {
     test(`${tree.name} (${tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 15_000 }, async () => {
       const server = await startTree(tree.dir);
       const one = async (path: string): Promise<RawResponse> => {

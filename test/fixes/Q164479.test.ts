@@ -11,49 +11,17 @@
  * `pnpm build`), it is never skipped.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { delay, exchange, type RunningServer, readBuildInfo, releasesDir, releaseTree, startTree } from '../support/inetsrv.js';
+import { delay, exchange, type RunningServer, startTree, fixTrees } from '../support/inetsrv.js';
 
 const ID = 'Q164479';
 const LEVEL = 2;
 const KiB = 1024;
-
-interface Tree {
-  name: string;
-  dir: string;
-  level: number;
-  arch: string;
-  fixed: boolean;
-}
-
-function releaseTrees(): Tree[] {
-  if (!existsSync(releasesDir)) assert.fail(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
-  const trees = readdirSync(releasesDir)
-    .filter((n) => n.startsWith('inetsrv-4.0-'))
-    .sort()
-    .map((name) => {
-      const dir = releaseTree(name);
-      const info = readBuildInfo(dir);
-      // The fix is Alpha-only: x86 trees are expected to behave as fixed at every level.
-      const fixed = info.arch !== 'alpha' || info.level >= LEVEL || info.hotfixes.includes(ID);
-      return { name, dir, level: info.level, arch: info.arch, fixed };
-    });
-  // Both directions or nothing: without the level before the fix and the fix's own, the test proves nothing.
-  for (const arch of ['x86', 'alpha']) {
-    for (const level of [LEVEL - 1, LEVEL]) {
-      assert.ok(
-        trees.some((t) => t.arch === arch && t.level === level),
-        `no ${arch} release tree at level ${level} in ${releasesDir}: run \`pnpm build\``,
-      );
-    }
-  }
-  return trees;
-}
 
 const work = mkdtempSync(join(tmpdir(), 'q164479-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -131,7 +99,8 @@ function stalledDownload(port: number, readBytes: number): Promise<Socket> {
 const DOWNLOADS = 2;
 
 describe(`${ID}: each download holds twice as much memory on Alpha`, { concurrency: 6 }, () => {
-  for (const tree of releaseTrees()) {
+  // The fix is Alpha-only: x86 trees are expected to behave as fixed at every level.
+  for (const tree of fixTrees(ID, LEVEL, (info, carries) => info.arch !== 'alpha' || carries)) {
     test(`${tree.name} (${tree.arch === 'x86' ? 'x86: never had the bug' : tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 20_000 }, async (t) => {
       const nodeOptions = [process.env['NODE_OPTIONS'], `--import=${pathToFileURL(probe).href}`].filter(Boolean).join(' ');
       const server = await startTree(tree.dir, { set: { WwwRoot: www }, env: { NODE_OPTIONS: nodeOptions } });

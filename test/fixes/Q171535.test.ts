@@ -9,42 +9,12 @@
  * (run `pnpm build`), it is never skipped.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { exchange, readBuildInfo, releasesDir, releaseTree, startTree } from '../support/inetsrv.js';
+import { exchange, startTree, fixTrees } from '../support/inetsrv.js';
 
 const ID = 'Q171535';
 const LEVEL = 3;
-
-interface Tree {
-  name: string;
-  dir: string;
-  level: number;
-  arch: string;
-  fixed: boolean;
-}
-
-function releaseTrees(): Tree[] {
-  if (!existsSync(releasesDir)) assert.fail(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
-  const trees = readdirSync(releasesDir)
-    .filter((n) => n.startsWith('inetsrv-4.0-'))
-    .sort()
-    .map((name) => {
-      const dir = releaseTree(name);
-      const info = readBuildInfo(dir);
-      return { name, dir, level: info.level, arch: info.arch, fixed: info.level >= LEVEL || info.hotfixes.includes(ID) };
-    });
-  // Both directions or nothing: without the level before the fix and the fix's own, the test proves nothing.
-  for (const arch of ['x86', 'alpha']) {
-    for (const level of [LEVEL - 1, LEVEL]) {
-      assert.ok(
-        trees.some((t) => t.arch === arch && t.level === level),
-        `no ${arch} release tree at level ${level} in ${releasesDir}: run \`pnpm build\``,
-      );
-    }
-  }
-  return trees;
-}
 
 /** Requests per measurement, pipelined on one connection: each is parsed on its own. */
 const REQUESTS = 3;
@@ -70,7 +40,7 @@ function cpuMs(pid: number): number | undefined {
 }
 
 describe(`${ID}: denial of service through request headers with long runs of blanks`, { concurrency: 8 }, () => {
-  for (const tree of releaseTrees()) {
+  for (const tree of fixTrees(ID, LEVEL)) {
     test(`${tree.name} (${tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 30_000 }, async (t) => {
       const server = await startTree(tree.dir);
       /** CPU (or wall) milliseconds the server spends answering REQUESTS copies of one request. */

@@ -6,44 +6,14 @@
  * A missing build fails the test (run `pnpm build`), it is never skipped.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { exchange, readBuildInfo, releasesDir, releaseTree, runCli, startTree } from '../support/inetsrv.js';
+import { exchange, runCli, startTree, fixTrees } from '../support/inetsrv.js';
 
 const ID = 'Q223094';
 const LEVEL = 5;
-
-interface Tree {
-  name: string;
-  dir: string;
-  level: number;
-  arch: string;
-  fixed: boolean;
-}
-
-function releaseTrees(): Tree[] {
-  if (!existsSync(releasesDir)) assert.fail(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
-  const trees = readdirSync(releasesDir)
-    .filter((n) => n.startsWith('inetsrv-4.0-'))
-    .sort()
-    .map((name) => {
-      const dir = releaseTree(name);
-      const info = readBuildInfo(dir);
-      return { name, dir, level: info.level, arch: info.arch, fixed: info.level >= LEVEL || info.hotfixes.includes(ID) };
-    });
-  // Both directions or nothing: without the level before the fix and the fix's own, the test proves nothing.
-  for (const arch of ['x86', 'alpha']) {
-    for (const level of [LEVEL - 1, LEVEL]) {
-      assert.ok(
-        trees.some((t) => t.arch === arch && t.level === level),
-        `no ${arch} release tree at level ${level} in ${releasesDir}: run \`pnpm build\``,
-      );
-    }
-  }
-  return trees;
-}
 
 const work = mkdtempSync(join(tmpdir(), 'q223094-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -55,7 +25,7 @@ const conf = join(work, 'inetsrv.conf');
 writeFileSync(conf, `# A site whose folder name holds " #"; the value is quoted for that reason.\nWwwRoot = "${site}"   # the second site\n`);
 
 describe(`${ID}: a quoted setting that contains " #" is cut short`, { concurrency: 8 }, () => {
-  for (const tree of releaseTrees()) {
+  for (const tree of fixTrees(ID, LEVEL)) {
     test(`${tree.name} (${tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 15_000 }, async () => {
       const starting = startTree(tree.dir, { args: ['--config', conf], startTimeoutMs: 10_000 });
       if (!tree.fixed) {

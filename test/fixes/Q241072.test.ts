@@ -10,12 +10,12 @@
  * is never skipped.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { exchange, parseResponses, procIo, type RawResponse, readBuildInfo, releasesDir, releaseTree, startTree } from '../support/inetsrv.js';
+import { exchange, parseResponses, procIo, type RawResponse, startTree, fixTrees } from '../support/inetsrv.js';
 
 const ID = 'Q241072';
 const LEVEL = 6;
@@ -25,35 +25,6 @@ const N = 200;
 const SIZE = 32 * 1024;
 /** How long the fixed server may go on serving what a path was (it rechecks once a second). */
 const NOTICE_MS = 3000;
-
-interface Tree {
-  name: string;
-  dir: string;
-  level: number;
-  fixed: boolean;
-}
-
-function releaseTrees(): Tree[] {
-  if (!existsSync(releasesDir)) assert.fail(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
-  const trees = readdirSync(releasesDir)
-    .filter((n) => n.startsWith('inetsrv-4.0-'))
-    .sort()
-    .map((name) => {
-      const dir = releaseTree(name);
-      const info = readBuildInfo(dir);
-      return { name, dir, level: info.level, fixed: info.level >= LEVEL || info.hotfixes.includes(ID) };
-    });
-  // Both directions or nothing: without the level before the fix and the fix's own, the test proves nothing.
-  for (const arch of ['x86', 'alpha']) {
-    for (const level of [LEVEL - 1, LEVEL]) {
-      assert.ok(
-        trees.some((t) => t.name.endsWith(`-${arch}`) && t.level === level),
-        `no ${arch} release tree at level ${level} in ${releasesDir}: run \`pnpm build\``,
-      );
-    }
-  }
-  return trees;
-}
 
 /** One keep-alive connection, one request at a time, as a browser reloading a page does. */
 class Client {
@@ -127,7 +98,7 @@ const outside = join(work, 'outside.html');
 writeFileSync(outside, '<p>not part of the site</p>\n');
 
 describe(`${ID}: static files are served slowly and with high CPU usage`, { concurrency: 4 }, () => {
-  for (const tree of releaseTrees()) {
+  for (const tree of fixTrees(ID, LEVEL)) {
     test(`${tree.name} (${tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 30_000 }, async () => {
       const www = join(work, tree.name);
       mkdirSync(join(www, 'sub'), { recursive: true });

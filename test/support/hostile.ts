@@ -9,6 +9,7 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Io } from '../../installer/src/io.js';
+import { captureIo } from '../../installer/test/capture-io.js';
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -204,26 +205,9 @@ let runner: ((argv: readonly string[], io: Io) => Promise<number>) | undefined;
 export async function cli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   // loaded on first use: the fuzz run imports this module but never needs commander
   runner ??= (await import('../../installer/src/cli.js')).run;
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: {
-      write: (t) => {
-        out += t;
-      },
-      isTTY: false,
-    },
-    err: {
-      write: (t) => {
-        err += t;
-      },
-      isTTY: false,
-    },
-    env: { NO_COLOR: '1', ...env },
-    interactive: false,
-  };
+  const { io, output } = captureIo({ NO_COLOR: '1', ...env });
   const code = await runner(['node', 'servicepack', ...args], io);
-  return { code, out, err };
+  return { code, ...output() };
 }
 
 /** The one JSON document a `--json` run prints. */

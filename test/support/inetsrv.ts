@@ -87,6 +87,41 @@ export function readBuildInfo(treeDir: string): TreeBuildInfo {
   return JSON.parse(readFileSync(join(treeDir, 'BUILDINFO.json'), 'utf8')) as TreeBuildInfo;
 }
 
+/** A built release tree as a fix's regression test sees it. */
+export interface FixTree {
+  name: string;
+  dir: string;
+  level: number;
+  arch: string;
+  /** carries the fix: its level reached, or the hotfix installed */
+  fixed: boolean;
+}
+
+/**
+ * Every built release tree for the regression test of fix `id` (shipped at `level`). Both directions
+ * or nothing: without the level before the fix and the fix's own, for each arch, the test proves
+ * nothing, so a missing build fails here, never skips. `fixed` can override what counts as fixed
+ * (an arch-only fix: the other arch never had the bug).
+ */
+export function fixTrees(id: string, level: number, fixed?: (info: TreeBuildInfo, carries: boolean) => boolean): FixTree[] {
+  if (!existsSync(releasesDir)) throw new Error(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
+  const trees = readdirSync(releasesDir)
+    .filter((n) => n.startsWith('inetsrv-4.0-'))
+    .sort()
+    .map((name) => {
+      const dir = releaseTree(name);
+      const info = readBuildInfo(dir);
+      const carries = info.level >= level || info.hotfixes.includes(id);
+      return { name, dir, level: info.level, arch: info.arch, fixed: fixed ? fixed(info, carries) : carries };
+    });
+  for (const arch of ['x86', 'alpha']) {
+    for (const l of [level - 1, level]) {
+      if (!trees.some((t) => t.arch === arch && t.level === l)) throw new Error(`no ${arch} release tree at level ${l} in ${releasesDir}: run \`pnpm build\``);
+    }
+  }
+  return trees;
+}
+
 type Message = { type?: unknown; [k: string]: unknown };
 
 function launch(command: string[], options: StartOptions): Promise<RunningServer> {

@@ -1,5 +1,6 @@
 import { unsafePathReason } from './archive-path.js';
 import { isOwnedPath } from './fsutil.js';
+import { int, isObj, keysOk, SHA256, str } from './record-check.js';
 import type { BackupRecord } from './transaction.js';
 
 /**
@@ -10,24 +11,7 @@ import type { BackupRecord } from './transaction.js';
  * each object schema on first use), a tenth of a service pack's whole uninstall.
  */
 
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): v is string => typeof v === 'string';
-const int = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const strArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(str);
-const SHA256 = /^[0-9a-f]{64}$/;
-
-/** exactly the required keys, plus optional ones, and nothing else (zod's strictObject) */
-function keysOk(o: Obj, required: readonly string[], optional: readonly string[] = []): boolean {
-  let n = 0;
-  for (const k of required) {
-    if (!Object.hasOwn(o, k)) return false;
-    n++;
-  }
-  for (const k of optional) if (Object.hasOwn(o, k)) n++;
-  return Object.keys(o).length === n;
-}
 
 /** What could send a restore outside the product's files: the schema's `ownedPath`. */
 function ownedPathOk(p: unknown): p is string {

@@ -283,6 +283,8 @@ function visible(name: string): string {
  * names equal after NFC and case folding, or a file that is also another file's folder.
  */
 function checkPayloadNames(manifest: Manifest): void {
+  // staging vets the names before it creates files from them, and walkPack again for every reader
+  if (vettedNames.has(manifest)) return;
   const byFold = new Map<string, string>();
   const files = new Set<string>();
   const dirs = new Set<string>();
@@ -300,7 +302,11 @@ function checkPayloadNames(manifest: Manifest): void {
     byFold.set(key, name);
   }
   for (const f of files) if (dirs.has(f)) throw unsafe(`${f} is both a file and a folder`, { path: f });
+  vettedNames.add(manifest);
 }
+
+/** Manifests whose payload names passed checkPayloadNames (a verified pack's manifest is not changed afterwards). */
+const vettedNames = new WeakSet<Manifest>();
 
 function tarBudget(pack: VerifiedPack): number {
   let total = pack.manifestBytes.length + SIGNATURE_MAX_BYTES + 2 * PAX_OVERHEAD + 2 * BLOCK + RECORD;
@@ -570,7 +576,7 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
   let precreated: Precreator | undefined;
   try {
     await chmod(stagingDir, 0o700);
-    // the names are vetted before anything is created from them (walkPack checks them again)
+    // the names are vetted before anything is created from them
     checkPayloadNames(pack.manifest);
     const target = (path: string): string => join(stagingDir, ...path.split('/'));
     // a worker costs tens of milliseconds to start: worth it only for many files

@@ -10,14 +10,14 @@ import type { State } from './state.js';
  * goes to the zod schema, which stays the authority and words the error.
  */
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
-function isObj(v: unknown): v is Obj {
+export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** exactly the required keys, plus optional ones, and nothing else (zod's strictObject) */
-function keysOk(o: Obj, required: readonly string[], optional: readonly string[] = []): boolean {
+export function keysOk(o: Obj, required: readonly string[], optional: readonly string[] = []): boolean {
   let n = 0;
   for (const k of required) {
     if (!Object.hasOwn(o, k)) return false;
@@ -27,11 +27,11 @@ function keysOk(o: Obj, required: readonly string[], optional: readonly string[]
   return Object.keys(o).length === n;
 }
 
-const str = (v: unknown): v is string => typeof v === 'string';
-const int = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+export const str = (v: unknown): v is string => typeof v === 'string';
+export const int = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const strArray = (v: unknown, each: (s: string) => boolean = () => true): boolean => Array.isArray(v) && v.every((x) => str(x) && each(x));
 const ARCH: ReadonlySet<string> = new Set(ARCHES);
-const SHA256 = /^[0-9a-f]{64}$/;
+export const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
  * Called once per file of the installation (10,000 times on a large one), so written out rather

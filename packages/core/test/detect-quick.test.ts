@@ -8,8 +8,7 @@ import { isServicepackError } from '../src/errors.js';
 import { hashFiles, hashTree } from '../src/hash.js';
 import { checkedBuildInfo, checkedState } from '../src/record-check.js';
 import { type State, StateSchema } from '../src/state.js';
-import { writeState } from '../src/state-store.js';
-import { buildInfo, makeInstallation, makeVendor } from './install-fixtures.js';
+import { buildInfo, makeInstallation, makeVendor, recordAsIs } from './install-fixtures.js';
 
 /**
  * The detection shortcuts that keep install, uninstall and query from reading a whole tree
@@ -26,19 +25,7 @@ after(async () => {
 async function recorded(): Promise<{ root: string; state: State }> {
   const root = await makeInstallation(0, vendor);
   cleanup.push(root);
-  const inst = await detectInstallation(root);
-  const state: State = {
-    format: 1,
-    product: inst.product,
-    version: inst.version,
-    arch: inst.arch,
-    level: inst.level,
-    hotfixes: inst.hotfixes,
-    installed: [],
-    files: Object.fromEntries([...inst.files].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }])),
-    history: [],
-  };
-  await writeState(root, state);
+  const state = await recordAsIs(root);
   return { root, state };
 }
 

@@ -5,9 +5,8 @@ import { after, describe, test } from 'node:test';
 import { detectInstallation } from '../src/detect.js';
 import { ServicepackError } from '../src/errors.js';
 import { sha256Bytes } from '../src/hash.js';
-import type { State } from '../src/state.js';
 import { writeState } from '../src/state-store.js';
-import { buildInfo, makeInstallation, makeVendor, tempDir } from './install-fixtures.js';
+import { buildInfo, makeInstallation, makeVendor, tempDir, recordAsIs } from './install-fixtures.js';
 
 const vendor = makeVendor();
 const cleanup: string[] = [];
@@ -19,24 +18,6 @@ async function fresh(level = 0): Promise<string> {
   const root = await makeInstallation(level, vendor);
   cleanup.push(root);
   return root;
-}
-
-/** A state record that matches the tree exactly, as the installer would have written it. */
-async function recordAsIs(root: string): Promise<State> {
-  const inst = await detectInstallation(root);
-  const state: State = {
-    format: 1,
-    product: inst.product,
-    version: inst.version,
-    arch: inst.arch,
-    level: inst.level,
-    hotfixes: inst.hotfixes,
-    installed: [],
-    files: Object.fromEntries([...inst.files].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }])),
-    history: [],
-  };
-  await writeState(root, state);
-  return state;
 }
 
 describe('detectInstallation', () => {

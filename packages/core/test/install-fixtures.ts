@@ -8,9 +8,12 @@ import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BuildInfo } from '../src/buildinfo.js';
+import { detectInstallation } from '../src/detect.js';
 import { hashTree, type TreeEntry } from '../src/hash.js';
 import type { Manifest } from '../src/manifest.js';
 import { writePack } from '../src/pack-write.js';
+import type { State } from '../src/state.js';
+import { writeState } from '../src/state-store.js';
 import { generateKeyPair, parsePrivateKey } from '../src/trust.js';
 
 export const NOT_OWNED = ['.servicepack', 'wwwroot', 'logs', 'run'];
@@ -211,4 +214,23 @@ export async function readJson<T = unknown>(path: string): Promise<T> {
 
 export async function copyTree(src: string, dest: string): Promise<void> {
   await cp(src, dest, { recursive: true, preserveTimestamps: true });
+}
+
+/** A state record that matches the tree exactly, as the installer would have written it (plus `extra`). */
+export async function recordAsIs(root: string, extra: Partial<State> = {}): Promise<State> {
+  const inst = await detectInstallation(root);
+  const state: State = {
+    format: 1,
+    product: inst.product,
+    version: inst.version,
+    arch: inst.arch,
+    level: inst.level,
+    hotfixes: inst.hotfixes,
+    installed: [],
+    files: Object.fromEntries([...inst.files].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }])),
+    history: [],
+    ...extra,
+  };
+  await writeState(root, state);
+  return state;
 }

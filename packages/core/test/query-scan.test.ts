@@ -7,7 +7,7 @@ import { type QueryResult, queryInstallation } from '../src/query.js';
 import { consistentInstallation, journalAbsent } from '../src/query-scan.js';
 import type { State } from '../src/state.js';
 import { writeState } from '../src/state-store.js';
-import { buildInfo, makeInstallation, makeVendor } from './install-fixtures.js';
+import { buildInfo, makeInstallation, makeVendor, recordAsIs } from './install-fixtures.js';
 
 /**
  * query's shortcut for an installation that agrees with its state record (query-scan.ts): it may
@@ -24,20 +24,10 @@ after(async () => {
 async function recorded(extra: Partial<State> = {}): Promise<{ root: string; state: State }> {
   const root = await makeInstallation(0, vendor);
   cleanup.push(root);
-  const inst = await detectInstallation(root);
-  const state: State = {
-    format: 1,
-    product: inst.product,
-    version: inst.version,
-    arch: inst.arch,
-    level: inst.level,
-    hotfixes: inst.hotfixes,
-    installed: [],
-    files: Object.fromEntries([...inst.files].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }])),
+  const state = await recordAsIs(root, {
     history: [{ id: 't1', packId: 'inetsrv-4.0-sp0', action: 'install', time: '2026-01-01T00:00:00.000Z', result: 'done', fromLevel: 0, toLevel: 0 }],
     ...extra,
-  };
-  await writeState(root, state);
+  });
   return { root, state };
 }
 
