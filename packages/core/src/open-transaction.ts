@@ -36,14 +36,21 @@ export function parseLock(text: string): LockOwner | undefined {
   return { pid, ...(start !== undefined && /^\d+$/.test(start) ? { start } : {}) };
 }
 
-export async function processStart(pid: number): Promise<string | undefined> {
+/** `/proc/<pid>/stat`: the state (field 3, `Z` for a zombie) and the start time (field 22); undefined without /proc. */
+export async function procStat(pid: number): Promise<{ state: string; start: string } | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) may contain spaces and parentheses: count fields after the last ')'
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state, start] = [fields[0], fields[19]];
+    return state !== undefined && start !== undefined && /^\d+$/.test(start) ? { state, start } : undefined;
   } catch {
     return undefined;
   }
+}
+
+export async function processStart(pid: number): Promise<string | undefined> {
+  return (await procStat(pid))?.start;
 }
 
 /** Whether the lock's owner still runs: alive, and (where /proc tells) not a later process that got the same pid. */

@@ -354,6 +354,7 @@ const journalStep: StepDef<JournaledContext> = {
     // What recovery must restore includes the service: its state is read right before the
     // journal is written, and the journal says whether this transaction stops it.
     const status = await serviceStatus(ctx.root, draft.service.before);
+    if (status.distrust) ctx.sink({ type: 'warning', code: status.distrust.code, message: status.distrust.message, path: draft.service.before.service.pidFile });
     ctx.service.wasRunning = status.running;
     if (status.pid !== undefined) ctx.service.pid = status.pid;
     const journal: Journal = {

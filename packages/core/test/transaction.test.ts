@@ -361,18 +361,23 @@ describe('installPacks', () => {
 });
 
 describe('service stop and restart', () => {
-  // A stand-in for bin/inetsrv: `start` launches a detached idle process and writes its pid file.
+  // A stand-in for bin/inetsrv: `start` launches a detached idle process that, like the server,
+  // names itself "inetsrv <root>" (what servicepack recognises it by) and then writes its pid
+  // file; `start` returns once the file names it.
   const bin = `#!/usr/bin/env node
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const root = path.resolve(__dirname, '..');
+const pidFile = path.join(root, 'run', 'inetsrv.pid');
 if (process.argv[2] === 'start') {
   if (fs.existsSync(path.join(root, 'run', 'fail-start'))) process.exit(1);
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'inetsrv', root], { detached: true, stdio: 'ignore' });
   fs.mkdirSync(path.join(root, 'run'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'run', 'inetsrv.pid'), child.pid + '\\n');
+  const idle = "process.title = process.argv[1]; require('node:fs').writeFileSync(process.argv[2], String(process.pid)); setInterval(() => {}, 1000)";
+  const child = spawn(process.execPath, ['-e', idle, 'inetsrv ' + root, pidFile], { detached: true, stdio: 'ignore' });
   child.unref();
+  const named = () => { try { return fs.readFileSync(pidFile, 'utf8') === String(child.pid); } catch { return false; } };
+  for (let i = 0; i < 500 && !named(); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
 }
 `;
 
