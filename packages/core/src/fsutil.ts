@@ -98,9 +98,12 @@ function randomHex(bytes: number): string {
 
 /**
  * Write-then-rename: readers see the old bytes or the new bytes, never a torn file, even after a
- * crash (temp file fsynced before the rename, directory fsynced after it).
+ * crash (temp file fsynced before the rename, directory fsynced after it). The rename replaces
+ * whatever entry is at `path` (a link is replaced, never written through). Private (0600) unless
+ * told otherwise: what is written this way is the installer's own records (state, journal, backup
+ * records).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${randomHex(6)}.tmp`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);

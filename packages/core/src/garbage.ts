@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errnoCode } from './fsutil.js';
-import { SERVICEPACK_DIR } from './names.js';
+import { GARBAGE_DIR, SERVICEPACK_DIR } from './names.js';
+import { isRealFolder, PRIVATE_DIR_MODE } from './servicepack-dir.js';
 
 /**
  * What a finished transaction throws away: its staging folder, which after an uninstall holds every
@@ -13,10 +14,12 @@ import { SERVICEPACK_DIR } from './names.js';
  * Under the lock only the rename happens; the deletion needs no lock, since nothing else ever reads
  * `garbage/`.
  */
-export const GARBAGE_DIR = 'garbage';
+export { GARBAGE_DIR } from './names.js';
 
 /** Absolute paths only: an `rm` found through PATH could be anything the caller's PATH points at. */
 const RM_BINARIES = ['/usr/bin/rm', '/bin/rm'];
+
+const GARBAGE_REL = `${SERVICEPACK_DIR}/${GARBAGE_DIR}`;
 
 function garbageDir(root: string): string {
   return join(root, SERVICEPACK_DIR, GARBAGE_DIR);
@@ -30,7 +33,9 @@ export function moveToGarbage(root: string, rel: string): boolean {
   const from = join(root, ...rel.split('/'));
   if (!existsSync(from)) return true;
   try {
-    mkdirSync(garbageDir(root), { recursive: true, mode: 0o700 });
+    mkdirSync(garbageDir(root), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // never into a link: what is moved there is deleted, wherever it is
+    if (!isRealFolder(root, GARBAGE_REL)) return false;
     renameSync(from, join(garbageDir(root), `${basename(from)}-${process.pid}`));
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return !existsSync(from);
@@ -54,7 +59,9 @@ export function moveToGarbage(root: string, rel: string): boolean {
  */
 export async function disposeGarbage(root: string): Promise<void> {
   const dir = garbageDir(root);
-  if (!existsSync(dir)) return;
+  // `rm -rf` is given a real folder, without a trailing slash: it deletes the tree, removes the
+  // links inside it without following them, and would only ever unlink a link given as the argument.
+  if (!isRealFolder(root, GARBAGE_REL)) return;
   const bin = process.platform === 'win32' ? undefined : RM_BINARIES.find((p) => existsSync(p));
   if (bin !== undefined) {
     const { spawn } = await import('node:child_process');

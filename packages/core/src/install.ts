@@ -13,6 +13,7 @@ import type { FixRef, Manifest } from './manifest.js';
 import { openPack, type StagedPayload, stagePayload, type VerifiedPack } from './pack.js';
 import { type FileMeta, filesAfter, type InstallPlan, type ModifiedPolicy, type PlannedOp, planInstall } from './plan.js';
 import { recoverStep } from './recover.js';
+import { PRIVATE_DIR_MODE } from './servicepack-dir.js';
 import { type HistoryEntry, SERVICEPACK_DIR, type State } from './state.js';
 import {
   acquireLock,
@@ -21,6 +22,7 @@ import {
   BACKUP_DIR,
   type BackupRecord,
   checkpoint,
+  createStaging,
   JOURNALED_STEPS,
   type JournaledContext,
   missingParents,
@@ -277,7 +279,7 @@ const planStep: StepDef<InstallContext> = {
 const stageStep: StepDef<InstallContext> = {
   name: 'stage',
   run: async (ctx) => {
-    await mkdir(ctx.stagingRoot, { recursive: true });
+    await createStaging(ctx);
     // The staged files reach the disk (fsync) while the journal is worked out, and the journal
     // is written only once they are there: a crash never leaves a journal naming unflushed files.
     const flushes: Promise<void>[] = [];
@@ -346,7 +348,7 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
   for (const unit of ctx.units) {
     const plan = unit.plan!;
     const bdirRel = relTo(root, unit.stagedBackupDir);
-    await mkdir(unit.stagedBackupDir, { recursive: true });
+    await mkdir(unit.stagedBackupDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const createdDirs: string[] = [];
     const removed: string[] = [];
     const backupFiles: BackupRecord['files'] = [];

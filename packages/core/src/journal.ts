@@ -1,11 +1,12 @@
 import { lstatSync, renameSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { ServicepackError } from './errors.js';
+import { mkdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { isServicepackError, ServicepackError } from './errors.js';
 import { flushToDisk } from './durable.js';
 import { errnoCode, exists, fsyncDir, writeFileAtomic } from './fsutil.js';
 import { JOURNAL_FILE } from './names.js';
 import { checkedState } from './record-check.js';
+import { folderModeFor, readRecordFile } from './servicepack-dir.js';
 import type { Journal, JournalPhase, JournalStep } from './journal-schema.js';
 import { SERVICEPACK_DIR } from './names.js';
 
@@ -64,9 +65,10 @@ export async function readJournal(root: string): Promise<Journal | undefined> {
   const path = journalPath(root);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRecordFile(path);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
+    if (isServicepackError(e)) throw e;
     throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
   let json: unknown;
@@ -131,7 +133,7 @@ export async function applySteps(root: string, steps: readonly JournalStep[], be
     if (s.kind === 'mkdir') {
       const dir = at(root, s.dir);
       try {
-        await mkdir(dir, { mode: 0o755 });
+        await mkdir(dir, { mode: folderModeFor(s.dir) });
       } catch (e) {
         if (errnoCode(e) === 'EEXIST') throw appeared(s.dir);
         throw e;
@@ -227,17 +229,8 @@ export async function setPhase(root: string, journal: Journal, phase: JournalPha
   return next;
 }
 
-/**
- * The checks for a journal this process has just built (the journal step), where JournalSchema is
- * for journals read back (recovery). Its shape is its type's, built from input already validated
- * (the signed manifest, the state record); what must hold beyond the type is checked here: every
- * path stays inside the installation (a rename sent elsewhere is the damage recovery could do), the
- * steps can be judged from the disk (checkSteps), and the new state record is one the next run
- * accepts. The schema itself costs about 0.3 s for a 2,000-file pack in a one-shot process (zod
- * compiles each object schema on its first use); tests read every journal the engine writes back
- * through it (crash matrix, recover tests).
- */
-export async function checkBuiltJournal(j: Journal): Promise<void> {
+/** Every path a journal names, root-relative. */
+export function journalPaths(j: Journal): string[] {
   const paths = [j.staging, j.prepared.committed, j.prepared.rolledBack, j.prepared.state, ...j.finish.pruneDirs, ...j.finish.removeTrees];
   for (const m of j.finish.moves) paths.push(m.from, m.to);
   for (const o of j.ops) {
@@ -249,7 +242,21 @@ export async function checkBuiltJournal(j: Journal): Promise<void> {
     if (s.kind === 'mkdir') paths.push(s.dir);
     else paths.push(s.from, s.to);
   }
-  for (const p of paths) {
+  return paths;
+}
+
+/**
+ * The checks for a journal this process has just built (the journal step), where JournalSchema is
+ * for journals read back (recovery). Its shape is its type's, built from input already validated
+ * (the signed manifest, the state record); what must hold beyond the type is checked here: every
+ * path stays inside the installation (a rename sent elsewhere is the damage recovery could do), the
+ * steps can be judged from the disk (checkSteps), and the new state record is one the next run
+ * accepts. The schema itself costs about 0.3 s for a 2,000-file pack in a one-shot process (zod
+ * compiles each object schema on its first use); tests read every journal the engine writes back
+ * through it (crash matrix, recover tests).
+ */
+export async function checkBuiltJournal(j: Journal): Promise<void> {
+  for (const p of journalPaths(j)) {
     const why = journalPathProblem(p);
     if (why) throw new Error(`internal: the journal names ${JSON.stringify(p)}, not a path inside the installation (${why})`);
   }
@@ -286,7 +293,7 @@ export async function finishForward(root: string, journal: Journal): Promise<voi
     const from = at(root, m.from);
     const to = at(root, m.to);
     if ((await exists(from)) && !(await exists(to))) {
-      await mkdir(dirname(to), { recursive: true });
+      await mkdir(dirname(to), { recursive: true, mode: folderModeFor(posix.dirname(m.to)) });
       await rename(from, to);
     }
   }

@@ -1,7 +1,8 @@
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ServicepackEvent } from './events.js';
-import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
+import { BUILDINFO_FILE, LOG_DIR, SERVICEPACK_DIR } from './names.js';
+import { isRealFolder, notFollowed, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './servicepack-dir.js';
 
 /**
  * The transaction log (DESIGN §3 `log/`): one JSON object per line, one line per core event, with
@@ -14,14 +15,22 @@ import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
  * sits in a buffer when the process is killed is exactly the line an administrator needs.
  */
 
-export const LOG_DIR = 'log';
+export { LOG_DIR } from './names.js';
 
-/** Appends JSON lines to one file; opened once, so a line never interleaves with another writer's. */
+/**
+ * Appends JSON lines to one file; opened once, so a line never interleaves with another writer's.
+ * Created private (0600): a log says what is installed where. `fresh`: the file must not exist
+ * yet and is never opened through a link (an installation's own log, named after a new transaction).
+ */
 export class JsonLinesFile {
   private fd: number | undefined;
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    opts: { fresh?: boolean } = {},
+  ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'a', 0o644);
+    const flags = opts.fresh ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW : 'a';
+    this.fd = openSync(path, flags, PRIVATE_FILE_MODE);
   }
   write(record: Record<string, unknown>): void {
     if (this.fd === undefined) return;
@@ -109,7 +118,9 @@ export class TransactionLog {
   private openOwn(): void {
     if (this.own || this.ownPath === undefined) return;
     try {
-      this.own = new JsonLinesFile(this.ownPath);
+      mkdirSync(dirname(this.ownPath), { recursive: true, mode: PRIVATE_DIR_MODE });
+      if (!isRealFolder(this.opts.root, `${SERVICEPACK_DIR}/${LOG_DIR}`)) throw notFollowed(dirname(this.ownPath));
+      this.own = new JsonLinesFile(this.ownPath, { fresh: true });
     } catch (e) {
       this.opts.onWarning?.(`cannot write the transaction log ${this.ownPath}: ${(e as Error).message}`);
       this.pending.length = 0;

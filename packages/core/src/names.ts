@@ -6,3 +6,13 @@ export const SERVICEPACK_DIR = '.servicepack';
 export const BUILDINFO_FILE = 'BUILDINFO.json';
 export const STATE_FILE = 'state.json';
 export const JOURNAL_FILE = 'journal.json';
+export const LOCK_FILE = 'lock';
+
+// the folders of .servicepack/ (docs/transactions.md §1)
+export const STAGING_DIR = 'staging';
+export const BACKUP_DIR = 'backup';
+/** where `uninstall --overwrite-modified` keeps files changed since the install, per transaction */
+export const SAVED_DIR = 'saved';
+export const GARBAGE_DIR = 'garbage';
+export const LOG_DIR = 'log';
+export const TRUST_DIR = 'trust';

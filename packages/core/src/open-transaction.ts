@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServicepackError } from './errors.js';
 import { errnoCode, exists } from './fsutil.js';
-import { JOURNAL_FILE, SERVICEPACK_DIR } from './names.js';
+import { JOURNAL_FILE, LOCK_FILE, SERVICEPACK_DIR } from './names.js';
+import { readRecordFile } from './servicepack-dir.js';
 
 /**
  * The lock file and the open-journal check, apart from the rest of transaction.ts so that the
@@ -10,7 +11,7 @@ import { JOURNAL_FILE, SERVICEPACK_DIR } from './names.js';
  * transaction open?". transaction.ts re-exports everything here.
  */
 
-export const LOCK_FILE = 'lock';
+export { LOCK_FILE } from './names.js';
 
 /** Whether a process with this pid exists (signal 0 checks without sending anything). */
 export function isAlive(pid: number): boolean {
@@ -64,7 +65,7 @@ export async function ownerAlive(owner: LockOwner): Promise<boolean> {
 /** The live holder of the lock, if any (for read-only commands, which do not take it). */
 export async function lockHolder(root: string): Promise<number | undefined> {
   try {
-    const owner = parseLock(await readFile(join(root, SERVICEPACK_DIR, LOCK_FILE), 'utf8'));
+    const owner = parseLock(await readRecordFile(join(root, SERVICEPACK_DIR, LOCK_FILE)));
     return owner && owner.pid !== process.pid && (await ownerAlive(owner)) ? owner.pid : undefined;
   } catch (e) {
     if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;

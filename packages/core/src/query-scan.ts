@@ -4,6 +4,7 @@ import type { BuildInfo } from './buildinfo.js';
 import { NOT_OWNED } from './fsutil.js';
 import { BUILDINFO_FILE, JOURNAL_FILE, SERVICEPACK_DIR, STATE_FILE } from './names.js';
 import { checkedBuildInfo, checkedState } from './record-check.js';
+import { readRecordFileSync } from './servicepack-dir.js';
 import type { State } from './state.js';
 
 /** An installation whose state record, BUILDINFO.json and files agree. */
@@ -34,7 +35,7 @@ export function consistentInstallation(rootArg: string): ConsistentInstallation 
     // --root, `/`) is never listed.
     const buildInfo = checkedBuildInfo(JSON.parse(readFileSync(`${root}/${BUILDINFO_FILE}`, 'utf8')));
     if (!buildInfo) return undefined;
-    const state = checkedState(JSON.parse(readFileSync(`${root}/${SERVICEPACK_DIR}/${STATE_FILE}`, 'utf8')));
+    const state = checkedState(JSON.parse(readRecordFileSync(`${root}/${SERVICEPACK_DIR}/${STATE_FILE}`)));
     if (!state || !recordsAgree(state, buildInfo)) return undefined;
     const matched = matchTree(root, state.files);
     // Every listed file matched a distinct recorded one: equal counts mean none is missing.

@@ -2,6 +2,7 @@ import type { Installation, Problem } from './detect.js';
 import { ServicepackError } from './errors.js';
 import { type Level, levelName } from './level.js';
 import { consistentInstallation, journalAbsent } from './query-scan.js';
+import { checkServicepackDir } from './servicepack-dir.js';
 import type { HistoryEntry, State } from './state.js';
 
 /** `servicepack query --json` (DESIGN §4): one object, the fields scripts rely on first. */
@@ -25,6 +26,8 @@ export interface QueryResult {
 }
 
 export async function queryInstallation(root: string): Promise<QueryResult> {
+  // records read through a link could be anyone's: refused, as by the commands that change things
+  checkServicepackDir(root);
   // Half-moved files would give a wrong answer: an open transaction must be settled first (exit 6).
   // The check and its journal schema load only when there is a journal to look at.
   if (!journalAbsent(root)) await (await import('./open-transaction.js')).assertNoOpenTransaction(root);

@@ -2,12 +2,13 @@ import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
-import { errnoCode, exists, isDirectory } from './fsutil.js';
-import { closeJournal, finishForward, type Journal, readJournal, removeStaging, revertSteps, setPhase } from './journal.js';
+import { errnoCode, exists } from './fsutil.js';
+import { closeJournal, finishForward, type Journal, journalPaths, readJournal, removeStaging, revertSteps, setPhase } from './journal.js';
 import { type Level, levelName } from './level.js';
 import { isAlive, serviceStatus, startService } from './service.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
 import type { HistoryEntry, State } from './state.js';
+import { checkNoLinkOnTheWay, isRealFolder } from './servicepack-dir.js';
 import { readState, writeState } from './state-store.js';
 import { acquireLock, checkpoint, type JournaledContext, type LockHandle, releaseLock, STAGING_DIR, type StepContext, type StepDef, type TransactionHooks } from './transaction.js';
 
@@ -104,7 +105,8 @@ async function cleanLeftovers(root: string): Promise<string[]> {
   const sp = join(root, SERVICEPACK_DIR);
   const cleaned: string[] = [];
   const staging = join(sp, STAGING_DIR);
-  if (await isDirectory(staging)) {
+  // a real folder, not a link to one: its content is deleted (rm removes links inside, never follows them)
+  if (isRealFolder(root, `${SERVICEPACK_DIR}/${STAGING_DIR}`)) {
     for (const name of await readdir(staging)) {
       await rm(join(staging, name), { recursive: true, force: true });
       cleaned.push(`${SERVICEPACK_DIR}/${STAGING_DIR}/${name}`);
@@ -136,6 +138,9 @@ async function cleanLeftovers(root: string): Promise<string[]> {
 export async function settleOpenTransaction(root: string, ctx: StepContext): Promise<SettleResult> {
   const found = await readJournal(root);
   if (!found) return { cleaned: await cleanLeftovers(root) };
+  // The journal names paths inside the root, but a link on the way to one (a staging folder
+  // swapped for a link, say) would make the undo move files in from, or out to, anywhere.
+  checkNoLinkOnTheWay(root, journalPaths(found));
   let j = found;
   const packs = j.packs.map((p) => p.id);
   const forward = j.phase === 'committed';

@@ -1,9 +1,10 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ServicepackError } from './errors.js';
+import { isServicepackError, ServicepackError } from './errors.js';
 import { errnoCode, writeFileAtomic } from './fsutil.js';
 import { SERVICEPACK_DIR, STATE_FILE } from './names.js';
 import { checkedState } from './record-check.js';
+import { readRecordFile } from './servicepack-dir.js';
 import type { State } from './state.js';
 
 export { STATE_FILE } from './names.js';
@@ -25,9 +26,10 @@ export async function readState(root: string): Promise<State | undefined> {
   const path = statePath(root);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRecordFile(path);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
+    if (isServicepackError(e)) throw e;
     throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
   let json: unknown;
@@ -59,5 +61,5 @@ export async function writeState(root: string, state: State): Promise<void> {
   const { StateSchema } = await import('./state.js');
   const checked = StateSchema.parse(state);
   await mkdir(servicepackDir(root), { recursive: true });
-  await writeFileAtomic(statePath(root), `${JSON.stringify(checked, null, 2)}\n`, 0o644);
+  await writeFileAtomic(statePath(root), `${JSON.stringify(checked, null, 2)}\n`);
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { link, mkdir, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { isServicepackError, ServicepackError } from './errors.js';
 import type { EventSink, Step } from './events.js';
@@ -22,8 +23,9 @@ import {
 import type { FileMeta, PlannedOp } from './plan.js';
 import { serviceStatus, startService, stopService } from './service.js';
 import { LOCK_FILE, ownerAlive, parseLock, processStart } from './open-transaction.js';
-import { SERVICEPACK_DIR } from './names.js';
+import { BACKUP_DIR, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from './names.js';
 import type { State } from './state.js';
+import { checkOneFileSystem, isRealFolder, notFollowed, PRIVATE_DIR_MODE, prepareServicepackDir, readRecordFile } from './servicepack-dir.js';
 import { statePath, writeState } from './state-store.js';
 
 /**
@@ -34,11 +36,8 @@ import { statePath, writeState } from './state-store.js';
  * system, so every commit operation is a rename: atomic per file, no half-written product file.
  */
 
-export const STAGING_DIR = 'staging';
-export const BACKUP_DIR = 'backup';
+export { BACKUP_DIR, SAVED_DIR, STAGING_DIR } from './names.js';
 export const BACKUP_RECORD = 'backup.json';
-/** where `uninstall --overwrite-modified` keeps files changed since the install, per transaction */
-export const SAVED_DIR = 'saved';
 
 export { assertNoOpenJournal, assertNoOpenTransaction, LOCK_FILE, lockHolder } from './open-transaction.js';
 
@@ -70,7 +69,8 @@ export interface LockHandle {
  */
 export async function acquireLock(root: string): Promise<LockHandle> {
   const dir = join(root, SERVICEPACK_DIR);
-  await mkdir(dir, { recursive: true });
+  // every command that changes the installation comes through here first
+  await prepareServicepackDir(root);
   const path = join(dir, LOCK_FILE);
   const tmp = join(dir, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
   const start = await processStart(process.pid);
@@ -91,7 +91,7 @@ export async function acquireLock(root: string): Promise<LockHandle> {
       }
       let text: string;
       try {
-        text = await readFile(path, 'utf8');
+        text = await readRecordFile(path);
       } catch (e) {
         if (errnoCode(e) === 'ENOENT') continue;
         throw e;
@@ -108,7 +108,7 @@ export async function acquireLock(root: string): Promise<LockHandle> {
       const stale = `${path}.stale.${process.pid}`;
       try {
         await rename(path, stale);
-        const again = await readFile(stale, 'utf8');
+        const again = await readRecordFile(stale);
         if (again !== text) {
           // Another process replaced the stale lock between our read and our rename: put it back.
           await rename(stale, path).catch(() => {});
@@ -127,7 +127,7 @@ export async function acquireLock(root: string): Promise<LockHandle> {
 
 export async function releaseLock(lock: LockHandle): Promise<void> {
   try {
-    const holder = parseLock(await readFile(lock.path, 'utf8'));
+    const holder = parseLock(await readRecordFile(lock.path));
     if (holder?.pid === lock.pid) await unlink(lock.path);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
@@ -347,6 +347,43 @@ export async function missingParents(root: string, rel: string, known: Map<strin
   return out;
 }
 
+/**
+ * Creates this transaction's staging folder (private, and a real folder all the way down from the
+ * root: nothing staged may land elsewhere), after checking that it and the folders of
+ * `.servicepack/` the commit moves into are on the installation's file system; the journal step
+ * checks the product's folders once the plan names them. Before anything is extracted.
+ */
+export async function createStaging(ctx: JournaledContext): Promise<void> {
+  await mkdir(ctx.stagingRoot, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const rel = relTo(ctx.root, ctx.stagingRoot);
+  if (!isRealFolder(ctx.root, rel)) throw notFollowed(ctx.stagingRoot, lstatSync(ctx.stagingRoot, { throwIfNoEntry: false }));
+  checkOneFileSystem(ctx.root, [rel, `${SERVICEPACK_DIR}/${BACKUP_DIR}`, `${SERVICEPACK_DIR}/${SAVED_DIR}`]);
+}
+
+/**
+ * The folders a journal's renames (and the phase and record renames) move entries in or out of,
+ * but those inside this transaction's staging folder: createStaging checked it, and nothing
+ * mounts on a folder made a moment ago under a fresh name.
+ */
+function renameFolders(j: Journal): string[] {
+  const dirs = new Set<string>([SERVICEPACK_DIR, j.staging]);
+  const add = (d: string): void => {
+    if (!d.startsWith(`${j.staging}/`)) dirs.add(d);
+  };
+  for (const s of j.steps) {
+    if (s.kind === 'mkdir') add(s.dir);
+    else {
+      add(posix.dirname(s.from));
+      add(posix.dirname(s.to));
+    }
+  }
+  for (const m of j.finish.moves) {
+    add(posix.dirname(m.from));
+    add(posix.dirname(m.to));
+  }
+  return [...dirs];
+}
+
 const journalStep: StepDef<JournaledContext> = {
   name: 'journal',
   run: async (ctx) => {
@@ -362,6 +399,7 @@ const journalStep: StepDef<JournaledContext> = {
       service: { ...draft.service, wasRunning: status.running, ...(status.pid !== undefined ? { pid: status.pid } : {}), stop: status.running && draft.service.stop },
     };
     await checkBuiltJournal(journal);
+    checkOneFileSystem(ctx.root, renameFolders(journal));
     await writePrepared(ctx.root, journal);
     await checkpoint(ctx, 'journal:prepared', { step: 'journal' });
     await writeJournal(ctx.root, journal);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { SERVICEPACK_DIR } from './state.js';
+import { TRUST_DIR } from './names.js';
 
 /**
  * ed25519 keys and signatures. A keyid is the sha256 (hex) of the public key's SPKI DER encoding:
@@ -84,7 +85,7 @@ export interface LoadTrustOptions {
   sink?: EventSink;
 }
 
-export const TRUST_DIR = 'trust';
+export { TRUST_DIR } from './names.js';
 export const REVOKED_FILE = 'revoked';
 
 export function trustDirOf(root: string): string {

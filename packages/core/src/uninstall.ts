@@ -3,7 +3,7 @@ import { dirname, join, posix, resolve } from 'node:path';
 import { checkedBackupRecord } from './backup-check.js';
 import type { BuildInfo } from './buildinfo.js';
 import { detectInstallation, hashPaths, type Installation } from './detect.js';
-import { ServicepackError } from './errors.js';
+import { isServicepackError, ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { errnoCode, exists } from './fsutil.js';
 import { hashFiles } from './hash.js';
@@ -12,6 +12,7 @@ import { at, type Journal, type JournalOp, type JournalStep, journalPath } from 
 import { type Level, levelName } from './level.js';
 import type { FileMeta } from './plan.js';
 import { checkedBuildInfo, checkedState } from './record-check.js';
+import { checkNoLinkOnTheWay, readRecordFile } from './servicepack-dir.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
 import type { State } from './state.js';
 import {
@@ -21,6 +22,7 @@ import {
   BACKUP_RECORD,
   type BackupRecord,
   checkpoint,
+  createStaging,
   JOURNALED_STEPS,
   type JournaledContext,
   missingParents,
@@ -135,8 +137,9 @@ async function readRecord(root: string, packId: string, backupRel: string): Prom
   const file = join(root, SERVICEPACK_DIR, ...backupRel.split('/'), BACKUP_RECORD);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(file, 'utf8'));
+    json = JSON.parse(await readRecordFile(file));
   } catch (e) {
+    if (isServicepackError(e)) throw e;
     throw new ServicepackError(
       'E_NO_BACKUP',
       `${packId} cannot be uninstalled: its uninstall data ${file} ${errnoCode(e) === 'ENOENT' ? 'is missing' : `cannot be read (${(e as Error).message})`}; nothing was changed`,
@@ -192,11 +195,17 @@ const planStep: StepDef<UninstallContext> = {
         { packId: newest.packId },
       );
     }
+    // The backup folder and every folder in it on the way to a file it restores: the restore
+    // moves those files, and through a link it would move them out of wherever the link points.
+    const seen = new Set<string>();
+    checkNoLinkOnTheWay(ctx.root, [`${SERVICEPACK_DIR}/${newest.backup}/${BACKUP_RECORD}`], seen);
     const record = await readRecord(ctx.root, newest.packId, newest.backup);
     ctx.target = { packId: newest.packId, backupRel: newest.backup, record };
+    const sources = restorable(record).map((f) => `${SERVICEPACK_DIR}/${newest.backup}/${f.backup}`);
+    checkNoLinkOnTheWay(ctx.root, sources, seen);
     // Both reads at once (the stage step checks the backup): each keeps a worker thread and this
     // one busy, and together they leave neither idle while the other finishes its share.
-    const backupDigests = hashFiles(restorable(record).map((f) => at(ctx.root, `${SERVICEPACK_DIR}/${newest.backup}/${f.backup}`)));
+    const backupDigests = hashFiles(sources.map((p) => at(ctx.root, p)));
     // a refusal below must not leave this unobserved
     backupDigests.catch(() => {});
     ctx.backupDigests = backupDigests;
@@ -348,7 +357,7 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
 const stageStep: StepDef<UninstallContext> = {
   name: 'stage',
   run: async (ctx) => {
-    await mkdir(ctx.stagingRoot, { recursive: true });
+    await createStaging(ctx);
     ctx.draft = (await buildUninstallJournal(ctx)).journal;
   },
 };

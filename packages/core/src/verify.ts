@@ -2,6 +2,7 @@ import { detectInstallation } from './detect.js';
 import { ServicepackError } from './errors.js';
 import type { Level } from './level.js';
 import { assertNoOpenTransaction } from './open-transaction.js';
+import { checkServicepackDir } from './servicepack-dir.js';
 
 /**
  * `servicepack verify`: every file the product owns against the state record, rpm -V style
@@ -51,6 +52,7 @@ export function verifyLine(p: VerifyProblem): string {
 export const NO_STATE_NOTE = 'no state record: nothing to verify against; use query --feed to identify by catalog';
 
 export async function verifyInstallation(root: string): Promise<VerifyResult> {
+  checkServicepackDir(root);
   // Half-moved files would be reported as damage: an open transaction is settled first.
   await assertNoOpenTransaction(root);
   const inst = await detectInstallation(root);
