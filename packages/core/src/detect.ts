@@ -77,11 +77,20 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
     }
     throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
+  return parseBuildInfo(text, path);
+}
+
+/**
+ * The one judgement of a BUILDINFO.json's text, wherever one is believed: the installation's own,
+ * and the one a pack ships (install.ts), so that a pack cannot install a record that every later
+ * run would refuse. E_INVALID_BUILDINFO names the rule that failed.
+ */
+export async function parseBuildInfo(text: string, path: string, advice = 'restore it from the release or from .servicepack/backup/'): Promise<BuildInfo> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ServicepackError('E_INVALID_BUILDINFO', `${path} is not valid JSON: restore it from the release or from .servicepack/backup/`, { path }, { cause: e });
+    throw new ServicepackError('E_INVALID_BUILDINFO', `${path} is not valid JSON: ${advice}`, { path }, { cause: e });
   }
   // the quick check keeps zod off query's start-up; anything it does not vouch for goes to the schema
   const quick = checkedBuildInfo(json);
@@ -91,7 +100,7 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
   if (!parsed.success) {
     throw new ServicepackError(
       'E_INVALID_BUILDINFO',
-      `${path} is not a valid BUILDINFO record (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')}): restore it from the release or from .servicepack/backup/`,
+      `${path} is not a valid BUILDINFO record (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')}): ${advice}`,
       { path, issues: parsed.error.issues },
     );
   }

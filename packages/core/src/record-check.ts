@@ -1,3 +1,4 @@
+import { unsafePathReason } from './archive-path.js';
 import type { BuildInfo } from './buildinfo.js';
 import { ARCHES } from './level.js';
 import type { State } from './state.js';
@@ -95,6 +96,30 @@ export function checkedState(v: unknown): State | undefined {
   return v as unknown as State;
 }
 
+/**
+ * Why a path in BUILDINFO.json's service block (the pid file; the start program when it is named by
+ * a path, a bare name being looked up in PATH) is not a file inside the installation, or undefined.
+ * service.ts resolves these against the root, reads the pid file and runs the program as root: the
+ * one rule for them, applied wherever a BUILDINFO.json is believed (BuildInfoSchema, checkedBuildInfo,
+ * so a pack's own BUILDINFO.json too) and again by service.ts before it resolves one.
+ */
+export function servicePathReason(rel: string): string | undefined {
+  return unsafePathReason(rel);
+}
+
+/** The first of BUILDINFO.json's service paths that servicePathReason refuses, worded for a message. */
+export function serviceBlockReason(service: { pidFile: string; start: readonly string[] }): string | undefined {
+  const program = service.start[0];
+  for (const [field, rel] of [
+    ['pidFile', service.pidFile],
+    ['start', program?.includes('/') ? program : undefined],
+  ] as const) {
+    const why = rel === undefined ? undefined : servicePathReason(rel);
+    if (why !== undefined) return `service.${field} ${JSON.stringify(rel)} is not a path inside the installation (${why})`;
+  }
+  return undefined;
+}
+
 /** The parsed JSON of BUILDINFO.json, when it certainly matches BuildInfoSchema; undefined means "ask the schema". */
 export function checkedBuildInfo(v: unknown): BuildInfo | undefined {
   if (!isObj(v) || !keysOk(v, ['product', 'displayName', 'version', 'level', 'arch', 'build', 'hotfixes', 'service'])) return undefined;
@@ -116,5 +141,6 @@ export function checkedBuildInfo(v: unknown): BuildInfo | undefined {
   const s = v['service'];
   if (!isObj(s) || !keysOk(s, ['pidFile', 'start']) || !str(s['pidFile']) || s['pidFile'].length === 0) return undefined;
   if (!Array.isArray(s['start']) || s['start'].length === 0 || !strArray(s['start'], (x) => x.length > 0)) return undefined;
+  if (serviceBlockReason(s as BuildInfo['service']) !== undefined) return undefined;
   return v as unknown as BuildInfo;
 }

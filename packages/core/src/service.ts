@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BuildInfo } from './buildinfo.js';
 import { ServicepackError } from './errors.js';
 import { errnoCode } from './fsutil.js';
 import { isAlive } from './open-transaction.js';
+import { servicePathReason } from './record-check.js';
 
 export { isAlive } from './open-transaction.js';
 
@@ -17,12 +18,11 @@ export interface ServiceStatus {
 }
 
 function insideRoot(root: string, rel: string, what: string): string {
-  const abs = resolve(root, rel);
-  const r = relative(root, abs);
-  if (isAbsolute(rel) || r === '' || r.startsWith('..') || isAbsolute(r)) {
-    throw new ServicepackError('E_INVALID_BUILDINFO', `BUILDINFO.json: service.${what} ${JSON.stringify(rel)} points outside the installation: restore BUILDINFO.json from the release`, { [what]: rel });
+  const why = servicePathReason(rel);
+  if (why !== undefined) {
+    throw new ServicepackError('E_INVALID_BUILDINFO', `BUILDINFO.json: service.${what} ${JSON.stringify(rel)} points outside the installation (${why}): restore BUILDINFO.json from the release`, { [what]: rel });
   }
-  return abs;
+  return resolve(root, rel);
 }
 
 /**
