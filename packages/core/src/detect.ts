@@ -7,7 +7,7 @@ import { errnoCode, isDirectory, NOT_OWNED } from './fsutil.js';
 import { hashFiles, hashTree, type KnownEntry, type TreeEntry } from './hash.js';
 import { type Arch, type Level, levelName } from './level.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
-import { checkedBuildInfo } from './record-check.js';
+import { checkedBuildInfo, ownedPathReason } from './record-check.js';
 import type { State } from './state.js';
 import { readState, STATE_FILE } from './state-store.js';
 
@@ -135,6 +135,22 @@ function crossCheck(state: State, bi: BuildInfo): Problem[] {
   return out;
 }
 
+/**
+ * Files whose names the path rules refuse cannot be in a record, which is read back with those
+ * rules (ownedPathReason): they are left out of `files` and reported as extra, like any file the
+ * product does not ship. No pack can name them either.
+ */
+function unrecordable(files: Map<string, TreeEntry>): Problem[] {
+  const out: Problem[] = [];
+  for (const path of files.keys()) {
+    const why = ownedPathReason(path);
+    if (why === undefined) continue;
+    files.delete(path);
+    out.push({ path, kind: 'extra', message: `${JSON.stringify(path)} is not part of the recorded installation: the path rules refuse its name (${why}); rename or remove it` });
+  }
+  return out;
+}
+
 function compareFiles(recorded: State['files'], disk: Map<string, TreeEntry>): Problem[] {
   const out: Problem[] = [];
   for (const [path, want] of Object.entries(recorded)) {
@@ -191,6 +207,7 @@ export async function detectInstallation(rootArg: string, opts: DetectOptions = 
     problems.push(...crossCheck(state, buildInfo));
   } else {
     files = await hashOwned(root, known);
+    problems.push(...unrecordable(files));
     if (state) problems.push(...crossCheck(state, buildInfo), ...compareFiles(state.files, files));
   }
   const src = state ?? buildInfo;

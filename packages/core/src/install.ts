@@ -180,6 +180,9 @@ const detectStep: StepDef<InstallContext> = {
     ctx.installation = inst;
     const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
     if (serious.length > 0) {
+      // a record that fails its own rules is invalid (exit 2), not merely out of step with the tree
+      const invalid = serious.find((p) => p.kind === 'state');
+      if (invalid && !ctx.opts.force) throw new ServicepackError('E_INVALID_STATE', `${invalid.message}; or pass --force to install anyway, recording the tree as it is`, { path: invalid.path, problems: inst.problems });
       if (!ctx.opts.force) {
         throw new ServicepackError(
           'E_INCONSISTENT',

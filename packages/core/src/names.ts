@@ -6,3 +6,5 @@ export const SERVICEPACK_DIR = '.servicepack';
 export const BUILDINFO_FILE = 'BUILDINFO.json';
 export const STATE_FILE = 'state.json';
 export const JOURNAL_FILE = 'journal.json';
+/** under SERVICEPACK_DIR: one folder per installed pack, `backup/<pack id>` */
+export const BACKUP_DIR = 'backup';
