@@ -587,7 +587,8 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
     );
     assert.match(runs[1]!.out, new RegExp(`feed ${key().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: version`));
     assert.match(runs[3]!.err, new RegExp(`${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/ has nothing newer`));
-    assert.deepEqual(await feedsOf(), { [key()]: { version: original.version + 1, seen: (await feedsOf())[key()]!.seen } });
+    assert.deepEqual(Object.keys(await feedsOf()), [key()]);
+    assert.equal((await feedsOf())[key()]!.version, original.version + 1);
     // the feed is in the backup record (the state before SP6), without the userinfo
     const backup = await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp6', 'backup.json'), 'utf8');
     assert.ok(backup.includes(key()), 'backup.json keeps the feed');
