@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, globalAgent as httpsAgent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ import {
   signFeedIndex,
 } from '../packages/core/src/feed.js';
 import type { TrustedKey } from '../packages/core/src/trust.js';
-import { cli, fixedKey, jsonDoc, treeSnapshot } from './support/hostile.js';
+import { cli, fixedKey, jsonDoc, selfSignedCertificate, treeSnapshot } from './support/hostile.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const distFeed = join(repo, 'dist', 'feed');
@@ -53,7 +54,8 @@ type Behaviour =
   | { kind: 'then-endless'; data: Buffer }
   | { kind: 'drip'; data: Buffer; everyMs: number }
   | { kind: 'drip-headers'; everyMs: number }
-  | { kind: 'redirect-loop' };
+  | { kind: 'redirect-loop' }
+  | { kind: 'redirect'; location: string };
 
 let work: string;
 let feedDir: string;
@@ -63,6 +65,8 @@ let base: string;
 const sockets = new Set<Socket>();
 const timers = new Set<NodeJS.Timeout>();
 const overrides = new Map<string, Behaviour>();
+/** when set, every request must carry this Authorization header (HTTP basic, from a URL's userinfo) */
+let requiredAuth: string | undefined;
 let original: FeedIndex;
 let originalBytes: Buffer;
 
@@ -135,11 +139,18 @@ function misbehave(req: IncomingMessage, res: ServerResponse, b: Behaviour): voi
     case 'redirect-loop':
       res.writeHead(302, { location: req.url ?? '/' }).end();
       return;
+    case 'redirect':
+      res.writeHead(302, { location: b.location }).end();
+      return;
   }
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+  if (requiredAuth !== undefined && req.headers.authorization !== requiredAuth) {
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="feed"' }).end();
+    return;
+  }
   const b = overrides.get(path);
   if (b) {
     misbehave(req, res, b);
@@ -363,6 +374,34 @@ describe('feed attacks (loopback http)', () => {
     await refuses(load(), 'E_FEED', 1, /more than 5 redirects/);
   });
 
+  test('a redirect to another scheme (file:) is a hostile server: E_FEED_REDIRECT, exit 4, nothing read', async () => {
+    overrides.clear();
+    overrides.set('/index.json', { kind: 'redirect', location: 'file:///etc/passwd' });
+    await refuses(load(), 'E_FEED_REDIRECT', 4, /redirects to \/etc\/passwd; only http\(s\) is followed/);
+    overrides.set('/index.json', { kind: 'redirect', location: 'file://elsewhere/etc/passwd' });
+    await refuses(load(), 'E_FEED_REDIRECT', 4, /only http\(s\) is followed/);
+  });
+
+  test('a redirect from https to http is a downgrade: E_FEED_REDIRECT, exit 4', async () => {
+    overrides.clear();
+    const tlsKey = fixedKey('feed-attacks: tls');
+    const tls = createHttpsServer({ key: tlsKey.privateKeyPem, cert: selfSignedCertificate(tlsKey) }, (req, res) => {
+      res.writeHead(301, { location: `${base}${req.url ?? '/'}` }).end();
+    });
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    // the certificate is made here: the client is told not to verify it, for this test only
+    const verify = httpsAgent.options.rejectUnauthorized;
+    httpsAgent.options.rejectUnauthorized = false;
+    try {
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/`;
+      await refuses(loadFeed(url, { trustedKeys: trusted, timeoutMs: TIMEOUT_MS }), 'E_FEED_REDIRECT', 4, /which is not https; refusing the downgrade/);
+    } finally {
+      httpsAgent.options.rejectUnauthorized = verify;
+      tls.closeAllConnections();
+      await new Promise<void>((r) => tls.close(() => r()));
+    }
+  });
+
   test('slow retrieval: an index dripped one byte at a time is given up on, in bounded time', async () => {
     overrides.clear();
     overrides.set('/index.json', { kind: 'drip', data: originalBytes, everyMs: 20 });
@@ -462,6 +501,18 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
   });
 
+  test('a hostile redirect: check and install --feed refuse with exit 4 (E_FEED_REDIRECT), nothing changes', async () => {
+    overrides.clear();
+    overrides.set('/index.json', { kind: 'redirect', location: 'file:///etc/passwd' });
+    const c = await cli(['check', '--feed', url, '--root', root, '--trust', publisherPub, '--json']);
+    assert.equal(c.code, 4, c.out);
+    assert.equal(codeOf(jsonDoc(c)), 'E_FEED_REDIRECT');
+    const i = await cli(['install', '--feed', url, 'latest', '--root', root, '-u', '--trust', publisherPub, '--json']);
+    assert.equal(i.code, 4, i.out);
+    assert.equal(codeOf(jsonDoc(i)), 'E_FEED_REDIRECT');
+    assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
+  });
+
   test('wrong arch: install --feed refuses the alpha pack listed as x86 (exit 4), nothing changes', async () => {
     overrides.clear();
     const x86 = entry(original, 'inetsrv-4.0-sp6', 'x86');
@@ -472,6 +523,96 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_HASH_MISMATCH');
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
+  });
+});
+
+describe('feed credentials: the userinfo of a feed URL is sent, never stored or printed', () => {
+  const USER = 'feeduser';
+  const PASSWORD = 'pw-Z3cr3t-9f1c';
+  let root: string;
+  let publisherPub: string;
+  let authed: string;
+  const key = (): string => `${base}/index.json`;
+  const feedsOf = async (): Promise<Record<string, { version: number }>> =>
+    (JSON.parse(await readFile(join(root, '.servicepack', 'state.json'), 'utf8')) as { feeds?: Record<string, { version: number }> }).feeds ?? {};
+
+  /** every file under .servicepack/ (state, logs, backup records, anything) and every output that names the user or the password */
+  async function leaks(runs: { out: string; err: string }[]): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if ((await readFile(p, 'latin1')).match(new RegExp(`${USER}|${PASSWORD}`))) found.push(p);
+      }
+    };
+    await walk(join(root, '.servicepack'));
+    for (const [i, r] of runs.entries()) if (`${r.out}${r.err}`.includes(PASSWORD) || `${r.out}${r.err}`.includes(USER)) found.push(`output of run ${i}`);
+    return found;
+  }
+
+  before(async () => {
+    const rtm = join(repo, 'dist', 'releases', 'inetsrv-4.0-rtm-x86');
+    root = join(work, 'inetsrv-credentials');
+    await cp(rtm, root, { recursive: true });
+    const r = await cli(['install', join(repo, 'dist', 'packs', 'inetsrv-4.0-sp5-x86.tgz'), '--root', root, '-u', '--json']);
+    assert.equal(r.code, 0, r.out);
+    publisherPub = join(work, 'publisher-credentials.pub');
+    await writeFile(publisherPub, PUBLISHER.publicKeyPem);
+    authed = `${base.replace('http://', `http://${USER}:${PASSWORD}@`)}/`;
+    requiredAuth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+  });
+  after(() => {
+    requiredAuth = undefined;
+  });
+
+  test('check and install --feed http://user:password@host/: the server gets them; no record, log, backup or output holds them', async () => {
+    overrides.clear();
+    serveIndex(publish({ ...original, version: original.version + 1 }));
+    // the server does ask for them
+    const anonymous = await cli(['check', '--feed', `${base}/`, '--root', root, '--trust', publisherPub, '--json']);
+    assert.equal(anonymous.code, 1, anonymous.out);
+    assert.match(anonymous.out, /HTTP 401/);
+    const runs = [
+      await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub, '--json']),
+      await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub]),
+      await cli(['install', '--feed', authed, 'latest', '--root', root, '-u', '--trust', publisherPub, '--json']),
+      // nothing newer now: the refusal names the feed
+      await cli(['install', '--feed', authed, 'latest', '--root', root, '-u', '--trust', publisherPub]),
+    ];
+    assert.deepEqual(
+      runs.map((r) => r.code),
+      [0, 0, 0, 3],
+      runs.map((r) => r.out + r.err).join('\n'),
+    );
+    assert.match(runs[1]!.out, new RegExp(`feed ${key().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: version`));
+    assert.match(runs[3]!.err, new RegExp(`${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/ has nothing newer`));
+    assert.deepEqual(Object.keys(await feedsOf()), [key()]);
+    assert.equal((await feedsOf())[key()]!.version, original.version + 1);
+    // the feed is in the backup record (the state before SP6), without the userinfo
+    const backup = await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp6', 'backup.json'), 'utf8');
+    assert.ok(backup.includes(key()), 'backup.json keeps the feed');
+    assert.ok((await readdir(join(root, '.servicepack', 'log'))).length >= 2);
+    assert.deepEqual(await leaks(runs), []);
+  });
+
+  test('a record that still has the password in its key keeps its rollback floor, and is written again without it', async () => {
+    const old = `${authed}index.json`;
+    const statePath = join(root, '.servicepack', 'state.json');
+    const state = JSON.parse(await readFile(statePath, 'utf8')) as Record<string, unknown>;
+    await writeFile(statePath, `${JSON.stringify({ ...state, feeds: { [old]: { version: original.version + 3, seen: '2026-01-01T00:00:00.000Z' } } }, null, 2)}\n`);
+    overrides.clear();
+    serveIndex(publish({ ...original, version: original.version + 2 }));
+    const rolledBack = await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub, '--json']);
+    assert.equal(rolledBack.code, 4, rolledBack.out);
+    assert.equal(jsonDoc(rolledBack)['code'], 'E_FEED_ROLLBACK');
+    serveIndex(publish({ ...original, version: original.version + 3 }));
+    const same = await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub, '--json']);
+    assert.equal(same.code, 0, same.out);
+    assert.deepEqual(Object.keys(await feedsOf()), [key()]);
+    assert.equal((await feedsOf())[key()]!.version, original.version + 3);
+    assert.ok(!(await readFile(statePath, 'utf8')).includes(PASSWORD));
+    assert.deepEqual(await leaks([rolledBack, same]), []);
   });
 });
 

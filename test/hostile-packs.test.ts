@@ -176,6 +176,21 @@ function sp6Json(): Record<string, unknown> {
   return JSON.parse(manifestBytesOf(sp6).toString('utf8')) as Record<string, unknown>;
 }
 
+/** SP6 plus one added file, signed as raw JSON: for names the canonical manifest writer itself refuses. */
+function sp6AddingRaw(path: string, data: Buffer): RawEntry[] {
+  const m = sp6Json();
+  (m['files'] as unknown[]).push({ path, action: 'add', sha256: sha256hex(data), size: data.length, mode: 0o644, from: [] });
+  return [...head(rawJson(m)), ...body(), { name: `payload/${path}`, data }];
+}
+
+/** SP6 whose own BUILDINFO.json (signed, hash and size in the manifest) has `service` changed. */
+function sp6WithService(service: Record<string, unknown>): Buffer {
+  const bi = { ...(JSON.parse(file('BUILDINFO.json').toString('utf8')) as Record<string, unknown>), service };
+  const data = Buffer.from(`${JSON.stringify(bi, null, 2)}\n`);
+  const m: Manifest = { ...sp6, files: sp6.files.map((f) => (f.path === 'BUILDINFO.json' ? { ...f, sha256: sha256hex(data), size: data.length } : f)) };
+  return replacing('BUILDINFO.json', [{ name: 'payload/BUILDINFO.json', data }], manifestBytesOf(m));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The corpus
 
@@ -210,6 +225,10 @@ const cases: Case[] = [
   { name: 'drive-relative path', pack: () => withExtra([{ name: 'C:../../sentinel/pwned', data: 'x' }]), ...UNSAFE, message: /drive letter/ },
   { name: 'drive letter and backslashes', pack: () => withExtra([{ name: 'C:\\Windows\\System32\\pwned.dll', data: 'x' }]), ...UNSAFE, message: /backslash|drive letter/ },
   { name: 'control character in a name', pack: () => withExtra([{ name: 'payload/lib/\x1b[2Jserver.js', data: 'x' }]), ...UNSAFE, message: /control character/ },
+  { name: 'C1 control character (CSI) in a name', pack: () => withExtra([{ name: 'payload/lib/x\u009b2J.js', data: 'x' }]), ...UNSAFE, message: /control character/ },
+  { name: 'C1 control character (CSI) in a signed manifest path', pack: () => tgz(sp6AddingRaw('lib/x\u009b2J.js', Buffer.from('x\n'))), ...MANIFEST, message: /control character/ },
+  { name: 'bidirectional override in a signed manifest path', pack: () => tgz(sp6AddingRaw('lib/\u202esj.exe.js', Buffer.from('x\n'))), ...MANIFEST, message: /bidirectional control/ },
+  { name: 'line separator in a signed manifest path', pack: () => tgz(sp6AddingRaw('lib/a\u2028b.js', Buffer.from('x\n'))), ...MANIFEST, message: /line separator/ },
   { name: 'alternate data stream', pack: () => withExtra([{ name: 'payload/lib/server.js:evil', data: 'x' }]), ...UNSAFE, message: /colon/ },
   { name: 'Windows device name', pack: () => withExtra([{ name: 'payload/lib/CON', data: 'x' }]), ...UNSAFE, message: /reserved device name/ },
   { name: 'Windows console device name', pack: () => withExtra([{ name: 'payload/lib/CONOUT$.js', data: 'x' }]), ...UNSAFE, message: /reserved device name/ },
@@ -436,6 +455,26 @@ const cases: Case[] = [
     },
     ...UNSAFE,
     message: /servicepack\.json is \d+ bytes \(limit 4194304\)/,
+  },
+
+  // -- the BUILDINFO.json a pack ships: judged by the rules it is read back with
+  {
+    name: 'signed BUILDINFO.json whose pid file leaves the installation',
+    pack: () => sp6WithService({ pidFile: '../../../tmp/x', start: ['bin/inetsrv', 'start', '--detach'] }),
+    ...MANIFEST,
+    message: /BUILDINFO\.json is not a valid BUILDINFO record.*service\.pidFile "\.\.\/\.\.\/\.\.\/tmp\/x"/s,
+  },
+  {
+    name: 'signed BUILDINFO.json whose absolute pid file is outside the installation',
+    pack: () => sp6WithService({ pidFile: '/run/sshd.pid', start: ['bin/inetsrv', 'start', '--detach'] }),
+    ...MANIFEST,
+    message: /service\.pidFile "\/run\/sshd\.pid"/,
+  },
+  {
+    name: 'signed BUILDINFO.json whose start program is outside the installation',
+    pack: () => sp6WithService({ pidFile: 'run/inetsrv.pid', start: ['bin/../../../usr/bin/env', 'sh'] }),
+    ...MANIFEST,
+    message: /service\.start "bin\/\.\.\/\.\.\/\.\.\/usr\/bin\/env"/,
   },
 
   // -- signatures

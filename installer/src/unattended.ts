@@ -209,11 +209,12 @@ interface TargetContext {
 }
 
 async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext): Promise<TargetOutcome> {
-  const [{ newTransactionId }, { TransactionLog }, { installPacks }, updates] = await Promise.all([
+  const [{ newTransactionId }, { TransactionLog }, { installPacks }, updates, { withoutUserinfo }] = await Promise.all([
     import('@servicepack/core/transaction'),
     import('@servicepack/core/log'),
     import('@servicepack/core/install'),
     import('@servicepack/core/updates'),
+    import('@servicepack/core/redact'),
   ]);
   const root = resolve(t.root);
   const txid = newTransactionId();
@@ -230,7 +231,8 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
   };
   log.begin({
     ...(req.answerFile ? { answerFile: req.answerFile.file } : {}),
-    source: req.source,
+    // the feed URL as typed may carry a password: the log keeps it without (the request is made with it)
+    source: req.source.kind === 'feed' ? { ...req.source, feed: withoutUserinfo(req.source.feed) } : req.source,
     options: { backup: req.backup, modified: req.modified, restart: req.restart, dryRun: req.dryRun, force: req.force, allowUnsigned: req.allowUnsigned, acceptEula: req.acceptEula },
   });
   let packIds: string[] = [];
@@ -243,6 +245,7 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
       phase = 'download';
       sink({ type: 'phase', phase: 'download', state: 'started' });
       const src = req.source;
+      const shown = withoutUserinfo(src.feed);
       // DESIGN §5 step 2 comes first here too: the packs are chosen from what is really installed.
       if (await interrupted(root)) {
         const { recoverInstallation } = await import('@servicepack/core/recover');
@@ -251,10 +254,10 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
       const opened = await updates.openFeedForTarget(root, src.feed, { trustFiles: req.trustFiles, cwd: req.cwd, sink });
       const inst = opened.installation;
       feedInfo = { url: opened.feed.url, version: opened.feed.index.version, lastSeenVersion: opened.lastSeenVersion ?? null };
-      const chosen = src.select === 'latest' ? updates.selectUpdates(inst, opened.feed.index).latest : updates.selectByIds(inst, opened.feed.index, src.select, src.feed);
+      const chosen = src.select === 'latest' ? updates.selectUpdates(inst, opened.feed.index).latest : updates.selectByIds(inst, opened.feed.index, src.select, shown);
       if (chosen.length === 0) {
         const { ServicepackError } = await import('@servicepack/core/errors');
-        throw new ServicepackError('E_ALREADY_INSTALLED', `${root} is at ${inst.levelName} (${inst.arch}): ${src.feed} has nothing newer that applies to it; nothing to do`, {
+        throw new ServicepackError('E_ALREADY_INSTALLED', `${root} is at ${inst.levelName} (${inst.arch}): ${shown} has nothing newer that applies to it; nothing to do`, {
           level: inst.level,
           hotfixes: inst.hotfixes,
         });
@@ -269,7 +272,7 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
           throw answerFileKeyError(
             req.answerFile,
             'acceptEula',
-            `${withEula.manifest.id} from ${src.feed} carries a license agreement (${eulaDocument(withEula.manifest)}); read it and set acceptEula: true to install it unattended`,
+            `${withEula.manifest.id} from ${shown} carries a license agreement (${eulaDocument(withEula.manifest)}); read it and set acceptEula: true to install it unattended`,
           );
         }
       }

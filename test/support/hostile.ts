@@ -218,3 +218,25 @@ export function jsonDoc(r: CliResult): Record<string, unknown> {
     throw new Error(`not one JSON document on stdout (exit ${r.code}):\n${r.out}\n${r.err}`);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A TLS certificate for loopback https servers, made here (no openssl): a self-signed X.509 v1
+// certificate for an ed25519 key, DER-encoded by hand. Clients must be told not to verify it.
+
+function der(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), len, content]);
+}
+
+export function selfSignedCertificate(key: FixedKey, commonName = 'servicepack test'): string {
+  const seq = (...parts: Buffer[]) => der(0x30, Buffer.concat(parts));
+  const ed25519 = seq(der(0x06, Buffer.from([0x2b, 0x65, 0x70])));
+  const name = seq(der(0x31, seq(der(0x06, Buffer.from([0x55, 0x04, 0x03])), der(0x0c, Buffer.from(commonName)))));
+  const validity = seq(der(0x17, Buffer.from('200101000000Z')), der(0x18, Buffer.from('20991231235959Z')));
+  const spki = key.publicKey.export({ type: 'spki', format: 'der' });
+  const tbs = seq(der(0x02, Buffer.from([0x01])), ed25519, name, validity, name, spki);
+  const cert = seq(tbs, ed25519, der(0x03, Buffer.concat([Buffer.from([0]), sign(null, tbs, key.privateKey)])));
+  const b64 = cert.toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
+}

@@ -35,15 +35,17 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
     const root = resolveRoot(flags.root, io.env);
-    const { checkUpdates } = await import('@servicepack/core/updates');
+    const [{ checkUpdates }, { withoutUserinfo }] = await Promise.all([import('@servicepack/core/updates'), import('@servicepack/core/redact')]);
     const res = await checkUpdates(root, flags.feed, { ...(flags.trust ? { trustFiles: flags.trust } : {}), sink: rep.r.sink });
     const pending = flags.requireNone === true && !res.upToDate;
-    const message = pending ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${flags.feed} latest --root ${res.root}` : undefined;
+    // the URL as typed may carry a password; what is printed never does
+    const shown = withoutUserinfo(flags.feed);
+    const message = pending ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${shown} latest --root ${res.root}` : undefined;
     if (rep.kind === 'json') {
       if (pending) rep.r.error({ ok: false, code: 'E_REQUIREMENT_NOT_MET', exitCode: EXIT.notApplicable, message: message!, details: { pending: res.updates.map((u) => u.id) }, ...res });
       else rep.r.result({ ...res });
     } else {
-      printCheck(rep.r, res, flags.feed);
+      printCheck(rep.r, res, shown);
       if (pending) rep.r.error(message!);
     }
     return pending ? EXIT.notApplicable : EXIT.ok;

@@ -438,6 +438,7 @@ const TITLES: Record<string, string> = {
   E_UNSIGNED: 'This update is not signed',
   E_UNTRUSTED_KEY: 'This update is not signed by a trusted publisher',
   E_BAD_SIGNATURE: 'This update has been tampered with',
+  E_FEED_REDIRECT: 'The update server redirected to an unsafe place',
   E_HASH_MISMATCH: 'This update is damaged',
   E_CORRUPT_ARCHIVE: 'This update is damaged',
   E_UNSAFE_ARCHIVE: 'This update contains unsafe entries',

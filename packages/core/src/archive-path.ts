@@ -14,9 +14,10 @@ const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lp
 
 /**
  * Why `p` is not a safe relative POSIX path, or undefined when it is. Checked: empty, too long or too
- * deep, absolute, backslash, drive letter, control characters, empty/`.`/`..` segments, Windows
- * reserved device names and segments ending in a dot or a space (Windows strips those, aliasing two
- * names to one file).
+ * deep, absolute, backslash, drive letter, control characters (C0, DEL and C1: `\u009b` is CSI on
+ * many terminals), line separators and bidirectional controls (they make a name printed on a
+ * terminal read as another), empty/`.`/`..` segments, Windows reserved device names and segments
+ * ending in a dot or a space (Windows strips those, aliasing two names to one file).
  */
 export function unsafePathReason(p: string): string | undefined {
   if (p.length === 0) return 'empty path';
@@ -24,7 +25,9 @@ export function unsafePathReason(p: string): string | undefined {
   if (p.startsWith('/')) return 'absolute path';
   if (p.includes('\\')) return 'backslash in path';
   if (/^[A-Za-z]:/.test(p)) return 'drive letter in path';
-  if (/[\x00-\x1f\x7f]/.test(p)) return 'control character in path';
+  if (/[\x00-\x1f\x7f-\x9f]/.test(p)) return 'control character in path';
+  // Unicode's Bidi_Control set plus the two line separators
+  if (/[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(p)) return 'line separator or bidirectional control character in path';
   const segments = p.split('/');
   if (segments.length > MAX_SEGMENTS) return `more than ${MAX_SEGMENTS} path segments`;
   for (const s of segments) {

@@ -1,6 +1,4 @@
-import { unsafePathReason } from './archive-path.js';
-import { isOwnedPath } from './fsutil.js';
-import { int, isObj, keysOk, SHA256, str } from './record-check.js';
+import { int, isObj, keysOk, ownedPathReason, SHA256, str } from './record-check.js';
 import type { BackupRecord } from './transaction.js';
 
 /**
@@ -15,7 +13,7 @@ const strArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(str)
 
 /** What could send a restore outside the product's files: the schema's `ownedPath`. */
 function ownedPathOk(p: unknown): p is string {
-  return str(p) && unsafePathReason(p) === undefined && isOwnedPath(p);
+  return str(p) && ownedPathReason(p) === undefined;
 }
 
 function metaOk(v: unknown): boolean {

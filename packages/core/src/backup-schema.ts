@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { unsafePathReason } from './archive-path.js';
-import { isOwnedPath } from './fsutil.js';
+import { ownedPathReason } from './record-check.js';
 
 /**
  * The backup record's schema (`backup.json`), in a module of its own so that zod loads only when
@@ -8,7 +7,7 @@ import { isOwnedPath } from './fsutil.js';
  */
 
 const ownedPath = z.string().superRefine((p, ctx) => {
-  const why = unsafePathReason(p) ?? (isOwnedPath(p) ? undefined : 'not a file the product owns');
+  const why = ownedPathReason(p);
   if (why) ctx.addIssue({ code: 'custom', message: why });
 });
 const meta = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0), mode: z.number().int().min(0).max(0o7777) });

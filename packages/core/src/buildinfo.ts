@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ARCHES } from './level.js';
+import { serviceBlockReason } from './record-check.js';
 
 /** `BUILDINFO.json` at the root of every release tree (DESIGN §2): what the vendor says it shipped. */
 export const BuildInfoSchema = z.strictObject({
@@ -10,10 +11,15 @@ export const BuildInfoSchema = z.strictObject({
   arch: z.enum(ARCHES),
   build: z.string().min(1),
   hotfixes: z.array(z.string().regex(/^[A-Za-z0-9-]+$/)),
-  service: z.strictObject({
-    pidFile: z.string().min(1),
-    start: z.array(z.string().min(1)).min(1),
-  }),
+  service: z
+    .strictObject({
+      pidFile: z.string().min(1),
+      start: z.array(z.string().min(1)).min(1),
+    })
+    .superRefine((s, ctx) => {
+      const why = serviceBlockReason(s);
+      if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+    }),
 });
 export type BuildInfo = z.infer<typeof BuildInfoSchema>;
 

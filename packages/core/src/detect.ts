@@ -7,7 +7,7 @@ import { errnoCode, isDirectory, NOT_OWNED } from './fsutil.js';
 import { hashFiles, hashTree, type KnownEntry, type TreeEntry } from './hash.js';
 import { type Arch, type Level, levelName } from './level.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
-import { checkedBuildInfo } from './record-check.js';
+import { checkedBuildInfo, ownedPathReason } from './record-check.js';
 import type { State } from './state.js';
 import { readState, STATE_FILE } from './state-store.js';
 
@@ -77,11 +77,20 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
     }
     throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
+  return parseBuildInfo(text, path);
+}
+
+/**
+ * The one judgement of a BUILDINFO.json's text, wherever one is believed: the installation's own,
+ * and the one a pack ships (install.ts), so that a pack cannot install a record that every later
+ * run would refuse. E_INVALID_BUILDINFO names the rule that failed.
+ */
+export async function parseBuildInfo(text: string, path: string, advice = 'restore it from the release or from .servicepack/backup/'): Promise<BuildInfo> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ServicepackError('E_INVALID_BUILDINFO', `${path} is not valid JSON: restore it from the release or from .servicepack/backup/`, { path }, { cause: e });
+    throw new ServicepackError('E_INVALID_BUILDINFO', `${path} is not valid JSON: ${advice}`, { path }, { cause: e });
   }
   // the quick check keeps zod off query's start-up; anything it does not vouch for goes to the schema
   const quick = checkedBuildInfo(json);
@@ -91,7 +100,7 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
   if (!parsed.success) {
     throw new ServicepackError(
       'E_INVALID_BUILDINFO',
-      `${path} is not a valid BUILDINFO record (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')}): restore it from the release or from .servicepack/backup/`,
+      `${path} is not a valid BUILDINFO record (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')}): ${advice}`,
       { path, issues: parsed.error.issues },
     );
   }
@@ -123,6 +132,22 @@ function crossCheck(state: State, bi: BuildInfo): Problem[] {
   if (state.arch !== bi.arch) say('arch', state.arch, bi.arch);
   if (state.level !== bi.level) say('level', state.level, bi.level);
   if (!sameSet(state.hotfixes, bi.hotfixes)) say('hotfixes', state.hotfixes, bi.hotfixes);
+  return out;
+}
+
+/**
+ * Files whose names the path rules refuse cannot be in a record, which is read back with those
+ * rules (ownedPathReason): they are left out of `files` and reported as extra, like any file the
+ * product does not ship. No pack can name them either.
+ */
+function unrecordable(files: Map<string, TreeEntry>): Problem[] {
+  const out: Problem[] = [];
+  for (const path of files.keys()) {
+    const why = ownedPathReason(path);
+    if (why === undefined) continue;
+    files.delete(path);
+    out.push({ path, kind: 'extra', message: `${JSON.stringify(path)} is not part of the recorded installation: the path rules refuse its name (${why}); rename or remove it` });
+  }
   return out;
 }
 
@@ -182,6 +207,7 @@ export async function detectInstallation(rootArg: string, opts: DetectOptions = 
     problems.push(...crossCheck(state, buildInfo));
   } else {
     files = await hashOwned(root, known);
+    problems.push(...unrecordable(files));
     if (state) problems.push(...crossCheck(state, buildInfo), ...compareFiles(state.files, files));
   }
   const src = state ?? buildInfo;

@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'E_CORRUPT_ARCHIVE'
   | 'E_FEED_EXPIRED'
   | 'E_FEED_ROLLBACK'
+  | 'E_FEED_REDIRECT'
   | 'E_FEED'
   | 'E_INCONSISTENT'
   | 'E_BUSY'
@@ -73,6 +74,7 @@ const exitFor: Record<ErrorCode, ExitCode> = {
   E_CORRUPT_ARCHIVE: 4,
   E_FEED_EXPIRED: 4,
   E_FEED_ROLLBACK: 4,
+  E_FEED_REDIRECT: 4,
   E_FEED: 1,
   E_INCONSISTENT: 4,
   E_BUSY: 5,

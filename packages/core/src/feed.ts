@@ -14,6 +14,7 @@ import type { FileDigest } from './hash.js';
 import { ARCHES } from './level.js';
 import { FixRefSchema, type Manifest, SignatureFileSchema } from './manifest.js';
 import { type OpenPackOptions, openPack, type VerifiedPack } from './pack-read.js';
+import { withoutUserinfo } from './redact.js';
 import { checkSignatures, type Signature, signBytes, type TrustedKey } from './trust.js';
 
 /**
@@ -295,9 +296,16 @@ function ioError(url: URL, e: unknown): ServicepackError {
   return new ServicepackError('E_IO', `cannot read ${displayUrl(url)}: ${(e as Error).message}`, { url: displayUrl(url) }, { cause: e });
 }
 
-/** file: URLs print as paths, the way the user typed them. */
+/** file: URLs print as paths, the way the user typed them; others without their userinfo (redact.ts). */
 function displayUrl(url: URL): string {
-  return url.protocol === 'file:' ? fileURLToPath(url) : url.href;
+  if (url.protocol === 'file:') {
+    try {
+      return fileURLToPath(url);
+    } catch {
+      // file://otherhost/...: not a path here (a hostile redirect can name one)
+    }
+  }
+  return withoutUserinfo(url);
 }
 
 async function openFileSource(url: URL, maxBytes: number): Promise<{ path: string; size: number }> {
@@ -367,7 +375,7 @@ async function* openStream(url: URL, offset: number, opts: FetchOptions): AsyncG
       return;
     }
     default:
-      throw new ServicepackError('E_USAGE', `${url.href}: feeds are read from a folder, a file: URL or an http(s): URL, not ${url.protocol}`, { url: url.href });
+      throw new ServicepackError('E_USAGE', `${displayUrl(url)}: feeds are read from a folder, a file: URL or an http(s): URL, not ${url.protocol}`, { url: displayUrl(url) });
   }
 }
 
@@ -428,14 +436,14 @@ class TransientError extends Error {
     super(message);
   }
   toServicepackError(): ServicepackError {
-    return new ServicepackError('E_IO', `cannot download ${this.url.href}: ${this.message}; check the network and try again`, { url: this.url.href }, { cause: this });
+    return new ServicepackError('E_IO', `cannot download ${displayUrl(this.url)}: ${this.message}; check the network and try again`, { url: displayUrl(this.url) }, { cause: this });
   }
 }
 
 function httpStatusError(url: URL, status: number): Error {
   if (status === 404 || status === 410) return notFound(url);
   if (status >= 500 || status === 408 || status === 429) return new TransientError(`HTTP ${status}`, url);
-  return new ServicepackError('E_FEED', `${url.href} answered HTTP ${status}; check the feed URL`, { url: url.href, status });
+  return new ServicepackError('E_FEED', `${displayUrl(url)} answered HTTP ${status}; check the feed URL`, { url: displayUrl(url), status });
 }
 
 interface HttpResponse {
@@ -485,14 +493,23 @@ async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): P
     const location = res.headers.location;
     if (status >= 300 && status < 400 && status !== 304 && location !== undefined) {
       res.resume();
-      if (hop >= MAX_REDIRECTS) throw new ServicepackError('E_FEED', `${url.href}: more than ${MAX_REDIRECTS} redirects; check the feed URL`, { url: url.href });
+      if (hop >= MAX_REDIRECTS) throw new ServicepackError('E_FEED', `${displayUrl(url)}: more than ${MAX_REDIRECTS} redirects; check the feed URL`, { url: displayUrl(url) });
       const next = new URL(location, current);
-      // a signed index would survive a downgrade, but the privacy of what is fetched would not
+      // A server that answers this way is hostile (or taken over), not misconfigured: an
+      // integrity refusal (exit 4), like a bad signature. A signed index would survive a
+      // downgrade, but the privacy of what is fetched would not; another scheme (file:) would
+      // read this machine's own files.
       if (current.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new ServicepackError('E_FEED', `${current.href} redirects to ${next.href}, which is not https; refusing the downgrade`, { url: current.href });
+        throw new ServicepackError('E_FEED_REDIRECT', `${displayUrl(current)} redirects to ${displayUrl(next)}, which is not https; refusing the downgrade: use another mirror`, {
+          url: displayUrl(current),
+          location: displayUrl(next),
+        });
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-        throw new ServicepackError('E_FEED', `${current.href} redirects to ${next.href}; only http(s) is followed`, { url: current.href });
+        throw new ServicepackError('E_FEED_REDIRECT', `${displayUrl(current)} redirects to ${displayUrl(next)}; only http(s) is followed: use another mirror`, {
+          url: displayUrl(current),
+          location: displayUrl(next),
+        });
       }
       current = next;
       continue;
@@ -537,7 +554,7 @@ async function* httpResumable(url: URL, offset: number, opts: FetchOptions): Asy
       return;
     }
     res.body.destroy();
-    throw new ServicepackError('E_FEED', `${url.href} answered a range request with the wrong range; the server or a proxy is broken`, { url: url.href });
+    throw new ServicepackError('E_FEED', `${displayUrl(url)} answered a range request with the wrong range; the server or a proxy is broken`, { url: displayUrl(url) });
   }
   if (res.status !== 200) {
     res.body.resume();
@@ -556,7 +573,7 @@ async function* httpResumable(url: URL, offset: number, opts: FetchOptions): Asy
 // The client
 
 export interface FeedLocation {
-  /** the index; also the key under which a client remembers the version it last accepted */
+  /** the index, credentials and all (for fetching); without its userinfo, the key under which a client remembers the version it last accepted */
   indexUrl: URL;
   signatureUrl: URL;
   /** the folder the index's relative urls resolve against */
@@ -573,10 +590,10 @@ export function resolveFeedSource(source: string, cwd: string = process.cwd()): 
     try {
       url = new URL(source);
     } catch {
-      throw new ServicepackError('E_USAGE', `${source} is not a valid URL`, { source });
+      throw new ServicepackError('E_USAGE', `${withoutUserinfo(source)} is not a valid URL`, { source: withoutUserinfo(source) });
     }
   } else if (/^[A-Za-z][A-Za-z0-9+.-]+:\/\//.test(source)) {
-    throw new ServicepackError('E_USAGE', `${source}: feeds are read from a folder, a file: URL or an http(s): URL`, { source });
+    throw new ServicepackError('E_USAGE', `${withoutUserinfo(source)}: feeds are read from a folder, a file: URL or an http(s): URL`, { source: withoutUserinfo(source) });
   } else {
     url = pathToFileURL(isAbsolute(source) ? source : resolve(cwd, source));
   }
@@ -603,9 +620,9 @@ export interface LoadFeedOptions extends VerifyFeedOptions {
 }
 
 export interface LoadedFeed {
-  /** the index URL (href); the key for remembering `index.version` */
+  /** the index URL (href) without its userinfo: the key for remembering `index.version`, and what is shown */
   url: string;
-  /** the folder relative urls resolve against (href) */
+  /** the folder relative urls resolve against (href), with any userinfo: for fetching only, never stored or shown */
   baseUrl: string;
   index: FeedIndex;
   /** the exact signed bytes */
@@ -637,7 +654,7 @@ export async function loadFeed(source: string, opts: LoadFeedOptions): Promise<L
   }
   const { index, signedBy } = verifyFeedIndex(indexBytes, signatureBytes, { ...opts, source: displayUrl(loc.indexUrl) });
   (opts.sink ?? nullSink)({ type: 'info', message: `feed ${displayUrl(loc.indexUrl)}: ${index.product} version ${index.version}, ${index.packs.length} pack(s), expires ${index.expires}` });
-  return { url: loc.indexUrl.href, baseUrl: loc.baseUrl.href, index, indexBytes, signedBy };
+  return { url: withoutUserinfo(loc.indexUrl), baseUrl: loc.baseUrl.href, index, indexBytes, signedBy };
 }
 
 /** Absolute URL of something the index names; never outside the feed's folder. */

@@ -170,3 +170,57 @@ export function toPosix(rel: string): string {
 export function inRoot(root: string, rel: string): string {
   return join(root, ...rel.split('/'));
 }
+
+/** What a file that is not a regular one is, for messages. */
+export function fileKind(st: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+export type SmallFile = { ok: true; bytes: Buffer } | { ok: false; missing: boolean; why: string; cause?: unknown };
+
+/**
+ * A small file that a decision rests on (a key, the revocation list), read without trusting what
+ * is at the path: it must be a regular file (looked at before it is opened, so a FIFO or a device
+ * is never opened; `/dev/zero` would never end, a FIFO would block), of at most `maxBytes` (checked
+ * before reading and again while reading: a file may grow), the same file once opened (fstat).
+ * `followLinks: false` refuses a link itself, at the last component as well (O_NOFOLLOW).
+ */
+export async function readSmallFile(path: string, maxBytes: number, opts: { followLinks: boolean }): Promise<SmallFile> {
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = opts.followLinks ? await stat(path) : await lstat(path);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, missing: true, why: 'does not exist', cause: e };
+    return { ok: false, missing: false, why: `cannot be read (${(e as Error).message})`, cause: e };
+  }
+  if (!st.isFile()) return { ok: false, missing: false, why: `is ${fileKind(st)}, not a regular file` };
+  const tooLarge = (n: number): SmallFile => ({ ok: false, missing: false, why: `is larger than ${maxBytes} bytes (${n})` });
+  if (st.size > maxBytes) return tooLarge(st.size);
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (opts.followLinks ? 0 : constants.O_NOFOLLOW));
+    const now = await fh.stat();
+    if (!now.isFile() || now.dev !== st.dev || now.ino !== st.ino) return { ok: false, missing: false, why: 'was replaced while it was read' };
+    const buf = Buffer.alloc(maxBytes + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > maxBytes) return { ok: false, missing: false, why: `grew past ${maxBytes} bytes while it was read` };
+    }
+    return { ok: true, bytes: buf.subarray(0, n) };
+  } catch (e) {
+    if (errnoCode(e) === 'ELOOP') return { ok: false, missing: false, why: 'is a symbolic link, not a regular file', cause: e };
+    return { ok: false, missing: false, why: `cannot be read (${(e as Error).message})`, cause: e };
+  } finally {
+    await fh?.close();
+  }
+}

@@ -1,9 +1,9 @@
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable, hotfixIds } from './applicability.js';
-import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from './buildinfo.js';
-import { detectInstallation, hashPaths, type Installation } from './detect.js';
-import { ServicepackError } from './errors.js';
+import { type BuildInfo, BUILDINFO_FILE } from './buildinfo.js';
+import { detectInstallation, hashPaths, type Installation, parseBuildInfo } from './detect.js';
+import { isServicepackError, ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { exists, inRoot, writeFileAtomic } from './fsutil.js';
 import { sha256Bytes } from './hash.js';
@@ -182,6 +182,9 @@ const detectStep: StepDef<InstallContext> = {
     ctx.installation = inst;
     const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
     if (serious.length > 0) {
+      // a record that fails its own rules is invalid (exit 2), not merely out of step with the tree
+      const invalid = serious.find((p) => p.kind === 'state');
+      if (invalid && !ctx.opts.force) throw new ServicepackError('E_INVALID_STATE', `${invalid.message}; or pass --force to install anyway, recording the tree as it is`, { path: invalid.path, problems: inst.problems });
       if (!ctx.opts.force) {
         throw new ServicepackError(
           'E_INCONSISTENT',
@@ -313,9 +316,11 @@ async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<Bu
   if (!(await exists(staged))) return { ...fallback, level: unit.to.level, hotfixes: unit.to.hotfixes };
   let parsed: BuildInfo;
   try {
-    parsed = BuildInfoSchema.parse(JSON.parse(await readFile(staged, 'utf8')));
+    // the rules the record is read back with, every field: one this pack could install but no later run accept would be a trap
+    parsed = await parseBuildInfo(await readFile(staged, 'utf8'), `${unit.path}: its ${BUILDINFO_FILE}`, 'the pack is defective, nothing was changed; get a corrected one from the vendor');
   } catch (e) {
-    throw new ServicepackError('E_INVALID_MANIFEST', `${unit.path}: its ${BUILDINFO_FILE} is not valid: the pack is defective; get a corrected one from the vendor`, { packId: unit.manifest.id }, { cause: e });
+    if (!isServicepackError(e) || e.code !== 'E_INVALID_BUILDINFO') throw e;
+    throw new ServicepackError('E_INVALID_MANIFEST', e.message, { packId: unit.manifest.id, ...e.details }, { cause: e });
   }
   const want = { product: unit.from.product, arch: unit.from.arch, level: unit.to.level };
   if (parsed.product !== want.product || parsed.arch !== want.arch || parsed.level !== want.level || !sameSet(parsed.hotfixes, unit.to.hotfixes)) {

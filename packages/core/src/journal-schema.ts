@@ -84,7 +84,7 @@ export const JournalSchema = z.strictObject({
   state: z.strictObject({
     /** whether a state record existed before (when not, `previousFiles` is what was on disk) */
     existed: z.boolean(),
-    previousFiles: z.record(z.string(), FileMetaSchema).optional(),
+    previousFiles: z.record(StateSchema.shape.files.keyType, FileMetaSchema).optional(),
     after: StateSchema,
   }),
   service: z.strictObject({

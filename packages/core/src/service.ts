@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { type FileHandle, open, readFile, readlink, realpath } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { basename, isAbsolute, relative, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BuildInfo } from './buildinfo.js';
 import { ServicepackError } from './errors.js';
 import { errnoCode } from './fsutil.js';
 import { isAlive, ownerAlive, procStat } from './open-transaction.js';
+import { servicePathReason } from './record-check.js';
 
 export { isAlive } from './open-transaction.js';
 
@@ -33,12 +34,11 @@ export interface PidFileDistrust {
 }
 
 function insideRoot(root: string, rel: string, what: string): string {
-  const abs = resolve(root, rel);
-  const r = relative(root, abs);
-  if (isAbsolute(rel) || r === '' || r.startsWith('..') || isAbsolute(r)) {
-    throw new ServicepackError('E_INVALID_BUILDINFO', `BUILDINFO.json: service.${what} ${JSON.stringify(rel)} points outside the installation: restore BUILDINFO.json from the release`, { [what]: rel });
+  const why = servicePathReason(rel);
+  if (why !== undefined) {
+    throw new ServicepackError('E_INVALID_BUILDINFO', `BUILDINFO.json: service.${what} ${JSON.stringify(rel)} points outside the installation (${why}): restore BUILDINFO.json from the release`, { [what]: rel });
   }
-  return abs;
+  return resolve(root, rel);
 }
 
 /** The server writes `<pid>\n` (temp file + rename); the content rule is the product's own (inetsrv pidfile.ts readPid). */

@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import { ARCHES } from './level.js';
+import { backupFolderReason, ownedPathReason } from './record-check.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** `rule` on a string: what record-check.ts applies to the same field, worded by zod. */
+const checkedBy = (rule: (s: string) => string | undefined) =>
+  z.string().superRefine((s, ctx) => {
+    const why = rule(s);
+    if (why !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)}: ${why}` });
+  });
+const ownedPath = checkedBy(ownedPathReason);
+const backupFolder = checkedBy(backupFolderReason);
 
 export const HistoryEntrySchema = z.strictObject({
   id: z.string(),
@@ -12,7 +22,7 @@ export const HistoryEntrySchema = z.strictObject({
   fromLevel: z.number().int(),
   toLevel: z.number().int(),
   /** folder under .servicepack/ holding what this transaction replaced; absent with --no-backup */
-  backup: z.string().optional(),
+  backup: backupFolder.optional(),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
@@ -29,11 +39,11 @@ export const StateSchema = z.strictObject({
   hotfixes: z.array(z.string()),
   /** installed packs, oldest first: the uninstall order is this list reversed */
   installed: z.array(
-    z.strictObject({ packId: z.string(), kind: z.enum(['service-pack', 'hotfix']), fromLevel: z.number().int(), level: z.number().int(), backup: z.string().optional() }),
+    z.strictObject({ packId: z.string(), kind: z.enum(['service-pack', 'hotfix']), fromLevel: z.number().int(), level: z.number().int(), backup: backupFolder.optional() }),
   ),
-  files: z.record(z.string(), OwnedFileSchema),
+  files: z.record(ownedPath, OwnedFileSchema),
   /** config files the admin changed that a pack left in place (.spnew written beside) */
-  keptModified: z.array(z.string()).optional(),
+  keptModified: z.array(ownedPath).optional(),
   feeds: z.record(z.string(), z.strictObject({ version: z.number().int(), seen: z.string() })).optional(),
   history: z.array(HistoryEntrySchema),
 });

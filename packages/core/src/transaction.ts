@@ -292,6 +292,15 @@ export function preparedPaths(txid: string): Journal['prepared'] {
 }
 
 /**
+ * The folders above a relative path, innermost first. Records are checked before they get here;
+ * still, this ends on any input: `posix.dirname` never reaches `.` from an absolute path (it stays
+ * at `/`), and a forged record once made that an endless loop holding the lock.
+ */
+function* parentFolders(rel: string): Generator<string> {
+  for (let d = posix.dirname(rel), prev = rel; d !== '.' && d !== '/' && d !== prev; prev = d, d = posix.dirname(d)) yield d;
+}
+
+/**
  * Folders that the change leaves empty: the parents of removed files that hold nothing the tree
  * keeps afterwards (`finalFiles`), deepest first. Predicted before the commit so that the backup
  * record can say which folders to recreate, and pruned only after the commit point, so that a
@@ -299,7 +308,7 @@ export function preparedPaths(txid: string): Journal['prepared'] {
  */
 export async function predictEmptied(root: string, removed: readonly string[], finalFiles: Iterable<string>): Promise<string[]> {
   const keep = new Set<string>();
-  for (const p of finalFiles) for (let d = posix.dirname(p); d !== '.'; d = posix.dirname(d)) keep.add(d);
+  for (const p of finalFiles) for (const d of parentFolders(p)) keep.add(d);
   const memo = new Map<string, boolean>();
   const empties = async (d: string): Promise<boolean> => {
     const known = memo.get(d);
@@ -319,7 +328,10 @@ export async function predictEmptied(root: string, removed: readonly string[], f
   };
   const out = new Set<string>();
   for (const p of removed) {
-    for (let d = posix.dirname(p); d !== '.' && (await empties(d)); d = posix.dirname(d)) out.add(d);
+    for (const d of parentFolders(p)) {
+      if (!(await empties(d))) break;
+      out.add(d);
+    }
   }
   return [...out].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : 1));
 }

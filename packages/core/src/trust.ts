@@ -1,8 +1,9 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
+import { errnoCode, fileKind, readSmallFile } from './fsutil.js';
 import { SERVICEPACK_DIR } from './state.js';
 import { TRUST_DIR } from './names.js';
 
@@ -87,6 +88,10 @@ export interface LoadTrustOptions {
 
 export { TRUST_DIR } from './names.js';
 export const REVOKED_FILE = 'revoked';
+/** A PEM public key is under 1 KiB; a file much larger is not one, and is not read to find out. */
+export const KEY_FILE_MAX_BYTES = 64 * 1024;
+/** Some 14,000 keyids with comments. */
+export const REVOKED_FILE_MAX_BYTES = 1024 * 1024;
 
 export function trustDirOf(root: string): string {
   return join(root, SERVICEPACK_DIR, TRUST_DIR);
@@ -104,19 +109,36 @@ export function trustedKeyFromPem(pem: string | Buffer, source: string): Trusted
 const KEYID = /^[0-9a-f]{64}$/;
 
 /**
+ * Whether the installation has a trust folder. A link there is refused, not followed: what this
+ * root-run installer trusts is decided by what is really in the installation's own folder.
+ */
+async function hasTrustDir(dir: string): Promise<boolean> {
+  try {
+    const st = await lstat(dir);
+    if (st.isDirectory()) return true;
+    throw new ServicepackError('E_INVALID_STATE', `${dir} is ${fileKind(st)}, not a folder: the trust folder must be a real folder of .pub files; replace it`, { dir });
+  } catch (e) {
+    if (e instanceof ServicepackError) throw e;
+    if (errnoCode(e) === 'ENOENT') return false;
+    throw new ServicepackError('E_IO', `cannot read ${dir}: ${(e as Error).message}`, { dir }, { cause: e });
+  }
+}
+
+/**
  * `<root>/.servicepack/trust/revoked`: one keyid per line, `#` comments and blank lines ignored.
  * A malformed line is an error rather than skipped: a typo there would silently keep a
  * compromised key trusted.
  */
 export async function loadRevokedKeyIds(root: string): Promise<string[]> {
-  const file = join(trustDirOf(root), REVOKED_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new ServicepackError('E_IO', `cannot read ${file}: ${(e as Error).message}`, { file });
+  const dir = trustDirOf(root);
+  if (!(await hasTrustDir(dir))) return [];
+  const file = join(dir, REVOKED_FILE);
+  const read = await readSmallFile(file, REVOKED_FILE_MAX_BYTES, { followLinks: false });
+  if (!read.ok) {
+    if (read.missing) return [];
+    throw new ServicepackError('E_INVALID_STATE', `the revocation list ${file} ${read.why}: it must be a regular file (not a link) of at most ${REVOKED_FILE_MAX_BYTES} bytes, one keyid a line; replace it`, { file }, { cause: read.cause });
   }
+  const text = read.bytes.toString('utf8');
   const out: string[] = [];
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.replace(/#.*$/, '').trim().toLowerCase();
@@ -137,28 +159,38 @@ export async function loadTrustStore(opts: LoadTrustOptions): Promise<TrustStore
     const dir = trustDirOf(opts.root);
     let names: string[] = [];
     try {
-      names = (await readdir(dir)).filter((n) => n.endsWith('.pub')).sort();
+      if (await hasTrustDir(dir)) names = (await readdir(dir)).filter((n) => n.endsWith('.pub')).sort();
     } catch (e) {
+      if (e instanceof ServicepackError) throw e;
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ServicepackError('E_IO', `cannot read ${dir}: ${(e as Error).message}`, { dir });
     }
     for (const name of names) {
       const file = join(dir, name);
+      const read = await readSmallFile(file, KEY_FILE_MAX_BYTES, { followLinks: false });
+      if (!read.ok) {
+        if (read.missing) continue;
+        throw new ServicepackError('E_INVALID_STATE', `${file} ${read.why}: a trusted key must be a regular file (not a link) of at most ${KEY_FILE_MAX_BYTES} bytes; replace or remove it`, { file }, { cause: read.cause });
+      }
       try {
-        candidates.push(trustedKeyFromPem(await readFile(file), file));
+        candidates.push(trustedKeyFromPem(read.bytes, file));
       } catch (e) {
         throw new ServicepackError('E_INVALID_STATE', `${file} is not an ed25519 public key (PEM); replace or remove it`, { file }, { cause: e });
       }
     }
   }
   for (const file of opts.trustFiles ?? []) {
-    let pem: Buffer;
-    try {
-      pem = await readFile(file);
-    } catch (e) {
-      throw new ServicepackError('E_USAGE', `cannot read trusted key ${file}: ${(e as Error).message}`, { file });
+    // the administrator named this file, so a link to it is followed; what it leads to is not trusted
+    const read = await readSmallFile(file, KEY_FILE_MAX_BYTES, { followLinks: true });
+    if (!read.ok) {
+      throw new ServicepackError(
+        'E_USAGE',
+        `cannot use trusted key ${file}: it ${read.why}; pass the .pub file written by keygen (a regular file of at most ${KEY_FILE_MAX_BYTES} bytes)`,
+        { file },
+        { cause: read.cause },
+      );
     }
     try {
-      candidates.push(trustedKeyFromPem(pem, file));
+      candidates.push(trustedKeyFromPem(read.bytes, file));
     } catch (e) {
       throw new ServicepackError('E_USAGE', `${file} is not an ed25519 public key (PEM, SPKI); pass the .pub file written by keygen`, { file }, { cause: e });
     }

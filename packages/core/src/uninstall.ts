@@ -114,6 +114,9 @@ const detectStep: StepDef<UninstallContext> = {
     const inst = await detectInstallation(ctx.root, { trustRecord: true, recordOnly: true });
     ctx.installation = inst;
     const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
+    // a record that fails its own rules is invalid (exit 2), not merely out of step with the tree
+    const invalid = serious.find((p) => p.kind === 'state');
+    if (invalid) throw new ServicepackError('E_INVALID_STATE', invalid.message, { path: invalid.path, problems: inst.problems });
     if (serious.length > 0) {
       throw new ServicepackError(
         'E_INCONSISTENT',

@@ -11,7 +11,9 @@ import { journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
 import { openPack, type VerifiedPack } from './pack-read.js';
 import { sha256File } from './hash.js';
+import { withoutUserinfo } from './redact.js';
 import { serviceStatus, startService, stopService } from './service.js';
+import type { State } from './state.js';
 import { readState, writeState } from './state-store.js';
 import { acquireLock, assertNoOpenTransaction, releaseLock } from './transaction.js';
 import { loadTrustStore, type TrustStore } from './trust.js';
@@ -134,8 +136,7 @@ export async function openFeedForTarget(root: string, source: string, opts: Feed
   const sink = opts.sink ?? nullSink;
   const installation = await detectInstallation(root);
   const trust = await loadTrustStore({ root: installation.root, ...(opts.trustFiles ? { trustFiles: opts.trustFiles } : {}), sink });
-  const key = resolveFeedSource(source, opts.cwd).indexUrl.href;
-  const lastSeenVersion = installation.state?.feeds?.[key]?.version;
+  const lastSeenVersion = feedFloor(installation.state?.feeds, withoutUserinfo(resolveFeedSource(source, opts.cwd).indexUrl));
   const feed = await loadFeed(source, {
     trustedKeys: trust.keys,
     revokedKeyIds: trust.revoked,
@@ -150,6 +151,33 @@ export async function openFeedForTarget(root: string, source: string, opts: Feed
   return { installation, trust, feed, ...(lastSeenVersion !== undefined ? { lastSeenVersion } : {}), recorded };
 }
 
+type Feeds = NonNullable<State['feeds']>;
+
+/**
+ * The last version accepted from the feed whose index URL without userinfo is `key`. Records
+ * written before userinfo was taken out keyed the feed by the URL as typed, password and all:
+ * those keys still count, so a rollback floor is not lost on the way.
+ */
+function feedFloor(feeds: Feeds | undefined, key: string): number | undefined {
+  let floor: number | undefined;
+  for (const [url, f] of Object.entries(feeds ?? {})) if (withoutUserinfo(url) === key && (floor === undefined || f.version > floor)) floor = f.version;
+  return floor;
+}
+
+/** `feeds` keyed without userinfo (the highest version of keys that then meet): how the record is written from now on. */
+function feedsWithoutUserinfo(feeds: Feeds | undefined): Feeds {
+  const out: Feeds = {};
+  for (const [url, f] of Object.entries(feeds ?? {})) {
+    const key = withoutUserinfo(url);
+    const have = out[key];
+    if (have === undefined || f.version > have.version) out[key] = f;
+  }
+  return out;
+}
+
+/** Whether the record still names a feed with its userinfo: written again, without it, at the next chance. */
+const leaksUserinfo = (feeds: Feeds | undefined): boolean => Object.keys(feeds ?? {}).some((url) => withoutUserinfo(url) !== url);
+
 /**
  * Keeps `version` as the last seen version of the feed at `url` in the state record's `feeds`
  * (never lowering it). Taken under the transaction lock, and never while a transaction is open
@@ -157,11 +185,12 @@ export async function openFeedForTarget(root: string, source: string, opts: Feed
  * yet (a vendor release tree without a state record: the first install writes one, and the
  * caller records again after it) or the record is busy; the reason goes to the sink.
  */
-export async function recordFeedVersion(root: string, url: string, version: number, opts: { sink?: EventSink; now?: Date } = {}): Promise<boolean> {
+export async function recordFeedVersion(root: string, urlArg: string, version: number, opts: { sink?: EventSink; now?: Date } = {}): Promise<boolean> {
   const sink = opts.sink ?? nullSink;
+  const url = withoutUserinfo(urlArg);
   const before = await readState(root).catch(() => undefined);
   if (!before) return false;
-  if ((before.feeds?.[url]?.version ?? 0) >= version) return true;
+  if ((feedFloor(before.feeds, url) ?? 0) >= version && !leaksUserinfo(before.feeds)) return true;
   let lock: Awaited<ReturnType<typeof acquireLock>> | undefined;
   try {
     lock = await acquireLock(root);
@@ -171,8 +200,11 @@ export async function recordFeedVersion(root: string, url: string, version: numb
     }
     const state = await readState(root);
     if (!state) return false;
-    if ((state.feeds?.[url]?.version ?? 0) >= version) return true;
-    await writeState(root, { ...state, feeds: { ...state.feeds, [url]: { version, seen: (opts.now ?? new Date()).toISOString() } } });
+    const floor = feedFloor(state.feeds, url) ?? 0;
+    if (floor >= version && !leaksUserinfo(state.feeds)) return true;
+    const feeds = feedsWithoutUserinfo(state.feeds);
+    if (floor < version) feeds[url] = { version, seen: (opts.now ?? new Date()).toISOString() };
+    await writeState(root, { ...state, feeds });
     return true;
   } catch (e) {
     sink({ type: 'warning', code: 'W_FEED_NOT_RECORDED', message: `feed version ${version} was not recorded in ${root}: ${e instanceof Error ? e.message : String(e)}` });

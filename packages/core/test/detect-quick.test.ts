@@ -6,7 +6,9 @@ import { BuildInfoSchema } from '../src/buildinfo.js';
 import { detectInstallation, hashPaths } from '../src/detect.js';
 import { isServicepackError } from '../src/errors.js';
 import { hashFiles, hashTree } from '../src/hash.js';
-import { checkedBuildInfo, checkedState } from '../src/record-check.js';
+import { unsafePathReason } from '../src/archive-path.js';
+import { isOwnedPath } from '../src/fsutil.js';
+import { checkedBuildInfo, checkedState, ownedPathReason } from '../src/record-check.js';
 import { type State, StateSchema } from '../src/state.js';
 import { buildInfo, makeInstallation, makeVendor, recordAsIs } from './install-fixtures.js';
 
@@ -151,6 +153,17 @@ describe('record checks without zod', () => {
     assert.ok(BuildInfoSchema.safeParse(bi).success);
   });
 
+  test("the quick rule for product paths accepts nothing the path rules or the owned-folder rule refuse", () => {
+    const agree = (p: string) => assert.equal(ownedPathReason(p) === undefined, unsafePathReason(p) === undefined && isOwnedPath(p), JSON.stringify(p));
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      for (const p of [ch, `lib/${ch}`, `lib/a${ch}b.js`, `lib/x${ch}`, `${ch}lib/a.js`]) agree(p);
+    }
+    for (const name of ['con', 'CON', 'aux.js', 'Nul.txt', 'com1', 'LPT9.x', 'conin$', 'com¹', 'cona', 'console.js', 'auxiliary']) for (const p of [name, `lib/${name}`, `lib/${name}/x`]) agree(p);
+    for (const top of ['.servicepack', 'wwwroot', 'WWWRoot', 'logs', 'Logs', 'run', 'RUN', 'runner', 'log']) for (const p of [top, `${top}/x`, `${top}x/y`]) agree(p);
+    for (const p of ['a/'.repeat(31) + 'b', 'a/'.repeat(32) + 'b', 'x'.repeat(240), 'x'.repeat(241), 'a..b', 'a/.b', 'a./b', 'a /b', '-/+', 'a//b', '/a', 'a/']) agree(p);
+  });
+
   test('whatever the schemas refuse, they refuse too (and hand to the schema)', () => {
     const clone = (): Record<string, unknown> => JSON.parse(JSON.stringify(state)) as Record<string, unknown>;
     const bad: Record<string, unknown>[] = [];
@@ -188,6 +201,21 @@ describe('record checks without zod', () => {
       (s: Record<string, unknown>) => {
         delete s['history'];
       },
+      // paths read back: the path rules, product files only, backups only under backup/
+      ...['/etc/hostname', '../x', 'lib/../../x', 'wwwroot/index.html', '.servicepack/state.json', 'lib/x\u009b2J.js'].map((k) => (s: Record<string, unknown>) => {
+        (s['files'] as Record<string, unknown>)[k] = { sha256: 'a'.repeat(64), size: 3, mode: 0o644 };
+      }),
+      (s: Record<string, unknown>) => {
+        s['keptModified'] = ['../../etc/passwd'];
+      },
+      ...['../../evil', '/etc', 'trust', 'backup', 'backup/a/b', 'backup/..'].flatMap((b) => [
+        (s: Record<string, unknown>) => {
+          (s['installed'] as Record<string, unknown>[])[0]!['backup'] = b;
+        },
+        (s: Record<string, unknown>) => {
+          (s['history'] as Record<string, unknown>[])[0]!['backup'] = b;
+        },
+      ]),
     ]) {
       const s = clone();
       mutate(s);
@@ -205,6 +233,10 @@ describe('record checks without zod', () => {
       { ...buildInfo(6), service: { pidFile: '', start: ['bin/inetsrv'] } },
       { ...buildInfo(6), service: { pidFile: 'run/p', start: [] } },
       { ...buildInfo(6), signedBy: 'x' },
+      { ...buildInfo(6), service: { pidFile: '../../../tmp/x', start: ['bin/inetsrv'] } },
+      { ...buildInfo(6), service: { pidFile: '/run/inetsrv.pid', start: ['bin/inetsrv'] } },
+      { ...buildInfo(6), service: { pidFile: 'run/inetsrv.pid', start: ['../../usr/bin/env', 'sh'] } },
+      { ...buildInfo(6), service: { pidFile: 'run/inetsrv.pid', start: ['/bin/sh'] } },
     ]) {
       assert.equal(BuildInfoSchema.safeParse(b).success, false, JSON.stringify(b));
       assert.equal(checkedBuildInfo(b), undefined, JSON.stringify(b));

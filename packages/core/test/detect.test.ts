@@ -121,6 +121,22 @@ describe('detectInstallation', () => {
     );
   });
 
+  test('a file whose name the path rules refuse is reported as extra and never becomes part of a record', async () => {
+    const root = await fresh();
+    // a record read back must pass the path rules (state.ts), so one written from this tree must too
+    for (const name of ['aux.js', 'x\u009b2J.js', 'notes.']) await writeFile(join(root, 'lib', name), 'x\n');
+    const inst = await detectInstallation(root);
+    assert.deepEqual([...inst.files.keys()].filter((p) => p.startsWith('lib/') && !/^lib\/(a|b|old|platform\/x86)\.js$/.test(p)), []);
+    assert.deepEqual(inst.problems.map((p) => [p.path, p.kind]).sort(), [
+      ['lib/aux.js', 'extra'],
+      ['lib/notes.', 'extra'],
+      ['lib/x\u009b2J.js', 'extra'],
+    ]);
+    assert.match(inst.problems[0]!.message, /the path rules refuse its name/);
+    await recordAsIs(root);
+    assert.equal((await detectInstallation(root)).problems.length, 3);
+  });
+
   test('a symbolic link among the product files is refused (E_INCONSISTENT, exit 4)', async () => {
     const root = await fresh();
     await symlink('/etc/passwd', join(root, 'lib', 'evil.js'));

@@ -489,3 +489,27 @@ describe('feed client over http (loopback)', () => {
     assert.match(e.message, /nowhere\/index\.json/);
   });
 });
+
+describe('withoutUserinfo: what is stored or printed of a feed URL', () => {
+  it('takes out user and password however the URL is written, and leaves everything else', async () => {
+    const { withoutUserinfo } = await import('../src/redact.js');
+    const cases: [string, string][] = [
+      ['http://u:pw@host:8080/feed/index.json?x=a@b', 'http://host:8080/feed/index.json?x=a@b'],
+      ['https://token@cdn.example/feed/', 'https://cdn.example/feed/'],
+      ['HTTP://u:p%40ss@host/', 'HTTP://host/'],
+      // URL parsers accept these for http(s) as well
+      ['http:u:pw@host/', 'http:host/'],
+      ['https:\\\\u:pw@host/', 'https:\\\\host/'],
+      ['http://host/a@b/index.json', 'http://host/a@b/index.json'],
+      ['file:///srv/feed@2/index.json', 'file:///srv/feed@2/index.json'],
+      ['/srv/u:pw@feed', '/srv/u:pw@feed'],
+      ['dist/feed', 'dist/feed'],
+    ];
+    for (const [typed, shown] of cases) {
+      assert.equal(withoutUserinfo(typed), shown, typed);
+      // and a URL parser finds no credentials in what is left
+      if (URL.canParse(shown)) assert.equal(`${new URL(shown).username}${new URL(shown).password}`, '', shown);
+    }
+    assert.equal(withoutUserinfo(new URL('http://u:pw@host/x')), 'http://host/x');
+  });
+});
