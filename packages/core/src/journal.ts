@@ -1,10 +1,11 @@
 import { lstatSync, renameSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ServicepackError } from './errors.js';
-import { flushToDisk } from './durable.js';
-import { errnoCode, exists, fsyncDir, writeFileAtomic } from './fsutil.js';
-import { JOURNAL_FILE } from './names.js';
+import { isServicepackError, ServicepackError } from './errors.js';
+import { flushInOrder, flushToDisk } from './durable.js';
+import { errnoCode, exists, fsyncDir, makeDirs, writeFileAtomic } from './fsutil.js';
+import { hashFiles } from './hash.js';
+import { BACKUP_RECORD, JOURNAL_FILE } from './names.js';
 import { checkedState } from './record-check.js';
 import type { Journal, JournalPhase, JournalStep } from './journal-schema.js';
 import { SERVICEPACK_DIR } from './names.js';
@@ -26,7 +27,10 @@ import { SERVICEPACK_DIR } from './names.js';
  * - a mkdir is done exactly when the folder exists (only folders missing at journal time are listed).
  *
  * Undoing steps in reverse order therefore restores the previous tree from any crash point, and
- * undoing again after a crash during the undo finds the steps already undone and skips them.
+ * undoing again after a crash during the undo finds the steps already undone and skips them. Before
+ * a step is undone, what it moved is checked against the journal (`ops` records every file's hash
+ * before and after): "from absent, to present" also holds when someone deleted a staged file, and
+ * moving the original that is still in place into staging would destroy it.
  */
 
 export { JOURNAL_FILE } from './names.js';
@@ -123,9 +127,12 @@ export function checkSteps(steps: readonly JournalStep[]): void {
 
 export type StepCallback = (step: JournalStep, index: number) => void | Promise<void>;
 
-/** Applies `steps` in order; a target that exists already is an error (the plan saw nothing there). */
-export async function applySteps(root: string, steps: readonly JournalStep[], before: StepCallback): Promise<Set<string>> {
-  const touched = new Set<string>();
+/**
+ * Applies `steps` in order; a target that exists already is an error (the plan saw nothing there).
+ * Returns the folders to flush, in the order flushPhases gives.
+ */
+export async function applySteps(root: string, steps: readonly JournalStep[], before: StepCallback): Promise<string[][]> {
+  const done: Primitive[] = [];
   for (const [i, s] of steps.entries()) {
     await before(s, i);
     if (s.kind === 'mkdir') {
@@ -136,7 +143,7 @@ export async function applySteps(root: string, steps: readonly JournalStep[], be
         if (errnoCode(e) === 'EEXIST') throw appeared(s.dir);
         throw e;
       }
-      touched.add(dirname(dir));
+      done.push({ kind: 'mkdir', dir });
       continue;
     }
     const from = at(root, s.from);
@@ -147,10 +154,80 @@ export async function applySteps(root: string, steps: readonly JournalStep[], be
     // makes 8,000 of them in a row.
     if (lstatSync(to, { throwIfNoEntry: false }) !== undefined) throw appeared(s.to);
     renameSync(from, to);
-    touched.add(dirname(from));
-    touched.add(dirname(to));
+    done.push({ kind: 'rename', from, to });
   }
-  return touched;
+  return flushPhases(done);
+}
+
+/** A primitive as it was carried out, with absolute paths. */
+export type Primitive = { kind: 'rename'; from: string; to: string } | { kind: 'mkdir' | 'rmdir'; dir: string };
+
+function ancestors(p: string): string[] {
+  const out: string[] = [];
+  for (let d = dirname(p); d !== dirname(d); d = dirname(d)) out.push(d);
+  return out;
+}
+
+/**
+ * The folders whose entries `done` changed, at the paths they have now, in phases to flush one
+ * after the other (durable.ts flushInOrder). An entry reaches the disk when its folder is flushed
+ * (a rename when the folder receiving it is), so with fsync a power cut between two folders keeps
+ * some primitives and loses others. A primitive's phase comes after the phases of every earlier
+ * one it depends on, so that what the disk keeps is always a set recovery can judge:
+ * - a rename after one that freed its target or filled its source (the new file into the place
+ *   the original left; the original back after the new file left);
+ * - anything into a folder an earlier primitive created or moved there, a folder moved after
+ *   something was moved into it, a folder removed after something was moved out of it.
+ * A folder moved later is flushed at its new path, one removed later not at all.
+ */
+export function flushPhases(done: readonly Primitive[]): string[][] {
+  const named = new Map<string, number>();
+  const within = new Map<string, number>();
+  const note = (p: string, level: number) => {
+    named.set(p, Math.max(named.get(p) ?? 0, level));
+    for (const a of ancestors(p)) within.set(a, Math.max(within.get(a) ?? 0, level));
+  };
+  const after = (p: string | undefined) => (p === undefined ? 0 : (named.get(p) ?? -1) + 1);
+  // folder to flush -> phase; the paths folders were moved from, to find what a move carries along
+  const flush = new Map<string, number>();
+  const holding = new Set<string>();
+  const relocate = (from: string, to: string | undefined) => {
+    if (!holding.has(from)) return;
+    for (const [dir, level] of [...flush]) {
+      if (dir !== from && !dir.startsWith(`${from}/`)) continue;
+      flush.delete(dir);
+      if (to !== undefined) addFlush(to + dir.slice(from.length), level);
+    }
+  };
+  const addFlush = (dir: string, level: number) => {
+    flush.set(dir, Math.max(flush.get(dir) ?? 0, level));
+    holding.add(dir);
+    for (const a of ancestors(dir)) holding.add(a);
+  };
+  for (const d of done) {
+    if (d.kind === 'rename') {
+      let level = Math.max(after(d.from), after(d.to), (within.get(d.from) ?? -1) + 1);
+      for (const a of ancestors(d.to)) level = Math.max(level, after(a));
+      relocate(d.from, d.to);
+      addFlush(dirname(d.to), level);
+      note(d.from, level);
+      note(d.to, level);
+    } else {
+      let level = Math.max(after(d.dir), d.kind === 'rmdir' ? (within.get(d.dir) ?? -1) + 1 : 0);
+      for (const a of ancestors(d.dir)) level = Math.max(level, after(a));
+      if (d.kind === 'rmdir') relocate(d.dir, undefined);
+      addFlush(dirname(d.dir), level);
+      note(d.dir, level);
+    }
+  }
+  const phases: string[][] = [];
+  for (const [dir, level] of flush) (phases[level] ??= []).push(dir);
+  return phases.filter((p) => p !== undefined);
+}
+
+/** Flushes what applySteps or revertSteps changed, phase after phase (see flushPhases). */
+export async function flushPhasesToDisk(root: string, phases: readonly (readonly string[])[]): Promise<void> {
+  await flushInOrder(root, [], phases);
 }
 
 function appeared(rel: string): ServicepackError {
@@ -160,22 +237,26 @@ function appeared(rel: string): ServicepackError {
 }
 
 /**
- * Undoes `steps` newest first, skipping those not done (see the top of this file). Idempotent: a
- * crash in the middle leaves steps that the next call finds undone. Returns the steps it could not
- * undo; it keeps going past them so that as much as possible is back.
+ * Undoes the journal's steps newest first, skipping those not done (see the top of this file).
+ * Idempotent: a crash in the middle leaves steps that the next call finds undone. A step is undone
+ * only once what it moved is checked (stepProblem): when it is not what the journal says, nothing
+ * more is undone and E_NEEDS_RECOVER is thrown (the journal stays). Returns the step it could not
+ * undo (permissions, I/O), and stops there too: each step is judged on the assumption that every
+ * later one is undone. What was undone is flushed either way.
  */
-export async function revertSteps(root: string, steps: readonly JournalStep[], before: StepCallback): Promise<string[]> {
+export async function revertSteps(root: string, j: Pick<Journal, 'id' | 'steps' | 'ops' | 'staging'>, before: StepCallback): Promise<string[]> {
   const failures: string[] = [];
-  const touched = new Set<string>();
-  for (let i = steps.length - 1; i >= 0; i--) {
-    const s = steps[i]!;
+  const done: Primitive[] = [];
+  let stop: unknown;
+  for (let i = j.steps.length - 1; i >= 0 && failures.length === 0 && stop === undefined; i--) {
+    const s = j.steps[i]!;
     await before(s, i);
     try {
       if (s.kind === 'mkdir') {
         const dir = at(root, s.dir);
         try {
           await rmdir(dir);
-          touched.add(dirname(dir));
+          done.push({ kind: 'rmdir', dir });
         } catch (e) {
           if (errnoCode(e) !== 'ENOENT') throw e;
         }
@@ -184,16 +265,83 @@ export async function revertSteps(root: string, steps: readonly JournalStep[], b
       const from = at(root, s.from);
       const to = at(root, s.to);
       if (!(await exists(from)) && (await exists(to))) {
+        const problem = await stepProblem(root, j, s);
+        if (problem !== undefined) throw cannotUndo(root, j, s, `${s.to} is not what the transaction moved there (${problem}) and ${s.from} is missing`);
+        // a lost folder is reported, never made anew: what it held is gone too
+        if (!(await lstat(dirname(from)).catch(() => undefined))?.isDirectory()) throw cannotUndo(root, j, s, `the folder ${dirname(s.from)} is missing`);
         await rename(to, from);
-        touched.add(dirname(from));
-        touched.add(dirname(to));
+        done.push({ kind: 'rename', from: to, to: from });
       }
     } catch (e) {
-      failures.push(`${s.kind === 'mkdir' ? `remove folder ${s.dir}` : `move ${s.to} back to ${s.from}`}: ${(e as Error).message}`);
+      if (isServicepackError(e)) stop = e;
+      else failures.push(`${s.kind === 'mkdir' ? `remove folder ${s.dir}` : `move ${s.to} back to ${s.from}`}: ${(e as Error).message}`);
     }
   }
-  await fsyncDirs(root, touched);
+  await flushPhasesToDisk(root, flushPhases(done));
+  if (stop !== undefined) throw stop;
   return failures;
+}
+
+/** Whether `rel` is `tree` or lies inside it. */
+function inside(rel: string, tree: string): boolean {
+  return rel === tree || rel.startsWith(`${tree}/`);
+}
+
+/**
+ * Why the target of rename step `s` (found present, its source absent) is not what the step moved
+ * there, or undefined when it is. A file step: the content the journal's op recorded for that end
+ * (`before` where the original went, `after` where the new content went). A folder step (a backup
+ * folder moved into place, an older one moved aside): a real folder, and a backup folder leaving
+ * this transaction's staging must carry this transaction's record.
+ */
+async function stepProblem(root: string, j: Pick<Journal, 'id' | 'ops' | 'staging'>, s: Extract<JournalStep, { kind: 'rename' }>): Promise<string | undefined> {
+  const to = at(root, s.to);
+  if (s.op === undefined) {
+    if (!(await lstat(to)).isDirectory()) return 'a folder was expected there';
+    if (!inside(s.from, j.staging)) return undefined;
+    let id: unknown;
+    try {
+      id = (JSON.parse(await readFile(join(to, BACKUP_RECORD), 'utf8')) as { transactionId?: unknown }).transactionId;
+    } catch {
+      return `its ${BACKUP_RECORD} is missing or unreadable`;
+    }
+    return id === j.id ? undefined : `its ${BACKUP_RECORD} belongs to another transaction (${typeof id === 'string' ? id : 'none'})`;
+  }
+  const op = j.ops[s.op];
+  const want = op === undefined ? undefined : s.from === op.path ? op.before : s.to === op.path ? op.after : undefined;
+  if (want === undefined) return 'the journal does not say what belongs there';
+  const [got] = await hashFiles([to]);
+  if (got === undefined) return 'it vanished while it was checked';
+  if (got instanceof Error) return `it is not a regular file (${got.message})`;
+  if (got.size !== want.size) return `it holds ${got.size} bytes where the journal recorded ${want.size}`;
+  if (got.sha256 !== want.sha256) return `its sha256 is ${got.sha256.slice(0, 16)}…, the journal recorded ${want.sha256.slice(0, 16)}…`;
+  return undefined;
+}
+
+function cannotUndo(root: string, j: Pick<Journal, 'id'>, s: Extract<JournalStep, { kind: 'rename' }>, problem: string): ServicepackError {
+  return new ServicepackError(
+    'E_NEEDS_RECOVER',
+    `cannot undo the move of ${s.from} to ${s.to} (transaction ${j.id}): ${problem}. Undoing it could destroy the only copy of a file, so nothing more was undone and the journal is kept. Find out what changed these files (a cleaner of temporary files, another program, a damaged file system); then either put ${s.from} back and run servicepack recover --root ${root} again, or keep the installation as it is: move ${journalPath(root)} aside and run servicepack verify --root ${root}, which lists every file that differs from the state record`,
+    { transactionId: j.id, path: s.to, missing: s.from, problem },
+  );
+}
+
+/**
+ * Before a roll-forward removes staging and the trees the change consumed (an uninstalled backup
+ * folder): every step that moves something out of them must have happened. A committed journal
+ * with such a source still present did not reach the disk as it says, and removing the tree
+ * would delete that file; E_NEEDS_RECOVER then, with nothing removed.
+ */
+export async function checkMovedOut(root: string, j: Journal): Promise<void> {
+  const trees = [j.staging, ...j.finish.removeTrees];
+  for (const s of j.steps) {
+    if (s.kind !== 'rename' || !trees.some((t) => inside(s.from, t)) || !(await exists(at(root, s.from)))) continue;
+    throw new ServicepackError(
+      'E_NEEDS_RECOVER',
+      `the journal of transaction ${j.id} says the change was committed, but ${s.from} is still there instead of at ${s.to}: finishing would delete it, so nothing was removed and the journal is kept. Copy ${s.from} somewhere safe, check the installation with servicepack verify after moving ${journalPath(root)} aside, and restore what it reports from the copy or the release`,
+      { transactionId: j.id, path: s.from, target: s.to },
+    );
+  }
 }
 
 /** Makes the entries of `dirs` (folders inside the installation at `root`) durable; see durable.ts. */
@@ -280,28 +428,40 @@ export async function writeJournal(root: string, journal: Journal): Promise<void
   await writeFileAtomic(journalPath(root), serializeJournal(journal));
 }
 
-/** The work after the commit point: folders left empty, trees no longer needed, moves out of staging. Idempotent. */
+/**
+ * The work after the commit point: folders left empty, trees no longer needed, moves out of
+ * staging. Idempotent. What it moves is flushed before staging (where it came from) can go.
+ */
 export async function finishForward(root: string, journal: Journal): Promise<void> {
+  const moved = new Set<string>();
   for (const m of journal.finish.moves) {
     const from = at(root, m.from);
     const to = at(root, m.to);
     if ((await exists(from)) && !(await exists(to))) {
-      await mkdir(dirname(to), { recursive: true });
+      await makeDirs(dirname(to), moved);
       await rename(from, to);
+      moved.add(dirname(to));
     }
   }
-  for (const t of journal.finish.removeTrees) await rm(at(root, t), { recursive: true, force: true });
-  const pruned = new Set<string>();
+  await fsyncDirs(root, moved);
+  const changed = new Set<string>();
+  for (const t of journal.finish.removeTrees) {
+    if (!(await exists(at(root, t)))) continue;
+    await rm(at(root, t), { recursive: true, force: true });
+    changed.add(dirname(at(root, t)));
+  }
   for (const d of [...journal.finish.pruneDirs].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1))) {
     try {
       await rmdir(at(root, d));
-      pruned.add(dirname(at(root, d)));
+      changed.add(dirname(at(root, d)));
+      // gone, with its entries: nothing left to flush there
+      changed.delete(at(root, d));
     } catch (e) {
       const code = errnoCode(e);
       if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
     }
   }
-  await fsyncDirs(root, pruned);
+  await fsyncDirs(root, changed);
 }
 
 /** Removes this transaction's staging folder, and staging/ itself once empty. */

@@ -6,3 +6,5 @@ export const SERVICEPACK_DIR = '.servicepack';
 export const BUILDINFO_FILE = 'BUILDINFO.json';
 export const STATE_FILE = 'state.json';
 export const JOURNAL_FILE = 'journal.json';
+/** the record in each backup folder (`backup/<pack id>/`) */
+export const BACKUP_RECORD = 'backup.json';

@@ -11,7 +11,7 @@ import {
   checkBuiltJournal,
   closeJournal,
   finishForward,
-  fsyncDirs,
+  flushPhasesToDisk,
   type Journal,
   removeStaging,
   revertSteps,
@@ -22,7 +22,7 @@ import {
 import type { FileMeta, PlannedOp } from './plan.js';
 import { serviceStatus, startService, stopService } from './service.js';
 import { LOCK_FILE, ownerAlive, parseLock, processStart } from './open-transaction.js';
-import { SERVICEPACK_DIR } from './names.js';
+import { BACKUP_RECORD, SERVICEPACK_DIR } from './names.js';
 import type { State } from './state.js';
 import { statePath, writeState } from './state-store.js';
 
@@ -36,7 +36,7 @@ import { statePath, writeState } from './state-store.js';
 
 export const STAGING_DIR = 'staging';
 export const BACKUP_DIR = 'backup';
-export const BACKUP_RECORD = 'backup.json';
+export { BACKUP_RECORD } from './names.js';
 /** where `uninstall --overwrite-modified` keeps files changed since the install, per transaction */
 export const SAVED_DIR = 'saved';
 
@@ -390,7 +390,7 @@ const commitStep: StepDef<JournaledContext> = {
     let files = 0;
     let bytes = 0;
     const started = new Set<number>();
-    const touched = await applySteps(ctx.root, j.steps, async (s, i) => {
+    const phases = await applySteps(ctx.root, j.steps, async (s, i) => {
       if (s.op === undefined) return checkpoint(ctx, 'commit:prepare', { step: 'commit', index: i });
       const op = j.ops[s.op]!;
       const info = { step: 'commit' as const, packId: op.pack, path: op.path, index: s.op };
@@ -403,7 +403,7 @@ const commitStep: StepDef<JournaledContext> = {
       }
       await checkpoint(ctx, s.kind === 'rename' ? 'commit:backed-up' : 'commit:mkdir', info);
     });
-    await fsyncDirs(ctx.root, touched);
+    await flushPhasesToDisk(ctx.root, phases);
     ctx.sink({ type: 'progress', step: 'commit', files, totalFiles, bytes, totalBytes });
   },
 };
@@ -512,7 +512,7 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
   let failures: string[] = [];
   if (j) {
     try {
-      failures = await revertSteps(ctx.root, j.steps, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
+      failures = await revertSteps(ctx.root, j, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
     } catch (e) {
       // Anything that stops the undo itself (the final flush of the folders, say) leaves the
       // journal open and the tree part-way: that is exit 6 (recover), never "rolled back".
