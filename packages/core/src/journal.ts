@@ -162,66 +162,72 @@ export async function applySteps(root: string, steps: readonly JournalStep[], be
 /** A primitive as it was carried out, with absolute paths. */
 export type Primitive = { kind: 'rename'; from: string; to: string } | { kind: 'mkdir' | 'rmdir'; dir: string };
 
-function ancestors(p: string): string[] {
-  const out: string[] = [];
-  for (let d = dirname(p); d !== dirname(d); d = dirname(d)) out.push(d);
-  return out;
-}
-
 /**
- * The folders whose entries `done` changed, at the paths they have now, in phases to flush one
- * after the other (durable.ts flushInOrder). An entry reaches the disk when its folder is flushed
- * (a rename when the folder receiving it is), so with fsync a power cut between two folders keeps
- * some primitives and loses others. A primitive's phase comes after the phases of every earlier
- * one it depends on, so that what the disk keeps is always a set recovery can judge:
- * - a rename after one that freed its target or filled its source (the new file into the place
- *   the original left; the original back after the new file left);
- * - anything into a folder an earlier primitive created or moved there, a folder moved after
- *   something was moved into it, a folder removed after something was moved out of it.
- * A folder moved later is flushed at its new path, one removed later not at all.
+ * The folders whose entries `done` changed, at the paths they have now (a folder moved later is
+ * flushed at its new path, one removed later not at all), in phases to flush one after the other
+ * (durable.ts flushInOrder). An entry reaches the disk when its folder is flushed (a rename when
+ * the folder receiving it is), and the changes of one name reach it in their order, so any set of
+ * flushed folders leaves renames recovery can judge, with two exceptions that the phases rule out:
+ * - a folder made here must be on disk before what was put in it: its parent goes first;
+ * - a folder removed here must go only after what was moved out of it is on disk: the folders
+ *   that received those entries go before its parent.
+ * Without created or removed folders this is one phase.
  */
 export function flushPhases(done: readonly Primitive[]): string[][] {
-  const named = new Map<string, number>();
-  const within = new Map<string, number>();
-  const note = (p: string, level: number) => {
-    named.set(p, Math.max(named.get(p) ?? 0, level));
-    for (const a of ancestors(p)) within.set(a, Math.max(within.get(a) ?? 0, level));
+  const dirs = new Set<string>();
+  // every folder above one in `dirs`: a move of anything else carries nothing along (the usual case)
+  const above = new Set<string>();
+  const add = (dir: string) => {
+    dirs.add(dir);
+    for (let a = dirname(dir); a !== dirname(a) && !above.has(a); a = dirname(a)) above.add(a);
   };
-  const after = (p: string | undefined) => (p === undefined ? 0 : (named.get(p) ?? -1) + 1);
-  // folder to flush -> phase; the paths folders were moved from, to find what a move carries along
-  const flush = new Map<string, number>();
-  const holding = new Set<string>();
-  const relocate = (from: string, to: string | undefined) => {
-    if (!holding.has(from)) return;
-    for (const [dir, level] of [...flush]) {
-      if (dir !== from && !dir.startsWith(`${from}/`)) continue;
-      flush.delete(dir);
-      if (to !== undefined) addFlush(to + dir.slice(from.length), level);
-    }
-  };
-  const addFlush = (dir: string, level: number) => {
-    flush.set(dir, Math.max(flush.get(dir) ?? 0, level));
-    holding.add(dir);
-    for (const a of ancestors(dir)) holding.add(a);
-  };
+  const before: Array<[string, string]> = [];
+  const under = (p: string, d: string) => p === d || p.startsWith(`${d}/`);
+  const movedOut: Array<{ from: string; to: string }> = [];
   for (const d of done) {
     if (d.kind === 'rename') {
-      let level = Math.max(after(d.from), after(d.to), (within.get(d.from) ?? -1) + 1);
-      for (const a of ancestors(d.to)) level = Math.max(level, after(a));
-      relocate(d.from, d.to);
-      addFlush(dirname(d.to), level);
-      note(d.from, level);
-      note(d.to, level);
+      if (dirs.has(d.from) || above.has(d.from)) {
+        // a folder moved: what is known under its old path is now under the new one
+        const move = (p: string) => (under(p, d.from) ? d.to + p.slice(d.from.length) : p);
+        const moved = [...dirs].map(move);
+        dirs.clear();
+        above.clear();
+        for (const m of moved) add(m);
+        for (const c of before) {
+          c[0] = move(c[0]);
+          c[1] = move(c[1]);
+        }
+      }
+      add(dirname(d.to));
+      movedOut.push(d);
+    } else if (d.kind === 'mkdir') {
+      add(dirname(d.dir));
+      before.push([dirname(d.dir), d.dir]);
     } else {
-      let level = Math.max(after(d.dir), d.kind === 'rmdir' ? (within.get(d.dir) ?? -1) + 1 : 0);
-      for (const a of ancestors(d.dir)) level = Math.max(level, after(a));
-      if (d.kind === 'rmdir') relocate(d.dir, undefined);
-      addFlush(dirname(d.dir), level);
-      note(d.dir, level);
+      for (const r of movedOut) if (under(r.from, d.dir)) before.push([dirname(r.to), dirname(d.dir)]);
+      // gone, with its entries
+      for (const x of [...dirs]) if (under(x, d.dir)) dirs.delete(x);
+      add(dirname(d.dir));
     }
   }
+  const all = [...dirs];
+  const flushed = dirs;
+  const phase = new Map(all.map((x) => [x, 0]));
+  // longest path over the constraints between folders that are flushed; bounded, so that a cycle
+  // (none is known to arise) cannot loop: the folders on it just share the last phase
+  for (let round = 0; round < all.length; round++) {
+    let changed = false;
+    for (const [a, b] of before) {
+      if (!flushed.has(a) || !flushed.has(b)) continue;
+      if (phase.get(b)! <= phase.get(a)!) {
+        phase.set(b, phase.get(a)! + 1);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
   const phases: string[][] = [];
-  for (const [dir, level] of flush) (phases[level] ??= []).push(dir);
+  for (const [dir, n] of phase) (phases[n] ??= []).push(dir);
   return phases.filter((p) => p !== undefined);
 }
 
