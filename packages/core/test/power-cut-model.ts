@@ -46,6 +46,8 @@ interface Node {
 interface Content {
   data: Buffer;
   mode: number;
+  /** never flushed: what a cut leaves of a new file (nothing) */
+  lost?: true;
 }
 
 type Op =
@@ -286,7 +288,7 @@ export class PowerCutModel {
         if (o.kind === 'fsync' && o.node === id && o.content) last = o.content;
         else if (o.kind === 'syncfs' && this.syncfsWorks && o.contents.has(id)) last = o.contents.get(id);
       }
-      return last ?? this.#initial.get(id) ?? { data: Buffer.alloc(0), mode: this.#nodes.get(id)!.createMode ?? 0o644 };
+      return last ?? this.#initial.get(id) ?? { data: Buffer.alloc(0), mode: this.#nodes.get(id)!.createMode ?? 0o644, lost: true };
     };
     const files = new Map<string, Content | undefined>();
     const seen = new Set<Id>();

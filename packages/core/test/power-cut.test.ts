@@ -146,6 +146,19 @@ async function powerCuts(s: Scenario, cleaner = false): Promise<Outcome> {
   assert.deepEqual(model.liveTree(NOT_MODELLED), diskTree(root, NOT_MODELLED), `${s.name}: the model missed an operation`);
   const ops: Record<string, number> = {};
   for (const o of model.ops) ops[o.kind] = (ops[o.kind] ?? 0) + 1;
+  // The two rules behind it all, checked directly: when journal.json appears, everything it names
+  // is on disk; when it says committed, everything the commit did is on disk (a lost entry is named).
+  const journalAt = model.ops.findIndex((o) => / -> \.servicepack\/journal\.json$/.test(o.what));
+  const committedAt = model.ops.findIndex((o) => /journal\.committed\.json -> \.servicepack\/journal\.json$/.test(o.what));
+  assert.ok(journalAt > 0 && committedAt > journalAt, `${s.name}: the journal was written and committed`);
+  assert.deepEqual(
+    {
+      'in staging, not on disk when journal.json was written': notOnDisk(model, journalAt, (p) => p.startsWith('.servicepack/staging/')),
+      'changed by the commit, not on disk when the journal said committed': notOnDisk(model, committedAt, (p) => !p.startsWith('.servicepack/staging/')),
+    },
+    { 'in staging, not on disk when journal.json was written': [], 'changed by the commit, not on disk when the journal said committed': [] },
+    `${s.name}: what the journal relies on is on disk`,
+  );
   const seen = new Set<string>();
   let exit6 = 0;
   for (let cut = 0; cut <= model.ops.length; cut++) {
@@ -158,6 +171,18 @@ async function powerCuts(s: Scenario, cleaner = false): Promise<Outcome> {
     }
   }
   return { points: model.ops.length + 1, states: seen.size, exit6, ops };
+}
+
+/** Paths (that `where` selects) whose entry or content a power cut before operation `at` would lose. */
+function notOnDisk(model: PowerCutModel, at: number, where: (p: string) => boolean): string[] {
+  const lost = model.crashState(at, false).files;
+  const out: string[] = [];
+  for (const [p, c] of model.crashState(at, true).files) {
+    if (!where(p) || /(^|\/)\.[0-9a-f]{12}\.tmp$|\/\.lock\.|\/lock$/.test(p)) continue;
+    if (!lost.has(p)) out.push(`${p}: entry lost`);
+    else if (c?.lost) out.push(`${p}: content never flushed`);
+  }
+  return out;
 }
 
 interface Levels {
