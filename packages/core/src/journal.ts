@@ -227,7 +227,10 @@ export function flushPhases(done: readonly Primitive[]): string[][] {
     if (!changed) break;
   }
   const phases: string[][] = [];
-  for (const [dir, n] of phase) (phases[n] ??= []).push(dir);
+  for (const [dir, n] of phase) {
+    phases[n] ??= [];
+    phases[n].push(dir);
+  }
   return phases.filter((p) => p !== undefined);
 }
 

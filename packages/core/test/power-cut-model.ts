@@ -265,8 +265,8 @@ export class PowerCutModel {
     const children = new Map<Id, Map<string, Id>>();
     for (const [id, c] of this.#initialChildren) children.set(id, new Map(c));
     const kids = (id: Id) => {
-      let c = children.get(id);
-      if (!c) children.set(id, (c = new Map()));
+      const c = children.get(id) ?? new Map<string, Id>();
+      children.set(id, c);
       return c;
     };
     for (const [i, o] of this.ops.slice(0, cut).entries()) {

@@ -112,7 +112,7 @@ async function contents(root: string): Promise<Set<string>> {
 /** A cleaner of temporary files deletes every staged file of an open journal that is still in staging. */
 async function deleteStagedFiles(dir: string): Promise<boolean> {
   const j = await readJournal(dir);
-  if (!j || j.phase !== 'committing') return false;
+  if (j?.phase !== 'committing') return false;
   let any = false;
   for (const o of j.ops) {
     if (o.source === undefined || !o.source.startsWith(`${j.staging}/`) || !existsSync(at(dir, o.source))) continue;
