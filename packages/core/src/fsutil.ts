@@ -44,6 +44,8 @@ export async function isDirectory(path: string): Promise<boolean> {
  * A rename is only durable once the directory holding the entry is flushed; without this a power
  * loss after "commit" can bring back the old name. Some file systems refuse fsync on a directory
  * (EINVAL/EISDIR on a few network mounts): there is nothing more we can do there, so it is tolerated.
+ * A folder that is not there (ENOENT) is not: its entries were to be made durable, so either the
+ * caller named the wrong folder or the folder was lost.
  */
 export async function fsyncDir(dir: string): Promise<void> {
   let fh: Awaited<ReturnType<typeof open>> | undefined;
@@ -52,7 +54,7 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } catch (e) {
     const code = errnoCode(e);
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'ENOENT') throw e;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw e;
   } finally {
     await fh?.close();
   }
@@ -121,6 +123,25 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw e;
   }
   await fsyncDir(dir);
+}
+
+/**
+ * `mkdir -p dir`, noting in `changed` each folder whose entries it changed: the parent of the
+ * outermost folder it created, and every folder it created. Flushing `changed` makes the new
+ * folders survive a power cut (a new folder's entry is in its parent, which nothing else flushes).
+ */
+export async function makeDirs(dir: string, changed: Set<string>, mode = 0o755): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode });
+  if (first !== undefined) noteCreated(first, dir, changed);
+}
+
+/** The folders `mkdir -p last` changed when `first` was the outermost one it created (see makeDirs). */
+export function noteCreated(first: string, last: string, changed: Set<string>): void {
+  changed.add(dirname(first));
+  for (let d = last; d.length >= first.length; d = dirname(d)) {
+    changed.add(d);
+    if (d === first || d === dirname(d)) break;
+  }
 }
 
 /**

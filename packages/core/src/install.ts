@@ -1,11 +1,11 @@
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable, hotfixIds } from './applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from './buildinfo.js';
 import { detectInstallation, hashPaths, type Installation, parseBuildInfo } from './detect.js';
 import { isServicepackError, ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
-import { exists, inRoot, writeFileAtomic } from './fsutil.js';
+import { exists, inRoot, makeDirs, writeFileAtomic } from './fsutil.js';
 import { sha256Bytes } from './hash.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
@@ -143,7 +143,8 @@ export function nextLevel(from: ApplicabilityTarget, m: Manifest): { level: Leve
 
 /** The mode staging gave the file `op` moves into place, when staging wrote it. */
 function stagedMode(unit: Unit, op: PlannedOp): number | undefined {
-  if (op.path === BUILDINFO_FILE && unit.generatedBuildInfo) return undefined;
+  // written by the stage step in the mode the plan gave it
+  if (op.path === BUILDINFO_FILE && unit.generatedBuildInfo) return op.after?.mode;
   return op.source === undefined ? undefined : unit.staged?.files.get(op.source)?.mode;
 }
 
@@ -282,18 +283,24 @@ const planStep: StepDef<InstallContext> = {
 const stageStep: StepDef<InstallContext> = {
   name: 'stage',
   run: async (ctx) => {
-    await createStaging(ctx);
+    // Every folder made here (staging/<tx>, the backup folders the commit moves the originals
+    // into) is flushed with the first payload, before the journal can name anything in them. The
+    // root and .servicepack/ too: the lock step may have created .servicepack/.
+    const made = new Set<string>([ctx.root, ctx.spDir]);
+    await createStaging(ctx, made);
     // The staged files reach the disk (fsync) while the journal is worked out, and the journal
     // is written only once they are there: a crash never leaves a journal naming unflushed files.
     const flushes: Promise<void>[] = [];
     let failure: { error: unknown } | undefined;
     try {
+      await makeBackupDirs(ctx, made);
       for (const unit of ctx.units) {
-        unit.staged = await stagePayload(unit.pack, unit.stagingDir, ctx.sink, { deferFlush: true });
+        unit.staged = await stagePayload(unit.pack, unit.stagingDir, ctx.sink, { deferFlush: true, ...(unit.index === 0 ? { alsoFlush: made } : {}) });
         if (unit.staged.flushed) flushes.push(unit.staged.flushed);
         if (unit.buildInfo) {
           const file = join(ctx.stagingRoot, `${unit.index}-generated-${BUILDINFO_FILE}`);
-          await writeFileAtomic(file, `${JSON.stringify(unit.buildInfo, null, 2)}\n`);
+          const mode = unit.plan!.ops.find((o) => o.path === BUILDINFO_FILE)?.after?.mode ?? 0o644;
+          await writeFileAtomic(file, `${JSON.stringify(unit.buildInfo, null, 2)}\n`, mode);
           unit.generatedBuildInfo = file;
         } else {
           unit.buildInfo = await checkStagedBuildInfo(ctx, unit);
@@ -308,6 +315,15 @@ const stageStep: StepDef<InstallContext> = {
     for (const r of flushed) if (r.status === 'rejected') throw r.reason;
   },
 };
+
+/** The folders each pack's originals collect in during the commit: `<staged backup>/files/<folder of each replaced or deleted file>`. */
+async function makeBackupDirs(ctx: InstallContext, made: Set<string>): Promise<void> {
+  for (const unit of ctx.units) {
+    const dirs = new Set([unit.stagedBackupDir]);
+    for (const op of unit.plan!.ops) if (op.before) dirs.add(dirname(join(unit.stagedBackupDir, 'files', ...op.path.split('/'))));
+    for (const d of dirs) await makeDirs(d, made, PRIVATE_DIR_MODE);
+  }
+}
 
 /** A pack that ships BUILDINFO.json must say what the rules computed; a mismatch is a defective pack, caught before any change. */
 async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<BuildInfo> {
@@ -348,12 +364,10 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
   const tail: JournalStep[] = [];
   const dirs = new Map<string, boolean>();
   const removedAll: string[] = [];
-  const madeDirs = new Set<string>();
   let files: ReadonlyMap<string, FileMeta> = inst.files;
   for (const unit of ctx.units) {
     const plan = unit.plan!;
     const bdirRel = relTo(root, unit.stagedBackupDir);
-    await mkdir(unit.stagedBackupDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const createdDirs: string[] = [];
     const removed: string[] = [];
     const backupFiles: BackupRecord['files'] = [];
@@ -362,14 +376,8 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
       const backup = op.before ? `${bdirRel}/files/${op.path}` : undefined;
       const source = op.after ? relTo(root, stagedFileOf(unit, op)) : undefined;
       ops.push({ pack: unit.manifest.id, path: op.path, op: op.op, reason: op.reason, ...(op.before ? { before: op.before } : {}), ...(op.after ? { after: op.after } : {}), ...(backup ? { backup } : {}), ...(source ? { source } : {}) });
-      if (backup) {
-        const parent = dirname(at(root, backup));
-        if (!madeDirs.has(parent)) {
-          await mkdir(parent, { recursive: true });
-          madeDirs.add(parent);
-        }
-        steps.push({ kind: 'rename', from: op.path, to: backup, op: k });
-      }
+      // (its folder was made by makeBackupDirs)
+      if (backup) steps.push({ kind: 'rename', from: op.path, to: backup, op: k });
       if (op.after && source) {
         for (const d of await missingParents(root, op.path, dirs)) {
           steps.push({ kind: 'mkdir', dir: d, op: k });

@@ -16,3 +16,5 @@ export const SAVED_DIR = 'saved';
 export const GARBAGE_DIR = 'garbage';
 export const LOG_DIR = 'log';
 export const TRUST_DIR = 'trust';
+/** the record in each backup folder (`backup/<pack id>/`) */
+export const BACKUP_RECORD = 'backup.json';

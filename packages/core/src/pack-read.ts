@@ -6,8 +6,8 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pathFoldKey, unsafePathReason } from './archive-path.js';
 import { isServicepackError, ServicepackError } from './errors.js';
-import { flushMethod, flushToDisk } from './durable.js';
-import { forEachConcurrently, fsyncFile } from './fsutil.js';
+import { flushMethodAt, flushToDisk } from './durable.js';
+import { forEachConcurrently, fsyncFile, noteCreated } from './fsutil.js';
 import { type EventSink, nullSink } from './events.js';
 import {
   MANIFEST_ENTRY,
@@ -487,9 +487,14 @@ for (let i = 0; i < workerData.paths.length; i++) {
   try {
     const parent = path.dirname(p);
     if (!made.has(parent)) {
-      fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+      const first = fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
       made.add(parent);
       parentPort.postMessage({ dir: parent });
+      // the entries of the folders it created too (noteCreated in fsutil.ts)
+      if (first !== undefined) {
+        parentPort.postMessage({ dir: path.dirname(first) });
+        for (let d = path.dirname(parent); d.length >= first.length && d !== path.dirname(d); d = path.dirname(d)) parentPort.postMessage({ dir: d });
+      }
     }
     fs.closeSync(fs.openSync(p, 'wx', 0o600));
     parentPort.postMessage({ done: i });
@@ -554,9 +559,16 @@ class Precreator {
 /**
  * Extracts the payload into a new folder `stagingDir` (its parent must exist; same filesystem as
  * the target so that commit is a rename). On any failure the folder is removed entirely, so a
- * half-staged payload can never be mistaken for a complete one.
+ * half-staged payload can never be mistaken for a complete one. The flush covers every file, every
+ * folder created (the entry of `stagingDir` in its parent too) and the folders `alsoFlush` names
+ * (made by the caller before, in the same flush: one syncfs covers everything).
  */
-export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink: EventSink = nullSink, opts: { deferFlush?: boolean } = {}): Promise<StagedPayload> {
+export async function stagePayload(
+  pack: VerifiedPack,
+  stagingDir: string,
+  sink: EventSink = nullSink,
+  opts: { deferFlush?: boolean; alsoFlush?: Iterable<string> } = {},
+): Promise<StagedPayload> {
   try {
     await mkdir(stagingDir, { mode: 0o700 });
   } catch (e) {
@@ -570,9 +582,9 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
   const totalBytes = payload.reduce((n, f) => n + (f.size ?? 0), 0);
   let bytes = 0;
   let lastReport = 0;
-  const dirs = new Set<string>([stagingDir]);
+  const dirs = new Set<string>([dirname(stagingDir), stagingDir, ...(opts.alsoFlush ?? [])]);
   // With syncfs, one flush at the end does it all; per-file fsyncs start as files are written.
-  const syncs = flushMethod() === 'fsync' ? new SyncQueue() : undefined;
+  const syncs = (await flushMethodAt(stagingDir)) === 'fsync' ? new SyncQueue() : undefined;
   let precreated: Precreator | undefined;
   try {
     await chmod(stagingDir, 0o700);
@@ -604,8 +616,9 @@ export async function stagePayload(pack: VerifiedPack, stagingDir: string, sink:
         } else {
           const parent = dirname(path);
           if (!dirs.has(parent)) {
-            mkdirSync(parent, { recursive: true, mode: 0o755 });
+            const first = mkdirSync(parent, { recursive: true, mode: 0o755 });
             dirs.add(parent);
+            if (first !== undefined) noteCreated(first, parent, dirs);
           }
           // 'wx': O_CREAT|O_EXCL, so an existing name (a twin that slipped through) fails instead of being reused
           fd = openSync(path, 'wx', 0o600);

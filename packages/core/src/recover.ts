@@ -2,8 +2,8 @@ import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
-import { errnoCode, exists } from './fsutil.js';
-import { closeJournal, finishForward, type Journal, journalPaths, readJournal, removeStaging, revertSteps, setPhase } from './journal.js';
+import { errnoCode, exists, } from './fsutil.js';
+import { checkMovedOut, closeJournal, finishForward, type Journal, journalPaths, readJournal, removeStaging, revertSteps, setPhase } from './journal.js';
 import { type Level, levelName } from './level.js';
 import { isAlive, serviceStatus, startService } from './service.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
@@ -150,6 +150,8 @@ export async function settleOpenTransaction(root: string, ctx: StepContext): Pro
   });
   let service: { restartRequired: boolean; restartMessage?: string };
   if (forward) {
+    // nothing is recorded or removed before the disk is known to hold what the journal says
+    await checkMovedOut(root, j);
     await recordRollForward(root, j);
     await checkpoint(ctx, 'recover:recorded', { step: 'recover' });
     await finishForward(root, j);
@@ -160,7 +162,8 @@ export async function settleOpenTransaction(root: string, ctx: StepContext): Pro
     if (j.phase === 'committing') {
       const total = j.steps.length;
       let done = 0;
-      const failures = await revertSteps(root, j.steps, async (_s, i) => {
+      // a step whose files are not what the journal says stops it with E_NEEDS_RECOVER (exit 6)
+      const failures = await revertSteps(root, j, async (_s, i) => {
         await checkpoint(ctx, 'recover:step', { step: 'recover', index: i });
         ctx.sink({ type: 'progress', step: 'recover', files: done++, totalFiles: total, bytes: 0, totalBytes: 0 });
       });

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
-import { link, mkdir, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { isServicepackError, ServicepackError } from './errors.js';
 import type { EventSink, Step } from './events.js';
-import { errnoCode, fsyncDir, isDirectory, writeFileAtomic } from './fsutil.js';
+import { errnoCode, fsyncDir, isDirectory, makeDirs, writeFileAtomic } from './fsutil.js';
 import { disposeGarbage, moveToGarbage } from './garbage.js';
 import {
   applySteps,
@@ -12,7 +12,7 @@ import {
   checkBuiltJournal,
   closeJournal,
   finishForward,
-  fsyncDirs,
+  flushPhasesToDisk,
   type Journal,
   removeStaging,
   revertSteps,
@@ -23,7 +23,7 @@ import {
 import type { FileMeta, PlannedOp } from './plan.js';
 import { serviceStatus, startService, stopService } from './service.js';
 import { LOCK_FILE, ownerAlive, parseLock, processStart } from './open-transaction.js';
-import { BACKUP_DIR, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from './names.js';
+import { BACKUP_DIR, BACKUP_RECORD, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from './names.js';
 import type { State } from './state.js';
 import { checkOneFileSystem, isRealFolder, notFollowed, PRIVATE_DIR_MODE, prepareServicepackDir, readRecordFile } from './servicepack-dir.js';
 import { statePath, writeState } from './state-store.js';
@@ -36,8 +36,7 @@ import { statePath, writeState } from './state-store.js';
  * system, so every commit operation is a rename: atomic per file, no half-written product file.
  */
 
-export { BACKUP_DIR, SAVED_DIR, STAGING_DIR } from './names.js';
-export const BACKUP_RECORD = 'backup.json';
+export { BACKUP_DIR, BACKUP_RECORD, SAVED_DIR, STAGING_DIR } from './names.js';
 
 export { assertNoOpenJournal, assertNoOpenTransaction, LOCK_FILE, lockHolder } from './open-transaction.js';
 
@@ -365,8 +364,8 @@ export async function missingParents(root: string, rel: string, known: Map<strin
  * `.servicepack/` the commit moves into are on the installation's file system; the journal step
  * checks the product's folders once the plan names them. Before anything is extracted.
  */
-export async function createStaging(ctx: JournaledContext): Promise<void> {
-  await mkdir(ctx.stagingRoot, { recursive: true, mode: PRIVATE_DIR_MODE });
+export async function createStaging(ctx: JournaledContext, made: Set<string>): Promise<void> {
+  await makeDirs(ctx.stagingRoot, made, PRIVATE_DIR_MODE);
   const rel = relTo(ctx.root, ctx.stagingRoot);
   if (!isRealFolder(ctx.root, rel)) throw notFollowed(ctx.stagingRoot, lstatSync(ctx.stagingRoot, { throwIfNoEntry: false }));
   checkOneFileSystem(ctx.root, [rel, `${SERVICEPACK_DIR}/${BACKUP_DIR}`, `${SERVICEPACK_DIR}/${SAVED_DIR}`]);
@@ -441,7 +440,7 @@ const commitStep: StepDef<JournaledContext> = {
     let files = 0;
     let bytes = 0;
     const started = new Set<number>();
-    const touched = await applySteps(ctx.root, j.steps, async (s, i) => {
+    const phases = await applySteps(ctx.root, j.steps, async (s, i) => {
       if (s.op === undefined) return checkpoint(ctx, 'commit:prepare', { step: 'commit', index: i });
       const op = j.ops[s.op]!;
       const info = { step: 'commit' as const, packId: op.pack, path: op.path, index: s.op };
@@ -454,7 +453,7 @@ const commitStep: StepDef<JournaledContext> = {
       }
       await checkpoint(ctx, s.kind === 'rename' ? 'commit:backed-up' : 'commit:mkdir', info);
     });
-    await fsyncDirs(ctx.root, touched);
+    await flushPhasesToDisk(ctx.root, phases);
     ctx.sink({ type: 'progress', step: 'commit', files, totalFiles, bytes, totalBytes });
   },
 };
@@ -563,7 +562,7 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
   let failures: string[] = [];
   if (j) {
     try {
-      failures = await revertSteps(ctx.root, j.steps, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
+      failures = await revertSteps(ctx.root, j, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
     } catch (e) {
       // Anything that stops the undo itself (the final flush of the folders, say) leaves the
       // journal open and the tree part-way: that is exit 6 (recover), never "rolled back".

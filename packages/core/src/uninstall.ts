@@ -1,11 +1,12 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { checkedBackupRecord } from './backup-check.js';
 import type { BuildInfo } from './buildinfo.js';
 import { detectInstallation, hashPaths, type Installation } from './detect.js';
 import { isServicepackError, ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
-import { errnoCode, exists } from './fsutil.js';
+import { flushToDisk } from './durable.js';
+import { errnoCode, exists, makeDirs } from './fsutil.js';
 import { hashFiles } from './hash.js';
 import { recoverStep } from './recover.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
@@ -234,8 +235,12 @@ function restorable(record: BackupRecord): BackupRecord['files'] {
   return record.files.filter((f) => f.before !== undefined && f.backup !== undefined);
 }
 
-/** The uninstall journal: current files into trash (or saved/), backed-up originals into place; the backup folder goes once the change is in. */
-async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: Journal; buildInfo: BuildInfo }> {
+/**
+ * The uninstall journal: current files into trash (or saved/), backed-up originals into place; the
+ * backup folder goes once the change is in. The folders it makes for trash and saved/ are noted in
+ * `made` (to be flushed before the journal is written).
+ */
+async function buildUninstallJournal(ctx: UninstallContext, made: Set<string>): Promise<{ journal: Journal; buildInfo: BuildInfo }> {
   const root = ctx.root;
   const state = ctx.state!;
   const { packId, backupRel, record } = ctx.target!;
@@ -298,7 +303,7 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
     if (away) {
       const parent = dirname(at(root, away));
       if (!madeDirs.has(parent)) {
-        await mkdir(parent, { recursive: true });
+        await makeDirs(parent, made);
         madeDirs.add(parent);
       }
       steps.push({ kind: 'rename', from: f.path, to: away, op: k });
@@ -360,8 +365,11 @@ async function buildUninstallJournal(ctx: UninstallContext): Promise<{ journal: 
 const stageStep: StepDef<UninstallContext> = {
   name: 'stage',
   run: async (ctx) => {
-    await createStaging(ctx);
-    ctx.draft = (await buildUninstallJournal(ctx)).journal;
+    // the folders made here must be on disk before the journal names anything in them
+    const made = new Set<string>([ctx.root, ctx.spDir]);
+    await createStaging(ctx, made);
+    ctx.draft = (await buildUninstallJournal(ctx, made)).journal;
+    await flushToDisk(ctx.root, [], made);
   },
 };
 
