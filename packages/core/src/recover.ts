@@ -2,7 +2,7 @@ import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ServicepackError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
-import { errnoCode, exists, } from './fsutil.js';
+import { errnoCode, exists } from './fsutil.js';
 import { checkMovedOut, closeJournal, finishForward, type Journal, journalPaths, readJournal, removeStaging, revertSteps, setPhase } from './journal.js';
 import { type Level, levelName } from './level.js';
 import { isAlive, serviceStatus, startService } from './service.js';
