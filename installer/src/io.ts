@@ -11,10 +11,45 @@ export interface Io {
   interactive: boolean;
 }
 
+/**
+ * stdout or stderr as an Output that a failed write only silences. A reader that went away (`| head`),
+ * a closed or revoked descriptor, a full disk: output ends there, quietly, like coreutils, and the
+ * transaction goes on to its end with its own exit code. Without this, node turns the stream's EPIPE
+ * into an uncaught 'error' event: a stack trace and exit 1 between two steps, the journal left open.
+ *
+ * The listener is on the process's stream, so it also covers what writes there directly (listr2,
+ * ink). The transaction log (.servicepack/log/*.jsonl) is a file of its own and keeps being written.
+ */
+const silenced = new WeakMap<NodeJS.WriteStream, { open: boolean }>();
+
+function guarded(stream: NodeJS.WriteStream): Output {
+  let state = silenced.get(stream);
+  if (state === undefined) {
+    const s = { open: true };
+    stream.on('error', () => {
+      s.open = false;
+    });
+    silenced.set(stream, s);
+    state = s;
+  }
+  const s = state;
+  return {
+    write: (t) => {
+      if (!s.open) return;
+      try {
+        stream.write(t);
+      } catch {
+        s.open = false;
+      }
+    },
+    isTTY: stream.isTTY === true,
+  };
+}
+
 export function processIo(): Io {
   return {
-    out: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
-    err: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true },
+    out: guarded(process.stdout),
+    err: guarded(process.stderr),
     env: process.env,
     // Asked only by the command lines that may open the wizard: looking at process.stdin sets up
     // a stream (and loads its modules), which `query` and `verify` have no use for.
