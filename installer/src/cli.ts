@@ -1,8 +1,9 @@
 import { runQuery } from './commands/query.js';
 import { runVerify } from './commands/verify.js';
 import { EXIT } from './exit.js';
-import { type Io, processIo, type RunState } from './io.js';
+import { type Io, processIo, type RunState, stackLines } from './io.js';
 import { quickCommand } from './quick-argv.js';
+import { escapeControls } from './reporters/printable.js';
 
 /**
  * The `servicepack` entry. Command lines quick-argv.ts reads (`query`, `verify` and their own
@@ -58,7 +59,7 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
 
 function unexpected(e: unknown, io: Io): number {
   const message = e instanceof Error ? e.message : String(e);
-  io.err.write(`servicepack: unexpected error: ${message}\n`);
-  if (io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
+  io.err.write(`servicepack: unexpected error: ${escapeControls(message)}\n`);
+  if (io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
   return EXIT.failed;
 }

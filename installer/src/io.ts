@@ -1,6 +1,7 @@
 import { EXIT, errorDocument, UsageError } from './exit.js';
 import { JsonReporter } from './reporters/json.js';
 import { type Output, PlainReporter } from './reporters/plain.js';
+import { escapeControls } from './reporters/printable.js';
 
 /** Where a run reads its environment and writes its output: the process, or a test's buffers. */
 export interface Io {
@@ -81,7 +82,15 @@ export function reportFailure(rep: Reporter, io: Io, e: unknown): number {
   const doc = errorDocument(e);
   if (rep.kind === 'json') rep.r.error(doc);
   else rep.r.error(doc.message);
-  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
+  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
   else if (doc.code === 'E_UNEXPECTED' && rep.kind === 'plain') io.err.write('(set DEBUG=1 for the stack trace)\n');
   return doc.exitCode ?? EXIT.failed;
+}
+
+/** A stack trace (DEBUG) line by line: its first line is the message, names and all. */
+export function stackLines(stack: string): string {
+  return stack
+    .split('\n')
+    .map((l) => `${escapeControls(l)}\n`)
+    .join('');
 }

@@ -6,6 +6,7 @@ import { faultHooks } from '../fault.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
 import { type CliTransactionLog, openCliTransactionLog } from '../txlog.js';
 import type { PlainReporter } from '../reporters/plain.js';
+import { joinShown, safe } from '../reporters/printable.js';
 
 export interface InstallFlags {
   root?: string;
@@ -87,16 +88,19 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
 }
 
 function printResult(r: PlainReporter, res: InstallResult): void {
-  const names = res.packs.map((p) => `${p.title} (${p.id})`).join(', ');
-  const levels = `${res.before.levelName} -> ${res.after.levelName}`;
-  if (res.dryRun) r.print(`Dry run: would install ${names} in ${res.root}: ${levels}. Nothing was changed.`);
-  else r.print(`${r.o.green('Installed')} ${names} in ${res.root}: ${levels}`);
+  const names = joinShown(
+    res.packs.map((p) => safe`${p.title} (${p.id})`),
+    ', ',
+  );
+  const levels = safe`${res.before.levelName} -> ${res.after.levelName}`;
+  if (res.dryRun) r.print(safe`Dry run: would install ${names} in ${res.root}: ${levels}. Nothing was changed.`);
+  else r.print(safe`${r.o.green('Installed')} ${names} in ${res.root}: ${levels}`);
   const c = res.changed;
   const verb = res.dryRun ? 'would change' : 'changed';
-  r.print(`  ${verb}: ${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`);
-  if (c.spnew.length > 0) r.print(`  new config defaults written beside your changed files: ${c.spnew.join(', ')} (merge them by hand)`);
-  if (c.kept.length > 0) r.print(`  kept as they were (changed locally): ${c.kept.join(', ')}`);
-  for (const p of res.packs) if (p.backup) r.print(`  uninstall data for ${p.id}: ${p.backup}`);
-  if (!res.dryRun && res.packs.every((p) => !p.backup)) r.print('  no uninstall data kept (--no-backup)');
-  if (res.restartRequired) r.print(r.o.yellow(`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
+  r.print(safe`  ${verb}: ${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`);
+  if (c.spnew.length > 0) r.print(safe`  new config defaults written beside your changed files: ${joinShown(c.spnew, ', ')} (merge them by hand)`);
+  if (c.kept.length > 0) r.print(safe`  kept as they were (changed locally): ${joinShown(c.kept, ', ')}`);
+  for (const p of res.packs) if (p.backup) r.print(safe`  uninstall data for ${p.id}: ${p.backup}`);
+  if (!res.dryRun && res.packs.every((p) => !p.backup)) r.print(safe`  no uninstall data kept (--no-backup)`);
+  if (res.restartRequired) r.print(r.o.yellow(safe`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
 }

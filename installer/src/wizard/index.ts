@@ -1,4 +1,5 @@
 import type { Io } from '../io.js';
+import { printable } from '../reporters/printable.js';
 import type { Outcome, WizardServices } from './context.js';
 import type { WizardRequest } from './route.js';
 
@@ -74,6 +75,6 @@ export async function runWizard(request: WizardRequest, io: Io, opts: RunWizardO
     process.off('exit', leaveAltScreen);
     stdout.off('error', ignoreWriteErrors);
   }
-  io.out.write(outcome.lines.map((l) => `${l}\n`).join(''));
+  io.out.write(outcome.lines.map((l) => `${printable(l).text}\n`).join(''));
   return outcome.code;
 }

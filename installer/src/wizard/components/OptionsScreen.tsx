@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Shown.js';
 import type { InstallChoices } from '../context.js';
 import { flagsFor, type OptionRow, type OptionsView } from '../views.js';
 import { color, mark } from './theme.js';
