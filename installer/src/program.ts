@@ -9,6 +9,7 @@ import { registerUninstall } from './commands/uninstall.js';
 import { registerVerify } from './commands/verify.js';
 import { EXAMPLES_HELP, EXIT_CODES_HELP } from './exit.js';
 import type { Io, RunState } from './io.js';
+import { optionsFirst } from './operands.js';
 import { commanderMessage } from './reporters/printable.js';
 
 /**
@@ -41,5 +42,6 @@ export function createProgram(io: Io, state: RunState): Command {
   registerRecover(program, io, state);
   registerVendorCommands(program, io, state);
   registerFeedCommands(program, io, state);
+  optionsFirst(program);
   return program;
 }

@@ -39,7 +39,7 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
     const { checkUpdates } = await import('@servicepack/core/updates');
     const res = await checkUpdates(root, flags.feed, { ...(flags.trust ? { trustFiles: flags.trust } : {}), sink: rep.r.sink });
     const pending = flags.requireNone === true && !res.upToDate;
-    const message = pending ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${flags.feed} latest --root ${res.root}` : undefined;
+    const message = pending ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${flags.feed} --root ${res.root} latest` : undefined;
     if (rep.kind === 'json') {
       if (pending) rep.r.error({ ok: false, code: 'E_REQUIREMENT_NOT_MET', exitCode: EXIT.notApplicable, message: message!, details: { pending: res.updates.map((u) => u.id) }, ...res });
       else rep.r.result({ ...res });
@@ -70,5 +70,5 @@ function printCheck(r: PlainReporter, res: CheckResult, source: string): void {
     )}` : '';
     r.print(safe`  ${u.id.padEnd(width)}  ${u.title}, ${u.size} bytes${fixes}`);
   }
-  r.print(safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install --feed ${source} latest --root ${res.root})`);
+  r.print(safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install --feed ${source} --root ${res.root} latest)`);
 }

@@ -1,7 +1,7 @@
 import { Option } from '@commander-js/extra-typings';
 import type { Command } from '@commander-js/extra-typings';
 import type { InstallResult } from '@servicepack/core/install';
-import { EXIT } from '../exit.js';
+import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
 import { type CliTransactionLog, openCliTransactionLog } from '../txlog.js';
@@ -44,6 +44,13 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
     .addHelpText('after', '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n')
     .action(async (packs, flags, cmd) => {
+      if (packs.length === 0 && flags.trust !== undefined && flags.feed === undefined && flags.answerFile === undefined) {
+        // Options come first (operands.ts), which puts --trust right before the packs, and it takes
+        // every word up to the next option: say so rather than "no pack given".
+        const doc = new UsageError(`no pack given: --trust took ${flags.trust.join(' ')} as keys; end the key list with -- before the packs (servicepack install --trust KEY -- PACK...)`);
+        state.exitCode = reportFailure(makeReporter(io, flags.json === true, flags.quiet === true), io, doc);
+        return;
+      }
       // Answer files, feeds and -u on a terminal take the unattended path (listr2, per-target results, logs).
       if (flags.answerFile !== undefined || flags.feed !== undefined || (flags.unattended && flags.json !== true && io.interactive)) {
         const { runUnattendedCommand } = await import('../unattended.js');

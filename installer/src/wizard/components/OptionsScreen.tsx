@@ -85,7 +85,7 @@ export function OptionsScreen({ view, active, onConfirm }: OptionsScreenProps) {
       <Text> </Text>
       <Text>The same without questions:</Text>
       <Box paddingLeft={2}>
-        <Text wrap="wrap">{[view.baseCommand, ...flagsFor(choices)].join(' ')}</Text>
+        <Text wrap="wrap">{[view.baseCommand, ...flagsFor(choices), view.operands].join(' ')}</Text>
       </Box>
       <Text> </Text>
       <Text color={color.warn} wrap="wrap">
