@@ -60,7 +60,7 @@ async function main(): Promise<number> {
   showProbe('RTM', before);
 
   heading(4, 'Install Service Pack 6, unattended');
-  const code = servicepack(['install', pack, '--root', root, '-u']);
+  const code = servicepack(['install', '--root', root, '-u', pack]);
   if (code !== 0 && code !== 10) return code;
 
   heading(5, 'What level is it at now?');
@@ -97,7 +97,7 @@ async function offerWizard(): Promise<void> {
   const wizardRoot = join(repoRoot, 'demo', 'inetsrv-wizard');
   rmSync(wizardRoot, { recursive: true, force: true });
   cpSync(rtm, wizardRoot, { recursive: true, preserveTimestamps: true });
-  spawnSync(process.execPath, [cli, 'install', pack, '--root', wizardRoot], { stdio: 'inherit' });
+  spawnSync(process.execPath, [cli, 'install', '--root', wizardRoot, pack], { stdio: 'inherit' });
   servicepack(['query', '--root', wizardRoot]);
 }
 

@@ -128,14 +128,14 @@ before(async () => {
     {
       name: 'install SP6',
       setup: () => installationFrom('rtm-x86', RAM),
-      args: (root: string) => ['install', pack('sp6-x86'), '--root', root, '-u', '-q'],
+      args: (root: string) => ['install', '--root', root, '-u', '-q', pack('sp6-x86')],
       oldTree: 'rtm-x86',
       newTree: 'sp6-x86',
     },
     {
       name: 'chained install SP5 + Q236565',
       setup: () => installationFrom('rtm-x86', RAM),
-      args: (root: string) => ['install', ...chain, '--root', root, '-u', '-q'],
+      args: (root: string) => ['install', '--root', root, '-u', '-q', ...chain],
       oldTree: 'rtm-x86',
       newTree: 'sp5-q236565-x86',
     },

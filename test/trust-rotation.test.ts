@@ -61,7 +61,7 @@ async function installation(pubs: ('old' | 'new' | 'vendor')[], revoked?: string
 }
 
 async function install(inst: Installation, pack: string, extra: string[] = []): Promise<Record<string, unknown> & { exit: number }> {
-  const r = await cli(['install', pack, '--root', inst.root, '-u', '--json', ...extra]);
+  const r = await cli(['install', '--root', inst.root, '-u', '--json', ...extra, '--', pack]);
   return { ...jsonDoc(r), exit: r.code };
 }
 
@@ -102,20 +102,20 @@ describe('key rotation through the command line', () => {
   test('pack sign adds signatures to an existing pack without changing its manifest', async () => {
     rotated = join(work, 'sp6-rotated.tgz');
     await copyFile(sp6Pack, rotated);
-    const s1 = spawnCli(['pack', 'sign', rotated, '--key', join(keys, 'old.key')]);
+    const s1 = spawnCli(['pack', 'sign', '--key', join(keys, 'old.key'), rotated]);
     assert.equal(s1.code, 0, s1.err);
     assert.match(s1.out, new RegExp(`signed .* with key ${id.old} \\(2 signatures\\)`));
-    const s2 = await cli(['pack', 'sign', rotated, '--key', join(keys, 'new.key'), '--json']);
+    const s2 = await cli(['pack', 'sign', '--key', join(keys, 'new.key'), '--json', rotated]);
     assert.equal(s2.code, 0, s2.err);
     // signing twice with one key keeps one signature per key
-    const s3 = jsonDoc(await cli(['pack', 'sign', rotated, '--key', join(keys, 'new.key'), '--json']));
+    const s3 = jsonDoc(await cli(['pack', 'sign', '--key', join(keys, 'new.key'), '--json', rotated]));
     assert.deepEqual([...(s3['signatures'] as string[])].sort(), [id.vendor, id.old, id.new].sort());
 
     const before = await readPackSignatures(sp6Pack);
     const afterSign = await readPackSignatures(rotated);
     assert.ok(afterSign.manifestBytes.equals(before.manifestBytes), 'the signed bytes are the manifest as built');
 
-    const insp = jsonDoc(await cli(['pack', 'inspect', rotated, '--trust', join(keys, 'old.pub'), '--json']));
+    const insp = jsonDoc(await cli(['pack', 'inspect', '--trust', join(keys, 'old.pub'), '--json', '--', rotated]));
     const statuses = Object.fromEntries((insp['signatures'] as { keyid: string; status: string }[]).map((s) => [s.keyid, s.status]));
     assert.deepEqual(statuses, { [id.vendor]: 'untrusted', [id.old]: 'valid', [id.new]: 'untrusted' });
   });
@@ -147,7 +147,7 @@ describe('key rotation through the command line', () => {
 
   test('an installation that trusts only the new key accepts it (and so does the real executable)', async () => {
     const inst = await installation(['new']);
-    const r = spawnCli(['install', rotated, '--root', inst.root, '-u']);
+    const r = spawnCli(['install', '--root', inst.root, '-u', rotated]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /RTM -> Service Pack 6/);
     assert.match(r.err, new RegExp(`signed by ${id.new}`));

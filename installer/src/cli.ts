@@ -1,8 +1,9 @@
 import { runQuery } from './commands/query.js';
 import { runVerify } from './commands/verify.js';
 import { EXIT } from './exit.js';
-import { type Io, processIo, type RunState } from './io.js';
+import { type Io, processIo, type RunState, stackLines } from './io.js';
 import { quickCommand } from './quick-argv.js';
+import { escapeControls } from './reporters/printable.js';
 
 /**
  * The `servicepack` entry. Command lines quick-argv.ts reads (`query`, `verify` and their own
@@ -39,7 +40,7 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
     // No command and no wizard (no terminal, or CI): usage and exit 2 (a program-level action
     // would also swallow unknown commands and disable `help`).
     io.err.write(program.helpInformation());
-    if (io.interactive) io.err.write('\nThe interactive wizard does not run under CI or on TERM=dumb: run servicepack install PACK -u (see above).\n');
+    if (io.interactive) io.err.write('\nThe interactive wizard does not run under CI or on TERM=dumb: run servicepack install -u PACK (see above).\n');
     return EXIT.usage;
   }
   try {
@@ -49,7 +50,9 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return EXIT.ok;
       // Usage errors: commander already wrote the message to stderr; --json still gets its document.
-      if (argv.includes('--json')) io.out.write(`${JSON.stringify({ ok: false, code: 'E_USAGE', exitCode: EXIT.usage, message: e.message.replace(/^error: /, ''), details: {} }, null, 2)}\n`);
+      // The command line's own refusals (operands.ts) keep their codes; commander's are E_USAGE.
+      const code = e.code.startsWith('E_') ? e.code : 'E_USAGE';
+      if (argv.includes('--json')) io.out.write(`${JSON.stringify({ ok: false, code, exitCode: EXIT.usage, message: e.message.replace(/^error: /, ''), details: {} }, null, 2)}\n`);
       return EXIT.usage;
     }
     return unexpected(e, io);
@@ -58,7 +61,7 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
 
 function unexpected(e: unknown, io: Io): number {
   const message = e instanceof Error ? e.message : String(e);
-  io.err.write(`servicepack: unexpected error: ${message}\n`);
-  if (io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
+  io.err.write(`servicepack: unexpected error: ${escapeControls(message)}\n`);
+  if (io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
   return EXIT.failed;
 }

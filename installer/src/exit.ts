@@ -29,12 +29,15 @@ export const EXIT_CODES_HELP = `Exit codes:
 export const EXAMPLES_HELP = `Examples:
   servicepack query --root /opt/inetsrv
   servicepack query --json --require sp6
-  servicepack install inetsrv-4.0-sp6-x86.tgz --root /opt/inetsrv -u
-  SERVICEPACK_ROOT=/opt/inetsrv servicepack install inetsrv-4.0-sp6-x86.tgz -u -z --json
-  servicepack install inetsrv-4.0-sp6-x86.tgz --dry-run
+  servicepack install --root /opt/inetsrv -u inetsrv-4.0-sp6-x86.tgz
+  SERVICEPACK_ROOT=/opt/inetsrv servicepack install -u -z --json inetsrv-4.0-sp6-x86.tgz
+  servicepack install --dry-run inetsrv-4.0-sp6-x86.tgz
   servicepack uninstall --root /opt/inetsrv -u          (newest update first)
   servicepack verify --root /opt/inetsrv                (exit 4 on any difference)
-  servicepack recover --root /opt/inetsrv               (after a crash or power cut)`;
+  servicepack recover --root /opt/inetsrv               (after a crash or power cut)
+
+An option word that is also a file here (what *.tgz can expand to) is refused;
+-- ends the options (servicepack install -u -- -x.tgz, or -- *.tgz).`;
 
 /** What `--json` prints for a failure, and what plain mode turns into one line. */
 export type ErrorDocument = {

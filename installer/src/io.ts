@@ -1,6 +1,7 @@
 import { EXIT, errorDocument, UsageError } from './exit.js';
 import { JsonReporter } from './reporters/json.js';
 import { type Output, PlainReporter } from './reporters/plain.js';
+import { escapeControls } from './reporters/printable.js';
 
 /** Where a run reads its environment and writes its output: the process, or a test's buffers. */
 export interface Io {
@@ -11,10 +12,45 @@ export interface Io {
   interactive: boolean;
 }
 
+/**
+ * stdout or stderr as an Output that a failed write only silences. A reader that went away (`| head`),
+ * a closed or revoked descriptor, a full disk: output ends there, quietly, like coreutils, and the
+ * transaction goes on to its end with its own exit code. Without this, node turns the stream's EPIPE
+ * into an uncaught 'error' event: a stack trace and exit 1 between two steps, the journal left open.
+ *
+ * The listener is on the process's stream, so it also covers what writes there directly (listr2,
+ * ink). The transaction log (.servicepack/log/*.jsonl) is a file of its own and keeps being written.
+ */
+const silenced = new WeakMap<NodeJS.WriteStream, { open: boolean }>();
+
+function guarded(stream: NodeJS.WriteStream): Output {
+  let state = silenced.get(stream);
+  if (state === undefined) {
+    const s = { open: true };
+    stream.on('error', () => {
+      s.open = false;
+    });
+    silenced.set(stream, s);
+    state = s;
+  }
+  const s = state;
+  return {
+    write: (t) => {
+      if (!s.open) return;
+      try {
+        stream.write(t);
+      } catch {
+        s.open = false;
+      }
+    },
+    isTTY: stream.isTTY === true,
+  };
+}
+
 export function processIo(): Io {
   return {
-    out: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
-    err: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true },
+    out: guarded(process.stdout),
+    err: guarded(process.stderr),
     env: process.env,
     // Asked only by the command lines that may open the wizard: looking at process.stdin sets up
     // a stream (and loads its modules), which `query` and `verify` have no use for.
@@ -46,7 +82,15 @@ export function reportFailure(rep: Reporter, io: Io, e: unknown): number {
   const doc = errorDocument(e);
   if (rep.kind === 'json') rep.r.error(doc);
   else rep.r.error(doc.message);
-  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(`${e.stack}\n`);
+  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
   else if (doc.code === 'E_UNEXPECTED' && rep.kind === 'plain') io.err.write('(set DEBUG=1 for the stack trace)\n');
   return doc.exitCode ?? EXIT.failed;
+}
+
+/** A stack trace (DEBUG) line by line: its first line is the message, names and all. */
+export function stackLines(stack: string): string {
+  return stack
+    .split('\n')
+    .map((l) => `${escapeControls(l)}\n`)
+    .join('');
 }

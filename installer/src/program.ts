@@ -9,6 +9,8 @@ import { registerUninstall } from './commands/uninstall.js';
 import { registerVerify } from './commands/verify.js';
 import { EXAMPLES_HELP, EXIT_CODES_HELP } from './exit.js';
 import type { Io, RunState } from './io.js';
+import { optionsNeverFiles } from './operands.js';
+import { commanderMessage } from './reporters/printable.js';
 
 /**
  * The `servicepack` command line (commander). Only commander and the command modules load with
@@ -26,6 +28,8 @@ export function createProgram(io: Io, state: RunState): Command {
     .configureOutput({
       writeOut: (s) => io.out.write(s),
       writeErr: (s) => io.err.write(s),
+      // usage errors quote what was typed, and what was typed may come from a hostile file name
+      outputError: (s, write) => write(commanderMessage(s)),
     })
     .showHelpAfterError('(run servicepack --help for usage)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n\n${EXAMPLES_HELP}\n\nThe installation root defaults to $SERVICEPACK_ROOT.\n`);
@@ -38,5 +42,6 @@ export function createProgram(io: Io, state: RunState): Command {
   registerRecover(program, io, state);
   registerVendorCommands(program, io, state);
   registerFeedCommands(program, io, state);
+  optionsNeverFiles(program);
   return program;
 }

@@ -5,9 +5,11 @@
  * docs/performance.md).
  *
  * It accepts only the plain spellings it can read exactly as commander would: anything else
- * (help, an unknown or repeated option, a missing or dash-led value, an argument, `--`) returns
- * undefined and goes to the full program, so usage errors and help texts stay commander's own.
+ * (help, an unknown or repeated option, a missing or dash-led value, an argument, `--`, an option
+ * word that is also a file here) returns undefined and goes to the full program, so usage errors,
+ * help texts and the rule about options and operands (operands.ts) stay the program's own.
  */
+import { looksLikeOption, namesFile } from './operands.js';
 
 export interface QuickQueryFlags {
   root?: string;
@@ -36,6 +38,7 @@ export function quickCommand(argv: readonly string[]): QuickCommand | undefined 
   const flags: QuickQueryFlags = {};
   for (let i = 3; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (looksLikeOption(arg) && namesFile(arg)) return undefined;
     if (arg === '--json') {
       if (flags.json) return undefined;
       flags.json = true;

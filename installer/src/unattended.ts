@@ -14,7 +14,7 @@ import type { Io } from './io.js';
 
 /**
  * Unattended and fleet installs: one request (from an answer file, or from `install --feed` /
- * `install PACK -u` on a terminal) applied to each target in turn, each in its own transaction
+ * `install -u PACK` on a terminal) applied to each target in turn, each in its own transaction
  * with its own log and result, and one exit code for the whole run.
  *
  * The engine does the work and reports events; this module only orders the targets, bridges the
@@ -369,7 +369,7 @@ const DECIDED_BY_ANSWER_FILE: [keyof UnattendedFlags, string][] = [
 ];
 
 /**
- * `install --answer-file FILE`, `install --feed URL [latest|ID...]`, and `install PACK... -u` on a
+ * `install --answer-file FILE`, `install --feed URL [latest|ID...]`, and `install -u PACK...` on a
  * terminal. `given(name)` says whether an option was typed on the command line (as opposed to
  * its default), so the answer file and the command line never silently disagree.
  */

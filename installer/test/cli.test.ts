@@ -100,7 +100,7 @@ describe('usage errors: exit 2', () => {
     assert.equal((await cli(['help', 'install'])).code, 0);
     assert.equal((await cli(['install', '--bogus', 'x.tgz'])).code, 2);
     assert.equal((await cli(['install'])).code, 2);
-    const c = await cli(['install', 'x.tgz', '--root', '/nowhere', '-o', '--keep-modified']);
+    const c = await cli(['install', '--root', '/nowhere', '-o', '--keep-modified', 'x.tgz']);
     assert.equal(c.code, 2);
     assert.match(c.err, /cannot be used with/);
   });
@@ -118,7 +118,7 @@ describe('usage errors: exit 2', () => {
     const r = await cli(['query']);
     assert.equal(r.code, 2);
     assert.match(r.err, /pass --root DIR or set SERVICEPACK_ROOT/);
-    const j = await cli(['install', sp1, '--json']);
+    const j = await cli(['install', '--json', sp1]);
     assert.equal(j.code, 2);
     assert.equal(oneJson(j.out)['code'], 'E_USAGE');
   });
@@ -169,7 +169,7 @@ describe('query', () => {
 describe('install', () => {
   test('-u: exit 0, the tree is SP1, plain lines without ANSI off a terminal', async () => {
     const root = await rtm();
-    const r = await cli(['install', sp1, '--root', root, '-u']);
+    const r = await cli(['install', '--root', root, '-u', sp1]);
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(await ownedSnapshot(root), await levelSnapshot(1));
     assert.match(r.out, /Installed inetsrv 4\.0 Service Pack 1 \(inetsrv-4\.0-sp1\) in .*: RTM -> Service Pack 1/);
@@ -182,7 +182,7 @@ describe('install', () => {
 
   test('--json: one document with before, after, packs, changed, restartRequired', async () => {
     const root = await rtm();
-    const r = await cli(['install', sp1, '--root', root, '-u', '--json', '-q']);
+    const r = await cli(['install', '--root', root, '-u', '--json', '-q', sp1]);
     assert.equal(r.code, 0, r.err);
     const doc = oneJson(r.out);
     assert.equal(doc['ok'], true);
@@ -196,25 +196,25 @@ describe('install', () => {
   test('refusals map to their exit codes and change nothing: wrong arch 3, unknown signer 4, modified 3, busy 5', async () => {
     const root = await rtm();
     const before = await snapshot(root);
-    const arch = await cli(['install', sp1alpha, '--root', root, '-u', '--json']);
+    const arch = await cli(['install', '--root', root, '-u', '--json', sp1alpha]);
     assert.equal(arch.code, 3);
     const doc = oneJson(arch.out);
     assert.deepEqual(Object.keys(doc).sort(), ['code', 'details', 'exitCode', 'message', 'ok']);
     assert.equal(doc['code'], 'E_WRONG_ARCH');
     assert.match(String(doc['message']), /use inetsrv-4\.0-sp1-x86\.tgz/);
 
-    const untrusted = await cli(['install', stranger, '--root', root, '-u']);
+    const untrusted = await cli(['install', '--root', root, '-u', stranger]);
     assert.equal(untrusted.code, 4);
     assert.match(untrusted.err, /servicepack: error: /);
     assert.deepEqual(await snapshot(root), before);
 
     await writeFile(join(root, 'lib', 'a.js'), 'edited\n');
-    const modified = await cli(['install', sp1, '--root', root, '-u']);
+    const modified = await cli(['install', '--root', root, '-u', sp1]);
     assert.equal(modified.code, 3);
     assert.match(modified.err, /--overwrite-modified/);
 
     await writeFile(join(root, '.servicepack', 'lock'), `${process.ppid}\n`);
-    const busy = await cli(['install', sp1, '--root', root, '-u', '-o']);
+    const busy = await cli(['install', '--root', root, '-u', '-o', sp1]);
     assert.equal(busy.code, 5);
     assert.match(busy.err, new RegExp(`pid ${process.ppid}`));
   });
@@ -227,11 +227,11 @@ describe('install', () => {
     const pack = (await makePack(key, { level: 1, fromLevels: [0] }, out)).path;
     const pub = join(out, 'other.pub');
     await writeFile(pub, key.publicKeyPem);
-    const r = await cli(['install', pack, '--root', root, '-u', '--trust', pub]);
+    const r = await cli(['install', '--root', root, '-u', '--trust', pub, '--', pack]);
     assert.equal(r.code, 0, r.err);
 
     const root2 = await rtm();
-    const r2 = await cli(['install', pack, '--root', root2, '-u', '--allow-unsigned', '--json']);
+    const r2 = await cli(['install', '--root', root2, '-u', '--allow-unsigned', '--json', pack]);
     assert.equal(r2.code, 0, r2.err);
     const warnings = oneJson(r2.out)['warnings'] as { code: string }[];
     assert.ok(warnings.some((w) => w.code === 'W_UNSIGNED'));
@@ -240,7 +240,7 @@ describe('install', () => {
   test('--dry-run changes nothing and says so', async () => {
     const root = await rtm();
     const before = await snapshot(root);
-    const r = await cli(['install', sp1, '--root', root, '--dry-run']);
+    const r = await cli(['install', '--root', root, '--dry-run', sp1]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Dry run: would install .* Nothing was changed/);
     assert.deepEqual(await snapshot(root), before);

@@ -88,7 +88,7 @@ describe('run: the quick path answers exactly as the full program', () => {
     dirs.push(installed);
     await copyTree(rtm, installed);
     const install = captureIo({ CI: 'true' });
-    const r = await run(['node', 'servicepack', 'install', sp1, '--root', installed, '-u', '-z'], install.io);
+    const r = await run(['node', 'servicepack', 'install', '--root', installed, '-u', '-z', sp1], install.io);
     assert.ok(r === 0 || r === 10, `install exited ${r}: ${install.output().err}`);
     trees['installed'] = installed;
     const variant = async (name: string, change: (root: string) => Promise<void>) => {

@@ -58,7 +58,7 @@ describe('uninstall, verify, recover on the command line', () => {
 
   test('install, verify (0), tamper, verify (4, rpm -V lines), uninstall, verify', async () => {
     const root = await rtm();
-    assert.equal((await cli(['install', sp1, '--root', root, '-u', '-q'])).code, 0);
+    assert.equal((await cli(['install', '--root', root, '-u', '-q', sp1])).code, 0);
     const clean = await cli(['verify', '--root', root]);
     assert.equal(clean.code, 0);
     assert.equal(clean.out, '');
@@ -116,7 +116,7 @@ describe('SERVICEPACK_FAULT (test hook)', () => {
 
   test('inert unless set; a kill leaves a journal that query reports (6) and recover settles', async () => {
     const root = await rtm();
-    const killed = spawnCli(['install', sp1, '--root', root, '-u'], { SERVICEPACK_FAULT: 'commit:backed-up:2' });
+    const killed = spawnCli(['install', '--root', root, '-u', sp1], { SERVICEPACK_FAULT: 'commit:backed-up:2' });
     assert.equal(killed.signal, 'SIGKILL');
     assert.ok(existsSync(join(root, '.servicepack', 'journal.json')));
     const q = await cli(['query', '--root', root, '--json']);
@@ -138,7 +138,7 @@ describe('SERVICEPACK_FAULT (test hook)', () => {
 
   test('an injected errno fails the install like the real one: exit 1, nothing changed', async () => {
     const root = await rtm();
-    const r = await cli(['install', sp1, '--root', root, '-u', '--json'], { SERVICEPACK_FAULT: 'commit:file:3=EIO' });
+    const r = await cli(['install', '--root', root, '-u', '--json', sp1], { SERVICEPACK_FAULT: 'commit:file:3=EIO' });
     assert.equal(r.code, 1);
     assert.match((JSON.parse(r.out) as { message: string }).message, /EIO: injected at commit:file 3.*rolled back, nothing changed/);
     assert.deepEqual(await ownedSnapshot(root), await levelSnapshot(0));
@@ -147,7 +147,7 @@ describe('SERVICEPACK_FAULT (test hook)', () => {
 
   test('list traces every checkpoint on stderr', async () => {
     const root = await rtm();
-    const r = await cli(['install', sp1, '--root', root, '-u', '-q'], { SERVICEPACK_FAULT: 'list' });
+    const r = await cli(['install', '--root', root, '-u', '-q', sp1], { SERVICEPACK_FAULT: 'list' });
     assert.equal(r.code, 0, r.err);
     const points = [...r.err.matchAll(/^servicepack-fault: (\S+) (\d+)$/gm)].map((m) => m[1]);
     for (const p of ['begin', 'after:lock', 'journal:prepared', 'after:journal', 'commit:file', 'commit:backed-up', 'record:committed', 'cleanup:staging', 'after:cleanup']) assert.ok(points.includes(p), p);

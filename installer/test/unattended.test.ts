@@ -211,12 +211,13 @@ describe('LinesFrontEnd', () => {
     assert.ok(lines.includes('2026-01-01T00:00:00.000Z /opt/a:      commit the files: 2/2 files, 20 B of 20 B'));
     assert.ok(!lines.some((l) => l.includes('1/2 files')), 'intermediate progress within a second is not logged');
     assert.ok(lines.includes('2026-01-01T00:00:00.000Z /opt/b: FAIL verify the packs: verify broke'));
-    assert.ok(lines.includes('2026-01-01T00:00:00.000Z /opt/b: error: verify broke'));
+    // an engine message is one line, its line breaks escaped (a name in it must never start a line)
+    assert.ok(lines.includes('2026-01-01T00:00:00.000Z /opt/b: error: verify broke\\nsecond line'));
     assert.ok(lines.includes('2026-01-01T00:00:00.000Z /opt/a: warning: careful'));
     assert.doesNotMatch(err() + out(), /\x1b/);
     assert.deepEqual(out().trimEnd().split('\n'), [
       '/opt/a: installed  (exit 0): RTM -> Service Pack 6',
-      '/opt/b: failed (exit 1, E_FAILED): verify broke',
+      '/opt/b: failed (exit 1, E_FAILED): verify broke\\nsecond line',
       '2 targets: 1 done, 0 need a restart, 0 not applicable, 1 failed; exit 1',
     ]);
   });

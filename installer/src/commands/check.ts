@@ -3,6 +3,7 @@ import type { CheckResult } from '@servicepack/core/updates';
 import { EXIT } from '../exit.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
 import type { PlainReporter } from '../reporters/plain.js';
+import { joinShown, safe } from '../reporters/printable.js';
 
 /**
  * `servicepack check --feed URL`: what MBSA reported — the updates a signed feed offers that
@@ -40,7 +41,7 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
     const pending = flags.requireNone === true && !res.upToDate;
     // the URL as typed may carry a password; what is printed never does
     const shown = withoutUserinfo(flags.feed);
-    const message = pending ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${shown} latest --root ${res.root}` : undefined;
+    const message = pending ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${shown} --root ${res.root} latest` : undefined;
     if (rep.kind === 'json') {
       if (pending) rep.r.error({ ok: false, code: 'E_REQUIREMENT_NOT_MET', exitCode: EXIT.notApplicable, message: message!, details: { pending: res.updates.map((u) => u.id) }, ...res });
       else rep.r.result({ ...res });
@@ -56,17 +57,20 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
 
 function printCheck(r: PlainReporter, res: CheckResult, source: string): void {
   const i = res.installation;
-  r.print(`${i.product} ${i.version} (${i.arch}) in ${res.root}: ${r.o.bold(i.levelName)}`);
-  r.print(`feed ${res.feed.url}: version ${res.feed.version}, expires ${res.feed.expires}`);
+  r.print(safe`${i.product} ${i.version} (${i.arch}) in ${res.root}: ${r.o.bold(i.levelName)}`);
+  r.print(safe`feed ${res.feed.url}: version ${res.feed.version}, expires ${res.feed.expires}`);
   if (res.upToDate) {
     r.print(r.o.green('Up to date: no update in the feed applies to this installation.'));
     return;
   }
-  r.print(`${res.updates.length} ${res.updates.length === 1 ? 'update applies' : 'updates apply'} and ${res.updates.length === 1 ? 'is' : 'are'} not installed:`);
+  r.print(safe`${res.updates.length} ${res.updates.length === 1 ? 'update applies' : 'updates apply'} and ${res.updates.length === 1 ? 'is' : 'are'} not installed:`);
   const width = Math.max(...res.updates.map((u) => u.id.length));
   for (const u of res.updates) {
-    const fixes = u.fixes.length > 0 ? `; fixes ${u.fixes.map((f) => f.id).join(', ')}` : '';
-    r.print(`  ${u.id.padEnd(width)}  ${u.title}, ${u.size} bytes${fixes}`);
+    const fixes = u.fixes.length > 0 ? safe`; fixes ${joinShown(
+      u.fixes.map((f) => f.id),
+      ', ',
+    )}` : '';
+    r.print(safe`  ${u.id.padEnd(width)}  ${u.title}, ${u.size} bytes${fixes}`);
   }
-  r.print(`latest installs: ${res.latest.join(', ')}  (servicepack install --feed ${source} latest --root ${res.root})`);
+  r.print(safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install --feed ${source} --root ${res.root} latest)`);
 }

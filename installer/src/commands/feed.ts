@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { EXIT, UsageError } from '../exit.js';
 import { type Io, makeReporter, processIo, type RunState, reportFailure } from '../io.js';
+import { printable, safe } from '../reporters/printable.js';
 
 /**
  * `servicepack feed publish`: the vendor signs dist/packs + dist/releases into a static feed folder
@@ -62,7 +63,7 @@ export async function runFeedPublish(
       ...(expiresInDays !== undefined ? { expiresInDays } : {}),
       ...(created !== undefined ? { created } : {}),
       log: (line) => {
-        if (rep.kind === 'plain') rep.r.log(line);
+        if (rep.kind === 'plain') rep.r.log(printable(line));
       },
     });
     const ix = published.index;
@@ -79,7 +80,7 @@ export async function runFeedPublish(
       indexSha256: published.indexSha256,
     };
     if (rep.kind === 'json') rep.r.result(summary);
-    else rep.r.print(`${published.outDir}\n  version ${ix.version}${published.changed ? '' : ' (unchanged)'}, ${ix.packs.length} pack(s), expires ${ix.expires}`);
+    else rep.r.print(safe`${published.outDir}\n  version ${ix.version}${published.changed ? '' : ' (unchanged)'}, ${ix.packs.length} pack(s), expires ${ix.expires}`);
     return EXIT.ok;
   } catch (e) {
     // builder failures are plain Errors carrying an operator message: give them a code, exit 1

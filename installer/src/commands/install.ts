@@ -1,11 +1,12 @@
 import { Option } from '@commander-js/extra-typings';
 import type { Command } from '@commander-js/extra-typings';
 import type { InstallResult } from '@servicepack/core/install';
-import { EXIT } from '../exit.js';
+import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
 import { type CliTransactionLog, openCliTransactionLog } from '../txlog.js';
 import type { PlainReporter } from '../reporters/plain.js';
+import { joinShown, safe } from '../reporters/printable.js';
 
 export interface InstallFlags {
   root?: string;
@@ -43,6 +44,13 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
     .addHelpText('after', '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n')
     .action(async (packs, flags, cmd) => {
+      if (packs.length === 0 && flags.trust !== undefined && flags.feed === undefined && flags.answerFile === undefined) {
+        // Options come first (operands.ts), which puts --trust right before the packs, and it takes
+        // every word up to the next option: say so rather than "no pack given".
+        const doc = new UsageError(`no pack given: --trust took ${flags.trust.join(' ')} as keys; end the key list with -- before the packs (servicepack install --trust KEY -- PACK...)`);
+        state.exitCode = reportFailure(makeReporter(io, flags.json === true, flags.quiet === true), io, doc);
+        return;
+      }
       // Answer files, feeds and -u on a terminal take the unattended path (listr2, per-target results, logs).
       if (flags.answerFile !== undefined || flags.feed !== undefined || (flags.unattended && flags.json !== true && io.interactive)) {
         const { runUnattendedCommand } = await import('../unattended.js');
@@ -87,16 +95,19 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
 }
 
 function printResult(r: PlainReporter, res: InstallResult): void {
-  const names = res.packs.map((p) => `${p.title} (${p.id})`).join(', ');
-  const levels = `${res.before.levelName} -> ${res.after.levelName}`;
-  if (res.dryRun) r.print(`Dry run: would install ${names} in ${res.root}: ${levels}. Nothing was changed.`);
-  else r.print(`${r.o.green('Installed')} ${names} in ${res.root}: ${levels}`);
+  const names = joinShown(
+    res.packs.map((p) => safe`${p.title} (${p.id})`),
+    ', ',
+  );
+  const levels = safe`${res.before.levelName} -> ${res.after.levelName}`;
+  if (res.dryRun) r.print(safe`Dry run: would install ${names} in ${res.root}: ${levels}. Nothing was changed.`);
+  else r.print(safe`${r.o.green('Installed')} ${names} in ${res.root}: ${levels}`);
   const c = res.changed;
   const verb = res.dryRun ? 'would change' : 'changed';
-  r.print(`  ${verb}: ${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`);
-  if (c.spnew.length > 0) r.print(`  new config defaults written beside your changed files: ${c.spnew.join(', ')} (merge them by hand)`);
-  if (c.kept.length > 0) r.print(`  kept as they were (changed locally): ${c.kept.join(', ')}`);
-  for (const p of res.packs) if (p.backup) r.print(`  uninstall data for ${p.id}: ${p.backup}`);
-  if (!res.dryRun && res.packs.every((p) => !p.backup)) r.print('  no uninstall data kept (--no-backup)');
-  if (res.restartRequired) r.print(r.o.yellow(`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
+  r.print(safe`  ${verb}: ${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`);
+  if (c.spnew.length > 0) r.print(safe`  new config defaults written beside your changed files: ${joinShown(c.spnew, ', ')} (merge them by hand)`);
+  if (c.kept.length > 0) r.print(safe`  kept as they were (changed locally): ${joinShown(c.kept, ', ')}`);
+  for (const p of res.packs) if (p.backup) r.print(safe`  uninstall data for ${p.id}: ${p.backup}`);
+  if (!res.dryRun && res.packs.every((p) => !p.backup)) r.print(safe`  no uninstall data kept (--no-backup)`);
+  if (res.restartRequired) r.print(r.o.yellow(safe`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
 }

@@ -6,6 +6,7 @@ import type { Command } from '@commander-js/extra-typings';
 import type { PackInspection, SignatureCheck } from '@servicepack/core';
 import { EXIT, UsageError } from '../exit.js';
 import { type Io, makeReporter, processIo, type RunState, reportFailure } from '../io.js';
+import { printable, safe } from '../reporters/printable.js';
 
 /**
  * Vendor-side commands: build, inspect and sign packs, and make signing keys. Each action is a thin
@@ -115,12 +116,12 @@ export async function runPackBuild(
       series: await loadSeries(resolve(flags.patches ?? paths.patches)),
       privateKey,
       log: (line) => {
-        if (rep.kind === 'plain') rep.r.log(line);
+        if (rep.kind === 'plain') rep.r.log(printable(line));
       },
     });
     const summary = { out: built.out, id: built.id, arch: built.arch, sha256: built.sha256, size: built.size, files: built.counts, restart: built.manifest.restart };
     if (rep.kind === 'json') rep.r.result(summary);
-    else rep.r.print(`${built.out}\n  sha256 ${built.sha256}\n  ${built.size} bytes, ${built.manifest.files.length} files`);
+    else rep.r.print(safe`${built.out}\n  sha256 ${built.sha256}\n  ${built.size} bytes, ${built.manifest.files.length} files`);
     return EXIT.ok;
   } catch (e) {
     return reportFailure(rep, io, await asServicepackError(e));
@@ -161,7 +162,8 @@ export async function runPackInspect(path: string, flags: { trust?: string[]; ro
       rep.r.result({ path, size: insp.size, sha256: digest.sha256, manifest: insp.manifest, signatures: insp.signatures });
       return EXIT.ok;
     }
-    for (const line of await inspectionLines(insp, digest.sha256)) rep.r.print(line);
+    // The lines carry the manifest's own strings (titles, paths): a pack is inspected before it is trusted.
+    for (const line of await inspectionLines(insp, digest.sha256)) rep.r.print(printable(line));
     return EXIT.ok;
   } catch (e) {
     return reportFailure(rep, io, e);
@@ -213,7 +215,7 @@ export async function runPackSign(path: string, flags: { key: string; json?: tru
     const keyid = keyIdOf(createPublicKey(privateKey));
     const { signatures } = await readPackSignatures(path);
     if (rep.kind === 'json') rep.r.result({ path, keyid, signatures: signatures.map((s) => s.keyid) });
-    else rep.r.print(`signed ${path} with key ${keyid} (${signatures.length} signature${signatures.length === 1 ? '' : 's'})`);
+    else rep.r.print(safe`signed ${path} with key ${keyid} (${signatures.length} signature${signatures.length === 1 ? '' : 's'})`);
     return EXIT.ok;
   } catch (e) {
     return reportFailure(rep, io, e);
@@ -235,8 +237,8 @@ export async function runKeygen(flags: { out: string; name: string; json?: true 
     await writeFile(publicPath, pair.publicKeyPem, { mode: 0o644, flag: 'wx' });
     if (rep.kind === 'json') rep.r.result({ keyid: pair.keyid, privateKey: privatePath, publicKey: publicPath });
     else {
-      rep.r.log(`wrote ${privatePath} (private: keep it secret) and ${publicPath} (public: goes into installations' .servicepack/trust/)`);
-      rep.r.print(pair.keyid);
+      rep.r.log(safe`wrote ${privatePath} (private: keep it secret) and ${publicPath} (public: goes into installations' .servicepack/trust/)`);
+      rep.r.print(printable(pair.keyid));
     }
     return EXIT.ok;
   } catch (e) {

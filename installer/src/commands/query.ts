@@ -3,6 +3,7 @@ import type { QueryResult } from '@servicepack/core/query';
 import { EXIT, UsageError } from '../exit.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
 import type { PlainReporter } from '../reporters/plain.js';
+import { joinShown, safe } from '../reporters/printable.js';
 
 interface QueryFlags {
   root?: string;
@@ -63,15 +64,15 @@ export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
 
 function printQuery(r: PlainReporter, q: QueryResult): void {
   const b = r.o.bold;
-  r.print(`${b(q.displayName)} (${q.product} ${q.version}, ${q.arch}): ${b(q.levelName)}`);
-  r.print(`  build      ${q.build}`);
-  r.print(`  hotfixes   ${q.hotfixes.length > 0 ? q.hotfixes.join(', ') : 'none'}`);
-  r.print(`  root       ${q.root}`);
-  r.print(`  consistent ${q.consistent ? 'yes' : r.o.yellow(`no (${q.problems.length} ${q.problems.length === 1 ? 'problem' : 'problems'})`)}`);
-  for (const p of q.problems.slice(0, 20)) r.print(`    ${p.kind.padEnd(9)} ${p.message}`);
-  if (q.problems.length > 20) r.print(`    … and ${q.problems.length - 20} more`);
+  r.print(safe`${b(q.displayName)} (${q.product} ${q.version}, ${q.arch}): ${b(q.levelName)}`);
+  r.print(safe`  build      ${q.build}`);
+  r.print(safe`  hotfixes   ${q.hotfixes.length > 0 ? joinShown(q.hotfixes, ', ') : 'none'}`);
+  r.print(safe`  root       ${q.root}`);
+  r.print(safe`  consistent ${q.consistent ? 'yes' : r.o.yellow(`no (${q.problems.length} ${q.problems.length === 1 ? 'problem' : 'problems'})`)}`);
+  for (const p of q.problems.slice(0, 20)) r.print(safe`    ${p.kind.padEnd(9)} ${p.message}`);
+  if (q.problems.length > 20) r.print(safe`    … and ${q.problems.length - 20} more`);
   if (q.history.length > 0) {
-    r.print('  history');
-    for (const h of q.history) r.print(`    ${h.time}  ${h.action} ${h.packId}  level ${h.fromLevel} -> ${h.toLevel}  ${h.result}${h.backup ? `  (backup: .servicepack/${h.backup})` : ''}`);
-  } else if (!q.stateRecord) r.print('  history    none (as released by the vendor)');
+    r.print(safe`  history`);
+    for (const h of q.history) r.print(safe`    ${h.time}  ${h.action} ${h.packId}  level ${h.fromLevel} -> ${h.toLevel}  ${h.result}${h.backup ? safe`  (backup: .servicepack/${h.backup})` : ''}`);
+  } else if (!q.stateRecord) r.print(safe`  history    none (as released by the vendor)`);
 }

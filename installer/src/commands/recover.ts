@@ -4,6 +4,7 @@ import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
 import type { PlainReporter } from '../reporters/plain.js';
+import { joinShown, safe } from '../reporters/printable.js';
 
 interface RecoverFlags {
   root?: string;
@@ -42,10 +43,10 @@ export async function runRecover(flags: RecoverFlags, io: Io): Promise<number> {
 function printResult(r: PlainReporter, res: RecoverResult): void {
   const o = res.outcome;
   if (!o) {
-    r.print(`Nothing to recover in ${res.root}: no interrupted transaction.${res.cleaned.length > 0 ? ` Removed leftovers: ${res.cleaned.join(', ')}.` : ''}`);
+    r.print(safe`Nothing to recover in ${res.root}: no interrupted transaction.${res.cleaned.length > 0 ? safe` Removed leftovers: ${joinShown(res.cleaned, ', ')}.` : ''}`);
     return;
   }
   const verb = o.direction === 'rolled-back' ? 'Rolled back' : 'Finished';
-  r.print(`${r.o.green(verb)} the interrupted ${o.action} of ${o.packs.join(', ')} (transaction ${o.transactionId}): ${res.root} is at ${o.levelName}`);
-  if (res.restartRequired) r.print(r.o.yellow(`Restart required: ${res.restartMessage ?? 'start the service'}`));
+  r.print(safe`${r.o.green(verb)} the interrupted ${o.action} of ${joinShown(o.packs, ', ')} (transaction ${o.transactionId}): ${res.root} is at ${o.levelName}`);
+  if (res.restartRequired) r.print(r.o.yellow(safe`Restart required: ${res.restartMessage ?? 'start the service'}`));
 }

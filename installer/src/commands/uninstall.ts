@@ -4,6 +4,7 @@ import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
 import type { PlainReporter } from '../reporters/plain.js';
+import { joinShown, safe } from '../reporters/printable.js';
 import { type CliTransactionLog, openCliTransactionLog } from '../txlog.js';
 
 interface UninstallFlags {
@@ -60,8 +61,8 @@ export async function runUninstall(id: string | undefined, flags: UninstallFlags
 }
 
 function printResult(r: PlainReporter, res: UninstallResult): void {
-  r.print(`${r.o.green('Uninstalled')} ${res.packId} from ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`);
-  r.print(`  restored ${res.changed.restored.length} files, removed ${res.changed.removed.length}`);
-  if (res.savedDir) r.print(`  files changed since the install were kept in ${res.savedDir}: ${res.changed.saved.join(', ')}`);
-  if (res.restartRequired) r.print(r.o.yellow(`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
+  r.print(safe`${r.o.green('Uninstalled')} ${res.packId} from ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`);
+  r.print(safe`  restored ${res.changed.restored.length} files, removed ${res.changed.removed.length}`);
+  if (res.savedDir) r.print(safe`  files changed since the install were kept in ${res.savedDir}: ${joinShown(res.changed.saved, ', ')}`);
+  if (res.restartRequired) r.print(r.o.yellow(safe`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
 }

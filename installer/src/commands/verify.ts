@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { EXIT } from '../exit.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { printable, safe } from '../reporters/printable.js';
 
 interface VerifyFlags {
   root?: string;
@@ -39,10 +40,10 @@ export async function runVerify(flags: VerifyFlags, io: Io): Promise<number> {
       rep.r.result({ ok: v.clean, exitCode: code, ...v });
       return code;
     }
-    for (const p of v.problems) rep.r.print(verifyLine(p));
-    if (v.note !== undefined) rep.r.print(v.note);
-    else if (v.clean) rep.r.log(`verify: ${v.checked} files of ${v.levelName} match the state record`);
-    else rep.r.log(`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from the state record in ${v.checked} recorded files (${v.levelName})`);
+    for (const p of v.problems) rep.r.print(printable(verifyLine(p)));
+    if (v.note !== undefined) rep.r.print(printable(v.note));
+    else if (v.clean) rep.r.log(safe`verify: ${v.checked} files of ${v.levelName} match the state record`);
+    else rep.r.log(safe`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from the state record in ${v.checked} recorded files (${v.levelName})`);
     return code;
   } catch (e) {
     return reportFailure(rep, io, e);

@@ -1,6 +1,7 @@
 import type { ServicepackEvent } from '@servicepack/core/events';
 import type { ErrorDocument } from '../exit.js';
 import type { Output } from './plain.js';
+import { safe } from './printable.js';
 
 /**
  * `--json`: exactly one JSON document on stdout, whatever happens, so a script can always parse
@@ -19,7 +20,7 @@ export class JsonReporter {
   readonly sink = (ev: ServicepackEvent): void => {
     if (ev.type !== 'warning') return;
     this.warnings.push({ code: ev.code, message: ev.message, ...(ev.path !== undefined ? { path: ev.path } : {}) });
-    if (!this.quiet) this.err.write(`warning: ${ev.message}\n`);
+    if (!this.quiet) this.err.write(`${safe`warning: ${ev.message}`.text}\n`);
   };
 
   result(doc: Record<string, unknown>): void {

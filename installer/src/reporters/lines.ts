@@ -1,6 +1,7 @@
 import type { ErrorDocument } from '../exit.js';
 import type { Io } from '../io.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../unattended.js';
+import { joinShown, type Printable, safe } from './printable.js';
 
 /**
  * The front ends of unattended runs without a terminal: timestamped plain lines (logs on stderr,
@@ -41,16 +42,19 @@ export function progressText(ev: Extract<UiEvent, { type: 'progress' }>): string
 }
 
 /** One line per target for the end of a run, e.g. "/opt/a: done (exit 0): RTM -> Service Pack 6". */
-export function outcomeLine(o: TargetOutcome): string {
-  if (o.error) return `${o.root}: ${o.exitCode === 3 ? 'not applicable' : 'failed'} (exit ${o.exitCode}, ${o.error.code}): ${o.error.message.split('\n')[0]}`;
+export function outcomeLine(o: TargetOutcome): Printable {
+  if (o.error) return safe`${o.root}: ${o.exitCode === 3 ? 'not applicable' : 'failed'} (exit ${o.exitCode}, ${o.error.code}): ${o.error.message}`;
   const r = o.result!;
-  const names = r.packs.map((p) => p.id).join(', ');
+  const names = joinShown(
+    r.packs.map((p) => p.id),
+    ', ',
+  );
   const verb = r.dryRun ? 'would install' : 'installed';
-  const restart = o.exitCode === 10 ? `; restart required: ${r.restartMessage ?? 'restart the service to finish'}` : '';
-  return `${o.root}: ${verb} ${names} (exit ${o.exitCode}): ${r.before.levelName} -> ${r.after.levelName}${restart}`;
+  const restart = o.exitCode === 10 ? safe`; restart required: ${r.restartMessage ?? 'restart the service to finish'}` : '';
+  return safe`${o.root}: ${verb} ${names} (exit ${o.exitCode}): ${r.before.levelName} -> ${r.after.levelName}${restart}`;
 }
 
-export function summaryLines(run: RunOutcome): string[] {
+export function summaryLines(run: RunOutcome): Printable[] {
   const lines = run.targets.map(outcomeLine);
   if (run.targets.length > 1) {
     const count = (f: (t: TargetOutcome) => boolean) => run.targets.filter(f).length;
@@ -58,13 +62,9 @@ export function summaryLines(run: RunOutcome): string[] {
     const restart = count((t) => t.exitCode === 10);
     const na = count((t) => t.exitCode === 3);
     const failed = run.targets.length - done - restart - na;
-    lines.push(`${run.targets.length} targets: ${done} done, ${restart} need a restart, ${na} not applicable, ${failed} failed; exit ${run.exitCode}`);
+    lines.push(safe`${run.targets.length} targets: ${done} done, ${restart} need a restart, ${na} not applicable, ${failed} failed; exit ${run.exitCode}`);
   }
   return lines;
-}
-
-function failureLines(doc: ErrorDocument): string[] {
-  return doc.message.split('\n');
 }
 
 export class LinesFrontEnd implements FrontEnd {
@@ -75,13 +75,13 @@ export class LinesFrontEnd implements FrontEnd {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  private line(root: string | undefined, text: string): void {
-    this.io.err.write(`${this.clock().toISOString()} ${root !== undefined ? `${root}: ` : ''}${text}\n`);
+  private line(root: string | undefined, text: Printable): void {
+    this.io.err.write(`${safe`${this.clock().toISOString()} ${root !== undefined ? safe`${root}: ` : ''}${text}`.text}\n`);
   }
 
   target(info: { root: string; index: number; count: number; fromFeed: boolean }): TargetView {
     const { root } = info;
-    if (!this.quiet) this.line(root, `target ${info.index + 1} of ${info.count}`);
+    if (!this.quiet) this.line(root, safe`target ${info.index + 1} of ${info.count}`);
     // Progress comes per file; a log wants where a step ended, not every file in between.
     let lastProgress = this.clock().getTime();
     let downloading = false;
@@ -95,7 +95,7 @@ export class LinesFrontEnd implements FrontEnd {
             const name = ev.type === 'step' ? ev.step : ev.phase;
             const mark = ev.state === 'started' ? 'start' : ev.state === 'done' ? 'ok   ' : ev.state === 'skipped' ? '--   ' : 'FAIL ';
             if (ev.state === 'started') return;
-            this.line(root, `${mark}${stepTitle(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? `: ${ev.message.split('\n')[0]}` : ''}`);
+            this.line(root, safe`${mark}${stepTitle(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? safe`: ${ev.message}` : ''}`);
             return;
           }
           case 'progress': {
@@ -103,30 +103,30 @@ export class LinesFrontEnd implements FrontEnd {
             const now = this.clock().getTime();
             if (ev.files < ev.totalFiles && now - lastProgress < 1000) return;
             lastProgress = now;
-            this.line(root, `     ${stepTitle(downloading ? 'download' : ev.step)}: ${progressText(ev)}`);
+            this.line(root, safe`     ${stepTitle(downloading ? 'download' : ev.step)}: ${progressText(ev)}`);
             return;
           }
           case 'warning':
-            this.line(root, `warning: ${ev.message}`);
+            this.line(root, safe`warning: ${ev.message}`);
             return;
           case 'info':
-            if (!this.quiet) this.line(root, `     ${ev.message}`);
+            if (!this.quiet) this.line(root, safe`     ${ev.message}`);
             return;
         }
       },
       finish: async (o) => {
-        if (o.error) for (const [i, l] of failureLines(o.error).entries()) this.line(root, i === 0 ? `error: ${l}` : `  ${l}`);
-        this.line(root, `exit ${o.exitCode}`);
+        if (o.error) this.line(root, safe`error: ${o.error.message}`);
+        this.line(root, safe`exit ${o.exitCode}`);
       },
     };
   }
 
   summary(run: RunOutcome): void {
-    for (const l of summaryLines(run)) this.io.out.write(`${l}\n`);
+    for (const l of summaryLines(run)) this.io.out.write(`${l.text}\n`);
   }
 
   failure(doc: ErrorDocument): void {
-    for (const [i, l] of failureLines(doc).entries()) this.line(undefined, i === 0 ? `servicepack: error: ${l}` : `  ${l}`);
+    this.line(undefined, safe`servicepack: error: ${doc.message}`);
   }
 }
 
@@ -144,7 +144,7 @@ export class JsonFrontEnd implements FrontEnd {
       sink: (ev) => {
         if (ev.type !== 'warning') return;
         this.warnings.push({ root: info.root, code: ev.code, message: ev.message, ...(ev.path !== undefined ? { path: ev.path } : {}) });
-        if (!this.quiet) this.io.err.write(`warning: ${info.root}: ${ev.message}\n`);
+        if (!this.quiet) this.io.err.write(`${safe`warning: ${info.root}: ${ev.message}`.text}\n`);
       },
       finish: async () => {},
     };

@@ -3,6 +3,7 @@ import type { ErrorDocument } from '../exit.js';
 import type { Io } from '../io.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../unattended.js';
 import { progressText, summaryLines } from './lines.js';
+import { type Printable, printable, safe } from './printable.js';
 
 /**
  * `-u` on a terminal: a listr2 task list per target (download → check → verify → plan → stage →
@@ -98,12 +99,13 @@ export class StepBridge {
     if (index > this.current) this.current = index;
   }
 
-  private output(key: TaskKey | undefined, text: string): void {
+  /** Listr takes bare strings: this and the task titles and errors below are where they are escaped. */
+  private output(key: TaskKey | undefined, text: Printable): void {
     const k = key ?? this.tasks[this.current]?.key;
     if (k === undefined) return;
     const slot = this.slots.get(k)!;
-    slot.lastOutput = text;
-    slot.output?.(text);
+    slot.lastOutput = text.text;
+    slot.output?.(text.text);
   }
 
   push(ev: UiEvent): void {
@@ -122,10 +124,10 @@ export class StepBridge {
       return;
     }
     if (ev.type === 'progress') {
-      this.output(ev.step === 'verify' && this.slots.has('download') && this.tasks[this.current]?.key === 'download' ? 'download' : this.byStep.get(ev.step), progressText(ev));
+      this.output(ev.step === 'verify' && this.slots.has('download') && this.tasks[this.current]?.key === 'download' ? 'download' : this.byStep.get(ev.step), printable(progressText(ev)));
       return;
     }
-    this.output(undefined, ev.type === 'warning' ? `warning: ${ev.message}` : ev.message);
+    this.output(undefined, ev.type === 'warning' ? safe`warning: ${ev.message}` : printable(ev.message));
   }
 
   /** The run is over: settle what is left. */
@@ -169,11 +171,11 @@ export class ListrFrontEnd implements FrontEnd {
           task.output = text;
         });
         const o = await bridge.wait(t.key);
-        if (o.state === 'failed') throw new Error(o.message?.split('\n')[0] ?? 'failed');
-        if (o.state === 'skipped') task.skip(`${t.title} (${o.message ?? 'nothing to do'})`);
+        if (o.state === 'failed') throw new Error(printable(o.message ?? 'failed').text);
+        if (o.state === 'skipped') task.skip(safe`${t.title} (${o.message ?? 'nothing to do'})`.text);
       },
     }));
-    const title = info.count > 1 ? `${info.root} (${info.index + 1} of ${info.count})` : info.root;
+    const title = (info.count > 1 ? safe`${info.root} (${info.index + 1} of ${info.count})` : printable(info.root)).text;
     const renderer = this.opts.renderer ?? (this.opts.quiet ? 'silent' : 'default');
     const list = new Listr([{ title, task: (_ctx, task) => task.newListr(subtasks, { concurrent: false, exitOnError: true }) }], {
       concurrent: false,
@@ -201,10 +203,10 @@ export class ListrFrontEnd implements FrontEnd {
   }
 
   summary(run: RunOutcome): void {
-    for (const l of summaryLines(run)) this.io.out.write(`${l}\n`);
+    for (const l of summaryLines(run)) this.io.out.write(`${l.text}\n`);
   }
 
   failure(doc: ErrorDocument): void {
-    this.io.err.write(`servicepack: error: ${doc.message}\n`);
+    this.io.err.write(`${safe`servicepack: error: ${doc.message}`.text}\n`);
   }
 }

@@ -1,4 +1,5 @@
 import type { ServicepackEvent, Step } from '@servicepack/core/events';
+import { type Printable, type Shown, safe, sgr } from './printable.js';
 
 export interface Output {
   write(text: string): void;
@@ -35,19 +36,21 @@ export function colorEnabled(stream: Output, env: Record<string, string | undefi
 }
 
 export interface Paint {
-  red(s: string): string;
-  green(s: string): string;
-  yellow(s: string): string;
-  dim(s: string): string;
-  bold(s: string): string;
+  red(s: Shown): Printable;
+  green(s: Shown): Printable;
+  yellow(s: Shown): Printable;
+  dim(s: Shown): Printable;
+  bold(s: Shown): Printable;
 }
 
 export function paint(on: boolean): Paint {
-  const wrap = (open: number, close: number) => (s: string) => (on ? `\x1b[${open}m${s}\x1b[${close}m` : s);
-  return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+  return { red: sgr(on, 31, 39), green: sgr(on, 32, 39), yellow: sgr(on, 33, 39), dim: sgr(on, 2, 22), bold: sgr(on, 1, 22) };
 }
 
-/** Renders core events as plain lines on stderr; results are printed by the commands on stdout. */
+/**
+ * Renders core events as plain lines on stderr; results are printed by the commands on stdout.
+ * Lines are Printable (printable.ts): every name in them has been escaped on the way in.
+ */
 export class PlainReporter {
   readonly err: Output;
   readonly out: Output;
@@ -69,9 +72,9 @@ export class PlainReporter {
       case 'step':
         if (this.quiet || ev.state === 'started') return;
         this.clearProgress();
-        if (ev.state === 'done') this.log(`${this.e.green('ok')}   ${STEP_LABEL[ev.step]}`);
-        else if (ev.state === 'skipped') this.log(`${this.e.dim('--')}   ${this.e.dim(`${STEP_LABEL[ev.step]} (nothing to do)`)}`);
-        else this.log(`${this.e.red('FAIL')} ${STEP_LABEL[ev.step]}`);
+        if (ev.state === 'done') this.log(safe`${this.e.green('ok')}   ${STEP_LABEL[ev.step]}`);
+        else if (ev.state === 'skipped') this.log(safe`${this.e.dim('--')}   ${this.e.dim(`${STEP_LABEL[ev.step]} (nothing to do)`)}`);
+        else this.log(safe`${this.e.red('FAIL')} ${STEP_LABEL[ev.step]}`);
         return;
       case 'progress':
         // A redrawn line is useful on a terminal and noise in a log file.
@@ -81,27 +84,28 @@ export class PlainReporter {
         return;
       case 'warning':
         this.clearProgress();
-        this.log(`${this.e.yellow('warning:')} ${ev.message}`);
+        this.log(safe`${this.e.yellow('warning:')} ${ev.message}`);
         return;
       case 'info':
         if (this.quiet) return;
         this.clearProgress();
-        this.log(`     ${ev.message}`);
+        this.log(safe`     ${ev.message}`);
         return;
     }
   };
 
-  log(line: string): void {
-    this.err.write(`${line}\n`);
+  log(line: Printable): void {
+    this.err.write(`${line.text}\n`);
   }
 
-  print(line: string): void {
-    this.out.write(`${line}\n`);
+  print(line: Printable): void {
+    this.out.write(`${line.text}\n`);
   }
 
+  /** `message` is the engine's (it names things from outside): escaped whole, on one line. */
   error(message: string): void {
     this.clearProgress();
-    this.log(`${this.e.red('servicepack: error:')} ${message}`);
+    this.log(safe`${this.e.red('servicepack: error:')} ${message}`);
   }
 
   private clearProgress(): void {

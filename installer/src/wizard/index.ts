@@ -1,4 +1,5 @@
 import type { Io } from '../io.js';
+import { printable } from '../reporters/printable.js';
 import type { Outcome, WizardServices } from './context.js';
 import type { WizardRequest } from './route.js';
 
@@ -24,7 +25,7 @@ export interface RunWizardOptions {
 export async function runWizard(request: WizardRequest, io: Io, opts: RunWizardOptions = {}): Promise<number> {
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) {
     // Never wait for keys that cannot come (an Io that claims a terminal the process does not have).
-    io.err.write('servicepack: the interactive wizard needs a terminal: run servicepack install PACK -u (see servicepack --help)\n');
+    io.err.write('servicepack: the interactive wizard needs a terminal: run servicepack install -u PACK (see servicepack --help)\n');
     return 2;
   }
   // chalk reads the colour level once, when it is first imported: decide before ink loads it.
@@ -74,6 +75,6 @@ export async function runWizard(request: WizardRequest, io: Io, opts: RunWizardO
     process.off('exit', leaveAltScreen);
     stdout.off('error', ignoreWriteErrors);
   }
-  io.out.write(outcome.lines.map((l) => `${l}\n`).join(''));
+  io.out.write(outcome.lines.map((l) => `${printable(l).text}\n`).join(''));
   return outcome.code;
 }

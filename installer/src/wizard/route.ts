@@ -1,10 +1,17 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { optionWordsChecked } from '../operands.js';
 
 /**
  * Decides whether a command line opens the interactive wizard (DESIGN §4: "a terminal and not CI →
  * ink wizard") and, if so, what it was given. Kept free of ink and react so that `query` and the
  * other commands never load them: cli.ts imports this module, and the wizard only when it answers.
  */
+
+/** The command line's rule about options and operands (operands.ts), for the wizard's reading too. */
+function withOptionWordsChecked(cmd: Command): Command {
+  optionWordsChecked(cmd);
+  return cmd;
+}
 
 export type ModifiedChoice = 'stop' | 'overwrite' | 'keep';
 
@@ -51,7 +58,7 @@ export function canRunWizard(e: WizardEnvironment): boolean {
  * unattended path; anything unknown is handed back too, so the real command reports it.
  */
 function wizardParser() {
-  return new Command()
+  return withOptionWordsChecked(new Command())
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: () => {} })
     .helpOption(false)
@@ -73,7 +80,7 @@ function wizardParser() {
 
 /** `servicepack uninstall [ID]`: the switches of the uninstall command. */
 function uninstallParser() {
-  return new Command()
+  return withOptionWordsChecked(new Command())
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: () => {} })
     .helpOption(false)
@@ -113,7 +120,7 @@ function uninstallRequest(args: readonly string[], e: WizardEnvironment): Wizard
 }
 
 /**
- * `servicepack [--root DIR] [--packs DIR] ...` and `servicepack install PACK... [flags]` without
+ * `servicepack [--root DIR] [--packs DIR] ...` and `servicepack install [flags] PACK...` without
  * -u/--json/--dry-run on a terminal open the wizard, `servicepack uninstall [ID]` without
  * -u/--json its short removal flow; everything else returns undefined and goes through the
  * ordinary command line.

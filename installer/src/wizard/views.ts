@@ -111,6 +111,8 @@ export interface OptionsView {
   policies: ModifiedChoice[];
   /** the unattended command line for the same change, before the option switches */
   baseCommand: string;
+  /** what follows the switches: `--`, so that a pack named like an option stays a pack (operands.ts) */
+  operands: string;
   choices: InstallChoices;
   /** the last line: what Enter does now */
   confirm: string;
@@ -314,7 +316,7 @@ const MODIFIED_HELP =
 
 export function optionsView(ctx: Pick<WizardContext, 'request' | 'cwd' | 'choices'>, pack: PackView | undefined, root: string, packPath: string): OptionsView {
   const extra = [...ctx.request.trustFiles.flatMap((t) => ['--trust', t]), ...(ctx.request.allowUnsigned ? ['--allow-unsigned'] : []), ...(ctx.request.force ? ['-f'] : [])];
-  const args = ['servicepack', 'install', displayPath(packPath, ctx.cwd), '--root', root, '-u', ...extra];
+  const args = ['servicepack', 'install', '--root', root, '-u', ...extra];
   return {
     heading: `Options for ${pack?.title ?? basename(packPath)}`,
     rows: [
@@ -334,6 +336,8 @@ export function optionsView(ctx: Pick<WizardContext, 'request' | 'cwd' | 'choice
     ],
     policies: ['stop', 'overwrite', 'keep'],
     baseCommand: args.map(quote).join(' '),
+    // `--` ends a --trust list, and lets a pack file be named -x.tgz
+    operands: ['--', displayPath(packPath, ctx.cwd)].map(quote).join(' '),
     choices: { ...ctx.choices },
     confirm: 'Nothing has been changed yet. Enter installs the update now.',
     go: 'Install',
@@ -358,7 +362,8 @@ export function removalOptionsView(ctx: Pick<WizardContext, 'choices'>, packId: 
       },
     ],
     policies: ['stop', 'overwrite'],
-    baseCommand: ['servicepack', 'uninstall', packId, '--root', root, '-u'].map(quote).join(' '),
+    baseCommand: ['servicepack', 'uninstall', '--root', root, '-u'].map(quote).join(' '),
+    operands: ['--', packId].map(quote).join(' '),
     choices: { ...ctx.choices, backup: true, modified: ctx.choices.modified === 'keep' ? 'stop' : ctx.choices.modified },
     confirm: 'Nothing has been changed yet. Enter removes the update now.',
     go: 'Remove',

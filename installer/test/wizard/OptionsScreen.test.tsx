@@ -17,7 +17,7 @@ test('each option shows its command-line switch; the defaults give the plain com
   assert.match(f, /\[x\] Stop and restart the server if it runs +off: -z/);
   assert.match(f, /Changed files: \(•\) stop +\( \) overwrite +\( \) keep +-o · --keep-modified/);
   assert.match(f, /The files the update replaces are kept in \.servicepack\/backup\//);
-  assert.match(f, /servicepack install sp6\.tgz --root \/r -u\n/);
+  assert.match(f, /servicepack install --root \/r -u -- sp6\.tgz\n/);
   assert.match(f, /Nothing has been changed yet/);
   r.unmount();
 });
@@ -30,7 +30,7 @@ test('Space toggles, arrows and Tab move, ←→ pick the policy; Enter installs
   const f = await waitFor(r, '(•) overwrite');
   assert.match(f, /\[ \] Back up/);
   assert.match(f, /\[ \] Stop and restart/);
-  assert.match(f, /servicepack install sp6\.tgz --root \/r -u -n -z -o/);
+  assert.match(f, /servicepack install --root \/r -u -n -z -o -- sp6\.tgz/);
   assert.match(f, /overwrite \(-o\) replaces it/);
   await press(r, KEY.right);
   await waitFor(r, '(•) keep');
@@ -57,7 +57,7 @@ test('removal options: restart and modified files (stop/overwrite) only, as `uni
   assert.doesNotMatch(f, /Back up/);
   assert.match(f, /› \[x\] Start the server again afterwards +off: -z/);
   assert.match(f, /Changed files: \(•\) stop +\( \) overwrite +-o/);
-  assert.match(f, /servicepack uninstall inetsrv-4\.0-sp6 --root \/r -u\n/);
+  assert.match(f, /servicepack uninstall --root \/r -u -- inetsrv-4\.0-sp6\n/);
   await press(r, KEY.space, KEY.down, KEY.right);
   await waitFor(r, '-u -z -o');
   await press(r, KEY.right);

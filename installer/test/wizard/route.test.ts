@@ -22,24 +22,24 @@ describe('which command lines open the wizard', () => {
   });
 
   test('install PACK on a terminal: the wizard, flags preset its options', () => {
-    const r = wizardRequest(argv('install', 'sp6.tgz', 'q.tgz', '--root', '/r', '-n', '-z', '-o', '--trust', 'a.pub', '--trust', 'b.pub', '--allow-unsigned', '-f'), tty);
+    const r = wizardRequest(argv('install', '--root', '/r', '-n', '-z', '-o', '--trust', 'a.pub', '--trust', 'b.pub', '--allow-unsigned', '-f', '--', 'sp6.tgz', 'q.tgz'), tty);
     assert.deepEqual(r, { flow: 'install', root: '/r', packs: ['sp6.tgz', 'q.tgz'], trustFiles: ['a.pub', 'b.pub'], allowUnsigned: true, backup: false, restart: false, modified: 'overwrite', force: true });
-    assert.equal(wizardRequest(argv('install', 'sp6.tgz', '--keep-modified'), tty)?.modified, 'keep');
-    assert.equal(wizardRequest(argv('install', 'sp6.tgz', '-nz'), tty)?.restart, false);
+    assert.equal(wizardRequest(argv('install', '--keep-modified', 'sp6.tgz'), tty)?.modified, 'keep');
+    assert.equal(wizardRequest(argv('install', '-nz', 'sp6.tgz'), tty)?.restart, false);
     assert.equal(wizardRequest(argv('install', '--packs', 'dist/packs'), tty)?.packsDir, 'dist/packs');
   });
 
   test('-u, --json, --dry-run and -q keep the unattended command', () => {
     for (const flag of ['-u', '--unattended', '--json', '--dry-run', '-q', '-nu']) {
-      assert.equal(wizardRequest(argv('install', 'sp6.tgz', flag), tty), undefined, flag);
+      assert.equal(wizardRequest(argv('install', flag, 'sp6.tgz'), tty), undefined, flag);
     }
   });
 
   test('anything the wizard does not know goes to the ordinary command line, which reports it', () => {
     assert.equal(wizardRequest(argv('query'), tty), undefined);
     assert.equal(wizardRequest(argv('install'), tty), undefined);
-    assert.equal(wizardRequest(argv('install', 'sp6.tgz', '--bogus'), tty), undefined);
-    assert.equal(wizardRequest(argv('install', 'sp6.tgz', '-o', '--keep-modified'), tty), undefined);
+    assert.equal(wizardRequest(argv('install', '--bogus', 'sp6.tgz'), tty), undefined);
+    assert.equal(wizardRequest(argv('install', '-o', '--keep-modified', 'sp6.tgz'), tty), undefined);
     assert.equal(wizardRequest(argv('--help'), tty), undefined);
     assert.equal(wizardRequest(argv('--version'), tty), undefined);
     assert.equal(wizardRequest(argv('stray'), tty), undefined);
@@ -55,7 +55,7 @@ describe('which command lines open the wizard', () => {
 describe('uninstall on a terminal', () => {
   test('opens the removal flow, its switches preset', () => {
     assert.deepEqual(wizardRequest(argv('uninstall'), tty), { flow: 'uninstall', packs: [], trustFiles: [], allowUnsigned: false, backup: true, restart: true, modified: 'stop', force: false });
-    const r = wizardRequest(argv('uninstall', 'inetsrv-4.0-sp6', '--root', '/r', '-o', '-z'), tty);
+    const r = wizardRequest(argv('uninstall', '--root', '/r', '-o', '-z', 'inetsrv-4.0-sp6'), tty);
     assert.deepEqual([r?.flow, r?.id, r?.root, r?.modified, r?.restart], ['uninstall', 'inetsrv-4.0-sp6', '/r', 'overwrite', false]);
   });
 

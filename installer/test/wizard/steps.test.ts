@@ -234,7 +234,8 @@ describe('options', () => {
       ui.last('options').rows.map((r) => r.key),
       ['backup', 'restart', 'modified'],
     );
-    assert.match(ui.last('options').baseCommand, /^servicepack install \S*inetsrv-4\.0-sp1-x86\.tgz --root \/\S* -u$/);
+    assert.match(ui.last('options').baseCommand, /^servicepack install --root \/\S* -u$/);
+    assert.match(ui.last('options').operands, /^-- \S*inetsrv-4\.0-sp1-x86\.tgz$/);
     assert.deepEqual(ctx.choices, { backup: false, restart: true, modified: 'keep' });
   });
 });

@@ -86,7 +86,8 @@ describe('views', () => {
     assert.deepEqual(flagsFor({ backup: false, restart: false, modified: 'overwrite' }), ['-n', '-z', '-o']);
     assert.deepEqual(flagsFor({ backup: true, restart: true, modified: 'keep' }), ['--keep-modified']);
     const v = optionsView({ request: request({ trustFiles: ['/k/v.pub'] }), cwd: '/work', choices: { backup: true, restart: true, modified: 'stop' } }, undefined, '/opt/my inetsrv', '/work/dist/sp6.tgz');
-    assert.equal(v.baseCommand, "servicepack install dist/sp6.tgz --root '/opt/my inetsrv' -u --trust /k/v.pub");
+    assert.equal(v.baseCommand, "servicepack install --root '/opt/my inetsrv' -u --trust /k/v.pub");
+    assert.equal(v.operands, '-- dist/sp6.tgz');
   });
 
   test('finish: level, files, restart, uninstall data and log', () => {

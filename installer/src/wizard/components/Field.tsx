@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Shown.js';
 import type { ReactNode } from 'react';
 
 /** One "label  value" row of a details list; the value wraps under itself, not under the label. */

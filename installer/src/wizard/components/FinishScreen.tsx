@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Shown.js';
 import type { FinishView } from '../views.js';
 import { Field } from './Field.js';
 import { color, mark } from './theme.js';

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 // (The pragma: tsx transforms tests with the root tsconfig, which sets no jsx; tsc uses react-jsx.)
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Shown.js';
 import type { ReactNode } from 'react';
 import type { Stage } from '../ui.js';
 import { color } from './theme.js';

@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Shown.js';
 import { useMemo } from 'react';
 import type { LicenseView } from '../views.js';
 import { reflowText } from './text.js';

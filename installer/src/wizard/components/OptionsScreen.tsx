@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Shown.js';
 import type { InstallChoices } from '../context.js';
 import { flagsFor, type OptionRow, type OptionsView } from '../views.js';
 import { color, mark } from './theme.js';
@@ -84,7 +85,7 @@ export function OptionsScreen({ view, active, onConfirm }: OptionsScreenProps) {
       <Text> </Text>
       <Text>The same without questions:</Text>
       <Box paddingLeft={2}>
-        <Text wrap="wrap">{[view.baseCommand, ...flagsFor(choices)].join(' ')}</Text>
+        <Text wrap="wrap">{[view.baseCommand, ...flagsFor(choices), view.operands].join(' ')}</Text>
       </Box>
       <Text> </Text>
       <Text color={color.warn} wrap="wrap">

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 import { ProgressBar } from '@inkjs/ui';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Shown.js';
 import type { ProgressView, StepState } from '../progress.js';
 import { formatBytes } from '../views.js';
 import { color, mark } from './theme.js';

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 import { TextInput } from '@inkjs/ui';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Shown.js';
 import type { RootView } from '../views.js';
 import { color } from './theme.js';
 

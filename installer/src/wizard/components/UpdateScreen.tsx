@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Shown.js';
 import type { UpdateView } from '../views.js';
 import { Field } from './Field.js';
 import { color, mark } from './theme.js';
