@@ -19,7 +19,7 @@
  * The commands run in process through the installer's run(); a sample spawns the real executable.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -90,6 +90,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const c of strangers) c.kill('SIGKILL');
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -97,7 +98,7 @@ after(async () => {
 // The corpus
 
 type Template = keyof typeof templates;
-type Command = 'install' | 'install -n' | 'uninstall' | 'uninstall -o' | 'recover' | 'verify' | 'query';
+type Command = 'install' | 'install -n' | 'install -z' | 'uninstall' | 'uninstall -o' | 'recover' | 'verify' | 'query';
 
 interface RootCase {
   name: string;
@@ -110,6 +111,8 @@ interface RootCase {
   message?: RegExp;
   /** a hard link is not followed by a rename: the command goes through; only the sentinel must be unchanged */
   proceeds?: true;
+  /** what else must hold afterwards (a process outside the installation was not signalled) */
+  afterwards?: () => Promise<void>;
 }
 
 const argsOf = (c: Command, r: string): string[] => {
@@ -118,6 +121,8 @@ const argsOf = (c: Command, r: string): string[] => {
       return ['install', sp6Pack, '--root', r, '-u', '--json'];
     case 'install -n':
       return ['install', sp6Pack, '--root', r, '-u', '-n', '--json'];
+    case 'install -z':
+      return ['install', sp6Pack, '--root', r, '-u', '-z', '--json'];
     case 'uninstall':
       return ['uninstall', '--root', r, '-u', '--json'];
     case 'uninstall -o':
@@ -155,6 +160,47 @@ async function movedByCrash(r: string): Promise<string> {
   assert.ok(!existsSync(join(r, first.from!)), 'the crash template has the first original moved');
   return first.from!;
 }
+
+/** Processes the pid-file cases start; each is stopped when the file ends. */
+const strangers: ChildProcess[] = [];
+
+/**
+ * Starts `tail -f <root>/logs/access.log` (a process with an argument under the root, the one
+ * thing the old check asked for) and names it in the service's pid file. Returns a check that it
+ * still runs, unsignalled, once the command is done.
+ */
+async function foreignPidFile(r: string): Promise<() => Promise<void>> {
+  await mkdir(join(r, 'logs'), { recursive: true });
+  await appendFile(join(r, 'logs', 'access.log'), '');
+  const child = spawn('tail', ['-f', join(r, 'logs', 'access.log')], { stdio: 'ignore', timeout: 120_000 });
+  strangers.push(child);
+  const signals: string[] = [];
+  child.once('exit', (code, signal) => signals.push(`exit ${code} ${signal}`));
+  await new Promise<void>((ok, fail) => {
+    child.once('spawn', ok);
+    child.once('error', fail);
+  });
+  await mkdir(join(r, 'run'), { recursive: true });
+  await writeFile(join(r, 'run', 'inetsrv.pid'), `${child.pid}\n`);
+  return async () => {
+    await new Promise((ok) => setTimeout(ok, 100));
+    assert.deepEqual(signals, [], 'the process the pid file named was signalled');
+    assert.equal(child.exitCode, null, 'the process the pid file named is gone');
+    assert.equal(child.signalCode, null, 'the process the pid file named was signalled');
+    const started = spawnSync('pgrep', ['-f', `${r}/`], { encoding: 'utf8' });
+    const others = started.stdout.split('\n').filter((p) => p !== '' && Number(p) !== child.pid);
+    assert.deepEqual(others, [], 'a server was started beside the foreign process');
+  };
+}
+
+/** Rewrites the installation's state record through `edit`. */
+async function forgeState(r: string, edit: (state: { files: Record<string, unknown>; installed: { backup?: string }[] }) => void): Promise<void> {
+  const state = JSON.parse(await readFile(sp(r, 'state.json'), 'utf8')) as { files: Record<string, unknown>; installed: { backup?: string }[] };
+  edit(state);
+  await writeFile(sp(r, 'state.json'), JSON.stringify(state));
+}
+
+const FORGED = { exit: 2, code: 'E_INVALID_STATE' } as const;
 
 const cases: RootCase[] = [
   // symbolic links at each path of .servicepack/
@@ -321,11 +367,62 @@ const cases: RootCase[] = [
     message: /not a path inside the installation/,
   },
 
-  // Held by other items of issue 13, added with them (each must pass before it is listed here):
-  // - foreign pid files (run/inetsrv.pid naming a process that is not the service): the lead
-  //   adds them here, with a check that the foreign process was not signalled;
-  // - state.json with `files` keys out of the root (item 8), `installed[].backup` out of the
-  //   root (item 11).
+  // a foreign pid file: the process it names is not the service (item 5)
+  ...(['install', 'install -z'] as const).map((command): RootCase => {
+    let check: () => Promise<void> = async () => {};
+    return {
+      name: `run/inetsrv.pid names tail -f <root>/logs/access.log (${command})`,
+      template: 'rtm',
+      prepare: async (r) => {
+        check = await foreignPidFile(r);
+      },
+      command,
+      exit: 0,
+      proceeds: true,
+      afterwards: () => check(),
+    };
+  }),
+
+  // forged state records naming paths outside the root (items 8 and 11)
+  {
+    name: 'state.json lists /etc/hostname among its files (install)',
+    template: 'sp6',
+    prepare: (r) => forgeState(r, (st) => {
+      st.files['/etc/hostname'] = Object.values(st.files)[0];
+    }),
+    command: 'install',
+    ...FORGED,
+  },
+  {
+    name: 'state.json lists /etc/hostname among its files (uninstall)',
+    template: 'sp6',
+    prepare: (r) => forgeState(r, (st) => {
+      st.files['/etc/hostname'] = Object.values(st.files)[0];
+    }),
+    command: 'uninstall',
+    ...FORGED,
+  },
+  {
+    name: 'state.json lists ../sentinel/secret among its files (uninstall)',
+    template: 'sp6',
+    prepare: (r) => forgeState(r, (st) => {
+      st.files['../sentinel/secret'] = Object.values(st.files)[0];
+    }),
+    command: 'uninstall',
+    ...FORGED,
+  },
+  {
+    name: 'state.json names a backup folder outside the root (uninstall)',
+    template: 'sp6',
+    prepare: async (r, s) => {
+      cpA(sp(r, 'backup', SP6), join(s, 'evil-backup'));
+      await forgeState(r, (st) => {
+        st.installed[st.installed.length - 1]!.backup = '../../sentinel/evil-backup';
+      });
+    },
+    command: 'uninstall',
+    ...FORGED,
+  },
 ];
 
 describe('hostile installation roots: nothing outside the root is written, deleted or followed', () => {
@@ -353,7 +450,8 @@ describe('hostile installation roots: nothing outside the root is written, delet
   });
 
   for (const c of cases) {
-    test(`${c.proceeds ? 'goes through, nothing written outside' : 'refused'}: ${c.name}`, async (t) => {
+    // bounded: a record that once hung the installer at 100 % CPU must fail here, not hang
+    test(`${c.proceeds ? 'goes through, nothing written outside' : 'refused'}: ${c.name}`, { timeout: 120_000 }, async (t) => {
       const { r, s } = await fresh(c.template);
       await c.prepare(r, s);
       const sentinelBefore = await treeSnapshot(s);
@@ -366,6 +464,7 @@ describe('hostile installation roots: nothing outside the root is written, delet
       if (c.code) assert.equal(doc['code'], c.code, c.name);
       if (c.message) assert.match(String(doc['message']), c.message);
       if (!c.proceeds) assert.deepEqual(await treeSnapshot(r), rootBefore, `${c.name}: the refused command changed the installation`);
+      await c.afterwards?.();
     });
   }
 
