@@ -40,7 +40,7 @@ await main(async (work) => {
     await settle();
     floor.push((await sh(floorScript)).seconds);
     // what the floor leaves out: the installer must have its staged files on disk before its
-    // journal points at them (DESIGN §5); `sync -f` flushes the extraction's file system
+    // journal points at them (docs/transactions.md §2); `sync -f` flushes the extraction's file system
     durableFloor.push(floor[i]! + (await run('sync', ['-f', floorDir])).seconds);
     rmSync(floorDir, { recursive: true, force: true });
     await settle();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm bench [--quick] [name...]`: runs bench/<name>.ts (all of them by default), each in its own
-// node process, and writes bench/results.json (DESIGN §7). Benchmarks are not tests: a missed
+// node process, and writes bench/results.json (docs/performance.md). Benchmarks are not tests: a missed
 // target is reported, not failed; only a benchmark that could not run makes the exit code non-zero.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Node 20's test runner neither globs nor discovers .ts files, so the list is built here (DESIGN §7).
+// Node 20's test runner neither globs nor discovers .ts files, so the list is built here (docs/layout.md §1).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Pull the plug everywhere (DESIGN §5; Mender's Killed_in_<State> tests): the real `servicepack`
+ * Pull the plug everywhere (docs/transactions.md §5; Mender's Killed_in_<State> tests): the real `servicepack`
  * executable is killed with SIGKILL at every named checkpoint of an install, a chained install
  * (two packs, one transaction) and an uninstall, at 50 seeded random moments of their commits,
  * and inside recovery itself. After `servicepack recover` the installation must equal the old or

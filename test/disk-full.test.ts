@@ -1,5 +1,5 @@
 /**
- * A full disk (DESIGN §4 exit 1: "failed and rolled back, nothing changed"). The installation
+ * A full disk (docs/cli.md §5, exit 1: "failed and rolled back, nothing changed"). The installation
  * lives on a small tmpfs mounted by the test; a filler file leaves exactly k free pages, for k
  * from 0 upwards until the install fits. Every run that does not fit must exit 1 and leave the
  * product tree byte-identical, the state record unchanged, and no journal, staging or backup

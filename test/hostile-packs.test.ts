@@ -3,7 +3,7 @@
  * against a copy of the RTM x86 release tree. Every pack is a copy of the real SP6 x86 pack with one
  * thing broken, and (unless the case is about signatures) signed by a key the installation trusts:
  * the refusal must come from the archive rules, not from the signature. For each case: the exit
- * code and error code of DESIGN §4, a message that names the problem, the installation (including
+ * code and error code of docs/cli.md §5, a message that names the problem, the installation (including
  * .servicepack/) and a sentinel folder beside it unchanged to the byte, and no staging left.
  *
  * Most cases run in process through the installer's run(); a few spawn the real executable.

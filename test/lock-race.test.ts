@@ -1,5 +1,5 @@
 /**
- * Two to eight installers started at once on one installation (DESIGN §5 step 1): exactly one
+ * Two to eight installers started at once on one installation (docs/transactions.md §6): exactly one
  * proceeds; every other one exits 5 naming the holder's pid, and the installation ends as the
  * SP6 release tree, whole. The processes are lined up with the test-only fault hook
  * (SERVICEPACK_FAULT=begin=wait:DIR) so that they really do reach for the lock together, and the

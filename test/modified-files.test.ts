@@ -1,6 +1,6 @@
 /**
  * Locally modified files and config files on real trees, through the real `servicepack`
- * (DESIGN §5 step 4): a changed program file stops the install (exit 3, listed, nothing
+ * (docs/transactions.md §2 "Plan"): a changed program file stops the install (exit 3, listed, nothing
  * changed); -o replaces it and keeps the changed original in the backup, and uninstall gives that
  * original back; --keep-modified leaves it and records it; an edited config file is never
  * overwritten: the new default lands beside it as .spnew and the summary says so.

@@ -1,5 +1,5 @@
 /**
- * Service handling against a real detached inetsrv (DESIGN §4, §5): the RTM tree's server is
+ * Service handling against a real detached inetsrv (docs/cli.md, docs/transactions.md §7): the RTM tree's server is
  * started with `bin/inetsrv start --detach` on a port of its own (its conf/inetsrv.conf says
  * which; BUILDINFO's start command takes no port), SP6 is installed, and the server must be
  * running again and answering as SP6; uninstall brings it back as RTM. With -z the server is

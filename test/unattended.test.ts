@@ -1,6 +1,6 @@
 /**
  * Unattended installs with the real executable against copies of the built release trees: answer
- * files, the exit codes of DESIGN §4 on every unattended path, the logs, and output without a
+ * files, the exit codes of docs/cli.md §5 on every unattended path, the logs, and output without a
  * terminal (no ANSI, stdin closed). The feed over HTTP has its own file (feed-nginx.test.ts).
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Shared machinery of the benchmarks (DESIGN §7): timing child processes, peak memory, medians,
+ * Shared machinery of the benchmarks (docs/performance.md): timing child processes, peak memory, medians,
  * and the result records that scripts/run-bench.mjs gathers into bench/results.json.
  *
  * Every figure is a ratio against a baseline measured in the same run on the same machine, so a

@@ -1,5 +1,5 @@
 /**
- * Exit codes (DESIGN §4) and the one shape every failure takes on the way out. Kept free of core
+ * Exit codes (docs/cli.md §5) and the one shape every failure takes on the way out. Kept free of core
  * imports so `--help` and usage errors stay fast: the numbers are the contract, core's ExitCode
  * mirrors them.
  */

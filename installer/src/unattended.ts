@@ -174,7 +174,7 @@ export async function runUnattended(req: UnattendedRequest, fe: FrontEnd): Promi
   }
 }
 
-/** An answer file installs a pack with a EULA only when it says acceptEula: true (DESIGN §3). */
+/** An answer file installs a pack with a EULA only when it says acceptEula: true (docs/formats.md "Answer file"). */
 async function checkEulaOfFiles(af: AnswerFile, packs: readonly string[]): Promise<void> {
   const [{ inspectPack }, { answerFileKeyError, eulaDocument }] = await Promise.all([import('@servicepack/core/pack-read'), import('@servicepack/core/answer-file')]);
   for (const path of packs) {
@@ -246,7 +246,7 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
       sink({ type: 'phase', phase: 'download', state: 'started' });
       const src = req.source;
       const shown = withoutUserinfo(src.feed);
-      // DESIGN §5 step 2 comes first here too: the packs are chosen from what is really installed.
+      // Recovery (docs/transactions.md §2) comes first here too: the packs are chosen from what is really installed.
       if (await interrupted(root)) {
         const { recoverInstallation } = await import('@servicepack/core/recover');
         await recoverInstallation({ root, sink, ...(req.hooks ? { hooks: req.hooks } : {}) });

@@ -1,7 +1,7 @@
 /**
  * Helpers for the end-to-end transaction tests (crash matrix, locks, full disk, round trips,
  * service handling): run the real `servicepack` executable, copy release trees into temp folders,
- * and compare trees the way DESIGN §5 states the guarantee (byte for byte and mode for mode,
+ * and compare trees the way docs/transactions.md states the guarantee (byte for byte and mode for mode,
  * outside .servicepack/, logs/ and run/).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';

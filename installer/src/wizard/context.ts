@@ -59,7 +59,7 @@ export interface InstallChoices {
   modified: ModifiedChoice;
 }
 
-/** How the wizard ended: the process exit code (DESIGN §4) and what is printed after the screen is gone. */
+/** How the wizard ended: the process exit code (docs/cli.md §5) and what is printed after the screen is gone. */
 export interface Outcome {
   code: number;
   lines: string[];

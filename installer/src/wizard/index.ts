@@ -4,13 +4,13 @@ import type { Outcome, WizardServices } from './context.js';
 import type { WizardRequest } from './route.js';
 
 /**
- * The interactive installer's entry (DESIGN §4: "a terminal and not CI → ink wizard"). cli.ts
+ * The interactive installer's entry (docs/cli.md §4: "a terminal and not CI → ink wizard"). cli.ts
  * imports it only when the wizard is wanted, so ink and react never slow the other commands.
  *
  * Terminal etiquette: the wizard draws on the alternate screen and leaves the terminal as it found
  * it (raw mode off, cursor shown, screen restored) on every exit, Ctrl-C included, then prints one
  * summary on the normal screen. NO_COLOR turns every style off. The exit code is the outcome's
- * (DESIGN §4): 0 done, 10 restart still required, the engine's code for a refusal, and 1 "nothing
+ * (docs/cli.md §5): 0 done, 10 restart still required, the engine's code for a refusal, and 1 "nothing
  * changed" for a cancel before the commit.
  */
 

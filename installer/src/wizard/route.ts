@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { optionWordsChecked } from '../operands.js';
 
 /**
- * Decides whether a command line opens the interactive wizard (DESIGN §4: "a terminal and not CI →
+ * Decides whether a command line opens the interactive wizard (docs/cli.md §4: "a terminal and not CI →
  * ink wizard") and, if so, what it was given. Kept free of ink and react so that `query` and the
  * other commands never load them: cli.ts imports this module, and the wizard only when it answers.
  */

@@ -491,7 +491,7 @@ export function errorView(e: unknown, opts: { canGoBack?: boolean } = {}): Error
   };
 }
 
-/** The exit code when no pack can be offered: trust failures only → 4, anything else → 3 (DESIGN §4). */
+/** The exit code when no pack can be offered: trust failures only → 4, anything else → 3 (docs/cli.md §5). */
 export function nothingApplicable(candidates: readonly PackCandidate[]): WizardError {
   const only = candidates.length === 1 ? candidates[0]!.refusal : undefined;
   if (only) return new WizardError(only.code, only.exitCode, only.message);
@@ -534,7 +534,7 @@ export function uninstalledOutcome(res: UninstallResult, logFile: string | undef
   return { code: res.restartRequired ? EXIT.restartRequired : EXIT.ok, lines };
 }
 
-/** Cancelling before the commit leaves everything as it was: exit 1, "nothing changed" (DESIGN §4). */
+/** Cancelling before the commit leaves everything as it was: exit 1, "nothing changed" (docs/cli.md §5). */
 export function cancelledOutcome(): Outcome {
   return { code: EXIT.failed, lines: ['Setup was cancelled: nothing was changed.'] };
 }

@@ -115,7 +115,7 @@ describe('views', () => {
     assert.equal(v.exitCode, 10);
   });
 
-  test('errors: a title for people, the engine message, the DESIGN §4 exit code', () => {
+  test('errors: a title for people, the engine message, the exit code of docs/cli.md §5', () => {
     const v = errorView(new ServicepackError('E_WRONG_ARCH', 'x is for alpha; this installation is x86'));
     assert.deepEqual([v.title, v.exitCode, v.exitMeaning, v.nothingChanged], ['This update is for another processor architecture', 3, 'not applicable', true]);
     assert.equal(errorView(new ServicepackError('E_BUSY', 'busy')).exitCode, 5);

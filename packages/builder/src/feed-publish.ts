@@ -30,7 +30,7 @@ import { ensureDevKey } from './keys.js';
 import { paths } from './paths.js';
 
 /**
- * The vendor side of the feed (DESIGN §3 "Feed"): dist/packs + dist/releases -> a signed static
+ * The vendor side of the feed (docs/formats.md "Feed index"): dist/packs + dist/releases -> a signed static
  * folder. Rebuilding from the same inputs gives byte-identical files and keeps the version;
  * any change to what the index says bumps it, so clients that remember the last version they saw
  * can tell a replayed old index from a new one.

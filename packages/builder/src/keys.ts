@@ -11,7 +11,7 @@ export interface DevKey {
 }
 
 /**
- * The demo's vendor key: generated on first build, never committed (DESIGN §6). Kept across builds
+ * The demo's vendor key: generated on first build, never committed (docs/layout.md §1). Kept across builds
  * so that rebuilding gives byte-identical signed packs.
  */
 export async function ensureDevKey(distDir: string): Promise<DevKey> {

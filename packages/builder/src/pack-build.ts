@@ -50,7 +50,7 @@ export interface BaseTree {
 const byPath = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * The file list of a pack from the new tree and the trees it installs on (DESIGN §3):
+ * The file list of a pack from the new tree and the trees it installs on (docs/formats.md "Pack manifest"):
  * - a path in the new tree that differs from (or is missing in) any base tree is shipped: `replace`
  *   when every base tree has it, `add` when some lack it (the installer accepts an add over a file
  *   whose hash is in `from`, and a replace never over a missing file);

@@ -1,7 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository layout (DESIGN §1), resolved from this package's own location so any cwd works. */
+/** Repository layout (docs/layout.md §1), resolved from this package's own location so any cwd works. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const paths = {
   repoRoot,

@@ -6,7 +6,7 @@ import { isServicepackError, ServicepackError } from './errors.js';
 import { resolveFeedSource } from './feed.js';
 
 /**
- * The answer file of an unattended install (DESIGN §3): YAML an administrator writes once and
+ * The answer file of an unattended install (docs/formats.md "Answer file"): YAML an administrator writes once and
  * hands to many machines, so every mistake must be caught before anything is installed and must
  * say where it is — the file, the line and the key — the way msiexec's property errors never did.
  *

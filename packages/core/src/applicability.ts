@@ -110,7 +110,7 @@ export function applicablePacks<T extends ApplicabilityPack>(target: Applicabili
 }
 
 /**
- * The refusal rules of DESIGN §5 step 3 (and NT's update.exe/hotfix.exe history: a pack for the
+ * The refusal rules of docs/transactions.md §2 "Verify" (and NT's update.exe/hotfix.exe history: a pack for the
  * wrong OS version, the wrong CPU or an older level than installed did real damage before these
  * checks existed). Throws the first rule that fails; every message says why and what would apply.
  */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ARCHES } from './level.js';
 import { serviceBlockReason } from './record-check.js';
 
-/** `BUILDINFO.json` at the root of every release tree (DESIGN §2): what the vendor says it shipped. */
+/** `BUILDINFO.json` of every release tree (docs/formats.md "BUILDINFO.json"): what the vendor says it shipped. */
 export const BuildInfoSchema = z.strictObject({
   product: z.string().regex(/^[a-z][a-z0-9-]*$/),
   displayName: z.string().min(1),

@@ -9,7 +9,7 @@ import { ARCHES, type Arch } from './level.js';
 import { RelPathSchema } from './manifest.js';
 
 /**
- * The file catalog (DESIGN §3 "Feed"): the sha256 of every owned file of every release the vendor
+ * The file catalog (docs/formats.md "File catalog"): the sha256 of every owned file of every release the vendor
  * shipped, so an installation whose state record is lost can still be identified by its files
  * (the way `rpm -V` compares against the package database, except that here the database travels
  * with the feed, pinned by the signed index).

@@ -4,9 +4,9 @@ import { release } from 'node:os';
 import { fsyncDir, fsyncFile, forEachConcurrently } from './fsutil.js';
 
 /**
- * Getting written files and renamed entries onto the disk before anything relies on them (DESIGN
- * §5: staged files before the journal points at them, the commit's renames before the journal says
- * "committed").
+ * Getting written files and renamed entries onto the disk before anything relies on them
+ * (docs/transactions.md §2 "Flushing": staged files before the journal points at them, the commit's
+ * renames before the journal says "committed").
  *
  * Two ways, same guarantee for one file system:
  * - syncfs(2) of the file system holding the installation: one call writes every dirty file and

@@ -1,6 +1,6 @@
 /**
  * Every failure the engine reports carries a stable `code` (for scripts and tests) and the process
- * exit code of DESIGN §4 it maps to, so front ends never guess.
+ * exit code it maps to (docs/cli.md §5), so front ends never guess.
  */
 export const ExitCode = {
   ok: 0,

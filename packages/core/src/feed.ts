@@ -18,7 +18,8 @@ import { withoutUserinfo } from './redact.js';
 import { checkSignatures, type Signature, signBytes, type TrustedKey } from './trust.js';
 
 /**
- * The signed feed (DESIGN §3 "Feed", §6): a static folder any web server or CDN can serve.
+ * The signed feed (docs/formats.md "Feed index", docs/threat-model.md): a static folder any web server
+ * or CDN can serve.
  *
  *   index.json    product, version (a counter that only grows), created, expires, every pack with
  *                 the facts a client needs to choose it, pinned by url + sha256 + size, and the

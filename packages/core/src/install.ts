@@ -155,7 +155,7 @@ function stagedFileOf(unit: Unit, op: PlannedOp): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Steps (DESIGN §5, docs/transactions.md): lock → recover → detect → verify → plan → stage, then
+// Steps (docs/transactions.md §2): lock → recover → detect → verify → plan → stage, then
 // the journaled half shared with uninstall: journal → stop-service → commit → record → restart →
 // cleanup. Each one reads and extends the one context.
 
@@ -350,7 +350,7 @@ async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<Bu
 }
 
 /**
- * The journal of an install (DESIGN §5 step 6), built once every payload is staged and verified:
+ * The journal of an install (docs/transactions.md §3), built once every payload is staged and verified:
  * each pack's originals are moved into its backup folder inside staging (fresh paths nobody else
  * uses), the staged files into place, and each backup folder into `backup/<pack id>/` once its
  * files are in; the new state record is computed here, so that recording it later is a rename.
@@ -517,7 +517,7 @@ const INSTALL_STEPS = [lockStep, recoverStep, detectStep, verifyStep, planStep, 
 const DRY_RUN_STEPS = [lockStep, dryRecoverStep, detectStep, verifyStep, planStep] as readonly StepDef<InstallContext>[];
 
 /**
- * Installs one or more packs in one transaction (DESIGN §5). Every pack is verified and planned
+ * Installs one or more packs in one transaction (docs/transactions.md). Every pack is verified and planned
  * before the first file changes; a failure before the commit point leaves the tree, the state
  * record and .servicepack/ as they were, and a crash anywhere is settled by the journal.
  */

@@ -12,7 +12,7 @@ import type { Journal, JournalPhase, JournalStep } from './journal-schema.js';
 import { SERVICEPACK_DIR } from './names.js';
 
 /**
- * The journal (DESIGN §5 step 6): `<root>/.servicepack/journal.json`, written atomically and
+ * The journal (docs/transactions.md §3): `<root>/.servicepack/journal.json`, written atomically and
  * fsynced before the first change to the tree, present exactly while a transaction is open.
  *
  * It holds the plan twice over. `ops` is the plan as people read it (every file with the hashes

@@ -5,7 +5,7 @@ import { BUILDINFO_FILE, LOG_DIR, SERVICEPACK_DIR } from './names.js';
 import { isRealFolder, notFollowed, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './servicepack-dir.js';
 
 /**
- * The transaction log (DESIGN §3 `log/`): one JSON object per line, one line per core event, with
+ * The transaction log (docs/fleet.md "Logs"): one JSON object per line, one line per core event, with
  * the time, the target and the step it belongs to, then a final line with the result and the exit
  * code. It is written as things happen, not at the end, so a log cut short by a crash still says
  * how far the run got; JSON lines because `jq`, `grep` and log shippers read them without a parser

@@ -3,8 +3,8 @@ import { MAX_REL_PATH, pathFoldKey, unsafePathReason } from './archive-path.js';
 import { ARCHES } from './level.js';
 
 /**
- * The pack manifest (DESIGN §3). Every object is strict: a signed manifest must not carry anything
- * the installer would silently ignore, so an unknown key is a refusal, not a warning.
+ * The pack manifest (docs/formats.md "Pack manifest"). Every object is strict: a signed manifest must
+ * not carry anything the installer would silently ignore, so an unknown key is a refusal, not a warning.
  */
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
 

@@ -1,5 +1,5 @@
 /**
- * The pack format (DESIGN §3): a gzip tar whose first entry is the manifest, second the signatures
+ * The pack format (docs/formats.md "Pack"): a gzip tar whose first entry is the manifest, second the signatures
  * over the manifest's exact bytes, then payload/<path> for every added or replaced file, then
  * documents. Reading lives in pack-read.ts (verify first, then a deny-by-default walk), writing in
  * pack-write.ts (deterministic bytes), the tar codec in tar-format.ts.

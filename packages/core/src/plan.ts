@@ -70,7 +70,7 @@ function same(a: FileMeta | undefined, b: FileMeta): boolean {
 }
 
 /**
- * Per-file decisions (DESIGN §5 step 4). A file is "locally modified" when its current hash is in
+ * Per-file decisions (docs/transactions.md §2 "Plan"). A file is "locally modified" when its current hash is in
  * none of the versions the vendor ever shipped (`from`) and is not already the new one: an admin's
  * edit, an OEM or a hotfix file this pack does not know. Overwriting such a file silently is what
  * made NT 3.51 SP4 downgrade Oleaut32.dll, so the default is to stop and say which files.

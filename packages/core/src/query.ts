@@ -5,7 +5,7 @@ import { consistentInstallation, journalAbsent } from './query-scan.js';
 import { checkServicepackDir } from './servicepack-dir.js';
 import type { HistoryEntry, State } from './state.js';
 
-/** `servicepack query --json` (DESIGN §4): one object, the fields scripts rely on first. */
+/** `servicepack query --json` (docs/cli.md §2): one object, the fields scripts rely on first. */
 export interface QueryResult {
   product: string;
   displayName: string;

@@ -13,7 +13,7 @@ import { readState, writeState } from './state-store.js';
 import { acquireLock, checkpoint, type JournaledContext, type LockHandle, releaseLock, STAGING_DIR, type StepContext, type StepDef, type TransactionHooks } from './transaction.js';
 
 /**
- * Recovery (DESIGN §5): an open journal is rolled back to the exact previous tree unless it says
+ * Recovery (docs/transactions.md §5): an open journal is rolled back to the exact previous tree unless it says
  * the commit finished, in which case the change is rolled forward. Every action here is
  * idempotent (a crash during recovery is recovered by the next run), and every recovery is
  * recorded in the state history.
@@ -253,7 +253,7 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
   }
 }
 
-/** DESIGN §5 step 2: whatever an earlier run left is settled before anything else is looked at. */
+/** Whatever an earlier run left is settled before anything else is looked at (docs/transactions.md §2, "recover"). */
 export const recoverStep: StepDef<JournaledContext> = {
   name: 'recover',
   run: async (ctx) => {

@@ -8,7 +8,7 @@ import { ManifestSchema, SignatureFileSchema } from './manifest.js';
 import { StateSchema } from './state.js';
 
 /**
- * JSON Schemas generated from the zod schemas (DESIGN §3), for people and tools outside this code
+ * JSON Schemas generated from the zod schemas (docs/formats.md), for people and tools outside this code
  * base (editors validating fix.yaml, feed mirrors checking manifests). zod stays the source of truth:
  * refinements such as "a hotfix names its baseLevel" or path safety exist only there, which the
  * description of each document says.

@@ -29,7 +29,7 @@ export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 export const OwnedFileSchema = z.strictObject({ sha256, size: z.number().int().min(0), mode: z.number().int() });
 export type OwnedFile = z.infer<typeof OwnedFileSchema>;
 
-/** `<root>/.servicepack/state.json` (DESIGN §3): the installer's record of what is on disk. */
+/** `<root>/.servicepack/state.json` (docs/formats.md "State record"): the installer's record of what is on disk. */
 export const StateSchema = z.strictObject({
   format: z.literal(1),
   product: z.string(),

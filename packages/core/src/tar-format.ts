@@ -4,7 +4,7 @@ import { ServicepackError } from './errors.js';
  * A deliberately small ustar + PAX codec. Packs only ever contain regular files (and, tolerated on
  * read, directories), so the reader understands exactly that and refuses everything else instead of
  * interpreting it: links, devices, FIFOs, GNU long-name records, global PAX headers, base-256
- * numbers. Owning the parser means the deny-by-default rules of DESIGN §5 are checked on the very
+ * numbers. Owning the parser means the deny-by-default rules (docs/formats.md "Pack") are checked on the very
  * header fields we act on, not on another library's interpretation of them.
  */
 

@@ -29,7 +29,7 @@ import { checkOneFileSystem, isRealFolder, notFollowed, PRIVATE_DIR_MODE, prepar
 import { statePath, writeState } from './state-store.js';
 
 /**
- * The transaction machinery shared by install, uninstall and recover (DESIGN §5): the lock, the
+ * The transaction machinery shared by install, uninstall and recover (docs/transactions.md §2): the lock, the
  * step runner with its checkpoints, and the journaled half of every change (journal, stop the
  * service, commit by rename, record, restart, clean up) together with what happens when it fails.
  * Everything the installer writes lives in `<root>/.servicepack/`, on the product's own file
@@ -64,7 +64,7 @@ export interface LockHandle {
  * private file first and then hard-linked into place: link() fails with EEXIST exactly like
  * O_CREAT|O_EXCL, but the lock never exists half-written, so a reader can tell "busy" from
  * "garbage". A lock whose process is gone is stale (a crash or kill -9): it is replaced, not
- * waited on (DESIGN §5 step 1).
+ * waited on (docs/transactions.md §6).
  */
 export async function acquireLock(root: string): Promise<LockHandle> {
   const dir = join(root, SERVICEPACK_DIR);

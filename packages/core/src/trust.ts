@@ -62,7 +62,7 @@ export function verifyBytes(bytes: Uint8Array, signature: Signature, publicKey: 
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Trust store (DESIGN §6): which public keys may sign packs for an installation.
+// Trust store (docs/threat-model.md): which public keys may sign packs for an installation.
 
 export interface TrustedKey {
   keyid: string;

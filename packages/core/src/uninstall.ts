@@ -41,7 +41,7 @@ import {
 } from './transaction.js';
 
 /**
- * Uninstall (DESIGN §5, last paragraph): the newest update comes off first, and its backup puts
+ * Uninstall (docs/transactions.md §8): the newest update comes off first, and its backup puts
  * the tree back exactly as it was before it (files and modes restored, added files removed,
  * deleted files re-created, .spnew removed, BUILDINFO.json restored), in a journaled transaction
  * with the same service handling as install. Removing an older update under a newer one would

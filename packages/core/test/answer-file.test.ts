@@ -1,5 +1,5 @@
 /**
- * Answer files (DESIGN §3): the schema, and that every error names the file, the line and the key.
+ * Answer files (docs/formats.md "Answer file"): the schema, and that every error names the file, the line and the key.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -165,7 +165,7 @@ describe('answer file', () => {
     await assert.rejects(loadAnswerFile(join(dir, 'nope.yaml')), (e: unknown) => isServicepackError(e) && e.exitCode === 2 && e.message.includes(join(dir, 'nope.yaml')));
   });
 
-  test('the examples in manifests/unattend are valid, sp6.yaml is DESIGN §3 verbatim', async () => {
+  test('the examples in manifests/unattend are valid, sp6.yaml is the one docs/formats.md shows', async () => {
     const exampleDir = join(repo, 'manifests', 'unattend');
     const names = (await readdir(exampleDir)).filter((n) => n.endsWith('.yaml')).sort();
     assert.deepEqual(names, ['fleet.yaml', 'full.yaml', 'sp6.yaml']);
