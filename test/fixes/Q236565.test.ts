@@ -1,5 +1,5 @@
 /**
- * Q236565 "TCP connections not released": the procedure of shared/reference/tcp-leak.md §5(c),
+ * Q236565 "TCP connections not released": the procedure of docs/connection-leak.md §2,
  * run against the built release trees. Levels without the fix must show the leak, exactly; levels
  * with it must show none. A missing tree fails the test (run `pnpm build`), it is never skipped.
  */

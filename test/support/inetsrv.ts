@@ -2,7 +2,7 @@
  * Test harness for inetsrv: start a release tree (or the source package) in a child process with
  * an IPC channel, read its own counters and the kernel's view of its sockets, and stop it.
  *
- * Measurements follow shared/reference/tcp-leak.md §3: the server runs in its own process so fd
+ * Measurements follow docs/connection-leak.md §1: the server runs in its own process so fd
  * counts are the server's alone; waits are barriers on observable state, never bare sleeps.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
