@@ -7,7 +7,7 @@
  *   connection while it is idle after every 20 requests (KB Q236565's pattern). Afterwards the
  *   server's open connections and file descriptors must be back at their baseline: the leaked
  *   connections are reported for SP6 (fixed: 0) and, for contrast, for RTM (every idle close).
- *   The barrier is the kernel's: no established connection left on the port (tcp-leak.md §3).
+ *   The barrier is the kernel's: no established connection left on the port (docs/connection-leak.md §1).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

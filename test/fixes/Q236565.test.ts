@@ -97,7 +97,7 @@ describe('Q236565: TCP connections not released', { concurrency: CONCURRENCY }, 
           }
           assert.equal(served, 100);
           // 600 connections in all through 64 slots: only released slots can explain the answers.
-          // (tcp-leak.md suggests 1000 more; 500 keep the test under 5 s on a busy 2-core runner.)
+          // (1000 more were proposed; 500 keep the test under 5 s on a busy 2-core runner.)
           let more = 0;
           for (let i = 0; i < 500; i++) if ((await requestCycle(server.port, { timeoutMs: 1000 })) === 200) more++;
           assert.equal(more, 500, '500 further cycles all answered');

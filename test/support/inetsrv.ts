@@ -534,7 +534,7 @@ export interface LeakProbeResult {
 }
 
 /**
- * T1 of tcp-leak.md §5(c), against any tree (a release or an installation): N sequential clients
+ * T1 of docs/connection-leak.md §2, against any tree (a release or an installation): N sequential clients
  * each get one response and close while the connection is idle. Timers that could mask a leak are
  * set far away. A leaking server keeps all N; a fixed one keeps none.
  */
