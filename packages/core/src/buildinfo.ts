@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ARCHES } from './level.js';
-import { serviceBlockReason } from './record-check.js';
+import { serviceBlockReason } from './record-paths.js';
 
 /** `BUILDINFO.json` at the root of every release tree (DESIGN §2): what the vendor says it shipped. */
 export const BuildInfoSchema = z.strictObject({
