@@ -3,13 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { AnswerFile } from '@servicepack/core/answer-file';
-import type { ServicepackEvent } from '@servicepack/core/events';
-import type { InstallResult } from '@servicepack/core/install';
-import type { JsonLinesFile, PhaseEvent } from '@servicepack/core/log';
+import type { JsonLinesFile } from '@servicepack/core/log';
 import type { ModifiedPolicy } from '@servicepack/core/plan';
 import type { TransactionHooks } from '@servicepack/core/transaction';
-import { EXIT, type ErrorDocument, errorDocument, UsageError } from './exit.js';
+import { EXIT, errorDocument, UsageError } from './exit.js';
 import { faultHooks } from './fault.js';
+import type { FrontEnd, RunOutcome, TargetOutcome, UiEvent } from './front-end.js';
 import type { Io } from './io.js';
 
 /**
@@ -20,8 +19,6 @@ import type { Io } from './io.js';
  * The engine does the work and reports events; this module only orders the targets, bridges the
  * events to the chosen front end and to the logs, and decides the exit code.
  */
-
-export type UiEvent = ServicepackEvent | PhaseEvent;
 
 export type PackSource = { kind: 'packs'; packs: string[] } | { kind: 'feed'; feed: string; select: 'latest' | string[] };
 
@@ -43,46 +40,6 @@ export interface UnattendedRequest {
   /** what a relative feed folder resolves against */
   cwd: string;
   hooks?: TransactionHooks;
-}
-
-export interface TargetOutcome {
-  root: string;
-  ok: boolean;
-  exitCode: number;
-  transactionId: string;
-  /** the JSON-lines logs this target was written to */
-  logs: string[];
-  /** the pack ids installed (or that would be, with --dry-run), in order */
-  packs: string[];
-  feed?: { url: string; version: number; lastSeenVersion: number | null };
-  result?: InstallResult;
-  /** `restart: always` restarted the running service */
-  restarted?: boolean;
-  error?: ErrorDocument;
-}
-
-export interface RunOutcome {
-  ok: boolean;
-  exitCode: number;
-  answerFile?: string;
-  dryRun: boolean;
-  targets: TargetOutcome[];
-}
-
-/** One target on the screen: receives its events, then its outcome. */
-export interface TargetView {
-  sink(ev: UiEvent): void;
-  /** resolves once the view has drawn the outcome (listr finishes its task list) */
-  finish(outcome: TargetOutcome): Promise<void>;
-}
-
-export interface FrontEnd {
-  readonly kind: 'listr' | 'lines' | 'json';
-  target(info: { root: string; index: number; count: number; fromFeed: boolean }): TargetView;
-  /** the results, once, at the end */
-  summary(run: RunOutcome): void;
-  /** a failure before any target was touched (an invalid answer file, an unusable log file) */
-  failure(doc: ErrorDocument, answerFile?: string): void;
 }
 
 /**

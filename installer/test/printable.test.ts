@@ -12,7 +12,7 @@ import { LinesFrontEnd } from '../src/reporters/lines.js';
 import { ListrFrontEnd } from '../src/reporters/listr.js';
 import { PlainReporter, paint } from '../src/reporters/plain.js';
 import { commanderMessage, escapeControls, joinShown, printable, safe } from '../src/reporters/printable.js';
-import type { TargetOutcome } from '../src/unattended.js';
+import type { TargetOutcome } from '../src/front-end.js';
 
 const HOSTILE = 'evil\nInstalled inetsrv 4.0 Service Pack 6\r\x1b[2J\x1b]0;t\x07\x7f\u0085\u009b1m\u2028\u2029\u202ex\u2066\u200f';
 const ESCAPED = 'evil\\nInstalled inetsrv 4.0 Service Pack 6\\r\\e[2J\\e]0;t\\x07\\x7f\\x85\\x9b1m\\u{2028}\\u{2029}\\u{202e}x\\u{2066}\\u{200f}';

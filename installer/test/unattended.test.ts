@@ -8,7 +8,8 @@ import { describe, test } from 'node:test';
 import type { Io } from '../src/io.js';
 import { LinesFrontEnd } from '../src/reporters/lines.js';
 import { ListrFrontEnd, StepBridge } from '../src/reporters/listr.js';
-import { aggregateExitCode, interactiveGate, isCI, type TargetOutcome, type UiEvent } from '../src/unattended.js';
+import type { TargetOutcome, UiEvent } from '../src/front-end.js';
+import { aggregateExitCode, interactiveGate, isCI } from '../src/unattended.js';
 
 function captureIo(interactive = false, env: Record<string, string | undefined> = {}): { io: Io; out: () => string; err: () => string } {
   let out = '';

@@ -1,6 +1,6 @@
 import type { ErrorDocument } from '../exit.js';
 import type { Io } from '../io.js';
-import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../unattended.js';
+import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../front-end.js';
 import { joinShown, type Printable, safe } from './printable.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Listr, ListrLogger, type ListrTask, ProcessOutput } from 'listr2';
 import type { ErrorDocument } from '../exit.js';
 import type { Io } from '../io.js';
-import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../unattended.js';
+import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../front-end.js';
 import { progressText, summaryLines } from './lines.js';
 import { type Printable, printable, safe } from './printable.js';
 

@@ -7,8 +7,11 @@ import type { UninstallOptions, UninstallResult } from '@servicepack/core/uninst
 import type { PackInspection, VerifiedPack } from '@servicepack/core/pack';
 import type { TrustStore } from '@servicepack/core/trust';
 import { errorDocument } from '../exit.js';
-import type { ModifiedChoice, WizardRequest } from './route.js';
+import type { Outcome, PackCandidate, ViewInputs } from './model.js';
+import type { WizardRequest } from './route.js';
 import type { Stage, WizardUi } from './ui.js';
+
+export type { InstallChoices, Outcome, PackCandidate, Refusal } from './model.js';
 
 /**
  * The one context every wizard step reads and extends (create-astro's pattern): what the command
@@ -37,39 +40,9 @@ export interface WizardServices {
   recover(root: string, sink: EventSink): Promise<string>;
 }
 
-/** A pack file as the wizard judged it against the detected installation. */
-export interface PackCandidate {
-  path: string;
-  inspection?: PackInspection;
-  /** present when the signature is acceptable */
-  pack?: VerifiedPack;
-  /** why it is not offered; absent for an applicable pack */
-  refusal?: Refusal;
-}
-
-export interface Refusal {
-  code: string;
-  exitCode: number;
-  message: string;
-}
-
-export interface InstallChoices {
-  backup: boolean;
-  restart: boolean;
-  modified: ModifiedChoice;
-}
-
-/** How the wizard ended: the process exit code (docs/cli.md §5) and what is printed after the screen is gone. */
-export interface Outcome {
-  code: number;
-  lines: string[];
-}
-
-export interface WizardContext {
-  readonly request: WizardRequest;
+export interface WizardContext extends ViewInputs {
   readonly services: WizardServices;
   readonly ui: WizardUi;
-  readonly cwd: string;
   /** which way the runner is moving, so a step with nothing to show can step aside in that direction */
   direction: 'forward' | 'back';
   root?: string;
@@ -84,7 +57,6 @@ export interface WizardContext {
   /** the license text of the chosen pack, when it carries one */
   eula?: { name: string; text: string; packPath: string };
   accepted: boolean;
-  choices: InstallChoices;
   result?: InstallResult;
   /** uninstall: the update chosen for removal, and what removing it did */
   removal?: string;

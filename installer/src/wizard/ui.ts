@@ -1,4 +1,4 @@
-import type { InstallChoices } from './context.js';
+import type { InstallChoices } from './model.js';
 import type { ProgressView } from './progress.js';
 import type { ErrorView, FinishView, InstallationView, LicenseView, OptionsView, RemoveView, RootView, UpdateView, WelcomeView, WorkingView } from './views.js';
 

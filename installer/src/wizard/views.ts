@@ -5,7 +5,7 @@ import type { Manifest } from '@servicepack/core/manifest';
 import { EXIT, errorDocument } from '../exit.js';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { levelName } from '@servicepack/core/level';
-import type { InstallChoices, Outcome, PackCandidate, WizardContext } from './context.js';
+import type { InstallChoices, Outcome, PackCandidate, ViewInputs } from './model.js';
 import type { ModifiedChoice } from './route.js';
 
 /**
@@ -173,7 +173,7 @@ function underRoot(path: string, root: string): string {
 
 const NOTHING_YET = 'Nothing is changed until you press Enter on the Options screen; until then you can go back (Esc) or cancel (q) at any time.';
 
-export function welcomeView(ctx: Pick<WizardContext, 'request' | 'cwd'>): WelcomeView {
+export function welcomeView(ctx: Pick<ViewInputs, 'request' | 'cwd'>): WelcomeView {
   const { packs, packsDir, flow, id } = ctx.request;
   if (flow === 'uninstall') {
     return {
@@ -314,7 +314,7 @@ function quote(arg: string): string {
 const MODIFIED_HELP =
   'A product file changed on this server: stop installs nothing (default); overwrite (-o) replaces it and keeps the changed file in the backup; keep (--keep-modified) leaves it. Changed config files are never overwritten: the new default is written beside them as .spnew.';
 
-export function optionsView(ctx: Pick<WizardContext, 'request' | 'cwd' | 'choices'>, pack: PackView | undefined, root: string, packPath: string): OptionsView {
+export function optionsView(ctx: Pick<ViewInputs, 'request' | 'cwd' | 'choices'>, pack: PackView | undefined, root: string, packPath: string): OptionsView {
   const extra = [...ctx.request.trustFiles.flatMap((t) => ['--trust', t]), ...(ctx.request.allowUnsigned ? ['--allow-unsigned'] : []), ...(ctx.request.force ? ['-f'] : [])];
   const args = ['servicepack', 'install', '--root', root, '-u', ...extra];
   return {
@@ -344,7 +344,7 @@ export function optionsView(ctx: Pick<WizardContext, 'request' | 'cwd' | 'choice
   };
 }
 
-export function removalOptionsView(ctx: Pick<WizardContext, 'choices'>, packId: string, root: string): OptionsView {
+export function removalOptionsView(ctx: Pick<ViewInputs, 'choices'>, packId: string, root: string): OptionsView {
   return {
     heading: `Remove ${packId}`,
     rows: [

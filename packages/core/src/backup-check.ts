@@ -1,4 +1,5 @@
-import { int, isObj, keysOk, ownedPathReason, SHA256, str } from './record-check.js';
+import { int, isObj, keysOk, SHA256, str } from './record-check.js';
+import { ownedPathReason } from './record-paths.js';
 import type { BackupRecord } from './transaction.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ownedPathReason } from './record-check.js';
+import { ownedPathReason } from './record-paths.js';
 
 /**
  * The backup record's schema (`backup.json`), in a module of its own so that zod loads only when

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ARCHES } from './level.js';
-import { serviceBlockReason } from './record-check.js';
+import { serviceBlockReason } from './record-paths.js';
 
 /** `BUILDINFO.json` of every release tree (docs/formats.md "BUILDINFO.json"): what the vendor says it shipped. */
 export const BuildInfoSchema = z.strictObject({

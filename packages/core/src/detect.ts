@@ -7,7 +7,8 @@ import { errnoCode, isDirectory, NOT_OWNED } from './fsutil.js';
 import { hashFiles, hashTree, type KnownEntry, type TreeEntry } from './hash.js';
 import { type Arch, type Level, levelName } from './level.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
-import { checkedBuildInfo, ownedPathReason } from './record-check.js';
+import { checkedBuildInfo } from './record-check.js';
+import { ownedPathReason } from './record-paths.js';
 import type { State } from './state.js';
 import { readState, STATE_FILE } from './state-store.js';
 

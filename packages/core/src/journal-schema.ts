@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BuildInfoSchema } from './buildinfo.js';
-import { journalPathProblem } from './journal.js';
+import { journalPathProblem } from './journal-path.js';
 import { StateSchema } from './state.js';
 
 /**

@@ -5,6 +5,7 @@ import { isServicepackError, ServicepackError } from './errors.js';
 import { flushInOrder, flushToDisk } from './durable.js';
 import { errnoCode, exists, fsyncDir, makeDirs, writeFileAtomic } from './fsutil.js';
 import { hashFiles } from './hash.js';
+import { journalPathProblem } from './journal-path.js';
 import { BACKUP_RECORD, JOURNAL_FILE } from './names.js';
 import { checkedState } from './record-check.js';
 import { folderModeFor, readRecordFile } from './servicepack-dir.js';
@@ -35,14 +36,6 @@ import { SERVICEPACK_DIR } from './names.js';
  */
 
 export { JOURNAL_FILE } from './names.js';
-
-/** Paths in the journal are root-relative POSIX paths; nothing in it may point outside the root. */
-export function journalPathProblem(p: string): string | undefined {
-  if (p.length === 0 || p.length > 4096) return 'empty or too long';
-  if (p.startsWith('/') || p.includes('\\') || p.includes('\0')) return 'absolute or non-POSIX';
-  if (p.split('/').some((s) => s === '' || s === '.' || s === '..')) return 'empty, "." or ".." segment';
-  return undefined;
-}
 
 export type { Journal, JournalOp, JournalPhase, JournalStep } from './journal-schema.js';
 

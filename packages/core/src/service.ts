@@ -8,7 +8,7 @@ import type { BuildInfo } from './buildinfo.js';
 import { ServicepackError } from './errors.js';
 import { errnoCode } from './fsutil.js';
 import { isAlive, ownerAlive, procStat } from './open-transaction.js';
-import { servicePathReason } from './record-check.js';
+import { servicePathReason } from './record-paths.js';
 
 export { isAlive } from './open-transaction.js';
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ARCHES } from './level.js';
-import { backupFolderReason, ownedPathReason } from './record-check.js';
+import { backupFolderReason, ownedPathReason } from './record-paths.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
-/** `rule` on a string: what record-check.ts applies to the same field, worded by zod. */
+/** `rule` on a string: what record-check.ts applies to the same field (record-paths.ts), worded by zod. */
 const checkedBy = (rule: (s: string) => string | undefined) =>
   z.string().superRefine((s, ctx) => {
     const why = rule(s);

@@ -8,7 +8,8 @@ import { isServicepackError } from '../src/errors.js';
 import { hashFiles, hashTree } from '../src/hash.js';
 import { unsafePathReason } from '../src/archive-path.js';
 import { isOwnedPath } from '../src/fsutil.js';
-import { checkedBuildInfo, checkedState, ownedPathReason } from '../src/record-check.js';
+import { checkedBuildInfo, checkedState } from '../src/record-check.js';
+import { ownedPathReason } from '../src/record-paths.js';
 import { type State, StateSchema } from '../src/state.js';
 import { buildInfo, makeInstallation, makeVendor, recordAsIs } from './install-fixtures.js';
 
