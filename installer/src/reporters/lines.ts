@@ -2,33 +2,13 @@ import type { ErrorDocument } from '../exit.js';
 import type { Io } from '../io.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../unattended.js';
 import { joinShown, type Printable, safe } from './printable.js';
+import { stepLine } from './steps.js';
 
 /**
  * The front ends of unattended runs without a terminal: timestamped plain lines (logs on stderr,
  * results on stdout) and `--json` (one document on stdout at the end). Neither writes an escape
  * code or reads stdin: their readers are log files, CI consoles and configuration tools.
  */
-
-/** Labels for core steps; a step this map does not know yet is shown by its name. */
-export const STEP_TITLES: Readonly<Record<string, string>> = {
-  download: 'download and verify the packs',
-  lock: 'take the lock',
-  recover: 'check for an interrupted transaction',
-  detect: 'detect the installation',
-  verify: 'verify the packs',
-  plan: 'plan the changes',
-  stage: 'stage the payload',
-  journal: 'write the journal',
-  'stop-service': 'stop the service',
-  commit: 'commit the files',
-  record: 'record the new state',
-  restart: 'restart the service',
-  cleanup: 'clean up',
-};
-
-export function stepTitle(step: string): string {
-  return STEP_TITLES[step] ?? step;
-}
 
 export function humanBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -95,7 +75,7 @@ export class LinesFrontEnd implements FrontEnd {
             const name = ev.type === 'step' ? ev.step : ev.phase;
             const mark = ev.state === 'started' ? 'start' : ev.state === 'done' ? 'ok   ' : ev.state === 'skipped' ? '--   ' : 'FAIL ';
             if (ev.state === 'started') return;
-            this.line(root, safe`${mark}${stepTitle(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? safe`: ${ev.message}` : ''}`);
+            this.line(root, safe`${mark}${stepLine(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? safe`: ${ev.message}` : ''}`);
             return;
           }
           case 'progress': {
@@ -103,7 +83,7 @@ export class LinesFrontEnd implements FrontEnd {
             const now = this.clock().getTime();
             if (ev.files < ev.totalFiles && now - lastProgress < 1000) return;
             lastProgress = now;
-            this.line(root, safe`     ${stepTitle(downloading ? 'download' : ev.step)}: ${progressText(ev)}`);
+            this.line(root, safe`     ${stepLine(downloading ? 'download' : ev.step)}: ${progressText(ev)}`);
             return;
           }
           case 'warning':
