@@ -121,6 +121,14 @@ try {
     const feedAf = join(work, `feed-${tag}.yaml`);
     writeFileSync(feedAf, `targets:\n  - root: ${tree('sp4-x86')}\nfeed: ${feed}\nlatest: true\nacceptEula: true\nrestart: never\nmodified: overwrite\nbackup: false\n`);
     run(`answer file from the feed ${tag}`, ['install', '--answer-file', feedAf, ...j]);
+    // warnings per target: an interrupted transaction settled first, on the answer-file and the feed paths
+    const i1 = tree('sp5-x86');
+    const i2 = tree('sp5-x86');
+    for (const r of [i1, i2]) run(`install killed after the journal ${tag}`, ['install', '--root', r, pack('sp6-x86'), ...j], { SERVICEPACK_FAULT: 'after:journal' });
+    const interruptedAf = join(work, `interrupted-${tag}.yaml`);
+    writeFileSync(interruptedAf, `targets:\n  - root: ${i1}\npacks: [${pack('sp6-x86')}]\nacceptEula: true\n`);
+    run(`answer file on an interrupted target ${tag}`, ['install', '--answer-file', interruptedAf, ...j]);
+    run(`install --feed on an interrupted target ${tag}`, ['install', '--root', i2, '--feed', feed, ...j]);
     // names that carry control characters (printable.ts escapes them)
     run(`control characters in a root ${tag}`, ['query', '--root', join(work, 'no\x1b[31mthere\x07'), ...j]);
     run(`usage error ${tag}`, ['install', '--bogus', ...j]);

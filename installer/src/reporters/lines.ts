@@ -1,6 +1,7 @@
 import type { ErrorDocument } from '../exit.js';
 import type { Io } from '../io.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../unattended.js';
+import { JsonReporter } from './json.js';
 import { joinShown, type Printable, safe } from './printable.js';
 import { stepLine } from './steps.js';
 
@@ -110,31 +111,27 @@ export class LinesFrontEnd implements FrontEnd {
   }
 }
 
-/** `--json`: the document at the end; warnings (never progress) on stderr as plain lines. */
+/** `--json`: the one JSON renderer (json.ts) with each warning under its target; progress never. */
 export class JsonFrontEnd implements FrontEnd {
   readonly kind = 'json';
-  private readonly warnings: { root: string; code: string; message: string; path?: string }[] = [];
-  constructor(
-    private readonly io: Io,
-    private readonly quiet: boolean,
-  ) {}
+  private readonly doc: JsonReporter;
+  constructor(io: Io, quiet: boolean) {
+    this.doc = new JsonReporter(io.out, io.err, quiet);
+  }
 
   target(info: { root: string }): TargetView {
     return {
-      sink: (ev) => {
-        if (ev.type !== 'warning') return;
-        this.warnings.push({ root: info.root, code: ev.code, message: ev.message, ...(ev.path !== undefined ? { path: ev.path } : {}) });
-        if (!this.quiet) this.io.err.write(`${safe`warning: ${info.root}: ${ev.message}`.text}\n`);
-      },
+      sink: (ev) => this.doc.event(ev, info.root),
       finish: async () => {},
     };
   }
 
   summary(run: RunOutcome): void {
-    this.io.out.write(`${JSON.stringify({ ...run, ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}) }, null, 2)}\n`);
+    this.doc.document({ ...run });
   }
 
+  /** A failure before any target ran, so before any warning. */
   failure(doc: ErrorDocument, answerFile?: string): void {
-    this.io.out.write(`${JSON.stringify({ ...doc, ...(answerFile !== undefined ? { answerFile } : {}), targets: [] }, null, 2)}\n`);
+    this.doc.document({ ...doc, ...(answerFile !== undefined ? { answerFile } : {}), targets: [] });
   }
 }
