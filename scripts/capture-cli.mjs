@@ -7,10 +7,14 @@
  *
  * Every run works on private copies of the built release trees in a temp folder. What changes from
  * run to run (temp paths, times, transaction ids) is replaced by a placeholder; nothing else is.
- * The listr rendering on a terminal is held by the existing tests (test/wizard-tty, installer/test).
+ * The transaction logs the runs left are captured too. The listr rendering on a terminal is held by
+ * the existing tests (test/wizard-tty, installer/test).
+ *
+ * The baseline of an earlier commit: `git checkout <commit> -- installer/src && npx tsc -b`, capture,
+ * `git checkout HEAD -- installer/src && npx tsc -b`, capture again, `cmp` the two files.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,8 +143,15 @@ try {
   runTty('install -u CI=1 lines, wrong arch', ['install', '-u', '--root', tree('rtm-x86'), pack('sp6-alpha')], { CI: '1' });
   runTty('install plain on a terminal with colour', ['install', '--root', tree('rtm-x86'), pack('sp6-x86')], { CI: '1' });
   runTty('uninstall plain on a terminal with colour', ['uninstall', '-u', '--root', tree('sp5-q236565-x86')], { CI: '1' });
+  // the transaction logs every run left (.servicepack/log/*.jsonl, an answer file's log), in a fixed order
+  const logs = [];
+  for (const file of readdirSync(work, { recursive: true }).map(String)) {
+    if (!file.endsWith('.jsonl')) continue;
+    logs.push(normalise(`### log ${file}\n${readFileSync(join(work, file), 'utf8')}`));
+  }
+  sections.push(...logs.sort());
   writeFileSync(out, normalise(sections.join('\n')));
-  console.log(`${sections.length} command lines captured in ${out}`);
+  console.log(`${sections.length - logs.length} command lines and ${logs.length} logs captured in ${out}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
