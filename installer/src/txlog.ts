@@ -1,40 +1,64 @@
 import { resolve } from 'node:path';
-import type { EventSink } from '@servicepack/core/events';
+import type { ServicepackEvent } from '@servicepack/core/events';
+import type { JsonLinesFile, LogOutcome, PhaseEvent } from '@servicepack/core/log';
 import { errorDocument } from './exit.js';
 
 /**
- * The JSON-lines transaction log (`<root>/.servicepack/log/<txid>.jsonl`, core log.ts) for the
- * plain `install PACK...` and `uninstall` paths, so that every transaction leaves one, whichever
- * front end ran it.
+ * The JSON-lines transaction log (`<root>/.servicepack/log/<txid>.jsonl`, core log.ts), split off
+ * the event stream in this one place for every front end (plain commands, unattended runs, the
+ * wizard), so that every transaction leaves the same lines whichever front end ran it.
  */
-export interface CliTransactionLog {
+export interface LoggedTransaction<E> {
   readonly transactionId: string;
-  /** logs the event, then hands it to the front end's sink */
-  readonly sink: EventSink;
-  /** `summary`: what the result line of the log says besides the exit code */
-  done(exitCode: number, summary: Record<string, unknown>): void;
-  failed(e: unknown): void;
+  /** logs the event, then hands it to the front end */
+  readonly sink: (ev: E) => void;
+  /** the log files written so far */
+  readonly files: string[];
 }
 
-export async function openCliTransactionLog(root: string, request: Record<string, unknown>, next: EventSink): Promise<CliTransactionLog> {
+export interface TransactionLogOptions<E> {
+  root: string;
+  /** what was asked for: the log's first line */
+  request: Record<string, unknown>;
+  /** the front end's sink; it also gets a warning when the log cannot be written */
+  next: (ev: E) => void;
+  /** more files every line is appended to (an answer file's log) */
+  shared?: JsonLinesFile[];
+}
+
+/**
+ * Runs one transaction with its log: the request first, every event, then the result line `run`
+ * returns beside its value, or, when `run` throws, the error (then rethrown).
+ */
+export async function withTransactionLog<E extends ServicepackEvent | PhaseEvent, R>(
+  opts: TransactionLogOptions<E>,
+  run: (tx: LoggedTransaction<E>) => Promise<{ value: R; result: LogOutcome }>,
+): Promise<R> {
   const [{ newTransactionId }, { TransactionLog }] = await Promise.all([import('@servicepack/core/transaction'), import('@servicepack/core/log')]);
   const transactionId = newTransactionId();
-  const log = new TransactionLog({ root: resolve(root), transactionId, onWarning: (message) => next({ type: 'warning', code: 'W_LOG', message }) });
-  log.begin(request);
-  return {
+  // Every front end's event type includes the engine's warnings.
+  const warning = (message: string) => ({ type: 'warning', code: 'W_LOG', message }) as ServicepackEvent as E;
+  const log = new TransactionLog({ root: resolve(opts.root), transactionId, ...(opts.shared ? { shared: opts.shared } : {}), onWarning: (message) => opts.next(warning(message)) });
+  log.begin(opts.request);
+  const tx: LoggedTransaction<E> = {
     transactionId,
     sink: (ev) => {
       log.sink(ev);
-      next(ev);
+      opts.next(ev);
     },
-    done: (exitCode, summary) => {
-      log.end({ exitCode, ok: true, ...summary });
-      log.close();
-    },
-    failed: (e) => {
-      const doc = errorDocument(e);
-      log.end({ exitCode: doc.exitCode, ok: false, code: doc.code, message: doc.message });
-      log.close();
+    get files() {
+      return log.files;
     },
   };
+  try {
+    const { value, result } = await run(tx);
+    log.end(result);
+    return value;
+  } catch (e) {
+    const doc = errorDocument(e);
+    log.end({ exitCode: doc.exitCode, ok: false, code: doc.code, message: doc.message });
+    throw e;
+  } finally {
+    log.close();
+  }
 }

@@ -10,6 +10,8 @@ import { EXIT, errorDocument, UsageError } from './exit.js';
 import { faultHooks } from './fault.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, UiEvent } from './front-end.js';
 import type { Io } from './io.js';
+import { optionsFromFlags, restartPolicy } from './options.js';
+import { type LoggedTransaction, withTransactionLog } from './txlog.js';
 
 /**
  * Unattended and fleet installs: one request (from an answer file, or from `install --feed` /
@@ -166,32 +168,37 @@ interface TargetContext {
 }
 
 async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext): Promise<TargetOutcome> {
-  const [{ newTransactionId }, { TransactionLog }, { installPacks }, updates, { withoutUserinfo }] = await Promise.all([
-    import('@servicepack/core/transaction'),
-    import('@servicepack/core/log'),
-    import('@servicepack/core/install'),
-    import('@servicepack/core/updates'),
-    import('@servicepack/core/redact'),
-  ]);
+  const { withoutUserinfo } = await import('@servicepack/core/redact');
   const root = resolve(t.root);
-  const txid = newTransactionId();
   const view = fe.target({ root, index: t.index, count: req.targets.length, fromFeed: req.source.kind === 'feed' });
-  const log = new TransactionLog({
-    root,
-    transactionId: txid,
-    ...(t.shared ? { shared: [t.shared] } : {}),
-    onWarning: (message) => view.sink({ type: 'warning', code: 'W_LOG', message }),
-  });
-  const sink = (ev: UiEvent): void => {
-    log.sink(ev);
-    view.sink(ev);
-  };
-  log.begin({
+  const request = {
     ...(req.answerFile ? { answerFile: req.answerFile.file } : {}),
     // the feed URL as typed may carry a password: the log keeps it without (the request is made with it)
     source: req.source.kind === 'feed' ? { ...req.source, feed: withoutUserinfo(req.source.feed) } : req.source,
     options: { backup: req.backup, modified: req.modified, restart: req.restart, dryRun: req.dryRun, force: req.force, allowUnsigned: req.allowUnsigned, acceptEula: req.acceptEula },
+  };
+  const outcome = await withTransactionLog<UiEvent, TargetOutcome>({ root, request, next: (ev) => view.sink(ev), ...(t.shared ? { shared: [t.shared] } : {}) }, async (log) => {
+    const outcome = await installTarget(req, t, root, log);
+    return {
+      value: outcome,
+      result: {
+        exitCode: outcome.exitCode,
+        ok: outcome.ok,
+        packs: outcome.packs,
+        ...(outcome.error ? { code: outcome.error.code, message: outcome.error.message } : {}),
+        ...(outcome.result ? { before: outcome.result.before, after: outcome.result.after, changed: outcome.result.changed, restartRequired: outcome.result.restartRequired } : {}),
+        ...(outcome.feed ? { feed: outcome.feed } : {}),
+      },
+    };
   });
+  await view.finish(outcome);
+  return outcome;
+}
+
+/** One target's transaction (and its download from a feed); a failure is its outcome, never thrown. */
+async function installTarget(req: UnattendedRequest, t: TargetContext, root: string, log: LoggedTransaction<UiEvent>): Promise<TargetOutcome> {
+  const [{ installPacks }, updates, { withoutUserinfo }] = await Promise.all([import('@servicepack/core/install'), import('@servicepack/core/updates'), import('@servicepack/core/redact')]);
+  const { sink, transactionId: txid } = log;
   let packIds: string[] = [];
   let feedInfo: TargetOutcome['feed'];
   let outcome: TargetOutcome;
@@ -282,16 +289,6 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
     if (phase) sink({ type: 'phase', phase, state: 'failed', message: e instanceof Error ? e.message : String(e) });
     outcome = { ...outcomeOf(root, txid, log.files, packIds, e), ...(feedInfo ? { feed: feedInfo } : {}) };
   }
-  log.end({
-    exitCode: outcome.exitCode,
-    ok: outcome.ok,
-    packs: outcome.packs,
-    ...(outcome.error ? { code: outcome.error.code, message: outcome.error.message } : {}),
-    ...(outcome.result ? { before: outcome.result.before, after: outcome.result.after, changed: outcome.result.changed, restartRequired: outcome.result.restartRequired } : {}),
-    ...(outcome.feed ? { feed: outcome.feed } : {}),
-  });
-  log.close();
-  await view.finish(outcome);
   return outcome;
 }
 
@@ -335,6 +332,7 @@ export async function runUnattendedCommand(args: string[], flags: UnattendedFlag
   let answerFile: string | undefined;
   try {
     const hooks = faultHooks(io.env, io.err);
+    const o = optionsFromFlags(flags);
     let req: UnattendedRequest;
     if (flags.answerFile !== undefined) {
       const clash = DECIDED_BY_ANSWER_FILE.filter(([k]) => given(k)).map(([, f]) => f);
@@ -346,15 +344,15 @@ export async function runUnattendedCommand(args: string[], flags: UnattendedFlag
       req = {
         targets: af.targets.map((t) => t.root),
         source: af.source.kind === 'packs' ? { kind: 'packs', packs: af.source.packs.map((p) => p.path) } : { kind: 'feed', feed: af.source.feed, select: 'latest' },
-        trustFiles: [...af.trust, ...(flags.trust ?? [])],
+        trustFiles: [...af.trust, ...o.trustFiles],
         answerFile: af,
         acceptEula: af.acceptEula,
         backup: af.backup,
         modified: af.modified,
         restart: af.restart,
-        dryRun: flags.dryRun === true,
-        force: flags.force === true,
-        allowUnsigned: flags.allowUnsigned === true,
+        dryRun: o.dryRun,
+        force: o.force,
+        allowUnsigned: o.allowUnsigned,
         ...(af.log !== undefined ? { logFile: af.log } : {}),
         cwd: af.dir,
         ...(hooks ? { hooks } : {}),
@@ -374,14 +372,14 @@ export async function runUnattendedCommand(args: string[], flags: UnattendedFlag
       req = {
         targets: [root],
         source,
-        trustFiles: flags.trust ?? [],
+        trustFiles: o.trustFiles,
         acceptEula: false,
-        backup: flags.backup,
-        modified: flags.overwriteModified ? 'overwrite' : flags.keepModified ? 'keep' : 'stop',
-        restart: flags.restart ? 'auto' : 'never',
-        dryRun: flags.dryRun === true,
-        force: flags.force === true,
-        allowUnsigned: flags.allowUnsigned === true,
+        backup: o.backup,
+        modified: o.modified,
+        restart: restartPolicy(o.restart),
+        dryRun: o.dryRun,
+        force: o.force,
+        allowUnsigned: o.allowUnsigned,
         cwd: process.cwd(),
         ...(hooks ? { hooks } : {}),
       };

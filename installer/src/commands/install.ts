@@ -4,7 +4,8 @@ import type { InstallResult } from '@servicepack/core/install';
 import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
-import { type CliTransactionLog, openCliTransactionLog } from '../txlog.js';
+import { optionsFromFlags, restartPolicy } from '../options.js';
+import { withTransactionLog } from '../txlog.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
@@ -63,33 +64,36 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
 
 export async function runInstall(packs: string[], flags: InstallFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, flags.quiet === true);
-  let log: CliTransactionLog | undefined;
   try {
     const root = resolveRoot(flags.root, io.env);
-    log = await openCliTransactionLog(root, { packs, options: { ...flags, json: undefined, quiet: undefined } }, rep.r.sink);
-    const hooks = faultHooks(io.env, io.err);
-    const { installPacks } = await import('@servicepack/core/install');
-    const result = await installPacks({
-      root,
-      packs,
-      ...(flags.trust ? { trustFiles: flags.trust } : {}),
-      allowUnsigned: flags.allowUnsigned === true,
-      backup: flags.backup,
-      modified: flags.overwriteModified ? 'overwrite' : flags.keepModified ? 'keep' : 'stop',
-      restart: flags.restart ? 'auto' : 'never',
-      dryRun: flags.dryRun === true,
-      force: flags.force === true,
-      sink: log.sink,
-      transactionId: log.transactionId,
-      ...(hooks ? { hooks } : {}),
+    const { code, result } = await withTransactionLog({ root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: rep.r.sink }, async (log) => {
+      const hooks = faultHooks(io.env, io.err);
+      const { installPacks } = await import('@servicepack/core/install');
+      const { trustFiles, allowUnsigned, backup, modified, restart, dryRun, force } = optionsFromFlags(flags);
+      const result = await installPacks({
+        root,
+        packs,
+        ...(trustFiles.length > 0 ? { trustFiles } : {}),
+        allowUnsigned,
+        backup,
+        modified,
+        restart: restartPolicy(restart),
+        dryRun,
+        force,
+        sink: log.sink,
+        transactionId: log.transactionId,
+        ...(hooks ? { hooks } : {}),
+      });
+      const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
+      return {
+        value: { code, result },
+        result: { exitCode: code, ok: true, packs: result.packs.map((p) => p.id), before: result.before, after: result.after, changed: result.changed, restartRequired: result.restartRequired },
+      };
     });
-    const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
-    log.done(code, { packs: result.packs.map((p) => p.id), before: result.before, after: result.after, changed: result.changed, restartRequired: result.restartRequired });
     if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
     else printResult(rep.r, result);
     return code;
   } catch (e) {
-    log?.failed(e);
     return reportFailure(rep, io, e);
   }
 }

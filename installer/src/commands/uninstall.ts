@@ -3,9 +3,10 @@ import type { UninstallResult } from '@servicepack/core/uninstall';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { optionsFromFlags, restartPolicy } from '../options.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
-import { type CliTransactionLog, openCliTransactionLog } from '../txlog.js';
+import { withTransactionLog } from '../txlog.js';
 
 interface UninstallFlags {
   root?: string;
@@ -34,28 +35,31 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
 
 export async function runUninstall(id: string | undefined, flags: UninstallFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, flags.quiet === true);
-  let log: CliTransactionLog | undefined;
   try {
     const root = resolveRoot(flags.root, io.env);
-    log = await openCliTransactionLog(root, { uninstall: id ?? 'newest', options: { ...flags, json: undefined, quiet: undefined } }, rep.r.sink);
-    const hooks = faultHooks(io.env, io.err);
-    const { uninstallUpdate } = await import('@servicepack/core/uninstall');
-    const result = await uninstallUpdate({
-      root,
-      ...(id !== undefined ? { id } : {}),
-      modified: flags.overwriteModified ? 'overwrite' : 'stop',
-      restart: flags.restart ? 'auto' : 'never',
-      sink: log.sink,
-      transactionId: log.transactionId,
-      ...(hooks ? { hooks } : {}),
+    const { code, result } = await withTransactionLog({ root, request: { uninstall: id ?? 'newest', options: { ...flags, json: undefined, quiet: undefined } }, next: rep.r.sink }, async (log) => {
+      const hooks = faultHooks(io.env, io.err);
+      const { uninstallUpdate } = await import('@servicepack/core/uninstall');
+      const { modified, restart } = optionsFromFlags(flags);
+      const result = await uninstallUpdate({
+        root,
+        ...(id !== undefined ? { id } : {}),
+        modified,
+        restart: restartPolicy(restart),
+        sink: log.sink,
+        transactionId: log.transactionId,
+        ...(hooks ? { hooks } : {}),
+      });
+      const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
+      return {
+        value: { code, result },
+        result: { exitCode: code, ok: true, uninstalled: result.packId, before: result.before, after: result.after, changed: result.changed, restartRequired: result.restartRequired },
+      };
     });
-    const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
-    log.done(code, { uninstalled: result.packId, before: result.before, after: result.after, changed: result.changed, restartRequired: result.restartRequired });
     if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
     else printResult(rep.r, result);
     return code;
   } catch (e) {
-    log?.failed(e);
     return reportFailure(rep, io, e);
   }
 }

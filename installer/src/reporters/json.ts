@@ -1,14 +1,24 @@
 import type { ServicepackEvent } from '@servicepack/core/events';
+import type { PhaseEvent } from '@servicepack/core/log';
 import type { ErrorDocument } from '../exit.js';
 import type { Output } from './plain.js';
 import { safe } from './printable.js';
 
+/** A warning as the document lists it; `root` names the target in a run over several. */
+export interface JsonWarning {
+  root?: string;
+  code: string;
+  message: string;
+  path?: string;
+}
+
 /**
- * `--json`: exactly one JSON document on stdout, whatever happens, so a script can always parse
- * it. Warnings are collected into the document (and echoed to stderr, where logs belong).
+ * `--json`, for every command and every unattended run (the one JSON renderer): exactly one JSON
+ * document on stdout, whatever happens, so a script can always parse it. Warnings are collected
+ * into the document (and echoed to stderr, where logs belong); progress never appears.
  */
 export class JsonReporter {
-  readonly warnings: { code: string; message: string; path?: string }[] = [];
+  readonly warnings: JsonWarning[] = [];
   private written = false;
 
   constructor(
@@ -17,11 +27,14 @@ export class JsonReporter {
     private readonly quiet: boolean,
   ) {}
 
-  readonly sink = (ev: ServicepackEvent): void => {
+  readonly sink = (ev: ServicepackEvent): void => this.event(ev);
+
+  /** `root`: the target the event belongs to, in a run over targets */
+  event(ev: ServicepackEvent | PhaseEvent, root?: string): void {
     if (ev.type !== 'warning') return;
-    this.warnings.push({ code: ev.code, message: ev.message, ...(ev.path !== undefined ? { path: ev.path } : {}) });
-    if (!this.quiet) this.err.write(`${safe`warning: ${ev.message}`.text}\n`);
-  };
+    this.warnings.push({ ...(root !== undefined ? { root } : {}), code: ev.code, message: ev.message, ...(ev.path !== undefined ? { path: ev.path } : {}) });
+    if (!this.quiet) this.err.write(`${safe`warning: ${root !== undefined ? safe`${root}: ` : ''}${ev.message}`.text}\n`);
+  }
 
   result(doc: Record<string, unknown>): void {
     this.emit({ ok: true, ...doc, ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}) });
@@ -29,6 +42,11 @@ export class JsonReporter {
 
   /** `doc` may carry more fields (query --require puts the query itself beside the error). */
   error(doc: ErrorDocument & Record<string, unknown>): void {
+    this.document(doc);
+  }
+
+  /** A document that says itself whether it went well (an unattended run's). */
+  document(doc: Record<string, unknown>): void {
     this.emit({ ...doc, ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}) });
   }
 

@@ -1,34 +1,15 @@
 import type { ErrorDocument } from '../exit.js';
 import type { Io } from '../io.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../front-end.js';
+import { JsonReporter } from './json.js';
 import { joinShown, type Printable, safe } from './printable.js';
+import { stepLine } from './steps.js';
 
 /**
  * The front ends of unattended runs without a terminal: timestamped plain lines (logs on stderr,
  * results on stdout) and `--json` (one document on stdout at the end). Neither writes an escape
  * code or reads stdin: their readers are log files, CI consoles and configuration tools.
  */
-
-/** Labels for core steps; a step this map does not know yet is shown by its name. */
-export const STEP_TITLES: Readonly<Record<string, string>> = {
-  download: 'download and verify the packs',
-  lock: 'take the lock',
-  recover: 'check for an interrupted transaction',
-  detect: 'detect the installation',
-  verify: 'verify the packs',
-  plan: 'plan the changes',
-  stage: 'stage the payload',
-  journal: 'write the journal',
-  'stop-service': 'stop the service',
-  commit: 'commit the files',
-  record: 'record the new state',
-  restart: 'restart the service',
-  cleanup: 'clean up',
-};
-
-export function stepTitle(step: string): string {
-  return STEP_TITLES[step] ?? step;
-}
 
 export function humanBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -95,7 +76,7 @@ export class LinesFrontEnd implements FrontEnd {
             const name = ev.type === 'step' ? ev.step : ev.phase;
             const mark = ev.state === 'started' ? 'start' : ev.state === 'done' ? 'ok   ' : ev.state === 'skipped' ? '--   ' : 'FAIL ';
             if (ev.state === 'started') return;
-            this.line(root, safe`${mark}${stepTitle(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? safe`: ${ev.message}` : ''}`);
+            this.line(root, safe`${mark}${stepLine(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? safe`: ${ev.message}` : ''}`);
             return;
           }
           case 'progress': {
@@ -103,7 +84,7 @@ export class LinesFrontEnd implements FrontEnd {
             const now = this.clock().getTime();
             if (ev.files < ev.totalFiles && now - lastProgress < 1000) return;
             lastProgress = now;
-            this.line(root, safe`     ${stepTitle(downloading ? 'download' : ev.step)}: ${progressText(ev)}`);
+            this.line(root, safe`     ${stepLine(downloading ? 'download' : ev.step)}: ${progressText(ev)}`);
             return;
           }
           case 'warning':
@@ -130,31 +111,27 @@ export class LinesFrontEnd implements FrontEnd {
   }
 }
 
-/** `--json`: the document at the end; warnings (never progress) on stderr as plain lines. */
+/** `--json`: the one JSON renderer (json.ts) with each warning under its target; progress never. */
 export class JsonFrontEnd implements FrontEnd {
   readonly kind = 'json';
-  private readonly warnings: { root: string; code: string; message: string; path?: string }[] = [];
-  constructor(
-    private readonly io: Io,
-    private readonly quiet: boolean,
-  ) {}
+  private readonly doc: JsonReporter;
+  constructor(io: Io, quiet: boolean) {
+    this.doc = new JsonReporter(io.out, io.err, quiet);
+  }
 
   target(info: { root: string }): TargetView {
     return {
-      sink: (ev) => {
-        if (ev.type !== 'warning') return;
-        this.warnings.push({ root: info.root, code: ev.code, message: ev.message, ...(ev.path !== undefined ? { path: ev.path } : {}) });
-        if (!this.quiet) this.io.err.write(`${safe`warning: ${info.root}: ${ev.message}`.text}\n`);
-      },
+      sink: (ev) => this.doc.event(ev, info.root),
       finish: async () => {},
     };
   }
 
   summary(run: RunOutcome): void {
-    this.io.out.write(`${JSON.stringify({ ...run, ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}) }, null, 2)}\n`);
+    this.doc.document({ ...run });
   }
 
+  /** A failure before any target ran, so before any warning. */
   failure(doc: ErrorDocument, answerFile?: string): void {
-    this.io.out.write(`${JSON.stringify({ ...doc, ...(answerFile !== undefined ? { answerFile } : {}), targets: [] }, null, 2)}\n`);
+    this.doc.document({ ...doc, ...(answerFile !== undefined ? { answerFile } : {}), targets: [] });
   }
 }

@@ -4,6 +4,7 @@ import type { Io } from '../io.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../front-end.js';
 import { progressText, summaryLines } from './lines.js';
 import { type Printable, printable, safe } from './printable.js';
+import { stepTasks, type TaskKey } from './steps.js';
 
 /**
  * `-u` on a terminal: a listr2 task list per target (download → check → verify → plan → stage →
@@ -14,19 +15,7 @@ import { type Printable, printable, safe } from './printable.js';
  * so listr draws what the engine does and never drives it (the core stays UI-free).
  */
 
-export type TaskKey = 'download' | 'prepare' | 'verify' | 'plan' | 'stage' | 'stop' | 'commit' | 'record' | 'restart';
-
-const TASKS: readonly { key: TaskKey; title: string; steps: readonly string[] }[] = [
-  { key: 'download', title: 'Download and verify the packs', steps: ['download'] },
-  { key: 'prepare', title: 'Check the installation', steps: ['lock', 'recover', 'detect'] },
-  { key: 'verify', title: 'Verify the packs', steps: ['verify'] },
-  { key: 'plan', title: 'Plan the changes', steps: ['plan'] },
-  { key: 'stage', title: 'Stage the payload', steps: ['stage', 'journal'] },
-  { key: 'stop', title: 'Stop the service', steps: ['stop-service'] },
-  { key: 'commit', title: 'Commit the files', steps: ['commit'] },
-  { key: 'record', title: 'Record the new state', steps: ['record'] },
-  { key: 'restart', title: 'Restart the service', steps: ['restart', 'cleanup'] },
-];
+const TASKS = stepTasks();
 
 export interface TaskOutcome {
   state: 'done' | 'skipped' | 'failed';

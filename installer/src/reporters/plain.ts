@@ -1,5 +1,6 @@
-import type { ServicepackEvent, Step } from '@servicepack/core/events';
+import type { ServicepackEvent } from '@servicepack/core/events';
 import { type Printable, type Shown, safe, sgr } from './printable.js';
+import { stepPlain } from './steps.js';
 
 export interface Output {
   write(text: string): void;
@@ -14,21 +15,6 @@ export interface PlainOptions {
   quiet: boolean;
   env: Record<string, string | undefined>;
 }
-
-const STEP_LABEL: Record<Step, string> = {
-  lock: 'take the lock',
-  recover: 'check for an interrupted transaction',
-  detect: 'detect the installation',
-  verify: 'verify the pack',
-  plan: 'plan the changes',
-  stage: 'stage the payload',
-  journal: 'write the journal',
-  'stop-service': 'stop the service',
-  commit: 'commit the files',
-  record: 'record the new state',
-  restart: 'restart the service',
-  cleanup: 'clean up',
-};
 
 /** ANSI only for a terminal that wants it (NO_COLOR, https://no-color.org, and pipes get none). */
 export function colorEnabled(stream: Output, env: Record<string, string | undefined>): boolean {
@@ -72,14 +58,14 @@ export class PlainReporter {
       case 'step':
         if (this.quiet || ev.state === 'started') return;
         this.clearProgress();
-        if (ev.state === 'done') this.log(safe`${this.e.green('ok')}   ${STEP_LABEL[ev.step]}`);
-        else if (ev.state === 'skipped') this.log(safe`${this.e.dim('--')}   ${this.e.dim(`${STEP_LABEL[ev.step]} (nothing to do)`)}`);
-        else this.log(safe`${this.e.red('FAIL')} ${STEP_LABEL[ev.step]}`);
+        if (ev.state === 'done') this.log(safe`${this.e.green('ok')}   ${stepPlain(ev.step)}`);
+        else if (ev.state === 'skipped') this.log(safe`${this.e.dim('--')}   ${this.e.dim(`${stepPlain(ev.step)} (nothing to do)`)}`);
+        else this.log(safe`${this.e.red('FAIL')} ${stepPlain(ev.step)}`);
         return;
       case 'progress':
         // A redrawn line is useful on a terminal and noise in a log file.
         if (this.quiet || this.err.isTTY !== true || ev.totalFiles === 0) return;
-        this.err.write(`\r\x1b[K     ${STEP_LABEL[ev.step]}: ${ev.files}/${ev.totalFiles} files`);
+        this.err.write(`\r\x1b[K     ${stepPlain(ev.step)}: ${ev.files}/${ev.totalFiles} files`);
         this.progressShown = true;
         return;
       case 'warning':

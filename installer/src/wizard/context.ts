@@ -1,12 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Installation } from '@servicepack/core/detect';
-import type { EventSink } from '@servicepack/core/events';
+import type { EventSink, ServicepackEvent } from '@servicepack/core/events';
 import type { InstallOptions, InstallResult } from '@servicepack/core/install';
 import type { UninstallOptions, UninstallResult } from '@servicepack/core/uninstall';
 import type { PackInspection, VerifiedPack } from '@servicepack/core/pack';
 import type { TrustStore } from '@servicepack/core/trust';
-import { errorDocument } from '../exit.js';
+import { withTransactionLog } from '../txlog.js';
 import type { Outcome, PackCandidate, ViewInputs } from './model.js';
 import type { WizardRequest } from './route.js';
 import type { Stage, WizardUi } from './ui.js';
@@ -124,25 +124,10 @@ async function logged<R>(
   request: Record<string, unknown>,
   run: (transactionId: string, sink: EventSink) => Promise<{ result: R; exitCode: number; packs: string[] }>,
 ): Promise<{ result: R; logFile?: string }> {
-  const [{ newTransactionId }, { TransactionLog }] = await Promise.all([import('@servicepack/core/transaction'), import('@servicepack/core/log')]);
-  const transactionId = newTransactionId();
-  const log = new TransactionLog({ root: resolve(root), transactionId, onWarning: (message) => outer?.({ type: 'warning', code: 'W_LOG', message }) });
-  log.begin({ frontEnd: 'wizard', ...request });
-  const sink: EventSink = (ev) => {
-    log.sink(ev);
-    outer?.(ev);
-  };
-  try {
-    const done = await run(transactionId, sink);
-    log.end({ exitCode: done.exitCode, ok: true, packs: done.packs });
-    return { result: done.result, ...(log.files[0] !== undefined ? { logFile: log.files[0] } : {}) };
-  } catch (e) {
-    const d = errorDocument(e);
-    log.end({ exitCode: d.exitCode, ok: false, code: d.code, message: d.message });
-    throw e;
-  } finally {
-    log.close();
-  }
+  return withTransactionLog({ root, request: { frontEnd: 'wizard', ...request }, next: (ev: ServicepackEvent) => outer?.(ev) }, async (log) => {
+    const done = await run(log.transactionId, log.sink);
+    return { value: { result: done.result, ...(log.files[0] !== undefined ? { logFile: log.files[0] } : {}) }, result: { exitCode: done.exitCode, ok: true, packs: done.packs } };
+  });
 }
 
 /** What a step tells the runner: move on, go back, step aside (nothing to show), or end the wizard. */

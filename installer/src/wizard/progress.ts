@@ -1,4 +1,5 @@
 import type { ServicepackEvent } from '@servicepack/core/events';
+import { stepScreenLabels } from '../reporters/steps.js';
 
 /**
  * The Progress screen's model, a pure fold over the core's events (the same stream the plain and
@@ -6,26 +7,6 @@ import type { ServicepackEvent } from '@servicepack/core/events';
  */
 
 export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
-
-/**
- * The transaction's steps in the order the engine runs them. Keyed by string, not the engine's
- * Step type: a step added to the engine later still shows (appended, under its own name).
- */
-export const STEP_LABELS: Readonly<Record<string, string>> = {
-  lock: 'Take the lock',
-  recover: 'Check for an interrupted install',
-  detect: 'Detect the installation',
-  verify: 'Verify the signature',
-  plan: 'Plan the changes',
-  stage: 'Unpack and check files',
-  journal: 'Write the journal',
-  'stop-service': 'Stop the server',
-  commit: 'Replace the files',
-  record: 'Record the new level',
-  restart: 'Start the server',
-  cleanup: 'Clean up',
-};
-
 
 export interface ProgressView {
   action: 'install' | 'uninstall';
@@ -48,16 +29,12 @@ export interface ProgressView {
 
 const KEEP_WARNINGS = 3;
 
-/** What uninstall calls its steps where they differ; it verifies no pack. */
-const UNINSTALL_LABELS: Readonly<Record<string, string>> = { stage: 'Check the uninstall data', commit: 'Put back the files' };
-
 export function initialProgress(title: string, root: string, action: ProgressView['action'] = 'install'): ProgressView {
-  const labels = action === 'install' ? STEP_LABELS : { ...Object.fromEntries(Object.entries(STEP_LABELS).filter(([k]) => k !== 'verify')), ...UNINSTALL_LABELS };
   return {
     action,
     title,
     root,
-    steps: Object.entries(labels).map(([step, label]) => ({ step, label, state: 'pending' as const })),
+    steps: stepScreenLabels(action).map(({ step, label }) => ({ step, label, state: 'pending' as const })),
     files: 0,
     totalFiles: 0,
     bytes: 0,

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { optionWordsChecked } from '../operands.js';
+import { type OptionFlags, optionsFromFlags } from '../options.js';
 
 /**
  * Decides whether a command line opens the interactive wizard (docs/cli.md §4: "a terminal and not CI →
@@ -93,6 +94,12 @@ function uninstallParser() {
     .option('-q, --quiet');
 }
 
+/** The switches as the Options screen's starting choices (options.ts maps them for every path). */
+function wizardChoices(f: OptionFlags): Pick<WizardRequest, 'trustFiles' | 'allowUnsigned' | 'backup' | 'restart' | 'modified' | 'force'> {
+  const { trustFiles, allowUnsigned, backup, restart, modified, force } = optionsFromFlags(f);
+  return { trustFiles, allowUnsigned, backup, restart, modified, force };
+}
+
 function uninstallRequest(args: readonly string[], e: WizardEnvironment): WizardRequest | undefined {
   const cmd = uninstallParser();
   try {
@@ -110,12 +117,7 @@ function uninstallRequest(args: readonly string[], e: WizardEnvironment): Wizard
     ...(id !== undefined ? { id } : {}),
     ...(root !== undefined ? { root } : {}),
     packs: [],
-    trustFiles: [],
-    allowUnsigned: false,
-    backup: true,
-    restart: f.restart,
-    modified: f.overwriteModified ? 'overwrite' : 'stop',
-    force: false,
+    ...wizardChoices(f),
   };
 }
 
@@ -151,11 +153,6 @@ export function wizardRequest(argv: readonly string[], e: WizardEnvironment): Wi
     ...(root !== undefined ? { root } : {}),
     packs,
     ...(f.packs !== undefined ? { packsDir: f.packs } : {}),
-    trustFiles: f.trust,
-    allowUnsigned: f.allowUnsigned === true,
-    backup: f.backup,
-    restart: f.restart,
-    modified: f.overwriteModified ? 'overwrite' : f.keepModified ? 'keep' : 'stop',
-    force: f.force === true,
+    ...wizardChoices(f),
   };
 }

@@ -2,6 +2,7 @@ import type { ServicepackEvent } from '@servicepack/core/events';
 import type { InstallResult } from '@servicepack/core/install';
 import { EXIT } from '../../exit.js';
 import type { StepResult, WizardContext } from '../context.js';
+import { restartPolicy } from '../../options.js';
 import { finishProgress, initialProgress, reduceProgress } from '../progress.js';
 import { finishedOutcome, WizardError } from '../views.js';
 
@@ -33,7 +34,7 @@ export async function install(ctx: Ctx): Promise<StepResult> {
       allowUnsigned: ctx.request.allowUnsigned,
       backup: ctx.choices.backup,
       modified: ctx.choices.modified,
-      restart: ctx.choices.restart ? 'auto' : 'never',
+      restart: restartPolicy(ctx.choices.restart),
       dryRun: false,
       force: ctx.request.force,
       sink,

@@ -1,5 +1,6 @@
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import type { StepResult, WizardContext } from '../context.js';
+import { restartPolicy } from '../../options.js';
 import { finishProgress, initialProgress, reduceProgress } from '../progress.js';
 import { nothingRemovable, removalOptionsView, removeView, uninstalledOutcome, uninstallFinishView } from '../views.js';
 
@@ -36,7 +37,7 @@ export async function remove(ctx: Pick<WizardContext, 'ui' | 'services' | 'choic
       root: ctx.root!,
       id: ctx.removal!,
       modified: ctx.choices.modified === 'overwrite' ? 'overwrite' : 'stop',
-      restart: ctx.choices.restart ? 'auto' : 'never',
+      restart: restartPolicy(ctx.choices.restart),
       sink: (ev) => {
         view = reduceProgress(view, ev);
         ctx.ui.display('progress', view);

@@ -1,0 +1,51 @@
+import type { ModifiedPolicy } from '@servicepack/core/plan';
+
+/**
+ * The one mapping from command-line switches to what a transaction is asked to do, for every
+ * path that reads them (install, uninstall, unattended runs, the wizard's starting choices).
+ * A command that does not offer a switch leaves it out, and gets its default.
+ */
+export interface OptionFlags {
+  trust?: string[];
+  allowUnsigned?: true;
+  /** `-n, --no-backup` */
+  backup?: boolean;
+  /** `-z, --no-restart` */
+  restart?: boolean;
+  overwriteModified?: true;
+  keepModified?: true;
+  dryRun?: true;
+  force?: true;
+}
+
+export interface FlagOptions<M extends ModifiedPolicy = ModifiedPolicy> {
+  trustFiles: string[];
+  allowUnsigned: boolean;
+  backup: boolean;
+  /** stop and restart the service around the commit (the engine's form: restartPolicy) */
+  restart: boolean;
+  modified: M;
+  dryRun: boolean;
+  force: boolean;
+}
+
+/** A command without `--keep-modified` (uninstall) can only be asked to stop or overwrite. */
+type ModifiedOf<F> = 'keepModified' extends keyof F ? ModifiedPolicy : Exclude<ModifiedPolicy, 'keep'>;
+
+export function optionsFromFlags<F extends OptionFlags>(f: F): FlagOptions<ModifiedOf<F>> {
+  const modified: ModifiedPolicy = f.overwriteModified ? 'overwrite' : f.keepModified ? 'keep' : 'stop';
+  return {
+    trustFiles: f.trust ?? [],
+    allowUnsigned: f.allowUnsigned === true,
+    backup: f.backup !== false,
+    restart: f.restart !== false,
+    modified: modified as ModifiedOf<F>,
+    dryRun: f.dryRun === true,
+    force: f.force === true,
+  };
+}
+
+/** Without a restart the service is still stopped for the commit; it is just not started again. */
+export function restartPolicy(restart: boolean): 'auto' | 'never' {
+  return restart ? 'auto' : 'never';
+}
