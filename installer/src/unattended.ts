@@ -10,6 +10,7 @@ import type { ModifiedPolicy } from '@servicepack/core/plan';
 import type { TransactionHooks } from '@servicepack/core/transaction';
 import { EXIT, type ErrorDocument, errorDocument, UsageError } from './exit.js';
 import { faultHooks } from './fault.js';
+import { mayAskOperator } from './interactive.js';
 import type { Io } from './io.js';
 
 /**
@@ -99,17 +100,11 @@ export function aggregateExitCode(codes: readonly number[]): number {
   return codes.length > 0 ? EXIT.notApplicable : EXIT.ok;
 }
 
-/** CI=true (or CONTINUOUS_INTEGRATION) as most CI systems and ink's is-in-ci read it. */
-export function isCI(env: Record<string, string | undefined>): boolean {
-  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => {
-    const v = env[k];
-    return v !== undefined && v !== '' && v !== '0' && v !== 'false';
-  });
-}
+export { isCI } from './interactive.js';
 
-/** The one interactivity gate: stdin and stdout are terminals (io.interactive) and this is not CI. */
+/** The one interactivity gate (interactive.ts), for the unattended front ends: listr2 only where it may draw. */
 export function interactiveGate(io: Io): boolean {
-  return io.interactive && !isCI(io.env) && io.env['TERM'] !== 'dumb';
+  return mayAskOperator(io);
 }
 
 export async function chooseFrontEnd(io: Io, opts: { json: boolean; quiet: boolean }): Promise<FrontEnd> {

@@ -9,6 +9,7 @@ import type { Io } from '../src/io.js';
 import { LinesFrontEnd } from '../src/reporters/lines.js';
 import { ListrFrontEnd, StepBridge } from '../src/reporters/listr.js';
 import { aggregateExitCode, interactiveGate, isCI, type TargetOutcome, type UiEvent } from '../src/unattended.js';
+import { canRunWizard } from '../src/wizard/route.js';
 
 function captureIo(interactive = false, env: Record<string, string | undefined> = {}): { io: Io; out: () => string; err: () => string } {
   let out = '';
@@ -83,6 +84,19 @@ describe('the interactivity gate', () => {
     assert.equal(interactiveGate(captureIo(true, { TERM: 'dumb' }).io), false);
     assert.equal(isCI({ CONTINUOUS_INTEGRATION: '1' }), true);
     assert.equal(isCI({ CI: '0' }), false);
+  });
+});
+
+describe('one interactivity gate for the wizard and the unattended front ends', () => {
+  test('CI set but empty is CI on both paths (is-in-ci, as ink reads it): no listr2 and no wizard', () => {
+    for (const env of [{ CI: '' }, { CONTINUOUS_INTEGRATION: '' }, { CI: 'woodpecker' }]) {
+      assert.equal(interactiveGate(captureIo(true, env).io), false, JSON.stringify(env));
+      assert.equal(canRunWizard({ interactive: true, env }), false, JSON.stringify(env));
+    }
+    for (const env of [{}, { CI: 'false' }, { CI: '0' }, { CONTINUOUS_INTEGRATION: 'false' }]) {
+      assert.equal(interactiveGate(captureIo(true, env).io), true, JSON.stringify(env));
+      assert.equal(canRunWizard({ interactive: true, env }), true, JSON.stringify(env));
+    }
   });
 });
 

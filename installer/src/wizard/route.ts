@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { mayAskOperator } from '../interactive.js';
 import { optionWordsChecked } from '../operands.js';
 
 /**
@@ -39,17 +40,11 @@ export interface WizardEnvironment {
   env: Record<string, string | undefined>;
 }
 
-/** Same rule as ink's is-in-ci, so we never start a front end that ink itself would not redraw. */
-export function isCI(env: Record<string, string | undefined>): boolean {
-  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => {
-    const v = env[k];
-    return v !== undefined && v !== '0' && v !== 'false';
-  });
-}
+export { isCI } from '../interactive.js';
 
 /** A terminal, not CI, and one that can move its cursor: anything less gets the plain front ends. */
 export function canRunWizard(e: WizardEnvironment): boolean {
-  return e.interactive && !isCI(e.env) && e.env['TERM'] !== 'dumb';
+  return mayAskOperator(e);
 }
 
 /**
