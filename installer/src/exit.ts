@@ -1,18 +1,10 @@
+import { ExitCode } from '@servicepack/core/errors';
+
 /**
- * Exit codes (DESIGN §4) and the one shape every failure takes on the way out. Kept free of core
- * imports so `--help` and usage errors stay fast: the numbers are the contract, core's ExitCode
- * mirrors them.
+ * Exit codes (docs/) and the one shape every failure takes on the way out. The numbers are core's
+ * one table (errors.ts, which imports nothing, so `--help` and usage errors stay fast).
  */
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  notApplicable: 3,
-  integrity: 4,
-  busy: 5,
-  needsRecover: 6,
-  restartRequired: 10,
-} as const;
+export const EXIT = ExitCode;
 
 export const EXIT_CODES_HELP = `Exit codes:
   0   done

@@ -5,9 +5,10 @@ import type { EventSink } from '@servicepack/core/events';
 import type { InstallOptions, InstallResult } from '@servicepack/core/install';
 import type { UninstallOptions, UninstallResult } from '@servicepack/core/uninstall';
 import type { PackInspection, VerifiedPack } from '@servicepack/core/pack';
+import type { ModifiedPolicy } from '@servicepack/core/plan';
 import type { TrustStore } from '@servicepack/core/trust';
 import { errorDocument } from '../exit.js';
-import type { ModifiedChoice, WizardRequest } from './route.js';
+import type { WizardRequest } from './route.js';
 import type { Stage, WizardUi } from './ui.js';
 
 /**
@@ -56,7 +57,7 @@ export interface Refusal {
 export interface InstallChoices {
   backup: boolean;
   restart: boolean;
-  modified: ModifiedChoice;
+  modified: ModifiedPolicy;
 }
 
 /** How the wizard ended: the process exit code (DESIGN §4) and what is printed after the screen is gone. */

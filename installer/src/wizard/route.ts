@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import type { ModifiedPolicy } from '@servicepack/core/plan';
 import { mayAskOperator } from '../interactive.js';
 import { optionWordsChecked } from '../operands.js';
 
@@ -14,8 +15,6 @@ function withOptionWordsChecked(cmd: Command): Command {
   return cmd;
 }
 
-export type ModifiedChoice = 'stop' | 'overwrite' | 'keep';
-
 /** What the wizard starts from: flags pre-set the Options screen, they never skip a question. */
 export interface WizardRequest {
   flow: 'install' | 'uninstall';
@@ -30,7 +29,7 @@ export interface WizardRequest {
   allowUnsigned: boolean;
   backup: boolean;
   restart: boolean;
-  modified: ModifiedChoice;
+  modified: ModifiedPolicy;
   force: boolean;
 }
 

@@ -2,11 +2,11 @@ import { basename, isAbsolute, relative } from 'node:path';
 import type { Installation } from '@servicepack/core/detect';
 import type { InstallResult } from '@servicepack/core/install';
 import type { Manifest } from '@servicepack/core/manifest';
+import type { ModifiedPolicy } from '@servicepack/core/plan';
 import { EXIT, errorDocument } from '../exit.js';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { levelName } from '@servicepack/core/level';
 import type { InstallChoices, Outcome, PackCandidate, WizardContext } from './context.js';
-import type { ModifiedChoice } from './route.js';
 
 /**
  * What each screen shows, computed from the engine's answers. The components only lay these out,
@@ -108,7 +108,7 @@ export interface OptionsView {
   heading: string;
   rows: OptionRow[];
   /** the choices the modified-files row cycles through */
-  policies: ModifiedChoice[];
+  policies: ModifiedPolicy[];
   /** the unattended command line for the same change, before the option switches */
   baseCommand: string;
   /** what follows the switches: `--`, so that a pack named like an option stays a pack (operands.ts) */

@@ -2,6 +2,7 @@ export * from './buildinfo.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './fix.js';
+export { NOT_OWNED } from './fsutil.js';
 export * from './hash.js';
 export * from './level.js';
 export * from './manifest.js';
