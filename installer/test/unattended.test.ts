@@ -192,7 +192,7 @@ describe('LinesFrontEnd', () => {
     const fe = new LinesFrontEnd(io, false, () => new Date('2026-01-01T00:00:00.000Z'));
     const view = fe.target({ root: '/opt/a', index: 0, count: 2, fromFeed: false });
     for (const e of installEvents()) view.sink(e);
-    view.sink({ type: 'warning', code: 'W', message: 'careful' });
+    view.sink({ type: 'warning', code: 'W_LOG', message: 'careful' });
     await view.finish(okOutcome('/opt/a'));
     const v2 = fe.target({ root: '/opt/b', index: 1, count: 2, fromFeed: false });
     for (const e of installEvents('verify')) v2.sink(e);

@@ -2,9 +2,9 @@ import { chmod, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable, hotfixIds } from './applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from './buildinfo.js';
-import { detectInstallation, hashPaths, type Installation, parseBuildInfo } from './detect.js';
+import { detectInstallation, hashPaths, type Installation, type ProblemKind, parseBuildInfo } from './detect.js';
 import { isServicepackError, ServicepackError } from './errors.js';
-import { type EventSink, nullSink } from './events.js';
+import { type EventSink, nullSink, type WarningCode } from './events.js';
 import { exists, inRoot, makeDirs, writeFileAtomic } from './fsutil.js';
 import { sha256Bytes } from './hash.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
@@ -159,6 +159,9 @@ function stagedFileOf(unit: Unit, op: PlannedOp): string {
 // the journaled half shared with uninstall: journal → stop-service → commit → record → restart →
 // cleanup. Each one reads and extends the one context.
 
+/** A difference from the record that does not stop an install: warned about, one fixed code per kind. */
+const PROBLEM_WARNING: Record<Exclude<ProblemKind, 'buildinfo' | 'state'>, WarningCode> = { modified: 'W_MODIFIED', missing: 'W_MISSING', extra: 'W_EXTRA' };
+
 const lockStep: StepDef<InstallContext> = {
   name: 'lock',
   run: async (ctx) => {
@@ -195,8 +198,8 @@ const detectStep: StepDef<InstallContext> = {
       }
       ctx.sink({ type: 'warning', code: 'W_INCONSISTENT', message: `installing despite an inconsistent installation (--force): ${serious.map((p) => p.message).join('; ')}` });
     }
-    for (const p of inst.problems.filter((q) => q.kind !== 'buildinfo' && q.kind !== 'state')) {
-      ctx.sink({ type: 'warning', code: `W_${p.kind.toUpperCase()}`, message: p.message, path: p.path });
+    for (const p of inst.problems) {
+      if (p.kind !== 'buildinfo' && p.kind !== 'state') ctx.sink({ type: 'warning', code: PROBLEM_WARNING[p.kind], message: p.message, path: p.path });
     }
     ctx.sink({ type: 'info', message: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}, in ${inst.root}` });
   },
