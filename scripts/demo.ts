@@ -60,7 +60,7 @@ async function main(): Promise<number> {
   showProbe('RTM', before);
 
   heading(4, 'Install Service Pack 6, unattended');
-  const code = servicepack(['install', '--root', root, '-u', pack]);
+  const code = servicepack(['install', '--accept-eula', '--root', root, '-u', pack]);
   if (code !== 0 && code !== 10) return code;
 
   heading(5, 'What level is it at now?');

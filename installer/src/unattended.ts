@@ -287,6 +287,7 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
       restart: req.restart === 'never' ? 'never' : 'auto',
       dryRun: req.dryRun,
       force: req.force,
+      acceptEula: req.acceptEula,
       sink,
       transactionId: txid,
       ...(req.hooks ? { hooks: req.hooks } : {}),
@@ -348,6 +349,7 @@ export interface UnattendedFlags {
   json?: true;
   trust?: string[];
   allowUnsigned?: true;
+  acceptEula?: true;
   quiet?: true;
   answerFile?: string;
   feed?: string;
@@ -356,6 +358,7 @@ export interface UnattendedFlags {
 /** Options that an answer file decides; giving them on the command line as well would be ambiguous. */
 const DECIDED_BY_ANSWER_FILE: [keyof UnattendedFlags, string][] = [
   ['root', '--root'],
+  ['acceptEula', '--accept-eula'],
   ['feed', '--feed'],
   ['backup', '--no-backup'],
   ['overwriteModified', '--overwrite-modified'],
@@ -413,7 +416,7 @@ export async function runUnattendedCommand(args: string[], flags: UnattendedFlag
         targets: [root],
         source,
         trustFiles: flags.trust ?? [],
-        acceptEula: false,
+        acceptEula: flags.acceptEula === true,
         backup: flags.backup,
         modified: flags.overwriteModified ? 'overwrite' : flags.keepModified ? 'keep' : 'stop',
         restart: flags.restart ? 'auto' : 'never',

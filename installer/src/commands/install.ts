@@ -20,6 +20,7 @@ export interface InstallFlags {
   json?: true;
   trust?: string[];
   allowUnsigned?: true;
+  acceptEula?: true;
   quiet?: true;
 }
 
@@ -39,6 +40,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .option('--json', 'print one JSON document on stdout')
     .option('--trust <file...>', 'also trust these public keys (PEM)')
     .option('--allow-unsigned', 'install packs that are unsigned or signed by unknown keys')
+    .option('--accept-eula', 'accept the license agreement of packs that carry one (read it first: tar -xzOf PACK EULA.txt)')
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
     .option('--answer-file <file>', 'unattended install as the YAML answer file says (implies -u; see docs/fleet.md)')
     .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
@@ -79,6 +81,7 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
       restart: flags.restart ? 'auto' : 'never',
       dryRun: flags.dryRun === true,
       force: flags.force === true,
+      acceptEula: flags.acceptEula === true,
       sink: log.sink,
       transactionId: log.transactionId,
       ...(hooks ? { hooks } : {}),

@@ -61,6 +61,8 @@ function wizardParser() {
     .option('--packs <dir>')
     .option('--trust <file>', 'a trusted public key (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--allow-unsigned')
+    // accepted on the License screen all the same: a flag never skips a question
+    .option('--accept-eula')
     .option('-n, --no-backup')
     .option('-z, --no-restart')
     .addOption(new Option('-o, --overwrite-modified').conflicts('keepModified'))

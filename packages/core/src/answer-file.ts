@@ -338,7 +338,5 @@ export async function parseAnswerFile(text: string, file: string, opts: { checkF
   };
 }
 
-/** The packs' license agreement: a document whose name starts with EULA (EULA.txt). */
-export function eulaDocument(m: { documents?: readonly { name: string }[] | undefined }): string | undefined {
-  return m.documents?.find((d) => /^eula/i.test(d.name))?.name;
-}
+/** The packs' license agreement, by the one rule (license.ts) the wizard and the install apply too. */
+export { licenseDocument as eulaDocument } from './license.js';

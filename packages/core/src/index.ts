@@ -5,6 +5,7 @@ export * from './fix.js';
 export { NOT_OWNED } from './fsutil.js';
 export * from './hash.js';
 export * from './level.js';
+export * from './license.js';
 export * from './manifest.js';
 export * from './pack.js';
 export * from './schema-export.js';

@@ -1,5 +1,5 @@
 import { chmod, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable, hotfixIds } from './applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from './buildinfo.js';
 import { detectInstallation, hashPaths, type Installation, type ProblemKind, parseBuildInfo } from './detect.js';
@@ -9,6 +9,7 @@ import { exists, inRoot, makeDirs, writeFileAtomic } from './fsutil.js';
 import { sha256Bytes } from './hash.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
+import { licenseDocument } from './license.js';
 import type { FixRef, Manifest } from './manifest.js';
 import { openPack, type StagedPayload, stagePayload, type VerifiedPack } from './pack.js';
 import { type FileMeta, filesAfter, type InstallPlan, type ModifiedPolicy, type PlannedOp, planInstall } from './plan.js';
@@ -53,6 +54,8 @@ export interface InstallOptions {
   dryRun: boolean;
   /** install even when the state record and BUILDINFO.json disagree */
   force?: boolean;
+  /** the operator accepted the license agreement of the packs that carry one (license.ts); without it they are refused */
+  acceptEula?: boolean;
   sink?: EventSink;
   /** bounded wait for the service to stop */
   stopTimeoutMs?: number;
@@ -222,6 +225,14 @@ const verifyStep: StepDef<InstallContext> = {
       if (seen.has(m.id)) throw new ServicepackError('E_USAGE', `${m.id} is listed twice: name each pack once`, { packId: m.id });
       seen.add(m.id);
       checkApplicable(target, m, { packPath: path });
+      const license = licenseDocument(m);
+      if (license !== undefined && ctx.opts.acceptEula !== true) {
+        throw new ServicepackError(
+          'E_EULA_NOT_ACCEPTED',
+          `${basename(path)} carries a license agreement (${license}); read it (tar -xzOf ${path} ${license}) and pass --accept-eula (acceptEula: true in an answer file) to install it unattended`,
+          { packId: m.id, path, document: license },
+        );
+      }
       const to = nextLevel(target, m);
       ctx.units.push({
         index,

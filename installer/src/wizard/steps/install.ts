@@ -36,6 +36,7 @@ export async function install(ctx: Ctx): Promise<StepResult> {
       restart: ctx.choices.restart ? 'auto' : 'never',
       dryRun: false,
       force: ctx.request.force,
+      acceptEula: ctx.accepted,
       sink,
     });
   } finally {
