@@ -177,6 +177,25 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     assert.deepEqual(await snapshot(root), before);
   });
 
+  test('the real packs carry a license: install -u and install --feed without --accept-eula are exit 2 (E_EULA_NOT_ACCEPTED), nothing installed; with it, installed', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const product = (snap: Record<string, string>) => Object.fromEntries(Object.entries(snap).filter(([p]) => !p.startsWith('.servicepack/')));
+    for (const args of [
+      ['install', '--root', root, '-u', '--json', sp6()],
+      ['install', '--feed', distFeed, '--root', root, '-u', '--json', 'latest'],
+    ]) {
+      const refused = await servicepack(args);
+      assert.equal(refused.code, 2, refused.err);
+      assert.match(refused.out, /"code": "E_EULA_NOT_ACCEPTED"/);
+      assert.match(refused.out, /carries a license agreement \(EULA\.txt\)/);
+      assert.deepEqual(product(await snapshot(root)), product(before));
+    }
+    const ok = await servicepack(['install', '--feed', distFeed, '--root', root, '-u', '--accept-eula', 'latest']);
+    assert.equal(ok.code, 0, ok.err);
+    assert.equal((await buildInfoOf(root)).level, 6);
+  });
+
   test('exit 6: an interrupted transaction (killed after the journal) is reported by check; the next unattended install settles it first', async () => {
     const root = await temps.installation('rtm-x86');
     const killed = await servicepack(['install', '--accept-eula', '--root', root, '-u', sp6()], { SERVICEPACK_FAULT: 'after:journal' });
