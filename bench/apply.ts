@@ -44,7 +44,7 @@ await main(async (work) => {
     durableFloor.push(floor[i]! + (await run('sync', ['-f', floorDir])).seconds);
     rmSync(floorDir, { recursive: true, force: true });
     await settle();
-    const inst = await servicepack(['install', '--root', root, '-u', fx.pack], { rss: true, okCodes: [10] });
+    const inst = await servicepack(['install', '--accept-eula', '--root', root, '-u', fx.pack], { rss: true, okCodes: [10] });
     apply.push(inst.seconds);
     if (inst.maxRssKiB !== undefined) rss.push(inst.maxRssKiB / 1024);
     await settle();

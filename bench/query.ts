@@ -33,7 +33,7 @@ await main(async (work) => {
     const small = join(work, 'query-release');
     rmSync(small, { recursive: true, force: true });
     await run('cp', ['-a', rtm, small]);
-    await servicepack(['install', '--root', small, '-u', sp6], { okCodes: [10] });
+    await servicepack(['install', '--accept-eula', '--root', small, '-u', sp6], { okCodes: [10] });
     await compare('query-release-tree', small, 'the RTM release tree with SP6 installed');
     rmSync(small, { recursive: true, force: true });
   } else log('query-release-tree: skipped (run pnpm build for dist/releases and dist/packs)');

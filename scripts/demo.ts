@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { mayAskOperator } from '../installer/src/interactive.js';
 import { type LeakProbeResult, repoRoot, runLeakProbe } from '../test/support/inetsrv.js';
 
 const N = 100;
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
   showProbe('RTM', before);
 
   heading(4, 'Install Service Pack 6, unattended');
-  const code = servicepack(['install', '--root', root, '-u', pack]);
+  const code = servicepack(['install', '--accept-eula', '--root', root, '-u', pack]);
   if (code !== 0 && code !== 10) return code;
 
   heading(5, 'What level is it at now?');
@@ -82,10 +83,9 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-/** The same gate as the installer's: a person at a terminal, not a CI job. */
+/** The installer's own gate: a person at a terminal, not a CI job. */
 function interactive(): boolean {
-  const ci = process.env['CI'];
-  return process.stdin.isTTY === true && process.stdout.isTTY === true && (ci === undefined || ci === '' || ci === '0' || ci === 'false');
+  return mayAskOperator({ interactive: process.stdin.isTTY === true && process.stdout.isTTY === true, env: process.env });
 }
 
 /** On a terminal the demo offers the wizard on a second, fresh RTM copy, so both front ends are seen. */

@@ -125,7 +125,7 @@ after(async () => {
 describe('a closed output pipe never changes a transaction', () => {
   test('install -u 2>&1 | head -n 3: exit 0, journal closed, SP6 installed, the log complete; uninstall | head -n 1 the same', async () => {
     const root = await installationFrom('rtm-x86');
-    const r = await throughHead(['install', '--root', root, '-u', pack('sp6-x86')], 3);
+    const r = await throughHead(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], 3);
     assert.equal(r.code, 0, `servicepack exited ${r.code}\n${r.shell.out}\n${r.shell.err}`);
     assert.equal(r.head.split('\n').filter((l) => l !== '').length, 3);
     assertClosed(root);
@@ -146,7 +146,7 @@ describe('a closed output pipe never changes a transaction', () => {
   test('stdout closed from the start: the install exits 0 and installs, plain and --json, no stack trace', async () => {
     for (const json of [false, true]) {
       const root = await installationFrom('rtm-x86');
-      const r = await withClosedOutput(['install', '--root', root, '-u', ...(json ? ['--json'] : []), pack('sp6-x86')], { out: true, err: false });
+      const r = await withClosedOutput(['install', '--accept-eula', '--root', root, '-u', ...(json ? ['--json'] : []), pack('sp6-x86')], { out: true, err: false });
       assert.equal(r.code, 0, `json=${json}: exit ${r.code}\n${r.err}`);
       assert.doesNotMatch(r.err, STACK);
       assertClosed(root);
@@ -156,12 +156,12 @@ describe('a closed output pipe never changes a transaction', () => {
 
   test('stdout and stderr closed from the start (a pipe, and >&- 2>&-): exit 0, installed', async () => {
     const root = await installationFrom('rtm-x86');
-    const r = await withClosedOutput(['install', '--root', root, '-u', pack('sp6-x86')], { out: true, err: true });
+    const r = await withClosedOutput(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], { out: true, err: true });
     assert.equal(r.code, 0, `exit ${r.code}`);
     assertClosed(root);
     assert.equal(query(root).doc['level'], 6);
     const root2 = await installationFrom('rtm-x86');
-    const closed = await bashAsync('"$NODE" "$BIN" "$@" >&- 2>&-; echo "servicepack-status=$?"', ['install', '--root', root2, '-u', pack('sp6-x86')]);
+    const closed = await bashAsync('"$NODE" "$BIN" "$@" >&- 2>&-; echo "servicepack-status=$?"', ['install', '--accept-eula', '--root', root2, '-u', pack('sp6-x86')]);
     assert.match(closed.out, /servicepack-status=0/, closed.err);
     assert.equal(query(root2).doc['level'], 6);
   });

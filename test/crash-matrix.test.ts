@@ -128,14 +128,14 @@ before(async () => {
     {
       name: 'install SP6',
       setup: () => installationFrom('rtm-x86', RAM),
-      args: (root: string) => ['install', '--root', root, '-u', '-q', pack('sp6-x86')],
+      args: (root: string) => ['install', '--accept-eula', '--root', root, '-u', '-q', pack('sp6-x86')],
       oldTree: 'rtm-x86',
       newTree: 'sp6-x86',
     },
     {
       name: 'chained install SP5 + Q236565',
       setup: () => installationFrom('rtm-x86', RAM),
-      args: (root: string) => ['install', '--root', root, '-u', '-q', ...chain],
+      args: (root: string) => ['install', '--accept-eula', '--root', root, '-u', '-q', ...chain],
       oldTree: 'rtm-x86',
       newTree: 'sp5-q236565-x86',
     },
@@ -143,7 +143,7 @@ before(async () => {
       name: 'uninstall SP6',
       setup: async () => {
         const root = await installationFrom('rtm-x86', RAM);
-        await installPacks({ root, packs: [pack('sp6-x86')], backup: true, modified: 'stop', restart: 'auto', dryRun: false });
+        await installPacks({ root, packs: [pack('sp6-x86')], backup: true, modified: 'stop', restart: 'auto', dryRun: false, acceptEula: true });
         return root;
       },
       args: (root: string) => ['uninstall', '--root', root, '-u', '-q'],

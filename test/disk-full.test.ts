@@ -82,7 +82,7 @@ describe('a full disk', () => {
       const size = fs.bavail * fs.bsize - leave;
       assert.ok(size > 0, 'the tmpfs has room for the filler');
       await writeFile(filler, Buffer.alloc(size));
-      const r = await servicepack(['install', '--root', root, '-u', '--json', pack('sp6-x86')]);
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')]);
       if (r.code === 0) {
         fitted = k;
         outcomes.push(`${k}: installed`);
@@ -106,7 +106,7 @@ describe('a full disk', () => {
     for (const point of points) {
       const root = await installationFrom('rtm-x86');
       const before = await snap(root);
-      const r = await servicepack(['install', '--root', root, '-u', '--json', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: `${point}=ENOSPC` } });
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: `${point}=ENOSPC` } });
       assert.equal(r.code, 1, `${point}: exit ${r.code}: ${r.out}${r.err}`);
       const doc = JSON.parse(r.out) as { code: string; message: string };
       assert.equal(doc.code, 'E_FAILED', point);

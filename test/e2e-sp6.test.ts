@@ -103,7 +103,7 @@ for (const arch of ['x86', 'alpha'] as const) {
         assert.equal(leaky.second.connections, LEAK_N, 'RTM keeps every idle-closed connection');
       }
 
-      const inst = servicepack(['install', '--root', root, '-u', packFile(arch)]);
+      const inst = servicepack(['install', '--accept-eula', '--root', root, '-u', packFile(arch)]);
       t.diagnostic(`servicepack install: ${inst.ms} ms`);
       assert.equal(inst.code, 0, `${inst.out}\n${inst.err}`);
       assert.match(inst.out, /RTM -> Service Pack 6/);
@@ -140,7 +140,7 @@ for (const arch of ['x86', 'alpha'] as const) {
 
       // and a second run is refused as already installed, changing nothing
       const before = await digest(root);
-      const again = servicepack(['install', '--root', root, '-u', '--json', packFile(arch)]);
+      const again = servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', packFile(arch)]);
       assert.equal(again.code, 3);
       assert.equal((JSON.parse(again.out) as { code: string }).code, 'E_ALREADY_INSTALLED');
       assert.deepEqual(await digest(root), before);
@@ -161,7 +161,7 @@ describe('refusals against a real RTM x86 installation change nothing', () => {
   });
 
   async function refused(pack: string, exitCode: number, code: RegExp): Promise<void> {
-    const r = servicepack(['install', '--root', root, '-u', '--json', pack]);
+    const r = servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack]);
     assert.equal(r.code, exitCode, `${r.out}\n${r.err}`);
     const doc = JSON.parse(r.out) as { ok: boolean; code: string; exitCode: number; message: string };
     assert.equal(doc.ok, false);
@@ -171,7 +171,7 @@ describe('refusals against a real RTM x86 installation change nothing', () => {
   }
 
   test('the alpha pack on an x86 installation: exit 3, names the x86 pack', async () => {
-    const r = servicepack(['install', '--root', root, '-u', packFile('alpha')]);
+    const r = servicepack(['install', '--accept-eula', '--root', root, '-u', packFile('alpha')]);
     assert.equal(r.code, 3);
     assert.match(r.err, /inetsrv-4\.0-sp6-alpha\.tgz is for alpha; this installation is x86: use inetsrv-4\.0-sp6-x86\.tgz/);
     assert.deepEqual(await digest(root), snapshot);

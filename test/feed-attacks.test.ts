@@ -454,7 +454,7 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     root = join(work, 'inetsrv');
     await cp(rtm, root, { recursive: true });
     // an installation with a state record (SP5), where the last seen feed version is kept
-    const r = await cli(['install', '--root', root, '-u', '--json', sp5]);
+    const r = await cli(['install', '--accept-eula', '--root', root, '-u', '--json', sp5]);
     assert.equal(r.code, 0, r.out);
     publisherPub = join(work, 'publisher.pub');
     await writeFile(publisherPub, PUBLISHER.publicKeyPem);
@@ -472,7 +472,7 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     const c = await cli(['check', '--feed', url, '--root', root, '--trust', publisherPub, '--json']);
     assert.equal(c.code, 4, c.out);
     assert.equal(codeOf(jsonDoc(c)), 'E_FEED_ROLLBACK');
-    const i = await cli(['install', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
+    const i = await cli(['install', '--accept-eula', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_FEED_ROLLBACK');
     assert.equal(await recorded(), original.version + 1);
@@ -495,7 +495,7 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     const sp6 = entry(original, 'inetsrv-4.0-sp6', 'x86');
     const sp5 = entry(original, 'inetsrv-4.0-sp5', 'x86');
     overrides.set(`/${sp6.url}`, { kind: 'bytes', data: await readFile(join(feedDir, sp5.url)) });
-    const i = await cli(['install', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
+    const i = await cli(['install', '--accept-eula', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_HASH_MISMATCH');
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
@@ -507,7 +507,7 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     const c = await cli(['check', '--feed', url, '--root', root, '--trust', publisherPub, '--json']);
     assert.equal(c.code, 4, c.out);
     assert.equal(codeOf(jsonDoc(c)), 'E_FEED_REDIRECT');
-    const i = await cli(['install', '--feed', url, 'latest', '--root', root, '-u', '--trust', publisherPub, '--json']);
+    const i = await cli(['install', '--accept-eula', '--feed', url, 'latest', '--root', root, '-u', '--trust', publisherPub, '--json']);
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_FEED_REDIRECT');
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
@@ -519,7 +519,7 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     const alpha = entry(original, 'inetsrv-4.0-sp6', 'alpha');
     // same version as the one recorded: equal versions are accepted, so only the pack checks stand in the way
     serveIndex(publish({ ...newer(), packs: original.packs.map((p) => (p === x86 ? { ...x86, url: alpha.url, sha256: alpha.sha256, size: alpha.size } : p === alpha ? { ...alpha, url: x86.url, sha256: x86.sha256, size: x86.size } : p)) }));
-    const i = await cli(['install', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
+    const i = await cli(['install', '--accept-eula', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_HASH_MISMATCH');
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
@@ -555,7 +555,7 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
     const rtm = join(repo, 'dist', 'releases', 'inetsrv-4.0-rtm-x86');
     root = join(work, 'inetsrv-credentials');
     await cp(rtm, root, { recursive: true });
-    const r = await cli(['install', join(repo, 'dist', 'packs', 'inetsrv-4.0-sp5-x86.tgz'), '--root', root, '-u', '--json']);
+    const r = await cli(['install', '--accept-eula', join(repo, 'dist', 'packs', 'inetsrv-4.0-sp5-x86.tgz'), '--root', root, '-u', '--json']);
     assert.equal(r.code, 0, r.out);
     publisherPub = join(work, 'publisher-credentials.pub');
     await writeFile(publisherPub, PUBLISHER.publicKeyPem);
@@ -576,9 +576,9 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
     const runs = [
       await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub, '--json']),
       await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub]),
-      await cli(['install', '--feed', authed, 'latest', '--root', root, '-u', '--trust', publisherPub, '--json']),
+      await cli(['install', '--accept-eula', '--feed', authed, 'latest', '--root', root, '-u', '--trust', publisherPub, '--json']),
       // nothing newer now: the refusal names the feed
-      await cli(['install', '--feed', authed, 'latest', '--root', root, '-u', '--trust', publisherPub]),
+      await cli(['install', '--accept-eula', '--feed', authed, 'latest', '--root', root, '-u', '--trust', publisherPub]),
     ];
     assert.deepEqual(
       runs.map((r) => r.code),

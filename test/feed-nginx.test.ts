@@ -134,7 +134,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     const cutAfter = 4000;
     const proxy = await startCuttingProxy(nginx.port, { path, cutAfter });
     try {
-      const run = await servicepack(['install', '--feed', `${proxy.url}feed/`, '--root', root, '--json', 'latest']);
+      const run = await servicepack(['install', '--accept-eula', '--feed', `${proxy.url}feed/`, '--root', root, '--json', 'latest']);
       assert.equal(run.code, 0, `${run.out}\n${run.err}`);
       const target = (json(run)['targets'] as TargetDoc[])[0]!;
       assert.deepEqual(target.packs, ['inetsrv-4.0-sp6']);
@@ -156,7 +156,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
   test('an expired index: exit 4 for install and check, nothing changed', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
-    const install = await servicepack(['install', '--feed', `${nginx.url}expired/`, '--root', root, '--json', 'latest']);
+    const install = await servicepack(['install', '--accept-eula', '--feed', `${nginx.url}expired/`, '--root', root, '--json', 'latest']);
     assert.equal(install.code, 4, install.err);
     assert.equal((json(install)['targets'] as TargetDoc[])[0]!.error?.code, 'E_FEED_EXPIRED');
     const check = await servicepack(['check', '--feed', `${nginx.url}expired/`, '--root', root]);
@@ -177,7 +177,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     // ... then the mirror serves an older, validly signed index at the same URL
     await resign(join(docRoot, 'rollback'), (ix) => ({ ...ix, version }));
     const before = await snapshot(root);
-    const install = await servicepack(['install', '--feed', `${nginx.url}rollback/`, '--root', root, 'latest']);
+    const install = await servicepack(['install', '--accept-eula', '--feed', `${nginx.url}rollback/`, '--root', root, 'latest']);
     assert.equal(install.code, 4, install.err);
     assert.match(install.err, new RegExp(`is version ${version}, older than version ${version + 1} seen before`));
     const check = await servicepack(['check', '--feed', `${nginx.url}rollback/`, '--root', root, '--json']);
@@ -189,7 +189,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
   test('a pack whose bytes differ from the signed index: exit 4 before anything is installed', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
-    const run = await servicepack(['install', '--feed', `${nginx.url}tampered/`, '--root', root, '--json', 'latest']);
+    const run = await servicepack(['install', '--accept-eula', '--feed', `${nginx.url}tampered/`, '--root', root, '--json', 'latest']);
     assert.equal(run.code, 4, run.err);
     const target = (json(run)['targets'] as TargetDoc[])[0]!;
     assert.equal(target.error?.code, 'E_HASH_MISMATCH');
@@ -200,7 +200,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
   test('an unreachable feed: exit 1 after bounded retries, each reported', async () => {
     const root = await temps.installation('rtm-x86');
     const dead = await freePort();
-    const run = await servicepack(['install', '--feed', `http://127.0.0.1:${dead}/feed/`, '--root', root, 'latest']);
+    const run = await servicepack(['install', '--accept-eula', '--feed', `http://127.0.0.1:${dead}/feed/`, '--root', root, 'latest']);
     assert.equal(run.code, 1, run.err);
     assert.equal(run.err.match(/failed \(.*\); trying again/g)?.length, 3, run.err);
     assert.match(run.err, /check the network and try again/);

@@ -574,7 +574,7 @@ describe('hostile packs through servicepack install', () => {
     await cp(rtmTree, r0, { recursive: true });
     const file = join(packsDir, 'control.tgz');
     await writeFile(file, withExtra([]));
-    const r = await cli(['install', '--root', r0, '-u', '--trust', trustFile, '--json', '--', file]);
+    const r = await cli(['install', '--accept-eula', '--root', r0, '-u', '--trust', trustFile, '--json', '--', file]);
     const doc = jsonDoc(r);
     assert.equal(r.code, 0, r.out);
     assert.equal((doc['after'] as { level: number }).level, 6);
@@ -593,7 +593,7 @@ describe('hostile packs through servicepack install', () => {
       const file = join(packsDir, `${String(++n).padStart(3, '0')}.tgz`);
       await writeFile(file, c.pack());
       const args = (c.args ?? []).map((a) => (a === '@revoked' ? revokedTrustFile : a));
-      const r = await cli(['install', '--root', target, '-u', '--trust', trustFile, ...args, '--json', '--', file]);
+      const r = await cli(['install', '--accept-eula', '--root', target, '-u', '--trust', trustFile, ...args, '--json', '--', file]);
       const doc = jsonDoc(r);
       const message = String(doc['message']);
       assert.equal(r.code, c.exit, `${c.name}: exit ${r.code}: ${message}`);
@@ -614,7 +614,7 @@ describe('hostile packs through servicepack install', () => {
       const c = all.find((x) => x.name === name)!;
       const file = join(packsDir, `spawn-${String(++n).padStart(3, '0')}.tgz`);
       await writeFile(file, c.pack());
-      const r = spawnSync(process.execPath, [bin, 'install', '--root', root, '-u', '--trust', trustFile, '--', file], {
+      const r = spawnSync(process.execPath, [bin, 'install', '--accept-eula', '--root', root, '-u', '--trust', trustFile, '--', file], {
         encoding: 'utf8',
         env: { PATH: process.env['PATH'] ?? '' },
         input: '',

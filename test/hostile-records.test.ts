@@ -25,7 +25,7 @@ let good: string;
 before(async () => {
   await freezeBuild(['rtm-x86'], ['sp5-x86', 'sp6-x86']);
   root = await installationFrom('rtm-x86');
-  const r = await servicepack(['install', pack('sp5-x86'), '--root', root, '-u', '-q'], { timeoutMs: 60_000 });
+  const r = await servicepack(['install', '--accept-eula', pack('sp5-x86'), '--root', root, '-u', '-q'], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.err);
   good = await readFile(join(root, '.servicepack', 'state.json'), 'utf8');
   evil = join(dirname(root), 'evil');
@@ -105,7 +105,7 @@ describe('forged state records: refused as invalid (exit 2), in bounded time, lo
       await writeFile(join(root, '.servicepack', 'state.json'), forge(edit));
       const before_ = await snapshot();
       for (const args of [
-        ['install', pack('sp6-x86'), '--root', root, '-u', '--json'],
+        ['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u', '--json'],
         ['uninstall', '--root', root, '-u', '--json'],
       ]) {
         const r = await servicepack(args, { timeoutMs: TIMEOUT_MS });
@@ -123,7 +123,7 @@ describe('forged state records: refused as invalid (exit 2), in bounded time, lo
   test('control: the unforged record still installs and uninstalls', async () => {
     await writeFile(join(root, '.servicepack', 'state.json'), good);
     for (const args of [
-      ['install', pack('sp6-x86'), '--root', root, '-u', '-q'],
+      ['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u', '-q'],
       ['uninstall', '--root', root, '-u', '-q'],
     ]) {
       const r = await servicepack(args, { timeoutMs: 60_000 });

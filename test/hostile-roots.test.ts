@@ -57,7 +57,7 @@ before(async () => {
 
   templates.sp6 = join(work, 'tpl-sp6');
   cpA(templates.rtm, templates.sp6);
-  const r = await cli(['install', sp6Pack, '--root', templates.sp6, '-u', '--json']);
+  const r = await cli(['install', '--accept-eula', sp6Pack, '--root', templates.sp6, '-u', '--json']);
   assert.equal(r.code, 0, r.out + r.err);
 
   // An install killed in the middle of its commit: the copy is taken when the first original has
@@ -73,6 +73,7 @@ before(async () => {
     modified: 'stop',
     restart: 'never',
     dryRun: false,
+    acceptEula: true,
     hooks: {
       checkpoint: (name) => {
         if (name !== 'commit:backed-up' || copied) return;
@@ -118,11 +119,11 @@ interface RootCase {
 const argsOf = (c: Command, r: string): string[] => {
   switch (c) {
     case 'install':
-      return ['install', sp6Pack, '--root', r, '-u', '--json'];
+      return ['install', '--accept-eula', sp6Pack, '--root', r, '-u', '--json'];
     case 'install -n':
-      return ['install', sp6Pack, '--root', r, '-u', '-n', '--json'];
+      return ['install', '--accept-eula', sp6Pack, '--root', r, '-u', '-n', '--json'];
     case 'install -z':
-      return ['install', sp6Pack, '--root', r, '-u', '-z', '--json'];
+      return ['install', '--accept-eula', sp6Pack, '--root', r, '-u', '-z', '--json'];
     case 'uninstall':
       return ['uninstall', '--root', r, '-u', '--json'];
     case 'uninstall -o':

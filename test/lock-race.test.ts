@@ -39,7 +39,7 @@ describe('concurrent installers on one installation', () => {
       const held = await mkdtemp(join(tmpdir(), 'sp-held-'));
       extra.push(gate, held);
       const env = { SERVICEPACK_FAULT: `begin=wait:${gate},after:lock=wait:${held}` };
-      const runs: Promise<Run>[] = Array.from({ length: n }, () => servicepack(['install', '--root', root, '-u', '--json', pack('sp6-x86')], { env }));
+      const runs: Promise<Run>[] = Array.from({ length: n }, () => servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')], { env }));
       await waitFor(`${n} installers at the start line`, async () => (await readdir(gate)).filter((f) => f.startsWith('ready.')).length === n);
       const ready = (await readdir(gate)).map((f) => Number(f.slice('ready.'.length)));
       await writeFile(join(gate, 'go'), '');

@@ -153,7 +153,7 @@ async function servicepack(args: string[]): Promise<Run> {
 
 async function install(pack: Pack, root: string): Promise<Run> {
   const t0 = performance.now();
-  const r = await servicepack(['install', '--root', root, '-u', '--json', pack.file]);
+  const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack.file]);
   const ms = performance.now() - t0;
   if (r.code === 0) {
     stats.installs++;

@@ -40,7 +40,7 @@ describe('a locally modified program file', () => {
     const edited = await readFile(join(root, ...program.split('/')), 'utf8');
     const before = await digest(root, []);
 
-    const stop = await servicepack(['install', '--root', root, '-u', '--json', pack('sp6-x86')]);
+    const stop = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')]);
     assert.equal(stop.code, 3, stop.err);
     const doc = JSON.parse(stop.out) as { code: string; message: string; details: { files: { path: string }[] } };
     assert.equal(doc.code, 'E_LOCALLY_MODIFIED');
@@ -51,7 +51,7 @@ describe('a locally modified program file', () => {
     assert.ok(doc.message.includes(program) && doc.message.includes('--overwrite-modified (-o)'), doc.message);
     assert.deepEqual(digestDiff(await digest(root, []), before), [], 'nothing changed, .servicepack/ included');
 
-    const over = await servicepack(['install', '--root', root, '-u', '-o', pack('sp6-x86')]);
+    const over = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-o', pack('sp6-x86')]);
     assert.equal(over.code, 0, over.err);
     assert.match(over.err, new RegExp(`${program} was changed here and is replaced \\(--overwrite-modified\\)`));
     assert.ok(sameDigest(await digest(root), await digest(tree('sp6-x86'))), 'the tree is SP6');
@@ -68,7 +68,7 @@ describe('a locally modified program file', () => {
     const root = await installationFrom('rtm-x86');
     await appendFile(join(root, ...program.split('/')), EDIT);
     const edited = await readFile(join(root, ...program.split('/')), 'utf8');
-    const r = await servicepack(['install', '--root', root, '-u', '--keep-modified', pack('sp6-x86')]);
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--keep-modified', pack('sp6-x86')]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, new RegExp(`kept as they were \\(changed locally\\): ${program}`));
     assert.equal(await readFile(join(root, ...program.split('/')), 'utf8'), edited);
@@ -89,7 +89,7 @@ describe('an edited config file', () => {
     const confPath = join(root, ...config.split('/'));
     await appendFile(confPath, '\n# MaxConnections tuned by the admin\nMaxConnections = 250\n');
     const mine = await readFile(confPath, 'utf8');
-    const r = await servicepack(['install', '--root', root, '-u', pack('sp6-x86')]);
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, new RegExp(`new config defaults written beside your changed files: ${config}\\.spnew \\(merge them by hand\\)`));
     assert.match(r.err, new RegExp(`${config} was changed here and is kept; the new default is written beside it as ${config}\\.spnew`));

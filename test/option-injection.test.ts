@@ -85,19 +85,19 @@ describe('option injection through a wildcard', () => {
   test('the attacker-signed pack is a real threat: with their key trusted it would install', async () => {
     // The control: what the glob smuggles in is exactly what makes evil.tgz installable.
     const inst = await installation();
-    const r = sh(drop, `$SP install --root ${inst.root} -u --json --trust ./..tgz -- ./evil.tgz`);
+    const r = sh(drop, `$SP install --root ${inst.root} -u --accept-eula --json --trust ./..tgz -- ./evil.tgz`);
     assert.equal(r.code, 0, r.err);
     assert.equal((doc(r)['after'] as { level: number }).level, 6);
   });
 
   test('install *.tgz --root R -u: refused (exit 2), nothing installed, the message names --', async () => {
     const inst = await installation();
-    const r = sh(drop, `$SP install *.tgz --root ${inst.root} -u`);
+    const r = sh(drop, `$SP install *.tgz --root ${inst.root} -u --accept-eula`);
     assert.equal(r.code, 2, `exit ${r.code}\n${r.out}\n${r.err}`);
     assert.match(r.err, / -- /);
     assert.doesNotMatch(r.out, /Installed/);
     await assertUntouched(inst);
-    const json = sh(drop, `$SP install *.tgz --root ${inst.root} -u --json`);
+    const json = sh(drop, `$SP install *.tgz --root ${inst.root} -u --accept-eula --json`);
     assert.equal(json.code, 2);
     assert.equal(doc(json)['code'], 'E_OPTION_NAMES_FILE', json.out);
     await assertUntouched(inst);
@@ -105,7 +105,7 @@ describe('option injection through a wildcard', () => {
 
   test('install --root R -u *.tgz (the wildcard after the options): refused as an option that is a file here', async () => {
     const inst = await installation();
-    const r = sh(drop, `$SP install --root ${inst.root} -u --json *.tgz`);
+    const r = sh(drop, `$SP install --root ${inst.root} -u --accept-eula --json *.tgz`);
     assert.equal(r.code, 2, `exit ${r.code}\n${r.out}\n${r.err}`);
     assert.equal(doc(r)['code'], 'E_OPTION_NAMES_FILE');
     assert.match(String(doc(r)['message']), /--trust=\.\.tgz.*wildcard.*--/);
@@ -114,7 +114,7 @@ describe('option injection through a wildcard', () => {
 
   test('after --, the same wildcard is only file names: the option-named file is a (bad) pack, nothing is trusted', async () => {
     const inst = await installation();
-    const r = sh(drop, `$SP install --root ${inst.root} -u --json -- *.tgz`);
+    const r = sh(drop, `$SP install --root ${inst.root} -u --accept-eula --json -- *.tgz`);
     assert.notEqual(r.code, 0);
     assert.notEqual(r.code, 2, 'not a usage error: -- made every word an operand');
     assert.match(String(doc(r)['message']), /--trust=\.\.tgz/);
@@ -126,12 +126,12 @@ describe('option injection through a wildcard', () => {
     const dir = join(drop, '..', 'vendor');
     await mkdir(dir);
     await copyFile(pack('sp6-x86'), join(dir, 'sp6.tgz'));
-    const r = sh(dir, `$SP install *.tgz --root ${inst.root} -u --json`);
+    const r = sh(dir, `$SP install *.tgz --root ${inst.root} -u --accept-eula --json`);
     assert.equal(r.code, 0, `exit ${r.code}\n${r.out}\n${r.err}`);
     assert.equal((doc(r)['after'] as { level: number }).level, 6);
     // the attacker's pack alone, options after it: judged as a pack (untrusted signer, exit 4), no key smuggled in
     const other = await installation();
-    const e = sh(clean, `$SP install *.tgz --root ${other.root} -u --json`);
+    const e = sh(clean, `$SP install *.tgz --root ${other.root} -u --accept-eula --json`);
     assert.equal(e.code, 4, `exit ${e.code}\n${e.out}\n${e.err}`);
     assert.equal(doc(e)['code'], 'E_UNTRUSTED_KEY');
     await assertUntouched(other);
@@ -158,9 +158,9 @@ describe('option injection through a wildcard', () => {
     const dir = join(drop, '..', 'dash');
     await mkdir(dir);
     await copyFile(pack('sp6-x86'), join(dir, '-x.tgz'));
-    const refused = sh(dir, `$SP install --root ${inst.root} -u -x.tgz`);
+    const refused = sh(dir, `$SP install --root ${inst.root} -u --accept-eula -x.tgz`);
     assert.equal(refused.code, 2, 'without --, -x.tgz is an (unknown) option');
-    const r = sh(dir, `$SP install --root ${inst.root} -u -- -x.tgz`);
+    const r = sh(dir, `$SP install --root ${inst.root} -u --accept-eula -- -x.tgz`);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^Installed .* RTM -> Service Pack 6$/m);
     const q = sh(dir, `$SP query --root ${inst.root} --json`);
@@ -169,7 +169,7 @@ describe('option injection through a wildcard', () => {
 
   test('--trust right before the packs takes them as keys: exit 2, naming --', async () => {
     const inst = await installation();
-    const r = sh(clean, `$SP install --root ${inst.root} -u --trust ${join(drop, '..tgz')} evil.tgz`);
+    const r = sh(clean, `$SP install --root ${inst.root} -u --accept-eula --trust ${join(drop, '..tgz')} evil.tgz`);
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /--trust took .*evil\.tgz as keys; end the key list with -- before the packs/);
     await assertUntouched(inst);

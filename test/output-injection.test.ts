@@ -53,7 +53,7 @@ describe('names in human output are escaped', () => {
   test('plain install of a refused pack whose name holds a newline: no forged "Installed" line, the name escaped', async () => {
     const root = await installationFrom('rtm-x86');
     const before = await treeSnapshot(root);
-    const r = run(['install', '--root', root, '-u', '--', hostile]);
+    const r = run(['install', '--accept-eula', '--root', root, '-u', '--', hostile]);
     assert.equal(r.code, 3, r.err);
     assertNoForgery(r.out + r.err);
     assert.match(r.err, /x\\nInstalled inetsrv 4\.0 Service Pack 6 .*\\r\\n\\e\[2J\\e\]0;pwned\\x07\\x9b31m\\u\{202e\}gpj\\u\{2028\}\.tgz is for alpha/);
@@ -62,7 +62,7 @@ describe('names in human output are escaped', () => {
 
   test('--json keeps the name as it is (JSON escapes it) and warns nothing raw on stderr', async () => {
     const root = await installationFrom('rtm-x86');
-    const r = run(['install', '--root', root, '-u', '--json', '--', hostile]);
+    const r = run(['install', '--accept-eula', '--root', root, '-u', '--json', '--', hostile]);
     assert.equal(r.code, 3);
     const doc = JSON.parse(r.out) as { code: string; message: string };
     assert.equal(doc.code, 'E_WRONG_ARCH');

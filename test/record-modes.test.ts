@@ -48,7 +48,7 @@ test('state, logs and backups are private after install and check; a log folder 
   // what an earlier version of the installer left: a world-readable log folder with a log in it
   await mkdir(join(sp, 'log'), { mode: 0o755 });
   await chmod(join(sp, 'log'), 0o755);
-  const install = await cli(['install', sp6Pack, '--root', r, '-u', '--json']);
+  const install = await cli(['install', '--accept-eula', sp6Pack, '--root', r, '-u', '--json']);
   assert.equal(install.code, 0, install.out);
   const check = await cli(['check', '--feed', feed, '--root', r, '--json']);
   assert.equal(check.code, 0, check.out);
@@ -81,6 +81,7 @@ test('the journal, its phase copies and staging are private while a transaction 
     modified: 'stop',
     restart: 'never',
     dryRun: false,
+    acceptEula: true,
     hooks: {
       checkpoint: async (name) => {
         if (name !== 'after:journal') return;

@@ -23,7 +23,7 @@ after(async () => {
 /** An RTM installation whose install of SP6 was killed at `point`; returns it and its staging folder. */
 async function killedAt(point: string): Promise<{ root: string; staging: string }> {
   const root = await installationFrom('rtm-x86', { ram: true });
-  const run = await servicepack(['install', pack('sp6-x86'), '--root', root, '-u'], { env: { SERVICEPACK_FAULT: point } });
+  const run = await servicepack(['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u'], { env: { SERVICEPACK_FAULT: point } });
   assert.equal(run.signal, 'SIGKILL', run.err);
   const [tx] = await readdir(join(root, '.servicepack', 'staging'));
   return { root, staging: join(root, '.servicepack', 'staging', tx!) };

@@ -68,7 +68,7 @@ interface Outcome {
 }
 
 async function installSp6(root: string, z: boolean): Promise<Outcome> {
-  const r = await servicepack(['install', pack('sp6-x86'), '--root', root, '-u', ...(z ? ['-z'] : []), '--json'], { timeoutMs: 30_000 });
+  const r = await servicepack(['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u', ...(z ? ['-z'] : []), '--json'], { timeoutMs: 30_000 });
   const doc = JSON.parse(r.out || '{}') as Outcome['doc'];
   return { code: r.code, doc, err: r.err, summary: `exit ${r.code ?? r.signal}, service ${JSON.stringify(doc.service)}, warnings ${JSON.stringify(doc.warnings)}\n${r.err}` };
 }

@@ -86,7 +86,7 @@ async function runningRtm(): Promise<{ root: string; port: number; pid: number }
 describe('the service across install and uninstall', () => {
   test('a running RTM server is stopped, SP6 goes in, the server runs again as SP6; uninstall brings RTM back', async () => {
     const { root, port, pid } = await runningRtm();
-    const r = await servicepack(['install', '--root', root, '-u', '--json', pack('sp6-x86')]);
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')]);
     assert.equal(r.code, 0, `${r.out}${r.err}`);
     const doc = JSON.parse(r.out) as { service: { wasRunning: boolean; stopped: boolean; restarted: boolean }; changed: { spnew: string[] } };
     assert.deepEqual(doc.service, { wasRunning: true, stopped: true, restarted: true });
@@ -108,7 +108,7 @@ describe('the service across install and uninstall', () => {
 
   test('-z: the server is stopped for the commit and left stopped; exit 10 says a start is needed', async () => {
     const { root, port, pid } = await runningRtm();
-    const r = await servicepack(['install', '--root', root, '-u', '-z', pack('sp6-x86')]);
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-z', pack('sp6-x86')]);
     assert.equal(r.code, 10, `${r.out}${r.err}`);
     assert.match(r.out, /Restart required: .*not started again \(--no-restart\): start it with bin\/inetsrv start/);
     assert.ok(await gone(pid), 'stopped: files are never replaced under a running server');
@@ -125,7 +125,7 @@ describe('the service across install and uninstall', () => {
       ['record:committed:1', 'inetsrv/4.0 (SP6; x86)'],
     ] as const) {
       const { root, port, pid } = await runningRtm();
-      const killed = await servicepack(['install', '--root', root, '-u', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: point } });
+      const killed = await servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: point } });
       assert.equal(killed.signal, 'SIGKILL', point);
       assert.ok(await gone(pid), `${point}: the server was stopped before the commit`);
       const r = await servicepack(['recover', '--root', root]);
@@ -142,7 +142,7 @@ describe('the service across install and uninstall', () => {
     const gate = await mkdtemp(join(tmpdir(), 'sp-gate-'));
     extra.push(gate);
     // pause the installer right after it stopped the server, and take the server's port
-    const run = servicepack(['install', '--root', root, '-u', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: `after:stop-service=wait:${gate}` } });
+    const run = servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: `after:stop-service=wait:${gate}` } });
     for (let i = 0; i < 2400 && !(await readdir(gate)).some((f) => f.startsWith('ready.')); i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(await gone(pid));
     const squatter: Server = createServer();

@@ -41,7 +41,7 @@ function mkfifo(path: string): void {
 }
 
 async function install(extra: string[]): Promise<Run & { doc: { code: string; message: string } }> {
-  const r = await servicepack(['install', pack('sp6-x86'), '--root', root, '-u', '--json', ...extra], { timeoutMs: TIMEOUT_MS });
+  const r = await servicepack(['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u', '--json', ...extra], { timeoutMs: TIMEOUT_MS });
   assert.equal(r.signal, null, `killed after ${TIMEOUT_MS} ms: the key file was read without bound or blocked\n${r.err}`);
   return { ...r, doc: JSON.parse(r.out) as { code: string; message: string } };
 }

@@ -61,7 +61,7 @@ async function installation(pubs: ('old' | 'new' | 'vendor')[], revoked?: string
 }
 
 async function install(inst: Installation, pack: string, extra: string[] = []): Promise<Record<string, unknown> & { exit: number }> {
-  const r = await cli(['install', '--root', inst.root, '-u', '--json', ...extra, '--', pack]);
+  const r = await cli(['install', '--accept-eula', '--root', inst.root, '-u', '--json', ...extra, '--', pack]);
   return { ...jsonDoc(r), exit: r.code };
 }
 
@@ -147,7 +147,7 @@ describe('key rotation through the command line', () => {
 
   test('an installation that trusts only the new key accepts it (and so does the real executable)', async () => {
     const inst = await installation(['new']);
-    const r = spawnCli(['install', '--root', inst.root, '-u', rotated]);
+    const r = spawnCli(['install', '--accept-eula', '--root', inst.root, '-u', rotated]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /RTM -> Service Pack 6/);
     assert.match(r.err, new RegExp(`signed by ${id.new}`));

@@ -177,9 +177,28 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     assert.deepEqual(await snapshot(root), before);
   });
 
+  test('the real packs carry a license: install -u and install --feed without --accept-eula are exit 2 (E_EULA_NOT_ACCEPTED), nothing installed; with it, installed', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const product = (snap: Record<string, string>) => Object.fromEntries(Object.entries(snap).filter(([p]) => !p.startsWith('.servicepack/')));
+    for (const args of [
+      ['install', '--root', root, '-u', '--json', sp6()],
+      ['install', '--feed', distFeed, '--root', root, '-u', '--json', 'latest'],
+    ]) {
+      const refused = await servicepack(args);
+      assert.equal(refused.code, 2, refused.err);
+      assert.match(refused.out, /"code": "E_EULA_NOT_ACCEPTED"/);
+      assert.match(refused.out, /carries a license agreement \(EULA\.txt\)/);
+      assert.deepEqual(product(await snapshot(root)), product(before));
+    }
+    const ok = await servicepack(['install', '--feed', distFeed, '--root', root, '-u', '--accept-eula', 'latest']);
+    assert.equal(ok.code, 0, ok.err);
+    assert.equal((await buildInfoOf(root)).level, 6);
+  });
+
   test('exit 6: an interrupted transaction (killed after the journal) is reported by check; the next unattended install settles it first', async () => {
     const root = await temps.installation('rtm-x86');
-    const killed = await servicepack(['install', '--root', root, '-u', sp6()], { SERVICEPACK_FAULT: 'after:journal' });
+    const killed = await servicepack(['install', '--accept-eula', '--root', root, '-u', sp6()], { SERVICEPACK_FAULT: 'after:journal' });
     assert.equal(killed.signal, 'SIGKILL', `the fault kills the installer: ${killed.err}`);
     assert.ok(existsSync(join(root, '.servicepack', 'journal.json')));
     const check = await servicepack(['check', '--feed', distFeed, '--root', root, '--json']);
@@ -195,7 +214,7 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
   test('exit 6 from install itself: the commit fails and so does its rollback; recover brings the tree back, then the install goes through', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
-    const failed = await servicepack(['install', '--root', root, '-u', '--json', sp6()], { SERVICEPACK_FAULT: 'commit:file:2=EIO,rollback:step:1=EIO' });
+    const failed = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', sp6()], { SERVICEPACK_FAULT: 'commit:file:2=EIO,rollback:step:1=EIO' });
     assert.equal(failed.code, 6, failed.err);
     const doc = json(failed);
     assert.equal(doc['code'], 'E_NEEDS_RECOVER');
@@ -210,7 +229,7 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     for (const p of Object.keys(after)) if (p.startsWith('.servicepack/')) delete after[p];
     for (const p of Object.keys(before)) if (p.startsWith('.servicepack/')) delete before[p];
     assert.deepEqual(after, before);
-    const again = await servicepack(['install', '--root', root, '-u', sp6()]);
+    const again = await servicepack(['install', '--accept-eula', '--root', root, '-u', sp6()]);
     assert.equal(again.code, 0, again.err);
     assert.equal((await buildInfoOf(root)).level, 6);
   });
@@ -238,7 +257,7 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
       return;
     }
     const root = await temps.installation('rtm-x86');
-    const command = `stty cols 120 rows 40; exec ${process.execPath} ${join(process.cwd(), 'installer', 'bin', 'servicepack')} install --root ${root} -u ${sp6()}`;
+    const command = `stty cols 120 rows 40; exec ${process.execPath} ${join(process.cwd(), 'installer', 'bin', 'servicepack')} install --root ${root} -u --accept-eula ${sp6()}`;
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '', TERM: 'xterm' } });
       let out = '';

@@ -63,13 +63,13 @@ describe('install → uninstall → install round trips', () => {
     await pool(cases, 2, async (c) => {
       const root = await installationFrom(c.base);
       const label = `${c.manifest.id} (${c.manifest.arch}) on ${c.base}`;
-      ok(await servicepack(['install', '--root', root, '-u', '-q', c.file]), `${label}: install`);
+      ok(await servicepack(['install', '--accept-eula', '--root', root, '-u', '-q', c.file]), `${label}: install`);
       await assertTree(root, c.target, `${label}: after install`);
       ok(await servicepack(['uninstall', '--root', root, '-u', '-q']), `${label}: uninstall`);
       await assertTree(root, c.base, `${label}: after uninstall`);
       const left = await readdir(join(root, '.servicepack'));
       for (const gone of ['backup', 'staging', 'journal.json', 'lock']) assert.ok(!left.includes(gone), `${label}: .servicepack/${gone} left after the uninstall`);
-      ok(await servicepack(['install', '--root', root, '-u', '-q', c.file]), `${label}: install again`);
+      ok(await servicepack(['install', '--accept-eula', '--root', root, '-u', '-q', c.file]), `${label}: install again`);
       await assertTree(root, c.target, `${label}: after the second install`);
       const v = await verifyInstallation(root);
       assert.equal(v.clean, true, `${label}: verify ${JSON.stringify(v.problems)}`);
@@ -83,7 +83,7 @@ describe('install → uninstall → install round trips', () => {
       return;
     }
     const root = await installationFrom('rtm-x86');
-    const inst = await servicepack(['install', '--root', root, '-u', '--json', pack('sp5-x86'), pack('sp5-q236565-x86')]);
+    const inst = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp5-x86'), pack('sp5-q236565-x86')]);
     ok(inst, 'install SP5 + Q236565');
     assert.deepEqual(
       (JSON.parse(inst.out) as { packs: { id: string }[] }).packs.map((p) => p.id),
@@ -111,7 +111,7 @@ describe('install → uninstall → install round trips', () => {
       return;
     }
     const root = await installationFrom('sp5-q236565-x86');
-    const q = await servicepack(['install', '--root', root, '-u', '-q', pack('sp6-x86')]);
+    const q = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-q', pack('sp6-x86')]);
     ok(q, 'SP6 on SP5 + Q236565');
     await assertTree(root, 'sp6-x86', 'after SP6');
     ok(await servicepack(['uninstall', '--root', root, '-u', '-q']), 'uninstall SP6');
@@ -123,7 +123,7 @@ describe('install → uninstall → install round trips', () => {
 
   test('installed with --no-backup: uninstall refuses, says why, exit 3', async () => {
     const root = await installationFrom('rtm-x86');
-    ok(await servicepack(['install', '--root', root, '-u', '-n', '-q', pack('sp6-x86')]), 'install -n');
+    ok(await servicepack(['install', '--accept-eula', '--root', root, '-u', '-n', '-q', pack('sp6-x86')]), 'install -n');
     const r = await servicepack(['uninstall', '--root', root, '-u', '--json']);
     assert.equal(r.code, 3);
     const doc = JSON.parse(r.out) as { code: string; message: string };

@@ -237,7 +237,7 @@ export async function ensureInstalled(work: string, fx: Fixture): Promise<string
   if (existsSync(join(root, '.servicepack', 'state.json'))) return root;
   rmSync(root, { recursive: true, force: true });
   await run('cp', ['-al', fx.oldTree, root]);
-  await servicepack(['install', '--root', root, '-u', fx.pack], { okCodes: [10] });
+  await servicepack(['install', '--accept-eula', '--root', root, '-u', fx.pack], { okCodes: [10] });
   await run('sync', []);
   return root;
 }

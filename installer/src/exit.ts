@@ -1,23 +1,16 @@
+import { ExitCode } from '@servicepack/core/errors';
+
 /**
- * Exit codes (docs/cli.md §5) and the one shape every failure takes on the way out. Kept free of core
- * imports so `--help` and usage errors stay fast: the numbers are the contract, core's ExitCode
- * mirrors them.
+ * Exit codes (docs/cli.md §5) and the one shape every failure takes on the way out. The numbers are core's
+ * one table (errors.ts, which imports nothing, so `--help` and usage errors stay fast).
  */
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  notApplicable: 3,
-  integrity: 4,
-  busy: 5,
-  needsRecover: 6,
-  restartRequired: 10,
-} as const;
+export const EXIT = ExitCode;
 
 export const EXIT_CODES_HELP = `Exit codes:
   0   done
   1   failed and rolled back (nothing changed)
-  2   usage error, or invalid answer file / manifest
+  2   usage error, invalid answer file / manifest, or a license
+      not accepted (--accept-eula)
   3   not applicable (wrong product, version, arch or level; already installed;
       superseded; locally modified files; query --require not met)
   4   integrity or trust failure (signature, hash, unsafe archive, stale or
@@ -29,9 +22,9 @@ export const EXIT_CODES_HELP = `Exit codes:
 export const EXAMPLES_HELP = `Examples:
   servicepack query --root /opt/inetsrv
   servicepack query --json --require sp6
-  servicepack install --root /opt/inetsrv -u inetsrv-4.0-sp6-x86.tgz
-  SERVICEPACK_ROOT=/opt/inetsrv servicepack install -u -z --json inetsrv-4.0-sp6-x86.tgz
-  servicepack install --dry-run inetsrv-4.0-sp6-x86.tgz
+  servicepack install --root /opt/inetsrv -u --accept-eula inetsrv-4.0-sp6-x86.tgz
+  SERVICEPACK_ROOT=/opt/inetsrv servicepack install -u -z --accept-eula --json inetsrv-4.0-sp6-x86.tgz
+  servicepack install --dry-run --accept-eula inetsrv-4.0-sp6-x86.tgz
   servicepack uninstall --root /opt/inetsrv -u          (newest update first)
   servicepack verify --root /opt/inetsrv                (exit 4 on any difference)
   servicepack recover --root /opt/inetsrv               (after a crash or power cut)

@@ -16,6 +16,8 @@ export interface OptionFlags {
   keepModified?: true;
   dryRun?: true;
   force?: true;
+  /** `--accept-eula` */
+  acceptEula?: true;
 }
 
 export interface FlagOptions<M extends ModifiedPolicy = ModifiedPolicy> {
@@ -27,6 +29,8 @@ export interface FlagOptions<M extends ModifiedPolicy = ModifiedPolicy> {
   modified: M;
   dryRun: boolean;
   force: boolean;
+  /** the pack's license was accepted on the command line */
+  acceptEula: boolean;
 }
 
 /** A command without `--keep-modified` (uninstall) can only be asked to stop or overwrite. */
@@ -42,6 +46,7 @@ export function optionsFromFlags<F extends OptionFlags>(f: F): FlagOptions<Modif
     modified: modified as ModifiedOf<F>,
     dryRun: f.dryRun === true,
     force: f.force === true,
+    acceptEula: f.acceptEula === true,
   };
 }
 

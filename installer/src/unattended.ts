@@ -9,6 +9,7 @@ import type { TransactionHooks } from '@servicepack/core/transaction';
 import { EXIT, errorDocument, UsageError } from './exit.js';
 import { faultHooks } from './fault.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, UiEvent } from './front-end.js';
+import { mayAskOperator } from './interactive.js';
 import type { Io } from './io.js';
 import { optionsFromFlags, restartPolicy } from './options.js';
 import { type LoggedTransaction, withTransactionLog } from './txlog.js';
@@ -58,17 +59,11 @@ export function aggregateExitCode(codes: readonly number[]): number {
   return codes.length > 0 ? EXIT.notApplicable : EXIT.ok;
 }
 
-/** CI=true (or CONTINUOUS_INTEGRATION) as most CI systems and ink's is-in-ci read it. */
-export function isCI(env: Record<string, string | undefined>): boolean {
-  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => {
-    const v = env[k];
-    return v !== undefined && v !== '' && v !== '0' && v !== 'false';
-  });
-}
+export { isCI } from './interactive.js';
 
-/** The one interactivity gate: stdin and stdout are terminals (io.interactive) and this is not CI. */
+/** The one interactivity gate (interactive.ts), for the unattended front ends: listr2 only where it may draw. */
 export function interactiveGate(io: Io): boolean {
-  return io.interactive && !isCI(io.env) && io.env['TERM'] !== 'dumb';
+  return mayAskOperator(io);
 }
 
 export async function chooseFrontEnd(io: Io, opts: { json: boolean; quiet: boolean }): Promise<FrontEnd> {
@@ -256,6 +251,7 @@ async function installTarget(req: UnattendedRequest, t: TargetContext, root: str
       restart: req.restart === 'never' ? 'never' : 'auto',
       dryRun: req.dryRun,
       force: req.force,
+      acceptEula: req.acceptEula,
       sink,
       transactionId: txid,
       ...(req.hooks ? { hooks: req.hooks } : {}),
@@ -307,6 +303,7 @@ export interface UnattendedFlags {
   json?: true;
   trust?: string[];
   allowUnsigned?: true;
+  acceptEula?: true;
   quiet?: true;
   answerFile?: string;
   feed?: string;
@@ -315,6 +312,7 @@ export interface UnattendedFlags {
 /** Options that an answer file decides; giving them on the command line as well would be ambiguous. */
 const DECIDED_BY_ANSWER_FILE: [keyof UnattendedFlags, string][] = [
   ['root', '--root'],
+  ['acceptEula', '--accept-eula'],
   ['feed', '--feed'],
   ['backup', '--no-backup'],
   ['overwriteModified', '--overwrite-modified'],
@@ -373,7 +371,7 @@ export async function runUnattendedCommand(args: string[], flags: UnattendedFlag
         targets: [root],
         source,
         trustFiles: o.trustFiles,
-        acceptEula: false,
+        acceptEula: o.acceptEula,
         backup: o.backup,
         modified: o.modified,
         restart: restartPolicy(o.restart),

@@ -251,8 +251,8 @@ describe('reporting details', () => {
   test('colour only on a terminal without NO_COLOR', () => {
     const lines: string[] = [];
     const sinkOut = { write: (t: string) => void lines.push(t), isTTY: true };
-    new PlainReporter({ err: sinkOut, out: sinkOut, quiet: false, env: {} }).sink({ type: 'warning', code: 'W', message: 'm' });
-    new PlainReporter({ err: sinkOut, out: sinkOut, quiet: false, env: { NO_COLOR: '1' } }).sink({ type: 'warning', code: 'W', message: 'm' });
+    new PlainReporter({ err: sinkOut, out: sinkOut, quiet: false, env: {} }).sink({ type: 'warning', code: 'W_LOG', message: 'm' });
+    new PlainReporter({ err: sinkOut, out: sinkOut, quiet: false, env: { NO_COLOR: '1' } }).sink({ type: 'warning', code: 'W_LOG', message: 'm' });
     assert.match(lines[0]!, /\x1b\[33m/);
     assert.doesNotMatch(lines[1]!, /\x1b\[/);
   });

@@ -76,7 +76,7 @@ describe('every human renderer escapes', () => {
     const c = capture(true);
     const r = new PlainReporter({ err: c.io.err, out: c.io.out, quiet: false, env: {} });
     r.sink({ type: 'info', message: HOSTILE });
-    r.sink({ type: 'warning', code: 'W', message: HOSTILE });
+    r.sink({ type: 'warning', code: 'W_LOG', message: HOSTILE });
     r.print(safe`${r.o.green('Installed')} ${HOSTILE} in /r`);
     r.error(HOSTILE);
     noForgery(c.out() + c.err());
@@ -88,7 +88,7 @@ describe('every human renderer escapes', () => {
   test('--json: the warning echoed to stderr is escaped, the document keeps the raw string', () => {
     const c = capture();
     const r = new JsonReporter(c.io.out, c.io.err, false);
-    r.sink({ type: 'warning', code: 'W', message: HOSTILE });
+    r.sink({ type: 'warning', code: 'W_LOG', message: HOSTILE });
     r.result({});
     noForgery(c.err());
     assert.equal(c.err(), `warning: ${ESCAPED}\n`);
@@ -100,7 +100,7 @@ describe('every human renderer escapes', () => {
     const fe = new LinesFrontEnd(c.io, false, () => new Date(0));
     const view = fe.target({ root: `/r/${HOSTILE}`, index: 0, count: 1, fromFeed: false });
     view.sink({ type: 'info', message: HOSTILE });
-    view.sink({ type: 'warning', code: 'W', message: HOSTILE });
+    view.sink({ type: 'warning', code: 'W_LOG', message: HOSTILE });
     view.sink({ type: 'step', step: 'verify', state: 'failed', message: HOSTILE });
     const outcome: TargetOutcome = {
       root: `/r/${HOSTILE}`,
@@ -132,7 +132,7 @@ describe('every human renderer escapes', () => {
     const view = fe.target({ root: `/r/${HOSTILE}`, index: 0, count: 1, fromFeed: false });
     view.sink({ type: 'step', step: 'lock', state: 'started' });
     view.sink({ type: 'info', message: HOSTILE });
-    view.sink({ type: 'warning', code: 'W', message: HOSTILE });
+    view.sink({ type: 'warning', code: 'W_LOG', message: HOSTILE });
     view.sink({ type: 'step', step: 'verify', state: 'failed', message: HOSTILE });
     await view.finish({ root: '/r', ok: false, exitCode: 3, transactionId: 't', logs: [], packs: [], error: { ok: false, code: 'E', exitCode: 3, message: HOSTILE, details: {} } });
     fe.failure({ ok: false, code: 'E_USAGE', exitCode: 2, message: HOSTILE, details: {} });

@@ -10,6 +10,7 @@ import { LinesFrontEnd } from '../src/reporters/lines.js';
 import { ListrFrontEnd, StepBridge } from '../src/reporters/listr.js';
 import type { TargetOutcome, UiEvent } from '../src/front-end.js';
 import { aggregateExitCode, interactiveGate, isCI } from '../src/unattended.js';
+import { canRunWizard } from '../src/wizard/route.js';
 
 function captureIo(interactive = false, env: Record<string, string | undefined> = {}): { io: Io; out: () => string; err: () => string } {
   let out = '';
@@ -84,6 +85,19 @@ describe('the interactivity gate', () => {
     assert.equal(interactiveGate(captureIo(true, { TERM: 'dumb' }).io), false);
     assert.equal(isCI({ CONTINUOUS_INTEGRATION: '1' }), true);
     assert.equal(isCI({ CI: '0' }), false);
+  });
+});
+
+describe('one interactivity gate for the wizard and the unattended front ends', () => {
+  test('CI set but empty is CI on both paths (is-in-ci, as ink reads it): no listr2 and no wizard', () => {
+    for (const env of [{ CI: '' }, { CONTINUOUS_INTEGRATION: '' }, { CI: 'woodpecker' }]) {
+      assert.equal(interactiveGate(captureIo(true, env).io), false, JSON.stringify(env));
+      assert.equal(canRunWizard({ interactive: true, env }), false, JSON.stringify(env));
+    }
+    for (const env of [{}, { CI: 'false' }, { CI: '0' }, { CONTINUOUS_INTEGRATION: 'false' }]) {
+      assert.equal(interactiveGate(captureIo(true, env).io), true, JSON.stringify(env));
+      assert.equal(canRunWizard({ interactive: true, env }), true, JSON.stringify(env));
+    }
   });
 });
 
@@ -179,7 +193,7 @@ describe('LinesFrontEnd', () => {
     const fe = new LinesFrontEnd(io, false, () => new Date('2026-01-01T00:00:00.000Z'));
     const view = fe.target({ root: '/opt/a', index: 0, count: 2, fromFeed: false });
     for (const e of installEvents()) view.sink(e);
-    view.sink({ type: 'warning', code: 'W', message: 'careful' });
+    view.sink({ type: 'warning', code: 'W_LOG', message: 'careful' });
     await view.finish(okOutcome('/opt/a'));
     const v2 = fe.target({ root: '/opt/b', index: 1, count: 2, fromFeed: false });
     for (const e of installEvents('verify')) v2.sink(e);

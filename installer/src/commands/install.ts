@@ -21,6 +21,7 @@ export interface InstallFlags {
   json?: true;
   trust?: string[];
   allowUnsigned?: true;
+  acceptEula?: true;
   quiet?: true;
 }
 
@@ -40,6 +41,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .option('--json', 'print one JSON document on stdout')
     .option('--trust <file...>', 'also trust these public keys (PEM)')
     .option('--allow-unsigned', 'install packs that are unsigned or signed by unknown keys')
+    .option('--accept-eula', 'accept the license agreement of packs that carry one (read it first: tar -xzOf PACK EULA.txt)')
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
     .option('--answer-file <file>', 'unattended install as the YAML answer file says (implies -u; see docs/fleet.md)')
     .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
@@ -69,7 +71,7 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
     const { code, result } = await withTransactionLog({ root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: rep.r.sink }, async (log) => {
       const hooks = faultHooks(io.env, io.err);
       const { installPacks } = await import('@servicepack/core/install');
-      const { trustFiles, allowUnsigned, backup, modified, restart, dryRun, force } = optionsFromFlags(flags);
+      const { trustFiles, allowUnsigned, backup, modified, restart, dryRun, force, acceptEula } = optionsFromFlags(flags);
       const result = await installPacks({
         root,
         packs,
@@ -80,6 +82,7 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
         restart: restartPolicy(restart),
         dryRun,
         force,
+        acceptEula,
         sink: log.sink,
         transactionId: log.transactionId,
         ...(hooks ? { hooks } : {}),

@@ -54,8 +54,6 @@ export interface WizardContext extends ViewInputs {
   /** the root the candidates were judged against */
   candidatesFor?: string;
   chosen?: PackCandidate;
-  /** the license text of the chosen pack, when it carries one */
-  eula?: { name: string; text: string; packPath: string };
   accepted: boolean;
   result?: InstallResult;
   /** uninstall: the update chosen for removal, and what removing it did */
@@ -97,7 +95,7 @@ export function coreServices(): WizardServices {
     },
     install: async (opts) => {
       const { installPacks } = await import('@servicepack/core/install');
-      return logged(opts.root, opts.sink, { source: { kind: 'packs', packs: opts.packs }, options: { backup: opts.backup, modified: opts.modified, restart: opts.restart, force: opts.force === true, allowUnsigned: opts.allowUnsigned === true, acceptEula: true } }, async (transactionId, sink) => {
+      return logged(opts.root, opts.sink, { source: { kind: 'packs', packs: opts.packs }, options: { backup: opts.backup, modified: opts.modified, restart: opts.restart, force: opts.force === true, allowUnsigned: opts.allowUnsigned === true, acceptEula: opts.acceptEula === true } }, async (transactionId, sink) => {
         const result = await installPacks({ ...opts, transactionId, sink });
         return { result, exitCode: result.restartRequired ? 10 : 0, packs: result.packs.map((p) => p.id) };
       });

@@ -1,5 +1,6 @@
 import type { PackInspection, VerifiedPack } from '@servicepack/core/pack';
-import type { ModifiedChoice, WizardRequest } from './route.js';
+import type { ModifiedPolicy } from '@servicepack/core/plan';
+import type { WizardRequest } from './route.js';
 
 /**
  * The wizard's findings and choices, in a module of their own: the context (context.ts) holds the
@@ -26,7 +27,7 @@ export interface Refusal {
 export interface InstallChoices {
   backup: boolean;
   restart: boolean;
-  modified: ModifiedChoice;
+  modified: ModifiedPolicy;
 }
 
 /** How the wizard ended: the process exit code (docs/cli.md §5) and what is printed after the screen is gone. */
@@ -40,4 +41,6 @@ export interface ViewInputs {
   readonly request: WizardRequest;
   readonly cwd: string;
   choices: InstallChoices;
+  /** the license text of the chosen pack, when it carries one (license.ts) */
+  eula?: { name: string; text: string; packPath: string };
 }

@@ -1,4 +1,6 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import type { ModifiedPolicy } from '@servicepack/core/plan';
+import { mayAskOperator } from '../interactive.js';
 import { optionWordsChecked } from '../operands.js';
 import { type OptionFlags, optionsFromFlags } from '../options.js';
 
@@ -14,8 +16,6 @@ function withOptionWordsChecked(cmd: Command): Command {
   return cmd;
 }
 
-export type ModifiedChoice = 'stop' | 'overwrite' | 'keep';
-
 /** What the wizard starts from: flags pre-set the Options screen, they never skip a question. */
 export interface WizardRequest {
   flow: 'install' | 'uninstall';
@@ -30,7 +30,7 @@ export interface WizardRequest {
   allowUnsigned: boolean;
   backup: boolean;
   restart: boolean;
-  modified: ModifiedChoice;
+  modified: ModifiedPolicy;
   force: boolean;
 }
 
@@ -40,17 +40,11 @@ export interface WizardEnvironment {
   env: Record<string, string | undefined>;
 }
 
-/** Same rule as ink's is-in-ci, so we never start a front end that ink itself would not redraw. */
-export function isCI(env: Record<string, string | undefined>): boolean {
-  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => {
-    const v = env[k];
-    return v !== undefined && v !== '0' && v !== 'false';
-  });
-}
+export { isCI } from '../interactive.js';
 
 /** A terminal, not CI, and one that can move its cursor: anything less gets the plain front ends. */
 export function canRunWizard(e: WizardEnvironment): boolean {
-  return e.interactive && !isCI(e.env) && e.env['TERM'] !== 'dumb';
+  return mayAskOperator(e);
 }
 
 /**
@@ -68,6 +62,8 @@ function wizardParser() {
     .option('--packs <dir>')
     .option('--trust <file>', 'a trusted public key (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--allow-unsigned')
+    // accepted on the License screen all the same: a flag never skips a question
+    .option('--accept-eula')
     .option('-n, --no-backup')
     .option('-z, --no-restart')
     .addOption(new Option('-o, --overwrite-modified').conflicts('keepModified'))

@@ -2,11 +2,11 @@ import { basename, isAbsolute, relative } from 'node:path';
 import type { Installation } from '@servicepack/core/detect';
 import type { InstallResult } from '@servicepack/core/install';
 import type { Manifest } from '@servicepack/core/manifest';
+import type { ModifiedPolicy } from '@servicepack/core/plan';
 import { EXIT, errorDocument } from '../exit.js';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { levelName } from '@servicepack/core/level';
 import type { InstallChoices, Outcome, PackCandidate, ViewInputs } from './model.js';
-import type { ModifiedChoice } from './route.js';
 
 /**
  * What each screen shows, computed from the engine's answers. The components only lay these out,
@@ -108,7 +108,7 @@ export interface OptionsView {
   heading: string;
   rows: OptionRow[];
   /** the choices the modified-files row cycles through */
-  policies: ModifiedChoice[];
+  policies: ModifiedPolicy[];
   /** the unattended command line for the same change, before the option switches */
   baseCommand: string;
   /** what follows the switches: `--`, so that a pack named like an option stays a pack (operands.ts) */
@@ -296,11 +296,8 @@ export function updateView(inst: Installation, candidates: readonly PackCandidat
   };
 }
 
-/** Which document of a pack is its license: EULA.txt, or the one document named like a license. */
-export function eulaDocument(m: Manifest): string | undefined {
-  const docs = m.documents ?? [];
-  return docs.find((d) => d.name === 'EULA.txt')?.name ?? docs.find((d) => /eula|licen[cs]e/i.test(d.name))?.name;
-}
+/** Which document of a pack is its license: core's one rule, the one answer files and the install apply. */
+export { licenseDocument as eulaDocument } from '@servicepack/core/license';
 
 /** The command-line switch of every choice that differs from the default. */
 export function flagsFor(c: InstallChoices): string[] {
@@ -314,8 +311,14 @@ function quote(arg: string): string {
 const MODIFIED_HELP =
   'A product file changed on this server: stop installs nothing (default); overwrite (-o) replaces it and keeps the changed file in the backup; keep (--keep-modified) leaves it. Changed config files are never overwritten: the new default is written beside them as .spnew.';
 
-export function optionsView(ctx: Pick<ViewInputs, 'request' | 'cwd' | 'choices'>, pack: PackView | undefined, root: string, packPath: string): OptionsView {
-  const extra = [...ctx.request.trustFiles.flatMap((t) => ['--trust', t]), ...(ctx.request.allowUnsigned ? ['--allow-unsigned'] : []), ...(ctx.request.force ? ['-f'] : [])];
+export function optionsView(ctx: Pick<ViewInputs, 'request' | 'cwd' | 'choices'> & Partial<Pick<ViewInputs, 'eula'>>, pack: PackView | undefined, root: string, packPath: string): OptionsView {
+  // the command shown must do what the wizard does: a pack with a license needs its acceptance there too
+  const extra = [
+    ...ctx.request.trustFiles.flatMap((t) => ['--trust', t]),
+    ...(ctx.request.allowUnsigned ? ['--allow-unsigned'] : []),
+    ...(ctx.request.force ? ['-f'] : []),
+    ...(ctx.eula ? ['--accept-eula'] : []),
+  ];
   const args = ['servicepack', 'install', '--root', root, '-u', ...extra];
   return {
     heading: `Options for ${pack?.title ?? basename(packPath)}`,

@@ -142,16 +142,16 @@ ${Array.from({ length: 30 }, (_, i) => `${i + 1}. Clause number ${i + 1} of the 
 END OF AGREEMENT
 `;
 
-/** A signed pack like makePack's, carrying an EULA.txt document as the builder ships it. */
-export async function makePackWithEula(vendor: Vendor, spec: { level: number; fromLevels: number[]; arch?: 'x86' | 'alpha' }, outDir: string, text = EULA): Promise<string> {
+/** A signed pack like makePack's, carrying an EULA.txt document as the builder ships it (or a license under another name). */
+export async function makePackWithEula(vendor: Vendor, spec: { level: number; fromLevels: number[]; arch?: 'x86' | 'alpha' }, outDir: string, text = EULA, name = 'EULA.txt'): Promise<string> {
   const made = await makePack(vendor, spec, outDir);
   const work = await tempDir('sp-wiz-eula-');
   const payload = join(work, 'payload');
   await writeTree(payload, levelFiles(spec.level, spec.arch ?? 'x86'));
-  const eula = join(work, 'EULA.txt');
+  const eula = join(work, name);
   await writeFile(eula, text);
-  const manifest = { ...made.manifest, documents: [{ name: 'EULA.txt', sha256: sha256Bytes(text), size: Buffer.byteLength(text) }] };
-  await writePack({ out: made.path, manifest, privateKeys: [parsePrivateKey(vendor.privateKeyPem)], payloadDir: payload, documents: [{ name: 'EULA.txt', path: eula }] });
+  const manifest = { ...made.manifest, documents: [{ name, sha256: sha256Bytes(text), size: Buffer.byteLength(text) }] };
+  await writePack({ out: made.path, manifest, privateKeys: [parsePrivateKey(vendor.privateKeyPem)], payloadDir: payload, documents: [{ name, path: eula }] });
   return made.path;
 }
 

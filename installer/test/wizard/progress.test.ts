@@ -33,7 +33,7 @@ describe('the progress model folds the core events', () => {
   });
 
   test('warnings keep the newest three; info changes nothing', () => {
-    const warn = (n: number): ServicepackEvent => ({ type: 'warning', code: 'W', message: `w${n}` });
+    const warn = (n: number): ServicepackEvent => ({ type: 'warning', code: 'W_LOG', message: `w${n}` });
     const v = fold([warn(1), warn(2), warn(3), warn(4), { type: 'info', message: 'hello' }]);
     assert.deepEqual(v.warnings, ['w2', 'w3', 'w4']);
   });

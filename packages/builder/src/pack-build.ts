@@ -12,6 +12,7 @@ import {
   jsonSchemas,
   type Manifest,
   type ManifestFile,
+  NOT_OWNED,
   normalizeMode,
   parsePrivateKey,
   sha256File,
@@ -25,11 +26,11 @@ import { DEFAULT_SOURCE_DATE_EPOCH, releaseName } from './release.js';
 import { findFix, loadSeries, type Series } from './series.js';
 
 /**
- * Top-level folders of a release tree no pack ever carries: the admin's content, the installer's
- * own records and trust store, and what the running server creates. A pack that touched them could
- * destroy data that exists nowhere else, or swap the keys that decide what is trusted next time.
+ * Top-level folders of a release tree no pack ever carries: the installation's NOT_OWNED folders.
+ * A pack that touched them could destroy data that exists nowhere else, or swap the keys that
+ * decide what is trusted next time; one list, so the builder never ships what the installer refuses.
  */
-export const NEVER_IN_PACKS = ['wwwroot', '.servicepack', 'logs', 'run'] as const;
+export const NEVER_IN_PACKS = NOT_OWNED;
 
 /** Files the running server has loaded: changing one means the service must restart. */
 function needsRestart(path: string): boolean {

@@ -4,6 +4,7 @@ import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, 
 import { z } from 'zod';
 import { isServicepackError, ServicepackError } from './errors.js';
 import { resolveFeedSource } from './feed.js';
+import { MODIFIED_POLICIES, type ModifiedPolicy } from './plan.js';
 
 /**
  * The answer file of an unattended install (docs/formats.md "Answer file"): YAML an administrator writes once and
@@ -36,7 +37,7 @@ export const AnswerFileSchema = z
     trust: z.array(PathSchema).max(64).optional().describe("public keys (PEM) trusted besides each target's .servicepack/trust/"),
     acceptEula: z.boolean().default(false).describe('must be true when a pack carries a license agreement (EULA.txt)'),
     backup: z.boolean().default(true).describe('keep uninstall data (false is the command line --no-backup)'),
-    modified: z.enum(['stop', 'overwrite', 'keep']).default('stop').describe('locally modified files: stop (refuse), overwrite (the changed file goes to the backup), keep'),
+    modified: z.enum(MODIFIED_POLICIES).default('stop').describe('locally modified files: stop (refuse), overwrite (the changed file goes to the backup), keep'),
     restart: z
       .enum(['auto', 'always', 'never'])
       .default('auto')
@@ -70,7 +71,6 @@ const COMMAND_LINE_ONLY: Record<string, string> = {
 /** Answer files are a few lines; anything this big is a mistake (or an attempt to exhaust memory). */
 export const ANSWER_FILE_MAX_BYTES = 1024 * 1024;
 
-export type ModifiedChoice = AnswerFileData['modified'];
 export type RestartChoice = AnswerFileData['restart'];
 
 export interface AnswerFileIssue {
@@ -94,7 +94,7 @@ export interface AnswerFile {
   trust: string[];
   acceptEula: boolean;
   backup: boolean;
-  modified: ModifiedChoice;
+  modified: ModifiedPolicy;
   restart: RestartChoice;
   log?: string;
   /** the line of every top-level key present, for errors found later (e.g. a EULA not accepted) */
@@ -338,7 +338,5 @@ export async function parseAnswerFile(text: string, file: string, opts: { checkF
   };
 }
 
-/** The packs' license agreement: a document whose name starts with EULA (EULA.txt). */
-export function eulaDocument(m: { documents?: readonly { name: string }[] | undefined }): string | undefined {
-  return m.documents?.find((d) => /^eula/i.test(d.name))?.name;
-}
+/** The packs' license agreement, by the one rule (license.ts) the wizard and the install apply too. */
+export { licenseDocument as eulaDocument } from './license.js';

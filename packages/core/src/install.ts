@@ -1,14 +1,15 @@
 import { chmod, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable, hotfixIds } from './applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from './buildinfo.js';
-import { detectInstallation, hashPaths, type Installation, parseBuildInfo } from './detect.js';
+import { detectInstallation, hashPaths, type Installation, type ProblemKind, parseBuildInfo } from './detect.js';
 import { isServicepackError, ServicepackError } from './errors.js';
-import { type EventSink, nullSink } from './events.js';
+import { type EventSink, nullSink, type WarningCode } from './events.js';
 import { exists, inRoot, makeDirs, writeFileAtomic } from './fsutil.js';
 import { sha256Bytes } from './hash.js';
 import { at, type Journal, type JournalOp, type JournalStep, journalPath } from './journal.js';
 import { type Level, levelName } from './level.js';
+import { licenseDocument } from './license.js';
 import type { FixRef, Manifest } from './manifest.js';
 import { openPack, type StagedPayload, stagePayload, type VerifiedPack } from './pack.js';
 import { type FileMeta, filesAfter, type InstallPlan, type ModifiedPolicy, type PlannedOp, planInstall } from './plan.js';
@@ -53,6 +54,8 @@ export interface InstallOptions {
   dryRun: boolean;
   /** install even when the state record and BUILDINFO.json disagree */
   force?: boolean;
+  /** the operator accepted the license agreement of the packs that carry one (license.ts); without it they are refused */
+  acceptEula?: boolean;
   sink?: EventSink;
   /** bounded wait for the service to stop */
   stopTimeoutMs?: number;
@@ -159,6 +162,9 @@ function stagedFileOf(unit: Unit, op: PlannedOp): string {
 // the journaled half shared with uninstall: journal → stop-service → commit → record → restart →
 // cleanup. Each one reads and extends the one context.
 
+/** A difference from the record that does not stop an install: warned about, one fixed code per kind. */
+const PROBLEM_WARNING: Record<Exclude<ProblemKind, 'buildinfo' | 'state'>, WarningCode> = { modified: 'W_MODIFIED', missing: 'W_MISSING', extra: 'W_EXTRA' };
+
 const lockStep: StepDef<InstallContext> = {
   name: 'lock',
   run: async (ctx) => {
@@ -195,8 +201,8 @@ const detectStep: StepDef<InstallContext> = {
       }
       ctx.sink({ type: 'warning', code: 'W_INCONSISTENT', message: `installing despite an inconsistent installation (--force): ${serious.map((p) => p.message).join('; ')}` });
     }
-    for (const p of inst.problems.filter((q) => q.kind !== 'buildinfo' && q.kind !== 'state')) {
-      ctx.sink({ type: 'warning', code: `W_${p.kind.toUpperCase()}`, message: p.message, path: p.path });
+    for (const p of inst.problems) {
+      if (p.kind !== 'buildinfo' && p.kind !== 'state') ctx.sink({ type: 'warning', code: PROBLEM_WARNING[p.kind], message: p.message, path: p.path });
     }
     ctx.sink({ type: 'info', message: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}, in ${inst.root}` });
   },
@@ -219,6 +225,14 @@ const verifyStep: StepDef<InstallContext> = {
       if (seen.has(m.id)) throw new ServicepackError('E_USAGE', `${m.id} is listed twice: name each pack once`, { packId: m.id });
       seen.add(m.id);
       checkApplicable(target, m, { packPath: path });
+      const license = licenseDocument(m);
+      if (license !== undefined && ctx.opts.acceptEula !== true) {
+        throw new ServicepackError(
+          'E_EULA_NOT_ACCEPTED',
+          `${basename(path)} carries a license agreement (${license}); read it (tar -xzOf ${path} ${license}) and pass --accept-eula (acceptEula: true in an answer file) to install it unattended`,
+          { packId: m.id, path, document: license },
+        );
+      }
       const to = nextLevel(target, m);
       ctx.units.push({
         index,

@@ -10,7 +10,9 @@ export interface FileMeta {
   mode: number;
 }
 
-export type ModifiedPolicy = 'stop' | 'overwrite' | 'keep';
+/** What to do with files changed locally since the last install: one list for every front end. */
+export const MODIFIED_POLICIES = ['stop', 'overwrite', 'keep'] as const;
+export type ModifiedPolicy = (typeof MODIFIED_POLICIES)[number];
 
 export interface PlannedOp {
   /** root-relative path the operation lands on (for a config default: `<path>.spnew`) */

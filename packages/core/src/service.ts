@@ -6,6 +6,7 @@ import { basename, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BuildInfo } from './buildinfo.js';
 import { ServicepackError } from './errors.js';
+import type { WarningCode } from './events.js';
 import { errnoCode } from './fsutil.js';
 import { isAlive, ownerAlive, procStat } from './open-transaction.js';
 import { servicePathReason } from './record-paths.js';
@@ -28,7 +29,7 @@ export interface ServiceStatus {
 
 export interface PidFileDistrust {
   /** W_FOREIGN_PID: a live process that is not (or cannot be shown to be) the server; W_PID_FILE: not a plain pid file. */
-  code: 'W_FOREIGN_PID' | 'W_PID_FILE';
+  code: Extract<WarningCode, 'W_FOREIGN_PID' | 'W_PID_FILE'>;
   message: string;
   pid?: number;
 }

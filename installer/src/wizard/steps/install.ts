@@ -37,6 +37,7 @@ export async function install(ctx: Ctx): Promise<StepResult> {
       restart: restartPolicy(ctx.choices.restart),
       dryRun: false,
       force: ctx.request.force,
+      acceptEula: ctx.accepted,
       sink,
     });
   } finally {
