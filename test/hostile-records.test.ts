@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { State } from '../packages/core/src/state.js';
+import type { State } from '../packages/core/src/installation/state.js';
 import { treeSnapshot } from './support/hostile.js';
 import { freezeBuild, installationFrom, pack, repo, servicepack, tempFolders } from './support/servicepack.js';
 
