@@ -14,9 +14,9 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { hashTree } from '../packages/core/src/hash.js';
-import { openPack, readPackDocument, writePack } from '../packages/core/src/pack.js';
-import { generateKeyPair, loadTrustedKeys, parsePrivateKey } from '../packages/core/src/trust.js';
+import { hashTree } from '../packages/core/src/support/hash.js';
+import { openPack, readPackDocument, writePack } from '../packages/core/src/pack/pack.js';
+import { generateKeyPair, loadTrustedKeys, parsePrivateKey } from '../packages/core/src/trust/trust.js';
 import { runLeakProbe, startTree } from './support/inetsrv.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

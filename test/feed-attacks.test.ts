@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ServicepackError } from '../packages/core/src/errors.js';
+import { ServicepackError } from '../packages/core/src/support/errors.js';
 import {
   FEED_INDEX_MAX_BYTES,
   type FeedIndex,
@@ -34,8 +34,8 @@ import {
   openFeedPack,
   serializeFeedIndex,
   signFeedIndex,
-} from '../packages/core/src/feed.js';
-import type { TrustedKey } from '../packages/core/src/trust.js';
+} from '../packages/core/src/feed/feed.js';
+import type { TrustedKey } from '../packages/core/src/trust/trust.js';
 import { cli, fixedKey, jsonDoc, selfSignedCertificate, treeSnapshot } from './support/hostile.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -619,7 +619,7 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
 let vendorTrust: TrustedKey[] | undefined;
 /** The packs in dist/feed are signed by the build's vendor key. */
 async function vendorKeys(): Promise<TrustedKey[]> {
-  const { loadTrustedKeys } = await import('../packages/core/src/trust.js');
+  const { loadTrustedKeys } = await import('../packages/core/src/trust/trust.js');
   vendorTrust ??= await loadTrustedKeys({ trustFiles: [join(repo, 'dist', 'keys', 'dev.pub')] });
   return vendorTrust;
 }

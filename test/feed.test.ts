@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // The root has no dependency on the workspace packages, so their sources are imported by path.
-import { type Catalog, identifyByCatalog } from '../packages/core/src/catalog.js';
-import { FEED_INDEX_FILE, type LoadedFeed, loadCatalog, loadFeed, openFeedPack } from '../packages/core/src/feed.js';
-import { NOT_OWNED } from '../packages/core/src/fsutil.js';
-import { hashTree, sha256File } from '../packages/core/src/hash.js';
-import { loadTrustedKeys, type TrustedKey, trustedKeyFromPem } from '../packages/core/src/trust.js';
+import { type Catalog, identifyByCatalog } from '../packages/core/src/feed/catalog.js';
+import { FEED_INDEX_FILE, type LoadedFeed, loadCatalog, loadFeed, openFeedPack } from '../packages/core/src/feed/feed.js';
+import { NOT_OWNED } from '../packages/core/src/support/fsutil.js';
+import { hashTree, sha256File } from '../packages/core/src/support/hash.js';
+import { loadTrustedKeys, type TrustedKey, trustedKeyFromPem } from '../packages/core/src/trust/trust.js';
 import { paths } from '../packages/builder/src/paths.js';
 import { releaseName } from '../packages/builder/src/release.js';
 import { runFeedPublish } from '../installer/src/commands/feed.js';

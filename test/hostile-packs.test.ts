@@ -18,10 +18,10 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { Manifest } from '../packages/core/src/manifest.js';
-import { openPack, readPackDocument } from '../packages/core/src/pack-read.js';
-import { serializeManifest } from '../packages/core/src/pack-write.js';
-import { loadTrustedKeys } from '../packages/core/src/trust.js';
+import type { Manifest } from '../packages/core/src/pack/manifest.js';
+import { openPack, readPackDocument } from '../packages/core/src/pack/pack-read.js';
+import { serializeManifest } from '../packages/core/src/pack/pack-write.js';
+import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import { BLOCK, cli, fixedKey, jsonDoc, type RawEntry, signatureFile, tarBytes, tgz, treeSnapshot } from './support/hostile.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { State } from '../packages/core/src/state.js';
+import type { State } from '../packages/core/src/installation/state.js';
 import { treeSnapshot } from './support/hostile.js';
 import { freezeBuild, installationFrom, pack, repo, servicepack, tempFolders } from './support/servicepack.js';
 
@@ -139,7 +139,7 @@ describe('predictEmptied ends on any input', () => {
       import { mkdtempSync } from 'node:fs';
       import { tmpdir } from 'node:os';
       import { join } from 'node:path';
-      import { predictEmptied } from ${JSON.stringify(join(repo, 'packages', 'core', 'src', 'transaction.ts'))};
+      import { predictEmptied } from ${JSON.stringify(join(repo, 'packages', 'core', 'src', 'transaction', 'transaction.ts'))};
       const root = mkdtempSync(join(tmpdir(), 'sp-predict-'));
       const out = await predictEmptied(root, ['/etc/hostname', '../x', 'lib/a.js', '//x', '/'], ['/usr/lib/x', '../../y', 'lib/b/c.js']);
       console.log(JSON.stringify(out));

@@ -12,7 +12,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { verifyInstallation } from '../packages/core/src/verify.js';
+import { verifyInstallation } from '../packages/core/src/operations/verify.js';
 import { digest, freezeBuild, installationFrom, pack, type Run, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
 
 const extra: string[] = [];

@@ -17,8 +17,8 @@ import { packFileName } from '../packages/builder/src/pack-build.js';
 import { libPathFor } from '../packages/builder/src/transpile.js';
 import { paths } from '../packages/builder/src/paths.js';
 import { loadSeries } from '../packages/builder/src/series.js';
-import { hashTree } from '../packages/core/src/hash.js';
-import { ARCHES, type Arch, levelName } from '../packages/core/src/level.js';
+import { hashTree } from '../packages/core/src/support/hash.js';
+import { ARCHES, type Arch, levelName } from '../packages/core/src/rules/level.js';
 import { cli } from './support/hostile.js';
 
 const bin = join(paths.repoRoot, 'installer', 'bin', 'servicepack');
@@ -102,7 +102,7 @@ function expected(start: Release, p: Pack): 'install' | 'E_ALREADY_INSTALLED' | 
  * Which refusals run through the executable, per architecture: for each outcome and kind of pack
  * one case (the one on the highest starting point, then the newest pack), plus the cases the issue
  * names (SP3 over SP5, the hotfix on SP4). The full decision table is unit-tested in
- * packages/core/test/applicability.test.ts; here each outcome proves the wiring (exit 3, a message
+ * packages/core/test/rules/applicability.test.ts; here each outcome proves the wiring (exit 3, a message
  * that says why, no byte changed) without paying a process per cell.
  */
 function chosenRefusals(starts: readonly Release[], packs: readonly Pack[]): Map<Release, Pack[]> {

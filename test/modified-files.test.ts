@@ -10,10 +10,10 @@ import { existsSync } from 'node:fs';
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Manifest } from '../packages/core/src/manifest.js';
-import { inspectPack } from '../packages/core/src/pack.js';
-import type { State } from '../packages/core/src/state.js';
-import { loadTrustedKeys } from '../packages/core/src/trust.js';
+import type { Manifest } from '../packages/core/src/pack/manifest.js';
+import { inspectPack } from '../packages/core/src/pack/pack.js';
+import type { State } from '../packages/core/src/installation/state.js';
+import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import { digest, digestDiff, freezeBuild, installationFrom, pack, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
 
 let manifest: Manifest;

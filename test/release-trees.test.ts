@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 // The root has no dependency on the workspace packages, so their sources are imported by path.
-import { ARCHES, type Arch } from '../packages/core/src/level.js';
+import { ARCHES, type Arch } from '../packages/core/src/rules/level.js';
 import { parseDiff } from '../packages/builder/src/patch.js';
 import { paths } from '../packages/builder/src/paths.js';
 import { buildReleases, releaseName } from '../packages/builder/src/release.js';

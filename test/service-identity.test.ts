@@ -13,7 +13,7 @@ import { chown, link, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, 
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isAlive } from '../packages/core/src/service.js';
+import { isAlive } from '../packages/core/src/installation/service.js';
 import { type RunningServer, startTree } from './support/inetsrv.js';
 import { freezeBuild, installationFrom, pack, servicepack, tempFolders } from './support/servicepack.js';
 

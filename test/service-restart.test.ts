@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isAlive } from '../packages/core/src/service.js';
+import { isAlive } from '../packages/core/src/installation/service.js';
 import { freezeBuild, installationFrom, pack, servicepack, tempFolders } from './support/servicepack.js';
 
 const pids: number[] = [];

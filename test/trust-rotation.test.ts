@@ -17,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ServicepackError } from '../packages/core/src/errors.js';
-import { openPack, readPackSignatures } from '../packages/core/src/pack-read.js';
-import { loadTrustedKeys } from '../packages/core/src/trust.js';
+import { ServicepackError } from '../packages/core/src/support/errors.js';
+import { openPack, readPackSignatures } from '../packages/core/src/pack/pack-read.js';
+import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import { cli, jsonDoc, type RawEntry, signWith, type FixedKey, tgz, treeSnapshot } from './support/hostile.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

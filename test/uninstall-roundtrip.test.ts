@@ -10,11 +10,11 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { levelTag } from '../packages/core/src/level.js';
-import type { Manifest } from '../packages/core/src/manifest.js';
-import { inspectPack } from '../packages/core/src/pack.js';
-import { loadTrustedKeys } from '../packages/core/src/trust.js';
-import { verifyInstallation } from '../packages/core/src/verify.js';
+import { levelTag } from '../packages/core/src/rules/level.js';
+import type { Manifest } from '../packages/core/src/pack/manifest.js';
+import { inspectPack } from '../packages/core/src/pack/pack.js';
+import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
+import { verifyInstallation } from '../packages/core/src/operations/verify.js';
 import { builtPacks, digest, digestDiff, freezeBuild, installationFrom, pack, pool, type Run, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
 
 interface Case {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { levelSnapshot, makeInstallation, makeVendor, ownedSnapshot, snapshot, tempDir } from '../../packages/core/test/install-fixtures.js';
 import { run } from '../src/cli.js';
 import { eulaDocument } from '../src/wizard/views.js';
-import { eulaDocument as answerFileEula } from '../../packages/core/src/answer-file.js';
+import { eulaDocument as answerFileEula } from '../../packages/core/src/fleet/answer-file.js';
 import { captureIo } from './capture-io.js';
 import { makePackWithEula } from './wizard/helpers.js';
 

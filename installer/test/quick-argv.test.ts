@@ -190,7 +190,7 @@ process.on('exit', () => {
         assert.ok(r.status === 0 || r.status === 3, r.stderr);
         assert.match(r.stdout, /consistent/);
         const loaded = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
-        assert.ok(loaded.some((u) => u.includes('/core/dist/query.js')), 'the hook saw the query module');
+        assert.ok(loaded.some((u) => u.includes('/core/dist/installation/query.js')), 'the hook saw the query module');
         const heavy = loaded.filter((u) => /commander|[/@]zod[/@]|[/@]ink[/@]|[/@]react[/@]|listr2|[/@]tar[/@]|^node:crypto$|^node:child_process$|\/wizard\/|\/program\.js$/.test(u));
         assert.deepEqual(heavy, [], `query ${args.join(' ')} loaded: ${heavy.join(', ')}`);
       }

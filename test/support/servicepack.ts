@@ -10,7 +10,7 @@ import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashTree } from '../../packages/core/src/hash.js';
+import { hashTree } from '../../packages/core/src/support/hash.js';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const releases = join(repo, 'dist', 'releases');

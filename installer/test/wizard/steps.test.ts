@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { InstallOptions, InstallResult } from '@servicepack/core/install';
 import { makeInstallation, makePack, makeVendor, tempDir } from '../../../packages/core/test/install-fixtures.js';
-import { ServicepackError } from '../../../packages/core/src/errors.js';
+import { ServicepackError } from '../../../packages/core/src/support/errors.js';
 import { coreServices, createContext, type WizardContext, type WizardServices } from '../../src/wizard/context.js';
 import type { ProgressView } from '../../src/wizard/progress.js';
 import { INSTALL_STEPS, runWizardSteps } from '../../src/wizard/steps/index.js';

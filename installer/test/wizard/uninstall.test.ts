@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { installPacks } from '../../../packages/core/src/install.js';
-import { detectInstallation } from '../../../packages/core/src/detect.js';
+import { installPacks } from '../../../packages/core/src/operations/install.js';
+import { detectInstallation } from '../../../packages/core/src/installation/detect.js';
 import { makeInstallation, makePack, makeVendor, tempDir } from '../../../packages/core/test/install-fixtures.js';
 import { coreServices, createContext, type WizardContext } from '../../src/wizard/context.js';
 import { runWizardSteps } from '../../src/wizard/steps/index.js';

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { Installation } from '@servicepack/core/detect';
 import type { InstallResult } from '@servicepack/core/install';
 import type { PackInspection } from '@servicepack/core/pack';
-import { ServicepackError } from '../../../packages/core/src/errors.js';
+import { ServicepackError } from '../../../packages/core/src/support/errors.js';
 import { reflowText, wrapText } from '../../src/wizard/components/text.js';
 import type { PackCandidate } from '../../src/wizard/context.js';
 import { errorView, finishView, flagsFor, formatBytes, installationView, nothingApplicable, optionsView, updateView, WizardError } from '../../src/wizard/views.js';

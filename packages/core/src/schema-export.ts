@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { AnswerFileSchema } from './answer-file.js';
-import { BuildInfoSchema } from './buildinfo.js';
-import { CatalogSchema } from './catalog.js';
-import { FeedIndexSchema } from './feed.js';
-import { FixSchema } from './fix.js';
-import { ManifestSchema, SignatureFileSchema } from './manifest.js';
-import { StateSchema } from './state.js';
+import { AnswerFileSchema } from './fleet/answer-file.js';
+import { BuildInfoSchema } from './installation/buildinfo.js';
+import { CatalogSchema } from './feed/catalog.js';
+import { FeedIndexSchema } from './feed/feed.js';
+import { FixSchema } from './rules/fix.js';
+import { ManifestSchema, SignatureFileSchema } from './pack/manifest.js';
+import { StateSchema } from './installation/state.js';
 
 /**
  * JSON Schemas generated from the zod schemas (docs/formats.md), for people and tools outside this code

@@ -11,12 +11,12 @@ import { createHash } from 'node:crypto';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { checkedBackupRecord } from '../src/backup-check.js';
-import { FEW, flushMethod, flushToDisk } from '../src/durable.js';
-import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/garbage.js';
-import { hashFiles, hashFilesInWorker, PARALLEL_MIN_FILES } from '../src/hash.js';
-import { installPacks } from '../src/install.js';
-import { BackupRecordSchema } from '../src/backup-schema.js';
+import { checkedBackupRecord } from '../src/transaction/backup-check.js';
+import { FEW, flushMethod, flushToDisk } from '../src/transaction/durable.js';
+import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/transaction/garbage.js';
+import { hashFiles, hashFilesInWorker, PARALLEL_MIN_FILES } from '../src/support/hash.js';
+import { installPacks } from '../src/operations/install.js';
+import { BackupRecordSchema } from '../src/transaction/backup-schema.js';
 import { levelFiles, makeInstallation, makePack, makeVendor, servicepackDirSettled, tempDir } from './install-fixtures.js';
 
 const vendor = makeVendor();

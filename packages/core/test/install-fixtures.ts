@@ -7,14 +7,14 @@ import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { BuildInfo } from '../src/buildinfo.js';
-import { detectInstallation } from '../src/detect.js';
-import { hashTree, type TreeEntry } from '../src/hash.js';
-import type { Manifest } from '../src/manifest.js';
-import { writePack } from '../src/pack-write.js';
-import type { State } from '../src/state.js';
-import { writeState } from '../src/state-store.js';
-import { generateKeyPair, parsePrivateKey } from '../src/trust.js';
+import type { BuildInfo } from '../src/installation/buildinfo.js';
+import { detectInstallation } from '../src/installation/detect.js';
+import { hashTree, type TreeEntry } from '../src/support/hash.js';
+import type { Manifest } from '../src/pack/manifest.js';
+import { writePack } from '../src/pack/pack-write.js';
+import type { State } from '../src/installation/state.js';
+import { writeState } from '../src/installation/state-store.js';
+import { generateKeyPair, parsePrivateKey } from '../src/trust/trust.js';
 
 export const NOT_OWNED = ['.servicepack', 'wwwroot', 'logs', 'run'];
 

@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { hashTree } from '../src/hash.js';
-import type { Manifest } from '../src/manifest.js';
-import { serializeManifest } from '../src/pack-write.js';
-import { generateKeyPair, parsePrivateKey, parsePublicKey, signBytes, type TrustedKey } from '../src/trust.js';
+import { hashTree } from '../src/support/hash.js';
+import type { Manifest } from '../src/pack/manifest.js';
+import { serializeManifest } from '../src/pack/pack-write.js';
+import { generateKeyPair, parsePrivateKey, parsePublicKey, signBytes, type TrustedKey } from '../src/trust/trust.js';
 
 export interface TestKey {
   privateKey: KeyObject;

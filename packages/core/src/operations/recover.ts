@@ -1,0 +1,277 @@
+import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ServicepackError } from '../support/errors.js';
+import { type EventSink, nullSink } from '../support/events.js';
+import { errnoCode, exists } from '../support/fsutil.js';
+import { checkMovedOut, closeJournal, finishForward, type Journal, journalPaths, readJournal, removeStaging, revertSteps, setPhase } from '../transaction/journal.js';
+import { type Level, levelName } from '../rules/level.js';
+import { isAlive, serviceStatus, startService } from '../installation/service.js';
+import { BUILDINFO_FILE, SERVICEPACK_DIR } from '../installation/names.js';
+import type { HistoryEntry, State } from '../installation/state.js';
+import { checkNoLinkOnTheWay, isRealFolder } from '../installation/servicepack-dir.js';
+import { readState, writeState } from '../installation/state-store.js';
+import { acquireLock, checkpoint, type JournaledContext, type LockHandle, releaseLock, STAGING_DIR, type StepContext, type StepDef, type TransactionHooks } from '../transaction/transaction.js';
+
+/**
+ * Recovery (docs/transactions.md §5): an open journal is rolled back to the exact previous tree unless it says
+ * the commit finished, in which case the change is rolled forward. Every action here is
+ * idempotent (a crash during recovery is recovered by the next run), and every recovery is
+ * recorded in the state history.
+ */
+
+export interface RecoverOutcome {
+  transactionId: string;
+  action: Journal['action'];
+  packs: string[];
+  /** pid of the process that was interrupted */
+  pid: number;
+  direction: 'rolled-back' | 'rolled-forward';
+  level: Level;
+  hotfixes: string[];
+  levelName: string;
+  restartRequired: boolean;
+  restartMessage?: string;
+}
+
+export interface SettleResult {
+  outcome?: RecoverOutcome;
+  /** leftovers of a transaction that died before writing its journal, removed */
+  cleaned: string[];
+}
+
+function entriesFor(j: Journal, result: 'rolled-back' | 'rolled-forward'): HistoryEntry[] {
+  const time = new Date().toISOString();
+  return j.packs.map((p) => ({ id: j.id, packId: p.id, action: 'recover', time, result, fromLevel: p.fromLevel, toLevel: p.toLevel }));
+}
+
+const recordedRecovery = (s: State | undefined, j: Journal) => s?.history.some((h) => h.id === j.id && h.action === 'recover') === true;
+
+/** After a rollback: the state record is the one from before; it gets the history entry (or is created from what the journal saw on disk). */
+async function recordRollback(root: string, j: Journal, sink: EventSink): Promise<void> {
+  const current = await readState(root);
+  if (recordedRecovery(current, j)) return;
+  const entries = entriesFor(j, 'rolled-back');
+  if (current) {
+    await writeState(root, { ...current, history: [...current.history, ...entries] });
+    return;
+  }
+  if (!j.state.previousFiles) {
+    sink({ type: 'warning', code: 'W_NOT_RECORDED', message: `the rollback of ${j.id} could not be recorded: the installation had no state record and the journal lists no files` });
+    return;
+  }
+  // There was no state record (a vendor release tree): the journal's view of the tree before the
+  // change becomes the record, so the recovery is on file and `verify` has something to check.
+  const bi = j.service.before;
+  await writeState(root, {
+    format: 1,
+    product: bi.product,
+    version: bi.version,
+    arch: bi.arch,
+    level: bi.level,
+    hotfixes: [...bi.hotfixes],
+    installed: [],
+    files: j.state.previousFiles,
+    history: entries,
+  });
+}
+
+/** After a roll-forward: the journal carries the new state record; it is written with the recovery's history entry. */
+async function recordRollForward(root: string, j: Journal): Promise<void> {
+  if (recordedRecovery(await readState(root), j)) return;
+  const after = j.state.after;
+  await writeState(root, { ...after, history: [...after.history, ...entriesFor(j, 'rolled-forward')] });
+}
+
+async function settleService(root: string, j: Journal, forward: boolean, sink: EventSink): Promise<{ restartRequired: boolean; restartMessage?: string }> {
+  // Only a service this transaction meant to stop is touched: one it never stopped runs as it did.
+  if (!j.service.stop) return { restartRequired: false };
+  const bi = forward ? j.service.after : j.service.before;
+  if ((await serviceStatus(root, bi)).running) return { restartRequired: false };
+  if (forward && j.service.restart === 'never') {
+    return { restartRequired: true, restartMessage: `${bi.product} was stopped for the change and not started again (--no-restart): start it with bin/inetsrv start` };
+  }
+  const started = await startService(root, bi);
+  if (started.started) {
+    sink({ type: 'info', message: `${bi.product} started again (pid ${started.pid})` });
+    return { restartRequired: false };
+  }
+  const restartMessage = `${bi.product} could not be started again (${started.message}): start it with bin/inetsrv start`;
+  sink({ type: 'warning', code: 'W_RESTART_FAILED', message: restartMessage });
+  return { restartRequired: true, restartMessage };
+}
+
+/** Leftovers of a transaction that died before its journal existed: nothing in the tree changed, so they are garbage. */
+async function cleanLeftovers(root: string): Promise<string[]> {
+  const sp = join(root, SERVICEPACK_DIR);
+  const cleaned: string[] = [];
+  const staging = join(sp, STAGING_DIR);
+  // a real folder, not a link to one: its content is deleted (rm removes links inside, never follows them)
+  if (isRealFolder(root, `${SERVICEPACK_DIR}/${STAGING_DIR}`)) {
+    for (const name of await readdir(staging)) {
+      await rm(join(staging, name), { recursive: true, force: true });
+      cleaned.push(`${SERVICEPACK_DIR}/${STAGING_DIR}/${name}`);
+    }
+    await rmdir(staging).catch(() => {});
+  }
+  let names: string[] = [];
+  try {
+    names = await readdir(sp);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+  for (const name of names) {
+    // temp files of writeFileAtomic (state, journal), and lock files of dead processes
+    const tmp = /^\.[0-9a-f]{12}\.tmp$/.test(name);
+    const lockPid = /^\.lock\.(\d+)\.[0-9a-f]+$/.exec(name)?.[1] ?? /^lock\.stale\.(\d+)$/.exec(name)?.[1];
+    if (tmp || (lockPid !== undefined && Number(lockPid) !== process.pid && !isAlive(Number(lockPid)))) {
+      await unlink(join(sp, name)).catch(() => {});
+      cleaned.push(`${SERVICEPACK_DIR}/${name}`);
+    }
+  }
+  return cleaned;
+}
+
+/**
+ * Settles whatever an earlier run left: the caller holds the lock. Used by `recover` and as the
+ * first step of install and uninstall.
+ */
+export async function settleOpenTransaction(root: string, ctx: StepContext): Promise<SettleResult> {
+  const found = await readJournal(root);
+  if (!found) return { cleaned: await cleanLeftovers(root) };
+  // The journal names paths inside the root, but a link on the way to one (a staging folder
+  // swapped for a link, say) would make the undo move files in from, or out to, anywhere.
+  checkNoLinkOnTheWay(root, journalPaths(found));
+  let j = found;
+  const packs = j.packs.map((p) => p.id);
+  const forward = j.phase === 'committed';
+  ctx.sink({
+    type: 'info',
+    message: `${forward ? 'finishing' : 'rolling back'} the interrupted ${j.action} of ${packs.join(', ')} (transaction ${j.id}, pid ${j.pid}, ${j.phase === 'rolled-back' ? 'already rolled back' : j.phase})`,
+  });
+  let service: { restartRequired: boolean; restartMessage?: string };
+  if (forward) {
+    // nothing is recorded or removed before the disk is known to hold what the journal says
+    await checkMovedOut(root, j);
+    await recordRollForward(root, j);
+    await checkpoint(ctx, 'recover:recorded', { step: 'recover' });
+    await finishForward(root, j);
+    await removeStaging(root, j);
+    await checkpoint(ctx, 'recover:cleaned', { step: 'recover' });
+    service = await settleService(root, j, true, ctx.sink);
+  } else {
+    if (j.phase === 'committing') {
+      const total = j.steps.length;
+      let done = 0;
+      // a step whose files are not what the journal says stops it with E_NEEDS_RECOVER (exit 6)
+      const failures = await revertSteps(root, j, async (_s, i) => {
+        await checkpoint(ctx, 'recover:step', { step: 'recover', index: i });
+        ctx.sink({ type: 'progress', step: 'recover', files: done++, totalFiles: total, bytes: 0, totalBytes: 0 });
+      });
+      if (failures.length > 0) {
+        throw new ServicepackError(
+          'E_FAILED',
+          `could not roll back the interrupted ${j.action} of ${packs.join(', ')}: ${failures.join('; ')}: the journal is kept; fix the cause (permissions, disk) and run servicepack recover --root ${root} again`,
+          { failures, transactionId: j.id },
+        );
+      }
+      await checkpoint(ctx, 'recover:reverted', { step: 'recover' });
+      j = await setPhase(root, j, 'rolled-back');
+      await checkpoint(ctx, 'recover:rolled-back', { step: 'recover' });
+    }
+    await removeStaging(root, j);
+    await checkpoint(ctx, 'recover:cleaned', { step: 'recover' });
+    await recordRollback(root, j, ctx.sink);
+    await checkpoint(ctx, 'recover:recorded', { step: 'recover' });
+    service = await settleService(root, j, false, ctx.sink);
+  }
+  await closeJournal(root);
+  const first = j.packs[0];
+  const last = j.packs[j.packs.length - 1];
+  const level = (forward ? last?.toLevel : first?.fromLevel) ?? j.service.before.level;
+  const hotfixes = (forward ? last?.toHotfixes : first?.fromHotfixes) ?? j.service.before.hotfixes;
+  return {
+    cleaned: [],
+    outcome: {
+      transactionId: j.id,
+      action: j.action,
+      packs,
+      pid: j.pid,
+      direction: forward ? 'rolled-forward' : 'rolled-back',
+      level,
+      hotfixes,
+      levelName: levelName(level, hotfixes),
+      ...service,
+    },
+  };
+}
+
+export interface RecoverOptions {
+  root: string;
+  sink?: EventSink;
+  hooks?: TransactionHooks;
+}
+
+export interface RecoverResult extends SettleResult {
+  root: string;
+  restartRequired: boolean;
+  restartMessage?: string;
+}
+
+/** `servicepack recover`: take the lock, settle an interrupted transaction (or clean leftovers), release. */
+export async function recoverInstallation(opts: RecoverOptions): Promise<RecoverResult> {
+  const root = resolve(opts.root);
+  const ctx: StepContext = { sink: opts.sink ?? nullSink, hooks: opts.hooks ?? {} };
+  await checkpoint(ctx, 'begin');
+  if (!(await exists(join(root, BUILDINFO_FILE))) && !(await exists(join(root, SERVICEPACK_DIR, 'journal.json')))) {
+    throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`, { root });
+  }
+  let lock: LockHandle | undefined;
+  try {
+    ctx.sink({ type: 'step', step: 'lock', state: 'started' });
+    lock = await acquireLock(root);
+    ctx.sink({ type: 'step', step: 'lock', state: 'done' });
+    await checkpoint(ctx, 'after:lock', { step: 'lock' });
+    ctx.sink({ type: 'step', step: 'recover', state: 'started' });
+    let settled: SettleResult;
+    try {
+      settled = await settleOpenTransaction(root, ctx);
+    } catch (e) {
+      ctx.sink({ type: 'step', step: 'recover', state: 'failed', message: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
+    ctx.sink({ type: 'step', step: 'recover', state: settled.outcome || settled.cleaned.length > 0 ? 'done' : 'skipped' });
+    await checkpoint(ctx, 'after:recover', { step: 'recover' });
+    const o = settled.outcome;
+    return {
+      root,
+      ...settled,
+      restartRequired: o?.restartRequired ?? false,
+      ...(o?.restartMessage !== undefined ? { restartMessage: o.restartMessage } : {}),
+    };
+  } finally {
+    if (lock) await releaseLock(lock).catch(() => {});
+  }
+}
+
+/** Whatever an earlier run left is settled before anything else is looked at (docs/transactions.md §2, "recover"). */
+export const recoverStep: StepDef<JournaledContext> = {
+  name: 'recover',
+  run: async (ctx) => {
+    const settled = await settleOpenTransaction(ctx.root, ctx);
+    const o = settled.outcome;
+    if (o) {
+      ctx.sink({
+        type: 'warning',
+        code: 'W_RECOVERED',
+        message: `an interrupted ${o.action} of ${o.packs.join(', ')} was ${o.direction === 'rolled-back' ? 'rolled back' : 'finished'}: the installation is at ${o.levelName}`,
+      });
+      if (o.restartMessage) ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: o.restartMessage });
+      return;
+    }
+    if (settled.cleaned.length > 0) {
+      ctx.sink({ type: 'info', message: `removed leftovers of an interrupted run: ${settled.cleaned.join(', ')}` });
+      return;
+    }
+    return 'skipped';
+  },
+};

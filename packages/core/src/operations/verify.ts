@@ -1,0 +1,108 @@
+import { detectInstallation } from '../installation/detect.js';
+import { ServicepackError } from '../support/errors.js';
+import type { Level } from '../rules/level.js';
+import { assertNoOpenTransaction } from '../transaction/open-transaction.js';
+import { checkServicepackDir } from '../installation/servicepack-dir.js';
+
+/**
+ * `servicepack verify`: every file the product owns against the state record, rpm -V style
+ * (docs/transactions.md describes the output). The state record holds the sha256, size and mode
+ * of each owned file as the installer left it, so any difference is a change made outside the
+ * installer: an edit, a restore from an old copy, damage, or tampering.
+ */
+
+export type VerifyKind = 'changed' | 'missing' | 'extra' | 'record';
+
+export interface VerifyProblem {
+  path: string;
+  kind: VerifyKind;
+  /**
+   * rpm -V columns for a changed file: `S` size, `M` mode, `5` sha256 content, `.` for a test
+   * that passed; "missing" / "extra" for files absent from disk / from the record; "record" for a
+   * disagreement between the state record and BUILDINFO.json
+   */
+  flags: string;
+  message: string;
+  recorded?: { sha256: string; size: number; mode: number };
+  actual?: { sha256: string; size: number; mode: number };
+}
+
+export interface VerifyResult {
+  root: string;
+  product: string;
+  version: string;
+  arch: string;
+  level: Level;
+  levelName: string;
+  hotfixes: string[];
+  /** false for a vendor release tree nothing was ever installed on: there is nothing to verify against */
+  stateRecord: boolean;
+  /** owned files compared */
+  checked: number;
+  problems: VerifyProblem[];
+  clean: boolean;
+  note?: string;
+}
+
+/** One line of the plain output: status (8 columns) then the path, as `rpm -V` prints. */
+export function verifyLine(p: VerifyProblem): string {
+  return `${p.flags.padEnd(8)} ${p.path}${p.kind === 'record' ? `  (${p.message})` : ''}`;
+}
+
+export const NO_STATE_NOTE = 'no state record: nothing to verify against; use query --feed to identify by catalog';
+
+export async function verifyInstallation(root: string): Promise<VerifyResult> {
+  checkServicepackDir(root);
+  // Half-moved files would be reported as damage: an open transaction is settled first.
+  await assertNoOpenTransaction(root);
+  const inst = await detectInstallation(root);
+  const base = {
+    root: inst.root,
+    product: inst.product,
+    version: inst.version,
+    arch: inst.arch,
+    level: inst.level,
+    levelName: inst.levelName,
+    hotfixes: inst.hotfixes,
+  };
+  const unreadable = inst.problems.find((p) => p.kind === 'state');
+  if (!inst.state && unreadable) throw new ServicepackError('E_INVALID_STATE', unreadable.message, { path: unreadable.path });
+  if (!inst.state) {
+    // A vendor release tree carries no hashes of its own; BUILDINFO.json says only what it claims
+    // to be. Reporting "clean" with a note beats inventing a baseline from the very files under test.
+    return { ...base, stateRecord: false, checked: 0, problems: [], clean: true, note: NO_STATE_NOTE };
+  }
+  const recorded = inst.state.files;
+  const problems: VerifyProblem[] = [];
+  for (const [path, want] of Object.entries(recorded)) {
+    const have = inst.files.get(path);
+    const rec = { sha256: want.sha256, size: want.size, mode: want.mode };
+    if (!have) {
+      problems.push({ path, kind: 'missing', flags: 'missing', message: `${path} is recorded but missing`, recorded: rec });
+      continue;
+    }
+    const flags = `${have.size !== want.size ? 'S' : '.'}${have.mode !== want.mode ? 'M' : '.'}${have.sha256 !== want.sha256 ? '5' : '.'}`;
+    if (flags !== '...') {
+      const act = { sha256: have.sha256, size: have.size, mode: have.mode };
+      problems.push({ path, kind: 'changed', flags, message: `${path} differs from the state record (${describe(flags)})`, recorded: rec, actual: act });
+    }
+  }
+  for (const [path, have] of inst.files) {
+    if (!Object.hasOwn(recorded, path)) {
+      problems.push({ path, kind: 'extra', flags: 'extra', message: `${path} is not part of the recorded installation`, actual: { sha256: have.sha256, size: have.size, mode: have.mode } });
+    }
+  }
+  for (const p of inst.problems) {
+    if (p.kind === 'buildinfo' || p.kind === 'state') problems.push({ path: p.path, kind: 'record', flags: 'record', message: p.message });
+  }
+  problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.kind < b.kind ? -1 : 1));
+  return { ...base, stateRecord: true, checked: Object.keys(recorded).length, problems, clean: problems.length === 0 };
+}
+
+function describe(flags: string): string {
+  const out: string[] = [];
+  if (flags.includes('S')) out.push('size');
+  if (flags.includes('M')) out.push('mode');
+  if (flags.includes('5')) out.push('content');
+  return out.join(', ');
+}

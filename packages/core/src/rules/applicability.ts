@@ -1,0 +1,255 @@
+import { basename } from 'node:path';
+import semver from 'semver';
+import { ServicepackError } from '../support/errors.js';
+import { type Arch, type Level, levelName } from './level.js';
+
+/** The part of an installation the rules look at (a detected one, or one simulated after an earlier pack in the same run). */
+export interface ApplicabilityTarget {
+  product: string;
+  version: string;
+  arch: Arch;
+  level: Level;
+  hotfixes: readonly string[];
+}
+
+/**
+ * What the rules need to know about a pack: a signed manifest has all of it, and so has a feed
+ * entry plus the feed's product, so `check` and `install` judge a pack by the same rules.
+ */
+export interface ApplicabilityPack {
+  id: string;
+  kind: 'service-pack' | 'hotfix';
+  product: string;
+  /** the level reached; for a hotfix the level it is built on */
+  level: Level;
+  baseLevel?: Level;
+  arch: Arch;
+  appliesTo: { version: string; levels: readonly Level[]; hotfixes?: readonly string[] | undefined };
+  supersedes: readonly string[];
+  /** `level`: the first service pack that ships the fix; how a hotfix knows which service pack includes it */
+  fixes: readonly { id: string; level?: number | undefined }[];
+}
+
+/** A pack the caller knows besides the one being judged, e.g. the other packs on the command line or in a feed. */
+export interface ApplicabilityCandidate extends ApplicabilityPack {
+  /** how the admin finds it: a file name or feed url */
+  file?: string;
+}
+
+export interface ApplicabilityOptions {
+  /** the pack's file name, so messages can name the file that would apply instead */
+  packPath?: string;
+  /**
+   * Other packs the caller knows of. Without them a refusal still says what would apply, from
+   * what the manifest itself knows (its levels, fixes and supersedes); with them it also names
+   * the newest one that applies here.
+   */
+  alternatives?: readonly ApplicabilityCandidate[];
+}
+
+function packFileFor(manifest: ApplicabilityPack, arch: Arch, packPath: string | undefined): string {
+  const name = packPath ? basename(packPath) : undefined;
+  const tag = `-${manifest.arch}`;
+  if (name?.includes(tag)) {
+    const i = name.lastIndexOf(tag);
+    return name.slice(0, i) + `-${arch}` + name.slice(i + tag.length);
+  }
+  return `${manifest.id}-${arch}.tgz`;
+}
+
+function spName(level: Level): string {
+  return level === 0 ? 'the RTM release' : `Service Pack ${level}`;
+}
+
+function describeLevels(levels: readonly Level[]): string {
+  const names = [...new Set(levels)].sort((a, b) => a - b).map((l) => levelName(l));
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+/** The ids a hotfix adds to an installation's hotfix list: the fixes it ships, or its own id. */
+export function hotfixIds(m: Pick<ApplicabilityPack, 'id' | 'fixes'>): string[] {
+  return m.fixes.length > 0 ? m.fixes.map((f) => f.id) : [m.id];
+}
+
+/**
+ * The first service pack that ships every fix of a hotfix, from the fix levels in its manifest;
+ * undefined when a fix does not say (then nothing can be claimed about which service pack includes it).
+ */
+export function includedInLevel(m: Pick<ApplicabilityPack, 'fixes'>): Level | undefined {
+  if (m.fixes.length === 0) return undefined;
+  let max = 0;
+  for (const f of m.fixes) {
+    if (f.level === undefined) return undefined;
+    max = Math.max(max, f.level);
+  }
+  return max;
+}
+
+function packLabel(p: ApplicabilityPack): string {
+  return p.kind === 'service-pack' ? spName(p.level) : `hotfix ${p.id}`;
+}
+
+function appliesHere(target: ApplicabilityTarget, p: ApplicabilityPack): boolean {
+  try {
+    checkApplicable(target, p);
+    return true;
+  } catch (e) {
+    // only a refusal means "does not apply"; anything else is a bug to surface, not a filter
+    if (e instanceof ServicepackError) return false;
+    throw e;
+  }
+}
+
+/**
+ * The packs among `candidates` that install on `target`, best first: service packs by level
+ * (newest first, as a newer one includes the older ones' fixes), then hotfixes.
+ */
+export function applicablePacks<T extends ApplicabilityPack>(target: ApplicabilityTarget, candidates: readonly T[]): T[] {
+  const rank = (p: ApplicabilityPack) => (p.kind === 'service-pack' ? 1000 + p.level : p.level);
+  return candidates.filter((c) => appliesHere(target, c)).sort((a, b) => rank(b) - rank(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * The refusal rules of docs/transactions.md §2 "Verify" (and NT's update.exe/hotfix.exe history: a pack for the
+ * wrong OS version, the wrong CPU or an older level than installed did real damage before these
+ * checks existed). Throws the first rule that fails; every message says why and what would apply.
+ */
+export function checkApplicable(target: ApplicabilityTarget, manifest: ApplicabilityPack, opts: ApplicabilityOptions = {}): void {
+  const packName = opts.packPath ? basename(opts.packPath) : manifest.id;
+  const facts = {
+    packId: manifest.id,
+    pack: { product: manifest.product, arch: manifest.arch, level: manifest.level, kind: manifest.kind, appliesTo: manifest.appliesTo },
+    installation: { product: target.product, version: target.version, arch: target.arch, level: target.level, hotfixes: [...target.hotfixes] },
+  };
+
+  if (manifest.product !== target.product) {
+    throw new ServicepackError('E_WRONG_PRODUCT', `${packName} is for ${manifest.product}; this installation is ${target.product}: use a ${target.product} pack`, facts);
+  }
+  if (manifest.arch !== target.arch) {
+    throw new ServicepackError(
+      'E_WRONG_ARCH',
+      `${packName} is for ${manifest.arch}; this installation is ${target.arch}: use ${packFileFor(manifest, target.arch, opts.packPath)}`,
+      { ...facts, suggestion: packFileFor(manifest, target.arch, opts.packPath) },
+    );
+  }
+  const range = manifest.appliesTo.version;
+  if (semver.validRange(range) === null) {
+    throw new ServicepackError('E_INVALID_MANIFEST', `${packName}: appliesTo.version ${JSON.stringify(range)} is not a semver range: the pack is defective; get a corrected one from the vendor`, facts);
+  }
+  if (!semver.satisfies(target.version, range)) {
+    throw new ServicepackError(
+      'E_WRONG_VERSION',
+      `${packName} applies to ${target.product} ${range}; this installation is ${target.product} ${target.version}: use the update for ${target.product} ${target.version}`,
+      facts,
+    );
+  }
+
+  // What the caller knows would apply instead; computed only when a refusal needs it.
+  const instead: Instead = () => {
+    const best = opts.alternatives ? applicablePacks(target, opts.alternatives)[0] : undefined;
+    if (!best) return undefined;
+    const where = best.file !== undefined ? ` (${basename(best.file)})` : '';
+    return { text: `the newest pack that applies is ${packLabel(best)}${where}`, details: { instead: { id: best.id, ...(best.file !== undefined ? { file: best.file } : {}) } } };
+  };
+
+  if (manifest.kind === 'service-pack') checkServicePack(target, manifest, facts, instead);
+  else checkHotfix(target, manifest, facts, instead);
+}
+
+type Facts = Record<string, unknown>;
+type Instead = () => { text: string; details: Record<string, unknown> } | undefined;
+
+function checkServicePack(target: ApplicabilityTarget, m: ApplicabilityPack, facts: Facts, instead: Instead): void {
+  const here = levelName(target.level, target.hotfixes);
+  if (m.level === target.level) {
+    const alt = instead();
+    throw new ServicepackError(
+      'E_ALREADY_INSTALLED',
+      `${m.id} is already installed: this installation is at ${here}; nothing to do (servicepack verify checks its files) — ${
+        alt?.text ?? `only a service pack newer than ${spName(target.level)} adds fixes`
+      }`,
+      { ...facts, ...alt?.details },
+    );
+  }
+  if (m.level < target.level) {
+    const alt = instead();
+    // Cumulative: the installed, newer service pack carries every fix this one has.
+    throw new ServicepackError(
+      'E_DOWNGRADE',
+      `${m.id} cannot be installed over ${here} (it would downgrade); this installation is already past it and has all its fixes — ${
+        alt?.text ?? `only a service pack newer than ${spName(target.level)} applies here`
+      }; to go back to ${spName(m.level)}, uninstall the newer service packs`,
+      { ...facts, ...alt?.details },
+    );
+  }
+  if (!m.appliesTo.levels.includes(target.level)) {
+    const lowest = Math.min(...m.appliesTo.levels);
+    const alt = instead();
+    throw new ServicepackError(
+      'E_WRONG_LEVEL',
+      `${m.id} installs on ${describeLevels(m.appliesTo.levels)}; this installation is at ${here}: ${
+        target.level < lowest ? `install ${spName(lowest)} first` : 'there is no update path from this level; ask the vendor'
+      }${alt ? ` — ${alt.text}` : ''}`,
+      { ...facts, ...alt?.details },
+    );
+  }
+  // A service pack is built from the level before it plus its own fixes: a hotfix it does not
+  // include would be silently undone by its files. It must be superseded or explicitly tolerated.
+  const tolerated = new Set([...m.supersedes, ...(m.appliesTo.hotfixes ?? [])]);
+  const foreign = target.hotfixes.filter((h) => !tolerated.has(h));
+  if (foreign.length > 0) {
+    throw new ServicepackError(
+      'E_WRONG_LEVEL',
+      `${m.id} does not include hotfix ${foreign.join(', ')} installed here and would undo it: uninstall ${foreign.join(', ')} first, or use a service pack that includes it`,
+      { ...facts, hotfixes: foreign },
+    );
+  }
+}
+
+function checkHotfix(target: ApplicabilityTarget, m: ApplicabilityPack, facts: Facts, instead: Instead): void {
+  const here = levelName(target.level, target.hotfixes);
+  const base = m.baseLevel ?? m.level;
+  const includedIn = includedInLevel(m);
+  // "Service Pack 6, which includes the fix": known from the fix levels the manifest carries.
+  const laterSp = includedIn !== undefined && includedIn > base ? spName(includedIn) : undefined;
+  if (target.hotfixes.includes(m.id) || hotfixIds(m).every((id) => target.hotfixes.includes(id))) {
+    throw new ServicepackError(
+      'E_ALREADY_INSTALLED',
+      `hotfix ${m.id} is already installed: this installation is at ${here}; nothing to do${laterSp ? ` (${laterSp} includes the fix and supersedes the hotfix)` : ''}`,
+      facts,
+    );
+  }
+  // Superseded: the installed level already ships every fix this hotfix carries (e.g. Q236565 on SP6).
+  if (target.level > base && includedIn !== undefined && includedIn <= target.level) {
+    throw new ServicepackError(
+      'E_SUPERSEDED',
+      `hotfix ${m.id} is superseded: ${spName(target.level)}, installed here, already includes it (it first shipped in ${spName(includedIn)}); nothing to do`,
+      { ...facts, includedIn },
+    );
+  }
+  if (!m.appliesTo.levels.includes(target.level)) {
+    const alt = instead();
+    const what =
+      target.level > Math.max(...m.appliesTo.levels)
+        ? laterSp
+          ? `install ${laterSp}, which includes the fix`
+          : `ask the vendor for a build of ${m.id} for ${spName(target.level)}`
+        : `install ${spName(Math.min(...m.appliesTo.levels))} first${laterSp ? `, or ${laterSp}, which includes the fix` : ''}`;
+    throw new ServicepackError('E_WRONG_LEVEL', `${m.id} is for ${describeLevels(m.appliesTo.levels)}; this installation is at ${here}: ${what}${alt ? ` — ${alt.text}` : ''}`, {
+      ...facts,
+      ...(includedIn !== undefined ? { includedIn } : {}),
+      ...alt?.details,
+    });
+  }
+  // Without an explicit list, a hotfix over another hotfix is judged file by file: the other
+  // one's files are not in this manifest's `from` lists, so the plan reports them as modified.
+  const allowed = new Set([...m.supersedes, ...(m.appliesTo.hotfixes ?? [])]);
+  const foreign = target.hotfixes.filter((h) => !allowed.has(h));
+  if (m.appliesTo.hotfixes !== undefined && foreign.length > 0) {
+    throw new ServicepackError(
+      'E_WRONG_LEVEL',
+      `hotfix ${m.id} was not built to sit beside hotfix ${foreign.join(', ')} installed here: uninstall ${foreign.join(', ')} first, or ask the vendor for a combined build`,
+      { ...facts, hotfixes: foreign },
+    );
+  }
+}
