@@ -44,25 +44,70 @@ await main(async (work) => {
     durableFloor.push(floor[i]! + (await run('sync', ['-f', floorDir])).seconds);
     rmSync(floorDir, { recursive: true, force: true });
     await settle();
-    const inst = await servicepack(['install', '--accept-eula', '--root', root, '-u', fx.pack], { rss: true, okCodes: [10] });
+    const inst = await servicepack(['install', '--accept-eula', '--root', root, '-u', fx.pack], {
+      rss: true,
+      okCodes: [10],
+    });
     apply.push(inst.seconds);
     if (inst.maxRssKiB !== undefined) rss.push(inst.maxRssKiB / 1024);
     await settle();
     uninstall.push((await servicepack(['uninstall', '--root', root, '-u'], { okCodes: [10] })).seconds);
     const n = await run(process.execPath, ['-e', '0'], { rss: true });
     if (n.maxRssKiB !== undefined) nodeRss.push(n.maxRssKiB / 1024);
-    log(`apply round ${i + 1}/${rounds}: floor ${floor[i]!.toFixed(2)} s, install ${apply[i]!.toFixed(2)} s, uninstall ${uninstall[i]!.toFixed(2)} s`);
+    log(
+      `apply round ${i + 1}/${rounds}: floor ${floor[i]!.toFixed(2)} s, install ${apply[i]!.toFixed(2)} s, uninstall ${uninstall[i]!.toFixed(2)} s`,
+    );
   }
   rmSync(root, { recursive: true, force: true });
   const a = median(apply);
-  report({ name: 'apply', value: a, unit: 's', baseline: 'tar -xzf + sha256sum of the payload', baselineValue: median(floor), better: 'lower' }, { max: 1.5 }, { value: apply, baseline: floor });
   report(
-    { name: 'apply-vs-durable-floor', value: a, unit: 's', baseline: 'tar -xzf + sha256sum + sync -f (the floor with the flush)', baselineValue: median(durableFloor), better: 'lower' },
+    {
+      name: 'apply',
+      value: a,
+      unit: 's',
+      baseline: 'tar -xzf + sha256sum of the payload',
+      baselineValue: median(floor),
+      better: 'lower',
+    },
+    { max: 1.5 },
+    { value: apply, baseline: floor },
+  );
+  report(
+    {
+      name: 'apply-vs-durable-floor',
+      value: a,
+      unit: 's',
+      baseline: 'tar -xzf + sha256sum + sync -f (the floor with the flush)',
+      baselineValue: median(durableFloor),
+      better: 'lower',
+    },
     undefined,
     { value: apply, baseline: durableFloor },
   );
-  report({ name: 'uninstall', value: median(uninstall), unit: 's', baseline: 'servicepack install (apply)', baselineValue: a, better: 'lower' }, { max: 0.5 }, { value: uninstall, baseline: apply });
+  report(
+    {
+      name: 'uninstall',
+      value: median(uninstall),
+      unit: 's',
+      baseline: 'servicepack install (apply)',
+      baselineValue: a,
+      better: 'lower',
+    },
+    { max: 0.5 },
+    { value: uninstall, baseline: apply },
+  );
   if (rss.length > 0) {
-    report({ name: 'install-peak-rss', value: median(rss), unit: 'MiB', baseline: 'node -e 0', baselineValue: median(nodeRss), better: 'lower' }, { valueMax: 200 }, { value: rss, baseline: nodeRss });
+    report(
+      {
+        name: 'install-peak-rss',
+        value: median(rss),
+        unit: 'MiB',
+        baseline: 'node -e 0',
+        baselineValue: median(nodeRss),
+        better: 'lower',
+      },
+      { valueMax: 200 },
+      { value: rss, baseline: nodeRss },
+    );
   }
 });

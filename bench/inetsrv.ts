@@ -32,13 +32,39 @@ async function autocannon(url: string, connections: number, amount: number): Pro
   // ticks (1 s by default), so every duration was rounded up to a whole second plus a bit: a run of
   // 2.1 s counted as 3.02 s, and the ratio of two runs of 2-3 s moved in steps of a third. Sampling
   // every 20 ms bounds that error at 20 ms per run, for both servers alike.
-  const r = await run(process.execPath, [AUTOCANNON, '-c', String(connections), '-a', String(amount), '-t', '10', '-L', '20', '-n', '-j', url]);
-  const j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { requests: { total: number }; duration: number; errors: number; non2xx: number };
-  return { total: j.requests.total, seconds: j.duration, rps: j.requests.total / j.duration, errors: j.errors, non2xx: j.non2xx };
+  const r = await run(process.execPath, [
+    AUTOCANNON,
+    '-c',
+    String(connections),
+    '-a',
+    String(amount),
+    '-t',
+    '10',
+    '-L',
+    '20',
+    '-n',
+    '-j',
+    url,
+  ]);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+    requests: { total: number };
+    duration: number;
+    errors: number;
+    non2xx: number;
+  };
+  return {
+    total: j.requests.total,
+    seconds: j.duration,
+    rps: j.requests.total / j.duration,
+    errors: j.errors,
+    non2xx: j.non2xx,
+  };
 }
 
 async function minimalServer(file: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bench', 'support', 'minimal-http.mjs'), file, 'text/html'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'bench', 'support', 'minimal-http.mjs'), file, 'text/html'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((res, rej) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -75,12 +101,26 @@ async function throughput(): Promise<void> {
     for (let i = 0; i < rounds; i++) {
       const a = await autocannon(sp6Url, 10, amount);
       const b = await autocannon(minUrl, 10, amount);
-      if (a.errors + a.non2xx + b.errors + b.non2xx > 0) throw new Error(`errors under load: inetsrv ${a.errors}/${a.non2xx}, node:http ${b.errors}/${b.non2xx}`);
+      if (a.errors + a.non2xx + b.errors + b.non2xx > 0)
+        throw new Error(`errors under load: inetsrv ${a.errors}/${a.non2xx}, node:http ${b.errors}/${b.non2xx}`);
       ours.push(a.rps);
       base.push(b.rps);
-      log(`inetsrv round ${i + 1}/${rounds}: SP6 ${a.rps.toFixed(0)} req/s, node:http ${b.rps.toFixed(0)} req/s (${amount} requests, 10 connections)`);
+      log(
+        `inetsrv round ${i + 1}/${rounds}: SP6 ${a.rps.toFixed(0)} req/s, node:http ${b.rps.toFixed(0)} req/s (${amount} requests, 10 connections)`,
+      );
     }
-    report({ name: 'inetsrv-rps', value: median(ours), unit: 'req/s', baseline: 'minimal node:http server, same bytes', baselineValue: median(base), better: 'higher' }, { min: 0.8 }, { value: ours, baseline: base });
+    report(
+      {
+        name: 'inetsrv-rps',
+        value: median(ours),
+        unit: 'req/s',
+        baseline: 'minimal node:http server, same bytes',
+        baselineValue: median(base),
+        better: 'higher',
+      },
+      { min: 0.8 },
+      { value: ours, baseline: base },
+    );
   } finally {
     await stopChild(minimal.child);
     await sp6.dispose();
@@ -88,7 +128,11 @@ async function throughput(): Promise<void> {
 }
 
 /** One client that closes its keep-alive connection while idle after every `perConnection` requests. */
-async function closingClient(port: number, requests: number, perConnection: number): Promise<{ closed: number; answered: number }> {
+async function closingClient(
+  port: number,
+  requests: number,
+  perConnection: number,
+): Promise<{ closed: number; answered: number }> {
   let closed = 0;
   let answered = 0;
   while (answered < requests) {
@@ -145,9 +189,13 @@ async function soak(name: string, treeName: string, total: number): Promise<void
     ]);
     const idleCloses = closing.reduce((n, c) => n + c.closed, 0);
     // every client is gone once the kernel holds no established connection on the port any more
-    await waitFor('the clients to finish', async () => (await socketCount('established', server.port)) === 0, { timeoutMs: 10_000 });
+    await waitFor('the clients to finish', async () => (await socketCount('established', server.port)) === 0, {
+      timeoutMs: 10_000,
+    });
     // the fixed server closes its side within milliseconds of the FIN; give it a generous second
-    await waitFor('connections back at baseline', async () => (await server.stats()).connections <= conn0, { timeoutMs: 1000 }).catch(() => {});
+    await waitFor('connections back at baseline', async () => (await server.stats()).connections <= conn0, {
+      timeoutMs: 1000,
+    }).catch(() => {});
     const stats = await server.stats();
     const leaked = stats.connections - conn0;
     const fd1 = server.fdCount();
@@ -158,11 +206,28 @@ async function soak(name: string, treeName: string, total: number): Promise<void
         `afterwards ${stats.connections} connections (baseline ${conn0}), ${fd1 ?? '?'} fds (baseline ${fd0 ?? '?'}), ${closeWait ?? '?'} CLOSE_WAIT`,
     );
     report(
-      { name, value: leaked, unit: 'conn', baseline: 'connections the clients closed', baselineValue: clientCloses, better: 'lower' },
+      {
+        name,
+        value: leaked,
+        unit: 'conn',
+        baseline: 'connections the clients closed',
+        baselineValue: clientCloses,
+        better: 'lower',
+      },
       treeName.includes('sp6') ? { valueMax: 0 } : undefined,
     );
     if (fd0 !== undefined && fd1 !== undefined) {
-      report({ name: `${name}-fds`, value: fd1 - fd0, unit: 'fd', baseline: 'connections the clients closed', baselineValue: clientCloses, better: 'lower' }, treeName.includes('sp6') ? { valueMax: 0 } : undefined);
+      report(
+        {
+          name: `${name}-fds`,
+          value: fd1 - fd0,
+          unit: 'fd',
+          baseline: 'connections the clients closed',
+          baselineValue: clientCloses,
+          better: 'lower',
+        },
+        treeName.includes('sp6') ? { valueMax: 0 } : undefined,
+      );
     }
   } finally {
     await server.dispose();

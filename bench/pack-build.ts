@@ -23,7 +23,20 @@ await main(async (work) => {
     await settle();
     build.push((await buildPackCli(fx, out)).seconds);
     rmSync(out, { force: true });
-    log(`pack-build round ${i + 1}/${rounds}: tar | gzip -9 ${floor[i]!.toFixed(2)} s, pack build ${build[i]!.toFixed(2)} s`);
+    log(
+      `pack-build round ${i + 1}/${rounds}: tar | gzip -9 ${floor[i]!.toFixed(2)} s, pack build ${build[i]!.toFixed(2)} s`,
+    );
   }
-  report({ name: 'pack-build', value: median(build), unit: 's', baseline: 'tar -cf - | gzip -9 of the payload', baselineValue: median(floor), better: 'lower' }, { max: 1.5 }, { value: build, baseline: floor });
+  report(
+    {
+      name: 'pack-build',
+      value: median(build),
+      unit: 's',
+      baseline: 'tar -cf - | gzip -9 of the payload',
+      baselineValue: median(floor),
+      better: 'lower',
+    },
+    { max: 1.5 },
+    { value: build, baseline: floor },
+  );
 });

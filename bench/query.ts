@@ -20,7 +20,11 @@ async function compare(name: string, root: string, what: string): Promise<void> 
     q.push((await servicepack(['query', '--root', root])).seconds * 1000);
   }
   log(`${name}: ${what}`);
-  report({ name, value: median(q), unit: 'ms', baseline: 'node -e 0', baselineValue: median(n), better: 'lower' }, { max: 1.5 }, { value: q, baseline: n });
+  report(
+    { name, value: median(q), unit: 'ms', baseline: 'node -e 0', baselineValue: median(n), better: 'lower' },
+    { max: 1.5 },
+    { value: q, baseline: n },
+  );
 }
 
 await main(async (work) => {

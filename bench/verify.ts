@@ -24,8 +24,30 @@ await main(async (work) => {
     if (n.maxRssKiB !== undefined) nodeRss.push(n.maxRssKiB / 1024);
     log(`verify round ${i + 1}/${rounds}: sha256sum ${floor[i]!.toFixed(2)} s, verify ${verify[i]!.toFixed(2)} s`);
   }
-  report({ name: 'verify', value: median(verify), unit: 's', baseline: 'sha256sum of the same files', baselineValue: median(floor), better: 'lower' }, { max: 1.3 }, { value: verify, baseline: floor });
+  report(
+    {
+      name: 'verify',
+      value: median(verify),
+      unit: 's',
+      baseline: 'sha256sum of the same files',
+      baselineValue: median(floor),
+      better: 'lower',
+    },
+    { max: 1.3 },
+    { value: verify, baseline: floor },
+  );
   if (rss.length > 0) {
-    report({ name: 'verify-peak-rss', value: median(rss), unit: 'MiB', baseline: 'node -e 0', baselineValue: median(nodeRss), better: 'lower' }, { valueMax: 200 }, { value: rss, baseline: nodeRss });
+    report(
+      {
+        name: 'verify-peak-rss',
+        value: median(rss),
+        unit: 'MiB',
+        baseline: 'node -e 0',
+        baselineValue: median(nodeRss),
+        better: 'lower',
+      },
+      { valueMax: 200 },
+      { value: rss, baseline: nodeRss },
+    );
   }
 });

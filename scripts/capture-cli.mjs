@@ -54,14 +54,36 @@ function normalise(text) {
 const sections = [];
 /** Runs the CLI without a terminal (stdin closed), only PATH and `env` in its environment. */
 function run(label, args, env = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { input: '', encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 120_000 });
-  sections.push(`### ${label}\n$ servicepack ${args.join(' ')}${Object.keys(env).length ? `   [${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}]` : ''}\nexit ${r.status}${r.signal ? ` signal ${r.signal}` : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    input: '',
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    timeout: 120_000,
+  });
+  sections.push(
+    `### ${label}\n$ servicepack ${args.join(' ')}${
+      Object.keys(env).length
+        ? `   [${Object.entries(env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}]`
+        : ''
+    }\nexit ${r.status}${r.signal ? ` signal ${r.signal}` : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`,
+  );
 }
 /** Runs the CLI on a pseudo-terminal (util-linux script): stdout and stderr arrive merged. */
 function runTty(label, args, env = {}) {
   const cmd = [process.execPath, bin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { input: '', encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm', ...env }, timeout: 120_000 });
-  sections.push(`### ${label} (tty)\n$ servicepack ${args.join(' ')}   [${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}]\nexit ${r.status}\n--- tty\n${r.stdout.replaceAll('\r\n', '\n')}`);
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+    input: '',
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm', ...env },
+    timeout: 120_000,
+  });
+  sections.push(
+    `### ${label} (tty)\n$ servicepack ${args.join(' ')}   [${Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}]\nexit ${r.status}\n--- tty\n${r.stdout.replaceAll('\r\n', '\n')}`,
+  );
 }
 
 try {
@@ -97,7 +119,9 @@ try {
     run(`install missing pack ${tag}`, ['install', '--root', rtm, join(work, 'missing.tgz'), ...j]);
     // an interrupted transaction, then recover
     const crashed = tree('sp5-x86');
-    run(`install killed after the journal ${tag}`, ['install', '--root', crashed, pack('sp6-x86'), ...j], { SERVICEPACK_FAULT: 'after:journal' });
+    run(`install killed after the journal ${tag}`, ['install', '--root', crashed, pack('sp6-x86'), ...j], {
+      SERVICEPACK_FAULT: 'after:journal',
+    });
     run(`query interrupted ${tag}`, ['query', '--root', crashed, ...j]);
     run(`install refused: interrupted ${tag}`, ['install', '--root', crashed, pack('sp6-x86'), ...j]);
     run(`recover ${tag}`, ['recover', '--root', crashed, ...j]);
@@ -112,7 +136,10 @@ try {
     const a2 = tree('sp6-x86');
     const a3 = tree('rtm-alpha');
     const af = join(work, `site-${tag}.yaml`);
-    writeFileSync(af, `targets:\n  - root: ${a1}\n  - root: ${a2}\n  - root: ${a3}\npacks:\n  - ${pack('sp6-x86')}\nacceptEula: true\nlog: logs/site-${tag}.jsonl\n`);
+    writeFileSync(
+      af,
+      `targets:\n  - root: ${a1}\n  - root: ${a2}\n  - root: ${a3}\npacks:\n  - ${pack('sp6-x86')}\nacceptEula: true\nlog: logs/site-${tag}.jsonl\n`,
+    );
     run(`answer file, three targets ${tag}`, ['install', '--answer-file', af, ...j]);
     run(`answer file -q again ${tag}`, ['install', '-q', '--answer-file', af, ...j]);
     const noEula = join(work, `eula-${tag}.yaml`);
@@ -123,12 +150,18 @@ try {
     run(`answer file invalid ${tag}`, ['install', '--answer-file', broken, ...j]);
     run(`answer file clash ${tag}`, ['install', '--answer-file', af, '--no-backup', ...j]);
     const feedAf = join(work, `feed-${tag}.yaml`);
-    writeFileSync(feedAf, `targets:\n  - root: ${tree('sp4-x86')}\nfeed: ${feed}\nlatest: true\nacceptEula: true\nrestart: never\nmodified: overwrite\nbackup: false\n`);
+    writeFileSync(
+      feedAf,
+      `targets:\n  - root: ${tree('sp4-x86')}\nfeed: ${feed}\nlatest: true\nacceptEula: true\nrestart: never\nmodified: overwrite\nbackup: false\n`,
+    );
     run(`answer file from the feed ${tag}`, ['install', '--answer-file', feedAf, ...j]);
     // warnings per target: an interrupted transaction settled first, on the answer-file and the feed paths
     const i1 = tree('sp5-x86');
     const i2 = tree('sp5-x86');
-    for (const r of [i1, i2]) run(`install killed after the journal ${tag}`, ['install', '--root', r, pack('sp6-x86'), ...j], { SERVICEPACK_FAULT: 'after:journal' });
+    for (const r of [i1, i2])
+      run(`install killed after the journal ${tag}`, ['install', '--root', r, pack('sp6-x86'), ...j], {
+        SERVICEPACK_FAULT: 'after:journal',
+      });
     const interruptedAf = join(work, `interrupted-${tag}.yaml`);
     writeFileSync(interruptedAf, `targets:\n  - root: ${i1}\npacks: [${pack('sp6-x86')}]\nacceptEula: true\n`);
     run(`answer file on an interrupted target ${tag}`, ['install', '--answer-file', interruptedAf, ...j]);
@@ -138,11 +171,20 @@ try {
     run(`usage error ${tag}`, ['install', '--bogus', ...j]);
   }
   // -u on a terminal: listr; with CI=1 the plain lines (the one interactivity gate)
-  runTty('install -u CI=1 lines', ['install', '-u', '--root', tree('rtm-x86'), pack('sp6-x86')], { CI: '1', NO_COLOR: '1' });
+  runTty('install -u CI=1 lines', ['install', '-u', '--root', tree('rtm-x86'), pack('sp6-x86')], {
+    CI: '1',
+    NO_COLOR: '1',
+  });
   runTty('install -u -q CI=1 lines', ['install', '-u', '-q', '--root', tree('rtm-x86'), pack('sp6-x86')], { CI: '1' });
-  runTty('install -u CI=1 lines, wrong arch', ['install', '-u', '--root', tree('rtm-x86'), pack('sp6-alpha')], { CI: '1' });
-  runTty('install plain on a terminal with colour', ['install', '--root', tree('rtm-x86'), pack('sp6-x86')], { CI: '1' });
-  runTty('uninstall plain on a terminal with colour', ['uninstall', '-u', '--root', tree('sp5-q236565-x86')], { CI: '1' });
+  runTty('install -u CI=1 lines, wrong arch', ['install', '-u', '--root', tree('rtm-x86'), pack('sp6-alpha')], {
+    CI: '1',
+  });
+  runTty('install plain on a terminal with colour', ['install', '--root', tree('rtm-x86'), pack('sp6-x86')], {
+    CI: '1',
+  });
+  runTty('uninstall plain on a terminal with colour', ['uninstall', '-u', '--root', tree('sp5-q236565-x86')], {
+    CI: '1',
+  });
   // the transaction logs every run left (.servicepack/log/*.jsonl, an answer file's log), in a fixed order
   const logs = [];
   for (const file of readdirSync(work, { recursive: true }).map(String)) {

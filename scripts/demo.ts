@@ -25,7 +25,10 @@ function heading(n: number, text: string): void {
 
 function servicepack(args: string[]): number {
   process.stdout.write(`$ servicepack ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit', env: { ...process.env, SERVICEPACK_ROOT: root } });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, SERVICEPACK_ROOT: root },
+  });
   return r.status ?? 1;
 }
 
@@ -43,7 +46,9 @@ function showProbe(label: string, r: LeakProbeResult): void {
 
 async function main(): Promise<number> {
   if (!existsSync(pack) || !existsSync(rtm)) {
-    process.stderr.write('demo: the build output is missing: run `pnpm build` first (or `pnpm start`, which builds).\n');
+    process.stderr.write(
+      'demo: the build output is missing: run `pnpm build` first (or `pnpm start`, which builds).\n',
+    );
     return 2;
   }
   process.stdout.write(`${bold('servicepack demo')}: inetsrv 4.0 (${arch}) from RTM to Service Pack 6\n`);
@@ -85,7 +90,10 @@ async function main(): Promise<number> {
 
 /** The installer's own gate: a person at a terminal, not a CI job. */
 function interactive(): boolean {
-  return mayAskOperator({ interactive: process.stdin.isTTY === true && process.stdout.isTTY === true, env: process.env });
+  return mayAskOperator({
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    env: process.env,
+  });
 }
 
 /** On a terminal the demo offers the wizard on a second, fresh RTM copy, so both front ends are seen. */

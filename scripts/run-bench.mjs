@@ -34,7 +34,9 @@ for (const w of wanted) {
 const selected = wanted.length > 0 ? available.filter((a) => wanted.includes(a)) : available;
 
 if (!existsSync(join(root, 'installer', 'dist', 'cli.js')) || !existsSync(join(root, 'dist', 'releases'))) {
-  console.error('run-bench: build first (pnpm build): the benchmarks run the compiled servicepack and the release trees');
+  console.error(
+    'run-bench: build first (pnpm build): the benchmarks run the compiled servicepack and the release trees',
+  );
   process.exit(2);
 }
 
@@ -43,7 +45,9 @@ const needBytes = (quick ? 0.3 : 2) * 1024 ** 3;
 const fs = statfsSync(tmpdir());
 const freeBytes = fs.bavail * fs.bsize;
 if (freeBytes < needBytes) {
-  console.error(`run-bench: ${tmpdir()} has ${(freeBytes / 1024 ** 3).toFixed(1)} GiB free, the benchmarks need ${(needBytes / 1024 ** 3).toFixed(1)} GiB`);
+  console.error(
+    `run-bench: ${tmpdir()} has ${(freeBytes / 1024 ** 3).toFixed(1)} GiB free, the benchmarks need ${(needBytes / 1024 ** 3).toFixed(1)} GiB`,
+  );
   process.exit(2);
 }
 
@@ -72,7 +76,9 @@ const work = mkdtempSync(join(tmpdir(), 'servicepack-bench-'));
 const resultsFile = join(work, 'results.jsonl');
 const started = Date.now();
 const failed = [];
-console.log(`bench: ${selected.join(', ')} (${info.mode}) on ${info.nproc} × ${info.cpu}, node ${info.node}, load ${info.loadavgStart.join(' ')}`);
+console.log(
+  `bench: ${selected.join(', ')} (${info.mode}) on ${info.nproc} × ${info.cpu}, node ${info.node}, load ${info.loadavgStart.join(' ')}`,
+);
 try {
   for (const name of selected) {
     console.log(`\n== ${name}`);
@@ -83,7 +89,9 @@ try {
       env: { ...process.env, BENCH_QUICK: quick ? '1' : '0', BENCH_RESULTS: resultsFile, BENCH_WORK: work },
     });
     if (r.status !== 0) failed.push(name);
-    console.log(`== ${name}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `== ${name}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
   const results = existsSync(resultsFile)
     ? readFileSync(resultsFile, 'utf8')
@@ -91,13 +99,23 @@ try {
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l))
     : [];
-  const doc = { date: new Date().toISOString(), machine: { ...info, loadavgEnd: loadavg().map((x) => Math.round(x * 100) / 100) }, results };
+  const doc = {
+    date: new Date().toISOString(),
+    machine: { ...info, loadavgEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
+    results,
+  };
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
-  console.log(`\n${'name'.padEnd(28)} ${'value'.padStart(10)} ${'unit'.padEnd(6)} ${'baseline'.padStart(10)}  ${'ratio'.padStart(7)}  better`);
+  console.log(
+    `\n${'name'.padEnd(28)} ${'value'.padStart(10)} ${'unit'.padEnd(6)} ${'baseline'.padStart(10)}  ${'ratio'.padStart(7)}  better`,
+  );
   for (const x of results) {
-    console.log(`${x.name.padEnd(28)} ${String(x.value).padStart(10)} ${x.unit.padEnd(6)} ${String(x.baselineValue).padStart(10)}  ${String(x.ratio).padStart(7)}  ${x.better}  (${x.baseline})`);
+    console.log(
+      `${x.name.padEnd(28)} ${String(x.value).padStart(10)} ${x.unit.padEnd(6)} ${String(x.baselineValue).padStart(10)}  ${String(x.ratio).padStart(7)}  ${x.better}  (${x.baseline})`,
+    );
   }
-  console.log(`\nbench/results.json written; ${((Date.now() - started) / 1000).toFixed(0)} s in all, load ${doc.machine.loadavgEnd.join(' ')}`);
+  console.log(
+    `\nbench/results.json written; ${((Date.now() - started) / 1000).toFixed(0)} s in all, load ${doc.machine.loadavgEnd.join(' ')}`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

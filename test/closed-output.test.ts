@@ -27,7 +27,10 @@ interface Exit {
 
 function bashAsync(script: string, args: string[], env: Record<string, string> = {}): Promise<Exit> {
   return new Promise((res, rej) => {
-    const child = spawn('bash', ['-c', script, 'bash', ...args], { env: { PATH, NODE: process.execPath, BIN: bin, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', script, 'bash', ...args], {
+      env: { PATH, NODE: process.execPath, BIN: bin, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -64,7 +67,12 @@ async function throughHead(args: string[], lines: number): Promise<{ code: numbe
   const script = `set +o pipefail
 "$NODE" "$BIN" "$@" 2>&1 | { head -n ${lines} >"$HEAD_OUT"; : >"$GATE/head-done"; }
 echo "servicepack-status=\${PIPESTATUS[0]}"`;
-  const running = bashAsync(script, args, { SERVICEPACK_FAULT: `after:journal=wait:${gate}`, GATE: gate, HEAD_OUT: headOut, NO_COLOR: '1' });
+  const running = bashAsync(script, args, {
+    SERVICEPACK_FAULT: `after:journal=wait:${gate}`,
+    GATE: gate,
+    HEAD_OUT: headOut,
+    NO_COLOR: '1',
+  });
   await until('head to exit and the install to wait at after:journal', async () => {
     const names = await readdir(gate);
     return names.includes('head-done') && names.some((n) => n.startsWith('ready.'));
@@ -78,7 +86,10 @@ echo "servicepack-status=\${PIPESTATUS[0]}"`;
 /** The real executable with stdout and/or stderr closed by the reader before it writes a byte. */
 function withClosedOutput(args: string[], close: { out: boolean; err: boolean }): Promise<Exit> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { PATH, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { PATH, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     if (close.out) child.stdout.destroy();
@@ -101,7 +112,11 @@ function withClosedOutput(args: string[], close: { out: boolean; err: boolean })
 }
 
 function query(root: string): { code: number | null; doc: Record<string, unknown> } {
-  const r = spawnSync(process.execPath, [bin, 'query', '--root', root, '--json'], { encoding: 'utf8', env: { PATH }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [bin, 'query', '--root', root, '--json'], {
+    encoding: 'utf8',
+    env: { PATH },
+    timeout: 30_000,
+  });
   return { code: r.status, doc: JSON.parse(r.stdout) as Record<string, unknown> };
 }
 
@@ -146,7 +161,10 @@ describe('a closed output pipe never changes a transaction', () => {
   test('stdout closed from the start: the install exits 0 and installs, plain and --json, no stack trace', async () => {
     for (const json of [false, true]) {
       const root = await installationFrom('rtm-x86');
-      const r = await withClosedOutput(['install', '--accept-eula', '--root', root, '-u', ...(json ? ['--json'] : []), pack('sp6-x86')], { out: true, err: false });
+      const r = await withClosedOutput(
+        ['install', '--accept-eula', '--root', root, '-u', ...(json ? ['--json'] : []), pack('sp6-x86')],
+        { out: true, err: false },
+      );
       assert.equal(r.code, 0, `json=${json}: exit ${r.code}\n${r.err}`);
       assert.doesNotMatch(r.err, STACK);
       assertClosed(root);
@@ -156,12 +174,22 @@ describe('a closed output pipe never changes a transaction', () => {
 
   test('stdout and stderr closed from the start (a pipe, and >&- 2>&-): exit 0, installed', async () => {
     const root = await installationFrom('rtm-x86');
-    const r = await withClosedOutput(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], { out: true, err: true });
+    const r = await withClosedOutput(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], {
+      out: true,
+      err: true,
+    });
     assert.equal(r.code, 0, `exit ${r.code}`);
     assertClosed(root);
     assert.equal(query(root).doc['level'], 6);
     const root2 = await installationFrom('rtm-x86');
-    const closed = await bashAsync('"$NODE" "$BIN" "$@" >&- 2>&-; echo "servicepack-status=$?"', ['install', '--accept-eula', '--root', root2, '-u', pack('sp6-x86')]);
+    const closed = await bashAsync('"$NODE" "$BIN" "$@" >&- 2>&-; echo "servicepack-status=$?"', [
+      'install',
+      '--accept-eula',
+      '--root',
+      root2,
+      '-u',
+      pack('sp6-x86'),
+    ]);
     assert.match(closed.out, /servicepack-status=0/, closed.err);
     assert.equal(query(root2).doc['level'], 6);
   });
@@ -170,9 +198,12 @@ describe('a closed output pipe never changes a transaction', () => {
     const root = await installationFrom('rtm-x86');
     for (let i = 0; i < 10; i++) {
       const json = i % 2 === 1;
-      const r = await bashAsync(`set +o pipefail
+      const r = await bashAsync(
+        `set +o pipefail
 "$NODE" "$BIN" "$@" | head -c 1 >/dev/null
-echo "servicepack-status=\${PIPESTATUS[0]}"`, ['query', '--root', root, ...(json ? ['--json'] : [])]);
+echo "servicepack-status=\${PIPESTATUS[0]}"`,
+        ['query', '--root', root, ...(json ? ['--json'] : [])],
+      );
       assert.match(r.out, /servicepack-status=0/, `run ${i}: ${r.out}\n${r.err}`);
       assert.equal(r.err, '', `run ${i} wrote to stderr`);
     }

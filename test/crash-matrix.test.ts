@@ -80,7 +80,13 @@ async function levelOf(name: string): Promise<Level> {
   let l = levels.get(name);
   if (!l) {
     const info = buildInfoOf(tree(name));
-    l = { digest: await digest(tree(name)), version: await productVersion(tree(name)), header: expectedServerHeader(info), level: info.level, hotfixes: info.hotfixes };
+    l = {
+      digest: await digest(tree(name)),
+      version: await productVersion(tree(name)),
+      header: expectedServerHeader(info),
+      level: info.level,
+      hotfixes: info.hotfixes,
+    };
     levels.set(name, l);
   }
   return l;
@@ -110,7 +116,10 @@ async function trace(s: Omit<Scenario, 'hits' | 'commitMs'>): Promise<Scenario> 
     },
   });
   assert.equal(r.code, 0, `${s.name}: ${r.out}\n${r.err}`);
-  assert.ok(sameDigest(await digest(root), (await levelOf(s.newTree)).digest), `${s.name}: the uninterrupted run reaches ${s.newTree}`);
+  assert.ok(
+    sameDigest(await digest(root), (await levelOf(s.newTree)).digest),
+    `${s.name}: the uninterrupted run reaches ${s.newTree}`,
+  );
   const hits = traceOf(r.err);
   // one transaction however many packs: each step once (one journal, one stop, one restart)
   for (const step of ['after:journal', 'after:stop-service', 'after:commit', 'after:restart']) {
@@ -122,7 +131,10 @@ async function trace(s: Omit<Scenario, 'hits' | 'commitMs'>): Promise<Scenario> 
 before(async () => {
   requireBuild([tree('rtm-x86'), tree('sp6-x86'), tree('sp5-q236565-x86'), pack('sp6-x86')]);
   const haveChain = existsSync(pack('sp5-x86')) && existsSync(pack('sp5-q236565-x86'));
-  await freezeBuild(['rtm-x86', 'sp6-x86', 'sp5-q236565-x86'], ['sp6-x86', ...(haveChain ? ['sp5-x86', 'sp5-q236565-x86'] : [])]);
+  await freezeBuild(
+    ['rtm-x86', 'sp6-x86', 'sp5-q236565-x86'],
+    ['sp6-x86', ...(haveChain ? ['sp5-x86', 'sp5-q236565-x86'] : [])],
+  );
   const chain = await chainPacks();
   const base = [
     {
@@ -143,7 +155,15 @@ before(async () => {
       name: 'uninstall SP6',
       setup: async () => {
         const root = await installationFrom('rtm-x86', RAM);
-        await installPacks({ root, packs: [pack('sp6-x86')], backup: true, modified: 'stop', restart: 'auto', dryRun: false, acceptEula: true });
+        await installPacks({
+          root,
+          packs: [pack('sp6-x86')],
+          backup: true,
+          modified: 'stop',
+          restart: 'auto',
+          dryRun: false,
+          acceptEula: true,
+        });
         return root;
       },
       args: (root: string) => ['uninstall', '--root', root, '-u', '-q'],
@@ -189,7 +209,12 @@ let recovered = 0;
  * After a crash: `servicepack recover`, then the tree is one of the two release trees (the one
  * `expect` names, when known), and everything that reports a level agrees with it.
  */
-async function settleAndCheck(s: Scenario, root: string, label: string, expect: 'old' | 'new' | 'either'): Promise<Outcome> {
+async function settleAndCheck(
+  s: Scenario,
+  root: string,
+  label: string,
+  expect: 'old' | 'new' | 'either',
+): Promise<Outcome> {
   // The CLI's `recover` runs for the first case of each scenario and every eighth case after; the
   // others call the same engine function in-process, which keeps the matrix's cost in the killed
   // runs themselves (one node start each) rather than in re-launching the CLI to settle them.
@@ -207,11 +232,15 @@ async function settleAndCheck(s: Scenario, root: string, label: string, expect: 
   const old = await levelOf(s.oldTree);
   const neu = await levelOf(s.newTree);
   const side = sameDigest(d, old.digest) ? 'old' : sameDigest(d, neu.digest) ? 'new' : undefined;
-  assert.ok(side !== undefined, `${label}: the tree is neither ${s.oldTree} nor ${s.newTree}; differs from old in ${digestDiff(d, old.digest).join(', ')}; from new in ${digestDiff(d, neu.digest).join(', ')}`);
+  assert.ok(
+    side !== undefined,
+    `${label}: the tree is neither ${s.oldTree} nor ${s.newTree}; differs from old in ${digestDiff(d, old.digest).join(', ')}; from new in ${digestDiff(d, neu.digest).join(', ')}`,
+  );
   if (expect !== 'either') assert.equal(side, expect, `${label}: recovery went the wrong way`);
   const want = side === 'old' ? old : neu;
 
-  for (const left of ['journal.json', 'staging', 'lock']) assert.ok(!existsSync(join(root, '.servicepack', left)), `${label}: .servicepack/${left} left behind`);
+  for (const left of ['journal.json', 'staging', 'lock'])
+    assert.ok(!existsSync(join(root, '.servicepack', left)), `${label}: .servicepack/${left} left behind`);
   const v = await verifyInstallation(root);
   assert.equal(v.clean, true, `${label}: verify ${JSON.stringify(v.problems)}`);
   const q = await queryInstallation(root);
@@ -222,7 +251,8 @@ async function settleAndCheck(s: Scenario, root: string, label: string, expect: 
   // once per scenario and outcome, and for every eighth case: the product's own --version; once
   // per scenario and outcome: the CLI's own query and verify, and a real start of the server
   const key = `${s.name}/${side}`;
-  if (!started.has(key) || checked++ % 8 === 0) assert.equal(await productVersion(root), want.version, `${label}: inetsrv --version`);
+  if (!started.has(key) || checked++ % 8 === 0)
+    assert.equal(await productVersion(root), want.version, `${label}: inetsrv --version`);
   if (!started.has(key)) {
     started.add(key);
     const cq = await servicepack(['query', '--root', root, '--json']);
@@ -232,7 +262,11 @@ async function settleAndCheck(s: Scenario, root: string, label: string, expect: 
     assert.equal(cv.code, 0, `${label}: verify ${cv.out}${cv.err}`);
     const server = await startTree(root);
     try {
-      assert.equal(await serverHeader(server.port), want.header, `${label}: the recovered server answers as ${want.header}`);
+      assert.equal(
+        await serverHeader(server.port),
+        want.header,
+        `${label}: the recovered server answers as ${want.header}`,
+      );
     } finally {
       await server.dispose();
     }
@@ -273,7 +307,9 @@ describe('SIGKILL at every checkpoint, then servicepack recover', () => {
     assert.ok(distinct.size >= 20, `${distinct.size} distinct points`);
     const t0 = performance.now();
     const outcomes = await pool(cases, PARALLEL, (c) => crashAt(c.s, c.hit));
-    t.diagnostic(`${cases.length} kills at ${distinct.size} distinct (scenario, point) pairs: ${tally(outcomes)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    t.diagnostic(
+      `${cases.length} kills at ${distinct.size} distinct (scenario, point) pairs: ${tally(outcomes)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   });
 
   test(`${RANDOM_MOMENTS} seeded random moments of the commit`, async (t) => {
@@ -282,7 +318,9 @@ describe('SIGKILL at every checkpoint, then servicepack recover', () => {
     // Half from the checkpoints inside the commit (every file, and between the two renames of a
     // file), drawn without replacement; the rest a SIGKILL from outside after a random delay
     // from the moment the journal is written, which can land between any two instructions.
-    const pointsPool: { s: Scenario; hit: Hit }[] = scenarios.flatMap((s) => s.hits.filter(([n]) => n.startsWith('commit:') || n === 'record:committed').map((hit) => ({ s, hit })));
+    const pointsPool: { s: Scenario; hit: Hit }[] = scenarios.flatMap((s) =>
+      s.hits.filter(([n]) => n.startsWith('commit:') || n === 'record:committed').map((hit) => ({ s, hit })),
+    );
     for (let i = pointsPool.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [pointsPool[i], pointsPool[j]] = [pointsPool[j]!, pointsPool[i]!];
@@ -331,12 +369,22 @@ describe('SIGKILL at every checkpoint, then servicepack recover', () => {
       assert.equal(r.code, 0, r.err);
       const hits = traceOf(r.err).filter(([n]) => n.startsWith('recover:'));
       const steps = hits.filter(([n]) => n === 'recover:step');
-      for (const rp of hits) if (rp[0] !== 'recover:step' || rp === steps[0] || rp === steps[Math.floor(steps.length / 2)] || rp === steps[steps.length - 1]) cases.push({ at, rp });
+      for (const rp of hits)
+        if (
+          rp[0] !== 'recover:step' ||
+          rp === steps[0] ||
+          rp === steps[Math.floor(steps.length / 2)] ||
+          rp === steps[steps.length - 1]
+        )
+          cases.push({ at, rp });
     }
     const outcomes = await pool(cases, PARALLEL, async ({ at, rp }) => {
       const root = await s.setup();
       const label = `${s.name} killed at ${at.join(' ')}, recovery killed at ${rp.join(' ')}`;
-      assert.equal((await servicepack(s.args(root), { env: { SERVICEPACK_FAULT: `${at[0]}:${at[1]}` } })).signal, 'SIGKILL');
+      assert.equal(
+        (await servicepack(s.args(root), { env: { SERVICEPACK_FAULT: `${at[0]}:${at[1]}` } })).signal,
+        'SIGKILL',
+      );
       const r = await servicepack(['recover', '--root', root], { env: { SERVICEPACK_FAULT: `${rp[0]}:${rp[1]}` } });
       assert.equal(r.signal, 'SIGKILL', `${label}: ${r.err}`);
       // the journal is still there until recovery's very last act

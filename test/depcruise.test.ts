@@ -31,7 +31,9 @@ describe('layer violations are caught by the dependency-cruiser rules in pnpm li
   it('reports every rule the fixture breaks, and nothing else', () => {
     const r = cruise(fixture, ['--output-type', 'json', 'packages', 'installer']);
     const violations = (JSON.parse(r.stdout) as { summary: { violations: Violation[] } }).summary.violations;
-    const found = violations.map((v) => `${v.rule.name} ${v.from} -> ${v.to.replace(/^.*\/node_modules\//, 'node_modules/')}`).sort();
+    const found = violations
+      .map((v) => `${v.rule.name} ${v.from} -> ${v.to.replace(/^.*\/node_modules\//, 'node_modules/')}`)
+      .sort();
     assert.deepEqual(found, [
       'builder-not-to-installer packages/builder/src/build.ts -> @servicepack/installer/screen',
       'core-not-to-front-ends packages/core/src/engine.ts -> installer/src/screen.ts',
@@ -53,11 +55,15 @@ describe('layer violations are caught by the dependency-cruiser rules in pnpm li
     const r = cruise(fixture, ['packages', 'installer']);
     assert.equal(r.status, 11, r.stdout + r.stderr);
     assert.match(r.stdout, /error no-circular: packages\/core\/src\/cycle-a\.ts/);
-    assert.match(r.stdout, /error core-not-to-front-ends: packages\/core\/src\/engine\.ts → installer\/src\/screen\.ts/);
+    assert.match(
+      r.stdout,
+      /error core-not-to-front-ends: packages\/core\/src\/engine\.ts → installer\/src\/screen\.ts/,
+    );
   });
 
   it('pnpm lint runs dependency-cruiser with this config, and the real run leaves the fixture out', () => {
-    const lint = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['lint'];
+    const lint = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+      .scripts['lint'];
     assert.match(lint ?? '', /&& depcruise --config \.dependency-cruiser\.cjs /);
     const r = cruise(root, ['--output-type', 'json', 'test/fixtures/depcruise']);
     const out = JSON.parse(r.stdout) as { summary: { violations: Violation[]; totalCruised: number } };

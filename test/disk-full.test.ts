@@ -18,7 +18,16 @@ import { cp, mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { digest, freezeBuild, installationFrom, pack, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
+import {
+  digest,
+  freezeBuild,
+  installationFrom,
+  pack,
+  sameDigest,
+  servicepack,
+  tempFolders,
+  tree,
+} from './support/servicepack.js';
 
 let mountPoint: string | undefined;
 let mountError = '';
@@ -60,7 +69,8 @@ async function assertUnchanged(root: string, before: Snapshot, label: string): P
   const now = await snap(root);
   assert.ok(sameDigest(now.tree, before.tree), `${label}: the product tree changed`);
   assert.equal(now.state, before.state, `${label}: the state record changed`);
-  for (const left of ['journal.json', 'staging', 'backup', 'lock']) assert.ok(!existsSync(join(root, '.servicepack', left)), `${label}: .servicepack/${left} left behind`);
+  for (const left of ['journal.json', 'staging', 'backup', 'lock'])
+    assert.ok(!existsSync(join(root, '.servicepack', left)), `${label}: .servicepack/${left} left behind`);
 }
 
 describe('a full disk', () => {
@@ -102,11 +112,22 @@ describe('a full disk', () => {
   });
 
   test('ENOSPC injected while staging, journaling and committing: exit 1, nothing changed', async (t) => {
-    const points = ['after:stage', 'journal:prepared', 'after:journal', 'commit:file:1', 'commit:backed-up:3', 'commit:file:5', 'commit:prepare:1', 'after:commit'];
+    const points = [
+      'after:stage',
+      'journal:prepared',
+      'after:journal',
+      'commit:file:1',
+      'commit:backed-up:3',
+      'commit:file:5',
+      'commit:prepare:1',
+      'after:commit',
+    ];
     for (const point of points) {
       const root = await installationFrom('rtm-x86');
       const before = await snap(root);
-      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: `${point}=ENOSPC` } });
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')], {
+        env: { SERVICEPACK_FAULT: `${point}=ENOSPC` },
+      });
       assert.equal(r.code, 1, `${point}: exit ${r.code}: ${r.out}${r.err}`);
       const doc = JSON.parse(r.out) as { code: string; message: string };
       assert.equal(doc.code, 'E_FAILED', point);

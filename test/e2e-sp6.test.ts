@@ -38,7 +38,11 @@ interface Run {
 
 function servicepack(args: string[]): Run {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' }, input: '' });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '' },
+    input: '',
+  });
   return { code: r.status, out: r.stdout, err: r.stderr, ms: Math.round(performance.now() - t0) };
 }
 
@@ -76,9 +80,20 @@ function serverHeader(port: number): Promise<string | undefined> {
 }
 
 before(() => {
-  const needed = [tree('rtm-x86'), tree('sp6-x86'), tree('rtm-alpha'), tree('sp6-alpha'), packFile('x86'), packFile('alpha'), join(repo, 'installer', 'dist', 'cli.js')];
+  const needed = [
+    tree('rtm-x86'),
+    tree('sp6-x86'),
+    tree('rtm-alpha'),
+    tree('sp6-alpha'),
+    packFile('x86'),
+    packFile('alpha'),
+    join(repo, 'installer', 'dist', 'cli.js'),
+  ];
   const missing = needed.filter((p) => !existsSync(p));
-  if (missing.length > 0) throw new Error(`missing build output (${missing.join(', ')}): run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
+  if (missing.length > 0)
+    throw new Error(
+      `missing build output (${missing.join(', ')}): run pnpm build (npx --yes pnpm@10.34.8 run build) first`,
+    );
 });
 after(async () => {
   for (const d of work) await rm(d, { recursive: true, force: true });
@@ -99,7 +114,9 @@ for (const arch of ['x86', 'alpha'] as const) {
         // The other half of the proof: this very copy leaks before the service pack.
         const t0 = performance.now();
         const leaky = await runLeakProbe(root, LEAK_N);
-        t.diagnostic(`leak probe on RTM: ${Math.round(performance.now() - t0)} ms, ${leaky.second.connections} connections kept`);
+        t.diagnostic(
+          `leak probe on RTM: ${Math.round(performance.now() - t0)} ms, ${leaky.second.connections} connections kept`,
+        );
         assert.equal(leaky.second.connections, LEAK_N, 'RTM keeps every idle-closed connection');
       }
 
@@ -113,13 +130,23 @@ for (const arch of ['x86', 'alpha'] as const) {
       assert.equal(q1['levelName'], 'Service Pack 6');
       assert.equal(q1['consistent'], true, JSON.stringify(q1['problems']));
       assert.deepEqual(q1['hotfixes'], []);
-      const history = q1['history'] as { packId: string; action: string; result: string; fromLevel: number; toLevel: number }[];
+      const history = q1['history'] as {
+        packId: string;
+        action: string;
+        result: string;
+        fromLevel: number;
+        toLevel: number;
+      }[];
       assert.deepEqual(
         history.map((h) => [h.packId, h.action, h.result, h.fromLevel, h.toLevel]),
         [['inetsrv-4.0-sp6', 'install', 'done', 0, 6]],
       );
 
-      assert.deepEqual(await digest(root, NOT_OWNED), await digest(tree(`sp6-${arch}`), NOT_OWNED), 'installed tree = SP6 release tree');
+      assert.deepEqual(
+        await digest(root, NOT_OWNED),
+        await digest(tree(`sp6-${arch}`), NOT_OWNED),
+        'installed tree = SP6 release tree',
+      );
 
       const server = await startTree(root);
       try {
@@ -173,13 +200,23 @@ describe('refusals against a real RTM x86 installation change nothing', () => {
   test('the alpha pack on an x86 installation: exit 3, names the x86 pack', async () => {
     const r = servicepack(['install', '--accept-eula', '--root', root, '-u', packFile('alpha')]);
     assert.equal(r.code, 3);
-    assert.match(r.err, /inetsrv-4\.0-sp6-alpha\.tgz is for alpha; this installation is x86: use inetsrv-4\.0-sp6-x86\.tgz/);
+    assert.match(
+      r.err,
+      /inetsrv-4\.0-sp6-alpha\.tgz is for alpha; this installation is x86: use inetsrv-4\.0-sp6-x86\.tgz/,
+    );
     assert.deepEqual(await digest(root), snapshot);
   });
 
   test('one payload byte changed: exit 4', async () => {
     const out = join(tampered, 'payload-byte.tgz');
-    await writeFile(out, editEntry(await readFile(packFile('x86')), (name) => name.startsWith('payload/lib/'), (data) => (data[Math.floor(data.length / 2)]! ^= 0x20)));
+    await writeFile(
+      out,
+      editEntry(
+        await readFile(packFile('x86')),
+        (name) => name.startsWith('payload/lib/'),
+        (data) => (data[Math.floor(data.length / 2)]! ^= 0x20),
+      ),
+    );
     await refused(out, 4, /^E_HASH_MISMATCH$/);
   });
 
@@ -211,11 +248,23 @@ describe('refusals against a real RTM x86 installation change nothing', () => {
       docs.push({ name: d.name, path: p });
     }
     const unsigned = join(tampered, 'unsigned.tgz');
-    await writePack({ out: unsigned, manifest: real.manifest, privateKeys: [], payloadDir: tree('sp6-x86'), documents: docs });
+    await writePack({
+      out: unsigned,
+      manifest: real.manifest,
+      privateKeys: [],
+      payloadDir: tree('sp6-x86'),
+      documents: docs,
+    });
     await refused(unsigned, 4, /^E_UNSIGNED$/);
 
     const stranger = join(tampered, 'stranger.tgz');
-    await writePack({ out: stranger, manifest: real.manifest, privateKeys: [parsePrivateKey(generateKeyPair().privateKeyPem)], payloadDir: tree('sp6-x86'), documents: docs });
+    await writePack({
+      out: stranger,
+      manifest: real.manifest,
+      privateKeys: [parsePrivateKey(generateKeyPair().privateKeyPem)],
+      payloadDir: tree('sp6-x86'),
+      documents: docs,
+    });
     await refused(stranger, 4, /^E_UNTRUSTED_KEY$/);
   });
 });
@@ -232,7 +281,11 @@ function editEntry(tgz: Buffer, match: (name: string) => boolean, edit: (data: B
   while (off + 512 <= tar.length) {
     const header = tar.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;
-    const field = (start: number, len: number) => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
+    const field = (start: number, len: number) =>
+      header
+        .subarray(start, start + len)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const size = Number.parseInt(field(124, 12).trim() || '0', 8);
     const type = field(156, 1);
     const prefix = field(345, 155);

@@ -167,7 +167,13 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
 /** index.json + index.sig bytes for `index`, signed by `keys` */
 function publish(index: FeedIndex, keys = [PUBLISHER]): { index: Buffer; sig: Buffer } {
   const bytes = serializeFeedIndex(index);
-  return { index: bytes, sig: signFeedIndex(bytes, keys.map((k) => k.privateKey)) };
+  return {
+    index: bytes,
+    sig: signFeedIndex(
+      bytes,
+      keys.map((k) => k.privateKey),
+    ),
+  };
 }
 
 function serveIndex(p: { index: Buffer; sig: Buffer }): void {
@@ -181,7 +187,12 @@ function entry(index: FeedIndex, id: string, arch: string): FeedPack {
   return e;
 }
 
-async function refuses(p: Promise<unknown>, code: string, exitCode: number, message: RegExp): Promise<ServicepackError> {
+async function refuses(
+  p: Promise<unknown>,
+  code: string,
+  exitCode: number,
+  message: RegExp,
+): Promise<ServicepackError> {
   try {
     await p;
   } catch (e) {
@@ -204,7 +215,10 @@ async function load(extra: { lastSeenVersion?: number; now?: Date } = {}): Promi
 
 before(async () => {
   for (const f of ['index.json', 'index.sig', 'catalog.json']) {
-    if (!existsSync(join(distFeed, f))) throw new Error(`missing build output ${join(distFeed, f)}: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
+    if (!existsSync(join(distFeed, f)))
+      throw new Error(
+        `missing build output ${join(distFeed, f)}: run pnpm build (npx --yes pnpm@10.34.8 run build) first`,
+      );
   }
   work = await mkdtemp(join(tmpdir(), 'sp-feed-attacks-'));
   feedDir = join(work, 'feed');
@@ -212,7 +226,8 @@ before(async () => {
   await cp(distFeed, feedDir, { recursive: true });
   original = FeedIndexSchema.parse(JSON.parse(await readFile(join(feedDir, 'index.json'), 'utf8')));
   for (const p of original.packs) {
-    if (!existsSync(join(feedDir, p.url))) throw new Error(`dist/feed lists ${p.url} but it is missing: rebuild (pnpm build)`);
+    if (!existsSync(join(feedDir, p.url)))
+      throw new Error(`dist/feed lists ${p.url} but it is missing: rebuild (pnpm build)`);
   }
   // the publisher of this copy is the test key
   const p = publish(original);
@@ -243,18 +258,33 @@ describe('feed attacks (loopback http)', () => {
     assert.equal(feed.index.version, original.version);
     assert.deepEqual(feed.signedBy, [PUBLISHER.keyid]);
     const dest = join(downloads, 'control');
-    const pack = await openFeedPack(feed, entry(feed.index, 'inetsrv-4.0-sp6', 'x86'), dest, { trustedKeys: await vendorKeys(), timeoutMs: TIMEOUT_MS });
+    const pack = await openFeedPack(feed, entry(feed.index, 'inetsrv-4.0-sp6', 'x86'), dest, {
+      trustedKeys: await vendorKeys(),
+      timeoutMs: TIMEOUT_MS,
+    });
     assert.equal(pack.manifest.id, 'inetsrv-4.0-sp6');
     assert.ok((await loadCatalog(feed, { timeoutMs: TIMEOUT_MS })).releases.length > 0);
   });
 
   test('freeze: an expired index is refused (E_FEED_EXPIRED, exit 4), however valid its signature', async () => {
     overrides.clear();
-    serveIndex(publish({ ...original, version: original.version + 10, created: '2020-01-01T00:00:00.000Z', expires: '2021-01-01T00:00:00.000Z' }));
+    serveIndex(
+      publish({
+        ...original,
+        version: original.version + 10,
+        created: '2020-01-01T00:00:00.000Z',
+        expires: '2021-01-01T00:00:00.000Z',
+      }),
+    );
     await refuses(load(), 'E_FEED_EXPIRED', 4, /expired on 2021-01-01T00:00:00\.000Z/);
     // and the built index itself, replayed after its expiry
     overrides.clear();
-    await refuses(load({ now: new Date(Date.parse(original.expires) + 1000) }), 'E_FEED_EXPIRED', 4, /replay of old data/);
+    await refuses(
+      load({ now: new Date(Date.parse(original.expires) + 1000) }),
+      'E_FEED_EXPIRED',
+      4,
+      /replay of old data/,
+    );
   });
 
   test('rollback: an older index after a newer one is refused (E_FEED_ROLLBACK, exit 4); the same version is fine', async () => {
@@ -265,7 +295,12 @@ describe('feed attacks (loopback http)', () => {
     assert.equal(seen, newer.version);
     // a mirror now replays the previous (still valid, still signed) index
     overrides.clear();
-    await refuses(load({ lastSeenVersion: seen }), 'E_FEED_ROLLBACK', 4, new RegExp(`version ${original.version}, older than version ${seen}`));
+    await refuses(
+      load({ lastSeenVersion: seen }),
+      'E_FEED_ROLLBACK',
+      4,
+      new RegExp(`version ${original.version}, older than version ${seen}`),
+    );
     serveIndex(publish(newer));
     assert.equal((await load({ lastSeenVersion: seen })).index.version, seen);
   });
@@ -286,11 +321,29 @@ describe('feed attacks (loopback http)', () => {
     const sp6 = entry(original, 'inetsrv-4.0-sp6', 'x86');
     const sp5 = entry(original, 'inetsrv-4.0-sp5', 'x86');
     // metadata of one publication, bytes of another: the pins match, the identities do not
-    const mixed = { ...original, version: original.version + 1, packs: original.packs.map((p) => (p === sp6 ? { ...sp6, sha256: sp5.sha256, size: sp5.size, url: sp5.url } : p === sp5 ? { ...sp5, url: sp6.url, sha256: sp6.sha256, size: sp6.size } : p)) };
+    const mixed = {
+      ...original,
+      version: original.version + 1,
+      packs: original.packs.map((p) =>
+        p === sp6
+          ? { ...sp6, sha256: sp5.sha256, size: sp5.size, url: sp5.url }
+          : p === sp5
+            ? { ...sp5, url: sp6.url, sha256: sp6.sha256, size: sp6.size }
+            : p,
+      ),
+    };
     serveIndex(publish(mixed));
     const feed = await load();
     const dest = join(downloads, 'mixed-index');
-    const err = await refuses(openFeedPack(feed, entry(feed.index, 'inetsrv-4.0-sp6', 'x86'), dest, { trustedKeys: await vendorKeys(), timeoutMs: TIMEOUT_MS }), 'E_HASH_MISMATCH', 4, /mixes packs/);
+    const err = await refuses(
+      openFeedPack(feed, entry(feed.index, 'inetsrv-4.0-sp6', 'x86'), dest, {
+        trustedKeys: await vendorKeys(),
+        timeoutMs: TIMEOUT_MS,
+      }),
+      'E_HASH_MISMATCH',
+      4,
+      /mixes packs/,
+    );
     assert.ok((err.details['differs'] as string[]).includes('level'));
     await rm(dest, { recursive: true, force: true });
   });
@@ -299,11 +352,29 @@ describe('feed attacks (loopback http)', () => {
     overrides.clear();
     const x86 = entry(original, 'inetsrv-4.0-sp6', 'x86');
     const alpha = entry(original, 'inetsrv-4.0-sp6', 'alpha');
-    const lying = { ...original, version: original.version + 1, packs: original.packs.map((p) => (p === x86 ? { ...x86, url: alpha.url, sha256: alpha.sha256, size: alpha.size } : p === alpha ? { ...alpha, url: x86.url, sha256: x86.sha256, size: x86.size } : p)) };
+    const lying = {
+      ...original,
+      version: original.version + 1,
+      packs: original.packs.map((p) =>
+        p === x86
+          ? { ...x86, url: alpha.url, sha256: alpha.sha256, size: alpha.size }
+          : p === alpha
+            ? { ...alpha, url: x86.url, sha256: x86.sha256, size: x86.size }
+            : p,
+      ),
+    };
     serveIndex(publish(lying));
     const feed = await load();
     const dest = join(downloads, 'arch');
-    const err = await refuses(openFeedPack(feed, entry(feed.index, 'inetsrv-4.0-sp6', 'x86'), dest, { trustedKeys: await vendorKeys(), timeoutMs: TIMEOUT_MS }), 'E_HASH_MISMATCH', 4, /alpha/);
+    const err = await refuses(
+      openFeedPack(feed, entry(feed.index, 'inetsrv-4.0-sp6', 'x86'), dest, {
+        trustedKeys: await vendorKeys(),
+        timeoutMs: TIMEOUT_MS,
+      }),
+      'E_HASH_MISMATCH',
+      4,
+      /alpha/,
+    );
     // the alpha pack also carries alpha-only fixes; the arch is what must be named
     assert.ok((err.details['differs'] as string[]).includes('arch'));
     await rm(dest, { recursive: true, force: true });
@@ -324,7 +395,11 @@ describe('feed attacks (loopback http)', () => {
     serveIndex(publish(original, [RETIRED]));
     await refuses(load(), 'E_UNTRUSTED_KEY', 4, new RegExp(RETIRED.keyid));
     await refuses(
-      loadFeed(`${base}/`, { trustedKeys: [...trusted, { keyid: RETIRED.keyid, key: RETIRED.publicKey, source: 'retired' }], revokedKeyIds: [RETIRED.keyid], timeoutMs: TIMEOUT_MS }),
+      loadFeed(`${base}/`, {
+        trustedKeys: [...trusted, { keyid: RETIRED.keyid, key: RETIRED.publicKey, source: 'retired' }],
+        revokedKeyIds: [RETIRED.keyid],
+        timeoutMs: TIMEOUT_MS,
+      }),
       'E_UNTRUSTED_KEY',
       4,
       /revoked/,
@@ -357,14 +432,22 @@ describe('feed attacks (loopback http)', () => {
     const sp6 = entry(feed.index, 'inetsrv-4.0-sp6', 'x86');
     overrides.set(`/${sp6.url}`, { kind: 'then-endless', data: await readFile(join(feedDir, sp6.url)) });
     const dest = join(downloads, 'endless-pack');
-    await refuses(fetchPack(feed, sp6, dest, { timeoutMs: TIMEOUT_MS }), 'E_HASH_MISMATCH', 4, new RegExp(`larger than the ${sp6.size} bytes`));
+    await refuses(
+      fetchPack(feed, sp6, dest, { timeoutMs: TIMEOUT_MS }),
+      'E_HASH_MISMATCH',
+      4,
+      new RegExp(`larger than the ${sp6.size} bytes`),
+    );
     await assertNothingLeft(dest);
   });
 
   test('endless data: a catalog that goes on past its pinned size is refused', async () => {
     overrides.clear();
     const feed = await load();
-    overrides.set(`/${feed.index.catalog.url}`, { kind: 'then-endless', data: await readFile(join(feedDir, feed.index.catalog.url)) });
+    overrides.set(`/${feed.index.catalog.url}`, {
+      kind: 'then-endless',
+      data: await readFile(join(feedDir, feed.index.catalog.url)),
+    });
     await refuses(loadCatalog(feed, { timeoutMs: TIMEOUT_MS }), 'E_HASH_MISMATCH', 4, /catalog was replaced/);
   });
 
@@ -394,7 +477,12 @@ describe('feed attacks (loopback http)', () => {
     httpsAgent.options.rejectUnauthorized = false;
     try {
       const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/`;
-      await refuses(loadFeed(url, { trustedKeys: trusted, timeoutMs: TIMEOUT_MS }), 'E_FEED_REDIRECT', 4, /which is not https; refusing the downgrade/);
+      await refuses(
+        loadFeed(url, { trustedKeys: trusted, timeoutMs: TIMEOUT_MS }),
+        'E_FEED_REDIRECT',
+        4,
+        /which is not https; refusing the downgrade/,
+      );
     } finally {
       httpsAgent.options.rejectUnauthorized = verify;
       tls.closeAllConnections();
@@ -441,16 +529,20 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
   const newer = (): FeedIndex => ({ ...original, version: original.version + 1 });
   const withoutLogs = (lines: string[]) => lines.filter((l) => !/ \.servicepack\/log(\/|$)/.test(l));
   const recorded = async (): Promise<number | undefined> => {
-    const state = JSON.parse(await readFile(join(root, '.servicepack', 'state.json'), 'utf8')) as { feeds?: Record<string, { version: number }> };
+    const state = JSON.parse(await readFile(join(root, '.servicepack', 'state.json'), 'utf8')) as {
+      feeds?: Record<string, { version: number }>;
+    };
     return state.feeds?.[`${url}index.json`]?.version;
   };
   /** the error code of a run: top level, or the (only) target's */
-  const codeOf = (doc: Record<string, unknown>): unknown => doc['code'] ?? (doc['targets'] as { error?: { code?: string } }[] | undefined)?.[0]?.error?.code;
+  const codeOf = (doc: Record<string, unknown>): unknown =>
+    doc['code'] ?? (doc['targets'] as { error?: { code?: string } }[] | undefined)?.[0]?.error?.code;
 
   before(async () => {
     const rtm = join(repo, 'dist', 'releases', 'inetsrv-4.0-rtm-x86');
     const sp5 = join(repo, 'dist', 'packs', 'inetsrv-4.0-sp5-x86.tgz');
-    for (const p of [rtm, sp5, join(repo, 'installer', 'dist', 'cli.js')]) if (!existsSync(p)) throw new Error(`missing build output ${p}: run pnpm build first`);
+    for (const p of [rtm, sp5, join(repo, 'installer', 'dist', 'cli.js')])
+      if (!existsSync(p)) throw new Error(`missing build output ${p}: run pnpm build first`);
     root = join(work, 'inetsrv');
     await cp(rtm, root, { recursive: true });
     // an installation with a state record (SP5), where the last seen feed version is kept
@@ -472,7 +564,20 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     const c = await cli(['check', '--feed', url, '--root', root, '--trust', publisherPub, '--json']);
     assert.equal(c.code, 4, c.out);
     assert.equal(codeOf(jsonDoc(c)), 'E_FEED_ROLLBACK');
-    const i = await cli(['install', '--accept-eula', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
+    const i = await cli([
+      'install',
+      '--accept-eula',
+      '--feed',
+      url,
+      '--root',
+      root,
+      '-u',
+      '--trust',
+      publisherPub,
+      '--json',
+      '--',
+      'latest',
+    ]);
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_FEED_ROLLBACK');
     assert.equal(await recorded(), original.version + 1);
@@ -481,7 +586,14 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
 
   test('freeze: an expired index is refused (exit 4) and does not raise the floor', async () => {
     overrides.clear();
-    serveIndex(publish({ ...original, version: original.version + 5, created: '2020-01-01T00:00:00.000Z', expires: '2021-01-01T00:00:00.000Z' }));
+    serveIndex(
+      publish({
+        ...original,
+        version: original.version + 5,
+        created: '2020-01-01T00:00:00.000Z',
+        expires: '2021-01-01T00:00:00.000Z',
+      }),
+    );
     const c = await cli(['check', '--feed', url, '--root', root, '--trust', publisherPub, '--json']);
     assert.equal(c.code, 4, c.out);
     assert.equal(codeOf(jsonDoc(c)), 'E_FEED_EXPIRED');
@@ -495,7 +607,20 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     const sp6 = entry(original, 'inetsrv-4.0-sp6', 'x86');
     const sp5 = entry(original, 'inetsrv-4.0-sp5', 'x86');
     overrides.set(`/${sp6.url}`, { kind: 'bytes', data: await readFile(join(feedDir, sp5.url)) });
-    const i = await cli(['install', '--accept-eula', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
+    const i = await cli([
+      'install',
+      '--accept-eula',
+      '--feed',
+      url,
+      '--root',
+      root,
+      '-u',
+      '--trust',
+      publisherPub,
+      '--json',
+      '--',
+      'latest',
+    ]);
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_HASH_MISMATCH');
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
@@ -507,7 +632,19 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     const c = await cli(['check', '--feed', url, '--root', root, '--trust', publisherPub, '--json']);
     assert.equal(c.code, 4, c.out);
     assert.equal(codeOf(jsonDoc(c)), 'E_FEED_REDIRECT');
-    const i = await cli(['install', '--accept-eula', '--feed', url, 'latest', '--root', root, '-u', '--trust', publisherPub, '--json']);
+    const i = await cli([
+      'install',
+      '--accept-eula',
+      '--feed',
+      url,
+      'latest',
+      '--root',
+      root,
+      '-u',
+      '--trust',
+      publisherPub,
+      '--json',
+    ]);
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_FEED_REDIRECT');
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
@@ -518,8 +655,32 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     const x86 = entry(original, 'inetsrv-4.0-sp6', 'x86');
     const alpha = entry(original, 'inetsrv-4.0-sp6', 'alpha');
     // same version as the one recorded: equal versions are accepted, so only the pack checks stand in the way
-    serveIndex(publish({ ...newer(), packs: original.packs.map((p) => (p === x86 ? { ...x86, url: alpha.url, sha256: alpha.sha256, size: alpha.size } : p === alpha ? { ...alpha, url: x86.url, sha256: x86.sha256, size: x86.size } : p)) }));
-    const i = await cli(['install', '--accept-eula', '--feed', url, '--root', root, '-u', '--trust', publisherPub, '--json', '--', 'latest']);
+    serveIndex(
+      publish({
+        ...newer(),
+        packs: original.packs.map((p) =>
+          p === x86
+            ? { ...x86, url: alpha.url, sha256: alpha.sha256, size: alpha.size }
+            : p === alpha
+              ? { ...alpha, url: x86.url, sha256: x86.sha256, size: x86.size }
+              : p,
+        ),
+      }),
+    );
+    const i = await cli([
+      'install',
+      '--accept-eula',
+      '--feed',
+      url,
+      '--root',
+      root,
+      '-u',
+      '--trust',
+      publisherPub,
+      '--json',
+      '--',
+      'latest',
+    ]);
     assert.equal(i.code, 4, i.out);
     assert.equal(codeOf(jsonDoc(i)), 'E_HASH_MISMATCH');
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
@@ -534,7 +695,11 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
   let authed: string;
   const key = (): string => `${base}/index.json`;
   const feedsOf = async (): Promise<Record<string, { version: number }>> =>
-    (JSON.parse(await readFile(join(root, '.servicepack', 'state.json'), 'utf8')) as { feeds?: Record<string, { version: number }> }).feeds ?? {};
+    (
+      JSON.parse(await readFile(join(root, '.servicepack', 'state.json'), 'utf8')) as {
+        feeds?: Record<string, { version: number }>;
+      }
+    ).feeds ?? {};
 
   /** every file under .servicepack/ (state, logs, backup records, anything) and every output that names the user or the password */
   async function leaks(runs: { out: string; err: string }[]): Promise<string[]> {
@@ -547,7 +712,8 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
       }
     };
     await walk(join(root, '.servicepack'));
-    for (const [i, r] of runs.entries()) if (`${r.out}${r.err}`.includes(PASSWORD) || `${r.out}${r.err}`.includes(USER)) found.push(`output of run ${i}`);
+    for (const [i, r] of runs.entries())
+      if (`${r.out}${r.err}`.includes(PASSWORD) || `${r.out}${r.err}`.includes(USER)) found.push(`output of run ${i}`);
     return found;
   }
 
@@ -555,7 +721,15 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
     const rtm = join(repo, 'dist', 'releases', 'inetsrv-4.0-rtm-x86');
     root = join(work, 'inetsrv-credentials');
     await cp(rtm, root, { recursive: true });
-    const r = await cli(['install', '--accept-eula', join(repo, 'dist', 'packs', 'inetsrv-4.0-sp5-x86.tgz'), '--root', root, '-u', '--json']);
+    const r = await cli([
+      'install',
+      '--accept-eula',
+      join(repo, 'dist', 'packs', 'inetsrv-4.0-sp5-x86.tgz'),
+      '--root',
+      root,
+      '-u',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.out);
     publisherPub = join(work, 'publisher-credentials.pub');
     await writeFile(publisherPub, PUBLISHER.publicKeyPem);
@@ -576,9 +750,32 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
     const runs = [
       await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub, '--json']),
       await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub]),
-      await cli(['install', '--accept-eula', '--feed', authed, 'latest', '--root', root, '-u', '--trust', publisherPub, '--json']),
+      await cli([
+        'install',
+        '--accept-eula',
+        '--feed',
+        authed,
+        'latest',
+        '--root',
+        root,
+        '-u',
+        '--trust',
+        publisherPub,
+        '--json',
+      ]),
       // nothing newer now: the refusal names the feed
-      await cli(['install', '--accept-eula', '--feed', authed, 'latest', '--root', root, '-u', '--trust', publisherPub]),
+      await cli([
+        'install',
+        '--accept-eula',
+        '--feed',
+        authed,
+        'latest',
+        '--root',
+        root,
+        '-u',
+        '--trust',
+        publisherPub,
+      ]),
     ];
     assert.deepEqual(
       runs.map((r) => r.code),
@@ -600,7 +797,10 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
     const old = `${authed}index.json`;
     const statePath = join(root, '.servicepack', 'state.json');
     const state = JSON.parse(await readFile(statePath, 'utf8')) as Record<string, unknown>;
-    await writeFile(statePath, `${JSON.stringify({ ...state, feeds: { [old]: { version: original.version + 3, seen: '2026-01-01T00:00:00.000Z' } } }, null, 2)}\n`);
+    await writeFile(
+      statePath,
+      `${JSON.stringify({ ...state, feeds: { [old]: { version: original.version + 3, seen: '2026-01-01T00:00:00.000Z' } } }, null, 2)}\n`,
+    );
     overrides.clear();
     serveIndex(publish({ ...original, version: original.version + 2 }));
     const rolledBack = await cli(['check', '--feed', authed, '--root', root, '--trust', publisherPub, '--json']);

@@ -13,7 +13,16 @@ import { FeedIndexSchema, serializeFeedIndex, signFeedIndex } from '../packages/
 import { parsePrivateKey } from '../packages/core/src/trust/trust.js';
 import { repoRoot } from './support/inetsrv.js';
 import { freePort, type Nginx, startCuttingProxy, startNginx } from './support/nginx.js';
-import { buildInfoOf, distFeed, json, readJsonLines, requireBuild, servicepack, snapshot, Temps } from './support/unattended.js';
+import {
+  buildInfoOf,
+  distFeed,
+  json,
+  readJsonLines,
+  requireBuild,
+  servicepack,
+  snapshot,
+  Temps,
+} from './support/unattended.js';
 
 interface TargetDoc {
   root: string;
@@ -27,7 +36,10 @@ interface TargetDoc {
 }
 
 /** Rewrites `dir`/index.json (and index.sig) with `change` applied, signed by dist/keys/dev.key. */
-async function resign(dir: string, change: (ix: ReturnType<typeof FeedIndexSchema.parse>) => ReturnType<typeof FeedIndexSchema.parse>): Promise<void> {
+async function resign(
+  dir: string,
+  change: (ix: ReturnType<typeof FeedIndexSchema.parse>) => ReturnType<typeof FeedIndexSchema.parse>,
+): Promise<void> {
   const index = FeedIndexSchema.parse(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')));
   const bytes = serializeFeedIndex(change(index));
   const key = parsePrivateKey(await readFile(join(repoRoot, 'dist', 'keys', 'dev.key')));
@@ -48,10 +60,15 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     requireBuild();
     docRoot = await temps.dir('sp-docroot-');
     work = await temps.dir('sp-work-');
-    for (const name of ['feed', 'expired', 'rollback', 'tampered']) await cp(distFeed, join(docRoot, name), { recursive: true });
+    for (const name of ['feed', 'expired', 'rollback', 'tampered'])
+      await cp(distFeed, join(docRoot, name), { recursive: true });
     version = FeedIndexSchema.parse(JSON.parse(await readFile(join(distFeed, 'index.json'), 'utf8'))).version;
     // freeze attack: a correctly signed index whose time is up
-    await resign(join(docRoot, 'expired'), (ix) => ({ ...ix, created: '2020-01-01T00:00:00.000Z', expires: '2020-06-01T00:00:00.000Z' }));
+    await resign(join(docRoot, 'expired'), (ix) => ({
+      ...ix,
+      created: '2020-01-01T00:00:00.000Z',
+      expires: '2020-06-01T00:00:00.000Z',
+    }));
     // a pack whose bytes differ from what the signed index pins (same size, one byte changed)
     const pack = join(docRoot, 'tampered', 'packs', 'inetsrv-4.0-sp6-x86.tgz');
     const bytes = await readFile(pack);
@@ -66,10 +83,17 @@ describe('the feed over HTTP (nginx on loopback)', () => {
   });
 
   test('a fleet answer file over HTTP: x86 RTM, x86 SP5 + Q236565, alpha SP2 all end at SP6 for their arch', async (t) => {
-    const roots = [await temps.installation('rtm-x86'), await temps.installation('sp5-q236565-x86'), await temps.installation('sp2-alpha')];
+    const roots = [
+      await temps.installation('rtm-x86'),
+      await temps.installation('sp5-q236565-x86'),
+      await temps.installation('sp2-alpha'),
+    ];
     fleetX86 = roots[0]!;
     const file = join(work, 'fleet.yaml');
-    await writeFile(file, `targets:\n${roots.map((r) => `  - root: ${r}\n`).join('')}feed: ${nginx.url}feed/\nlatest: true\nacceptEula: true\nlog: fleet.jsonl\n`);
+    await writeFile(
+      file,
+      `targets:\n${roots.map((r) => `  - root: ${r}\n`).join('')}feed: ${nginx.url}feed/\nlatest: true\nacceptEula: true\nlog: fleet.jsonl\n`,
+    );
     const run = await servicepack(['install', '--answer-file', file, '--json']);
     t.diagnostic(`three targets over HTTP: ${run.ms} ms`);
     assert.equal(run.code, 0, run.err);
@@ -78,7 +102,14 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     assert.equal(doc['exitCode'], 0);
     const targets = doc['targets'] as TargetDoc[];
     assert.deepEqual(
-      targets.map((x) => [x.root, x.exitCode, x.packs, x.result?.after.level, x.result?.after.arch, x.result?.after.hotfixes]),
+      targets.map((x) => [
+        x.root,
+        x.exitCode,
+        x.packs,
+        x.result?.after.level,
+        x.result?.after.arch,
+        x.result?.after.hotfixes,
+      ]),
       [
         [roots[0], 0, ['inetsrv-4.0-sp6'], 6, 'x86', []],
         [roots[1], 0, ['inetsrv-4.0-sp6'], 6, 'x86', []],
@@ -88,12 +119,21 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     for (const r of roots) {
       const bi = await buildInfoOf(r);
       assert.equal(bi.level, 6);
-      const state = JSON.parse(await readFile(join(r, '.servicepack', 'state.json'), 'utf8')) as { feeds: Record<string, { version: number }> };
-      assert.deepEqual(Object.entries(state.feeds).map(([u, v]) => [u, v.version]), [[`${nginx.url}feed/index.json`, version]], 'the feed version is remembered');
+      const state = JSON.parse(await readFile(join(r, '.servicepack', 'state.json'), 'utf8')) as {
+        feeds: Record<string, { version: number }>;
+      };
+      assert.deepEqual(
+        Object.entries(state.feeds).map(([u, v]) => [u, v.version]),
+        [[`${nginx.url}feed/index.json`, version]],
+        'the feed version is remembered',
+      );
     }
     assert.equal((await buildInfoOf(roots[2]!)).arch, 'alpha');
     // the x86 pack was fetched once for both x86 targets
-    const gets = nginx.accessLog().split('\n').filter((l) => l.includes('GET /feed/packs/'));
+    const gets = nginx
+      .accessLog()
+      .split('\n')
+      .filter((l) => l.includes('GET /feed/packs/'));
     assert.equal(gets.filter((l) => l.includes('sp6-x86.tgz')).length, 1, nginx.accessLog());
     assert.equal(gets.filter((l) => l.includes('sp6-alpha.tgz')).length, 1);
     const shared = await readJsonLines(join(work, 'fleet.jsonl'));
@@ -134,19 +174,34 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     const cutAfter = 4000;
     const proxy = await startCuttingProxy(nginx.port, { path, cutAfter });
     try {
-      const run = await servicepack(['install', '--accept-eula', '--feed', `${proxy.url}feed/`, '--root', root, '--json', 'latest']);
+      const run = await servicepack([
+        'install',
+        '--accept-eula',
+        '--feed',
+        `${proxy.url}feed/`,
+        '--root',
+        root,
+        '--json',
+        'latest',
+      ]);
       assert.equal(run.code, 0, `${run.out}\n${run.err}`);
       const target = (json(run)['targets'] as TargetDoc[])[0]!;
       assert.deepEqual(target.packs, ['inetsrv-4.0-sp6']);
       assert.equal(target.result?.after.level, 6);
       const packRequests = proxy.requests.filter((r) => r.url === path);
       assert.equal(packRequests.length, 2, JSON.stringify(proxy.requests));
-      assert.deepEqual([packRequests[0]!.range, packRequests[0]!.cut, packRequests[0]!.sent], [undefined, true, cutAfter]);
+      assert.deepEqual(
+        [packRequests[0]!.range, packRequests[0]!.cut, packRequests[0]!.sent],
+        [undefined, true, cutAfter],
+      );
       assert.deepEqual([packRequests[1]!.range, packRequests[1]!.status], [`bytes=${cutAfter}-`, 206]);
       assert.match(nginx.accessLog(), /"GET \/feed\/packs\/inetsrv-4\.0-sp6-x86\.tgz HTTP\/1\.1" 206 /);
       // the interruption is reported, and logged
       const log = await readJsonLines(target.logs[0]!);
-      assert.ok(log.some((l) => l['event'] === 'info' && /interrupted at 4000 bytes .*resuming/.test(String(l['message']))), JSON.stringify(log));
+      assert.ok(
+        log.some((l) => l['event'] === 'info' && /interrupted at 4000 bytes .*resuming/.test(String(l['message']))),
+        JSON.stringify(log),
+      );
       assert.equal((await buildInfoOf(root)).level, 6);
     } finally {
       await proxy.close();
@@ -156,7 +211,16 @@ describe('the feed over HTTP (nginx on loopback)', () => {
   test('an expired index: exit 4 for install and check, nothing changed', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
-    const install = await servicepack(['install', '--accept-eula', '--feed', `${nginx.url}expired/`, '--root', root, '--json', 'latest']);
+    const install = await servicepack([
+      'install',
+      '--accept-eula',
+      '--feed',
+      `${nginx.url}expired/`,
+      '--root',
+      root,
+      '--json',
+      'latest',
+    ]);
     assert.equal(install.code, 4, install.err);
     assert.equal((json(install)['targets'] as TargetDoc[])[0]!.error?.code, 'E_FEED_EXPIRED');
     const check = await servicepack(['check', '--feed', `${nginx.url}expired/`, '--root', root]);
@@ -177,7 +241,15 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     // ... then the mirror serves an older, validly signed index at the same URL
     await resign(join(docRoot, 'rollback'), (ix) => ({ ...ix, version }));
     const before = await snapshot(root);
-    const install = await servicepack(['install', '--accept-eula', '--feed', `${nginx.url}rollback/`, '--root', root, 'latest']);
+    const install = await servicepack([
+      'install',
+      '--accept-eula',
+      '--feed',
+      `${nginx.url}rollback/`,
+      '--root',
+      root,
+      'latest',
+    ]);
     assert.equal(install.code, 4, install.err);
     assert.match(install.err, new RegExp(`is version ${version}, older than version ${version + 1} seen before`));
     const check = await servicepack(['check', '--feed', `${nginx.url}rollback/`, '--root', root, '--json']);
@@ -189,7 +261,16 @@ describe('the feed over HTTP (nginx on loopback)', () => {
   test('a pack whose bytes differ from the signed index: exit 4 before anything is installed', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
-    const run = await servicepack(['install', '--accept-eula', '--feed', `${nginx.url}tampered/`, '--root', root, '--json', 'latest']);
+    const run = await servicepack([
+      'install',
+      '--accept-eula',
+      '--feed',
+      `${nginx.url}tampered/`,
+      '--root',
+      root,
+      '--json',
+      'latest',
+    ]);
     assert.equal(run.code, 4, run.err);
     const target = (json(run)['targets'] as TargetDoc[])[0]!;
     assert.equal(target.error?.code, 'E_HASH_MISMATCH');
@@ -200,7 +281,15 @@ describe('the feed over HTTP (nginx on loopback)', () => {
   test('an unreachable feed: exit 1 after bounded retries, each reported', async () => {
     const root = await temps.installation('rtm-x86');
     const dead = await freePort();
-    const run = await servicepack(['install', '--accept-eula', '--feed', `http://127.0.0.1:${dead}/feed/`, '--root', root, 'latest']);
+    const run = await servicepack([
+      'install',
+      '--accept-eula',
+      '--feed',
+      `http://127.0.0.1:${dead}/feed/`,
+      '--root',
+      root,
+      'latest',
+    ]);
     assert.equal(run.code, 1, run.err);
     assert.equal(run.err.match(/failed \(.*\); trying again/g)?.length, 3, run.err);
     assert.match(run.err, /check the network and try again/);

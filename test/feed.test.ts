@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // The root has no dependency on the workspace packages, so their sources are imported by path.
 import { type Catalog, identifyByCatalog } from '../packages/core/src/feed/catalog.js';
-import { FEED_INDEX_FILE, type LoadedFeed, loadCatalog, loadFeed, openFeedPack } from '../packages/core/src/feed/feed.js';
+import {
+  FEED_INDEX_FILE,
+  type LoadedFeed,
+  loadCatalog,
+  loadFeed,
+  openFeedPack,
+} from '../packages/core/src/feed/feed.js';
 import { NOT_OWNED } from '../packages/core/src/support/fsutil.js';
 import { hashTree, sha256File } from '../packages/core/src/support/hash.js';
 import { loadTrustedKeys, type TrustedKey, trustedKeyFromPem } from '../packages/core/src/trust/trust.js';
@@ -21,7 +27,8 @@ import type { Io } from '../installer/src/io.js';
  * key it was signed with. A missing build is a failure, never a skip.
  */
 function feedDir(): string {
-  if (!existsSync(join(paths.feed, FEED_INDEX_FILE))) assert.fail(`${paths.feed}/${FEED_INDEX_FILE} does not exist: run pnpm build first`);
+  if (!existsSync(join(paths.feed, FEED_INDEX_FILE)))
+    assert.fail(`${paths.feed}/${FEED_INDEX_FILE} does not exist: run pnpm build first`);
   return paths.feed;
 }
 
@@ -81,7 +88,10 @@ describe('built feed (dist/feed)', () => {
   it('lists every pack in dist/packs with its sha256 and size, and serves identical copies', async () => {
     const packs = (await readdir(paths.packs)).filter((n) => n.endsWith('.tgz')).sort();
     assert.ok(packs.length >= 2, 'SP6 for x86 and alpha at least');
-    assert.deepEqual(feed.index.packs.map((p) => p.url).sort(), packs.map((n) => `packs/${n}`));
+    assert.deepEqual(
+      feed.index.packs.map((p) => p.url).sort(),
+      packs.map((n) => `packs/${n}`),
+    );
     for (const name of packs) {
       const entry = feed.index.packs.find((p) => p.url === `packs/${name}`)!;
       const digest = await sha256File(join(paths.packs, name));
@@ -107,16 +117,26 @@ describe('built feed (dist/feed)', () => {
   it('the catalog has one entry per release tree, with the sha256 of every owned file', async () => {
     const names = await releaseNames();
     assert.equal(names.length, 16);
-    assert.deepEqual(catalog.releases.map((r) => r.name), names);
+    assert.deepEqual(
+      catalog.releases.map((r) => r.name),
+      names,
+    );
     for (const name of names) {
       const dir = join(paths.releases, name);
       const release = catalog.releases.find((r) => r.name === name)!;
-      const info = JSON.parse(await readFile(join(dir, 'BUILDINFO.json'), 'utf8')) as { level: number; arch: string; hotfixes: string[] };
+      const info = JSON.parse(await readFile(join(dir, 'BUILDINFO.json'), 'utf8')) as {
+        level: number;
+        arch: string;
+        hotfixes: string[];
+      };
       assert.deepEqual([release.level, release.arch, release.hotfixes], [info.level, info.arch, info.hotfixes], name);
       const tree = await hashTree(dir, NOT_OWNED);
       assert.deepEqual(Object.keys(release.files).sort(), [...tree.keys()].sort(), name);
       for (const [p, e] of tree) assert.equal(release.files[p], e.sha256, `${name}/${p}`);
-      assert.ok(!Object.keys(release.files).some((p) => /^(\.servicepack|wwwroot|logs|run)\//.test(p)), `${name}: only owned files`);
+      assert.ok(
+        !Object.keys(release.files).some((p) => /^(\.servicepack|wwwroot|logs|run)\//.test(p)),
+        `${name}: only owned files`,
+      );
     }
     // spot checks straight from the files, independent of hashTree
     for (const [level, arch, hotfixes, path] of [

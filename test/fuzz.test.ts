@@ -88,7 +88,8 @@ class Campaign {
   }
 
   crash(iteration: number, what: string, input: string): void {
-    if (this.crashes.length < 20) this.crashes.push({ target: this.target, iteration, what, input: input.slice(0, 400) });
+    if (this.crashes.length < 20)
+      this.crashes.push({ target: this.target, iteration, what, input: input.slice(0, 400) });
     this.count('CRASH');
   }
 
@@ -97,7 +98,8 @@ class Campaign {
     if (e instanceof ServicepackError) {
       // E_IO is how stagePayload and the stream wrap what they did not expect: from a parser fed
       // only bytes, it means an untyped exception was swallowed, not that the disk failed
-      if (e.code === 'E_IO') this.crash(iteration, `E_IO: ${e.message} (cause: ${String((e as Error & { cause?: unknown }).cause)})`, input);
+      if (e.code === 'E_IO')
+        this.crash(iteration, `E_IO: ${e.message} (cause: ${String((e as Error & { cause?: unknown }).cause)})`, input);
       else this.count(e.code);
       return;
     }
@@ -105,7 +107,8 @@ class Campaign {
   }
 
   checkEscaped(iteration: number): void {
-    for (const e of this.escaped.splice(0)) this.crash(iteration, `escaped: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, '');
+    for (const e of this.escaped.splice(0))
+      this.crash(iteration, `escaped: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, '');
   }
 
   finish(): { inputs: number; perSecond: number; perCpuSecond: number; summary: string } {
@@ -125,7 +128,9 @@ class Campaign {
 
 function report(t: { diagnostic(m: string): void }, c: Campaign): void {
   const r = c.finish();
-  t.diagnostic(`${c.target}: ${r.inputs} inputs, ${r.perSecond} inputs/s (${r.perCpuSecond} per CPU second); ${r.summary}`);
+  t.diagnostic(
+    `${c.target}: ${r.inputs} inputs, ${r.perSecond} inputs/s (${r.perCpuSecond} per CPU second); ${r.summary}`,
+  );
   assert.deepEqual(
     c.crashes.map((x) => `#${x.iteration}: ${x.what}\n  input: ${JSON.stringify(x.input)}`),
     [],
@@ -145,7 +150,11 @@ const EULA = 'You may use this software.\n';
 const longPath = `lib/${'long-name-'.repeat(12)}f.js`;
 
 function baseManifest(): Manifest {
-  const file = (path: string, content: string, extra: Partial<Manifest['files'][number]> = {}): Manifest['files'][number] => ({
+  const file = (
+    path: string,
+    content: string,
+    extra: Partial<Manifest['files'][number]> = {},
+  ): Manifest['files'][number] => ({
     path,
     action: 'add',
     sha256: sha(content),
@@ -232,11 +241,15 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
   test('manifest parser', (t) => {
     const c = new Campaign('manifest parser');
     const rng = new Rng(SEED);
-    const seeds: unknown[] = [baseManifest(), { ...baseManifest(), kind: 'hotfix', id: 'Q236565', baseLevel: 5, level: 5, documents: undefined }];
+    const seeds: unknown[] = [
+      baseManifest(),
+      { ...baseManifest(), kind: 'hotfix', id: 'Q236565', baseLevel: 5, level: 5, documents: undefined },
+    ];
     for (let i = 0; i < ITERATIONS; i++) {
       const r = rng.next();
       let bytes: Buffer;
-      if (r < 0.7) bytes = Buffer.from(JSON.stringify(mutateJson(rng.pick(seeds), rng), null, rng.chance(0.5) ? 2 : undefined));
+      if (r < 0.7)
+        bytes = Buffer.from(JSON.stringify(mutateJson(rng.pick(seeds), rng), null, rng.chance(0.5) ? 2 : undefined));
       else if (r < 0.85) bytes = mutateBytes(serializeManifest(baseManifest()), rng);
       else bytes = Buffer.from(JSON.stringify(randomJson(rng)));
       try {
@@ -248,10 +261,12 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
           if (!isSafeRelPath(f.path)) c.crash(i, `accepted an unsafe path ${JSON.stringify(f.path)}`, bytes.toString());
           if (folds.has(pathFoldKey(f.path))) c.crash(i, `accepted twin paths ${f.path}`, bytes.toString());
           folds.add(pathFoldKey(f.path));
-          if (f.action !== 'delete' && (f.sha256 === undefined || f.size === undefined)) c.crash(i, `accepted ${f.action} without sha256/size`, bytes.toString());
+          if (f.action !== 'delete' && (f.sha256 === undefined || f.size === undefined))
+            c.crash(i, `accepted ${f.action} without sha256/size`, bytes.toString());
           if ((f.mode ?? 0) & ~0o777) c.crash(i, `accepted mode ${f.mode}`, bytes.toString());
         }
-        if (m.kind === 'hotfix' && m.baseLevel === undefined) c.crash(i, 'accepted a hotfix without baseLevel', bytes.toString());
+        if (m.kind === 'hotfix' && m.baseLevel === undefined)
+          c.crash(i, 'accepted a hotfix without baseLevel', bytes.toString());
       } catch (e) {
         c.judge(i, e, bytes.toString('latin1'));
       }
@@ -271,7 +286,10 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
       if (existsSync(p)) seeds.push((await readFile(p, 'utf8')).replace(/^\s*#.*\n/gm, '').replace(/\s+#.*$/gm, ''));
       if (existsSync(p) && name === 'full.yaml') seeds.push(await readFile(p, 'utf8'));
     }
-    seeds.push('targets:\n  - root: /opt/inetsrv\npacks:\n  - a.tgz\nacceptEula: true\n', 'targets: [{root: /a}, {root: /b}]\nfeed: file:///srv/feed/\nlatest: true\nrestart: never\nmodified: keep\nbackup: false\n');
+    seeds.push(
+      'targets:\n  - root: /opt/inetsrv\npacks:\n  - a.tgz\nacceptEula: true\n',
+      'targets: [{root: /a}, {root: /b}]\nfeed: file:///srv/feed/\nlatest: true\nrestart: never\nmodified: keep\nbackup: false\n',
+    );
     const file = join(work, 'answers', 'unattend.yaml');
     // the yaml library warns (process.emitWarning) for every mapping used as a key; thousands of
     // such inputs would bury the test output, and a warning is not an outcome
@@ -281,7 +299,9 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
       process.emitWarning = emitWarning;
     });
     for (let i = 0; i < ITERATIONS; i++) {
-      const text = rng.chance(0.85) ? mutateYaml(rng.pick(seeds), rng) : mutateBytes(Buffer.from(rng.pick(seeds)), rng).toString('utf8');
+      const text = rng.chance(0.85)
+        ? mutateYaml(rng.pick(seeds), rng)
+        : mutateBytes(Buffer.from(rng.pick(seeds)), rng).toString('utf8');
       try {
         const out = await within(parseAnswerFile(text, file), DEADLINE_MS);
         if (out === HANG) {
@@ -290,7 +310,8 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
         }
         c.count('accepted');
         if (/unsigned/i.test(JSON.stringify(out))) c.crash(i, 'an answer file switched signature checking off', text);
-        if (out.targets.length === 0 || out.targets.some((x) => !x.root.startsWith('/'))) c.crash(i, 'accepted targets that are not absolute roots', text);
+        if (out.targets.length === 0 || out.targets.some((x) => !x.root.startsWith('/')))
+          c.crash(i, 'accepted targets that are not absolute roots', text);
       } catch (e) {
         c.judge(i, e, text);
       }
@@ -321,17 +342,32 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
       version: 3,
       created: '2026-01-01T00:00:00.000Z',
       expires: '2035-01-01T00:00:00.000Z',
-      packs: [entry('inetsrv-4.0-sp6', 'alpha', 'packs/sp6-alpha.tgz'), entry('inetsrv-4.0-sp6', 'x86', 'packs/sp6-x86.tgz')],
+      packs: [
+        entry('inetsrv-4.0-sp6', 'alpha', 'packs/sp6-alpha.tgz'),
+        entry('inetsrv-4.0-sp6', 'x86', 'packs/sp6-x86.tgz'),
+      ],
       catalog: { url: 'catalog.json', sha256: sha('c'), size: 10 },
     };
     for (let i = 0; i < ITERATIONS; i++) {
       const r = rng.next();
-      const bytes = r < 0.75 ? Buffer.from(JSON.stringify(mutateJson(seed, rng), null, 2)) : r < 0.9 ? mutateBytes(Buffer.from(JSON.stringify(seed, null, 2)), rng) : Buffer.from(JSON.stringify(randomJson(rng)));
+      const bytes =
+        r < 0.75
+          ? Buffer.from(JSON.stringify(mutateJson(seed, rng), null, 2))
+          : r < 0.9
+            ? mutateBytes(Buffer.from(JSON.stringify(seed, null, 2)), rng)
+            : Buffer.from(JSON.stringify(randomJson(rng)));
       const sig = rng.chance(0.9) ? signatureFile(bytes, [T]) : mutateBytes(signatureFile(bytes, [T]), rng);
       try {
-        const { index } = verifyFeedIndex(bytes, sig, { trustedKeys, now, lastSeenVersion: 3, product: 'inetsrv', source: 'fuzz' });
+        const { index } = verifyFeedIndex(bytes, sig, {
+          trustedKeys,
+          now,
+          lastSeenVersion: 3,
+          product: 'inetsrv',
+          source: 'fuzz',
+        });
         c.count('accepted');
-        for (const p of [...index.packs.map((x) => x.url), index.catalog.url]) if (!FeedRelUrlSchema.safeParse(p).success) c.crash(i, `accepted url ${p}`, bytes.toString());
+        for (const p of [...index.packs.map((x) => x.url), index.catalog.url])
+          if (!FeedRelUrlSchema.safeParse(p).success) c.crash(i, `accepted url ${p}`, bytes.toString());
         if (Date.parse(index.expires) <= now.getTime()) c.crash(i, 'accepted an expired index', bytes.toString());
         if (index.version < 3) c.crash(i, 'accepted a rolled-back index', bytes.toString());
       } catch (e) {
@@ -346,7 +382,11 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
     const c = new Campaign('pack reader');
     const manifest = baseManifest();
     const manifestBytes = serializeManifest(manifest);
-    const bases = [true, false].map((signed) => ({ signed, entries: packEntries(manifestBytes, signed), tar: tarBytes(packEntries(manifestBytes, signed)) }));
+    const bases = [true, false].map((signed) => ({
+      signed,
+      entries: packEntries(manifestBytes, signed),
+      tar: tarBytes(packEntries(manifestBytes, signed)),
+    }));
     const gzBases = bases.map((b) => gzipSync(b.tar, { level: 1 }));
     const inputs = join(work, 'inputs');
     await mkdir(inputs);
@@ -364,8 +404,13 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
       }
       if (r < 0.72) {
         // the signature is redone over the mutated bytes, so the mutation reaches the schema and the walk
-        const mb = rng.chance(0.8) ? Buffer.from(JSON.stringify(mutateJson(manifest, rng), null, 2)) : mutateBytes(manifestBytes, rng);
-        return { bytes: gzipSync(tarBytes(packEntries(mb, base.signed)), { level: 1 }), how: `manifest ${mb.toString('utf8').slice(0, 200)}` };
+        const mb = rng.chance(0.8)
+          ? Buffer.from(JSON.stringify(mutateJson(manifest, rng), null, 2))
+          : mutateBytes(manifestBytes, rng);
+        return {
+          bytes: gzipSync(tarBytes(packEntries(mb, base.signed)), { level: 1 }),
+          how: `manifest ${mb.toString('utf8').slice(0, 200)}`,
+        };
       }
       if (r < 0.85) {
         const entries = base.entries.map((e) => ({ ...e }));
@@ -385,10 +430,17 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
             e.data = Buffer.concat([Buffer.from(e.data ?? ''), Buffer.from(rng.pick(['', 'x', '\n']))]);
             break;
           case 4:
-            entries.splice(k, 0, { name: e.name, type: rng.pick(['1', '2', '3', '6', '5']), linkname: rng.pick(['/etc/passwd', '../../x', 'payload/bin/tool']) });
+            entries.splice(k, 0, {
+              name: e.name,
+              type: rng.pick(['1', '2', '3', '6', '5']),
+              linkname: rng.pick(['/etc/passwd', '../../x', 'payload/bin/tool']),
+            });
             break;
           default:
-            entries.splice(k, 0, { ...e, name: rng.pick([e.name.toUpperCase(), e.name.normalize('NFD'), `${e.name}.`, `./${e.name}`]) });
+            entries.splice(k, 0, {
+              ...e,
+              name: rng.pick([e.name.toUpperCase(), e.name.normalize('NFD'), `${e.name}.`, `./${e.name}`]),
+            });
         }
         return { bytes: gzipSync(tarBytes(entries), { level: 1 }), how: 'entries' };
       }
@@ -405,8 +457,11 @@ describe(`fuzz (seed ${SEED.toString(16)}, ${ITERATIONS} inputs per target)`, ()
         const staged = await stagePayload(pack, staging);
         // a pack that passes must stage exactly what its manifest lists, and nothing else
         const listed = pack.manifest.files.filter((f) => f.action !== 'delete');
-        const onDisk = (await readdir(staged.dir, { recursive: true, withFileTypes: true })).filter((d) => !d.isDirectory());
-        if (onDisk.length !== listed.length) throw new Error(`staged ${onDisk.length} files for ${listed.length} listed`);
+        const onDisk = (await readdir(staged.dir, { recursive: true, withFileTypes: true })).filter(
+          (d) => !d.isDirectory(),
+        );
+        if (onDisk.length !== listed.length)
+          throw new Error(`staged ${onDisk.length} files for ${listed.length} listed`);
         for (const f of listed) {
           const got = sha(await readFile(join(staged.dir, ...f.path.split('/'))));
           if (got !== f.sha256) throw new Error(`staged ${f.path} does not match its sha256`);

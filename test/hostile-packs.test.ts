@@ -22,7 +22,17 @@ import type { Manifest } from '../packages/core/src/pack/manifest.js';
 import { openPack, readPackDocument } from '../packages/core/src/pack/pack-read.js';
 import { serializeManifest } from '../packages/core/src/pack/pack-write.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
-import { BLOCK, cli, fixedKey, jsonDoc, type RawEntry, signatureFile, tarBytes, tgz, treeSnapshot } from './support/hostile.js';
+import {
+  BLOCK,
+  cli,
+  fixedKey,
+  jsonDoc,
+  type RawEntry,
+  signatureFile,
+  tarBytes,
+  tgz,
+  treeSnapshot,
+} from './support/hostile.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rtmTree = join(repo, 'dist', 'releases', 'inetsrv-4.0-rtm-x86');
@@ -75,7 +85,12 @@ async function refusalLogs(r: string, code: (c: string | undefined) => boolean, 
   const files = await readdir(dir);
   for (const f of files) {
     const lines = (await readFile(join(dir, f), 'utf8')).trim().split('\n');
-    const last = JSON.parse(lines[lines.length - 1]!) as { event?: string; ok?: boolean; code?: string; exitCode?: number };
+    const last = JSON.parse(lines[lines.length - 1]!) as {
+      event?: string;
+      ok?: boolean;
+      code?: string;
+      exitCode?: number;
+    };
     assert.equal(last.ok, false, `${f}: ${lines[lines.length - 1]}`);
     assert.ok(code(last.code), `${f}: ${lines[lines.length - 1]}`);
     assert.equal(last.exitCode, exitCode);
@@ -86,7 +101,8 @@ async function refusalLogs(r: string, code: (c: string | undefined) => boolean, 
 
 before(async () => {
   for (const p of [rtmTree, sp6Tree, sp6Pack, devPub, join(repo, 'installer', 'dist', 'cli.js')]) {
-    if (!existsSync(p)) throw new Error(`missing build output ${p}: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
+    if (!existsSync(p))
+      throw new Error(`missing build output ${p}: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
   }
   work = await mkdtemp(join(tmpdir(), 'sp-hostile-'));
   root = join(work, 'inetsrv');
@@ -116,7 +132,10 @@ before(async () => {
     const data = await readFile(join(sp6Tree, f.path));
     payload.push({ path: f.path, data, mode: (f.mode ?? 0o644) & 0o111 ? 0o755 : 0o644 });
   }
-  assert.ok(payload.some((p) => p.path === 'lib/server.js'), 'SP6 replaces lib/server.js');
+  assert.ok(
+    payload.some((p) => p.path === 'lib/server.js'),
+    'SP6 replaces lib/server.js',
+  );
 
   snapshots.set(root, await state(root));
   snapshots.set(revokingRoot, await state(revokingRoot));
@@ -154,8 +173,13 @@ function file(path: string): Buffer {
 }
 
 /** The SP6 pack, re-signed by K, with `extra` entries inserted after the payload. */
-function withExtra(extra: RawEntry[], opts: { keys?: typeof K[]; manifest?: Buffer } = {}): Buffer {
-  return tgz([...head(opts.manifest ?? manifestBytesOf(sp6), opts.keys ?? [K]), ...payloadEntries(), ...extra, { name: 'EULA.txt', data: eula }]);
+function withExtra(extra: RawEntry[], opts: { keys?: (typeof K)[]; manifest?: Buffer } = {}): Buffer {
+  return tgz([
+    ...head(opts.manifest ?? manifestBytesOf(sp6), opts.keys ?? [K]),
+    ...payloadEntries(),
+    ...extra,
+    { name: 'EULA.txt', data: eula },
+  ]);
 }
 
 /** The SP6 pack with the payload entry for `path` replaced by `entries` (none: left out). */
@@ -169,7 +193,10 @@ const sha256hex = (data: Buffer): string => createHash('sha256').update(data).di
 
 /** SP6 plus one added file, listed in a re-signed manifest. */
 function sp6Adding(path: string, data: Buffer): Manifest {
-  return { ...sp6, files: [...sp6.files, { path, action: 'add', sha256: sha256hex(data), size: data.length, mode: 0o644, from: [] }] };
+  return {
+    ...sp6,
+    files: [...sp6.files, { path, action: 'add', sha256: sha256hex(data), size: data.length, mode: 0o644, from: [] }],
+  };
 }
 
 function sp6Json(): Record<string, unknown> {
@@ -179,7 +206,14 @@ function sp6Json(): Record<string, unknown> {
 /** SP6 plus one added file, signed as raw JSON: for names the canonical manifest writer itself refuses. */
 function sp6AddingRaw(path: string, data: Buffer): RawEntry[] {
   const m = sp6Json();
-  (m['files'] as unknown[]).push({ path, action: 'add', sha256: sha256hex(data), size: data.length, mode: 0o644, from: [] });
+  (m['files'] as unknown[]).push({
+    path,
+    action: 'add',
+    sha256: sha256hex(data),
+    size: data.length,
+    mode: 0o644,
+    from: [],
+  });
   return [...head(rawJson(m)), ...body(), { name: `payload/${path}`, data }];
 }
 
@@ -187,7 +221,12 @@ function sp6AddingRaw(path: string, data: Buffer): RawEntry[] {
 function sp6WithService(service: Record<string, unknown>): Buffer {
   const bi = { ...(JSON.parse(file('BUILDINFO.json').toString('utf8')) as Record<string, unknown>), service };
   const data = Buffer.from(`${JSON.stringify(bi, null, 2)}\n`);
-  const m: Manifest = { ...sp6, files: sp6.files.map((f) => (f.path === 'BUILDINFO.json' ? { ...f, sha256: sha256hex(data), size: data.length } : f)) };
+  const m: Manifest = {
+    ...sp6,
+    files: sp6.files.map((f) =>
+      f.path === 'BUILDINFO.json' ? { ...f, sha256: sha256hex(data), size: data.length } : f,
+    ),
+  };
   return replacing('BUILDINFO.json', [{ name: 'payload/BUILDINFO.json', data }], manifestBytesOf(m));
 }
 
@@ -215,50 +254,237 @@ const escapePath = '../../../../../../sentinel/pwned';
 
 const cases: Case[] = [
   // -- paths
-  { name: '"../" path', pack: () => withExtra([{ name: escapePath, data: 'x' }]), ...UNSAFE, message: /"\.\." segment/ },
-  { name: '"../" after payload/', pack: () => withExtra([{ name: `payload/${escapePath}`, data: 'x' }]), ...UNSAFE, message: /"\.\." segment/ },
-  { name: 'absolute path', pack: () => withExtra([{ name: `${sentinel}/secret`, data: 'pwned' }]), ...UNSAFE, message: /absolute path/ },
-  { name: 'absolute path in a PAX header', pack: () => withExtra([{ name: 'payload/lib/harmless.js', pax: { path: `${sentinel}/secret` }, data: 'pwned' }]), ...UNSAFE, message: /absolute path/ },
-  { name: '"../" in a PAX header', pack: () => withExtra([{ name: 'payload/lib/harmless.js', pax: { path: `payload/${escapePath}` }, data: 'x' }]), ...UNSAFE, message: /"\.\." segment/ },
-  { name: '"../" through the ustar prefix field', pack: () => withExtra([{ name: 'sentinel/pwned', prefix: 'payload/../../../../../..', data: 'x' }]), ...UNSAFE, message: /"\.\." segment/ },
-  { name: 'backslashes', pack: () => withExtra([{ name: 'payload\\..\\..\\..\\sentinel\\pwned', data: 'x' }]), ...UNSAFE, message: /backslash/ },
-  { name: 'drive-relative path', pack: () => withExtra([{ name: 'C:../../sentinel/pwned', data: 'x' }]), ...UNSAFE, message: /drive letter/ },
-  { name: 'drive letter and backslashes', pack: () => withExtra([{ name: 'C:\\Windows\\System32\\pwned.dll', data: 'x' }]), ...UNSAFE, message: /backslash|drive letter/ },
-  { name: 'control character in a name', pack: () => withExtra([{ name: 'payload/lib/\x1b[2Jserver.js', data: 'x' }]), ...UNSAFE, message: /control character/ },
-  { name: 'C1 control character (CSI) in a name', pack: () => withExtra([{ name: 'payload/lib/x\u009b2J.js', data: 'x' }]), ...UNSAFE, message: /control character/ },
-  { name: 'C1 control character (CSI) in a signed manifest path', pack: () => tgz(sp6AddingRaw('lib/x\u009b2J.js', Buffer.from('x\n'))), ...MANIFEST, message: /control character/ },
-  { name: 'bidirectional override in a signed manifest path', pack: () => tgz(sp6AddingRaw('lib/\u202esj.exe.js', Buffer.from('x\n'))), ...MANIFEST, message: /bidirectional control/ },
-  { name: 'line separator in a signed manifest path', pack: () => tgz(sp6AddingRaw('lib/a\u2028b.js', Buffer.from('x\n'))), ...MANIFEST, message: /line separator/ },
-  { name: 'alternate data stream', pack: () => withExtra([{ name: 'payload/lib/server.js:evil', data: 'x' }]), ...UNSAFE, message: /colon/ },
-  { name: 'Windows device name', pack: () => withExtra([{ name: 'payload/lib/CON', data: 'x' }]), ...UNSAFE, message: /reserved device name/ },
-  { name: 'Windows console device name', pack: () => withExtra([{ name: 'payload/lib/CONOUT$.js', data: 'x' }]), ...UNSAFE, message: /reserved device name/ },
-  { name: 'trailing dot (a Windows twin)', pack: () => withExtra([{ name: 'payload/lib/server.js.', data: 'x' }]), ...UNSAFE, message: /ending in a dot/ },
+  {
+    name: '"../" path',
+    pack: () => withExtra([{ name: escapePath, data: 'x' }]),
+    ...UNSAFE,
+    message: /"\.\." segment/,
+  },
+  {
+    name: '"../" after payload/',
+    pack: () => withExtra([{ name: `payload/${escapePath}`, data: 'x' }]),
+    ...UNSAFE,
+    message: /"\.\." segment/,
+  },
+  {
+    name: 'absolute path',
+    pack: () => withExtra([{ name: `${sentinel}/secret`, data: 'pwned' }]),
+    ...UNSAFE,
+    message: /absolute path/,
+  },
+  {
+    name: 'absolute path in a PAX header',
+    pack: () => withExtra([{ name: 'payload/lib/harmless.js', pax: { path: `${sentinel}/secret` }, data: 'pwned' }]),
+    ...UNSAFE,
+    message: /absolute path/,
+  },
+  {
+    name: '"../" in a PAX header',
+    pack: () => withExtra([{ name: 'payload/lib/harmless.js', pax: { path: `payload/${escapePath}` }, data: 'x' }]),
+    ...UNSAFE,
+    message: /"\.\." segment/,
+  },
+  {
+    name: '"../" through the ustar prefix field',
+    pack: () => withExtra([{ name: 'sentinel/pwned', prefix: 'payload/../../../../../..', data: 'x' }]),
+    ...UNSAFE,
+    message: /"\.\." segment/,
+  },
+  {
+    name: 'backslashes',
+    pack: () => withExtra([{ name: 'payload\\..\\..\\..\\sentinel\\pwned', data: 'x' }]),
+    ...UNSAFE,
+    message: /backslash/,
+  },
+  {
+    name: 'drive-relative path',
+    pack: () => withExtra([{ name: 'C:../../sentinel/pwned', data: 'x' }]),
+    ...UNSAFE,
+    message: /drive letter/,
+  },
+  {
+    name: 'drive letter and backslashes',
+    pack: () => withExtra([{ name: 'C:\\Windows\\System32\\pwned.dll', data: 'x' }]),
+    ...UNSAFE,
+    message: /backslash|drive letter/,
+  },
+  {
+    name: 'control character in a name',
+    pack: () => withExtra([{ name: 'payload/lib/\x1b[2Jserver.js', data: 'x' }]),
+    ...UNSAFE,
+    message: /control character/,
+  },
+  {
+    name: 'C1 control character (CSI) in a name',
+    pack: () => withExtra([{ name: 'payload/lib/x\u009b2J.js', data: 'x' }]),
+    ...UNSAFE,
+    message: /control character/,
+  },
+  {
+    name: 'C1 control character (CSI) in a signed manifest path',
+    pack: () => tgz(sp6AddingRaw('lib/x\u009b2J.js', Buffer.from('x\n'))),
+    ...MANIFEST,
+    message: /control character/,
+  },
+  {
+    name: 'bidirectional override in a signed manifest path',
+    pack: () => tgz(sp6AddingRaw('lib/\u202esj.exe.js', Buffer.from('x\n'))),
+    ...MANIFEST,
+    message: /bidirectional control/,
+  },
+  {
+    name: 'line separator in a signed manifest path',
+    pack: () => tgz(sp6AddingRaw('lib/a\u2028b.js', Buffer.from('x\n'))),
+    ...MANIFEST,
+    message: /line separator/,
+  },
+  {
+    name: 'alternate data stream',
+    pack: () => withExtra([{ name: 'payload/lib/server.js:evil', data: 'x' }]),
+    ...UNSAFE,
+    message: /colon/,
+  },
+  {
+    name: 'Windows device name',
+    pack: () => withExtra([{ name: 'payload/lib/CON', data: 'x' }]),
+    ...UNSAFE,
+    message: /reserved device name/,
+  },
+  {
+    name: 'Windows console device name',
+    pack: () => withExtra([{ name: 'payload/lib/CONOUT$.js', data: 'x' }]),
+    ...UNSAFE,
+    message: /reserved device name/,
+  },
+  {
+    name: 'trailing dot (a Windows twin)',
+    pack: () => withExtra([{ name: 'payload/lib/server.js.', data: 'x' }]),
+    ...UNSAFE,
+    message: /ending in a dot/,
+  },
 
   // -- links and special files
-  { name: 'symlink inside the payload', pack: () => withExtra([{ name: 'payload/lib/link.js', type: '2', linkname: 'server.js' }]), ...UNSAFE, message: /symbolic link/ },
-  { name: 'symlink escaping', pack: () => withExtra([{ name: 'payload/lib/link.js', type: '2', linkname: `${sentinel}/secret` }]), ...UNSAFE, message: /symbolic link/ },
   {
-    name: 'symlink folder, then a file through it',
-    pack: () => tgz([...head(manifestBytesOf(sp6)), { name: 'payload/lib', type: '2', linkname: '../../../../../sentinel' }, ...body()]),
+    name: 'symlink inside the payload',
+    pack: () => withExtra([{ name: 'payload/lib/link.js', type: '2', linkname: 'server.js' }]),
     ...UNSAFE,
     message: /symbolic link/,
   },
-  { name: 'hard link inside the payload', pack: () => withExtra([{ name: 'payload/lib/hl.js', type: '1', linkname: 'payload/lib/server.js' }]), ...UNSAFE, message: /hard link/ },
-  { name: 'hard link escaping', pack: () => withExtra([{ name: 'payload/lib/hl.js', type: '1', linkname: '../../../../../sentinel/secret' }]), ...UNSAFE, message: /hard link/ },
-  { name: 'character device', pack: () => withExtra([{ name: 'payload/lib/null', type: '3' }]), ...UNSAFE, message: /character device/ },
-  { name: 'block device', pack: () => withExtra([{ name: 'payload/lib/sda', type: '4' }]), ...UNSAFE, message: /block device/ },
+  {
+    name: 'symlink escaping',
+    pack: () => withExtra([{ name: 'payload/lib/link.js', type: '2', linkname: `${sentinel}/secret` }]),
+    ...UNSAFE,
+    message: /symbolic link/,
+  },
+  {
+    name: 'symlink folder, then a file through it',
+    pack: () =>
+      tgz([
+        ...head(manifestBytesOf(sp6)),
+        { name: 'payload/lib', type: '2', linkname: '../../../../../sentinel' },
+        ...body(),
+      ]),
+    ...UNSAFE,
+    message: /symbolic link/,
+  },
+  {
+    name: 'hard link inside the payload',
+    pack: () => withExtra([{ name: 'payload/lib/hl.js', type: '1', linkname: 'payload/lib/server.js' }]),
+    ...UNSAFE,
+    message: /hard link/,
+  },
+  {
+    name: 'hard link escaping',
+    pack: () => withExtra([{ name: 'payload/lib/hl.js', type: '1', linkname: '../../../../../sentinel/secret' }]),
+    ...UNSAFE,
+    message: /hard link/,
+  },
+  {
+    name: 'character device',
+    pack: () => withExtra([{ name: 'payload/lib/null', type: '3' }]),
+    ...UNSAFE,
+    message: /character device/,
+  },
+  {
+    name: 'block device',
+    pack: () => withExtra([{ name: 'payload/lib/sda', type: '4' }]),
+    ...UNSAFE,
+    message: /block device/,
+  },
   { name: 'FIFO', pack: () => withExtra([{ name: 'payload/lib/fifo', type: '6' }]), ...UNSAFE, message: /FIFO/ },
-  { name: 'contiguous file (type 7)', pack: () => withExtra([{ name: 'payload/lib/c.js', type: '7', data: 'x' }]), ...UNSAFE, message: /type "7"/ },
-  { name: 'GNU long name record', pack: () => withExtra([{ name: '././@LongLink', type: 'L', data: `payload/${'a/'.repeat(60)}x\0` }, { name: 'payload/x', data: 'x' }]), ...UNSAFE, message: /GNU long name/ },
-  { name: 'GNU long link record', pack: () => withExtra([{ name: '././@LongLink', type: 'K', data: `${sentinel}/secret\0` }, { name: 'payload/lib/l', type: '2' }]), ...UNSAFE, message: /GNU long name/ },
-  { name: 'global PAX header', pack: () => withExtra([{ name: 'pax_global_header', type: 'g', data: paxLine('path', escapePath) }]), ...UNSAFE, message: /global PAX header/ },
-  { name: 'PAX linkpath on a file', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', pax: { linkpath: `${sentinel}/secret` }, data: file('lib/server.js') }]), ...UNSAFE, message: /PAX key linkpath/ },
-  { name: 'PAX sparse map', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', pax: { 'GNU.sparse.map': '0,1' }, data: file('lib/server.js') }]), ...UNSAFE, message: /PAX key GNU\.sparse\.map/ },
+  {
+    name: 'contiguous file (type 7)',
+    pack: () => withExtra([{ name: 'payload/lib/c.js', type: '7', data: 'x' }]),
+    ...UNSAFE,
+    message: /type "7"/,
+  },
+  {
+    name: 'GNU long name record',
+    pack: () =>
+      withExtra([
+        { name: '././@LongLink', type: 'L', data: `payload/${'a/'.repeat(60)}x\0` },
+        { name: 'payload/x', data: 'x' },
+      ]),
+    ...UNSAFE,
+    message: /GNU long name/,
+  },
+  {
+    name: 'GNU long link record',
+    pack: () =>
+      withExtra([
+        { name: '././@LongLink', type: 'K', data: `${sentinel}/secret\0` },
+        { name: 'payload/lib/l', type: '2' },
+      ]),
+    ...UNSAFE,
+    message: /GNU long name/,
+  },
+  {
+    name: 'global PAX header',
+    pack: () => withExtra([{ name: 'pax_global_header', type: 'g', data: paxLine('path', escapePath) }]),
+    ...UNSAFE,
+    message: /global PAX header/,
+  },
+  {
+    name: 'PAX linkpath on a file',
+    pack: () =>
+      replacing('lib/server.js', [
+        { name: 'payload/lib/server.js', pax: { linkpath: `${sentinel}/secret` }, data: file('lib/server.js') },
+      ]),
+    ...UNSAFE,
+    message: /PAX key linkpath/,
+  },
+  {
+    name: 'PAX sparse map',
+    pack: () =>
+      replacing('lib/server.js', [
+        { name: 'payload/lib/server.js', pax: { 'GNU.sparse.map': '0,1' }, data: file('lib/server.js') },
+      ]),
+    ...UNSAFE,
+    message: /PAX key GNU\.sparse\.map/,
+  },
 
   // -- modes
-  { name: 'setuid', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', mode: 0o4755, data: file('lib/server.js') }]), ...UNSAFE, message: /setuid, setgid or sticky/ },
-  { name: 'setgid', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', mode: 0o2755, data: file('lib/server.js') }]), ...UNSAFE, message: /setuid, setgid or sticky/ },
-  { name: 'sticky', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', mode: 0o1644, data: file('lib/server.js') }]), ...UNSAFE, message: /setuid, setgid or sticky/ },
+  {
+    name: 'setuid',
+    pack: () =>
+      replacing('lib/server.js', [{ name: 'payload/lib/server.js', mode: 0o4755, data: file('lib/server.js') }]),
+    ...UNSAFE,
+    message: /setuid, setgid or sticky/,
+  },
+  {
+    name: 'setgid',
+    pack: () =>
+      replacing('lib/server.js', [{ name: 'payload/lib/server.js', mode: 0o2755, data: file('lib/server.js') }]),
+    ...UNSAFE,
+    message: /setuid, setgid or sticky/,
+  },
+  {
+    name: 'sticky',
+    pack: () =>
+      replacing('lib/server.js', [{ name: 'payload/lib/server.js', mode: 0o1644, data: file('lib/server.js') }]),
+    ...UNSAFE,
+    message: /setuid, setgid or sticky/,
+  },
   {
     name: 'setuid asked for by the signed manifest',
     pack: () => {
@@ -271,14 +497,29 @@ const cases: Case[] = [
   },
 
   // -- duplicates and twins
-  { name: 'duplicate entry', pack: () => withExtra([{ name: 'payload/lib/server.js', data: file('lib/server.js') }]), ...UNSAFE, message: /duplicate entry payload\/lib\/server\.js/ },
-  { name: 'case-folding twin', pack: () => withExtra([{ name: 'payload/lib/Server.js', data: file('lib/server.js') }]), ...UNSAFE, message: /name the same file/ },
+  {
+    name: 'duplicate entry',
+    pack: () => withExtra([{ name: 'payload/lib/server.js', data: file('lib/server.js') }]),
+    ...UNSAFE,
+    message: /duplicate entry payload\/lib\/server\.js/,
+  },
+  {
+    name: 'case-folding twin',
+    pack: () => withExtra([{ name: 'payload/lib/Server.js', data: file('lib/server.js') }]),
+    ...UNSAFE,
+    message: /name the same file/,
+  },
   {
     name: 'Unicode normalisation twin (NFC/NFD)',
     pack: () => {
       const data = Buffer.from('export const cafe = 1;\n');
       const nfc = 'lib/caf\u00e9.js';
-      return tgz([...head(manifestBytesOf(sp6Adding(nfc, data))), ...body(), { name: `payload/${nfc}`, data }, { name: `payload/${nfc.normalize('NFD')}`, data }]);
+      return tgz([
+        ...head(manifestBytesOf(sp6Adding(nfc, data))),
+        ...body(),
+        { name: `payload/${nfc}`, data },
+        { name: `payload/${nfc.normalize('NFD')}`, data },
+      ]);
     },
     ...UNSAFE,
     // the two spellings look alike on a terminal: the message must show how they differ
@@ -288,18 +529,35 @@ const cases: Case[] = [
     name: 'full case folding twin (ß / SS)',
     pack: () => {
       const data = Buffer.from('export const s = 1;\n');
-      return tgz([...head(manifestBytesOf(sp6Adding('lib/stra\u00dfe.js', data))), ...body(), { name: 'payload/lib/stra\u00dfe.js', data }, { name: 'payload/lib/STRASSE.js', data }]);
+      return tgz([
+        ...head(manifestBytesOf(sp6Adding('lib/stra\u00dfe.js', data))),
+        ...body(),
+        { name: 'payload/lib/stra\u00dfe.js', data },
+        { name: 'payload/lib/STRASSE.js', data },
+      ]);
     },
     ...UNSAFE,
     message: /payload\/lib\/STRASSE\.js and "payload\/lib\/stra\\u00dfe\.js" name the same file/,
   },
-  { name: 'a second servicepack.json later on', pack: () => withExtra([{ name: 'servicepack.json', data: '{}' }]), ...UNSAFE, message: /duplicate entry servicepack\.json/ },
+  {
+    name: 'a second servicepack.json later on',
+    pack: () => withExtra([{ name: 'servicepack.json', data: '{}' }]),
+    ...UNSAFE,
+    message: /duplicate entry servicepack\.json/,
+  },
   {
     name: 'manifest listing case twins',
     pack: () => {
       const data = Buffer.from('x\n');
       const m = sp6Json();
-      const entry = { path: 'lib/twin.js', action: 'add', sha256: sha256hex(data), size: data.length, mode: 0o644, from: [] };
+      const entry = {
+        path: 'lib/twin.js',
+        action: 'add',
+        sha256: sha256hex(data),
+        size: data.length,
+        mode: 0o644,
+        from: [],
+      };
       (m['files'] as unknown[]).push(entry, { ...entry, path: 'lib/TWIN.js' });
       return withExtra([], { manifest: rawJson(m) });
     },
@@ -311,7 +569,14 @@ const cases: Case[] = [
     pack: () => {
       const data = Buffer.from('x\n');
       const m = sp6Json();
-      const entry = { path: 'lib/caf\u00e9.js', action: 'add', sha256: sha256hex(data), size: data.length, mode: 0o644, from: [] };
+      const entry = {
+        path: 'lib/caf\u00e9.js',
+        action: 'add',
+        sha256: sha256hex(data),
+        size: data.length,
+        mode: 0o644,
+        from: [],
+      };
       (m['files'] as unknown[]).push(entry, { ...entry, path: entry.path.normalize('NFD') });
       return withExtra([], { manifest: rawJson(m) });
     },
@@ -320,14 +585,47 @@ const cases: Case[] = [
   },
 
   // -- the manifest's list is the only list
-  { name: 'entry not listed in the manifest', pack: () => withExtra([{ name: 'payload/lib/backdoor.js', data: 'require("child_process")' }]), ...UNSAFE, message: /payload\/lib\/backdoor\.js is not listed/ },
-  { name: 'unlisted top-level file', pack: () => withExtra([{ name: 'install.sh', data: 'rm -rf /' }]), ...UNSAFE, message: /install\.sh is not listed/ },
-  { name: 'unlisted folder', pack: () => withExtra([{ name: 'payload/cron.d/', type: '5' }]), ...UNSAFE, message: /folder payload\/cron\.d is not part of the manifest/ },
-  { name: 'listed file missing', pack: () => replacing('lib/server.js', []), ...CORRUPT, message: /missing \(payload\/lib\/server\.js\)/ },
-  { name: 'listed document missing', pack: () => tgz([...head(manifestBytesOf(sp6)), ...payloadEntries()]), ...CORRUPT, message: /missing \(EULA\.txt\)/ },
+  {
+    name: 'entry not listed in the manifest',
+    pack: () => withExtra([{ name: 'payload/lib/backdoor.js', data: 'require("child_process")' }]),
+    ...UNSAFE,
+    message: /payload\/lib\/backdoor\.js is not listed/,
+  },
+  {
+    name: 'unlisted top-level file',
+    pack: () => withExtra([{ name: 'install.sh', data: 'rm -rf /' }]),
+    ...UNSAFE,
+    message: /install\.sh is not listed/,
+  },
+  {
+    name: 'unlisted folder',
+    pack: () => withExtra([{ name: 'payload/cron.d/', type: '5' }]),
+    ...UNSAFE,
+    message: /folder payload\/cron\.d is not part of the manifest/,
+  },
+  {
+    name: 'listed file missing',
+    pack: () => replacing('lib/server.js', []),
+    ...CORRUPT,
+    message: /missing \(payload\/lib\/server\.js\)/,
+  },
+  {
+    name: 'listed document missing',
+    pack: () => tgz([...head(manifestBytesOf(sp6)), ...payloadEntries()]),
+    ...CORRUPT,
+    message: /missing \(EULA\.txt\)/,
+  },
 
   // -- sizes and contents
-  { name: 'size mismatch', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', data: Buffer.concat([file('lib/server.js'), Buffer.from('\n//x')]) }]), ...HASH, message: /4717 bytes in the archive but 4713 in the manifest/ },
+  {
+    name: 'size mismatch',
+    pack: () =>
+      replacing('lib/server.js', [
+        { name: 'payload/lib/server.js', data: Buffer.concat([file('lib/server.js'), Buffer.from('\n//x')]) },
+      ]),
+    ...HASH,
+    message: /4717 bytes in the archive but 4713 in the manifest/,
+  },
   {
     name: 'content mismatch, same size',
     pack: () => {
@@ -338,8 +636,22 @@ const cases: Case[] = [
     ...HASH,
     message: /lib\/server\.js does not match the sha256/,
   },
-  { name: 'huge declared size (octal)', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', size: 0o77777777777, data: file('lib/server.js') }]), ...HASH, message: /8589934591 bytes in the archive/ },
-  { name: 'huge declared size (PAX)', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', pax: { size: String(2 ** 40) }, data: file('lib/server.js') }]), ...HASH, message: /1099511627776 bytes in the archive/ },
+  {
+    name: 'huge declared size (octal)',
+    pack: () =>
+      replacing('lib/server.js', [{ name: 'payload/lib/server.js', size: 0o77777777777, data: file('lib/server.js') }]),
+    ...HASH,
+    message: /8589934591 bytes in the archive/,
+  },
+  {
+    name: 'huge declared size (PAX)',
+    pack: () =>
+      replacing('lib/server.js', [
+        { name: 'payload/lib/server.js', pax: { size: String(2 ** 40) }, data: file('lib/server.js') },
+      ]),
+    ...HASH,
+    message: /1099511627776 bytes in the archive/,
+  },
   {
     name: 'base-256 size field',
     pack: () => {
@@ -354,21 +666,32 @@ const cases: Case[] = [
   {
     name: 'signed manifest declares a huge file the archive does not hold',
     pack: () => {
-      const m: Manifest = { ...sp6, files: sp6.files.map((f) => (f.path === 'lib/server.js' ? { ...f, size: 2 ** 40 } : f)) };
-      return replacing('lib/server.js', [{ name: 'payload/lib/server.js', pax: { size: String(2 ** 40) }, data: file('lib/server.js') }], manifestBytesOf(m));
+      const m: Manifest = {
+        ...sp6,
+        files: sp6.files.map((f) => (f.path === 'lib/server.js' ? { ...f, size: 2 ** 40 } : f)),
+      };
+      return replacing(
+        'lib/server.js',
+        [{ name: 'payload/lib/server.js', pax: { size: String(2 ** 40) }, data: file('lib/server.js') }],
+        manifestBytesOf(m),
+      );
     },
     ...CORRUPT,
     message: /archive ends inside a file/,
   },
   {
     name: 'gzip bomb (64 MiB of zeros after the end marker)',
-    pack: () => gzipSync(tarBytes([...head(manifestBytesOf(sp6)), ...body()], { trailer: Buffer.alloc(64 * 1024 * 1024) }), { level: 9 }),
+    pack: () =>
+      gzipSync(tarBytes([...head(manifestBytesOf(sp6)), ...body()], { trailer: Buffer.alloc(64 * 1024 * 1024) }), {
+        level: 9,
+      }),
     ...UNSAFE,
     message: /more data than its manifest accounts for|decompression ratio/,
   },
   {
     name: 'gzip bomb in the head (64 MiB manifest, before any signature)',
-    pack: () => gzipSync(tarBytes([{ name: 'servicepack.json', data: Buffer.alloc(64 * 1024 * 1024, 0x20) }]), { level: 9 }),
+    pack: () =>
+      gzipSync(tarBytes([{ name: 'servicepack.json', data: Buffer.alloc(64 * 1024 * 1024, 0x20) }]), { level: 9 }),
     ...UNSAFE,
     message: /servicepack\.json is 67108864 bytes \(limit 4194304\)/,
   },
@@ -383,11 +706,26 @@ const cases: Case[] = [
     ...CORRUPT,
     message: /not a complete gzip file|archive ends/,
   },
-  { name: 'truncated archive (tar cut, valid gzip)', pack: () => gzipSync(tarBytes([...head(manifestBytesOf(sp6)), ...body()]).subarray(0, 6 * BLOCK + 100)), ...CORRUPT, message: /archive ends inside/ },
-  { name: 'no end-of-archive marker', pack: () => gzipSync(tarBytes([...head(manifestBytesOf(sp6)), ...body()], { end: false })), ...CORRUPT, message: /without an end-of-archive marker/ },
+  {
+    name: 'truncated archive (tar cut, valid gzip)',
+    pack: () => gzipSync(tarBytes([...head(manifestBytesOf(sp6)), ...body()]).subarray(0, 6 * BLOCK + 100)),
+    ...CORRUPT,
+    message: /archive ends inside/,
+  },
+  {
+    name: 'no end-of-archive marker',
+    pack: () => gzipSync(tarBytes([...head(manifestBytesOf(sp6)), ...body()], { end: false })),
+    ...CORRUPT,
+    message: /without an end-of-archive marker/,
+  },
   {
     name: 'hidden entry after the end marker',
-    pack: () => gzipSync(tarBytes([...head(manifestBytesOf(sp6)), ...body()], { trailer: tarBytes([{ name: 'payload/lib/backdoor.js', data: 'x' }]) })),
+    pack: () =>
+      gzipSync(
+        tarBytes([...head(manifestBytesOf(sp6)), ...body()], {
+          trailer: tarBytes([{ name: 'payload/lib/backdoor.js', data: 'x' }]),
+        }),
+      ),
     ...UNSAFE,
     message: /data after the end-of-archive marker/,
   },
@@ -397,7 +735,12 @@ const cases: Case[] = [
     ...UNSAFE,
     message: /data after the end-of-archive marker/,
   },
-  { name: 'manifest not first', pack: () => tgz([payloadEntries()[0]!, ...head(manifestBytesOf(sp6)), ...body().slice(1)]), ...CORRUPT, message: /first entry must be servicepack\.json/ },
+  {
+    name: 'manifest not first',
+    pack: () => tgz([payloadEntries()[0]!, ...head(manifestBytesOf(sp6)), ...body().slice(1)]),
+    ...CORRUPT,
+    message: /first entry must be servicepack\.json/,
+  },
   {
     name: 'signature before the manifest',
     pack: () => {
@@ -407,7 +750,12 @@ const cases: Case[] = [
     ...CORRUPT,
     message: /first entry must be servicepack\.json/,
   },
-  { name: 'not gzip (a plain tar)', pack: () => tarBytes([...head(manifestBytesOf(sp6)), ...body()]), ...CORRUPT, message: /not a complete gzip file/ },
+  {
+    name: 'not gzip (a plain tar)',
+    pack: () => tarBytes([...head(manifestBytesOf(sp6)), ...body()]),
+    ...CORRUPT,
+    message: /not a complete gzip file/,
+  },
   {
     name: 'not a POSIX ustar header (GNU magic)',
     pack: () => {
@@ -417,7 +765,13 @@ const cases: Case[] = [
     ...CORRUPT,
     message: /not a POSIX ustar header/,
   },
-  { name: 'bad header checksum', pack: () => replacing('lib/server.js', [{ name: 'payload/lib/server.js', data: file('lib/server.js'), badChecksum: true }]), ...CORRUPT, message: /header checksum mismatch/ },
+  {
+    name: 'bad header checksum',
+    pack: () =>
+      replacing('lib/server.js', [{ name: 'payload/lib/server.js', data: file('lib/server.js'), badChecksum: true }]),
+    ...CORRUPT,
+    message: /header checksum mismatch/,
+  },
 
   // -- the manifest
   {
@@ -446,7 +800,12 @@ const cases: Case[] = [
     ...MANIFEST,
     message: /"\.\." segment in path/,
   },
-  { name: 'signed manifest that is not JSON', pack: () => withExtra([], { manifest: Buffer.from('format: 1\nid: yaml?\n') }), ...MANIFEST, message: /not valid UTF-8 JSON/ },
+  {
+    name: 'signed manifest that is not JSON',
+    pack: () => withExtra([], { manifest: Buffer.from('format: 1\nid: yaml?\n') }),
+    ...MANIFEST,
+    message: /not valid UTF-8 JSON/,
+  },
   {
     name: 'manifest over the size cap',
     pack: () => {
@@ -478,8 +837,22 @@ const cases: Case[] = [
   },
 
   // -- signatures
-  { name: 'signed by an unknown key', pack: () => withExtra([], { keys: [STRANGER] }), code: 'E_UNTRUSTED_KEY', exit: 4, message: new RegExp(`does not trust \\(${STRANGER.keyid}\\)`) },
-  { name: 'signed by a revoked key', pack: () => withExtra([], { keys: [REVOKED] }), code: 'E_UNTRUSTED_KEY', exit: 4, message: new RegExp(`only by revoked key\\(s\\) ${REVOKED.keyid}`), revoking: true, args: ['--trust', '@revoked'] },
+  {
+    name: 'signed by an unknown key',
+    pack: () => withExtra([], { keys: [STRANGER] }),
+    code: 'E_UNTRUSTED_KEY',
+    exit: 4,
+    message: new RegExp(`does not trust \\(${STRANGER.keyid}\\)`),
+  },
+  {
+    name: 'signed by a revoked key',
+    pack: () => withExtra([], { keys: [REVOKED] }),
+    code: 'E_UNTRUSTED_KEY',
+    exit: 4,
+    message: new RegExp(`only by revoked key\\(s\\) ${REVOKED.keyid}`),
+    revoking: true,
+    args: ['--trust', '@revoked'],
+  },
   {
     name: 'revoked key, even with --allow-unsigned',
     pack: () => withExtra([], { keys: [REVOKED] }),
@@ -489,25 +862,49 @@ const cases: Case[] = [
     revoking: true,
     args: ['--allow-unsigned'],
   },
-  { name: 'no signature', pack: () => withExtra([], { keys: [] }), code: 'E_UNSIGNED', exit: 4, message: /is not signed/ },
+  {
+    name: 'no signature',
+    pack: () => withExtra([], { keys: [] }),
+    code: 'E_UNSIGNED',
+    exit: 4,
+    message: /is not signed/,
+  },
   {
     name: 'manifest changed after signing',
     pack: () => {
       const signed = manifestBytesOf(sp6);
       const changed = Buffer.from(signed.toString('utf8').replace('"restart": true', '"restart": false'));
       assert.notDeepEqual(changed, signed);
-      return tgz([{ name: 'servicepack.json', data: changed }, { name: 'servicepack.sig', data: signatureFile(signed, [K]) }, ...body()]);
+      return tgz([
+        { name: 'servicepack.json', data: changed },
+        { name: 'servicepack.sig', data: signatureFile(signed, [K]) },
+        ...body(),
+      ]);
     },
     ...BADSIG,
     message: new RegExp(`signature by trusted key ${K.keyid} does not match`),
   },
-  { name: 'signature file not JSON', pack: () => tgz([{ name: 'servicepack.json', data: manifestBytesOf(sp6) }, { name: 'servicepack.sig', data: 'not json' }, ...body()]), ...BADSIG, message: /servicepack\.sig .* is not valid JSON/ },
+  {
+    name: 'signature file not JSON',
+    pack: () =>
+      tgz([
+        { name: 'servicepack.json', data: manifestBytesOf(sp6) },
+        { name: 'servicepack.sig', data: 'not json' },
+        ...body(),
+      ]),
+    ...BADSIG,
+    message: /servicepack\.sig .* is not valid JSON/,
+  },
   {
     name: 'signature file with an unknown key',
     pack: () => {
       const mb = manifestBytesOf(sp6);
       const sig = JSON.parse(signatureFile(mb, [K]).toString()) as Record<string, unknown>;
-      return tgz([{ name: 'servicepack.json', data: mb }, { name: 'servicepack.sig', data: JSON.stringify({ ...sig, threshold: 0 }) }, ...body()]);
+      return tgz([
+        { name: 'servicepack.json', data: mb },
+        { name: 'servicepack.sig', data: JSON.stringify({ ...sig, threshold: 0 }) },
+        ...body(),
+      ]);
     },
     ...BADSIG,
     message: /servicepack\.sig .* is malformed/,
@@ -517,14 +914,23 @@ const cases: Case[] = [
     pack: () => {
       const mb = manifestBytesOf(sp6);
       const keys = Array.from({ length: 17 }, (_, i) => fixedKey(`hostile-packs: many ${i}`));
-      return tgz([{ name: 'servicepack.json', data: mb }, { name: 'servicepack.sig', data: signatureFile(mb, [K, ...keys.slice(1)]) }, ...body()]);
+      return tgz([
+        { name: 'servicepack.json', data: mb },
+        { name: 'servicepack.sig', data: signatureFile(mb, [K, ...keys.slice(1)]) },
+        ...body(),
+      ]);
     },
     ...BADSIG,
     message: /servicepack\.sig .* is malformed/,
   },
   {
     name: 'signature file over 64 KiB',
-    pack: () => tgz([{ name: 'servicepack.json', data: manifestBytesOf(sp6) }, { name: 'servicepack.sig', data: Buffer.alloc(65 * 1024, 0x20) }, ...body()]),
+    pack: () =>
+      tgz([
+        { name: 'servicepack.json', data: manifestBytesOf(sp6) },
+        { name: 'servicepack.sig', data: Buffer.alloc(65 * 1024, 0x20) },
+        ...body(),
+      ]),
     ...UNSAFE,
     message: /servicepack\.sig is 66560 bytes/,
   },
@@ -566,7 +972,14 @@ function bitFlipCases(): Case[] {
   return out;
 }
 
-const INTEGRITY = new Set(['E_CORRUPT_ARCHIVE', 'E_UNSAFE_ARCHIVE', 'E_HASH_MISMATCH', 'E_BAD_SIGNATURE', 'E_UNSIGNED', 'E_UNTRUSTED_KEY']);
+const INTEGRITY = new Set([
+  'E_CORRUPT_ARCHIVE',
+  'E_UNSAFE_ARCHIVE',
+  'E_HASH_MISMATCH',
+  'E_BAD_SIGNATURE',
+  'E_UNSIGNED',
+  'E_UNTRUSTED_KEY',
+]);
 
 describe('hostile packs through servicepack install', () => {
   test('control: the hostile-pack writer makes packs the installer accepts', async () => {
@@ -593,7 +1006,19 @@ describe('hostile packs through servicepack install', () => {
       const file = join(packsDir, `${String(++n).padStart(3, '0')}.tgz`);
       await writeFile(file, c.pack());
       const args = (c.args ?? []).map((a) => (a === '@revoked' ? revokedTrustFile : a));
-      const r = await cli(['install', '--accept-eula', '--root', target, '-u', '--trust', trustFile, ...args, '--json', '--', file]);
+      const r = await cli([
+        'install',
+        '--accept-eula',
+        '--root',
+        target,
+        '-u',
+        '--trust',
+        trustFile,
+        ...args,
+        '--json',
+        '--',
+        file,
+      ]);
       const doc = jsonDoc(r);
       const message = String(doc['message']);
       assert.equal(r.code, c.exit, `${c.name}: exit ${r.code}: ${message}`);
@@ -603,7 +1028,11 @@ describe('hostile packs through servicepack install', () => {
       t.diagnostic(`exit ${r.code} ${String(doc['code'])}: ${message.split('\n')[0]}`);
       await rm(file);
       assert.ok((await refusalLogs(target, (x) => x === doc['code'], r.code)) <= 1, `${c.name}: more than one log`);
-      assert.deepEqual(await state(target), snapshots.get(target), `${c.name}: the installation, the sentinel or the work folder changed`);
+      assert.deepEqual(
+        await state(target),
+        snapshots.get(target),
+        `${c.name}: the installation, the sentinel or the work folder changed`,
+      );
       assert.ok(!existsSync(join(target, '.servicepack', 'staging')), `${c.name}: staging left behind`);
     });
   }
@@ -614,12 +1043,16 @@ describe('hostile packs through servicepack install', () => {
       const c = all.find((x) => x.name === name)!;
       const file = join(packsDir, `spawn-${String(++n).padStart(3, '0')}.tgz`);
       await writeFile(file, c.pack());
-      const r = spawnSync(process.execPath, [bin, 'install', '--accept-eula', '--root', root, '-u', '--trust', trustFile, '--', file], {
-        encoding: 'utf8',
-        env: { PATH: process.env['PATH'] ?? '' },
-        input: '',
-        timeout: 20_000,
-      });
+      const r = spawnSync(
+        process.execPath,
+        [bin, 'install', '--accept-eula', '--root', root, '-u', '--trust', trustFile, '--', file],
+        {
+          encoding: 'utf8',
+          env: { PATH: process.env['PATH'] ?? '' },
+          input: '',
+          timeout: 20_000,
+        },
+      );
       assert.equal(r.status, c.exit, `${name}: ${r.stderr}`);
       assert.match(r.stderr, /servicepack: error: /, name);
       assert.match(r.stderr, c.message, name);

@@ -25,7 +25,9 @@ let good: string;
 before(async () => {
   await freezeBuild(['rtm-x86'], ['sp5-x86', 'sp6-x86']);
   root = await installationFrom('rtm-x86');
-  const r = await servicepack(['install', '--accept-eula', pack('sp5-x86'), '--root', root, '-u', '-q'], { timeoutMs: 60_000 });
+  const r = await servicepack(['install', '--accept-eula', pack('sp5-x86'), '--root', root, '-u', '-q'], {
+    timeoutMs: 60_000,
+  });
   assert.equal(r.code, 0, r.err);
   good = await readFile(join(root, '.servicepack', 'state.json'), 'utf8');
   evil = join(dirname(root), 'evil');
@@ -37,7 +39,10 @@ after(async () => {
 
 /** The installation (its transaction logs aside: a refusal may leave one) and the folder beside it. */
 async function snapshot(): Promise<string[]> {
-  return [...(await treeSnapshot(root)).filter((l) => !/ \.servicepack\/log(\/|$)/.test(l)), ...(await treeSnapshot(evil)).map((l) => `evil ${l}`)];
+  return [
+    ...(await treeSnapshot(root)).filter((l) => !/ \.servicepack\/log(\/|$)/.test(l)),
+    ...(await treeSnapshot(evil)).map((l) => `evil ${l}`),
+  ];
 }
 
 function forge(edit: (s: State) => void): string {
@@ -144,7 +149,11 @@ describe('predictEmptied ends on any input', () => {
       const out = await predictEmptied(root, ['/etc/hostname', '../x', 'lib/a.js', '//x', '/'], ['/usr/lib/x', '../../y', 'lib/b/c.js']);
       console.log(JSON.stringify(out));
     `;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo, encoding: 'utf8', timeout: 15_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: repo,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     assert.equal(r.signal, null, 'predictEmptied did not return within 15 s');
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as string[];

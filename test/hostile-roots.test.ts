@@ -21,7 +21,19 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  link,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -49,7 +61,8 @@ function cpA(from: string, to: string): void {
 
 before(async () => {
   for (const p of [rtmTree, sp6Pack, join(repo, 'installer', 'dist', 'cli.js')]) {
-    if (!existsSync(p)) throw new Error(`missing build output ${p}: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
+    if (!existsSync(p))
+      throw new Error(`missing build output ${p}: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
   }
   work = await mkdtemp(join(tmpdir(), 'sp-hostile-roots-'));
   templates.rtm = join(work, 'tpl-rtm');
@@ -85,7 +98,10 @@ before(async () => {
   assert.ok(copied, 'the install reached commit:backed-up');
   // the lock names this (live) process: a crashed run's lock names a dead one
   await rm(join(templates.crash, '.servicepack', 'lock'));
-  const journal = JSON.parse(await readFile(join(templates.crash, '.servicepack', 'journal.json'), 'utf8')) as { id: string; phase: string };
+  const journal = JSON.parse(await readFile(join(templates.crash, '.servicepack', 'journal.json'), 'utf8')) as {
+    id: string;
+    phase: string;
+  };
   assert.equal(journal.phase, 'committing');
   crashTx = journal.id;
 });
@@ -155,7 +171,9 @@ const LINK = { exit: 2, code: 'E_INVALID_STATE', message: /is a symbolic link.*r
 
 /** The one installed file the crash template had moved into its backup. */
 async function movedByCrash(r: string): Promise<string> {
-  const j = JSON.parse(await readFile(sp(r, 'journal.json'), 'utf8')) as { steps: { kind: string; from?: string; to?: string }[] };
+  const j = JSON.parse(await readFile(sp(r, 'journal.json'), 'utf8')) as {
+    steps: { kind: string; from?: string; to?: string }[];
+  };
   const first = j.steps[0]!;
   assert.equal(first.kind, 'rename');
   assert.ok(!existsSync(join(r, first.from!)), 'the crash template has the first original moved');
@@ -195,8 +213,14 @@ async function foreignPidFile(r: string): Promise<() => Promise<void>> {
 }
 
 /** Rewrites the installation's state record through `edit`. */
-async function forgeState(r: string, edit: (state: { files: Record<string, unknown>; installed: { backup?: string }[] }) => void): Promise<void> {
-  const state = JSON.parse(await readFile(sp(r, 'state.json'), 'utf8')) as { files: Record<string, unknown>; installed: { backup?: string }[] };
+async function forgeState(
+  r: string,
+  edit: (state: { files: Record<string, unknown>; installed: { backup?: string }[] }) => void,
+): Promise<void> {
+  const state = JSON.parse(await readFile(sp(r, 'state.json'), 'utf8')) as {
+    files: Record<string, unknown>;
+    installed: { backup?: string }[];
+  };
   edit(state);
   await writeFile(sp(r, 'state.json'), JSON.stringify(state));
 }
@@ -205,13 +229,55 @@ const FORGED = { exit: 2, code: 'E_INVALID_STATE' } as const;
 
 const cases: RootCase[] = [
   // symbolic links at each path of .servicepack/
-  { name: '.servicepack is a link (install)', template: 'rtm', prepare: (r, s) => linkOut(r, '', s, 'dotdir'), command: 'install', ...LINK },
-  { name: '.servicepack is a link (uninstall)', template: 'sp6', prepare: (r, s) => linkOut(r, '', s, 'dotdir'), command: 'uninstall', ...LINK },
-  { name: '.servicepack is a link (query)', template: 'sp6', prepare: (r, s) => linkOut(r, '', s, 'dotdir'), command: 'query', ...LINK },
-  { name: '.servicepack is a link (verify)', template: 'sp6', prepare: (r, s) => linkOut(r, '', s, 'dotdir'), command: 'verify', ...LINK },
-  { name: 'staging is a link (install)', template: 'rtm', prepare: (r, s) => linkOut(r, 'staging', s), command: 'install', ...LINK },
-  { name: 'staging is a link (uninstall)', template: 'sp6', prepare: (r, s) => linkOut(r, 'staging', s), command: 'uninstall', ...LINK },
-  { name: 'staging is a link (recover)', template: 'rtm', prepare: (r, s) => linkOut(r, 'staging', s), command: 'recover', ...LINK },
+  {
+    name: '.servicepack is a link (install)',
+    template: 'rtm',
+    prepare: (r, s) => linkOut(r, '', s, 'dotdir'),
+    command: 'install',
+    ...LINK,
+  },
+  {
+    name: '.servicepack is a link (uninstall)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, '', s, 'dotdir'),
+    command: 'uninstall',
+    ...LINK,
+  },
+  {
+    name: '.servicepack is a link (query)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, '', s, 'dotdir'),
+    command: 'query',
+    ...LINK,
+  },
+  {
+    name: '.servicepack is a link (verify)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, '', s, 'dotdir'),
+    command: 'verify',
+    ...LINK,
+  },
+  {
+    name: 'staging is a link (install)',
+    template: 'rtm',
+    prepare: (r, s) => linkOut(r, 'staging', s),
+    command: 'install',
+    ...LINK,
+  },
+  {
+    name: 'staging is a link (uninstall)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, 'staging', s),
+    command: 'uninstall',
+    ...LINK,
+  },
+  {
+    name: 'staging is a link (recover)',
+    template: 'rtm',
+    prepare: (r, s) => linkOut(r, 'staging', s),
+    command: 'recover',
+    ...LINK,
+  },
   {
     name: 'staging/<txid> of an open journal is a link (recover)',
     template: 'crash',
@@ -233,9 +299,27 @@ const cases: RootCase[] = [
     exit: 0,
     proceeds: true,
   },
-  { name: 'backup is a link (install)', template: 'rtm', prepare: (r, s) => linkOut(r, 'backup', s), command: 'install', ...LINK },
-  { name: 'backup is a link (uninstall)', template: 'sp6', prepare: (r, s) => linkOut(r, 'backup', s, 'backup'), command: 'uninstall', ...LINK },
-  { name: 'backup/<id> is a link (uninstall)', template: 'sp6', prepare: (r, s) => linkOut(r, `backup/${SP6}`, s, SP6), command: 'uninstall', ...LINK },
+  {
+    name: 'backup is a link (install)',
+    template: 'rtm',
+    prepare: (r, s) => linkOut(r, 'backup', s),
+    command: 'install',
+    ...LINK,
+  },
+  {
+    name: 'backup is a link (uninstall)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, 'backup', s, 'backup'),
+    command: 'uninstall',
+    ...LINK,
+  },
+  {
+    name: 'backup/<id> is a link (uninstall)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, `backup/${SP6}`, s, SP6),
+    command: 'uninstall',
+    ...LINK,
+  },
   {
     name: 'backup/<id>/files is a link (uninstall)',
     template: 'sp6',
@@ -243,10 +327,34 @@ const cases: RootCase[] = [
     command: 'uninstall',
     ...LINK,
   },
-  { name: 'log is a link (install)', template: 'rtm', prepare: (r, s) => linkOut(r, 'log', s), command: 'install', ...LINK },
-  { name: 'log is a link (uninstall)', template: 'sp6', prepare: (r, s) => linkOut(r, 'log', s, 'log'), command: 'uninstall', ...LINK },
-  { name: 'garbage is a link (uninstall)', template: 'sp6', prepare: (r, s) => linkOut(r, 'garbage', s), command: 'uninstall', ...LINK },
-  { name: 'garbage is a link (install --no-backup)', template: 'rtm', prepare: (r, s) => linkOut(r, 'garbage', s), command: 'install -n', ...LINK },
+  {
+    name: 'log is a link (install)',
+    template: 'rtm',
+    prepare: (r, s) => linkOut(r, 'log', s),
+    command: 'install',
+    ...LINK,
+  },
+  {
+    name: 'log is a link (uninstall)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, 'log', s, 'log'),
+    command: 'uninstall',
+    ...LINK,
+  },
+  {
+    name: 'garbage is a link (uninstall)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, 'garbage', s),
+    command: 'uninstall',
+    ...LINK,
+  },
+  {
+    name: 'garbage is a link (install --no-backup)',
+    template: 'rtm',
+    prepare: (r, s) => linkOut(r, 'garbage', s),
+    command: 'install -n',
+    ...LINK,
+  },
   {
     name: 'saved is a link (uninstall -o of a changed file)',
     template: 'sp6',
@@ -257,7 +365,13 @@ const cases: RootCase[] = [
     command: 'uninstall -o',
     ...LINK,
   },
-  { name: 'trust is a link (install)', template: 'rtm', prepare: (r, s) => linkOut(r, 'trust', s, 'trust'), command: 'install', ...LINK },
+  {
+    name: 'trust is a link (install)',
+    template: 'rtm',
+    prepare: (r, s) => linkOut(r, 'trust', s, 'trust'),
+    command: 'install',
+    ...LINK,
+  },
   {
     name: 'lock is a link (install)',
     template: 'rtm',
@@ -272,10 +386,34 @@ const cases: RootCase[] = [
     command: 'recover',
     ...LINK,
   },
-  { name: 'journal.json is a link (query)', template: 'crash', prepare: (r, s) => linkOut(r, 'journal.json', s, 'journal.json'), command: 'query', ...LINK },
-  { name: 'state.json is a link (uninstall)', template: 'sp6', prepare: (r, s) => linkOut(r, 'state.json', s, 'state.json'), command: 'uninstall', ...LINK },
-  { name: 'state.json is a link (query)', template: 'sp6', prepare: (r, s) => linkOut(r, 'state.json', s, 'state.json'), command: 'query', ...LINK },
-  { name: 'state.json is a link (verify)', template: 'sp6', prepare: (r, s) => linkOut(r, 'state.json', s, 'state.json'), command: 'verify', ...LINK },
+  {
+    name: 'journal.json is a link (query)',
+    template: 'crash',
+    prepare: (r, s) => linkOut(r, 'journal.json', s, 'journal.json'),
+    command: 'query',
+    ...LINK,
+  },
+  {
+    name: 'state.json is a link (uninstall)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, 'state.json', s, 'state.json'),
+    command: 'uninstall',
+    ...LINK,
+  },
+  {
+    name: 'state.json is a link (query)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, 'state.json', s, 'state.json'),
+    command: 'query',
+    ...LINK,
+  },
+  {
+    name: 'state.json is a link (verify)',
+    template: 'sp6',
+    prepare: (r, s) => linkOut(r, 'state.json', s, 'state.json'),
+    command: 'verify',
+    ...LINK,
+  },
   {
     name: 'staging is a file, not a folder (install)',
     template: 'rtm',
@@ -388,27 +526,30 @@ const cases: RootCase[] = [
   {
     name: 'state.json lists /etc/hostname among its files (install)',
     template: 'sp6',
-    prepare: (r) => forgeState(r, (st) => {
-      st.files['/etc/hostname'] = Object.values(st.files)[0];
-    }),
+    prepare: (r) =>
+      forgeState(r, (st) => {
+        st.files['/etc/hostname'] = Object.values(st.files)[0];
+      }),
     command: 'install',
     ...FORGED,
   },
   {
     name: 'state.json lists /etc/hostname among its files (uninstall)',
     template: 'sp6',
-    prepare: (r) => forgeState(r, (st) => {
-      st.files['/etc/hostname'] = Object.values(st.files)[0];
-    }),
+    prepare: (r) =>
+      forgeState(r, (st) => {
+        st.files['/etc/hostname'] = Object.values(st.files)[0];
+      }),
     command: 'uninstall',
     ...FORGED,
   },
   {
     name: 'state.json lists ../sentinel/secret among its files (uninstall)',
     template: 'sp6',
-    prepare: (r) => forgeState(r, (st) => {
-      st.files['../sentinel/secret'] = Object.values(st.files)[0];
-    }),
+    prepare: (r) =>
+      forgeState(r, (st) => {
+        st.files['../sentinel/secret'] = Object.values(st.files)[0];
+      }),
     command: 'uninstall',
     ...FORGED,
   },
@@ -428,7 +569,20 @@ const cases: RootCase[] = [
 
 describe('hostile installation roots: nothing outside the root is written, deleted or followed', () => {
   test(`the corpus covers every path of .servicepack/ (${cases.length} cases)`, () => {
-    for (const p of ['.servicepack is', 'staging is', 'staging/<txid>', 'backup is', 'backup/<id> is', 'log is', 'garbage is', 'saved is', 'trust is', 'lock is', 'journal.json is', 'state.json is']) {
+    for (const p of [
+      '.servicepack is',
+      'staging is',
+      'staging/<txid>',
+      'backup is',
+      'backup/<id> is',
+      'log is',
+      'garbage is',
+      'saved is',
+      'trust is',
+      'lock is',
+      'journal.json is',
+      'state.json is',
+    ]) {
       assert.ok(
         cases.some((c) => c.name.startsWith(p) && c.exit === 2),
         `no refused case for ${p}`,
@@ -452,7 +606,9 @@ describe('hostile installation roots: nothing outside the root is written, delet
 
   for (const c of cases) {
     // bounded: a record that once hung the installer at 100 % CPU must fail here, not hang
-    test(`${c.proceeds ? 'goes through, nothing written outside' : 'refused'}: ${c.name}`, { timeout: 120_000 }, async (t) => {
+    test(`${c.proceeds ? 'goes through, nothing written outside' : 'refused'}: ${c.name}`, {
+      timeout: 120_000,
+    }, async (t) => {
       const { r, s } = await fresh(c.template);
       await c.prepare(r, s);
       const sentinelBefore = await treeSnapshot(s);
@@ -464,7 +620,8 @@ describe('hostile installation roots: nothing outside the root is written, delet
       assert.equal(res.code, c.exit, `${c.name}: ${res.out}`);
       if (c.code) assert.equal(doc['code'], c.code, c.name);
       if (c.message) assert.match(String(doc['message']), c.message);
-      if (!c.proceeds) assert.deepEqual(await treeSnapshot(r), rootBefore, `${c.name}: the refused command changed the installation`);
+      if (!c.proceeds)
+        assert.deepEqual(await treeSnapshot(r), rootBefore, `${c.name}: the refused command changed the installation`);
       await c.afterwards?.();
     });
   }
@@ -482,13 +639,22 @@ describe('hostile installation roots: nothing outside the root is written, delet
   });
 
   test('the real executable refuses the same way (a sample, plain output)', async () => {
-    for (const name of ['staging is a link (install)', 'backup/<id> is a link (uninstall)', 'journal.json is a link (recover)']) {
+    for (const name of [
+      'staging is a link (install)',
+      'backup/<id> is a link (uninstall)',
+      'journal.json is a link (recover)',
+    ]) {
       const c = cases.find((x) => x.name === name)!;
       const { r, s } = await fresh(c.template);
       await c.prepare(r, s);
       const sentinelBefore = await treeSnapshot(s);
       const args = argsOf(c.command, r).filter((a) => a !== '--json');
-      const res = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' }, input: '', timeout: 30_000 });
+      const res = spawnSync(process.execPath, [bin, ...args], {
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'] ?? '' },
+        input: '',
+        timeout: 30_000,
+      });
       assert.equal(res.status, c.exit, `${name}: ${res.stderr}`);
       assert.match(res.stderr, /servicepack: error: /, name);
       assert.match(res.stderr, c.message!, name);
@@ -523,14 +689,33 @@ function mountTmpfs(dir: string): () => void {
   };
 }
 
-const EXDEV = { exit: 2, code: 'E_INVALID_STATE', message: /is on another file system than .*rename\(2\).*nothing was changed/ } as const;
+const EXDEV = {
+  exit: 2,
+  code: 'E_INVALID_STATE',
+  message: /is on another file system than .*rename\(2\).*nothing was changed/,
+} as const;
 
 describe('staging on another file system than the product is refused before anything changes', () => {
   // `at`: root-relative; what was there is copied onto the tmpfs
   const mounts: { name: string; template: Template; at: string; command: Command }[] = [
-    { name: 'a tmpfs over .servicepack/staging (install)', template: 'rtm', at: '.servicepack/staging', command: 'install' },
-    { name: 'a tmpfs over .servicepack/staging (uninstall)', template: 'sp6', at: '.servicepack/staging', command: 'uninstall' },
-    { name: 'a tmpfs over .servicepack/backup (install)', template: 'rtm', at: '.servicepack/backup', command: 'install' },
+    {
+      name: 'a tmpfs over .servicepack/staging (install)',
+      template: 'rtm',
+      at: '.servicepack/staging',
+      command: 'install',
+    },
+    {
+      name: 'a tmpfs over .servicepack/staging (uninstall)',
+      template: 'sp6',
+      at: '.servicepack/staging',
+      command: 'uninstall',
+    },
+    {
+      name: 'a tmpfs over .servicepack/backup (install)',
+      template: 'rtm',
+      at: '.servicepack/backup',
+      command: 'install',
+    },
     { name: 'a tmpfs over .servicepack/ itself (install)', template: 'rtm', at: '.servicepack', command: 'install' },
     // found once the plan names the product's folders, in the journal step: its log is kept
     { name: 'a tmpfs over the product folder lib/ (install)', template: 'rtm', at: 'lib', command: 'install' },
@@ -554,7 +739,11 @@ describe('staging on another file system than the product is refused before anyt
         assert.equal(res.code, EXDEV.exit, res.out);
         assert.equal(doc['code'], EXDEV.code);
         assert.match(String(doc['message']), EXDEV.message);
-        assert.deepEqual(withoutLogs(await treeSnapshot(r)), withoutLogs(before), 'the refused command changed the installation');
+        assert.deepEqual(
+          withoutLogs(await treeSnapshot(r)),
+          withoutLogs(before),
+          'the refused command changed the installation',
+        );
         const q = await cli(argsOf('query', r));
         assert.equal(q.code, 0, `query after the refusal: ${q.out}`);
       } finally {

@@ -13,7 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { verifyInstallation } from '../packages/core/src/operations/verify.js';
-import { digest, freezeBuild, installationFrom, pack, type Run, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
+import {
+  digest,
+  freezeBuild,
+  installationFrom,
+  pack,
+  type Run,
+  sameDigest,
+  servicepack,
+  tempFolders,
+  tree,
+} from './support/servicepack.js';
 
 const extra: string[] = [];
 before(async () => {
@@ -39,8 +49,13 @@ describe('concurrent installers on one installation', () => {
       const held = await mkdtemp(join(tmpdir(), 'sp-held-'));
       extra.push(gate, held);
       const env = { SERVICEPACK_FAULT: `begin=wait:${gate},after:lock=wait:${held}` };
-      const runs: Promise<Run>[] = Array.from({ length: n }, () => servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')], { env }));
-      await waitFor(`${n} installers at the start line`, async () => (await readdir(gate)).filter((f) => f.startsWith('ready.')).length === n);
+      const runs: Promise<Run>[] = Array.from({ length: n }, () =>
+        servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')], { env }),
+      );
+      await waitFor(
+        `${n} installers at the start line`,
+        async () => (await readdir(gate)).filter((f) => f.startsWith('ready.')).length === n,
+      );
       const ready = (await readdir(gate)).map((f) => Number(f.slice('ready.'.length)));
       await writeFile(join(gate, 'go'), '');
       // exactly one takes the lock and parks right after it

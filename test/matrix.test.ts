@@ -43,12 +43,21 @@ interface Pack {
 
 function readRelease(name: string): Release {
   const dir = join(paths.releases, name);
-  const info = JSON.parse(readFileSync(join(dir, 'BUILDINFO.json'), 'utf8')) as { level: number; arch: Arch; hotfixes: string[] };
+  const info = JSON.parse(readFileSync(join(dir, 'BUILDINFO.json'), 'utf8')) as {
+    level: number;
+    arch: Arch;
+    hotfixes: string[];
+  };
   return { name, dir, arch: info.arch, level: info.level, hotfixes: info.hotfixes };
 }
 
-const missing = [paths.releases, paths.packs, join(paths.repoRoot, 'installer', 'dist', 'cli.js')].filter((p) => !existsSync(p));
-if (missing.length > 0) throw new Error(`missing build output (${missing.join(', ')}): run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
+const missing = [paths.releases, paths.packs, join(paths.repoRoot, 'installer', 'dist', 'cli.js')].filter(
+  (p) => !existsSync(p),
+);
+if (missing.length > 0)
+  throw new Error(
+    `missing build output (${missing.join(', ')}): run pnpm build (npx --yes pnpm@10.34.8 run build) first`,
+  );
 
 const releases = readdirSync(paths.releases)
   .filter((n) => n.startsWith('inetsrv-') && existsSync(join(paths.releases, n, 'BUILDINFO.json')))
@@ -73,7 +82,10 @@ function packsFor(arch: Arch): Pack[] {
     .map((def) => {
       const own = def.kind === 'hotfix' ? (def.fixes ?? [def.id]) : [];
       const reaches = releases.find((r) => r.arch === arch && r.level === def.level && sameSet(r.hotfixes, own));
-      if (!reaches) throw new Error(`${def.id} (${arch}): no release tree at level ${def.level} with hotfixes [${own.join(', ')}]: run pnpm build`);
+      if (!reaches)
+        throw new Error(
+          `${def.id} (${arch}): no release tree at level ${def.level} with hotfixes [${own.join(', ')}]: run pnpm build`,
+        );
       return { def, arch, file: join(paths.packs, packFileName(def, arch)), reaches };
     });
 }
@@ -83,7 +95,10 @@ function packsFor(arch: Arch): Pack[] {
  * pack installs on every level below its own (with only hotfixes it supersedes), never on its own
  * level or above; a hotfix only on its base level, and not where its fix already shipped.
  */
-function expected(start: Release, p: Pack): 'install' | 'E_ALREADY_INSTALLED' | 'E_DOWNGRADE' | 'E_SUPERSEDED' | 'E_WRONG_LEVEL' {
+function expected(
+  start: Release,
+  p: Pack,
+): 'install' | 'E_ALREADY_INSTALLED' | 'E_DOWNGRADE' | 'E_SUPERSEDED' | 'E_WRONG_LEVEL' {
   const d = p.def;
   if (d.kind === 'service-pack') {
     if (start.level === d.level) return 'E_ALREADY_INSTALLED';
@@ -106,7 +121,8 @@ function expected(start: Release, p: Pack): 'install' | 'E_ALREADY_INSTALLED' | 
  * that says why, no byte changed) without paying a process per cell.
  */
 function chosenRefusals(starts: readonly Release[], packs: readonly Pack[]): Map<Release, Pack[]> {
-  const named = (start: Release, p: Pack) => start.level === 5 && start.hotfixes.length === 0 && p.def.kind === 'service-pack' && p.def.level === 3;
+  const named = (start: Release, p: Pack) =>
+    start.level === 5 && start.hotfixes.length === 0 && p.def.kind === 'service-pack' && p.def.level === 3;
   const byOutcome = new Map<string, { start: Release; pack: Pack }>();
   const out = new Map<Release, Pack[]>(starts.map((r) => [r, []]));
   for (const start of starts) {
@@ -116,7 +132,12 @@ function chosenRefusals(starts: readonly Release[], packs: readonly Pack[]): Map
       if (named(start, pack) || (start.level === 4 && pack.def.kind === 'hotfix')) out.get(start)?.push(pack);
       const key = `${outcome} ${pack.def.kind}`;
       const seen = byOutcome.get(key);
-      if (!seen || start.level > seen.start.level || (start.level === seen.start.level && pack.def.level > seen.pack.def.level)) byOutcome.set(key, { start, pack });
+      if (
+        !seen ||
+        start.level > seen.start.level ||
+        (start.level === seen.start.level && pack.def.level > seen.pack.def.level)
+      )
+        byOutcome.set(key, { start, pack });
     }
   }
   for (const { start, pack } of byOutcome.values()) {
@@ -144,10 +165,15 @@ let calls = 0;
 async function servicepack(args: string[]): Promise<Run> {
   if (calls++ % 10 !== 0) return cli(args);
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' }, timeout: 60_000 }, (err, out, errOut) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, out, err: errOut });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' }, timeout: 60_000 },
+      (err, out, errOut) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolve({ code, out, err: errOut });
+      },
+    );
   });
 }
 
@@ -165,11 +191,19 @@ async function install(pack: Pack, root: string): Promise<Run> {
   return r;
 }
 
-async function query(root: string): Promise<{ level: number; levelName: string; hotfixes: string[]; consistent: boolean; problems: unknown[] }> {
+async function query(
+  root: string,
+): Promise<{ level: number; levelName: string; hotfixes: string[]; consistent: boolean; problems: unknown[] }> {
   stats.queries++;
   const r = await servicepack(['query', '--root', root, '--json']);
   assert.equal(r.code, 0, r.err);
-  return JSON.parse(r.out) as { level: number; levelName: string; hotfixes: string[]; consistent: boolean; problems: unknown[] };
+  return JSON.parse(r.out) as {
+    level: number;
+    levelName: string;
+    hotfixes: string[];
+    consistent: boolean;
+    problems: unknown[];
+  };
 }
 
 async function digest(dir: string, exclude: string[] = []): Promise<Record<string, string>> {
@@ -214,7 +248,10 @@ describe('install matrix', { concurrency: 2 }, () => {
   for (const arch of ARCHES) {
     const packs = packsFor(arch);
     const other = ARCHES.find((a) => a !== arch);
-    const wrongArch = other === undefined ? undefined : packsFor(other).find((p) => p.def.kind === 'service-pack' && p.def.level === maxLevel);
+    const wrongArch =
+      other === undefined
+        ? undefined
+        : packsFor(other).find((p) => p.def.kind === 'service-pack' && p.def.level === maxLevel);
     const starts = releases.filter((r) => r.arch === arch);
     const refusals = chosenRefusals(starts, packs);
 
@@ -223,12 +260,17 @@ describe('install matrix', { concurrency: 2 }, () => {
 
       test(`${label}: every pack that applies installs to exactly its release tree`, async () => {
         const applying = packs.filter((p) => expected(start, p) === 'install');
-        if (start.level < maxLevel) assert.ok(applying.length > 0, `no pack applies to ${start.name}: the matrix would prove nothing`);
+        if (start.level < maxLevel)
+          assert.ok(applying.length > 0, `no pack applies to ${start.name}: the matrix would prove nothing`);
         for (const p of applying) {
           const root = copyOf(start);
           const r = await install(p, root);
           assert.equal(r.code, 0, `${p.def.id} on ${start.name}: ${r.out}\n${r.err}`);
-          assert.deepEqual(await digest(root, NOT_OWNED), await releaseDigest(p.reaches), `${p.def.id} on ${start.name} = ${p.reaches.name}`);
+          assert.deepEqual(
+            await digest(root, NOT_OWNED),
+            await releaseDigest(p.reaches),
+            `${p.def.id} on ${start.name} = ${p.reaches.name}`,
+          );
           // the newest service pack and every hotfix are also checked the way an admin would
           if (p.def.kind === 'hotfix' || p.def.level === maxLevel) {
             const q = await query(root);
@@ -251,7 +293,11 @@ describe('install matrix', { concurrency: 2 }, () => {
           assert.equal(doc.code, expected(start, p), `${p.def.id} on ${start.name}: ${doc.message}`);
           assert.equal(doc.exitCode, 3);
           stats.codes.set(doc.code, (stats.codes.get(doc.code) ?? 0) + 1);
-          assert.deepEqual(await digest(root), before, `${p.def.id} on ${start.name}: every file as before, .servicepack/ included`);
+          assert.deepEqual(
+            await digest(root),
+            before,
+            `${p.def.id} on ${start.name}: every file as before, .servicepack/ included`,
+          );
           messages.set(`${arch}:${p.def.id}@${start.name}`, doc.message);
         }
         if (wrongArch) {
@@ -289,7 +335,10 @@ describe('the matrix covers what the issue asks for', () => {
         'inetsrv-4.0-sp3 cannot be installed over Service Pack 5 (it would downgrade); this installation is already past it and has all its fixes — only a service pack newer than Service Pack 5 applies here; to go back to Service Pack 3, uninstall the newer service packs',
       );
       const q = messages.get(`${arch}:Q236565@inetsrv-4.0-sp4-${arch}`);
-      assert.equal(q, 'Q236565 is for Service Pack 5; this installation is at Service Pack 4: install Service Pack 5 first, or Service Pack 6, which includes the fix');
+      assert.equal(
+        q,
+        'Q236565 is for Service Pack 5; this installation is at Service Pack 4: install Service Pack 5 first, or Service Pack 6, which includes the fix',
+      );
     }
   });
 
@@ -319,9 +368,22 @@ describe('the matrix covers what the issue asks for', () => {
         const allowed = touched(own).add('BUILDINFO.json');
         const stray = changed.filter((p) => !allowed.has(p));
         const others = series.fixes.filter((f) => f.level === level && !f.arch.includes(arch)).map((f) => f.id);
-        assert.deepEqual(stray, [], `${at.name}: changed beyond its ${arch} fixes (${own.map((f) => f.id).join(', ') || 'none'}; not for ${arch}: ${others.join(', ') || 'none'})`);
-        if (own.length === 0) assert.deepEqual(changed, ['BUILDINFO.json'], `${at.name}: no ${arch} fix at level ${level}: the pack moves only the level`);
-        else assert.ok(changed.some((p) => p.startsWith('lib/')), `${at.name}: ${own.map((f) => f.id).join(', ')} claim ${arch} but no lib file changed`);
+        assert.deepEqual(
+          stray,
+          [],
+          `${at.name}: changed beyond its ${arch} fixes (${own.map((f) => f.id).join(', ') || 'none'}; not for ${arch}: ${others.join(', ') || 'none'})`,
+        );
+        if (own.length === 0)
+          assert.deepEqual(
+            changed,
+            ['BUILDINFO.json'],
+            `${at.name}: no ${arch} fix at level ${level}: the pack moves only the level`,
+          );
+        else
+          assert.ok(
+            changed.some((p) => p.startsWith('lib/')),
+            `${at.name}: ${own.map((f) => f.id).join(', ')} claim ${arch} but no lib file changed`,
+          );
       }
     }
   });
@@ -332,6 +394,7 @@ describe('the matrix covers what the issue asks for', () => {
       `${stats.installs} installs (avg ${avg(stats.installMs, stats.installs)} ms), ${stats.refusals} refusals (avg ${avg(stats.refusalMs, stats.refusals)} ms), ${stats.queries} queries, ${copies} tree copies, ${((performance.now() - started) / 1000).toFixed(1)} s wall`,
     );
     t.diagnostic(`refusals by code: ${[...stats.codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
-    for (const code of ['E_WRONG_ARCH', 'E_DOWNGRADE', 'E_ALREADY_INSTALLED', 'E_WRONG_LEVEL', 'E_SUPERSEDED']) assert.ok(stats.codes.has(code), `no ${code} refusal ran`);
+    for (const code of ['E_WRONG_ARCH', 'E_DOWNGRADE', 'E_ALREADY_INSTALLED', 'E_WRONG_LEVEL', 'E_SUPERSEDED'])
+      assert.ok(stats.codes.has(code), `no ${code} refusal ran`);
   });
 });

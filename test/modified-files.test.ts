@@ -14,7 +14,17 @@ import type { Manifest } from '../packages/core/src/pack/manifest.js';
 import { inspectPack } from '../packages/core/src/pack/pack.js';
 import type { State } from '../packages/core/src/installation/state.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
-import { digest, digestDiff, freezeBuild, installationFrom, pack, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
+import {
+  digest,
+  digestDiff,
+  freezeBuild,
+  installationFrom,
+  pack,
+  sameDigest,
+  servicepack,
+  tempFolders,
+  tree,
+} from './support/servicepack.js';
 
 let manifest: Manifest;
 /** a program file SP6 replaces, and a config file it ships (when it ships one) */
@@ -23,7 +33,8 @@ let config: string | undefined;
 
 before(async () => {
   await freezeBuild(['rtm-x86', 'sp6-x86'], ['sp6-x86']);
-  manifest = (await inspectPack(pack('sp6-x86'), { trustedKeys: await loadTrustedKeys({ root: tree('rtm-x86') }) })).manifest;
+  manifest = (await inspectPack(pack('sp6-x86'), { trustedKeys: await loadTrustedKeys({ root: tree('rtm-x86') }) }))
+    .manifest;
   program = manifest.files.find((f) => f.action === 'replace' && f.path.startsWith('lib/'))!.path;
   config = manifest.files.find((f) => f.config === true && f.action === 'replace')?.path;
 });
@@ -55,11 +66,19 @@ describe('a locally modified program file', () => {
     assert.equal(over.code, 0, over.err);
     assert.match(over.err, new RegExp(`${program} was changed here and is replaced \\(--overwrite-modified\\)`));
     assert.ok(sameDigest(await digest(root), await digest(tree('sp6-x86'))), 'the tree is SP6');
-    assert.equal(await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp6', 'files', ...program.split('/')), 'utf8'), edited, 'the changed original is in the backup');
+    assert.equal(
+      await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp6', 'files', ...program.split('/')), 'utf8'),
+      edited,
+      'the changed original is in the backup',
+    );
 
     const un = await servicepack(['uninstall', '--root', root, '-u']);
     assert.equal(un.code, 0, un.err);
-    assert.equal(await readFile(join(root, ...program.split('/')), 'utf8'), edited, 'uninstall restores the changed original');
+    assert.equal(
+      await readFile(join(root, ...program.split('/')), 'utf8'),
+      edited,
+      'uninstall restores the changed original',
+    );
     const rest = digestDiff(await digest(root), await digest(tree('rtm-x86')));
     assert.deepEqual(rest, [program], 'everything else is RTM again');
   });
@@ -91,11 +110,25 @@ describe('an edited config file', () => {
     const mine = await readFile(confPath, 'utf8');
     const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, new RegExp(`new config defaults written beside your changed files: ${config}\\.spnew \\(merge them by hand\\)`));
-    assert.match(r.err, new RegExp(`${config} was changed here and is kept; the new default is written beside it as ${config}\\.spnew`));
+    assert.match(
+      r.out,
+      new RegExp(`new config defaults written beside your changed files: ${config}\\.spnew \\(merge them by hand\\)`),
+    );
+    assert.match(
+      r.err,
+      new RegExp(`${config} was changed here and is kept; the new default is written beside it as ${config}\\.spnew`),
+    );
     assert.equal(await readFile(confPath, 'utf8'), mine, 'the admin file is untouched');
-    assert.equal(await readFile(`${confPath}.spnew`, 'utf8'), await readFile(join(tree('sp6-x86'), ...config.split('/')), 'utf8'), '.spnew is the new default');
-    assert.deepEqual(digestDiff(await digest(root), await digest(tree('sp6-x86'))), [config, `${config}.spnew`].sort(), 'everything else is SP6');
+    assert.equal(
+      await readFile(`${confPath}.spnew`, 'utf8'),
+      await readFile(join(tree('sp6-x86'), ...config.split('/')), 'utf8'),
+      '.spnew is the new default',
+    );
+    assert.deepEqual(
+      digestDiff(await digest(root), await digest(tree('sp6-x86'))),
+      [config, `${config}.spnew`].sort(),
+      'everything else is SP6',
+    );
     assert.equal((await servicepack(['verify', '--root', root])).code, 0, 'the record knows both');
 
     assert.equal((await servicepack(['uninstall', '--root', root, '-u'])).code, 0);

@@ -60,7 +60,10 @@ before(async () => {
   const made = sh(drop, `$SP keygen --out ${keys} --name attacker`);
   assert.equal(made.code, 0, made.err);
   evil = join(drop, 'evil.tgz');
-  const built = sh(drop, `$SP pack build --def ${join(repo, 'manifests', 'packs', 'sp6.yaml')} --arch x86 --key ${join(keys, 'attacker.key')} --out ${evil} --releases ${join(repo, 'dist', 'releases')} --patches ${join(repo, 'patches')}`);
+  const built = sh(
+    drop,
+    `$SP pack build --def ${join(repo, 'manifests', 'packs', 'sp6.yaml')} --arch x86 --key ${join(keys, 'attacker.key')} --out ${evil} --releases ${join(repo, 'dist', 'releases')} --patches ${join(repo, 'patches')}`,
+  );
   assert.equal(built.code, 0, built.err);
   await copyFile(join(keys, 'attacker.pub'), join(drop, '..tgz'));
   await writeFile(join(drop, '--trust=..tgz'), '');
@@ -164,7 +167,7 @@ describe('option injection through a wildcard', () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^Installed .* RTM -> Service Pack 6$/m);
     const q = sh(dir, `$SP query --root ${inst.root} --json`);
-    assert.equal((doc(q)['level'] as number), 6);
+    assert.equal(doc(q)['level'] as number, 6);
   });
 
   test('--trust right before the packs takes them as keys: exit 2, naming --', async () => {
@@ -178,7 +181,11 @@ describe('option injection through a wildcard', () => {
   test('the wizard reads a command line by the same rule', () => {
     const tty = { interactive: true, env: {} };
     const argv = (...a: string[]) => ['node', 'servicepack', ...a];
-    assert.deepEqual(wizardRequest(argv('install', 'a.tgz', '--root', '/r'), tty)?.packs, ['a.tgz'], 'an option after the operand');
+    assert.deepEqual(
+      wizardRequest(argv('install', 'a.tgz', '--root', '/r'), tty)?.packs,
+      ['a.tgz'],
+      'an option after the operand',
+    );
     assert.deepEqual(wizardRequest(argv('install', '--root', '/r', '--', '-a.tgz'), tty)?.packs, ['-a.tgz']);
     assert.deepEqual(wizardRequest(argv('install', '--root', '/r', 'a.tgz', 'b.tgz'), tty)?.packs, ['a.tgz', 'b.tgz']);
   });

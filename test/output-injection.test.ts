@@ -38,7 +38,12 @@ after(async () => {
 });
 
 function run(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', CI: '1' }, input: '', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', CI: '1' },
+    input: '',
+    timeout: 60_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -56,7 +61,10 @@ describe('names in human output are escaped', () => {
     const r = run(['install', '--accept-eula', '--root', root, '-u', '--', hostile]);
     assert.equal(r.code, 3, r.err);
     assertNoForgery(r.out + r.err);
-    assert.match(r.err, /x\\nInstalled inetsrv 4\.0 Service Pack 6 .*\\r\\n\\e\[2J\\e\]0;pwned\\x07\\x9b31m\\u\{202e\}gpj\\u\{2028\}\.tgz is for alpha/);
+    assert.match(
+      r.err,
+      /x\\nInstalled inetsrv 4\.0 Service Pack 6 .*\\r\\n\\e\[2J\\e\]0;pwned\\x07\\x9b31m\\u\{202e\}gpj\\u\{2028\}\.tgz is for alpha/,
+    );
     assert.deepEqual(await treeSnapshot(root), before);
   });
 
@@ -73,7 +81,10 @@ describe('names in human output are escaped', () => {
   test('an answer-file run (timestamped lines on stderr, one result line per target on stdout)', async () => {
     const root = await installationFrom('rtm-x86');
     const file = join(dir, 'site.yaml');
-    await writeFile(file, `targets:\n  - root: ${JSON.stringify(root)}\npacks:\n  - ${JSON.stringify(hostile)}\nacceptEula: true\n`);
+    await writeFile(
+      file,
+      `targets:\n  - root: ${JSON.stringify(root)}\npacks:\n  - ${JSON.stringify(hostile)}\nacceptEula: true\n`,
+    );
     const r = run(['install', '--answer-file', file]);
     assert.equal(r.code, 3, `${r.out}\n${r.err}`);
     assertNoForgery(r.out + r.err);

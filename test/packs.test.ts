@@ -52,10 +52,13 @@ describe('built packs (dist/packs)', () => {
 
   it('every pack lists with GNU tar: manifest, signature, then payload and documents', async () => {
     for (const name of await builtPacks()) {
-      const listing = execFileSync('tar', ['-tzf', join(paths.packs, name)], { encoding: 'utf8' }).trim().split('\n');
+      const listing = execFileSync('tar', ['-tzf', join(paths.packs, name)], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
       assert.equal(listing[0], 'servicepack.json', name);
       assert.equal(listing[1], 'servicepack.sig', name);
-      for (const entry of listing.slice(2)) assert.ok(entry.startsWith('payload/') || /^[A-Za-z0-9._-]+$/.test(entry), `${name}: ${entry}`);
+      for (const entry of listing.slice(2))
+        assert.ok(entry.startsWith('payload/') || /^[A-Za-z0-9._-]+$/.test(entry), `${name}: ${entry}`);
     }
   });
 
@@ -71,8 +74,15 @@ describe('built packs (dist/packs)', () => {
       assert.equal(pack.manifest.arch, arch);
       assert.equal(pack.manifest.level, 6);
       assert.equal(pack.unsigned, false);
-      assert.ok(pack.manifest.fixes.some((f) => f.id === 'Q236565'), 'SP6 lists Q236565');
-      assert.equal(new Set(pack.manifest.fixes.map((f) => f.id)).size, pack.manifest.fixes.length, 'no fix listed twice');
+      assert.ok(
+        pack.manifest.fixes.some((f) => f.id === 'Q236565'),
+        'SP6 lists Q236565',
+      );
+      assert.equal(
+        new Set(pack.manifest.fixes.map((f) => f.id)).size,
+        pack.manifest.fixes.length,
+        'no fix listed twice',
+      );
       assert.deepEqual(pack.manifest.supersedes, ['Q236565']);
       assert.ok(pack.manifest.documents?.some((d) => d.name === 'EULA.txt'));
     }
@@ -91,7 +101,10 @@ describe('built packs (dist/packs)', () => {
         );
       }
       for (const fix of series.fixes.filter((f) => f.hotfix && f.arch.includes(arch))) {
-        assert.ok(defs.some((d) => d.arch === arch && d.def.kind === 'hotfix' && d.def.id === fix.id), `no ${arch} pack for hotfix ${fix.id}`);
+        assert.ok(
+          defs.some((d) => d.arch === arch && d.def.kind === 'hotfix' && d.def.id === fix.id),
+          `no ${arch} pack for hotfix ${fix.id}`,
+        );
       }
     }
   });
@@ -99,23 +112,37 @@ describe('built packs (dist/packs)', () => {
   it('each manifest says what its definition and patches/series say: levels, fixes, supersedes', async () => {
     const series = await loadSeries(paths.patches);
     for (const { def, arch, name } of await definitions()) {
-      const m = (await openPack(join(paths.packs, name), { trustedKeys: await loadTrustedKeys({ root: tree(0, arch) }) })).manifest;
+      const m = (
+        await openPack(join(paths.packs, name), { trustedKeys: await loadTrustedKeys({ root: tree(0, arch) }) })
+      ).manifest;
       assert.equal(m.id, def.id, name);
       assert.equal(m.kind, def.kind, name);
       assert.equal(m.arch, arch, name);
       assert.equal(m.level, def.level, name);
-      assert.deepEqual(m.appliesTo.levels, [...def.appliesTo.levels].sort((a, b) => a - b), name);
+      assert.deepEqual(
+        m.appliesTo.levels,
+        [...def.appliesTo.levels].sort((a, b) => a - b),
+        name,
+      );
       assert.deepEqual(m.supersedes, def.supersedes, name);
       if (def.kind === 'service-pack') {
         // cumulative: every level below its own, and every fix up to it for this architecture
-        assert.deepEqual(m.appliesTo.levels, Array.from({ length: def.level }, (_, i) => i), `${name}: installs on every lower level`);
+        assert.deepEqual(
+          m.appliesTo.levels,
+          Array.from({ length: def.level }, (_, i) => i),
+          `${name}: installs on every lower level`,
+        );
         const want = series.fixes.filter((f) => f.level <= def.level && f.arch.includes(arch));
         assert.deepEqual(
           m.fixes.map((f) => f.id),
           want.map((f) => f.id),
           `${name}: fixes from patches/series`,
         );
-        for (const s of m.supersedes) assert.ok(want.some((f) => f.id === s), `${name} supersedes ${s} but does not ship its fix`);
+        for (const s of m.supersedes)
+          assert.ok(
+            want.some((f) => f.id === s),
+            `${name} supersedes ${s} but does not ship its fix`,
+          );
       } else {
         assert.equal(m.baseLevel, def.level, name);
         const fix = series.fixes.find((f) => f.id === def.id);
@@ -128,13 +155,20 @@ describe('built packs (dist/packs)', () => {
           name,
         );
       }
-      for (const f of m.fixes) assert.equal(f.title, series.fixes.find((x) => x.id === f.id)?.title, `${name}: ${f.id}'s title comes from its fix.yaml`);
+      for (const f of m.fixes)
+        assert.equal(
+          f.title,
+          series.fixes.find((x) => x.id === f.id)?.title,
+          `${name}: ${f.id}'s title comes from its fix.yaml`,
+        );
     }
   });
 
   it('every pack carries exactly the files in which its level differs from each tree it installs on', async () => {
     for (const { def, arch, name } of await definitions()) {
-      const pack = await openPack(join(paths.packs, name), { trustedKeys: await loadTrustedKeys({ root: tree(0, arch) }) });
+      const pack = await openPack(join(paths.packs, name), {
+        trustedKeys: await loadTrustedKeys({ root: tree(0, arch) }),
+      });
       const own = def.kind === 'hotfix' ? [def.id] : [];
       const next = await hashTree(tree(def.level, arch, own), NEVER_IN_PACKS);
       const bases = await findBaseTrees(paths.releases, def, arch);
@@ -157,17 +191,33 @@ describe('built packs (dist/packs)', () => {
       const listed = pack.manifest.files.map((f) => f.path).sort();
       assert.deepEqual(listed, [...expected].sort(), `${name}: pack files vs tree differences`);
       for (const f of pack.manifest.files) {
-        assert.deepEqual(f.from, [...(fromOf.get(f.path) ?? [])].sort(), `${name}: ${f.path}: every base tree's version is a known earlier one`);
+        assert.deepEqual(
+          f.from,
+          [...(fromOf.get(f.path) ?? [])].sort(),
+          `${name}: ${f.path}: every base tree's version is a known earlier one`,
+        );
         if (f.action === 'delete') assert.equal(next.get(f.path), undefined, f.path);
         else assert.equal(f.sha256, next.get(f.path)?.sha256, `${name}: ${f.path}`);
-        assert.equal(f.config === true, f.path.startsWith('conf/'), `${name}: ${f.path}: only conf/ holds the admin's files`);
+        assert.equal(
+          f.config === true,
+          f.path.startsWith('conf/'),
+          `${name}: ${f.path}: only conf/ holds the admin's files`,
+        );
       }
-      assert.ok(!listed.some((p) => NEVER_IN_PACKS.some((top) => p.startsWith(`${top}/`))), `${name}: content and installer records are never in a pack`);
-      assert.equal(pack.manifest.restart, listed.some((p) => p.startsWith('lib/') || p.startsWith('bin/') || p === 'package.json'), `${name}: restart`);
+      assert.ok(
+        !listed.some((p) => NEVER_IN_PACKS.some((top) => p.startsWith(`${top}/`))),
+        `${name}: content and installer records are never in a pack`,
+      );
+      assert.equal(
+        pack.manifest.restart,
+        listed.some((p) => p.startsWith('lib/') || p.startsWith('bin/') || p === 'package.json'),
+        `${name}: restart`,
+      );
       const t = await mkdtemp(join(tmpdir(), 'sp-packs-stage-'));
       temps.push(t);
       const staged = await stagePayload(pack, join(t, 'stage'));
-      for (const p of staged.files.keys()) assert.equal((await sha256File(join(staged.dir, p))).sha256, next.get(p)?.sha256, `${name}: staged ${p}`);
+      for (const p of staged.files.keys())
+        assert.equal((await sha256File(join(staged.dir, p))).sha256, next.get(p)?.sha256, `${name}: staged ${p}`);
     }
   });
 
@@ -178,7 +228,11 @@ describe('built packs (dist/packs)', () => {
     const rebuilt = await buildAllPacks({ outDir: out, log: () => {} });
     assert.deepEqual(rebuilt.map((b) => b.out.slice(out.length + 1)).sort(), names);
     for (const name of names) {
-      assert.equal((await sha256File(join(out, name))).sha256, (await sha256File(join(paths.packs, name))).sha256, `${name} differs when rebuilt`);
+      assert.equal(
+        (await sha256File(join(out, name))).sha256,
+        (await sha256File(join(paths.packs, name))).sha256,
+        `${name} differs when rebuilt`,
+      );
     }
     // the signed manifest bytes are the same too, not just the compressed file
     const a = await readFile(join(out, names[0]!));

@@ -25,7 +25,8 @@ const feed = join(repo, 'dist', 'feed');
 let work: string;
 
 before(async () => {
-  for (const p of [rtmTree, sp6Pack, feed]) if (!existsSync(p)) throw new Error(`missing build output ${p}: run pnpm build first`);
+  for (const p of [rtmTree, sp6Pack, feed])
+    if (!existsSync(p)) throw new Error(`missing build output ${p}: run pnpm build first`);
   work = await mkdtemp(join(tmpdir(), 'sp-modes-'));
 });
 
@@ -90,7 +91,8 @@ test('the journal, its phase copies and staging are private while a transaction 
         seen['journal.json'] = modeOf(join(sp, 'journal.json'));
         seen['staging'] = modeOf(staging);
         seen['staging/<tx>'] = modeOf(join(staging, tx!));
-        for (const f of await readdir(join(staging, tx!))) if (f.endsWith('.json')) seen[`staging/<tx>/${f}`] = modeOf(join(staging, tx!, f));
+        for (const f of await readdir(join(staging, tx!)))
+          if (f.endsWith('.json')) seen[`staging/<tx>/${f}`] = modeOf(join(staging, tx!, f));
       },
     },
   });

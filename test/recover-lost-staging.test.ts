@@ -11,7 +11,16 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { digest, freezeBuild, installationFrom, pack, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
+import {
+  digest,
+  freezeBuild,
+  installationFrom,
+  pack,
+  sameDigest,
+  servicepack,
+  tempFolders,
+  tree,
+} from './support/servicepack.js';
 
 before(async () => {
   await freezeBuild(['rtm-x86', 'sp6-x86'], ['sp6-x86']);
@@ -23,7 +32,9 @@ after(async () => {
 /** An RTM installation whose install of SP6 was killed at `point`; returns it and its staging folder. */
 async function killedAt(point: string): Promise<{ root: string; staging: string }> {
   const root = await installationFrom('rtm-x86', { ram: true });
-  const run = await servicepack(['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u'], { env: { SERVICEPACK_FAULT: point } });
+  const run = await servicepack(['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u'], {
+    env: { SERVICEPACK_FAULT: point },
+  });
   assert.equal(run.signal, 'SIGKILL', run.err);
   const [tx] = await readdir(join(root, '.servicepack', 'staging'));
   return { root, staging: join(root, '.servicepack', 'staging', tx!) };
@@ -31,7 +42,8 @@ async function killedAt(point: string): Promise<{ root: string; staging: string 
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(join(e.parentPath, e.name));
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) out.push(join(e.parentPath, e.name));
   return out;
 }
 
@@ -43,7 +55,11 @@ async function assertStoppedWhole(root: string, before: Awaited<ReturnType<typeo
   assert.match(res.err, /journal is kept/);
   assert.match(res.err, /servicepack verify --root/);
   assert.match(res.err, /servicepack recover --root/);
-  assert.equal(await readFile(join(root, '.servicepack', 'journal.json'), 'utf8'), journal, 'the journal is kept as it was');
+  assert.equal(
+    await readFile(join(root, '.servicepack', 'journal.json'), 'utf8'),
+    journal,
+    'the journal is kept as it was',
+  );
   assert.ok(sameDigest(await digest(root), before), 'recover changed nothing in the product tree');
   // and again: a second recover stops the same way, still without touching anything
   assert.equal((await servicepack(['recover', '--root', root])).code, 6);
@@ -85,7 +101,11 @@ describe('recover with staged files lost never destroys an original', () => {
     test(`killed in the commit with two files replaced, ${what}: exit 6, lib/access-log.js kept`, async () => {
       const { root, staging } = await killedAt('commit:file:3');
       const accessLog = await readFile(join(root, 'lib', 'access-log.js'));
-      assert.deepEqual(accessLog, await readFile(join(tree('rtm-x86'), 'lib', 'access-log.js')), 'the third file is not touched yet');
+      assert.deepEqual(
+        accessLog,
+        await readFile(join(tree('rtm-x86'), 'lib', 'access-log.js')),
+        'the third file is not touched yet',
+      );
       await damage(staging);
       const before = await digest(root);
       await assertStoppedWhole(root, before);

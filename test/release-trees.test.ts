@@ -37,7 +37,9 @@ async function shipped(dir: string, options: { mtimes?: boolean } = {}) {
 }
 
 async function files(dir: string): Promise<Map<string, string>> {
-  return new Map((await shipped(dir)).filter((e) => !e.path.endsWith('/')).map((e) => [e.path, `${e.mode.toString(8)} ${e.sha256}`]));
+  return new Map(
+    (await shipped(dir)).filter((e) => !e.path.endsWith('/')).map((e) => [e.path, `${e.mode.toString(8)} ${e.sha256}`]),
+  );
 }
 
 async function changed(a: string, b: string): Promise<string[]> {
@@ -76,7 +78,10 @@ describe('release trees in dist/releases', () => {
       for (const level of [0, 6]) assert.ok(existsSync(join(treeDir(level, arch), 'BUILDINFO.json')));
       assert.ok(existsSync(join(treeDir(5, arch, ['Q236565']), 'BUILDINFO.json')));
     }
-    const info = JSON.parse(await readFile(join(treeDir(5, 'x86', ['Q236565']), 'BUILDINFO.json'), 'utf8')) as { level: number; hotfixes: string[] };
+    const info = JSON.parse(await readFile(join(treeDir(5, 'x86', ['Q236565']), 'BUILDINFO.json'), 'utf8')) as {
+      level: number;
+      hotfixes: string[];
+    };
     assert.deepEqual([info.level, info.hotfixes], [5, ['Q236565']]);
   });
 
@@ -97,7 +102,12 @@ describe('release trees in dist/releases', () => {
       );
       await assertChangesWithin(treeDir(5, arch), treeDir(6, arch), only6, `sp5 -> sp6 (${arch})`);
       const qFiles = await touchedBy([q], arch);
-      const hotfix = await assertChangesWithin(treeDir(5, arch), treeDir(5, arch, ['Q236565']), qFiles, `sp5 -> sp5-q236565 (${arch})`);
+      const hotfix = await assertChangesWithin(
+        treeDir(5, arch),
+        treeDir(5, arch, ['Q236565']),
+        qFiles,
+        `sp5 -> sp5-q236565 (${arch})`,
+      );
       assert.ok(
         hotfix.some((p) => qFiles.has(p)),
         `the Q236565 hotfix build (${arch}) must change at least one file its diff touches`,
@@ -137,11 +147,19 @@ describe('release trees in dist/releases', () => {
       log: () => {},
     });
     const names = (await readdir(published)).filter((n) => n.startsWith('inetsrv-4.0-')).sort();
-    assert.deepEqual(built.map((r) => r.name).sort(), names, 'the same set of trees (run pnpm build if the sources changed)');
+    assert.deepEqual(
+      built.map((r) => r.name).sort(),
+      names,
+      'the same set of trees (run pnpm build if the sources changed)',
+    );
     for (const name of names) {
       const a = await shipped(join(published, name), { mtimes: true });
       const b = await shipped(join(out, name), { mtimes: true });
-      assert.deepEqual(b, a, `${name} differs from a fresh build: run pnpm build, or find what makes the build unreproducible`);
+      assert.deepEqual(
+        b,
+        a,
+        `${name} differs from a fresh build: run pnpm build, or find what makes the build unreproducible`,
+      );
     }
   });
 });

@@ -9,7 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chown, link, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chown,
+  link,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -32,7 +44,11 @@ after(async () => {
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A long-running stranger, bounded by `timeout` and killed in after() at the latest. */
-async function stranger(cmd: string, args: string[], ready: (pid: number) => Promise<boolean>): Promise<ChildProcess & { pid: number }> {
+async function stranger(
+  cmd: string,
+  args: string[],
+  ready: (pid: number) => Promise<boolean>,
+): Promise<ChildProcess & { pid: number }> {
   const child = spawn(cmd, args, { stdio: 'ignore', timeout: 120_000 });
   spawned.push(child);
   const pid = child.pid;
@@ -61,23 +77,38 @@ async function processesNaming(root: string, except: readonly number[]): Promise
 
 interface Outcome {
   code: number | null;
-  doc: { warnings?: { code: string; message: string; path?: string }[]; service?: { wasRunning: boolean; stopped: boolean } };
+  doc: {
+    warnings?: { code: string; message: string; path?: string }[];
+    service?: { wasRunning: boolean; stopped: boolean };
+  };
   err: string;
   /** for failure messages */
   summary: string;
 }
 
 async function installSp6(root: string, z: boolean): Promise<Outcome> {
-  const r = await servicepack(['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u', ...(z ? ['-z'] : []), '--json'], { timeoutMs: 30_000 });
+  const r = await servicepack(
+    ['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u', ...(z ? ['-z'] : []), '--json'],
+    { timeoutMs: 30_000 },
+  );
   const doc = JSON.parse(r.out || '{}') as Outcome['doc'];
-  return { code: r.code, doc, err: r.err, summary: `exit ${r.code ?? r.signal}, service ${JSON.stringify(doc.service)}, warnings ${JSON.stringify(doc.warnings)}\n${r.err}` };
+  return {
+    code: r.code,
+    doc,
+    err: r.err,
+    summary: `exit ${r.code ?? r.signal}, service ${JSON.stringify(doc.service)}, warnings ${JSON.stringify(doc.warnings)}\n${r.err}`,
+  };
 }
 
 /**
  * install -z and install (fresh installations): the process named by the pid file survives, no
  * server was started, the pid file is as it was, exit 0 with `code` explaining it.
  */
-async function refusedBothWays(setup: (root: string) => Promise<{ pid: number; alive: () => Promise<boolean> }>, code: string, says: RegExp): Promise<void> {
+async function refusedBothWays(
+  setup: (root: string) => Promise<{ pid: number; alive: () => Promise<boolean> }>,
+  code: string,
+  says: RegExp,
+): Promise<void> {
   for (const z of [true, false]) {
     const root = await installationFrom('rtm-x86');
     const { pid, alive } = await setup(root);
@@ -126,8 +157,10 @@ describe('a pid file naming a process that is not this installation’s server',
     await refusedBothWays(
       async (root) => {
         const entry = join(root, 'bin', 'inetsrv');
-        const node = await stranger(process.execPath, ['-e', 'setInterval(() => {}, 1000)', entry, `${root}/lib/cli.js`], async (pid) =>
-          (await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('setInterval'),
+        const node = await stranger(
+          process.execPath,
+          ['-e', 'setInterval(() => {}, 1000)', entry, `${root}/lib/cli.js`],
+          async (pid) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('setInterval'),
         );
         await writePid(root, node.pid);
         return { pid: node.pid, alive: () => stillRuns(node) };
@@ -233,18 +266,30 @@ describe('the server itself is still recognised', () => {
     assert.equal(r.code, 10, r.summary);
     assert.deepEqual(r.doc.service, { wasRunning: true, stopped: true, restarted: false });
     assert.equal((await server.exited).signal ?? 'exited', 'exited', 'stopped gracefully by SIGTERM');
-    assert.equal(r.doc.warnings?.find((w) => w.code === 'W_FOREIGN_PID'), undefined);
+    assert.equal(
+      r.doc.warnings?.find((w) => w.code === 'W_FOREIGN_PID'),
+      undefined,
+    );
   });
 
   test('a server started in the foreground with a short command line (its title cut to fit) is recognised', async () => {
     const root = await installationFrom('rtm-x86');
     // `node bin/inetsrv start --port 0` from the root: "inetsrv <root>" is longer than that
-    const child = spawn(process.execPath, ['bin/inetsrv', 'start', '--port', '0'], { cwd: root, argv0: 'node', stdio: 'ignore', timeout: 120_000 });
+    const child = spawn(process.execPath, ['bin/inetsrv', 'start', '--port', '0'], {
+      cwd: root,
+      argv0: 'node',
+      stdio: 'ignore',
+      timeout: 120_000,
+    });
     spawned.push(child);
     const pidFile = join(root, 'run', 'inetsrv.pid');
-    for (let i = 0; i < 400 && (await readFile(pidFile, 'utf8').catch(() => '')).trim() !== String(child.pid); i++) await delay(25);
+    for (let i = 0; i < 400 && (await readFile(pidFile, 'utf8').catch(() => '')).trim() !== String(child.pid); i++)
+      await delay(25);
     const cmdline = await readFile(`/proc/${child.pid}/cmdline`, 'utf8');
-    assert.ok(!cmdline.includes(root) && cmdline.startsWith('inetsrv /'), `the title was cut: ${JSON.stringify(cmdline)}`);
+    assert.ok(
+      !cmdline.includes(root) && cmdline.startsWith('inetsrv /'),
+      `the title was cut: ${JSON.stringify(cmdline)}`,
+    );
     const r = await installSp6(root, true);
     assert.equal(r.code, 10, r.summary);
     assert.deepEqual(r.doc.service, { wasRunning: true, stopped: true, restarted: false });

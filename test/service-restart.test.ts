@@ -76,7 +76,11 @@ async function runningRtm(): Promise<{ root: string; port: number; pid: number }
   const port = await freePort();
   const confPath = join(root, 'conf', 'inetsrv.conf');
   await writeFile(confPath, (await readFile(confPath, 'utf8')).replace(/^Port = \d+$/m, `Port = ${port}`));
-  execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], { cwd: root, stdio: 'pipe', timeout: 20_000 });
+  execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], {
+    cwd: root,
+    stdio: 'pipe',
+    timeout: 20_000,
+  });
   const pid = await pidOf(root);
   assert.ok(pid, 'the detached server wrote its pid file');
   assert.equal(await serverHeader(port), 'inetsrv/4.0 (RTM; x86)');
@@ -88,7 +92,10 @@ describe('the service across install and uninstall', () => {
     const { root, port, pid } = await runningRtm();
     const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp6-x86')]);
     assert.equal(r.code, 0, `${r.out}${r.err}`);
-    const doc = JSON.parse(r.out) as { service: { wasRunning: boolean; stopped: boolean; restarted: boolean }; changed: { spnew: string[] } };
+    const doc = JSON.parse(r.out) as {
+      service: { wasRunning: boolean; stopped: boolean; restarted: boolean };
+      changed: { spnew: string[] };
+    };
     assert.deepEqual(doc.service, { wasRunning: true, stopped: true, restarted: true });
     assert.ok(await gone(pid), 'the RTM process was stopped');
     const sp6 = await pidOf(root);
@@ -97,7 +104,11 @@ describe('the service across install and uninstall', () => {
 
     const u = await servicepack(['uninstall', '--root', root, '-u', '--json']);
     assert.equal(u.code, 0, `${u.out}${u.err}`);
-    assert.deepEqual((JSON.parse(u.out) as { service: unknown }).service, { wasRunning: true, stopped: true, restarted: true });
+    assert.deepEqual((JSON.parse(u.out) as { service: unknown }).service, {
+      wasRunning: true,
+      stopped: true,
+      restarted: true,
+    });
     assert.ok(await gone(sp6));
     const rtm = await pidOf(root);
     assert.ok(rtm);
@@ -113,10 +124,18 @@ describe('the service across install and uninstall', () => {
     assert.match(r.out, /Restart required: .*not started again \(--no-restart\): start it with bin\/inetsrv start/);
     assert.ok(await gone(pid), 'stopped: files are never replaced under a running server');
     assert.equal(await pidOf(root), undefined, 'and not started again');
-    execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], { cwd: root, stdio: 'pipe', timeout: 20_000 });
+    execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], {
+      cwd: root,
+      stdio: 'pipe',
+      timeout: 20_000,
+    });
     assert.ok(await pidOf(root));
     assert.equal(await serverHeader(port), 'inetsrv/4.0 (SP6; x86)');
-    execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'stop'], { cwd: root, stdio: 'pipe', timeout: 20_000 });
+    execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'stop'], {
+      cwd: root,
+      stdio: 'pipe',
+      timeout: 20_000,
+    });
   });
 
   test('killed while the server is down: recover starts it again, on the level it settled on', async () => {
@@ -125,7 +144,9 @@ describe('the service across install and uninstall', () => {
       ['record:committed:1', 'inetsrv/4.0 (SP6; x86)'],
     ] as const) {
       const { root, port, pid } = await runningRtm();
-      const killed = await servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: point } });
+      const killed = await servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], {
+        env: { SERVICEPACK_FAULT: point },
+      });
       assert.equal(killed.signal, 'SIGKILL', point);
       assert.ok(await gone(pid), `${point}: the server was stopped before the commit`);
       const r = await servicepack(['recover', '--root', root]);
@@ -142,8 +163,11 @@ describe('the service across install and uninstall', () => {
     const gate = await mkdtemp(join(tmpdir(), 'sp-gate-'));
     extra.push(gate);
     // pause the installer right after it stopped the server, and take the server's port
-    const run = servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], { env: { SERVICEPACK_FAULT: `after:stop-service=wait:${gate}` } });
-    for (let i = 0; i < 2400 && !(await readdir(gate)).some((f) => f.startsWith('ready.')); i++) await new Promise((r) => setTimeout(r, 25));
+    const run = servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')], {
+      env: { SERVICEPACK_FAULT: `after:stop-service=wait:${gate}` },
+    });
+    for (let i = 0; i < 2400 && !(await readdir(gate)).some((f) => f.startsWith('ready.')); i++)
+      await new Promise((r) => setTimeout(r, 25));
     assert.ok(await gone(pid));
     const squatter: Server = createServer();
     await new Promise<void>((res, rej) => {

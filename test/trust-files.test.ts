@@ -11,7 +11,15 @@ import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fixedKey, treeSnapshot } from './support/hostile.js';
-import { freezeBuild, installationFrom, pack, repo, type Run, servicepack, tempFolders } from './support/servicepack.js';
+import {
+  freezeBuild,
+  installationFrom,
+  pack,
+  repo,
+  type Run,
+  servicepack,
+  tempFolders,
+} from './support/servicepack.js';
 
 const TIMEOUT_MS = 15_000;
 /** far below what a hang or an endless read would take, far above a refusal */
@@ -41,8 +49,14 @@ function mkfifo(path: string): void {
 }
 
 async function install(extra: string[]): Promise<Run & { doc: { code: string; message: string } }> {
-  const r = await servicepack(['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u', '--json', ...extra], { timeoutMs: TIMEOUT_MS });
-  assert.equal(r.signal, null, `killed after ${TIMEOUT_MS} ms: the key file was read without bound or blocked\n${r.err}`);
+  const r = await servicepack(['install', '--accept-eula', pack('sp6-x86'), '--root', root, '-u', '--json', ...extra], {
+    timeoutMs: TIMEOUT_MS,
+  });
+  assert.equal(
+    r.signal,
+    null,
+    `killed after ${TIMEOUT_MS} ms: the key file was read without bound or blocked\n${r.err}`,
+  );
   return { ...r, doc: JSON.parse(r.out) as { code: string; message: string } };
 }
 
@@ -83,7 +97,12 @@ describe('--trust FILE: a regular file of at most 64 KiB', () => {
 
 describe('the trust folder: regular files only, links refused, the revocation list bounded', () => {
   /** plants `name` in the trust folder for one case, and takes it out again */
-  async function planted(name: string, make: (path: string) => Promise<void> | void, code: string, message: RegExp): Promise<void> {
+  async function planted(
+    name: string,
+    make: (path: string) => Promise<void> | void,
+    code: string,
+    message: RegExp,
+  ): Promise<void> {
     const path = join(trustDir, name);
     await make(path);
     try {
@@ -96,7 +115,12 @@ describe('the trust folder: regular files only, links refused, the revocation li
   }
 
   test('the revocation list as a link to /dev/zero is refused at once (E_INVALID_STATE, exit 2)', async () => {
-    await planted('revoked', (p) => symlink('/dev/zero', p), 'E_INVALID_STATE', /revocation list .*revoked is a symbolic link/);
+    await planted(
+      'revoked',
+      (p) => symlink('/dev/zero', p),
+      'E_INVALID_STATE',
+      /revocation list .*revoked is a symbolic link/,
+    );
   });
 
   test('the revocation list as a FIFO is refused without blocking', async () => {
@@ -104,7 +128,12 @@ describe('the trust folder: regular files only, links refused, the revocation li
   });
 
   test('an oversized revocation list is refused', async () => {
-    await planted('revoked', (p) => writeFile(p, `# padding\n${'#'.repeat(1024 * 1024)}\n`), 'E_INVALID_STATE', /larger than 1048576 bytes/);
+    await planted(
+      'revoked',
+      (p) => writeFile(p, `# padding\n${'#'.repeat(1024 * 1024)}\n`),
+      'E_INVALID_STATE',
+      /larger than 1048576 bytes/,
+    );
   });
 
   test('a *.pub that is a link is refused, even to a good key', async () => {
@@ -113,7 +142,12 @@ describe('the trust folder: regular files only, links refused, the revocation li
 
   test('a *.pub that is a FIFO, or oversized, is refused', async () => {
     await planted('fifo.pub', mkfifo, 'E_INVALID_STATE', /fifo\.pub is a FIFO/);
-    await planted('big.pub', async (p) => writeFile(p, `${await readFile(devPub, 'utf8')}${' '.repeat(100 * 1024)}`), 'E_INVALID_STATE', /big\.pub is larger than 65536 bytes/);
+    await planted(
+      'big.pub',
+      async (p) => writeFile(p, `${await readFile(devPub, 'utf8')}${' '.repeat(100 * 1024)}`),
+      'E_INVALID_STATE',
+      /big\.pub is larger than 65536 bytes/,
+    );
   });
 
   test('a trust folder that is a link is refused', async () => {

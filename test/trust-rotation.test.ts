@@ -40,7 +40,12 @@ const id = { vendor: '', old: '', new: '' };
 let n = 0;
 
 function spawnCli(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' }, input: '', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '' },
+    input: '',
+    timeout: 30_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -60,7 +65,11 @@ async function installation(pubs: ('old' | 'new' | 'vendor')[], revoked?: string
   return { root, before: await treeSnapshot(root) };
 }
 
-async function install(inst: Installation, pack: string, extra: string[] = []): Promise<Record<string, unknown> & { exit: number }> {
+async function install(
+  inst: Installation,
+  pack: string,
+  extra: string[] = [],
+): Promise<Record<string, unknown> & { exit: number }> {
   const r = await cli(['install', '--accept-eula', '--root', inst.root, '-u', '--json', ...extra, '--', pack]);
   return { ...jsonDoc(r), exit: r.code };
 }
@@ -71,7 +80,8 @@ async function assertUnchanged(inst: Installation): Promise<void> {
 
 before(async () => {
   for (const p of [rtmTree, sp6Pack, devPub, join(repo, 'installer', 'dist', 'cli.js')]) {
-    if (!existsSync(p)) throw new Error(`missing build output ${p}: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
+    if (!existsSync(p))
+      throw new Error(`missing build output ${p}: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
   }
   work = await mkdtemp(join(tmpdir(), 'sp-rotation-'));
   keys = join(work, 'keys');
@@ -93,7 +103,11 @@ describe('key rotation through the command line', () => {
     id.new = String(made['keyid']);
     assert.match(id.new, /^[0-9a-f]{64}$/);
     assert.notEqual(id.old, id.new);
-    assert.equal((await loadTrustedKeys({ trustFiles: [join(keys, 'old.pub')] }))[0]!.keyid, id.old, 'keygen prints the keyid of the .pub it wrote');
+    assert.equal(
+      (await loadTrustedKeys({ trustFiles: [join(keys, 'old.pub')] }))[0]!.keyid,
+      id.old,
+      'keygen prints the keyid of the .pub it wrote',
+    );
     const again = await cli(['keygen', '--out', keys, '--name', 'old']);
     assert.equal(again.code, 2);
     assert.match(again.err, /already exists/);
@@ -116,7 +130,9 @@ describe('key rotation through the command line', () => {
     assert.ok(afterSign.manifestBytes.equals(before.manifestBytes), 'the signed bytes are the manifest as built');
 
     const insp = jsonDoc(await cli(['pack', 'inspect', '--trust', join(keys, 'old.pub'), '--json', '--', rotated]));
-    const statuses = Object.fromEntries((insp['signatures'] as { keyid: string; status: string }[]).map((s) => [s.keyid, s.status]));
+    const statuses = Object.fromEntries(
+      (insp['signatures'] as { keyid: string; status: string }[]).map((s) => [s.keyid, s.status]),
+    );
     assert.deepEqual(statuses, { [id.vendor]: 'untrusted', [id.old]: 'valid', [id.new]: 'untrusted' });
   });
 
@@ -127,7 +143,19 @@ describe('key rotation through the command line', () => {
       ['old', oldOnly],
       ['new', newOnly],
     ] as const) {
-      const r = await cli(['pack', 'build', '--def', sp6Def, '--arch', 'x86', '--key', join(keys, `${which}.key`), '--out', out, '--json']);
+      const r = await cli([
+        'pack',
+        'build',
+        '--def',
+        sp6Def,
+        '--arch',
+        'x86',
+        '--key',
+        join(keys, `${which}.key`),
+        '--out',
+        out,
+        '--json',
+      ]);
       assert.equal(r.code, 0, r.err);
       assert.deepEqual(
         (await readPackSignatures(out)).signatures.map((s) => s.keyid),
@@ -185,7 +213,10 @@ describe('revocation through the command line', () => {
     assert.equal(doc.exit, 4);
     assert.equal(doc['code'], 'E_UNTRUSTED_KEY');
     assert.match(String(doc['message']), new RegExp(`revoked key\\(s\\) ${id.old}`));
-    assert.ok((doc['warnings'] as { code: string }[]).some((w) => w.code === 'W_KEY_REVOKED'), 'the revoked key in the trust folder is reported');
+    assert.ok(
+      (doc['warnings'] as { code: string }[]).some((w) => w.code === 'W_KEY_REVOKED'),
+      'the revoked key in the trust folder is reported',
+    );
     await assertUnchanged(inst);
   });
 
@@ -210,7 +241,11 @@ describe('revocation through the command line', () => {
     const inst = await installation(['old', 'new'], `${id.old.toUpperCase()}  # case and comments do not matter\n`);
     const doc = await install(inst, rotated);
     assert.equal(doc.exit, 0, String(doc['message']));
-    assert.deepEqual((doc['packs'] as { signedBy: string[] }[])[0]!.signedBy, [id.new], 'the revoked signature is not counted');
+    assert.deepEqual(
+      (doc['packs'] as { signedBy: string[] }[])[0]!.signedBy,
+      [id.new],
+      'the revoked signature is not counted',
+    );
   });
 
   test('old key revoked, pack signed by old and new, new not trusted: refused, naming the revoked key', async () => {
@@ -253,7 +288,14 @@ describe('answer files: trust from the file, never --allow-unsigned', () => {
 
   test('allowUnsigned in an answer file is refused (exit 2) and nothing is touched', async () => {
     const inst = await installation([]);
-    const file = await answerFile([`targets:`, `  - root: ${inst.root}`, `packs:`, `  - ${oldOnly}`, `acceptEula: true`, `allowUnsigned: true`]);
+    const file = await answerFile([
+      `targets:`,
+      `  - root: ${inst.root}`,
+      `packs:`,
+      `  - ${oldOnly}`,
+      `acceptEula: true`,
+      `allowUnsigned: true`,
+    ]);
     const r = await cli(['install', '--answer-file', file, '--json']);
     const doc = jsonDoc(r);
     assert.equal(r.code, 2);
@@ -264,14 +306,30 @@ describe('answer files: trust from the file, never --allow-unsigned', () => {
 
   test('a key listed under trust: in the answer file is trusted', async () => {
     const inst = await installation([]);
-    const file = await answerFile([`targets:`, `  - root: ${inst.root}`, `packs:`, `  - ${rotated}`, `acceptEula: true`, `trust:`, `  - ${join(keys, 'old.pub')}`]);
+    const file = await answerFile([
+      `targets:`,
+      `  - root: ${inst.root}`,
+      `packs:`,
+      `  - ${rotated}`,
+      `acceptEula: true`,
+      `trust:`,
+      `  - ${join(keys, 'old.pub')}`,
+    ]);
     const r = await cli(['install', '--answer-file', file, '--json']);
     assert.equal(r.code, 0, r.out);
   });
 
   test('a revoked key listed under trust: is still refused', async () => {
     const inst = await installation([], `${id.old}\n`);
-    const file = await answerFile([`targets:`, `  - root: ${inst.root}`, `packs:`, `  - ${oldOnly}`, `acceptEula: true`, `trust:`, `  - ${join(keys, 'old.pub')}`]);
+    const file = await answerFile([
+      `targets:`,
+      `  - root: ${inst.root}`,
+      `packs:`,
+      `  - ${oldOnly}`,
+      `acceptEula: true`,
+      `trust:`,
+      `  - ${join(keys, 'old.pub')}`,
+    ]);
     const r = await cli(['install', '--answer-file', file, '--json']);
     const doc = jsonDoc(r);
     assert.equal(r.code, 4);
@@ -315,11 +373,17 @@ describe('the acceptance rule on hand-made signature files', () => {
     assert.deepEqual(pack.signedBy, [id.new]);
     // but with only the forged one left, the verdict is "tampered"
     const alone = await packWithSignatures([forged]);
-    await assert.rejects(openPack(alone, { trustedKeys: trusted }), (e: unknown) => e instanceof ServicepackError && e.code === 'E_BAD_SIGNATURE' && e.exitCode === 4);
+    await assert.rejects(
+      openPack(alone, { trustedKeys: trusted }),
+      (e: unknown) => e instanceof ServicepackError && e.code === 'E_BAD_SIGNATURE' && e.exitCode === 4,
+    );
   });
 
   test('an empty signature list is "unsigned", not "untrusted"', async () => {
     const file = await packWithSignatures([]);
-    await assert.rejects(openPack(file, { trustedKeys: await loadTrustedKeys({ trustFiles: [join(keys, 'old.pub')] }) }), (e: unknown) => e instanceof ServicepackError && e.code === 'E_UNSIGNED');
+    await assert.rejects(
+      openPack(file, { trustedKeys: await loadTrustedKeys({ trustFiles: [join(keys, 'old.pub')] }) }),
+      (e: unknown) => e instanceof ServicepackError && e.code === 'E_UNSIGNED',
+    );
   });
 });

@@ -12,13 +12,26 @@ import { after, before, describe, test } from 'node:test';
 import { run as runCli } from '../installer/src/cli.js';
 import { captureIo } from '../installer/test/capture-io.js';
 import { startTree } from './support/inetsrv.js';
-import { buildInfoOf, distFeed, distPacks, json, readJsonLines, requireBuild, servicepack, snapshot, Temps } from './support/unattended.js';
+import {
+  buildInfoOf,
+  distFeed,
+  distPacks,
+  json,
+  readJsonLines,
+  requireBuild,
+  servicepack,
+  snapshot,
+  Temps,
+} from './support/unattended.js';
 
 const sp6 = (arch: 'x86' | 'alpha' = 'x86') => join(distPacks, `inetsrv-4.0-sp6-${arch}.tgz`);
 const ANSI = /\x1b/;
 
 /** The command line in this process (no node start-up): for the checks that need no real process. */
-async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function inProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const { io, output } = captureIo({ PATH: process.env['PATH'] ?? '', ...env });
   const code = await runCli(['node', 'servicepack', ...args], io);
   return { code, ...output() };
@@ -46,14 +59,20 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
 
   test('exit 0, then 3: plain timestamped lines without a terminal, a log per transaction and the shared log', async (t) => {
     const root = await temps.installation('rtm-x86');
-    const file = await answerFile('site.yaml', `targets:\n  - root: ${root}\npacks:\n  - ${sp6()}\nacceptEula: true\nlog: logs/site.jsonl\n`);
+    const file = await answerFile(
+      'site.yaml',
+      `targets:\n  - root: ${root}\npacks:\n  - ${sp6()}\nacceptEula: true\nlog: logs/site.jsonl\n`,
+    );
     const first = await servicepack(['install', '--answer-file', file]);
     t.diagnostic(`install: ${first.ms} ms`);
     assert.equal(first.code, 0, first.err);
     noAnsi(first);
     assert.equal(first.out, `${root}: installed inetsrv-4.0-sp6 (exit 0): RTM -> Service Pack 6\n`);
     const lines = first.err.trimEnd().split('\n');
-    assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)), first.err);
+    assert.ok(
+      lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)),
+      first.err,
+    );
     assert.ok(lines.some((l) => l.endsWith(`${root}: ok   commit the files`)));
     assert.equal((await buildInfoOf(root)).level, 6);
 
@@ -71,7 +90,14 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     assert.equal(firstLog[0]!['answerFile'], file);
     const result = firstLog[firstLog.length - 1]!;
     assert.deepEqual([result['event'], result['exitCode'], result['ok']], ['result', 0, true]);
-    assert.ok(firstLog.every((l) => l['target'] === root && typeof l['time'] === 'string' && l['transactionId'] === own[0]!.replace(/\.jsonl$/, '')));
+    assert.ok(
+      firstLog.every(
+        (l) =>
+          l['target'] === root &&
+          typeof l['time'] === 'string' &&
+          l['transactionId'] === own[0]!.replace(/\.jsonl$/, ''),
+      ),
+    );
     assert.ok(firstLog.some((l) => l['event'] === 'step' && l['step'] === 'commit' && l['state'] === 'done'));
     // the answer file's log: both runs appended, enough to tell what happened afterwards
     const shared = await readJsonLines(join(work, 'logs', 'site.jsonl'));
@@ -84,18 +110,31 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
       ],
     );
     assert.deepEqual(shared.slice(0, firstLog.length), firstLog);
-    assert.ok(shared.slice(firstLog.length).every((l) => l['target'] === root && l['transactionId'] !== firstLog[0]!['transactionId']));
+    assert.ok(
+      shared
+        .slice(firstLog.length)
+        .every((l) => l['target'] === root && l['transactionId'] !== firstLog[0]!['transactionId']),
+    );
   });
 
   test('several targets: each its own transaction and result; --json has them all; the exit code is the rule of docs/fleet.md', async () => {
     const a = await temps.installation('rtm-x86');
     const b = await temps.installation('sp6-x86');
-    const file = await answerFile('two.yaml', `targets:\n  - root: ${a}\n  - root: ${b}\npacks: [${sp6()}]\nacceptEula: true\n`);
+    const file = await answerFile(
+      'two.yaml',
+      `targets:\n  - root: ${a}\n  - root: ${b}\npacks: [${sp6()}]\nacceptEula: true\n`,
+    );
     const run = await servicepack(['install', '--answer-file', file, '--json']);
     assert.equal(run.code, 0, run.err);
     noAnsi(run);
     const doc = json(run);
-    const targets = doc['targets'] as { root: string; exitCode: number; ok: boolean; transactionId: string; logs: string[] }[];
+    const targets = doc['targets'] as {
+      root: string;
+      exitCode: number;
+      ok: boolean;
+      transactionId: string;
+      logs: string[];
+    }[];
     assert.deepEqual(
       targets.map((x) => [x.root, x.exitCode, x.ok]),
       [
@@ -115,11 +154,31 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
     const cases: [string, string, RegExp][] = [
-      ['typo.yaml', `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: true\nbakup: false\n`, /typo\.yaml:5:1: bakup: unknown key; did you mean backup\?/],
-      ['type.yaml', `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: "yes"\n`, /type\.yaml:4:13: acceptEula: expected boolean, received string/],
-      ['missing.yaml', `targets:\n  - root: ${root}\npacks:\n  - ${sp6()}\n  - nowhere/sp7.tgz\nacceptEula: true\n`, /missing\.yaml:5:5: packs\[1\]: no such pack file: .*nowhere\/sp7\.tgz/],
-      ['eula.yaml', `targets:\n  - root: ${root}\npacks: [${sp6()}]\n`, /eula\.yaml:1:1: acceptEula: inetsrv-4\.0-sp6-x86\.tgz carries a license agreement \(EULA\.txt\)/],
-      ['unsigned.yaml', `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: true\nallowUnsigned: true\n`, /unsigned\.yaml:5:1: allowUnsigned: --allow-unsigned is accepted only on the command line/],
+      [
+        'typo.yaml',
+        `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: true\nbakup: false\n`,
+        /typo\.yaml:5:1: bakup: unknown key; did you mean backup\?/,
+      ],
+      [
+        'type.yaml',
+        `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: "yes"\n`,
+        /type\.yaml:4:13: acceptEula: expected boolean, received string/,
+      ],
+      [
+        'missing.yaml',
+        `targets:\n  - root: ${root}\npacks:\n  - ${sp6()}\n  - nowhere/sp7.tgz\nacceptEula: true\n`,
+        /missing\.yaml:5:5: packs\[1\]: no such pack file: .*nowhere\/sp7\.tgz/,
+      ],
+      [
+        'eula.yaml',
+        `targets:\n  - root: ${root}\npacks: [${sp6()}]\n`,
+        /eula\.yaml:1:1: acceptEula: inetsrv-4\.0-sp6-x86\.tgz carries a license agreement \(EULA\.txt\)/,
+      ],
+      [
+        'unsigned.yaml',
+        `targets:\n  - root: ${root}\npacks: [${sp6()}]\nacceptEula: true\nallowUnsigned: true\n`,
+        /unsigned\.yaml:5:1: allowUnsigned: --allow-unsigned is accepted only on the command line/,
+      ],
     ];
     for (const [name, text, want] of cases) {
       const file = await answerFile(name, text);
@@ -133,7 +192,10 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     assert.equal(asJson.code, 2);
     const doc = json(asJson);
     assert.equal(doc['code'], 'E_INVALID_ANSWER_FILE');
-    assert.deepEqual((doc['details'] as { issues: { line: number; key: string }[] }).issues.map((i) => [i.line, i.key]), [[5, 'bakup']]);
+    assert.deepEqual(
+      (doc['details'] as { issues: { line: number; key: string }[] }).issues.map((i) => [i.line, i.key]),
+      [[5, 'bakup']],
+    );
     const clash = await inProcess(['install', '--answer-file', join(work, 'typo.yaml'), '--root', root]);
     assert.equal(clash.code, 2);
     assert.match(clash.err, /--root cannot be combined with --answer-file/);
@@ -144,7 +206,9 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
     const file = await answerFile('fail.yaml', `targets: [{root: ${root}}]\npacks: [${sp6()}]\nacceptEula: true\n`);
-    const run = await servicepack(['install', '--answer-file', file, '--json'], { SERVICEPACK_FAULT: 'commit:file:2=EIO' });
+    const run = await servicepack(['install', '--answer-file', file, '--json'], {
+      SERVICEPACK_FAULT: 'commit:file:2=EIO',
+    });
     assert.equal(run.code, 1, run.err);
     const target = (json(run)['targets'] as { exitCode: number; error: { code: string; message: string } }[])[0]!;
     assert.equal(target.exitCode, 1);
@@ -180,7 +244,8 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
   test('the real packs carry a license: install -u and install --feed without --accept-eula are exit 2 (E_EULA_NOT_ACCEPTED), nothing installed; with it, installed', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
-    const product = (snap: Record<string, string>) => Object.fromEntries(Object.entries(snap).filter(([p]) => !p.startsWith('.servicepack/')));
+    const product = (snap: Record<string, string>) =>
+      Object.fromEntries(Object.entries(snap).filter(([p]) => !p.startsWith('.servicepack/')));
     for (const args of [
       ['install', '--root', root, '-u', '--json', sp6()],
       ['install', '--feed', distFeed, '--root', root, '-u', '--json', 'latest'],
@@ -198,13 +263,18 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
 
   test('exit 6: an interrupted transaction (killed after the journal) is reported by check; the next unattended install settles it first', async () => {
     const root = await temps.installation('rtm-x86');
-    const killed = await servicepack(['install', '--accept-eula', '--root', root, '-u', sp6()], { SERVICEPACK_FAULT: 'after:journal' });
+    const killed = await servicepack(['install', '--accept-eula', '--root', root, '-u', sp6()], {
+      SERVICEPACK_FAULT: 'after:journal',
+    });
     assert.equal(killed.signal, 'SIGKILL', `the fault kills the installer: ${killed.err}`);
     assert.ok(existsSync(join(root, '.servicepack', 'journal.json')));
     const check = await servicepack(['check', '--feed', distFeed, '--root', root, '--json']);
     assert.equal(check.code, 6, check.err);
     assert.match(String(json(check)['message']), /servicepack recover/);
-    const file = await answerFile('after-crash.yaml', `targets: [{root: ${root}}]\nfeed: ${distFeed}\nlatest: true\nacceptEula: true\n`);
+    const file = await answerFile(
+      'after-crash.yaml',
+      `targets: [{root: ${root}}]\nfeed: ${distFeed}\nlatest: true\nacceptEula: true\n`,
+    );
     const run = await servicepack(['install', '--answer-file', file]);
     assert.equal(run.code, 0, run.err);
     assert.match(run.err, /rolling back the interrupted install/);
@@ -214,7 +284,9 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
   test('exit 6 from install itself: the commit fails and so does its rollback; recover brings the tree back, then the install goes through', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);
-    const failed = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', sp6()], { SERVICEPACK_FAULT: 'commit:file:2=EIO,rollback:step:1=EIO' });
+    const failed = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', sp6()], {
+      SERVICEPACK_FAULT: 'commit:file:2=EIO,rollback:step:1=EIO',
+    });
     assert.equal(failed.code, 6, failed.err);
     const doc = json(failed);
     assert.equal(doc['code'], 'E_NEEDS_RECOVER');
@@ -238,12 +310,17 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     const root = await temps.installation('rtm-x86');
     const server = await startTree(root, { useTreePaths: true });
     try {
-      const file = await answerFile('norestart.yaml', `targets: [{root: ${root}}]\npacks: [${sp6()}]\nacceptEula: true\nrestart: never\n`);
+      const file = await answerFile(
+        'norestart.yaml',
+        `targets: [{root: ${root}}]\npacks: [${sp6()}]\nacceptEula: true\nrestart: never\n`,
+      );
       const run = await servicepack(['install', '--answer-file', file, '--json']);
       assert.equal(run.code, 10, run.err);
       const doc = json(run);
       assert.equal(doc['exitCode'], 10);
-      const target = (doc['targets'] as { exitCode: number; result: { restartRequired: boolean; restartMessage: string } }[])[0]!;
+      const target = (
+        doc['targets'] as { exitCode: number; result: { restartRequired: boolean; restartMessage: string } }[]
+      )[0]!;
       assert.equal(target.exitCode, 10);
       assert.equal(target.result.restartRequired, true);
     } finally {
@@ -253,13 +330,18 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
 
   test('-u on a terminal draws the listr2 task list (script(1) provides the pty)', async (t) => {
     if (!existsSync('/usr/bin/script')) {
-      t.skip('script(1) from util-linux is not installed: the terminal front end is covered by installer/test/unattended.test.ts');
+      t.skip(
+        'script(1) from util-linux is not installed: the terminal front end is covered by installer/test/unattended.test.ts',
+      );
       return;
     }
     const root = await temps.installation('rtm-x86');
     const command = `stty cols 120 rows 40; exec ${process.execPath} ${join(process.cwd(), 'installer', 'bin', 'servicepack')} install --root ${root} -u --accept-eula ${sp6()}`;
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '', TERM: 'xterm' } });
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env['PATH'] ?? '', TERM: 'xterm' },
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
@@ -272,7 +354,14 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     });
     assert.equal(r.code, 0, r.out);
     const plain = r.out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-    for (const title of ['Check the installation', 'Verify the packs', 'Stage the payload', 'Commit the files', 'Record the new state']) assert.match(plain, new RegExp(`✔ ${title}`));
+    for (const title of [
+      'Check the installation',
+      'Verify the packs',
+      'Stage the payload',
+      'Commit the files',
+      'Record the new state',
+    ])
+      assert.match(plain, new RegExp(`✔ ${title}`));
     assert.match(plain, /installed inetsrv-4\.0-sp6 \(exit 0\): RTM -> Service Pack 6/);
   });
 });

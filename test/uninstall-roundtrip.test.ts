@@ -15,7 +15,20 @@ import type { Manifest } from '../packages/core/src/pack/manifest.js';
 import { inspectPack } from '../packages/core/src/pack/pack.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import { verifyInstallation } from '../packages/core/src/operations/verify.js';
-import { builtPacks, digest, digestDiff, freezeBuild, installationFrom, pack, pool, type Run, sameDigest, servicepack, tempFolders, tree } from './support/servicepack.js';
+import {
+  builtPacks,
+  digest,
+  digestDiff,
+  freezeBuild,
+  installationFrom,
+  pack,
+  pool,
+  type Run,
+  sameDigest,
+  servicepack,
+  tempFolders,
+  tree,
+} from './support/servicepack.js';
 
 interface Case {
   file: string;
@@ -68,13 +81,19 @@ describe('install → uninstall → install round trips', () => {
       ok(await servicepack(['uninstall', '--root', root, '-u', '-q']), `${label}: uninstall`);
       await assertTree(root, c.base, `${label}: after uninstall`);
       const left = await readdir(join(root, '.servicepack'));
-      for (const gone of ['backup', 'staging', 'journal.json', 'lock']) assert.ok(!left.includes(gone), `${label}: .servicepack/${gone} left after the uninstall`);
-      ok(await servicepack(['install', '--accept-eula', '--root', root, '-u', '-q', c.file]), `${label}: install again`);
+      for (const gone of ['backup', 'staging', 'journal.json', 'lock'])
+        assert.ok(!left.includes(gone), `${label}: .servicepack/${gone} left after the uninstall`);
+      ok(
+        await servicepack(['install', '--accept-eula', '--root', root, '-u', '-q', c.file]),
+        `${label}: install again`,
+      );
       await assertTree(root, c.target, `${label}: after the second install`);
       const v = await verifyInstallation(root);
       assert.equal(v.clean, true, `${label}: verify ${JSON.stringify(v.problems)}`);
     });
-    t.diagnostic(`${cases.length} packs: ${cases.map((c) => `${c.base} -> ${c.target}`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    t.diagnostic(
+      `${cases.length} packs: ${cases.map((c) => `${c.base} -> ${c.target}`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   });
 
   test('SP5 and Q236565 in one run: one restart, then off newest first, each back to its exact tree', async (t) => {
@@ -83,7 +102,16 @@ describe('install → uninstall → install round trips', () => {
       return;
     }
     const root = await installationFrom('rtm-x86');
-    const inst = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack('sp5-x86'), pack('sp5-q236565-x86')]);
+    const inst = await servicepack([
+      'install',
+      '--accept-eula',
+      '--root',
+      root,
+      '-u',
+      '--json',
+      pack('sp5-x86'),
+      pack('sp5-q236565-x86'),
+    ]);
     ok(inst, 'install SP5 + Q236565');
     assert.deepEqual(
       (JSON.parse(inst.out) as { packs: { id: string }[] }).packs.map((p) => p.id),
@@ -116,14 +144,20 @@ describe('install → uninstall → install round trips', () => {
     await assertTree(root, 'sp6-x86', 'after SP6');
     ok(await servicepack(['uninstall', '--root', root, '-u', '-q']), 'uninstall SP6');
     await assertTree(root, 'sp5-q236565-x86', 'after removing SP6');
-    const query = JSON.parse((await servicepack(['query', '--root', root, '--json'])).out) as { level: number; hotfixes: string[] };
+    const query = JSON.parse((await servicepack(['query', '--root', root, '--json'])).out) as {
+      level: number;
+      hotfixes: string[];
+    };
     assert.equal(query.level, 5);
     assert.deepEqual(query.hotfixes, ['Q236565']);
   });
 
   test('installed with --no-backup: uninstall refuses, says why, exit 3', async () => {
     const root = await installationFrom('rtm-x86');
-    ok(await servicepack(['install', '--accept-eula', '--root', root, '-u', '-n', '-q', pack('sp6-x86')]), 'install -n');
+    ok(
+      await servicepack(['install', '--accept-eula', '--root', root, '-u', '-n', '-q', pack('sp6-x86')]),
+      'install -n',
+    );
     const r = await servicepack(['uninstall', '--root', root, '-u', '--json']);
     assert.equal(r.code, 3);
     const doc = JSON.parse(r.out) as { code: string; message: string };

@@ -68,7 +68,8 @@ async function waitScreen(want: string | RegExp, timeoutMs = SCREEN_MS): Promise
   for (;;) {
     const s = screen();
     if (typeof want === 'string' ? s.includes(want) : want.test(s)) return s;
-    if (Date.now() > deadline) throw new Error(`no ${String(want)} on the screen within ${timeoutMs} ms; the screen:\n${s}`);
+    if (Date.now() > deadline)
+      throw new Error(`no ${String(want)} on the screen within ${timeoutMs} ms; the screen:\n${s}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -86,7 +87,11 @@ function stop(): void {
 }
 
 function servicepack(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' }, input: '' });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '' },
+    input: '',
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -108,9 +113,13 @@ async function rtmCopy(): Promise<string> {
 before(() => {
   const ensure = spawnSync('sh', [join(repo, 'scripts', 'ensure-tmux.sh')], { encoding: 'utf8' });
   if (ensure.status !== 0) {
-    throw new Error(`the wizard's terminal test needs tmux and scripts/ensure-tmux.sh could not provide it (exit ${ensure.status}):\n${ensure.stderr}${ensure.error ? String(ensure.error) : ''}`);
+    throw new Error(
+      `the wizard's terminal test needs tmux and scripts/ensure-tmux.sh could not provide it (exit ${ensure.status}):\n${ensure.stderr}${ensure.error ? String(ensure.error) : ''}`,
+    );
   }
-  const missing = [bin, join(repo, 'installer', 'dist', 'wizard', 'index.js'), rtm, sp6, sp6alpha].filter((p) => !existsSync(p));
+  const missing = [bin, join(repo, 'installer', 'dist', 'wizard', 'index.js'), rtm, sp6, sp6alpha].filter(
+    (p) => !existsSync(p),
+  );
   if (missing.length > 0) throw new Error(`build output missing (run pnpm build first): ${missing.join(', ')}`);
 });
 after(async () => {
@@ -189,7 +198,11 @@ describe('the wizard in a real terminal (tmux, 80×24)', () => {
 
       start(['install', '--root', root, sp6], { NO_COLOR: '1' });
       await waitScreen('Welcome to Service Pack Setup.');
-      assert.doesNotMatch(screen(true), /\x1b\[[0-9;]*(3[0-79]|9[0-7]|38;)[0-9;]*m/, 'no foreground colour under NO_COLOR');
+      assert.doesNotMatch(
+        screen(true),
+        /\x1b\[[0-9;]*(3[0-79]|9[0-7]|38;)[0-9;]*m/,
+        'no foreground colour under NO_COLOR',
+      );
       await keys('Enter');
       await waitScreen('inetsrv was found in');
       await keys('C-c');
@@ -211,7 +224,7 @@ describe('the wizard in a real terminal (tmux, 80×24)', () => {
       start(['install', '--root', root, sp6]);
       await waitScreen('Welcome to Service Pack Setup.');
       tmux('resize-window', '-t', SESSION, '-x', '100', '-y', '30');
-      const s = await waitScreen((/^─{99}$/m));
+      const s = await waitScreen(/^─{99}$/m);
       const lines = s.split('\n');
       assert.match(lines[28] ?? '', /^Enter Next · q Cancel/, 'the key bar moved to the new last row');
       await keys('q', 'y');

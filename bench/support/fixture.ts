@@ -86,7 +86,11 @@ function corpus(rand: () => number, bytes: number): Buffer {
     const line: string[] = [];
     const indent = '  '.repeat(Math.floor(rand() * 4));
     for (let w = 2 + Math.floor(rand() * 9); w > 0; w--) {
-      line.push(rand() < 0.15 ? `${WORDS[Math.floor(rand() * WORDS.length)]}${Math.floor(rand() * 1000)}` : WORDS[Math.floor(rand() * WORDS.length)]!);
+      line.push(
+        rand() < 0.15
+          ? `${WORDS[Math.floor(rand() * WORDS.length)]}${Math.floor(rand() * 1000)}`
+          : WORDS[Math.floor(rand() * WORDS.length)]!,
+      );
     }
     const s = `${indent}${line.join(rand() < 0.3 ? '.' : ' ')};\n`;
     parts.push(s);
@@ -103,7 +107,10 @@ function content(path: string, size: number, text: boolean, rand: () => number, 
   const half = words.length / 2;
   const start = Math.floor(rand() * (half - 1));
   const need = size - head.length;
-  const body = need <= half ? words.subarray(start, start + need) : Buffer.concat(Array.from({ length: Math.ceil(need / half) }, () => words.subarray(0, half))).subarray(0, need);
+  const body =
+    need <= half
+      ? words.subarray(start, start + need)
+      : Buffer.concat(Array.from({ length: Math.ceil(need / half) }, () => words.subarray(0, half))).subarray(0, need);
   return Buffer.concat([head, body]);
 }
 
@@ -149,7 +156,9 @@ export async function ensureFixture(work: string): Promise<Fixture> {
   if (existsSync(join(dir, 'ready'))) return fx;
   rmSync(dir, { recursive: true, force: true });
   const t0 = performance.now();
-  log(`fixture: ${SPEC.files} files / ${SPEC.bytes / MiB} MiB, pack of ${SPEC.packFiles} files / ${SPEC.packBytes / MiB} MiB in ${dir}`);
+  log(
+    `fixture: ${SPEC.files} files / ${SPEC.bytes / MiB} MiB, pack of ${SPEC.packFiles} files / ${SPEC.packBytes / MiB} MiB in ${dir}`,
+  );
   const rand = prng(0x5e7c1ce);
   const words = corpus(rand, 4 * MiB);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -185,7 +194,8 @@ export async function ensureFixture(work: string): Promise<Fixture> {
   }
   for (let i = 0; i < n; i++) {
     const p = paths[i]!;
-    if (chosen.has(i)) put(join(fx.newTree, p), content(p, Math.max(16, Math.round(sz[i]! * scale)), i % 2 === 0, rand, words));
+    if (chosen.has(i))
+      put(join(fx.newTree, p), content(p, Math.max(16, Math.round(sz[i]! * scale)), i % 2 === 0, rand, words));
     else {
       mkdirSync(dirname(join(fx.newTree, p)), { recursive: true });
       linkSync(join(fx.oldTree, p), join(fx.newTree, p));
@@ -193,7 +203,10 @@ export async function ensureFixture(work: string): Promise<Fixture> {
   }
   const shipped = ['BUILDINFO.json', ...[...chosen].sort((a, b) => a - b).map((i) => paths[i]!)];
   writeFileSync(fx.payloadList, `${shipped.join('\n')}\n`);
-  writeFileSync(fx.ownedList, `${['BUILDINFO.json', 'package.json', 'bin/inetsrv', 'conf/inetsrv.conf', ...paths].join('\n')}\n`);
+  writeFileSync(
+    fx.ownedList,
+    `${['BUILDINFO.json', 'package.json', 'bin/inetsrv', 'conf/inetsrv.conf', ...paths].join('\n')}\n`,
+  );
   writeFileSync(
     fx.def,
     [
@@ -224,7 +237,20 @@ export async function ensureFixture(work: string): Promise<Fixture> {
 
 /** `servicepack pack build` of the fixture's definition: the vendor's own command line. */
 export function buildPackCli(fx: Fixture, out: string): ReturnType<typeof servicepack> {
-  return servicepack(['pack', 'build', '--def', fx.def, '--arch', 'x86', '--key', fx.key, '--out', out, '--releases', fx.releases]);
+  return servicepack([
+    'pack',
+    'build',
+    '--def',
+    fx.def,
+    '--arch',
+    'x86',
+    '--key',
+    fx.key,
+    '--out',
+    out,
+    '--releases',
+    fx.releases,
+  ]);
 }
 
 /**

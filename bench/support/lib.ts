@@ -52,15 +52,30 @@ function round(x: number, digits: number): number {
  * Prints `name value unit` and the ratio to the baseline, and hands the record to the runner
  * (BENCH_RESULTS names a JSON-lines file it collects).
  */
-export function report(r: Omit<BenchResult, 'ratio'>, target?: Target, samples?: { value: readonly number[]; baseline: readonly number[] }): BenchResult {
+export function report(
+  r: Omit<BenchResult, 'ratio'>,
+  target?: Target,
+  samples?: { value: readonly number[]; baseline: readonly number[] },
+): BenchResult {
   const ratio = r.baselineValue === 0 ? (r.value === 0 ? 0 : Number.POSITIVE_INFINITY) : r.value / r.baselineValue;
-  const rec: BenchResult = { ...r, value: round(r.value, 4), baselineValue: round(r.baselineValue, 4), ratio: round(ratio, 3) };
+  const rec: BenchResult = {
+    ...r,
+    value: round(r.value, 4),
+    baselineValue: round(r.baselineValue, 4),
+    ratio: round(ratio, 3),
+  };
   let verdict = '';
   if (target?.max !== undefined) verdict = `, target ≤ ${target.max}: ${ratio <= target.max ? 'met' : 'MISSED'}`;
   if (target?.min !== undefined) verdict = `, target ≥ ${target.min}: ${ratio >= target.min ? 'met' : 'MISSED'}`;
-  if (target?.valueMax !== undefined) verdict = `, target ≤ ${target.valueMax} ${r.unit}: ${r.value <= target.valueMax ? 'met' : 'MISSED'}`;
-  process.stdout.write(`${rec.name} ${fmt(rec.value)} ${rec.unit}  (baseline ${rec.baseline}: ${fmt(rec.baselineValue)} ${rec.unit}; ratio ${rec.ratio}, ${rec.better} is better${verdict})\n`);
-  if (samples) process.stdout.write(`  samples: ${samples.value.map(fmt).join(' ')} | baseline ${samples.baseline.map(fmt).join(' ')}\n`);
+  if (target?.valueMax !== undefined)
+    verdict = `, target ≤ ${target.valueMax} ${r.unit}: ${r.value <= target.valueMax ? 'met' : 'MISSED'}`;
+  process.stdout.write(
+    `${rec.name} ${fmt(rec.value)} ${rec.unit}  (baseline ${rec.baseline}: ${fmt(rec.baselineValue)} ${rec.unit}; ratio ${rec.ratio}, ${rec.better} is better${verdict})\n`,
+  );
+  if (samples)
+    process.stdout.write(
+      `  samples: ${samples.value.map(fmt).join(' ')} | baseline ${samples.baseline.map(fmt).join(' ')}\n`,
+    );
   const out = process.env['BENCH_RESULTS'];
   if (out) appendFileSync(out, `${JSON.stringify(rec)}\n`);
   return rec;
@@ -121,7 +136,12 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   }
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const child = spawn(file, argv, { cwd: opts.cwd ?? repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], shell: opts.shell === true });
+    const child = spawn(file, argv, {
+      cwd: opts.cwd ?? repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      shell: opts.shell === true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -28,7 +28,10 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
 /** The full command line through commander, for whatever quick-argv.ts does not read (and for tests). */
 export async function runProgram(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const state: RunState = { exitCode: EXIT.ok };
-  const [{ createProgram }, { CommanderError }] = await Promise.all([import('./program.js'), import('@commander-js/extra-typings')]);
+  const [{ createProgram }, { CommanderError }] = await Promise.all([
+    import('./program.js'),
+    import('@commander-js/extra-typings'),
+  ]);
   const program = createProgram(io, state);
   if (io.interactive) {
     // The wizard and its ink/react load only when it is wanted (route.ts itself is small).
@@ -40,7 +43,10 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
     // No command and no wizard (no terminal, or CI): usage and exit 2 (a program-level action
     // would also swallow unknown commands and disable `help`).
     io.err.write(program.helpInformation());
-    if (io.interactive) io.err.write('\nThe interactive wizard does not run under CI or on TERM=dumb: run servicepack install -u PACK (see above).\n');
+    if (io.interactive)
+      io.err.write(
+        '\nThe interactive wizard does not run under CI or on TERM=dumb: run servicepack install -u PACK (see above).\n',
+      );
     return EXIT.usage;
   }
   try {
@@ -48,11 +54,15 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
     return state.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return EXIT.ok;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version')
+        return EXIT.ok;
       // Usage errors: commander already wrote the message to stderr; --json still gets its document.
       // The command line's own refusals (operands.ts) keep their codes; commander's are E_USAGE.
       const code = e.code.startsWith('E_') ? e.code : 'E_USAGE';
-      if (argv.includes('--json')) io.out.write(`${JSON.stringify({ ok: false, code, exitCode: EXIT.usage, message: e.message.replace(/^error: /, ''), details: {} }, null, 2)}\n`);
+      if (argv.includes('--json'))
+        io.out.write(
+          `${JSON.stringify({ ok: false, code, exitCode: EXIT.usage, message: e.message.replace(/^error: /, ''), details: {} }, null, 2)}\n`,
+        );
       return EXIT.usage;
     }
     return unexpected(e, io);

@@ -62,9 +62,17 @@ export class UsageError extends Error {
 }
 
 export function errorDocument(e: unknown): ErrorDocument {
-  if (isCoded(e)) return { ok: false, code: e.code, exitCode: e.exitCode, message: e.message, details: { ...e.details } };
-  if (e instanceof UsageError) return { ok: false, code: 'E_USAGE', exitCode: EXIT.usage, message: e.message, details: {} };
+  if (isCoded(e))
+    return { ok: false, code: e.code, exitCode: e.exitCode, message: e.message, details: { ...e.details } };
+  if (e instanceof UsageError)
+    return { ok: false, code: 'E_USAGE', exitCode: EXIT.usage, message: e.message, details: {} };
   // Not one of ours: a bug or an environment failure. One line; the stack only with DEBUG.
   const message = e instanceof Error ? e.message : String(e);
-  return { ok: false, code: 'E_UNEXPECTED', exitCode: EXIT.failed, message: `unexpected error: ${message}`, details: {} };
+  return {
+    ok: false,
+    code: 'E_UNEXPECTED',
+    exitCode: EXIT.failed,
+    message: `unexpected error: ${message}`,
+    details: {},
+  };
 }

@@ -27,7 +27,10 @@ interface Fault {
 export function parseFaults(value: string): { trace: boolean; faults: Fault[] } {
   let trace = false;
   const faults: Fault[] = [];
-  for (const raw of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const raw of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     if (raw === 'list') {
       trace = true;
       continue;
@@ -44,7 +47,10 @@ export function parseFaults(value: string): { trace: boolean; faults: Fault[] } 
     if (act === 'kill') action = { kind: 'kill' };
     else if (act.startsWith('wait:')) action = { kind: 'wait', dir: act.slice('wait:'.length) };
     else if (/^E[A-Z]+$/.test(act)) action = { kind: 'errno', code: act };
-    else throw new Error(`SERVICEPACK_FAULT: unknown action "${act}" in "${raw}" (kill, an errno code such as ENOSPC, or wait:<dir>)`);
+    else
+      throw new Error(
+        `SERVICEPACK_FAULT: unknown action "${act}" in "${raw}" (kill, an errno code such as ENOSPC, or wait:<dir>)`,
+      );
     faults.push({ point, n, action });
   }
   return { trace, faults };
@@ -76,9 +82,11 @@ export function faultHooks(env: Record<string, string | undefined>, err: Output)
           process.kill(process.pid, 'SIGKILL');
           // never take another step, even if the signal is delivered a moment late
           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10_000);
-        }
-        else if (f.action.kind === 'wait') await waitForGo(f.action.dir);
-        else throw Object.assign(new Error(`${f.action.code}: injected at ${name} ${n} (SERVICEPACK_FAULT)`), { code: f.action.code });
+        } else if (f.action.kind === 'wait') await waitForGo(f.action.dir);
+        else
+          throw Object.assign(new Error(`${f.action.code}: injected at ${name} ${n} (SERVICEPACK_FAULT)`), {
+            code: f.action.code,
+          });
       }
     },
   };

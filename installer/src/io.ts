@@ -67,14 +67,17 @@ export interface RunState {
 
 export function resolveRoot(flag: string | undefined, env: Io['env']): string {
   const root = flag ?? env['SERVICEPACK_ROOT'];
-  if (root === undefined || root === '') throw new UsageError('no installation root: pass --root DIR or set SERVICEPACK_ROOT');
+  if (root === undefined || root === '')
+    throw new UsageError('no installation root: pass --root DIR or set SERVICEPACK_ROOT');
   return root;
 }
 
 export type Reporter = { kind: 'plain'; r: PlainReporter } | { kind: 'json'; r: JsonReporter };
 
 export function makeReporter(io: Io, json: boolean, quiet: boolean): Reporter {
-  return json ? { kind: 'json', r: new JsonReporter(io.out, io.err, quiet) } : { kind: 'plain', r: new PlainReporter({ err: io.err, out: io.out, quiet, env: io.env }) };
+  return json
+    ? { kind: 'json', r: new JsonReporter(io.out, io.err, quiet) }
+    : { kind: 'plain', r: new PlainReporter({ err: io.err, out: io.out, quiet, env: io.env }) };
 }
 
 /** Every failure leaves through here: one JSON document or one error line, and its exit code. */
@@ -82,7 +85,8 @@ export function reportFailure(rep: Reporter, io: Io, e: unknown): number {
   const doc = errorDocument(e);
   if (rep.kind === 'json') rep.r.error(doc);
   else rep.r.error(doc.message);
-  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
+  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack)
+    io.err.write(stackLines(e.stack));
   else if (doc.code === 'E_UNEXPECTED' && rep.kind === 'plain') io.err.write('(set DEBUG=1 for the stack trace)\n');
   return doc.exitCode ?? EXIT.failed;
 }

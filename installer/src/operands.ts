@@ -55,7 +55,10 @@ function check(cmd: CommandUnknownOpts, args: readonly string[]): void {
   const name = commandPath(cmd);
   const values = Object.values(cmd.opts()).flat();
   if (values.includes('--')) {
-    cmd.error(`error: "--" is not a value for an option: servicepack ${name} takes -- only to end the options`, { exitCode: 2, code: 'E_USAGE' });
+    cmd.error(`error: "--" is not a value for an option: servicepack ${name} takes -- only to end the options`, {
+      exitCode: 2,
+      code: 'E_USAGE',
+    });
   }
   // Words after `--` are operands, whatever they look like.
   const end = args.indexOf('--');

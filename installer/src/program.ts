@@ -32,7 +32,10 @@ export function createProgram(io: Io, state: RunState): Command {
       outputError: (s, write) => write(commanderMessage(s)),
     })
     .showHelpAfterError('(run servicepack --help for usage)')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\n${EXAMPLES_HELP}\n\nThe installation root defaults to $SERVICEPACK_ROOT.\n`);
+    .addHelpText(
+      'after',
+      `\n${EXIT_CODES_HELP}\n\n${EXAMPLES_HELP}\n\nThe installation root defaults to $SERVICEPACK_ROOT.\n`,
+    );
 
   registerInstall(program, io, state);
   registerUninstall(program, io, state);

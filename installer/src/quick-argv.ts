@@ -22,7 +22,9 @@ export interface QuickVerifyFlags {
   json?: true;
 }
 
-export type QuickCommand = { command: 'query'; flags: QuickQueryFlags } | { command: 'verify'; flags: QuickVerifyFlags };
+export type QuickCommand =
+  | { command: 'query'; flags: QuickQueryFlags }
+  | { command: 'verify'; flags: QuickVerifyFlags };
 
 /** The options taking a value, per command, with the flag each one sets. */
 const VALUE_OPTIONS = {

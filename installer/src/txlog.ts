@@ -34,11 +34,19 @@ export async function withTransactionLog<E extends ServicepackEvent | PhaseEvent
   opts: TransactionLogOptions<E>,
   run: (tx: LoggedTransaction<E>) => Promise<{ value: R; result: LogOutcome }>,
 ): Promise<R> {
-  const [{ newTransactionId }, { TransactionLog }] = await Promise.all([import('@servicepack/core/transaction'), import('@servicepack/core/log')]);
+  const [{ newTransactionId }, { TransactionLog }] = await Promise.all([
+    import('@servicepack/core/transaction'),
+    import('@servicepack/core/log'),
+  ]);
   const transactionId = newTransactionId();
   // Every front end's event type includes the engine's warnings.
   const warning = (message: string) => ({ type: 'warning', code: 'W_LOG', message }) as ServicepackEvent as E;
-  const log = new TransactionLog({ root: resolve(opts.root), transactionId, ...(opts.shared ? { shared: opts.shared } : {}), onWarning: (message) => opts.next(warning(message)) });
+  const log = new TransactionLog({
+    root: resolve(opts.root),
+    transactionId,
+    ...(opts.shared ? { shared: opts.shared } : {}),
+    onWarning: (message) => opts.next(warning(message)),
+  });
   log.begin(opts.request);
   const tx: LoggedTransaction<E> = {
     transactionId,

@@ -23,7 +23,9 @@ import { type LoggedTransaction, withTransactionLog } from './txlog.js';
  * events to the chosen front end and to the logs, and decides the exit code.
  */
 
-export type PackSource = { kind: 'packs'; packs: string[] } | { kind: 'feed'; feed: string; select: 'latest' | string[] };
+export type PackSource =
+  | { kind: 'packs'; packs: string[] }
+  | { kind: 'feed'; feed: string; select: 'latest' | string[] };
 
 export interface UnattendedRequest {
   targets: string[];
@@ -91,7 +93,10 @@ function outcomeOf(root: string, txid: string, logs: string[], packs: string[], 
  * target is touched.
  */
 export async function runUnattended(req: UnattendedRequest, fe: FrontEnd): Promise<RunOutcome> {
-  const [{ JsonLinesFile }, { ServicepackError }] = await Promise.all([import('@servicepack/core/log'), import('@servicepack/core/errors')]);
+  const [{ JsonLinesFile }, { ServicepackError }] = await Promise.all([
+    import('@servicepack/core/log'),
+    import('@servicepack/core/errors'),
+  ]);
   let shared: JsonLinesFile | undefined;
   if (req.logFile !== undefined) {
     try {
@@ -107,7 +112,8 @@ export async function runUnattended(req: UnattendedRequest, fe: FrontEnd): Promi
   }
   let downloads: string | undefined;
   try {
-    if (req.answerFile && req.source.kind === 'packs' && !req.acceptEula) await checkEulaOfFiles(req.answerFile, req.source.packs);
+    if (req.answerFile && req.source.kind === 'packs' && !req.acceptEula)
+      await checkEulaOfFiles(req.answerFile, req.source.packs);
     if (req.source.kind === 'feed') downloads = await mkdtemp(join(tmpdir(), 'servicepack-feed-'));
     const cache = new Map<string, string>();
     const targets: TargetOutcome[] = [];
@@ -130,7 +136,10 @@ export async function runUnattended(req: UnattendedRequest, fe: FrontEnd): Promi
 
 /** An answer file installs a pack with a EULA only when it says acceptEula: true (docs/formats.md "Answer file"). */
 async function checkEulaOfFiles(af: AnswerFile, packs: readonly string[]): Promise<void> {
-  const [{ inspectPack }, { answerFileKeyError, eulaDocument }] = await Promise.all([import('@servicepack/core/pack-read'), import('@servicepack/core/answer-file')]);
+  const [{ inspectPack }, { answerFileKeyError, eulaDocument }] = await Promise.all([
+    import('@servicepack/core/pack-read'),
+    import('@servicepack/core/answer-file'),
+  ]);
   for (const path of packs) {
     let eula: string | undefined;
     try {
@@ -170,29 +179,56 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
     ...(req.answerFile ? { answerFile: req.answerFile.file } : {}),
     // the feed URL as typed may carry a password: the log keeps it without (the request is made with it)
     source: req.source.kind === 'feed' ? { ...req.source, feed: withoutUserinfo(req.source.feed) } : req.source,
-    options: { backup: req.backup, modified: req.modified, restart: req.restart, dryRun: req.dryRun, force: req.force, allowUnsigned: req.allowUnsigned, acceptEula: req.acceptEula },
+    options: {
+      backup: req.backup,
+      modified: req.modified,
+      restart: req.restart,
+      dryRun: req.dryRun,
+      force: req.force,
+      allowUnsigned: req.allowUnsigned,
+      acceptEula: req.acceptEula,
+    },
   };
-  const outcome = await withTransactionLog<UiEvent, TargetOutcome>({ root, request, next: (ev) => view.sink(ev), ...(t.shared ? { shared: [t.shared] } : {}) }, async (log) => {
-    const outcome = await installTarget(req, t, root, log);
-    return {
-      value: outcome,
-      result: {
-        exitCode: outcome.exitCode,
-        ok: outcome.ok,
-        packs: outcome.packs,
-        ...(outcome.error ? { code: outcome.error.code, message: outcome.error.message } : {}),
-        ...(outcome.result ? { before: outcome.result.before, after: outcome.result.after, changed: outcome.result.changed, restartRequired: outcome.result.restartRequired } : {}),
-        ...(outcome.feed ? { feed: outcome.feed } : {}),
-      },
-    };
-  });
+  const outcome = await withTransactionLog<UiEvent, TargetOutcome>(
+    { root, request, next: (ev) => view.sink(ev), ...(t.shared ? { shared: [t.shared] } : {}) },
+    async (log) => {
+      const outcome = await installTarget(req, t, root, log);
+      return {
+        value: outcome,
+        result: {
+          exitCode: outcome.exitCode,
+          ok: outcome.ok,
+          packs: outcome.packs,
+          ...(outcome.error ? { code: outcome.error.code, message: outcome.error.message } : {}),
+          ...(outcome.result
+            ? {
+                before: outcome.result.before,
+                after: outcome.result.after,
+                changed: outcome.result.changed,
+                restartRequired: outcome.result.restartRequired,
+              }
+            : {}),
+          ...(outcome.feed ? { feed: outcome.feed } : {}),
+        },
+      };
+    },
+  );
   await view.finish(outcome);
   return outcome;
 }
 
 /** One target's transaction (and its download from a feed); a failure is its outcome, never thrown. */
-async function installTarget(req: UnattendedRequest, t: TargetContext, root: string, log: LoggedTransaction<UiEvent>): Promise<TargetOutcome> {
-  const [{ installPacks }, updates, { withoutUserinfo }] = await Promise.all([import('@servicepack/core/install'), import('@servicepack/core/updates'), import('@servicepack/core/redact')]);
+async function installTarget(
+  req: UnattendedRequest,
+  t: TargetContext,
+  root: string,
+  log: LoggedTransaction<UiEvent>,
+): Promise<TargetOutcome> {
+  const [{ installPacks }, updates, { withoutUserinfo }] = await Promise.all([
+    import('@servicepack/core/install'),
+    import('@servicepack/core/updates'),
+    import('@servicepack/core/redact'),
+  ]);
   const { sink, transactionId: txid } = log;
   let packIds: string[] = [];
   let feedInfo: TargetOutcome['feed'];
@@ -210,20 +246,42 @@ async function installTarget(req: UnattendedRequest, t: TargetContext, root: str
         const { recoverInstallation } = await import('@servicepack/core/recover');
         await recoverInstallation({ root, sink, ...(req.hooks ? { hooks: req.hooks } : {}) });
       }
-      const opened = await updates.openFeedForTarget(root, src.feed, { trustFiles: req.trustFiles, cwd: req.cwd, sink });
+      const opened = await updates.openFeedForTarget(root, src.feed, {
+        trustFiles: req.trustFiles,
+        cwd: req.cwd,
+        sink,
+      });
       const inst = opened.installation;
-      feedInfo = { url: opened.feed.url, version: opened.feed.index.version, lastSeenVersion: opened.lastSeenVersion ?? null };
-      const chosen = src.select === 'latest' ? updates.selectUpdates(inst, opened.feed.index).latest : updates.selectByIds(inst, opened.feed.index, src.select, shown);
+      feedInfo = {
+        url: opened.feed.url,
+        version: opened.feed.index.version,
+        lastSeenVersion: opened.lastSeenVersion ?? null,
+      };
+      const chosen =
+        src.select === 'latest'
+          ? updates.selectUpdates(inst, opened.feed.index).latest
+          : updates.selectByIds(inst, opened.feed.index, src.select, shown);
       if (chosen.length === 0) {
         const { ServicepackError } = await import('@servicepack/core/errors');
-        throw new ServicepackError('E_ALREADY_INSTALLED', `${root} is at ${inst.levelName} (${inst.arch}): ${shown} has nothing newer that applies to it; nothing to do`, {
-          level: inst.level,
-          hotfixes: inst.hotfixes,
-        });
+        throw new ServicepackError(
+          'E_ALREADY_INSTALLED',
+          `${root} is at ${inst.levelName} (${inst.arch}): ${shown} has nothing newer that applies to it; nothing to do`,
+          {
+            level: inst.level,
+            hotfixes: inst.hotfixes,
+          },
+        );
       }
       packIds = chosen.map((p) => p.id);
-      sink({ type: 'info', message: `chosen from the feed: ${chosen.map((p) => updates.feedPackTitle(p)).join(', ')}` });
-      const verified = await updates.downloadUpdates(opened.feed, chosen, t.downloads!, { trust: opened.trust, sink, cache: t.cache });
+      sink({
+        type: 'info',
+        message: `chosen from the feed: ${chosen.map((p) => updates.feedPackTitle(p)).join(', ')}`,
+      });
+      const verified = await updates.downloadUpdates(opened.feed, chosen, t.downloads!, {
+        trust: opened.trust,
+        sink,
+        cache: t.cache,
+      });
       if (req.answerFile && !req.acceptEula) {
         const { answerFileKeyError, eulaDocument } = await import('@servicepack/core/answer-file');
         const withEula = verified.find((p) => eulaDocument(p.manifest) !== undefined);
@@ -325,7 +383,12 @@ const DECIDED_BY_ANSWER_FILE: [keyof UnattendedFlags, string][] = [
  * terminal. `given(name)` says whether an option was typed on the command line (as opposed to
  * its default), so the answer file and the command line never silently disagree.
  */
-export async function runUnattendedCommand(args: string[], flags: UnattendedFlags, io: Io, given: (flag: keyof UnattendedFlags) => boolean): Promise<number> {
+export async function runUnattendedCommand(
+  args: string[],
+  flags: UnattendedFlags,
+  io: Io,
+  given: (flag: keyof UnattendedFlags) => boolean,
+): Promise<number> {
   const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
   let answerFile: string | undefined;
   try {
@@ -335,13 +398,19 @@ export async function runUnattendedCommand(args: string[], flags: UnattendedFlag
     if (flags.answerFile !== undefined) {
       const clash = DECIDED_BY_ANSWER_FILE.filter(([k]) => given(k)).map(([, f]) => f);
       if (args.length > 0) clash.unshift('PACK arguments');
-      if (clash.length > 0) throw new UsageError(`${clash.join(', ')} cannot be combined with --answer-file: the answer file decides them (see docs/fleet.md)`);
+      if (clash.length > 0)
+        throw new UsageError(
+          `${clash.join(', ')} cannot be combined with --answer-file: the answer file decides them (see docs/fleet.md)`,
+        );
       const { loadAnswerFile } = await import('@servicepack/core/answer-file');
       const af = await loadAnswerFile(flags.answerFile);
       answerFile = af.file;
       req = {
         targets: af.targets.map((t) => t.root),
-        source: af.source.kind === 'packs' ? { kind: 'packs', packs: af.source.packs.map((p) => p.path) } : { kind: 'feed', feed: af.source.feed, select: 'latest' },
+        source:
+          af.source.kind === 'packs'
+            ? { kind: 'packs', packs: af.source.packs.map((p) => p.path) }
+            : { kind: 'feed', feed: af.source.feed, select: 'latest' },
         trustFiles: [...af.trust, ...o.trustFiles],
         answerFile: af,
         acceptEula: af.acceptEula,
@@ -360,11 +429,14 @@ export async function runUnattendedCommand(args: string[], flags: UnattendedFlag
       const root = resolveRoot(flags.root, io.env);
       let source: PackSource;
       if (flags.feed !== undefined) {
-        const select = args.length === 0 || (args.length === 1 && args[0]!.toLowerCase() === 'latest') ? 'latest' : args;
-        if (Array.isArray(select) && select.some((a) => a.toLowerCase() === 'latest')) throw new UsageError('latest stands alone: give either latest or pack ids after --feed URL');
+        const select =
+          args.length === 0 || (args.length === 1 && args[0]!.toLowerCase() === 'latest') ? 'latest' : args;
+        if (Array.isArray(select) && select.some((a) => a.toLowerCase() === 'latest'))
+          throw new UsageError('latest stands alone: give either latest or pack ids after --feed URL');
         source = { kind: 'feed', feed: flags.feed, select };
       } else {
-        if (args.length === 0) throw new UsageError('no pack given: name pack files, or use --feed URL latest, or --answer-file FILE');
+        if (args.length === 0)
+          throw new UsageError('no pack given: name pack files, or use --feed URL latest, or --answer-file FILE');
         source = { kind: 'packs', packs: args };
       }
       req = {

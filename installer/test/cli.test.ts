@@ -10,7 +10,15 @@ import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, snapshot, tempDir } from '../../packages/core/test/install-fixtures.js';
+import {
+  levelSnapshot,
+  makeInstallation,
+  makePack,
+  makeVendor,
+  ownedSnapshot,
+  snapshot,
+  tempDir,
+} from '../../packages/core/test/install-fixtures.js';
 import { run } from '../src/cli.js';
 import { captureIo } from './capture-io.js';
 import { errorDocument } from '../src/exit.js';
@@ -32,7 +40,12 @@ async function cli(args: string[], env: Record<string, string | undefined> = {},
 }
 
 function spawnCli(args: string[], env: Record<string, string> = {}): Captured {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'], input: '' });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    input: '',
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -66,13 +79,25 @@ async function rtm(): Promise<string> {
 
 describe('servicepack (the executable)', () => {
   test('the compiled CLI exists (npx tsc -b)', () => {
-    assert.ok(existsSync(join(repo, 'installer', 'dist', 'cli.js')), 'installer/dist/cli.js is missing: run npx tsc -b');
+    assert.ok(
+      existsSync(join(repo, 'installer', 'dist', 'cli.js')),
+      'installer/dist/cli.js is missing: run npx tsc -b',
+    );
   });
 
   test('--help lists the commands, the exit codes and examples; exit 0', () => {
     const r = spawnCli(['--help']);
     assert.equal(r.code, 0, r.err);
-    for (const s of ['install', 'query', 'Exit codes:', '10  done, restart still required', '5   busy', 'Examples:', 'SERVICEPACK_ROOT']) assert.ok(r.out.includes(s), s);
+    for (const s of [
+      'install',
+      'query',
+      'Exit codes:',
+      '10  done, restart still required',
+      '5   busy',
+      'Examples:',
+      'SERVICEPACK_ROOT',
+    ])
+      assert.ok(r.out.includes(s), s);
   });
 
   test('no arguments and no terminal: usage on stderr, exit 2', () => {
@@ -137,8 +162,26 @@ describe('query', () => {
     assert.equal(r.code, 0, r.err);
     const q = oneJson(r.out);
     assert.deepEqual(
-      { product: q['product'], version: q['version'], arch: q['arch'], level: q['level'], levelName: q['levelName'], hotfixes: q['hotfixes'], consistent: q['consistent'], history: q['history'] },
-      { product: 'inetsrv', version: '4.0.0', arch: 'x86', level: 0, levelName: 'RTM', hotfixes: [], consistent: true, history: [] },
+      {
+        product: q['product'],
+        version: q['version'],
+        arch: q['arch'],
+        level: q['level'],
+        levelName: q['levelName'],
+        hotfixes: q['hotfixes'],
+        consistent: q['consistent'],
+        history: q['history'],
+      },
+      {
+        product: 'inetsrv',
+        version: '4.0.0',
+        arch: 'x86',
+        level: 0,
+        levelName: 'RTM',
+        hotfixes: [],
+        consistent: true,
+        history: [],
+      },
     );
   });
 
@@ -251,8 +294,16 @@ describe('reporting details', () => {
   test('colour only on a terminal without NO_COLOR', () => {
     const lines: string[] = [];
     const sinkOut = { write: (t: string) => void lines.push(t), isTTY: true };
-    new PlainReporter({ err: sinkOut, out: sinkOut, quiet: false, env: {} }).sink({ type: 'warning', code: 'W_LOG', message: 'm' });
-    new PlainReporter({ err: sinkOut, out: sinkOut, quiet: false, env: { NO_COLOR: '1' } }).sink({ type: 'warning', code: 'W_LOG', message: 'm' });
+    new PlainReporter({ err: sinkOut, out: sinkOut, quiet: false, env: {} }).sink({
+      type: 'warning',
+      code: 'W_LOG',
+      message: 'm',
+    });
+    new PlainReporter({ err: sinkOut, out: sinkOut, quiet: false, env: { NO_COLOR: '1' } }).sink({
+      type: 'warning',
+      code: 'W_LOG',
+      message: 'm',
+    });
     assert.match(lines[0]!, /\x1b\[33m/);
     assert.doesNotMatch(lines[1]!, /\x1b\[/);
   });

@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { levelSnapshot, makeInstallation, makeVendor, ownedSnapshot, snapshot, tempDir } from '../../packages/core/test/install-fixtures.js';
+import {
+  levelSnapshot,
+  makeInstallation,
+  makeVendor,
+  ownedSnapshot,
+  snapshot,
+  tempDir,
+} from '../../packages/core/test/install-fixtures.js';
 import { run } from '../src/cli.js';
 import { eulaDocument } from '../src/wizard/views.js';
 import { eulaDocument as answerFileEula } from '../../packages/core/src/fleet/answer-file.js';

@@ -14,8 +14,10 @@ import { PlainReporter, paint } from '../src/reporters/plain.js';
 import { commanderMessage, escapeControls, joinShown, printable, safe } from '../src/reporters/printable.js';
 import type { TargetOutcome } from '../src/front-end.js';
 
-const HOSTILE = 'evil\nInstalled inetsrv 4.0 Service Pack 6\r\x1b[2J\x1b]0;t\x07\x7f\u0085\u009b1m\u2028\u2029\u202ex\u2066\u200f';
-const ESCAPED = 'evil\\nInstalled inetsrv 4.0 Service Pack 6\\r\\e[2J\\e]0;t\\x07\\x7f\\x85\\x9b1m\\u{2028}\\u{2029}\\u{202e}x\\u{2066}\\u{200f}';
+const HOSTILE =
+  'evil\nInstalled inetsrv 4.0 Service Pack 6\r\x1b[2J\x1b]0;t\x07\x7f\u0085\u009b1m\u2028\u2029\u202ex\u2066\u200f';
+const ESCAPED =
+  'evil\\nInstalled inetsrv 4.0 Service Pack 6\\r\\e[2J\\e]0;t\\x07\\x7f\\x85\\x9b1m\\u{2028}\\u{2029}\\u{202e}x\\u{2066}\\u{200f}';
 /** what may never reach a human's screen or log from a name (SGR colour codes of our own aside) */
 const RAW = /[\x00-\x09\x0b-\x1a\x1c-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f]|\x1b(?!\[\d+m)/;
 
@@ -67,7 +69,10 @@ describe('the escape rule', () => {
 
   test("commander's messages: what was typed is escaped, its own suggestion line stays", () => {
     assert.equal(commanderMessage(`error: unknown option '${HOSTILE}'\n`), `error: unknown option '${ESCAPED}'\n`);
-    assert.equal(commanderMessage("error: unknown option '--rot'\n(Did you mean --root?)\n"), "error: unknown option '--rot'\n(Did you mean --root?)\n");
+    assert.equal(
+      commanderMessage("error: unknown option '--rot'\n(Did you mean --root?)\n"),
+      "error: unknown option '--rot'\n(Did you mean --root?)\n",
+    );
   });
 });
 
@@ -115,7 +120,13 @@ describe('every human renderer escapes', () => {
     fe.summary({ ok: false, exitCode: 3, dryRun: false, targets: [outcome] });
     fe.failure({ ok: false, code: 'E_USAGE', exitCode: 2, message: HOSTILE, details: {} });
     noForgery(c.out() + c.err());
-    assert.ok(c.err().split('\n').every((l) => l === '' || l.startsWith('1970-01-01T00:00:00.000Z ')), c.err());
+    assert.ok(
+      c
+        .err()
+        .split('\n')
+        .every((l) => l === '' || l.startsWith('1970-01-01T00:00:00.000Z ')),
+      c.err(),
+    );
     assert.equal(c.out(), `/r/${ESCAPED}: not applicable (exit 3, E_WRONG_ARCH): ${ESCAPED}\n`);
   });
 
@@ -128,13 +139,25 @@ describe('every human renderer escapes', () => {
       },
     });
     const c = capture(true);
-    const fe = new ListrFrontEnd(c.io, { quiet: false, renderer: 'verbose', output: sink as unknown as NodeJS.WriteStream });
+    const fe = new ListrFrontEnd(c.io, {
+      quiet: false,
+      renderer: 'verbose',
+      output: sink as unknown as NodeJS.WriteStream,
+    });
     const view = fe.target({ root: `/r/${HOSTILE}`, index: 0, count: 1, fromFeed: false });
     view.sink({ type: 'step', step: 'lock', state: 'started' });
     view.sink({ type: 'info', message: HOSTILE });
     view.sink({ type: 'warning', code: 'W_LOG', message: HOSTILE });
     view.sink({ type: 'step', step: 'verify', state: 'failed', message: HOSTILE });
-    await view.finish({ root: '/r', ok: false, exitCode: 3, transactionId: 't', logs: [], packs: [], error: { ok: false, code: 'E', exitCode: 3, message: HOSTILE, details: {} } });
+    await view.finish({
+      root: '/r',
+      ok: false,
+      exitCode: 3,
+      transactionId: 't',
+      logs: [],
+      packs: [],
+      error: { ok: false, code: 'E', exitCode: 3, message: HOSTILE, details: {} },
+    });
     fe.failure({ ok: false, code: 'E_USAGE', exitCode: 2, message: HOSTILE, details: {} });
     const text = chunks.join('') + c.err();
     noForgery(text);

@@ -9,7 +9,14 @@ import { appendFile, chmod, readFile, rm, unlink, writeFile } from 'node:fs/prom
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { copyTree, makeInstallation, makePack, makeVendor, recordAsIs, tempDir } from '../../packages/core/test/install-fixtures.js';
+import {
+  copyTree,
+  makeInstallation,
+  makePack,
+  makeVendor,
+  recordAsIs,
+  tempDir,
+} from '../../packages/core/test/install-fixtures.js';
 import { run, runProgram } from '../src/cli.js';
 import { captureIo } from './capture-io.js';
 import { quickCommand } from '../src/quick-argv.js';
@@ -23,8 +30,10 @@ interface Captured {
   err: string;
 }
 
-
-async function both(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<{ quick: Captured; full: Captured }> {
+async function both(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ quick: Captured; full: Captured }> {
   const argv = ['node', 'servicepack', ...args];
   const a = captureIo(env);
   const quick = { code: await run(argv, a.io), ...a.output() };
@@ -37,9 +46,18 @@ describe('quickCommand: what it reads', () => {
   const argv = (...a: string[]) => ['node', 'servicepack', ...a];
   test('query and verify with their own options, in any order, both spellings of a value', () => {
     assert.deepEqual(quickCommand(argv('query')), { command: 'query', flags: {} });
-    assert.deepEqual(quickCommand(argv('query', '--root', '/r', '--json', '--require', 'sp6')), { command: 'query', flags: { root: '/r', json: true, require: 'sp6' } });
-    assert.deepEqual(quickCommand(argv('query', '--require=6', '--root=/r=x')), { command: 'query', flags: { root: '/r=x', require: '6' } });
-    assert.deepEqual(quickCommand(argv('verify', '--json', '--root', 'r')), { command: 'verify', flags: { root: 'r', json: true } });
+    assert.deepEqual(quickCommand(argv('query', '--root', '/r', '--json', '--require', 'sp6')), {
+      command: 'query',
+      flags: { root: '/r', json: true, require: 'sp6' },
+    });
+    assert.deepEqual(quickCommand(argv('query', '--require=6', '--root=/r=x')), {
+      command: 'query',
+      flags: { root: '/r=x', require: '6' },
+    });
+    assert.deepEqual(quickCommand(argv('verify', '--json', '--root', 'r')), {
+      command: 'verify',
+      flags: { root: 'r', json: true },
+    });
     assert.deepEqual(quickCommand(argv('verify')), { command: 'verify', flags: {} });
   });
 
@@ -117,8 +135,17 @@ describe('run: the quick path answers exactly as the full program', () => {
     for (const [name, root] of Object.entries(trees)) {
       const lines: string[][] = [];
       for (const json of [[], ['--json']]) {
-        lines.push(['query', '--root', root, ...json], ['query', ...json, `--root=${root}`], ['verify', '--root', root, ...json], ['verify', ...json, `--root=${root}`]);
-        for (const level of ['rtm', 'sp1', '2', 'nonsense']) lines.push(['query', '--require', level, '--root', root, ...json], ['query', ...json, `--require=${level}`, '--root', root]);
+        lines.push(
+          ['query', '--root', root, ...json],
+          ['query', ...json, `--root=${root}`],
+          ['verify', '--root', root, ...json],
+          ['verify', ...json, `--root=${root}`],
+        );
+        for (const level of ['rtm', 'sp1', '2', 'nonsense'])
+          lines.push(
+            ['query', '--require', level, '--root', root, ...json],
+            ['query', ...json, `--require=${level}`, '--root', root],
+          );
       }
       for (const args of lines) {
         assert.ok(quickCommand(['node', 'servicepack', ...args]), `not read quickly: ${args.join(' ')}`);
@@ -186,12 +213,22 @@ process.on('exit', () => {
         ['query', '--root', root, '--json', '--require', 'sp1'],
       ]) {
         await rm(log, { force: true });
-        const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', CI: 'true' } });
+        const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, bin, ...args], {
+          encoding: 'utf8',
+          env: { PATH: process.env['PATH'] ?? '', CI: 'true' },
+        });
         assert.ok(r.status === 0 || r.status === 3, r.stderr);
         assert.match(r.stdout, /consistent/);
         const loaded = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
-        assert.ok(loaded.some((u) => u.includes('/core/dist/installation/query.js')), 'the hook saw the query module');
-        const heavy = loaded.filter((u) => /commander|[/@]zod[/@]|[/@]ink[/@]|[/@]react[/@]|listr2|[/@]tar[/@]|^node:crypto$|^node:child_process$|\/wizard\/|\/program\.js$/.test(u));
+        assert.ok(
+          loaded.some((u) => u.includes('/core/dist/installation/query.js')),
+          'the hook saw the query module',
+        );
+        const heavy = loaded.filter((u) =>
+          /commander|[/@]zod[/@]|[/@]ink[/@]|[/@]react[/@]|listr2|[/@]tar[/@]|^node:crypto$|^node:child_process$|\/wizard\/|\/program\.js$/.test(
+            u,
+          ),
+        );
         assert.deepEqual(heavy, [], `query ${args.join(' ')} loaded: ${heavy.join(', ')}`);
       }
     } finally {

@@ -13,16 +13,38 @@ import { stepLine, stepPlain, stepScreenLabels, stepTasks } from '../src/reporte
 import { initialProgress } from '../src/wizard/progress.js';
 import { captureIo } from './capture-io.js';
 
-const ENGINE_STEPS: Step[] = ['lock', 'recover', 'detect', 'verify', 'plan', 'stage', 'journal', 'stop-service', 'commit', 'record', 'restart', 'cleanup'];
+const ENGINE_STEPS: Step[] = [
+  'lock',
+  'recover',
+  'detect',
+  'verify',
+  'plan',
+  'stage',
+  'journal',
+  'stop-service',
+  'commit',
+  'record',
+  'restart',
+  'cleanup',
+];
 
 describe('step wording: one table for every front end', () => {
   test('plain reporter and log lines word each step as the table does', () => {
     for (const step of ENGINE_STEPS) {
       const plain = captureIo({});
-      new PlainReporter({ err: plain.io.err, out: plain.io.out, quiet: false, env: {} }).sink({ type: 'step', step, state: 'done' });
+      new PlainReporter({ err: plain.io.err, out: plain.io.out, quiet: false, env: {} }).sink({
+        type: 'step',
+        step,
+        state: 'done',
+      });
       assert.equal(plain.output().err, `ok   ${stepPlain(step)}\n`);
       const lines = captureIo({});
-      const view = new LinesFrontEnd(lines.io, true, () => new Date(0)).target({ root: '/r', index: 0, count: 1, fromFeed: false });
+      const view = new LinesFrontEnd(lines.io, true, () => new Date(0)).target({
+        root: '/r',
+        index: 0,
+        count: 1,
+        fromFeed: false,
+      });
       view.sink({ type: 'step', step, state: 'failed' });
       assert.equal(lines.output().err, `1970-01-01T00:00:00.000Z /r: FAIL ${stepLine(step)}\n`);
     }

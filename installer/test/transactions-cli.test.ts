@@ -11,7 +11,14 @@ import { chmod, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, tempDir } from '../../packages/core/test/install-fixtures.js';
+import {
+  levelSnapshot,
+  makeInstallation,
+  makePack,
+  makeVendor,
+  ownedSnapshot,
+  tempDir,
+} from '../../packages/core/test/install-fixtures.js';
 import { run } from '../src/cli.js';
 import { captureIo } from './capture-io.js';
 import { parseFaults } from '../src/fault.js';
@@ -19,14 +26,24 @@ import { parseFaults } from '../src/fault.js';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(repo, 'installer', 'bin', 'servicepack');
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string; err: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const { io, output } = captureIo(env);
   const code = await run(['node', 'servicepack', ...args], io);
   return { code, ...output() };
 }
 
-function spawnCli(args: string[], env: Record<string, string> = {}): { code: number | null; signal: NodeJS.Signals | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...env }, input: '' });
+function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; signal: NodeJS.Signals | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    input: '',
+  });
   return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
 }
 
@@ -68,10 +85,17 @@ describe('uninstall, verify, recover on the command line', () => {
     const dirty = await cli(['verify', '--root', root]);
     assert.equal(dirty.code, 4);
     assert.equal(dirty.out, '.M.      lib/b.js\n');
-    const json = JSON.parse((await cli(['verify', '--root', root, '--json'])).out) as { ok: boolean; exitCode: number; problems: { path: string; flags: string }[] };
+    const json = JSON.parse((await cli(['verify', '--root', root, '--json'])).out) as {
+      ok: boolean;
+      exitCode: number;
+      problems: { path: string; flags: string }[];
+    };
     assert.equal(json.ok, false);
     assert.equal(json.exitCode, 4);
-    assert.deepEqual(json.problems.map((p) => [p.path, p.flags]), [['lib/b.js', '.M.']]);
+    assert.deepEqual(
+      json.problems.map((p) => [p.path, p.flags]),
+      [['lib/b.js', '.M.']],
+    );
     await chmod(join(root, 'lib', 'b.js'), 0o644);
 
     const un = await cli(['uninstall', '--root', root, '-u', '--json']);
@@ -106,7 +130,10 @@ describe('uninstall, verify, recover on the command line', () => {
 
 describe('SERVICEPACK_FAULT (test hook)', () => {
   test('parses points, counts and actions; refuses unknown actions', () => {
-    assert.deepEqual(parseFaults('commit:file:3'), { trace: false, faults: [{ point: 'commit:file', n: 3, action: { kind: 'kill' } }] });
+    assert.deepEqual(parseFaults('commit:file:3'), {
+      trace: false,
+      faults: [{ point: 'commit:file', n: 3, action: { kind: 'kill' } }],
+    });
     assert.deepEqual(parseFaults('after:lock, list').faults, [{ point: 'after:lock', n: 1, action: { kind: 'kill' } }]);
     assert.equal(parseFaults('list').trace, true);
     assert.deepEqual(parseFaults('commit:backed-up:2=ENOSPC').faults[0]?.action, { kind: 'errno', code: 'ENOSPC' });
@@ -129,7 +156,9 @@ describe('SERVICEPACK_FAULT (test hook)', () => {
     assert.equal(rec.code, 0, rec.err);
     assert.match(rec.out, /Rolled back the interrupted install of inetsrv-4\.0-sp1 .*is at RTM/);
     assert.deepEqual(await ownedSnapshot(root), await levelSnapshot(0));
-    const hist = JSON.parse((await cli(['query', '--root', root, '--json'])).out) as { history: { action: string; result: string }[] };
+    const hist = JSON.parse((await cli(['query', '--root', root, '--json'])).out) as {
+      history: { action: string; result: string }[];
+    };
     assert.deepEqual(
       hist.history.map((h) => `${h.action}:${h.result}`),
       ['recover:rolled-back'],
@@ -140,7 +169,10 @@ describe('SERVICEPACK_FAULT (test hook)', () => {
     const root = await rtm();
     const r = await cli(['install', '--root', root, '-u', '--json', sp1], { SERVICEPACK_FAULT: 'commit:file:3=EIO' });
     assert.equal(r.code, 1);
-    assert.match((JSON.parse(r.out) as { message: string }).message, /EIO: injected at commit:file 3.*rolled back, nothing changed/);
+    assert.match(
+      (JSON.parse(r.out) as { message: string }).message,
+      /EIO: injected at commit:file 3.*rolled back, nothing changed/,
+    );
     assert.deepEqual(await ownedSnapshot(root), await levelSnapshot(0));
     assert.ok(!existsSync(join(root, '.servicepack', 'journal.json')));
   });
@@ -150,10 +182,22 @@ describe('SERVICEPACK_FAULT (test hook)', () => {
     const r = await cli(['install', '--root', root, '-u', '-q', sp1], { SERVICEPACK_FAULT: 'list' });
     assert.equal(r.code, 0, r.err);
     const points = [...r.err.matchAll(/^servicepack-fault: (\S+) (\d+)$/gm)].map((m) => m[1]);
-    for (const p of ['begin', 'after:lock', 'journal:prepared', 'after:journal', 'commit:file', 'commit:backed-up', 'record:committed', 'cleanup:staging', 'after:cleanup']) assert.ok(points.includes(p), p);
+    for (const p of [
+      'begin',
+      'after:lock',
+      'journal:prepared',
+      'after:journal',
+      'commit:file',
+      'commit:backed-up',
+      'record:committed',
+      'cleanup:staging',
+      'after:cleanup',
+    ])
+      assert.ok(points.includes(p), p);
     // every point it passes is documented
     const { CHECKPOINTS } = await import('@servicepack/core/transaction');
-    for (const p of new Set(points)) assert.ok(p !== undefined && Object.hasOwn(CHECKPOINTS, p), `${p} is in CHECKPOINTS`);
+    for (const p of new Set(points))
+      assert.ok(p !== undefined && Object.hasOwn(CHECKPOINTS, p), `${p} is in CHECKPOINTS`);
   });
 
   test('docs/transactions.md documents every checkpoint', async () => {

@@ -12,17 +12,26 @@ import type { TargetOutcome, UiEvent } from '../src/front-end.js';
 import { aggregateExitCode, interactiveGate, isCI } from '../src/unattended.js';
 import { canRunWizard } from '../src/wizard/route.js';
 
-function captureIo(interactive = false, env: Record<string, string | undefined> = {}): { io: Io; out: () => string; err: () => string } {
+function captureIo(
+  interactive = false,
+  env: Record<string, string | undefined> = {},
+): { io: Io; out: () => string; err: () => string } {
   let out = '';
   let err = '';
   return {
     io: {
-      out: { write: (t) => {
-        out += t;
-      }, isTTY: interactive },
-      err: { write: (t) => {
-        err += t;
-      }, isTTY: interactive },
+      out: {
+        write: (t) => {
+          out += t;
+        },
+        isTTY: interactive,
+      },
+      err: {
+        write: (t) => {
+          err += t;
+        },
+        isTTY: interactive,
+      },
       env,
       interactive,
     },
@@ -34,7 +43,20 @@ function captureIo(interactive = false, env: Record<string, string | undefined> 
 /** The events a successful install of one pack sends, in order (as core's runSteps reports them). */
 function installEvents(fail?: string): UiEvent[] {
   const ev: UiEvent[] = [];
-  const steps = ['lock', 'recover', 'detect', 'verify', 'plan', 'stage', 'journal', 'stop-service', 'commit', 'record', 'restart', 'cleanup'] as const;
+  const steps = [
+    'lock',
+    'recover',
+    'detect',
+    'verify',
+    'plan',
+    'stage',
+    'journal',
+    'stop-service',
+    'commit',
+    'record',
+    'restart',
+    'cleanup',
+  ] as const;
   for (const step of steps) {
     ev.push({ type: 'step', step, state: 'started' });
     if (step === fail) {
@@ -46,12 +68,23 @@ function installEvents(fail?: string): UiEvent[] {
       ev.push({ type: 'progress', step, files: 2, totalFiles: 2, bytes: 20, totalBytes: 20 });
     }
     if (step === 'detect') ev.push({ type: 'info', message: 'inetsrv 4.0.0 x86, RTM' });
-    ev.push({ type: 'step', step, state: step === 'recover' || step === 'stop-service' || step === 'restart' ? 'skipped' : 'done' });
+    ev.push({
+      type: 'step',
+      step,
+      state: step === 'recover' || step === 'stop-service' || step === 'restart' ? 'skipped' : 'done',
+    });
   }
   return ev;
 }
 
-const okOutcome = (root: string): TargetOutcome => ({ root, ok: true, exitCode: 0, transactionId: 'tx', logs: [], packs: ['p'] });
+const okOutcome = (root: string): TargetOutcome => ({
+  root,
+  ok: true,
+  exitCode: 0,
+  transactionId: 'tx',
+  logs: [],
+  packs: ['p'],
+});
 const failedOutcome = (root: string, message: string, exitCode = 1): TargetOutcome => ({
   root,
   ok: false,
@@ -155,28 +188,39 @@ describe('ListrFrontEnd', () => {
   test('draws the task list from the events (verbose renderer into a buffer)', async () => {
     const out = new Collect();
     const { io } = captureIo(true);
-    const fe = new ListrFrontEnd(io, { quiet: false, renderer: 'verbose', output: out as unknown as NodeJS.WriteStream });
+    const fe = new ListrFrontEnd(io, {
+      quiet: false,
+      renderer: 'verbose',
+      output: out as unknown as NodeJS.WriteStream,
+    });
     const view = fe.target({ root: '/opt/a', index: 0, count: 1, fromFeed: false });
     for (const e of installEvents()) view.sink(e);
     await view.finish(okOutcome('/opt/a'));
     const lines = out.text.split('\n').filter((l) => /\[(COMPLETED|SKIPPED|FAILED)\]/.test(l));
-    assert.deepEqual(lines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim()), [
-      '[COMPLETED] Check the installation',
-      '[COMPLETED] Verify the packs',
-      '[COMPLETED] Plan the changes',
-      '[COMPLETED] Stage the payload',
-      '[SKIPPED] Stop the service (nothing to do)',
-      '[COMPLETED] Commit the files',
-      '[COMPLETED] Record the new state',
-      '[COMPLETED] Restart the service',
-      '[COMPLETED] /opt/a',
-    ]);
+    assert.deepEqual(
+      lines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim()),
+      [
+        '[COMPLETED] Check the installation',
+        '[COMPLETED] Verify the packs',
+        '[COMPLETED] Plan the changes',
+        '[COMPLETED] Stage the payload',
+        '[SKIPPED] Stop the service (nothing to do)',
+        '[COMPLETED] Commit the files',
+        '[COMPLETED] Record the new state',
+        '[COMPLETED] Restart the service',
+        '[COMPLETED] /opt/a',
+      ],
+    );
     assert.match(out.text, /2\/2 files, 20 B of 20 B/);
   });
 
   test('a failure shows on its task and stops the list', async () => {
     const out = new Collect();
-    const fe = new ListrFrontEnd(captureIo(true).io, { quiet: false, renderer: 'verbose', output: out as unknown as NodeJS.WriteStream });
+    const fe = new ListrFrontEnd(captureIo(true).io, {
+      quiet: false,
+      renderer: 'verbose',
+      output: out as unknown as NodeJS.WriteStream,
+    });
     const view = fe.target({ root: '/opt/b', index: 1, count: 2, fromFeed: true });
     view.sink({ type: 'phase', phase: 'download', state: 'started' });
     view.sink({ type: 'phase', phase: 'download', state: 'failed', message: 'the index expired' });
@@ -210,7 +254,14 @@ describe('LinesFrontEnd', () => {
             transactionId: 'tx',
             dryRun: false,
             before: { product: 'inetsrv', version: '4.0.0', arch: 'x86', level: 0, levelName: 'RTM', hotfixes: [] },
-            after: { product: 'inetsrv', version: '4.0.0', arch: 'x86', level: 6, levelName: 'Service Pack 6', hotfixes: [] },
+            after: {
+              product: 'inetsrv',
+              version: '4.0.0',
+              arch: 'x86',
+              level: 6,
+              levelName: 'Service Pack 6',
+              hotfixes: [],
+            },
             packs: [],
             changed: { added: [], replaced: [], deleted: [], spnew: [], kept: [] },
             restartRequired: false,
@@ -221,7 +272,10 @@ describe('LinesFrontEnd', () => {
       ],
     });
     const lines = err().trimEnd().split('\n');
-    assert.ok(lines.every((l) => /^2026-01-01T00:00:00\.000Z /.test(l)), err());
+    assert.ok(
+      lines.every((l) => /^2026-01-01T00:00:00\.000Z /.test(l)),
+      err(),
+    );
     assert.ok(lines.includes('2026-01-01T00:00:00.000Z /opt/a: ok   commit the files'));
     assert.ok(lines.includes('2026-01-01T00:00:00.000Z /opt/a:      commit the files: 2/2 files, 20 B of 20 B'));
     assert.ok(!lines.some((l) => l.includes('1/2 files')), 'intermediate progress within a second is not logged');

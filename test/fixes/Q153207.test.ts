@@ -28,14 +28,21 @@ describe(`${ID}: 304 Not Modified announces Content-Length: 0`, { concurrency: 8
         const lastModified = full.headers.get('last-modified') ?? assert.fail('no Last-Modified');
         for (const condition of [`If-None-Match: ${etag}`, `If-Modified-Since: ${lastModified}`]) {
           // A second request on the same connection: if the 304 had sent body bytes, its status line would be garbage.
-          const r = await exchange(server.port, get('/readme.txt', `${condition}\r\n`) + get('/readme.txt'), ['GET', 'GET']);
+          const r = await exchange(server.port, get('/readme.txt', `${condition}\r\n`) + get('/readme.txt'), [
+            'GET',
+            'GET',
+          ]);
           const [notModified, after] = r.responses;
           assert.equal(notModified?.status, 304, condition);
           assert.equal(notModified.body.length, 0);
           assert.equal(notModified.headers.get('etag'), etag);
           assert.equal(after?.status, 200, `${condition}: the next response on the connection`);
           assert.deepEqual(after.body, file);
-          assert.equal(notModified.headers.get('content-length'), tree.fixed ? String(file.length) : '0', `${condition}: Content-Length of the 304`);
+          assert.equal(
+            notModified.headers.get('content-length'),
+            tree.fixed ? String(file.length) : '0',
+            `${condition}: Content-Length of the 304`,
+          );
         }
       } finally {
         await server.dispose();

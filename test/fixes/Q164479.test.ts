@@ -101,14 +101,26 @@ const DOWNLOADS = 2;
 describe(`${ID}: each download holds twice as much memory on Alpha`, { concurrency: 6 }, () => {
   // The fix is Alpha-only: x86 trees are expected to behave as fixed at every level.
   for (const tree of fixTrees(ID, LEVEL, (info, carries) => info.arch !== 'alpha' || carries)) {
-    test(`${tree.name} (${tree.arch === 'x86' ? 'x86: never had the bug' : tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 20_000 }, async (t) => {
-      const nodeOptions = [process.env['NODE_OPTIONS'], `--import=${pathToFileURL(probe).href}`].filter(Boolean).join(' ');
+    test(`${tree.name} (${tree.arch === 'x86' ? 'x86: never had the bug' : tree.fixed ? 'fixed' : 'has the bug'})`, {
+      timeout: 20_000,
+    }, async (t) => {
+      const nodeOptions = [process.env['NODE_OPTIONS'], `--import=${pathToFileURL(probe).href}`]
+        .filter(Boolean)
+        .join(' ');
       const server = await startTree(tree.dir, { set: { WwwRoot: www }, env: { NODE_OPTIONS: nodeOptions } });
       const sockets: Socket[] = [];
       try {
-        const [status] = (await exchange(server.port, 'GET /server-status HTTP/1.1\r\nHost: localhost\r\n\r\n', ['GET'])).responses;
-        const platform = (JSON.parse(status?.body.toString() ?? '{}') as { platform?: { pageSize: number; ioChunkSize: number } }).platform;
-        assert.equal(platform?.pageSize, tree.arch === 'alpha' ? 8 * KiB : 4 * KiB, 'the page size is not what changes');
+        const [status] = (
+          await exchange(server.port, 'GET /server-status HTTP/1.1\r\nHost: localhost\r\n\r\n', ['GET'])
+        ).responses;
+        const platform = (
+          JSON.parse(status?.body.toString() ?? '{}') as { platform?: { pageSize: number; ioChunkSize: number } }
+        ).platform;
+        assert.equal(
+          platform?.pageSize,
+          tree.arch === 'alpha' ? 8 * KiB : 4 * KiB,
+          'the page size is not what changes',
+        );
 
         const base = await liveBuffers(server);
         for (let i = 0; i < DOWNLOADS; i++) sockets.push(await stalledDownload(server.port, 256 * KiB));

@@ -22,7 +22,10 @@ mkdirSync(site);
 writeFileSync(join(site, 'index.html'), '<p>the second site</p>\n');
 const conf = join(work, 'inetsrv.conf');
 // The port comes from the harness (--port 0); only the content folder is read from this file.
-writeFileSync(conf, `# A site whose folder name holds " #"; the value is quoted for that reason.\nWwwRoot = "${site}"   # the second site\n`);
+writeFileSync(
+  conf,
+  `# A site whose folder name holds " #"; the value is quoted for that reason.\nWwwRoot = "${site}"   # the second site\n`,
+);
 
 describe(`${ID}: a quoted setting that contains " #" is cut short`, { concurrency: 8 }, () => {
   for (const tree of fixTrees(ID, LEVEL)) {
@@ -33,9 +36,23 @@ describe(`${ID}: a quoted setting that contains " #" is cut short`, { concurrenc
         // The same start once more in the foreground, for its exit code and message (the harness may
         // see the process end before it has read its last words).
         const run = join(work, tree.name);
-        const r = await runCli(tree.dir, ['start', '--port', '0', '--config', conf, '--set', `PidFile=${run}/inetsrv.pid`, '--set', `LogDirectory=${run}/logs`], {
-          timeoutMs: 10_000,
-        });
+        const r = await runCli(
+          tree.dir,
+          [
+            'start',
+            '--port',
+            '0',
+            '--config',
+            conf,
+            '--set',
+            `PidFile=${run}/inetsrv.pid`,
+            '--set',
+            `LogDirectory=${run}/logs`,
+          ],
+          {
+            timeoutMs: 10_000,
+          },
+        );
         assert.equal(r.code, 1, r.stderr);
         // Cut at the "#", the value lost its closing quote too, so it became a path relative to the tree.
         const cut = `${tree.dir}/"${join(work, 'Site')}'`;

@@ -48,7 +48,11 @@ function tree(c: TreeCase): string {
   return dir;
 }
 
-async function withServer<T>(dir: string, options: StartOptions, body: (s: Awaited<ReturnType<typeof startTree>>) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  dir: string,
+  options: StartOptions,
+  body: (s: Awaited<ReturnType<typeof startTree>>) => Promise<T>,
+): Promise<T> {
   const server = await startTree(dir, options);
   try {
     return await body(server);
@@ -78,7 +82,11 @@ describe('Q236565: TCP connections not released', { concurrency: CONCURRENCY }, 
             if (reading.fdDelta !== undefined) assert.equal(reading.fdDelta, N, `fd delta ${when}`);
           }
         }
-        if (c.fixed) assert.ok(r.cleanMs !== undefined && r.cleanMs <= 500, `released within 500 ms of the barrier (${r.cleanMs})`);
+        if (c.fixed)
+          assert.ok(
+            r.cleanMs !== undefined && r.cleanMs <= 500,
+            `released within 500 ms of the barrier (${r.cleanMs})`,
+          );
         else assert.equal(r.cleanMs, undefined);
       });
 
@@ -101,7 +109,9 @@ describe('Q236565: TCP connections not released', { concurrency: CONCURRENCY }, 
           let more = 0;
           for (let i = 0; i < 500; i++) if ((await requestCycle(server.port, { timeoutMs: 1000 })) === 200) more++;
           assert.equal(more, 500, '500 further cycles all answered');
-          await waitFor('no connections left', async () => (await server.stats()).connections === 0, { timeoutMs: 500 });
+          await waitFor('no connections left', async () => (await server.stats()).connections === 0, {
+            timeoutMs: 500,
+          });
           assert.equal((await server.stats()).drops, 0);
           const closeWait = await server.sockets('close-wait');
           if (closeWait !== undefined) assert.equal(closeWait, 0);
@@ -134,7 +144,10 @@ describe('Q236565: TCP connections not released', { concurrency: CONCURRENCY }, 
             observeMs: 3000,
             whileHeld: async () => {
               // Fixed: the last FIN reached the clients, so the server has closed them all or is about to.
-              if (c.fixed) await waitFor('no connections left', async () => (await server.stats()).connections === 0, { timeoutMs: 500 });
+              if (c.fixed)
+                await waitFor('no connections left', async () => (await server.stats()).connections === 0, {
+                  timeoutMs: 500,
+                });
               established = await server.sockets('established');
               open = (await server.stats()).connections;
             },
@@ -170,14 +183,20 @@ describe('Q236565: TCP connections not released', { concurrency: CONCURRENCY }, 
           const held = await holdConnections(server.port, 20, 'GET / HTTP/1.1\r\nHost: x\r\n', {
             observeMs: 3000,
             whileHeld: async () => {
-              if (c.fixed) await waitFor('no connections left', async () => (await server.stats()).connections === 0, { timeoutMs: 500 });
+              if (c.fixed)
+                await waitFor('no connections left', async () => (await server.stats()).connections === 0, {
+                  timeoutMs: 500,
+                });
               open = (await server.stats()).connections;
             },
           });
           if (c.fixed) {
             for (const h of held) {
               assert.equal(h.status, 408);
-              assert.ok(h.closedAfterMs !== undefined && h.closedAfterMs >= 900 && h.closedAfterMs <= 2500, `closed after ${h.closedAfterMs} ms`);
+              assert.ok(
+                h.closedAfterMs !== undefined && h.closedAfterMs >= 900 && h.closedAfterMs <= 2500,
+                `closed after ${h.closedAfterMs} ms`,
+              );
             }
             assert.equal(open, 0);
           } else {

@@ -128,9 +128,15 @@ describe(`${ID}: static files are served slowly and with high CPU usage`, { conc
           const read = (procIo(server.pid)?.rchar ?? Number.NaN) - before.rchar;
           if (tree.fixed) {
             // Once more at most (a recheck that found it changed), plus the requests themselves.
-            assert.ok(read < 4 * SIZE + N * request.length * 2, `read ${read} bytes for ${N} requests of a ${SIZE}-byte file: it is read again each time`);
+            assert.ok(
+              read < 4 * SIZE + N * request.length * 2,
+              `read ${read} bytes for ${N} requests of a ${SIZE}-byte file: it is read again each time`,
+            );
           } else {
-            assert.ok(read >= N * SIZE, `read ${read} bytes for ${N} requests of a ${SIZE}-byte file: expected the bug (at least ${N * SIZE})`);
+            assert.ok(
+              read >= N * SIZE,
+              `read ${read} bytes for ${N} requests of a ${SIZE}-byte file: expected the bug (at least ${N * SIZE})`,
+            );
           }
 
           // 2. Conditional requests and HEAD answer as before.
@@ -140,7 +146,10 @@ describe(`${ID}: static files are served slowly and with high CPU usage`, { conc
           assert.equal((await client.request('GET', '/page.html', `If-None-Match: ${etag}\r\n`)).status, 304);
           assert.equal((await client.request('GET', '/page.html', `If-None-Match: W/${etag}\r\n`)).status, 304);
           assert.equal((await client.request('GET', '/page.html', 'If-None-Match: "0-0"\r\n')).status, 200);
-          assert.equal((await client.request('GET', '/page.html', `If-Modified-Since: ${lastModified}\r\n`)).status, 304);
+          assert.equal(
+            (await client.request('GET', '/page.html', `If-Modified-Since: ${lastModified}\r\n`)).status,
+            304,
+          );
           const head = await client.request('HEAD', '/page.html');
           assert.equal(head.status, 200);
           assert.equal(head.headers.get('content-length'), String(SIZE));

@@ -108,7 +108,19 @@ export const INTERESTING_VALUES: readonly unknown[] = [
 
 const INTERESTING_STRINGS = INTERESTING_VALUES.filter((v): v is string => typeof v === 'string');
 
-export const INTERESTING_KEYS: readonly string[] = ['__proto__', 'constructor', 'toString', 'postInstall', 'script', 'owner', 'uid', 'linkname', 'symlink', 'x', ''];
+export const INTERESTING_KEYS: readonly string[] = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'postInstall',
+  'script',
+  'owner',
+  'uid',
+  'linkname',
+  'symlink',
+  'x',
+  '',
+];
 
 const RANDOM_KEYS = [...INTERESTING_KEYS, 'format', 'id', 'files', 'path', 'size', 'sha256'];
 
@@ -170,7 +182,8 @@ export function mutateJson(value: unknown, rng: Rng): unknown {
     const all = slots(root);
     if (all.length === 0) return randomJson(rng);
     const s = rng.pick(all);
-    const get = (): Json => (Array.isArray(s.parent) ? s.parent[s.key as number]! : (s.parent as Record<string, Json>)[s.key as string]!);
+    const get = (): Json =>
+      Array.isArray(s.parent) ? s.parent[s.key as number]! : (s.parent as Record<string, Json>)[s.key as string]!;
     const set = (v: Json): void => {
       if (Array.isArray(s.parent)) s.parent[s.key as number] = v;
       else (s.parent as Record<string, Json>)[s.key as string] = v;
@@ -195,7 +208,19 @@ export function mutateJson(value: unknown, rng: Rng): unknown {
       }
       case 5: {
         const v = get();
-        if (typeof v === 'string') set(rng.pick([v.toUpperCase(), v.normalize('NFD'), `${v}.`, `${v}/`, `../${v}`, `${v}\u0000`, v.repeat(20), v.slice(1)]));
+        if (typeof v === 'string')
+          set(
+            rng.pick([
+              v.toUpperCase(),
+              v.normalize('NFD'),
+              `${v}.`,
+              `${v}/`,
+              `../${v}`,
+              `${v}\u0000`,
+              v.repeat(20),
+              v.slice(1),
+            ]),
+          );
         else if (typeof v === 'number') set(rng.pick([v + 1, v - 1, -v, v * 1024, v + 0.5]));
         else set(randomJson(rng, 2));
         break;
@@ -207,7 +232,13 @@ export function mutateJson(value: unknown, rng: Rng): unknown {
         // copy a sibling over another: the kind of edit that makes twins and duplicates
         const siblings = all.filter((o) => o.parent === s.parent);
         const other = rng.pick(siblings);
-        set(clone(Array.isArray(other.parent) ? other.parent[other.key as number]! : (other.parent as Record<string, Json>)[other.key as string]!));
+        set(
+          clone(
+            Array.isArray(other.parent)
+              ? other.parent[other.key as number]!
+              : (other.parent as Record<string, Json>)[other.key as string]!,
+          ),
+        );
         break;
       }
       default:
@@ -229,7 +260,9 @@ export function mutateBytes(input: Buffer, rng: Rng): Buffer {
         b[at] = b[at]! ^ (1 << rng.int(8));
         break;
       case 1:
-        b[at] = rng.pick([0x00, 0xff, 0x7f, 0x80, 0x22, 0x5c, 0x2f, 0x2e, 0x7b, 0x5b, 0x0a, 0x20, 0x3a, 0x2d, 0x23, 0x26, 0x2a]);
+        b[at] = rng.pick([
+          0x00, 0xff, 0x7f, 0x80, 0x22, 0x5c, 0x2f, 0x2e, 0x7b, 0x5b, 0x0a, 0x20, 0x3a, 0x2d, 0x23, 0x26, 0x2a,
+        ]);
         break;
       case 2:
         b = Buffer.concat([b.subarray(0, at), rng.bytes(1 + rng.int(8)), b.subarray(at)]);
@@ -252,7 +285,44 @@ export function mutateBytes(input: Buffer, rng: Rng): Buffer {
 
 /** Text mutations that speak YAML: its indicators, anchors, aliases, tags, odd indentation. */
 export function mutateYaml(text: string, rng: Rng): string {
-  const tokens = [': ', '- ', '-', ':', '[', ']', '{', '}', ',', '&a ', '*a', '!!binary ', '!!str ', '!!int ', '!!map ', '!!seq ', '? ', '|', '>', '#', '"', "'", '\n', '\n  ', '\t', '~', 'null', 'true', '0x10', '1e400', '<<: *a', '%YAML 1.1\n', '---\n', '...\n', '\uFEFF', '\u0000'];
+  const tokens = [
+    ': ',
+    '- ',
+    '-',
+    ':',
+    '[',
+    ']',
+    '{',
+    '}',
+    ',',
+    '&a ',
+    '*a',
+    '!!binary ',
+    '!!str ',
+    '!!int ',
+    '!!map ',
+    '!!seq ',
+    '? ',
+    '|',
+    '>',
+    '#',
+    '"',
+    "'",
+    '\n',
+    '\n  ',
+    '\t',
+    '~',
+    'null',
+    'true',
+    '0x10',
+    '1e400',
+    '<<: *a',
+    '%YAML 1.1\n',
+    '---\n',
+    '...\n',
+    '\uFEFF',
+    '\u0000',
+  ];
   let t = text;
   const rounds = 1 + rng.int(3);
   for (let r = 0; r < rounds; r++) {
@@ -285,7 +355,8 @@ export function mutateYaml(text: string, rng: Rng): string {
         // a billion-laughs ladder
         const n = 2 + rng.int(8);
         let lol = 'l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
-        for (let i = 1; i < n; i++) lol += `l${i}: &l${i} [${Array.from({ length: 9 }, () => `*l${i - 1}`).join(', ')}]\n`;
+        for (let i = 1; i < n; i++)
+          lol += `l${i}: &l${i} [${Array.from({ length: 9 }, () => `*l${i - 1}`).join(', ')}]\n`;
         t = `${lol}${t}`;
         break;
       }
@@ -331,7 +402,27 @@ const FIELDS: readonly { at: number; len: number; kind: 'string' | 'octal' | 'fl
   { at: 345, len: 155, kind: 'string' },
 ];
 
-const NAMES = ['../x', '/tmp/x', 'payload/bin/tool', 'payload/BIN/TOOL', 'payload/bin/tool/', 'payload/bin/tool.', 'payload/', 'payload', 'payload/bin', 'servicepack.json', 'servicepack.sig', 'EULA.txt', 'eula.TXT', 'payload/bin\\tool', 'C:x', 'payload/lib/caf\u00e9.js', 'payload/lib/cafe\u0301.js', 'payload/lib', ''];
+const NAMES = [
+  '../x',
+  '/tmp/x',
+  'payload/bin/tool',
+  'payload/BIN/TOOL',
+  'payload/bin/tool/',
+  'payload/bin/tool.',
+  'payload/',
+  'payload',
+  'payload/bin',
+  'servicepack.json',
+  'servicepack.sig',
+  'EULA.txt',
+  'eula.TXT',
+  'payload/bin\\tool',
+  'C:x',
+  'payload/lib/caf\u00e9.js',
+  'payload/lib/cafe\u0301.js',
+  'payload/lib',
+  '',
+];
 
 function fieldValue(rng: Rng, f: (typeof FIELDS)[number]): Buffer {
   switch (f.kind) {
@@ -339,7 +430,11 @@ function fieldValue(rng: Rng, f: (typeof FIELDS)[number]): Buffer {
       return rng.chance(0.8) ? Buffer.from(rng.pick(NAMES)) : rng.bytes(rng.int(f.len));
     case 'octal': {
       const v = rng.pick([
-        () => `${rng.int(0o7777).toString(8).padStart(f.len - 1, '0')}\0`,
+        () =>
+          `${rng
+            .int(0o7777)
+            .toString(8)
+            .padStart(f.len - 1, '0')}\0`,
         () => `${(rng.int(2 ** 30) * 8).toString(8)}\0`,
         () => `${'7'.repeat(f.len - 1)}\0`,
         () => '\0'.repeat(f.len),
@@ -357,9 +452,15 @@ function fieldValue(rng: Rng, f: (typeof FIELDS)[number]): Buffer {
       return Buffer.from(v, 'latin1');
     }
     case 'flag':
-      return Buffer.from(rng.pick(['0', '1', '2', '3', '4', '5', '6', '7', 'x', 'g', 'L', 'K', 'A', 'D', 'M', 'S', 'V', '\0', ' ']), 'latin1');
+      return Buffer.from(
+        rng.pick(['0', '1', '2', '3', '4', '5', '6', '7', 'x', 'g', 'L', 'K', 'A', 'D', 'M', 'S', 'V', '\0', ' ']),
+        'latin1',
+      );
     default:
-      return Buffer.from(rng.pick(['ustar\x0000', 'ustar  \0', 'ustar\0\0\0', '\0\0\0\0\0\0\0\0', 'USTAR\x0000']), 'latin1');
+      return Buffer.from(
+        rng.pick(['ustar\x0000', 'ustar  \0', 'ustar\0\0\0', '\0\0\0\0\0\0\0\0', 'USTAR\x0000']),
+        'latin1',
+      );
   }
 }
 
@@ -416,7 +517,14 @@ export function mutateTar(input: Buffer, rng: Rng): { tar: Buffer; ops: string[]
       }
       case 3: {
         const at = rng.int(blocks + 1) * BLOCK;
-        const block = rng.pick([() => Buffer.alloc(BLOCK), () => rng.bytes(BLOCK), () => Buffer.from(tar.subarray(headers.length ? rng.pick(headers) : 0, (headers.length ? rng.pick(headers) : 0) + BLOCK))])();
+        const block = rng.pick([
+          () => Buffer.alloc(BLOCK),
+          () => rng.bytes(BLOCK),
+          () =>
+            Buffer.from(
+              tar.subarray(headers.length ? rng.pick(headers) : 0, (headers.length ? rng.pick(headers) : 0) + BLOCK),
+            ),
+        ])();
         tar = Buffer.concat([tar.subarray(0, at), block, tar.subarray(at)]);
         ops.push(`insert-block@${at}`);
         break;
@@ -450,7 +558,11 @@ export function mutateTar(input: Buffer, rng: Rng): { tar: Buffer; ops: string[]
         break;
       }
       case 8: {
-        const extra = rng.pick([() => Buffer.alloc(BLOCK * (1 + rng.int(40))), () => rng.bytes(1 + rng.int(2000)), () => Buffer.from(tar.subarray(0, Math.min(tar.length, 4 * BLOCK)))])();
+        const extra = rng.pick([
+          () => Buffer.alloc(BLOCK * (1 + rng.int(40))),
+          () => rng.bytes(1 + rng.int(2000)),
+          () => Buffer.from(tar.subarray(0, Math.min(tar.length, 4 * BLOCK))),
+        ])();
         tar = Buffer.concat([tar, extra]);
         ops.push('append');
         break;

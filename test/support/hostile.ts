@@ -31,14 +31,20 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
  */
 export function fixedKey(label: string): FixedKey {
   const seed = createHash('sha256').update(`servicepack test key: ${label}`).digest();
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const publicKey = createPublicKey(privateKey);
   return {
     privateKey,
     publicKey,
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    keyid: createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex'),
+    keyid: createHash('sha256')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex'),
   };
 }
 
@@ -152,7 +158,8 @@ export function tarBytes(entries: readonly RawEntry[], opts: TarOptions = {}): B
   }
   if (opts.end ?? true) parts.push(Buffer.alloc(2 * BLOCK));
   let tar = Buffer.concat(parts);
-  if ((opts.end ?? true) && (opts.record ?? true)) tar = Buffer.concat([tar, Buffer.alloc((20 * BLOCK - (tar.length % (20 * BLOCK))) % (20 * BLOCK))]);
+  if ((opts.end ?? true) && (opts.record ?? true))
+    tar = Buffer.concat([tar, Buffer.alloc((20 * BLOCK - (tar.length % (20 * BLOCK))) % (20 * BLOCK))]);
   return opts.trailer ? Buffer.concat([tar, opts.trailer]) : tar;
 }
 
@@ -178,7 +185,11 @@ export async function treeSnapshot(dir: string): Promise<string[]> {
         out.push(`d ${mode} ${p}`);
         await walk(p);
       } else if (st.isFile()) {
-        out.push(`f ${mode} ${st.size} ${createHash('sha256').update(await readFile(full)).digest('hex')} ${p}`);
+        out.push(
+          `f ${mode} ${st.size} ${createHash('sha256')
+            .update(await readFile(full))
+            .digest('hex')} ${p}`,
+        );
       } else if (st.isSymbolicLink()) {
         out.push(`l ${p} -> ${await readlink(full)}`);
       } else {

@@ -103,8 +103,13 @@ export interface FixTree {
  * nothing, so a missing build fails here, never skips. `fixed` can override what counts as fixed
  * (an arch-only fix: the other arch never had the bug).
  */
-export function fixTrees(id: string, level: number, fixed?: (info: TreeBuildInfo, carries: boolean) => boolean): FixTree[] {
-  if (!existsSync(releasesDir)) throw new Error(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
+export function fixTrees(
+  id: string,
+  level: number,
+  fixed?: (info: TreeBuildInfo, carries: boolean) => boolean,
+): FixTree[] {
+  if (!existsSync(releasesDir))
+    throw new Error(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
   const trees = readdirSync(releasesDir)
     .filter((n) => n.startsWith('inetsrv-4.0-'))
     .sort()
@@ -116,7 +121,8 @@ export function fixTrees(id: string, level: number, fixed?: (info: TreeBuildInfo
     });
   for (const arch of ['x86', 'alpha']) {
     for (const l of [level - 1, level]) {
-      if (!trees.some((t) => t.arch === arch && t.level === l)) throw new Error(`no ${arch} release tree at level ${l} in ${releasesDir}: run \`pnpm build\``);
+      if (!trees.some((t) => t.arch === arch && t.level === l))
+        throw new Error(`no ${arch} release tree at level ${l} in ${releasesDir}: run \`pnpm build\``);
     }
   }
   return trees;
@@ -209,7 +215,13 @@ function launch(command: string[], options: StartOptions): Promise<RunningServer
         const s = await reply;
         if (s === undefined) throw new Error(`no stats from inetsrv within ${timeoutMs} ms\n${err}`);
         const num = (k: string) => Number(s[k]);
-        return { connections: num('connections'), ends: num('ends'), drops: num('drops'), accepted: num('accepted'), requests: num('requests') };
+        return {
+          connections: num('connections'),
+          ends: num('ends'),
+          drops: num('drops'),
+          accepted: num('accepted'),
+          requests: num('requests'),
+        };
       },
       fdCount: () => fdCount(pid),
       sockets: (state) => socketCount(state, port),
@@ -242,7 +254,10 @@ export function runCli(
   args: string[],
   options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const command = treeDir === undefined ? ['--import', tsxLoader, join(inetsrvSource, 'src', 'cli.ts')] : [join(treeDir, 'bin', 'inetsrv')];
+  const command =
+    treeDir === undefined
+      ? ['--import', tsxLoader, join(inetsrvSource, 'src', 'cli.ts')]
+      : [join(treeDir, 'bin', 'inetsrv')];
   return new Promise((res) => {
     execFile(
       process.execPath,
@@ -372,7 +387,11 @@ export function exchange(
   port: number,
   request: string | Buffer,
   methods: readonly string[],
-  { timeoutMs = 3000, waitForClose = false, host = '127.0.0.1' }: { timeoutMs?: number; waitForClose?: boolean; host?: string } = {},
+  {
+    timeoutMs = 3000,
+    waitForClose = false,
+    host = '127.0.0.1',
+  }: { timeoutMs?: number; waitForClose?: boolean; host?: string } = {},
 ): Promise<ExchangeResult> {
   return new Promise((res, rej) => {
     const socket: Socket = connect({ port, host });
@@ -413,7 +432,10 @@ export function exchange(
  * reset, since nothing is left unread. Resolves with the status, or 'no-response' if the server
  * closed (or stayed silent for timeoutMs) first.
  */
-export function requestCycle(port: number, { timeoutMs = 1000, path = '/' }: { timeoutMs?: number; path?: string } = {}): Promise<number | 'no-response'> {
+export function requestCycle(
+  port: number,
+  { timeoutMs = 1000, path = '/' }: { timeoutMs?: number; path?: string } = {},
+): Promise<number | 'no-response'> {
   return new Promise((res) => {
     const socket = connect({ port, host: '127.0.0.1' });
     let data = Buffer.alloc(0);
@@ -455,7 +477,13 @@ export async function holdConnections(
   port: number,
   n: number,
   payload: string,
-  { observeMs, whileHeld }: { observeMs: number; /** Runs before the clients let go (to read the server's state). */ whileHeld?: () => Promise<void> },
+  {
+    observeMs,
+    whileHeld,
+  }: {
+    observeMs: number /** Runs before the clients let go (to read the server's state). */;
+    whileHeld?: () => Promise<void>;
+  },
 ): Promise<HeldConnection[]> {
   const sockets: Socket[] = [];
   const results: HeldConnection[] = [];
@@ -541,7 +569,10 @@ export interface LeakProbeResult {
 export async function runLeakProbe(
   treeDir: string,
   n: number,
-  { holdMs = [1000, 1000] as readonly [number, number], start = startTree }: { holdMs?: readonly [number, number]; start?: typeof startTree } = {},
+  {
+    holdMs = [1000, 1000] as readonly [number, number],
+    start = startTree,
+  }: { holdMs?: readonly [number, number]; start?: typeof startTree } = {},
 ): Promise<LeakProbeResult> {
   const server = await start(treeDir, {
     // RTM does not know the last two keys and ignores them (with a warning); the fix honours them.
@@ -559,7 +590,10 @@ export async function runLeakProbe(
     const tBarrier = performance.now();
     let cleanMs: number | undefined;
     try {
-      cleanMs = await waitFor('no connections left', async () => (await server.stats()).connections === 0, { timeoutMs: 500, stepMs: 10 });
+      cleanMs = await waitFor('no connections left', async () => (await server.stats()).connections === 0, {
+        timeoutMs: 500,
+        stepMs: 10,
+      });
     } catch {
       cleanMs = undefined;
     }

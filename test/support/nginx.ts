@@ -120,7 +120,8 @@ function waitReady(port: number, child: ChildProcess, timeoutMs: number): Promis
         resolve();
       });
       req.on('error', () => {
-        if (Date.now() > deadline) reject(new Error(`nginx did not answer on 127.0.0.1:${port} within ${timeoutMs} ms`));
+        if (Date.now() > deadline)
+          reject(new Error(`nginx did not answer on 127.0.0.1:${port} within ${timeoutMs} ms`));
         else setTimeout(attempt, 50);
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -140,10 +141,14 @@ export async function startNginx(docRoot: string): Promise<Nginx> {
     const port = await freePort();
     writeFileSync(join(prefix, 'nginx.conf'), config(prefix, docRoot, port, bin));
     // detached: its own process group, so the worker goes down with the master whatever happens
-    const child = spawn(bin, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log'), '-g', 'daemon off;'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      detached: true,
-    });
+    const child = spawn(
+      bin,
+      ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log'), '-g', 'daemon off;'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true,
+      },
+    );
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -215,38 +220,44 @@ export interface CuttingProxy {
  * body bytes (the connection is destroyed, as a dropped network would), and passes every other
  * request, Range included, through unchanged. It records what each request asked for.
  */
-export async function startCuttingProxy(upstreamPort: number, opts: { path: string; cutAfter: number }): Promise<CuttingProxy> {
+export async function startCuttingProxy(
+  upstreamPort: number,
+  opts: { path: string; cutAfter: number },
+): Promise<CuttingProxy> {
   const requests: ProxiedRequest[] = [];
   let cutDone = false;
   const server = createServer((req, res) => {
     const entry: ProxiedRequest = { url: req.url ?? '', range: req.headers.range, status: 0, sent: 0, cut: false };
     requests.push(entry);
     const headers: IncomingHttpHeaders = { ...req.headers, host: `127.0.0.1:${upstreamPort}` };
-    const up = httpRequest({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers }, (upRes) => {
-      entry.status = upRes.statusCode ?? 0;
-      res.writeHead(entry.status, upRes.headers);
-      const cutHere = !cutDone && req.url === opts.path && entry.status === 200;
-      if (cutHere) cutDone = true;
-      upRes.on('data', (chunk: Buffer) => {
-        if (entry.cut) return;
-        if (cutHere && entry.sent + chunk.length >= opts.cutAfter) {
-          const part = chunk.subarray(0, opts.cutAfter - entry.sent);
-          entry.sent += part.length;
-          entry.cut = true;
-          res.write(part, () => {
-            // give the bytes a moment to leave, then drop the connection mid-body
-            setTimeout(() => res.socket?.destroy(), 20);
-          });
-          upRes.destroy();
-          return;
-        }
-        entry.sent += chunk.length;
-        res.write(chunk);
-      });
-      upRes.on('end', () => {
-        if (!entry.cut) res.end();
-      });
-    });
+    const up = httpRequest(
+      { host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers },
+      (upRes) => {
+        entry.status = upRes.statusCode ?? 0;
+        res.writeHead(entry.status, upRes.headers);
+        const cutHere = !cutDone && req.url === opts.path && entry.status === 200;
+        if (cutHere) cutDone = true;
+        upRes.on('data', (chunk: Buffer) => {
+          if (entry.cut) return;
+          if (cutHere && entry.sent + chunk.length >= opts.cutAfter) {
+            const part = chunk.subarray(0, opts.cutAfter - entry.sent);
+            entry.sent += part.length;
+            entry.cut = true;
+            res.write(part, () => {
+              // give the bytes a moment to leave, then drop the connection mid-body
+              setTimeout(() => res.socket?.destroy(), 20);
+            });
+            upRes.destroy();
+            return;
+          }
+          entry.sent += chunk.length;
+          res.write(chunk);
+        });
+        upRes.on('end', () => {
+          if (!entry.cut) res.end();
+        });
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });

@@ -45,7 +45,10 @@ export async function freezeBuild(trees: readonly string[], packs: readonly stri
 /** Fails the suite early, with the command that fixes it, when the build output is missing. */
 export function requireBuild(paths: string[]): void {
   const missing = [...paths, join(repo, 'installer', 'dist', 'cli.js')].filter((p) => !existsSync(p));
-  if (missing.length > 0) throw new Error(`missing build output (${missing.join(', ')}): run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
+  if (missing.length > 0)
+    throw new Error(
+      `missing build output (${missing.join(', ')}): run pnpm build (npx --yes pnpm@10.34.8 run build) first`,
+    );
 }
 
 export interface Run {
@@ -67,7 +70,10 @@ export interface RunOptions {
 export function servicepack(args: string[], opts: RunOptions = {}): Promise<Run> {
   const t0 = performance.now();
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env['PATH'] ?? '', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
@@ -138,9 +144,14 @@ export function digestDiff(a: Digest, b: Digest): string[] {
 /** `node <root>/bin/inetsrv --version`: the level line the product itself reports. */
 export function productVersion(root: string): Promise<string> {
   return new Promise((res) => {
-    execFile(process.execPath, [join(root, 'bin', 'inetsrv'), '--version'], { timeout: 15_000 }, (error, stdout, stderr) => {
-      res(error ? `error: ${error.message} ${stderr}` : (stdout.split('\n')[0] ?? ''));
-    });
+    execFile(
+      process.execPath,
+      [join(root, 'bin', 'inetsrv'), '--version'],
+      { timeout: 15_000 },
+      (error, stdout, stderr) => {
+        res(error ? `error: ${error.message} ${stderr}` : (stdout.split('\n')[0] ?? ''));
+      },
+    );
   });
 }
 
@@ -170,7 +181,11 @@ export function builtPacks(): string[] {
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time, keeping the input order in the result. */
-export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

@@ -17,7 +17,12 @@ export const distFeed = join(repoRoot, 'dist', 'feed');
 
 /** Fails (never skips) when the build the tests rely on is missing. */
 export function requireBuild(): void {
-  for (const p of [join(repoRoot, 'installer', 'dist', 'cli.js'), join(distFeed, 'index.json'), join(distPacks, 'inetsrv-4.0-sp6-x86.tgz'), join(repoRoot, 'dist', 'keys', 'dev.key')]) {
+  for (const p of [
+    join(repoRoot, 'installer', 'dist', 'cli.js'),
+    join(distFeed, 'index.json'),
+    join(distPacks, 'inetsrv-4.0-sp6-x86.tgz'),
+    join(repoRoot, 'dist', 'keys', 'dev.key'),
+  ]) {
     if (!existsSync(p)) throw new Error(`${p} is missing: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
   }
 }
@@ -56,7 +61,10 @@ export interface CliRun {
 export function servicepack(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliRun> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env } });
+    const child = spawn(process.execPath, [bin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -95,7 +103,10 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
       if (e.isDirectory()) {
         out[`${p}/`] = 'dir';
         await walk(p);
-      } else out[p] = createHash('sha256').update(await readFile(join(dir, p))).digest('hex');
+      } else
+        out[p] = createHash('sha256')
+          .update(await readFile(join(dir, p)))
+          .digest('hex');
     }
   }
   await walk('');
@@ -110,5 +121,9 @@ export async function readJsonLines(file: string): Promise<Record<string, unknow
 }
 
 export async function buildInfoOf(root: string): Promise<{ level: number; arch: string; hotfixes: string[] }> {
-  return JSON.parse(await readFile(join(root, 'BUILDINFO.json'), 'utf8')) as { level: number; arch: string; hotfixes: string[] };
+  return JSON.parse(await readFile(join(root, 'BUILDINFO.json'), 'utf8')) as {
+    level: number;
+    arch: string;
+    hotfixes: string[];
+  };
 }

@@ -36,14 +36,30 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
     const root = resolveRoot(flags.root, io.env);
-    const [{ checkUpdates }, { withoutUserinfo }] = await Promise.all([import('@servicepack/core/updates'), import('@servicepack/core/redact')]);
-    const res = await checkUpdates(root, flags.feed, { ...(flags.trust ? { trustFiles: flags.trust } : {}), sink: rep.r.sink });
+    const [{ checkUpdates }, { withoutUserinfo }] = await Promise.all([
+      import('@servicepack/core/updates'),
+      import('@servicepack/core/redact'),
+    ]);
+    const res = await checkUpdates(root, flags.feed, {
+      ...(flags.trust ? { trustFiles: flags.trust } : {}),
+      sink: rep.r.sink,
+    });
     const pending = flags.requireNone === true && !res.upToDate;
     // the URL as typed may carry a password; what is printed never does
     const shown = withoutUserinfo(flags.feed);
-    const message = pending ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${shown} --root ${res.root} latest` : undefined;
+    const message = pending
+      ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${shown} --root ${res.root} latest`
+      : undefined;
     if (rep.kind === 'json') {
-      if (pending) rep.r.error({ ok: false, code: 'E_REQUIREMENT_NOT_MET', exitCode: EXIT.notApplicable, message: message!, details: { pending: res.updates.map((u) => u.id) }, ...res });
+      if (pending)
+        rep.r.error({
+          ok: false,
+          code: 'E_REQUIREMENT_NOT_MET',
+          exitCode: EXIT.notApplicable,
+          message: message!,
+          details: { pending: res.updates.map((u) => u.id) },
+          ...res,
+        });
       else rep.r.result({ ...res });
     } else {
       printCheck(rep.r, res, shown);
@@ -63,14 +79,21 @@ function printCheck(r: PlainReporter, res: CheckResult, source: string): void {
     r.print(r.o.green('Up to date: no update in the feed applies to this installation.'));
     return;
   }
-  r.print(safe`${res.updates.length} ${res.updates.length === 1 ? 'update applies' : 'updates apply'} and ${res.updates.length === 1 ? 'is' : 'are'} not installed:`);
+  r.print(
+    safe`${res.updates.length} ${res.updates.length === 1 ? 'update applies' : 'updates apply'} and ${res.updates.length === 1 ? 'is' : 'are'} not installed:`,
+  );
   const width = Math.max(...res.updates.map((u) => u.id.length));
   for (const u of res.updates) {
-    const fixes = u.fixes.length > 0 ? safe`; fixes ${joinShown(
-      u.fixes.map((f) => f.id),
-      ', ',
-    )}` : '';
+    const fixes =
+      u.fixes.length > 0
+        ? safe`; fixes ${joinShown(
+            u.fixes.map((f) => f.id),
+            ', ',
+          )}`
+        : '';
     r.print(safe`  ${u.id.padEnd(width)}  ${u.title}, ${u.size} bytes${fixes}`);
   }
-  r.print(safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install --feed ${source} --root ${res.root} latest)`);
+  r.print(
+    safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install --feed ${source} --root ${res.root} latest)`,
+  );
 }

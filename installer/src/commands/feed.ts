@@ -15,30 +15,47 @@ export function registerFeedCommands(program: Command, io: Io = processIo(), sta
     else process.exitCode = code;
   };
 
-  const feed = program.command('feed').description('vendor side: publish the signed feed of packs and the file catalog');
+  const feed = program
+    .command('feed')
+    .description('vendor side: publish the signed feed of packs and the file catalog');
 
   feed
     .command('publish')
-    .description('sign the packs and release trees into a static feed folder; rebuilding the same inputs changes nothing')
+    .description(
+      'sign the packs and release trees into a static feed folder; rebuilding the same inputs changes nothing',
+    )
     .option('--packs <dir>', 'packs to publish (default: dist/packs)')
     .option('--releases <dir>', 'release trees for the file catalog (default: dist/releases)')
     .option('--out <dir>', 'feed folder, replaced as a whole (default: dist/feed)')
     .option('--key <file>', 'private signing key, PKCS#8 PEM (default: dist/keys/dev.key, created when absent)')
     .option('--index-version <n>', 'index version to publish (default: the previous one, plus 1 when anything changed)')
     .option('--expires-in <days>', 'days from --created until clients refuse the index (default: 3650)')
-    .option('--created <time>', 'ISO 8601 time or "now" (default: $SOURCE_DATE_EPOCH, else a fixed date, for reproducible output)')
+    .option(
+      '--created <time>',
+      'ISO 8601 time or "now" (default: $SOURCE_DATE_EPOCH, else a fixed date, for reproducible output)',
+    )
     .option('--json', 'print one JSON document on stdout')
     .action(async (flags) => finish(await runFeedPublish(flags, io)));
 }
 
 function wholeNumber(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) throw new UsageError(`${flag} takes a whole number from 1 up, got "${value}"`);
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value)))
+    throw new UsageError(`${flag} takes a whole number from 1 up, got "${value}"`);
   return Number(value);
 }
 
 export async function runFeedPublish(
-  flags: { packs?: string; releases?: string; out?: string; key?: string; indexVersion?: string; expiresIn?: string; created?: string; json?: true },
+  flags: {
+    packs?: string;
+    releases?: string;
+    out?: string;
+    key?: string;
+    indexVersion?: string;
+    expiresIn?: string;
+    created?: string;
+    json?: true;
+  },
   io: Io,
 ): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
@@ -80,7 +97,10 @@ export async function runFeedPublish(
       indexSha256: published.indexSha256,
     };
     if (rep.kind === 'json') rep.r.result(summary);
-    else rep.r.print(safe`${published.outDir}\n  version ${ix.version}${published.changed ? '' : ' (unchanged)'}, ${ix.packs.length} pack(s), expires ${ix.expires}`);
+    else
+      rep.r.print(
+        safe`${published.outDir}\n  version ${ix.version}${published.changed ? '' : ' (unchanged)'}, ${ix.packs.length} pack(s), expires ${ix.expires}`,
+      );
     return EXIT.ok;
   } catch (e) {
     // builder failures are plain Errors carrying an operator message: give them a code, exit 1

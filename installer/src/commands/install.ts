@@ -33,7 +33,12 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('-u, --unattended', 'no questions (the only mode for now; the wizard comes later)')
     .option('-n, --no-backup', 'keep no uninstall data (the pack cannot be removed afterwards)')
-    .addOption(new Option('-o, --overwrite-modified', 'replace locally modified files (the changed files go to the backup)').conflicts('keepModified'))
+    .addOption(
+      new Option(
+        '-o, --overwrite-modified',
+        'replace locally modified files (the changed files go to the backup)',
+      ).conflicts('keepModified'),
+    )
     .addOption(new Option('--keep-modified', 'leave locally modified files as they are').conflicts('overwriteModified'))
     .option('-z, --no-restart', 'stop the service for the commit but do not start it again; exit 10')
     .option('-f, --force', 'install even when the state record and BUILDINFO.json disagree')
@@ -41,23 +46,45 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .option('--json', 'print one JSON document on stdout')
     .option('--trust <file...>', 'also trust these public keys (PEM)')
     .option('--allow-unsigned', 'install packs that are unsigned or signed by unknown keys')
-    .option('--accept-eula', 'accept the license agreement of packs that carry one (read it first: tar -xzOf PACK EULA.txt)')
+    .option(
+      '--accept-eula',
+      'accept the license agreement of packs that carry one (read it first: tar -xzOf PACK EULA.txt)',
+    )
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
     .option('--answer-file <file>', 'unattended install as the YAML answer file says (implies -u; see docs/fleet.md)')
     .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
-    .addHelpText('after', '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n')
+    .addHelpText(
+      'after',
+      '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n',
+    )
     .action(async (packs, flags, cmd) => {
-      if (packs.length === 0 && flags.trust !== undefined && flags.feed === undefined && flags.answerFile === undefined) {
+      if (
+        packs.length === 0 &&
+        flags.trust !== undefined &&
+        flags.feed === undefined &&
+        flags.answerFile === undefined
+      ) {
         // Options come first (operands.ts), which puts --trust right before the packs, and it takes
         // every word up to the next option: say so rather than "no pack given".
-        const doc = new UsageError(`no pack given: --trust took ${flags.trust.join(' ')} as keys; end the key list with -- before the packs (servicepack install --trust KEY -- PACK...)`);
+        const doc = new UsageError(
+          `no pack given: --trust took ${flags.trust.join(' ')} as keys; end the key list with -- before the packs (servicepack install --trust KEY -- PACK...)`,
+        );
         state.exitCode = reportFailure(makeReporter(io, flags.json === true, flags.quiet === true), io, doc);
         return;
       }
       // Answer files, feeds and -u on a terminal take the unattended path (listr2, per-target results, logs).
-      if (flags.answerFile !== undefined || flags.feed !== undefined || (flags.unattended && flags.json !== true && io.interactive)) {
+      if (
+        flags.answerFile !== undefined ||
+        flags.feed !== undefined ||
+        (flags.unattended && flags.json !== true && io.interactive)
+      ) {
         const { runUnattendedCommand } = await import('../unattended.js');
-        state.exitCode = await runUnattendedCommand(packs, flags, io, (name) => cmd.getOptionValueSource(name) === 'cli');
+        state.exitCode = await runUnattendedCommand(
+          packs,
+          flags,
+          io,
+          (name) => cmd.getOptionValueSource(name) === 'cli',
+        );
         return;
       }
       state.exitCode = await runInstall(packs, flags, io);
@@ -68,31 +95,43 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
   const rep = makeReporter(io, flags.json === true, flags.quiet === true);
   try {
     const root = resolveRoot(flags.root, io.env);
-    const { code, result } = await withTransactionLog({ root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: rep.r.sink }, async (log) => {
-      const hooks = faultHooks(io.env, io.err);
-      const { installPacks } = await import('@servicepack/core/install');
-      const { trustFiles, allowUnsigned, backup, modified, restart, dryRun, force, acceptEula } = optionsFromFlags(flags);
-      const result = await installPacks({
-        root,
-        packs,
-        ...(trustFiles.length > 0 ? { trustFiles } : {}),
-        allowUnsigned,
-        backup,
-        modified,
-        restart: restartPolicy(restart),
-        dryRun,
-        force,
-        acceptEula,
-        sink: log.sink,
-        transactionId: log.transactionId,
-        ...(hooks ? { hooks } : {}),
-      });
-      const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
-      return {
-        value: { code, result },
-        result: { exitCode: code, ok: true, packs: result.packs.map((p) => p.id), before: result.before, after: result.after, changed: result.changed, restartRequired: result.restartRequired },
-      };
-    });
+    const { code, result } = await withTransactionLog(
+      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: rep.r.sink },
+      async (log) => {
+        const hooks = faultHooks(io.env, io.err);
+        const { installPacks } = await import('@servicepack/core/install');
+        const { trustFiles, allowUnsigned, backup, modified, restart, dryRun, force, acceptEula } =
+          optionsFromFlags(flags);
+        const result = await installPacks({
+          root,
+          packs,
+          ...(trustFiles.length > 0 ? { trustFiles } : {}),
+          allowUnsigned,
+          backup,
+          modified,
+          restart: restartPolicy(restart),
+          dryRun,
+          force,
+          acceptEula,
+          sink: log.sink,
+          transactionId: log.transactionId,
+          ...(hooks ? { hooks } : {}),
+        });
+        const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
+        return {
+          value: { code, result },
+          result: {
+            exitCode: code,
+            ok: true,
+            packs: result.packs.map((p) => p.id),
+            before: result.before,
+            after: result.after,
+            changed: result.changed,
+            restartRequired: result.restartRequired,
+          },
+        };
+      },
+    );
     if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
     else printResult(rep.r, result);
     return code;
@@ -112,9 +151,13 @@ function printResult(r: PlainReporter, res: InstallResult): void {
   const c = res.changed;
   const verb = res.dryRun ? 'would change' : 'changed';
   r.print(safe`  ${verb}: ${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`);
-  if (c.spnew.length > 0) r.print(safe`  new config defaults written beside your changed files: ${joinShown(c.spnew, ', ')} (merge them by hand)`);
+  if (c.spnew.length > 0)
+    r.print(
+      safe`  new config defaults written beside your changed files: ${joinShown(c.spnew, ', ')} (merge them by hand)`,
+    );
   if (c.kept.length > 0) r.print(safe`  kept as they were (changed locally): ${joinShown(c.kept, ', ')}`);
   for (const p of res.packs) if (p.backup) r.print(safe`  uninstall data for ${p.id}: ${p.backup}`);
   if (!res.dryRun && res.packs.every((p) => !p.backup)) r.print(safe`  no uninstall data kept (--no-backup)`);
-  if (res.restartRequired) r.print(r.o.yellow(safe`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
+  if (res.restartRequired)
+    r.print(r.o.yellow(safe`Restart required: ${res.restartMessage ?? 'restart the service to finish'}`));
 }

@@ -55,7 +55,9 @@ export function registerVendorCommands(program: Command, io: Io = processIo(), s
 
   program
     .command('keygen')
-    .description('make an ed25519 signing key pair: NAME.key (private, keep it secret) and NAME.pub (give it to installations)')
+    .description(
+      'make an ed25519 signing key pair: NAME.key (private, keep it secret) and NAME.pub (give it to installations)',
+    )
     .requiredOption('--out <dir>', 'folder for the key files')
     .option('--name <name>', 'file name without extension', 'vendor')
     .option('--json', 'print one JSON document on stdout')
@@ -119,9 +121,20 @@ export async function runPackBuild(
         if (rep.kind === 'plain') rep.r.log(printable(line));
       },
     });
-    const summary = { out: built.out, id: built.id, arch: built.arch, sha256: built.sha256, size: built.size, files: built.counts, restart: built.manifest.restart };
+    const summary = {
+      out: built.out,
+      id: built.id,
+      arch: built.arch,
+      sha256: built.sha256,
+      size: built.size,
+      files: built.counts,
+      restart: built.manifest.restart,
+    };
     if (rep.kind === 'json') rep.r.result(summary);
-    else rep.r.print(safe`${built.out}\n  sha256 ${built.sha256}\n  ${built.size} bytes, ${built.manifest.files.length} files`);
+    else
+      rep.r.print(
+        safe`${built.out}\n  sha256 ${built.sha256}\n  ${built.size} bytes, ${built.manifest.files.length} files`,
+      );
     return EXIT.ok;
   } catch (e) {
     return reportFailure(rep, io, await asServicepackError(e));
@@ -145,7 +158,11 @@ function human(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-export async function runPackInspect(path: string, flags: { trust?: string[]; root?: string; json?: true }, io: Io): Promise<number> {
+export async function runPackInspect(
+  path: string,
+  flags: { trust?: string[]; root?: string; json?: true },
+  io: Io,
+): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
     const { inspectPack } = await import('@servicepack/core/pack');
@@ -159,7 +176,13 @@ export async function runPackInspect(path: string, flags: { trust?: string[]; ro
     const insp = await inspectPack(path, { trustedKeys: store.keys, revokedKeyIds: store.revoked });
     const digest = await sha256File(path);
     if (rep.kind === 'json') {
-      rep.r.result({ path, size: insp.size, sha256: digest.sha256, manifest: insp.manifest, signatures: insp.signatures });
+      rep.r.result({
+        path,
+        size: insp.size,
+        sha256: digest.sha256,
+        manifest: insp.manifest,
+        signatures: insp.signatures,
+      });
       return EXIT.ok;
     }
     // The lines carry the manifest's own strings (titles, paths): a pack is inspected before it is trusted.
@@ -178,9 +201,17 @@ export async function inspectionLines(insp: PackInspection, sha256: string): Pro
   row('id', m.id);
   row('title', m.title);
   row('kind', m.kind);
-  row('level', m.kind === 'hotfix' ? `${levelName(m.baseLevel ?? m.level)} (a hotfix does not change the level)` : `${m.level} (${levelName(m.level)})`);
+  row(
+    'level',
+    m.kind === 'hotfix'
+      ? `${levelName(m.baseLevel ?? m.level)} (a hotfix does not change the level)`
+      : `${m.level} (${levelName(m.level)})`,
+  );
   row('arch', m.arch);
-  row('applies to', `${m.product} ${m.appliesTo.version} at ${m.appliesTo.levels.map((l) => levelName(l)).join(', ')}${m.appliesTo.hotfixes?.length ? ` (with hotfixes ${m.appliesTo.hotfixes.join(', ')})` : ''}`);
+  row(
+    'applies to',
+    `${m.product} ${m.appliesTo.version} at ${m.appliesTo.levels.map((l) => levelName(l)).join(', ')}${m.appliesTo.hotfixes?.length ? ` (with hotfixes ${m.appliesTo.hotfixes.join(', ')})` : ''}`,
+  );
   row('supersedes', m.supersedes.length ? m.supersedes.join(', ') : '(none)');
   row('restart', m.restart ? 'yes (the service restarts)' : 'no');
   row('created', m.created);
@@ -189,10 +220,15 @@ export async function inspectionLines(insp: PackInspection, sha256: string): Pro
   const idWidth = Math.max(8, ...m.fixes.map((f) => f.id.length));
   for (const f of m.fixes) lines.push(`  ${f.id.padEnd(idWidth)}  ${f.title}${f.security ? '  [security]' : ''}`);
   const count = (a: string) => m.files.filter((f) => f.action === a).length;
-  lines.push('', `files (${m.files.length}: ${count('add')} add, ${count('replace')} replace, ${count('delete')} delete)`);
+  lines.push(
+    '',
+    `files (${m.files.length}: ${count('add')} add, ${count('replace')} replace, ${count('delete')} delete)`,
+  );
   const sizeWidth = Math.max(4, ...m.files.map((f) => String(f.size ?? '').length));
   for (const f of m.files) {
-    lines.push(`  ${f.action.padEnd(8)}${String(f.size ?? '-').padStart(sizeWidth)}  ${f.path}${f.config ? '  (config)' : ''}`);
+    lines.push(
+      `  ${f.action.padEnd(8)}${String(f.size ?? '-').padStart(sizeWidth)}  ${f.path}${f.config ? '  (config)' : ''}`,
+    );
   }
   if (m.documents?.length) {
     lines.push('', 'documents');
@@ -215,7 +251,10 @@ export async function runPackSign(path: string, flags: { key: string; json?: tru
     const keyid = keyIdOf(createPublicKey(privateKey));
     const { signatures } = await readPackSignatures(path);
     if (rep.kind === 'json') rep.r.result({ path, keyid, signatures: signatures.map((s) => s.keyid) });
-    else rep.r.print(safe`signed ${path} with key ${keyid} (${signatures.length} signature${signatures.length === 1 ? '' : 's'})`);
+    else
+      rep.r.print(
+        safe`signed ${path} with key ${keyid} (${signatures.length} signature${signatures.length === 1 ? '' : 's'})`,
+      );
     return EXIT.ok;
   } catch (e) {
     return reportFailure(rep, io, e);
@@ -225,19 +264,23 @@ export async function runPackSign(path: string, flags: { key: string; json?: tru
 export async function runKeygen(flags: { out: string; name: string; json?: true }, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags.name)) throw new UsageError(`--name ${flags.name}: letters, digits, ".", "_" and "-" only`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags.name))
+      throw new UsageError(`--name ${flags.name}: letters, digits, ".", "_" and "-" only`);
     const { generateKeyPair } = await import('@servicepack/core/trust');
     const privatePath = join(flags.out, `${flags.name}.key`);
     const publicPath = join(flags.out, `${flags.name}.pub`);
     // never replace a key: packs signed with it would become unverifiable the moment it is lost
-    for (const p of [privatePath, publicPath]) if (existsSync(p)) throw new UsageError(`${p} already exists; choose another --name or --out`);
+    for (const p of [privatePath, publicPath])
+      if (existsSync(p)) throw new UsageError(`${p} already exists; choose another --name or --out`);
     await mkdir(flags.out, { recursive: true });
     const pair = generateKeyPair();
     await writeFile(privatePath, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
     await writeFile(publicPath, pair.publicKeyPem, { mode: 0o644, flag: 'wx' });
     if (rep.kind === 'json') rep.r.result({ keyid: pair.keyid, privateKey: privatePath, publicKey: publicPath });
     else {
-      rep.r.log(safe`wrote ${privatePath} (private: keep it secret) and ${publicPath} (public: goes into installations' .servicepack/trust/)`);
+      rep.r.log(
+        safe`wrote ${privatePath} (private: keep it secret) and ${publicPath} (public: goes into installations' .servicepack/trust/)`,
+      );
       rep.r.print(printable(pair.keyid));
     }
     return EXIT.ok;

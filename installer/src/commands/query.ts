@@ -29,17 +29,25 @@ export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
     const root = resolveRoot(flags.root, io.env);
     // Both at once: each import is a file read on the thread pool, and one after the other they
     // would wait in turn.
-    const [{ parseLevel, levelName }, { queryInstallation }] = await Promise.all([import('@servicepack/core/level'), import('@servicepack/core/query')]);
+    const [{ parseLevel, levelName }, { queryInstallation }] = await Promise.all([
+      import('@servicepack/core/level'),
+      import('@servicepack/core/query'),
+    ]);
     let required: number | undefined;
     if (flags.require !== undefined) {
       required = parseLevel(flags.require);
-      if (required === undefined) throw new UsageError(`--require ${flags.require}: expected a level such as rtm, sp6 or 6`);
+      if (required === undefined)
+        throw new UsageError(`--require ${flags.require}: expected a level such as rtm, sp6 or 6`);
     }
     const q = await queryInstallation(root);
     const met = required === undefined || q.level >= required;
-    const message = required !== undefined && !met ? `${q.product} in ${q.root} is at ${q.levelName}; ${levelName(required)} or later is required` : undefined;
+    const message =
+      required !== undefined && !met
+        ? `${q.product} in ${q.root} is at ${q.levelName}; ${levelName(required)} or later is required`
+        : undefined;
     if (rep.kind === 'json') {
-      const requirement = required !== undefined ? { require: { level: required, levelName: levelName(required), met } } : {};
+      const requirement =
+        required !== undefined ? { require: { level: required, levelName: levelName(required), met } } : {};
       if (met) rep.r.result({ ...q, ...requirement });
       else
         rep.r.error({
@@ -68,11 +76,16 @@ function printQuery(r: PlainReporter, q: QueryResult): void {
   r.print(safe`  build      ${q.build}`);
   r.print(safe`  hotfixes   ${q.hotfixes.length > 0 ? joinShown(q.hotfixes, ', ') : 'none'}`);
   r.print(safe`  root       ${q.root}`);
-  r.print(safe`  consistent ${q.consistent ? 'yes' : r.o.yellow(`no (${q.problems.length} ${q.problems.length === 1 ? 'problem' : 'problems'})`)}`);
+  r.print(
+    safe`  consistent ${q.consistent ? 'yes' : r.o.yellow(`no (${q.problems.length} ${q.problems.length === 1 ? 'problem' : 'problems'})`)}`,
+  );
   for (const p of q.problems.slice(0, 20)) r.print(safe`    ${p.kind.padEnd(9)} ${p.message}`);
   if (q.problems.length > 20) r.print(safe`    … and ${q.problems.length - 20} more`);
   if (q.history.length > 0) {
     r.print(safe`  history`);
-    for (const h of q.history) r.print(safe`    ${h.time}  ${h.action} ${h.packId}  level ${h.fromLevel} -> ${h.toLevel}  ${h.result}${h.backup ? safe`  (backup: .servicepack/${h.backup})` : ''}`);
+    for (const h of q.history)
+      r.print(
+        safe`    ${h.time}  ${h.action} ${h.packId}  level ${h.fromLevel} -> ${h.toLevel}  ${h.result}${h.backup ? safe`  (backup: .servicepack/${h.backup})` : ''}`,
+      );
   } else if (!q.stateRecord) r.print(safe`  history    none (as released by the vendor)`);
 }

@@ -43,10 +43,14 @@ export async function runRecover(flags: RecoverFlags, io: Io): Promise<number> {
 function printResult(r: PlainReporter, res: RecoverResult): void {
   const o = res.outcome;
   if (!o) {
-    r.print(safe`Nothing to recover in ${res.root}: no interrupted transaction.${res.cleaned.length > 0 ? safe` Removed leftovers: ${joinShown(res.cleaned, ', ')}.` : ''}`);
+    r.print(
+      safe`Nothing to recover in ${res.root}: no interrupted transaction.${res.cleaned.length > 0 ? safe` Removed leftovers: ${joinShown(res.cleaned, ', ')}.` : ''}`,
+    );
     return;
   }
   const verb = o.direction === 'rolled-back' ? 'Rolled back' : 'Finished';
-  r.print(safe`${r.o.green(verb)} the interrupted ${o.action} of ${joinShown(o.packs, ', ')} (transaction ${o.transactionId}): ${res.root} is at ${o.levelName}`);
+  r.print(
+    safe`${r.o.green(verb)} the interrupted ${o.action} of ${joinShown(o.packs, ', ')} (transaction ${o.transactionId}): ${res.root} is at ${o.levelName}`,
+  );
   if (res.restartRequired) r.print(r.o.yellow(safe`Restart required: ${res.restartMessage ?? 'start the service'}`));
 }

@@ -43,7 +43,10 @@ export async function runVerify(flags: VerifyFlags, io: Io): Promise<number> {
     for (const p of v.problems) rep.r.print(printable(verifyLine(p)));
     if (v.note !== undefined) rep.r.print(printable(v.note));
     else if (v.clean) rep.r.log(safe`verify: ${v.checked} files of ${v.levelName} match the state record`);
-    else rep.r.log(safe`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from the state record in ${v.checked} recorded files (${v.levelName})`);
+    else
+      rep.r.log(
+        safe`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from the state record in ${v.checked} recorded files (${v.levelName})`,
+      );
     return code;
   } catch (e) {
     return reportFailure(rep, io, e);

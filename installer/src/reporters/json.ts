@@ -32,8 +32,14 @@ export class JsonReporter {
   /** `root`: the target the event belongs to, in a run over targets */
   event(ev: ServicepackEvent | PhaseEvent, root?: string): void {
     if (ev.type !== 'warning') return;
-    this.warnings.push({ ...(root !== undefined ? { root } : {}), code: ev.code, message: ev.message, ...(ev.path !== undefined ? { path: ev.path } : {}) });
-    if (!this.quiet) this.err.write(`${safe`warning: ${root !== undefined ? safe`${root}: ` : ''}${ev.message}`.text}\n`);
+    this.warnings.push({
+      ...(root !== undefined ? { root } : {}),
+      code: ev.code,
+      message: ev.message,
+      ...(ev.path !== undefined ? { path: ev.path } : {}),
+    });
+    if (!this.quiet)
+      this.err.write(`${safe`warning: ${root !== undefined ? safe`${root}: ` : ''}${ev.message}`.text}\n`);
   }
 
   result(doc: Record<string, unknown>): void {

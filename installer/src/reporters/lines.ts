@@ -24,14 +24,16 @@ export function progressText(ev: Extract<UiEvent, { type: 'progress' }>): string
 
 /** One line per target for the end of a run, e.g. "/opt/a: done (exit 0): RTM -> Service Pack 6". */
 export function outcomeLine(o: TargetOutcome): Printable {
-  if (o.error) return safe`${o.root}: ${o.exitCode === 3 ? 'not applicable' : 'failed'} (exit ${o.exitCode}, ${o.error.code}): ${o.error.message}`;
+  if (o.error)
+    return safe`${o.root}: ${o.exitCode === 3 ? 'not applicable' : 'failed'} (exit ${o.exitCode}, ${o.error.code}): ${o.error.message}`;
   const r = o.result!;
   const names = joinShown(
     r.packs.map((p) => p.id),
     ', ',
   );
   const verb = r.dryRun ? 'would install' : 'installed';
-  const restart = o.exitCode === 10 ? safe`; restart required: ${r.restartMessage ?? 'restart the service to finish'}` : '';
+  const restart =
+    o.exitCode === 10 ? safe`; restart required: ${r.restartMessage ?? 'restart the service to finish'}` : '';
   return safe`${o.root}: ${verb} ${names} (exit ${o.exitCode}): ${r.before.levelName} -> ${r.after.levelName}${restart}`;
 }
 
@@ -43,7 +45,9 @@ export function summaryLines(run: RunOutcome): Printable[] {
     const restart = count((t) => t.exitCode === 10);
     const na = count((t) => t.exitCode === 3);
     const failed = run.targets.length - done - restart - na;
-    lines.push(safe`${run.targets.length} targets: ${done} done, ${restart} need a restart, ${na} not applicable, ${failed} failed; exit ${run.exitCode}`);
+    lines.push(
+      safe`${run.targets.length} targets: ${done} done, ${restart} need a restart, ${na} not applicable, ${failed} failed; exit ${run.exitCode}`,
+    );
   }
   return lines;
 }
@@ -57,7 +61,9 @@ export class LinesFrontEnd implements FrontEnd {
   ) {}
 
   private line(root: string | undefined, text: Printable): void {
-    this.io.err.write(`${safe`${this.clock().toISOString()} ${root !== undefined ? safe`${root}: ` : ''}${text}`.text}\n`);
+    this.io.err.write(
+      `${safe`${this.clock().toISOString()} ${root !== undefined ? safe`${root}: ` : ''}${text}`.text}\n`,
+    );
   }
 
   target(info: { root: string; index: number; count: number; fromFeed: boolean }): TargetView {
@@ -74,9 +80,19 @@ export class LinesFrontEnd implements FrontEnd {
             if (ev.type === 'phase') downloading = ev.state === 'started';
             if (this.quiet && ev.state !== 'failed') return;
             const name = ev.type === 'step' ? ev.step : ev.phase;
-            const mark = ev.state === 'started' ? 'start' : ev.state === 'done' ? 'ok   ' : ev.state === 'skipped' ? '--   ' : 'FAIL ';
+            const mark =
+              ev.state === 'started'
+                ? 'start'
+                : ev.state === 'done'
+                  ? 'ok   '
+                  : ev.state === 'skipped'
+                    ? '--   '
+                    : 'FAIL ';
             if (ev.state === 'started') return;
-            this.line(root, safe`${mark}${stepLine(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? safe`: ${ev.message}` : ''}`);
+            this.line(
+              root,
+              safe`${mark}${stepLine(name)}${ev.state === 'skipped' ? ' (nothing to do)' : ''}${ev.state === 'failed' && ev.message ? safe`: ${ev.message}` : ''}`,
+            );
             return;
           }
           case 'progress': {

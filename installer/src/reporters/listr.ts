@@ -72,7 +72,12 @@ export class StepBridge {
     const slot = this.slots.get(key)!;
     if (slot.settled) return slot.settled;
     const o: TaskOutcome =
-      outcome ?? (slot.failed !== undefined ? { state: 'failed', message: slot.failed } : slot.done ? { state: 'done' } : { state: 'skipped', message: slot.skipped ? 'nothing to do' : 'not needed' });
+      outcome ??
+      (slot.failed !== undefined
+        ? { state: 'failed', message: slot.failed }
+        : slot.done
+          ? { state: 'done' }
+          : { state: 'skipped', message: slot.skipped ? 'nothing to do' : 'not needed' });
     slot.settled = o;
     slot.resolve(o);
     return o;
@@ -113,7 +118,12 @@ export class StepBridge {
       return;
     }
     if (ev.type === 'progress') {
-      this.output(ev.step === 'verify' && this.slots.has('download') && this.tasks[this.current]?.key === 'download' ? 'download' : this.byStep.get(ev.step), printable(progressText(ev)));
+      this.output(
+        ev.step === 'verify' && this.slots.has('download') && this.tasks[this.current]?.key === 'download'
+          ? 'download'
+          : this.byStep.get(ev.step),
+        printable(progressText(ev)),
+      );
       return;
     }
     this.output(undefined, ev.type === 'warning' ? safe`warning: ${ev.message}` : printable(ev.message));
@@ -164,23 +174,34 @@ export class ListrFrontEnd implements FrontEnd {
         if (o.state === 'skipped') task.skip(safe`${t.title} (${o.message ?? 'nothing to do'})`.text);
       },
     }));
-    const title = (info.count > 1 ? safe`${info.root} (${info.index + 1} of ${info.count})` : printable(info.root)).text;
+    const title = (info.count > 1 ? safe`${info.root} (${info.index + 1} of ${info.count})` : printable(info.root))
+      .text;
     const renderer = this.opts.renderer ?? (this.opts.quiet ? 'silent' : 'default');
-    const list = new Listr([{ title, task: (_ctx, task) => task.newListr(subtasks, { concurrent: false, exitOnError: true }) }], {
-      concurrent: false,
-      exitOnError: true,
-      // Ctrl+C is the transaction's business (journal, rollback), not the renderer's.
-      registerSignalListeners: false,
-      renderer: renderer as 'default',
-      fallbackRendererCondition: false,
-      rendererOptions: {
-        collapseSubtasks: false,
-        showErrorMessage: true,
-        collapseErrors: false,
-        formatOutput: 'truncate',
-        ...(this.opts.output ? { logger: new ListrLogger({ useIcons: renderer === 'default', processOutput: new ProcessOutput(this.opts.output, this.opts.output) }) } : {}),
+    const list = new Listr(
+      [{ title, task: (_ctx, task) => task.newListr(subtasks, { concurrent: false, exitOnError: true }) }],
+      {
+        concurrent: false,
+        exitOnError: true,
+        // Ctrl+C is the transaction's business (journal, rollback), not the renderer's.
+        registerSignalListeners: false,
+        renderer: renderer as 'default',
+        fallbackRendererCondition: false,
+        rendererOptions: {
+          collapseSubtasks: false,
+          showErrorMessage: true,
+          collapseErrors: false,
+          formatOutput: 'truncate',
+          ...(this.opts.output
+            ? {
+                logger: new ListrLogger({
+                  useIcons: renderer === 'default',
+                  processOutput: new ProcessOutput(this.opts.output, this.opts.output),
+                }),
+              }
+            : {}),
+        },
       },
-    });
+    );
     const running = list.run().catch(() => {});
     return {
       sink: (ev) => bridge.push(ev),

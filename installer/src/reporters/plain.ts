@@ -30,7 +30,13 @@ export interface Paint {
 }
 
 export function paint(on: boolean): Paint {
-  return { red: sgr(on, 31, 39), green: sgr(on, 32, 39), yellow: sgr(on, 33, 39), dim: sgr(on, 2, 22), bold: sgr(on, 1, 22) };
+  return {
+    red: sgr(on, 31, 39),
+    green: sgr(on, 32, 39),
+    yellow: sgr(on, 33, 39),
+    dim: sgr(on, 2, 22),
+    bold: sgr(on, 1, 22),
+  };
 }
 
 /**
@@ -59,7 +65,8 @@ export class PlainReporter {
         if (this.quiet || ev.state === 'started') return;
         this.clearProgress();
         if (ev.state === 'done') this.log(safe`${this.e.green('ok')}   ${stepPlain(ev.step)}`);
-        else if (ev.state === 'skipped') this.log(safe`${this.e.dim('--')}   ${this.e.dim(`${stepPlain(ev.step)} (nothing to do)`)}`);
+        else if (ev.state === 'skipped')
+          this.log(safe`${this.e.dim('--')}   ${this.e.dim(`${stepPlain(ev.step)} (nothing to do)`)}`);
         else this.log(safe`${this.e.red('FAIL')} ${stepPlain(ev.step)}`);
         return;
       case 'progress':

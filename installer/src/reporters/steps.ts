@@ -29,14 +29,34 @@ interface StepWords {
 const STEP_WORDS: Readonly<Record<StepId, StepWords>> = {
   download: { line: 'download and verify the packs', task: 'download' },
   lock: { line: 'take the lock', task: 'prepare', screen: 'Take the lock' },
-  recover: { line: 'check for an interrupted transaction', task: 'prepare', screen: 'Check for an interrupted install' },
+  recover: {
+    line: 'check for an interrupted transaction',
+    task: 'prepare',
+    screen: 'Check for an interrupted install',
+  },
   detect: { line: 'detect the installation', task: 'prepare', screen: 'Detect the installation' },
-  verify: { line: 'verify the packs', plain: 'verify the pack', task: 'verify', screen: 'Verify the signature', screenUninstall: null },
+  verify: {
+    line: 'verify the packs',
+    plain: 'verify the pack',
+    task: 'verify',
+    screen: 'Verify the signature',
+    screenUninstall: null,
+  },
   plan: { line: 'plan the changes', task: 'plan', screen: 'Plan the changes' },
-  stage: { line: 'stage the payload', task: 'stage', screen: 'Unpack and check files', screenUninstall: 'Check the uninstall data' },
+  stage: {
+    line: 'stage the payload',
+    task: 'stage',
+    screen: 'Unpack and check files',
+    screenUninstall: 'Check the uninstall data',
+  },
   journal: { line: 'write the journal', task: 'stage', screen: 'Write the journal' },
   'stop-service': { line: 'stop the service', task: 'stop', screen: 'Stop the server' },
-  commit: { line: 'commit the files', task: 'commit', screen: 'Replace the files', screenUninstall: 'Put back the files' },
+  commit: {
+    line: 'commit the files',
+    task: 'commit',
+    screen: 'Replace the files',
+    screenUninstall: 'Put back the files',
+  },
   record: { line: 'record the new state', task: 'record', screen: 'Record the new level' },
   restart: { line: 'restart the service', task: 'restart', screen: 'Start the server' },
   cleanup: { line: 'clean up', task: 'restart', screen: 'Clean up' },
@@ -66,7 +86,12 @@ export function stepTasks(): { key: TaskKey; title: string; steps: string[] }[] 
   for (const [step, w] of ROWS) {
     const last = tasks[tasks.length - 1];
     if (last?.key === w.task) last.steps.push(step);
-    else tasks.push({ key: w.task, title: TASK_TITLES[w.task] ?? w.line.charAt(0).toUpperCase() + w.line.slice(1), steps: [step] });
+    else
+      tasks.push({
+        key: w.task,
+        title: TASK_TITLES[w.task] ?? w.line.charAt(0).toUpperCase() + w.line.slice(1),
+        steps: [step],
+      });
   }
   return tasks;
 }

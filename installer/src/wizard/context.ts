@@ -62,7 +62,12 @@ export interface WizardContext extends ViewInputs {
   logFile?: string;
 }
 
-export function createContext(request: WizardRequest, services: WizardServices, ui: WizardUi, cwd = process.cwd()): WizardContext {
+export function createContext(
+  request: WizardRequest,
+  services: WizardServices,
+  ui: WizardUi,
+  cwd = process.cwd(),
+): WizardContext {
   return {
     request,
     services,
@@ -81,10 +86,19 @@ export function coreServices(): WizardServices {
   return {
     detect: async (root) => (await import('@servicepack/core/detect')).detectInstallation(root),
     checkJournal: async (root) => (await import('@servicepack/core/transaction')).assertNoOpenJournal(root),
-    loadTrust: async (root, trustFiles) => (await import('@servicepack/core/trust')).loadTrustStore({ root, trustFiles: [...trustFiles] }),
-    inspect: async (path, trust) => (await import('@servicepack/core/pack')).inspectPack(path, { trustedKeys: trust.keys, revokedKeyIds: trust.revoked }),
+    loadTrust: async (root, trustFiles) =>
+      (await import('@servicepack/core/trust')).loadTrustStore({ root, trustFiles: [...trustFiles] }),
+    inspect: async (path, trust) =>
+      (await import('@servicepack/core/pack')).inspectPack(path, {
+        trustedKeys: trust.keys,
+        revokedKeyIds: trust.revoked,
+      }),
     open: async (path, trust, allowUnsigned) =>
-      (await import('@servicepack/core/pack')).openPack(path, { trustedKeys: trust.keys, revokedKeyIds: trust.revoked, ...(allowUnsigned ? { allowUnsigned: true } : {}) }),
+      (await import('@servicepack/core/pack')).openPack(path, {
+        trustedKeys: trust.keys,
+        revokedKeyIds: trust.revoked,
+        ...(allowUnsigned ? { allowUnsigned: true } : {}),
+      }),
     readDocument: async (pack, name) => (await import('@servicepack/core/pack')).readPackDocument(pack, name),
     findPacks: async (dir) => {
       const names = await readdir(dir);
@@ -95,10 +109,25 @@ export function coreServices(): WizardServices {
     },
     install: async (opts) => {
       const { installPacks } = await import('@servicepack/core/install');
-      return logged(opts.root, opts.sink, { source: { kind: 'packs', packs: opts.packs }, options: { backup: opts.backup, modified: opts.modified, restart: opts.restart, force: opts.force === true, allowUnsigned: opts.allowUnsigned === true, acceptEula: opts.acceptEula === true } }, async (transactionId, sink) => {
-        const result = await installPacks({ ...opts, transactionId, sink });
-        return { result, exitCode: result.restartRequired ? 10 : 0, packs: result.packs.map((p) => p.id) };
-      });
+      return logged(
+        opts.root,
+        opts.sink,
+        {
+          source: { kind: 'packs', packs: opts.packs },
+          options: {
+            backup: opts.backup,
+            modified: opts.modified,
+            restart: opts.restart,
+            force: opts.force === true,
+            allowUnsigned: opts.allowUnsigned === true,
+            acceptEula: opts.acceptEula === true,
+          },
+        },
+        async (transactionId, sink) => {
+          const result = await installPacks({ ...opts, transactionId, sink });
+          return { result, exitCode: result.restartRequired ? 10 : 0, packs: result.packs.map((p) => p.id) };
+        },
+      );
     },
     // No transaction log here: uninstallUpdate takes no transaction id to name it after (the
     // uninstall command writes none either).
@@ -106,7 +135,8 @@ export function coreServices(): WizardServices {
     recover: async (root, sink) => {
       const r = await (await import('@servicepack/core/recover')).recoverInstallation({ root, sink });
       const o = r.outcome;
-      if (!o) return `Nothing was left to recover${r.cleaned.length > 0 ? ` (removed leftovers: ${r.cleaned.join(', ')})` : ''}.`;
+      if (!o)
+        return `Nothing was left to recover${r.cleaned.length > 0 ? ` (removed leftovers: ${r.cleaned.join(', ')})` : ''}.`;
       return `The interrupted ${o.action} of ${o.packs.join(', ')} was ${o.direction === 'rolled-back' ? 'rolled back' : 'completed'}: the installation is at ${o.levelName}.`;
     },
   };
@@ -122,10 +152,16 @@ async function logged<R>(
   request: Record<string, unknown>,
   run: (transactionId: string, sink: EventSink) => Promise<{ result: R; exitCode: number; packs: string[] }>,
 ): Promise<{ result: R; logFile?: string }> {
-  return withTransactionLog({ root, request: { frontEnd: 'wizard', ...request }, next: (ev: ServicepackEvent) => outer?.(ev) }, async (log) => {
-    const done = await run(log.transactionId, log.sink);
-    return { value: { result: done.result, ...(log.files[0] !== undefined ? { logFile: log.files[0] } : {}) }, result: { exitCode: done.exitCode, ok: true, packs: done.packs } };
-  });
+  return withTransactionLog(
+    { root, request: { frontEnd: 'wizard', ...request }, next: (ev: ServicepackEvent) => outer?.(ev) },
+    async (log) => {
+      const done = await run(log.transactionId, log.sink);
+      return {
+        value: { result: done.result, ...(log.files[0] !== undefined ? { logFile: log.files[0] } : {}) },
+        result: { exitCode: done.exitCode, ok: true, packs: done.packs },
+      };
+    },
+  );
 }
 
 /** What a step tells the runner: move on, go back, step aside (nothing to show), or end the wizard. */

@@ -25,7 +25,9 @@ export interface RunWizardOptions {
 export async function runWizard(request: WizardRequest, io: Io, opts: RunWizardOptions = {}): Promise<number> {
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) {
     // Never wait for keys that cannot come (an Io that claims a terminal the process does not have).
-    io.err.write('servicepack: the interactive wizard needs a terminal: run servicepack install -u PACK (see servicepack --help)\n');
+    io.err.write(
+      'servicepack: the interactive wizard needs a terminal: run servicepack install -u PACK (see servicepack --help)\n',
+    );
     return 2;
   }
   // chalk reads the colour level once, when it is first imported: decide before ink loads it.

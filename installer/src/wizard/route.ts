@@ -53,26 +53,33 @@ export function canRunWizard(e: WizardEnvironment): boolean {
  * unattended path; anything unknown is handed back too, so the real command reports it.
  */
 function wizardParser() {
-  return withOptionWordsChecked(new Command())
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
-    .helpOption(false)
-    .argument('[pack...]')
-    .option('--root <dir>')
-    .option('--packs <dir>')
-    .option('--trust <file>', 'a trusted public key (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--allow-unsigned')
-    // accepted on the License screen all the same: a flag never skips a question
-    .option('--accept-eula')
-    .option('-n, --no-backup')
-    .option('-z, --no-restart')
-    .addOption(new Option('-o, --overwrite-modified').conflicts('keepModified'))
-    .addOption(new Option('--keep-modified').conflicts('overwriteModified'))
-    .option('-f, --force')
-    .option('-u, --unattended')
-    .option('--json')
-    .option('--dry-run')
-    .option('-q, --quiet');
+  return (
+    withOptionWordsChecked(new Command())
+      .exitOverride()
+      .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+      .helpOption(false)
+      .argument('[pack...]')
+      .option('--root <dir>')
+      .option('--packs <dir>')
+      .option(
+        '--trust <file>',
+        'a trusted public key (repeatable)',
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
+      )
+      .option('--allow-unsigned')
+      // accepted on the License screen all the same: a flag never skips a question
+      .option('--accept-eula')
+      .option('-n, --no-backup')
+      .option('-z, --no-restart')
+      .addOption(new Option('-o, --overwrite-modified').conflicts('keepModified'))
+      .addOption(new Option('--keep-modified').conflicts('overwriteModified'))
+      .option('-f, --force')
+      .option('-u, --unattended')
+      .option('--json')
+      .option('--dry-run')
+      .option('-q, --quiet')
+  );
 }
 
 /** `servicepack uninstall [ID]`: the switches of the uninstall command. */
@@ -91,7 +98,9 @@ function uninstallParser() {
 }
 
 /** The switches as the Options screen's starting choices (options.ts maps them for every path). */
-function wizardChoices(f: OptionFlags): Pick<WizardRequest, 'trustFiles' | 'allowUnsigned' | 'backup' | 'restart' | 'modified' | 'force'> {
+function wizardChoices(
+  f: OptionFlags,
+): Pick<WizardRequest, 'trustFiles' | 'allowUnsigned' | 'backup' | 'restart' | 'modified' | 'force'> {
   const { trustFiles, allowUnsigned, backup, restart, modified, force } = optionsFromFlags(f);
   return { trustFiles, allowUnsigned, backup, restart, modified, force };
 }

@@ -1,6 +1,17 @@
 import type { InstallChoices } from './model.js';
 import type { ProgressView } from './progress.js';
-import type { ErrorView, FinishView, InstallationView, LicenseView, OptionsView, RemoveView, RootView, UpdateView, WelcomeView, WorkingView } from './views.js';
+import type {
+  ErrorView,
+  FinishView,
+  InstallationView,
+  LicenseView,
+  OptionsView,
+  RemoveView,
+  RootView,
+  UpdateView,
+  WelcomeView,
+  WorkingView,
+} from './views.js';
 
 /**
  * The seam between the steps and the screen. A step asks a question with `ask(screen, view)` and
@@ -32,7 +43,9 @@ export type Answer<K extends ScreenName> = { nav: 'back' } | { nav: 'next'; valu
 /** A name in the bar across the top (each flow has its own list). */
 export type Stage = string;
 
-export type Shown = { [K in ScreenName]: { id: number; name: K; view: ScreenMap[K]['view']; answer: (a: Answer<K>) => void } }[ScreenName];
+export type Shown = {
+  [K in ScreenName]: { id: number; name: K; view: ScreenMap[K]['view']; answer: (a: Answer<K>) => void };
+}[ScreenName];
 
 export interface UiSnapshot {
   screen?: Shown;

@@ -171,7 +171,8 @@ function underRoot(path: string, root: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-const NOTHING_YET = 'Nothing is changed until you press Enter on the Options screen; until then you can go back (Esc) or cancel (q) at any time.';
+const NOTHING_YET =
+  'Nothing is changed until you press Enter on the Options screen; until then you can go back (Esc) or cancel (q) at any time.';
 
 export function welcomeView(ctx: Pick<ViewInputs, 'request' | 'cwd'>): WelcomeView {
   const { packs, packsDir, flow, id } = ctx.request;
@@ -212,7 +213,10 @@ export function welcomeView(ctx: Pick<ViewInputs, 'request' | 'cwd'>): WelcomeVi
   };
 }
 
-export function installationView(inst: Installation, opts: { canChangeRoot: boolean; force: boolean; note?: string }): InstallationView {
+export function installationView(
+  inst: Installation,
+  opts: { canChangeRoot: boolean; force: boolean; note?: string },
+): InstallationView {
   const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
   const shown = inst.problems.slice(0, 3).map((p) => p.message);
   const history = inst.state?.history ?? [];
@@ -229,9 +233,14 @@ export function installationView(inst: Installation, opts: { canChangeRoot: bool
     problems: shown,
     moreProblems: inst.problems.length - shown.length,
     ...(serious.length > 0 && !opts.force
-      ? { blocking: 'The state record and BUILDINFO.json disagree: repair the installation (servicepack query shows what differs) or start again with --force.' }
+      ? {
+          blocking:
+            'The state record and BUILDINFO.json disagree: repair the installation (servicepack query shows what differs) or start again with --force.',
+        }
       : {}),
-    history: last ? `${history.length} ${history.length === 1 ? 'change' : 'changes'}, last: ${last.action} ${last.packId} (${last.time.slice(0, 10)})` : 'none (as released by the vendor)',
+    history: last
+      ? `${history.length} ${history.length === 1 ? 'change' : 'changes'}, last: ${last.action} ${last.packId} (${last.time.slice(0, 10)})`
+      : 'none (as released by the vendor)',
     canChangeRoot: opts.canChangeRoot,
     ...(opts.note !== undefined ? { note: opts.note } : {}),
   };
@@ -274,7 +283,10 @@ export function packView(c: PackCandidate): PackView | undefined {
     fixes: [...m.fixes].sort((a, b) => (b.level ?? -1) - (a.level ?? -1)).map((f) => ({ id: f.id, title: f.title })),
     size: formatBytes(ins.size),
     payload: `${written.length} ${written.length === 1 ? 'file' : 'files'}, ${formatBytes(payloadBytes)}${deletes > 0 ? `; ${deletes} removed` : ''}`,
-    signers: ins.signatures.map((s) => ({ keyid: `${s.keyid.slice(0, 16)}…`, status: signerStatus(s.status, s.source) })),
+    signers: ins.signatures.map((s) => ({
+      keyid: `${s.keyid.slice(0, 16)}…`,
+      status: signerStatus(s.status, s.source),
+    })),
     restart: m.restart ? 'the server is stopped and started again' : 'not needed',
   };
 }
@@ -286,7 +298,11 @@ function refusedView(c: PackCandidate): RefusedView {
   return { file, ...(title !== undefined ? { title } : {}), reason, line: aboutFile(file, reason) };
 }
 
-export function updateView(inst: Installation, candidates: readonly PackCandidate[], selected: string | undefined): UpdateView {
+export function updateView(
+  inst: Installation,
+  candidates: readonly PackCandidate[],
+  selected: string | undefined,
+): UpdateView {
   const offered = candidates.filter((c) => !c.refusal).flatMap((c) => packView(c) ?? []);
   return {
     installation: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}`,
@@ -301,7 +317,11 @@ export { licenseDocument as eulaDocument } from '@servicepack/core/license';
 
 /** The command-line switch of every choice that differs from the default. */
 export function flagsFor(c: InstallChoices): string[] {
-  return [...(c.backup ? [] : ['-n']), ...(c.restart ? [] : ['-z']), ...(c.modified === 'overwrite' ? ['-o'] : c.modified === 'keep' ? ['--keep-modified'] : [])];
+  return [
+    ...(c.backup ? [] : ['-n']),
+    ...(c.restart ? [] : ['-z']),
+    ...(c.modified === 'overwrite' ? ['-o'] : c.modified === 'keep' ? ['--keep-modified'] : []),
+  ];
 }
 
 function quote(arg: string): string {
@@ -311,7 +331,12 @@ function quote(arg: string): string {
 const MODIFIED_HELP =
   'A product file changed on this server: stop installs nothing (default); overwrite (-o) replaces it and keeps the changed file in the backup; keep (--keep-modified) leaves it. Changed config files are never overwritten: the new default is written beside them as .spnew.';
 
-export function optionsView(ctx: Pick<ViewInputs, 'request' | 'cwd' | 'choices'> & Partial<Pick<ViewInputs, 'eula'>>, pack: PackView | undefined, root: string, packPath: string): OptionsView {
+export function optionsView(
+  ctx: Pick<ViewInputs, 'request' | 'cwd' | 'choices'> & Partial<Pick<ViewInputs, 'eula'>>,
+  pack: PackView | undefined,
+  root: string,
+  packPath: string,
+): OptionsView {
   // the command shown must do what the wizard does: a pack with a license needs its acceptance there too
   const extra = [
     ...ctx.request.trustFiles.flatMap((t) => ['--trust', t]),
@@ -367,7 +392,11 @@ export function removalOptionsView(ctx: Pick<ViewInputs, 'choices'>, packId: str
     policies: ['stop', 'overwrite'],
     baseCommand: ['servicepack', 'uninstall', '--root', root, '-u'].map(quote).join(' '),
     operands: ['--', packId].map(quote).join(' '),
-    choices: { ...ctx.choices, backup: true, modified: ctx.choices.modified === 'keep' ? 'stop' : ctx.choices.modified },
+    choices: {
+      ...ctx.choices,
+      backup: true,
+      modified: ctx.choices.modified === 'keep' ? 'stop' : ctx.choices.modified,
+    },
     confirm: 'Nothing has been changed yet. Enter removes the update now.',
     go: 'Remove',
   };
@@ -382,10 +411,27 @@ export function removeView(inst: Installation, wanted: string | undefined): Remo
   const offered: RemovalRow[] = [];
   const refused: RemoveView['refused'] = [];
   for (const [i, u] of installed.entries()) {
-    const change = u.kind === 'hotfix' ? `hotfix on ${levelName(u.fromLevel)}` : `${levelName(u.level)}, back to ${levelName(u.fromLevel)}`;
-    if (i > 0) refused.push({ packId: u.packId, reason: `${change}; remove ${installed.slice(0, i).map((x) => x.packId).join(', then ')} first` });
-    else if (u.backup === undefined) refused.push({ packId: u.packId, reason: `${change}; installed with --no-backup (-n): no uninstall data` });
-    else offered.push({ packId: u.packId, kind: u.kind === 'hotfix' ? 'Hotfix' : 'Service pack', change, backup: `.servicepack/${u.backup}` });
+    const change =
+      u.kind === 'hotfix'
+        ? `hotfix on ${levelName(u.fromLevel)}`
+        : `${levelName(u.level)}, back to ${levelName(u.fromLevel)}`;
+    if (i > 0)
+      refused.push({
+        packId: u.packId,
+        reason: `${change}; remove ${installed
+          .slice(0, i)
+          .map((x) => x.packId)
+          .join(', then ')} first`,
+      });
+    else if (u.backup === undefined)
+      refused.push({ packId: u.packId, reason: `${change}; installed with --no-backup (-n): no uninstall data` });
+    else
+      offered.push({
+        packId: u.packId,
+        kind: u.kind === 'hotfix' ? 'Hotfix' : 'Service pack',
+        change,
+        backup: `.servicepack/${u.backup}`,
+      });
   }
   return {
     installation: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}`,
@@ -398,9 +444,18 @@ export function removeView(inst: Installation, wanted: string | undefined): Remo
 /** Nothing can be removed: the reason the engine would give (exit 3). */
 export function nothingRemovable(inst: Installation, view: RemoveView): WizardError {
   if (view.refused.length === 0) {
-    return new WizardError('E_NOT_REMOVABLE', EXIT.notApplicable, `Nothing to uninstall: no update was installed in ${inst.root} by servicepack (it is at ${inst.levelName} as released).`);
+    return new WizardError(
+      'E_NOT_REMOVABLE',
+      EXIT.notApplicable,
+      `Nothing to uninstall: no update was installed in ${inst.root} by servicepack (it is at ${inst.levelName} as released).`,
+    );
   }
-  return new WizardError('E_NO_BACKUP', EXIT.notApplicable, `${view.refused[0]!.packId} cannot be removed: ${view.refused[0]!.reason}.`, view.refused.slice(1).map((r) => `${r.packId}: ${r.reason}`));
+  return new WizardError(
+    'E_NO_BACKUP',
+    EXIT.notApplicable,
+    `${view.refused[0]!.packId} cannot be removed: ${view.refused[0]!.reason}.`,
+    view.refused.slice(1).map((r) => `${r.packId}: ${r.reason}`),
+  );
 }
 
 export function finishView(res: InstallResult, logFile: string | undefined): FinishView {
@@ -410,18 +465,36 @@ export function finishView(res: InstallResult, logFile: string | undefined): Fin
     ['Level', `${res.before.levelName} -> ${res.after.levelName}`],
     ['Files', `${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`],
   ];
-  if (c.spnew.length > 0) rows.push(['New defaults', `${c.spnew.map((p) => `${p}.spnew`).join(', ')} (merge them by hand)`]);
+  if (c.spnew.length > 0)
+    rows.push(['New defaults', `${c.spnew.map((p) => `${p}.spnew`).join(', ')} (merge them by hand)`]);
   if (c.kept.length > 0) rows.push(['Kept as changed', c.kept.join(', ')]);
   const s = res.service;
   rows.push([
     'Server',
-    s.restarted ? 'stopped and started again' : s.wasRunning ? (res.restartRequired ? 'still running the old code' : 'kept running') : 'was not running (start it with bin/inetsrv start)',
+    s.restarted
+      ? 'stopped and started again'
+      : s.wasRunning
+        ? res.restartRequired
+          ? 'still running the old code'
+          : 'kept running'
+        : 'was not running (start it with bin/inetsrv start)',
   ]);
-  rows.push(['Restart', res.restartRequired ? `required: ${res.restartMessage ?? 'restart the server to finish'}` : 'not needed']);
+  rows.push([
+    'Restart',
+    res.restartRequired ? `required: ${res.restartMessage ?? 'restart the server to finish'}` : 'not needed',
+  ]);
   const backups = res.packs.flatMap((p) => (p.backup ? [p.backup] : []));
-  rows.push(['Uninstall', backups.length > 0 ? `${backups.join(', ')} (servicepack uninstall)` : 'no backup kept (-n): cannot be uninstalled']);
+  rows.push([
+    'Uninstall',
+    backups.length > 0 ? `${backups.join(', ')} (servicepack uninstall)` : 'no backup kept (-n): cannot be uninstalled',
+  ]);
   if (logFile) rows.push(['Log', underRoot(logFile, res.root)]);
-  return { headline: `${pack} was installed in ${res.root}.`, rows, restartRequired: res.restartRequired, exitCode: res.restartRequired ? EXIT.restartRequired : EXIT.ok };
+  return {
+    headline: `${pack} was installed in ${res.root}.`,
+    rows,
+    restartRequired: res.restartRequired,
+    exitCode: res.restartRequired ? EXIT.restartRequired : EXIT.ok,
+  };
 }
 
 const EXIT_MEANING: Record<number, string> = {
@@ -480,11 +553,14 @@ export class WizardError extends Error {
 
 export function errorView(e: unknown, opts: { canGoBack?: boolean } = {}): ErrorView {
   const doc =
-    e instanceof WizardError ? { code: e.code, exitCode: e.exitCode, message: e.message, details: {} as Record<string, unknown> } : errorDocument(e);
+    e instanceof WizardError
+      ? { code: e.code, exitCode: e.exitCode, message: e.message, details: {} as Record<string, unknown> }
+      : errorDocument(e);
   const rollbackFailed = Array.isArray(doc.details['rollbackFailures']) && doc.details['rollbackFailures'].length > 0;
   return {
     code: doc.code,
-    title: TITLES[doc.code] ?? (doc.code === 'E_UNEXPECTED' ? 'Something unexpected went wrong' : 'The installation failed'),
+    title:
+      TITLES[doc.code] ?? (doc.code === 'E_UNEXPECTED' ? 'Something unexpected went wrong' : 'The installation failed'),
     message: doc.message,
     details: e instanceof WizardError ? e.details : [],
     exitCode: doc.exitCode,
@@ -509,7 +585,9 @@ export function nothingApplicable(candidates: readonly PackCandidate[]): WizardE
 }
 
 export function finishedOutcome(res: InstallResult, logFile: string | undefined): Outcome {
-  const lines = [`Installed ${res.packs.map((p) => `${p.title} (${p.id})`).join(', ')} in ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`];
+  const lines = [
+    `Installed ${res.packs.map((p) => `${p.title} (${p.id})`).join(', ')} in ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`,
+  ];
   if (res.restartRequired) lines.push(`Restart required: ${res.restartMessage ?? 'restart the server to finish'}`);
   for (const p of res.packs) if (p.backup) lines.push(`  uninstall data for ${p.id}: ${p.backup}`);
   if (logFile) lines.push(`  log: ${logFile}`);
@@ -522,12 +600,30 @@ export function uninstallFinishView(res: UninstallResult, logFile: string | unde
     ['Level', `${res.before.levelName} -> ${res.after.levelName}`],
     ['Files', `${c.restored.length} restored, ${c.removed.length} removed`],
   ];
-  if (res.savedDir) rows.push(['Saved', `${underRoot(res.savedDir, res.root)}: ${c.saved.join(', ')} (changed since the install)`]);
+  if (res.savedDir)
+    rows.push(['Saved', `${underRoot(res.savedDir, res.root)}: ${c.saved.join(', ')} (changed since the install)`]);
   const s = res.service;
-  rows.push(['Server', s.restarted ? 'stopped and started again' : s.stopped ? 'stopped' : s.wasRunning ? 'kept running' : 'was not running']);
-  rows.push(['Restart', res.restartRequired ? `required: ${res.restartMessage ?? 'start the server to finish'}` : 'not needed']);
+  rows.push([
+    'Server',
+    s.restarted
+      ? 'stopped and started again'
+      : s.stopped
+        ? 'stopped'
+        : s.wasRunning
+          ? 'kept running'
+          : 'was not running',
+  ]);
+  rows.push([
+    'Restart',
+    res.restartRequired ? `required: ${res.restartMessage ?? 'start the server to finish'}` : 'not needed',
+  ]);
   if (logFile) rows.push(['Log', underRoot(logFile, res.root)]);
-  return { headline: `${res.packId} was removed from ${res.root}.`, rows, restartRequired: res.restartRequired, exitCode: res.restartRequired ? EXIT.restartRequired : EXIT.ok };
+  return {
+    headline: `${res.packId} was removed from ${res.root}.`,
+    rows,
+    restartRequired: res.restartRequired,
+    exitCode: res.restartRequired ? EXIT.restartRequired : EXIT.ok,
+  };
 }
 
 export function uninstalledOutcome(res: UninstallResult, logFile: string | undefined): Outcome {

@@ -7,7 +7,12 @@ import { errorView, WizardError } from '../../src/wizard/views.js';
 import { waitFor } from './helpers.js';
 
 test('an error is a screen: title, the message, nothing changed, the exit code — no stack trace', async () => {
-  const view = errorView(new WizardError('E_NOTHING_APPLICABLE', 3, 'None of the 2 packs can be installed here:', ['a.tgz: for alpha', 'b.tgz: older']));
+  const view = errorView(
+    new WizardError('E_NOTHING_APPLICABLE', 3, 'None of the 2 packs can be installed here:', [
+      'a.tgz: for alpha',
+      'b.tgz: older',
+    ]),
+  );
   const r = render(<ErrorScreen view={view} height={18} />);
   const f = await waitFor(r, '✗ No update applies to this installation');
   assert.match(f, /a\.tgz: for alpha/);
@@ -18,7 +23,11 @@ test('an error is a screen: title, the message, nothing changed, the exit code �
 });
 
 test('an offer (recover) and a way back are spelled out', async () => {
-  const view = { ...errorView(new WizardError('E_NEEDS_RECOVER', 6, 'an interrupted install left /r unfinished')), action: 'Recover now', canGoBack: true };
+  const view = {
+    ...errorView(new WizardError('E_NEEDS_RECOVER', 6, 'an interrupted install left /r unfinished')),
+    action: 'Recover now',
+    canGoBack: true,
+  };
   const r = render(<ErrorScreen view={view} height={18} />);
   const f = await waitFor(r, 'An interrupted installation was found');
   assert.match(f, /R: Recover now\./);

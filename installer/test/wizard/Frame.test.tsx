@@ -8,14 +8,27 @@ import { frame } from './helpers.js';
 
 test('the frame fits 80×24: title, stages with the current one marked, the screen, the keys', () => {
   const r = render(
-    <Frame title="inetsrv 4.0 Web Server — Service Pack Setup" stage="Update" stages={['Welcome', 'Installation', 'Update', 'License', 'Options', 'Install', 'Finish']} width={79} height={23} keys={[['Enter', 'Next'], ['Esc', 'Back']]}>
+    <Frame
+      title="inetsrv 4.0 Web Server — Service Pack Setup"
+      stage="Update"
+      stages={['Welcome', 'Installation', 'Update', 'License', 'Options', 'Install', 'Finish']}
+      width={79}
+      height={23}
+      keys={[
+        ['Enter', 'Next'],
+        ['Esc', 'Back'],
+      ]}
+    >
       <Text>the screen</Text>
     </Frame>,
   );
   const f = frame(r);
   const lines = f.split('\n');
   assert.equal(lines.length, 23);
-  assert.ok(lines.every((l) => l.length <= 79), 'no line wider than the terminal');
+  assert.ok(
+    lines.every((l) => l.length <= 79),
+    'no line wider than the terminal',
+  );
   assert.match(lines[0]!, /^inetsrv 4\.0 Web Server — Service Pack Setup +servicepack$/);
   assert.match(lines[1]!, /Welcome › Installation › \[Update\] › License › Options › Install › Finish/);
   assert.match(lines[3]!, /^ the screen/);

@@ -23,7 +23,9 @@ const view: InstallationView = {
 
 test('the installation: product, version, arch, level, hotfixes, consistency; Enter and R', async () => {
   const calls: string[] = [];
-  const r = render(<InstallationScreen view={view} active onNext={() => calls.push('next')} onChangeRoot={() => calls.push('root')} />);
+  const r = render(
+    <InstallationScreen view={view} active onNext={() => calls.push('next')} onChangeRoot={() => calls.push('root')} />,
+  );
   const f = await waitFor(r, 'inetsrv was found in /opt/inetsrv:');
   assert.match(f, /Product +inetsrv 4\.0 Web Server \(inetsrv 4\.0\.0\)/);
   assert.match(f, /Architecture +x86/);
@@ -38,7 +40,13 @@ test('the installation: product, version, arch, level, hotfixes, consistency; En
 test('an inconsistent installation lists what differs and why it blocks', async () => {
   const r = render(
     <InstallationScreen
-      view={{ ...view, consistent: false, problems: ['lib/a.js differs from the recorded content'], moreProblems: 2, blocking: 'The state record and BUILDINFO.json disagree: … --force.' }}
+      view={{
+        ...view,
+        consistent: false,
+        problems: ['lib/a.js differs from the recorded content'],
+        moreProblems: 2,
+        blocking: 'The state record and BUILDINFO.json disagree: … --force.',
+      }}
       active
       onNext={() => {}}
       onChangeRoot={() => {}}

@@ -39,7 +39,9 @@ test('the text scrolls by line, page and to either end', async () => {
 
 test('an earlier acceptance is remembered when the screen is shown again', async () => {
   let accepted = 0;
-  const r = render(<LicenseScreen view={{ ...view, accepted: true }} width={77} height={18} active onAccept={() => accepted++} />);
+  const r = render(
+    <LicenseScreen view={{ ...view, accepted: true }} width={77} height={18} active onAccept={() => accepted++} />,
+  );
   await waitFor(r, '[x] I accept');
   r.stdin.write(KEY.enter);
   await waitFor(r, () => accepted === 1);

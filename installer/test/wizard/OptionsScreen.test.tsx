@@ -52,7 +52,13 @@ test('keys typed ahead in one burst act on the option they reach (no stale focus
 
 test('removal options: restart and modified files (stop/overwrite) only, as `uninstall` takes them', async () => {
   const got: InstallChoices[] = [];
-  const r = render(<OptionsScreen view={removalOptionsView({ choices }, 'inetsrv-4.0-sp6', '/r')} active onConfirm={(c) => got.push(c)} />);
+  const r = render(
+    <OptionsScreen
+      view={removalOptionsView({ choices }, 'inetsrv-4.0-sp6', '/r')}
+      active
+      onConfirm={(c) => got.push(c)}
+    />,
+  );
   const f = await waitFor(r, 'Remove inetsrv-4.0-sp6');
   assert.doesNotMatch(f, /Back up/);
   assert.match(f, /› \[x\] Start the server again afterwards +off: -z/);

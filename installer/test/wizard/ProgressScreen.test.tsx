@@ -12,7 +12,15 @@ const events: ServicepackEvent[] = [
   { type: 'step', step: 'lock', state: 'done' },
   { type: 'step', step: 'recover', state: 'skipped' },
   { type: 'step', step: 'commit', state: 'started' },
-  { type: 'progress', step: 'commit', files: 3, totalFiles: 5, bytes: 12_800, totalBytes: 25_600, path: 'lib/connection.js' },
+  {
+    type: 'progress',
+    step: 'commit',
+    files: 3,
+    totalFiles: 5,
+    bytes: 12_800,
+    totalBytes: 25_600,
+    path: 'lib/connection.js',
+  },
   { type: 'warning', code: 'W_CONFIG_KEPT', message: 'conf/inetsrv.conf was changed here and is kept' },
 ];
 

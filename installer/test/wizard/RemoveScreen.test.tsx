@@ -9,7 +9,14 @@ test('the newest update is offered for removal; older ones say what must come of
   const got: string[] = [];
   const view = {
     installation: 'inetsrv 4.0.0 x86, Service Pack 2',
-    offered: [{ packId: 'inetsrv-4.0-sp2', kind: 'Service pack', change: 'Service Pack 2, back to Service Pack 1', backup: '.servicepack/backup/inetsrv-4.0-sp2' }],
+    offered: [
+      {
+        packId: 'inetsrv-4.0-sp2',
+        kind: 'Service pack',
+        change: 'Service Pack 2, back to Service Pack 1',
+        backup: '.servicepack/backup/inetsrv-4.0-sp2',
+      },
+    ],
     refused: [{ packId: 'inetsrv-4.0-sp1', reason: 'Service Pack 1, back to RTM; remove inetsrv-4.0-sp2 first' }],
     selected: 'inetsrv-4.0-sp2',
   };

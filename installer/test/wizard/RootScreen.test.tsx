@@ -7,7 +7,13 @@ import { KEY, press, waitFor } from './helpers.js';
 
 test('the folder prompt takes typing (q included) and submits on Enter', async () => {
   const got: string[] = [];
-  const r = render(<RootScreen view={{ defaultRoot: '', message: 'No inetsrv installation in /nope.' }} active onSubmit={(v) => got.push(v)} />);
+  const r = render(
+    <RootScreen
+      view={{ defaultRoot: '', message: 'No inetsrv installation in /nope.' }}
+      active
+      onSubmit={(v) => got.push(v)}
+    />,
+  );
   await waitFor(r, 'Where is inetsrv installed?');
   await waitFor(r, 'No inetsrv installation in /nope.');
   await press(r, '/', 'o', 'p', 't', '/', 'q');

@@ -25,7 +25,13 @@ const pack = (n: number, over: Partial<PackView> = {}): PackView => ({
 const view: UpdateView = {
   installation: 'inetsrv 4.0.0 x86, RTM',
   offered: [pack(6), pack(5, { fixes: [{ id: 'Q100105', title: 'a fix' }], signers: [] })],
-  refused: [{ file: 'sp6-alpha.tgz', reason: 'for alpha; this installation is x86: use sp6-x86.tgz', line: 'sp6-alpha.tgz: for alpha; this installation is x86: use sp6-x86.tgz' }],
+  refused: [
+    {
+      file: 'sp6-alpha.tgz',
+      reason: 'for alpha; this installation is x86: use sp6-x86.tgz',
+      line: 'sp6-alpha.tgz: for alpha; this installation is x86: use sp6-x86.tgz',
+    },
+  ],
   selected: '/p/6.tgz',
 };
 
@@ -58,7 +64,11 @@ test('arrows and Tab move between the offered packs; Enter chooses (keys typed a
 });
 
 test('a long list of fixes is cut to the screen, saying how many more', async () => {
-  const many = { ...view, refused: [], offered: [pack(6, { fixes: Array.from({ length: 30 }, (_, i) => ({ id: `Q${100 + i}`, title: `fix ${i}` })) })] };
+  const many = {
+    ...view,
+    refused: [],
+    offered: [pack(6, { fixes: Array.from({ length: 30 }, (_, i) => ({ id: `Q${100 + i}`, title: `fix ${i}` })) })],
+  };
   const r = render(<UpdateScreen view={many} height={18} active onChoose={() => {}} />);
   const f = await waitFor(r, /… and \d+ more/);
   assert.ok(f.split('\n').length <= 18, f);

@@ -22,7 +22,9 @@ test('welcome says what the wizard will do and where the updates come from; Ente
 
 test('an inactive screen (a dialog is open) ignores keys', async () => {
   let nexts = 0;
-  const r = render(<WelcomeScreen view={welcomeView({ request: request(), cwd: '/srv' })} active={false} onNext={() => nexts++} />);
+  const r = render(
+    <WelcomeScreen view={welcomeView({ request: request(), cwd: '/srv' })} active={false} onNext={() => nexts++} />,
+  );
   await waitFor(r, 'Welcome');
   await press(r, KEY.enter);
   assert.equal(nexts, 0);

@@ -13,7 +13,13 @@ import type { InstallResult } from '@servicepack/core/install';
 import { render } from 'ink-testing-library';
 import { detectInstallation } from '../../../packages/core/src/installation/detect.js';
 import { installPacks } from '../../../packages/core/src/operations/install.js';
-import { makeInstallation, makePack, makeVendor, snapshot, tempDir } from '../../../packages/core/test/install-fixtures.js';
+import {
+  makeInstallation,
+  makePack,
+  makeVendor,
+  snapshot,
+  tempDir,
+} from '../../../packages/core/test/install-fixtures.js';
 import { WizardApp } from '../../src/wizard/components/WizardApp.js';
 import { coreServices, createContext, type Outcome, type WizardServices } from '../../src/wizard/context.js';
 import type { WizardRequest } from '../../src/wizard/route.js';
@@ -85,7 +91,10 @@ describe('the wizard, end to end in a test terminal', () => {
     await press(r, KEY.enter);
     const out = await done;
     assert.equal(out.code, 0);
-    assert.match(out.lines[0] ?? '', /^Installed inetsrv 4\.0 Service Pack 1 \(inetsrv-4\.0-sp1\) in .*: RTM -> Service Pack 1$/);
+    assert.match(
+      out.lines[0] ?? '',
+      /^Installed inetsrv 4\.0 Service Pack 1 \(inetsrv-4\.0-sp1\) in .*: RTM -> Service Pack 1$/,
+    );
     assert.equal((await detectInstallation(rt)).level, 1);
     assert.ok((await readdir(join(rt, '.servicepack', 'log'))).some((f) => f.endsWith('.jsonl')));
   });
@@ -166,7 +175,10 @@ describe('the wizard, end to end in a test terminal', () => {
     await waitFor(r, 'inetsrv was found in');
     await press(r, KEY.enter);
     const f = await waitFor(r, '✗ This update is for another processor architecture');
-    assert.match(f, /inetsrv-4\.0-sp1-alpha\.tgz is for alpha; this installation is x86: use\s+inetsrv-4\.0-sp1-x86\.tgz/);
+    assert.match(
+      f,
+      /inetsrv-4\.0-sp1-alpha\.tgz is for alpha; this installation is x86: use\s+inetsrv-4\.0-sp1-x86\.tgz/,
+    );
     assert.match(f, /\[Update\]/);
     assert.match(f, /Exit code 3 \(not applicable\)/);
     await press(r, KEY.enter);
@@ -235,10 +247,26 @@ describe('the wizard, end to end in a test terminal', () => {
     const rt = await root();
     const install: WizardServices['install'] = async (opts) => {
       opts.sink?.({ type: 'step', step: 'commit', state: 'started' });
-      opts.sink?.({ type: 'progress', step: 'commit', files: 1, totalFiles: 5, bytes: 100, totalBytes: 500, path: 'lib/a.js' });
+      opts.sink?.({
+        type: 'progress',
+        step: 'commit',
+        files: 1,
+        totalFiles: 5,
+        bytes: 100,
+        totalBytes: 500,
+        path: 'lib/a.js',
+      });
       await gate;
       opts.sink?.({ type: 'step', step: 'commit', state: 'done' });
-      return { result: { root: rt, restartRequired: false, packs: [{ id: 'inetsrv-4.0-sp1', title: 'SP1' }], before: { levelName: 'RTM' }, after: { levelName: 'Service Pack 1' } } as unknown as InstallResult };
+      return {
+        result: {
+          root: rt,
+          restartRequired: false,
+          packs: [{ id: 'inetsrv-4.0-sp1', title: 'SP1' }],
+          before: { levelName: 'RTM' },
+          after: { levelName: 'Service Pack 1' },
+        } as unknown as InstallResult,
+      };
     };
     const { r, done } = wizard({ root: rt, packs: [sp1plain] }, { install });
     await toUpdate(r);
@@ -275,7 +303,14 @@ describe('the wizard, end to end in a test terminal', () => {
 
   test('uninstall: the newest update comes off, the level goes back', async () => {
     const rt = await root();
-    await installPacks({ root: rt, packs: [sp1plain], backup: true, modified: 'stop', restart: 'never', dryRun: false });
+    await installPacks({
+      root: rt,
+      packs: [sp1plain],
+      backup: true,
+      modified: 'stop',
+      restart: 'never',
+      dryRun: false,
+    });
     const { r, done } = wizard({ flow: 'uninstall', root: rt });
     await waitFor(r, 'removing an update');
     assert.match(frame(r), /\[Welcome\] › Installation › Update › Options › Remove › Finish/);

@@ -6,7 +6,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { buildInfo, makePack, tempDir, type Vendor, writeTree, levelFiles } from '../../../packages/core/test/install-fixtures.js';
+import {
+  buildInfo,
+  makePack,
+  tempDir,
+  type Vendor,
+  writeTree,
+  levelFiles,
+} from '../../../packages/core/test/install-fixtures.js';
 import { writePack } from '../../../packages/core/src/pack/pack-write.js';
 import { sha256Bytes } from '../../../packages/core/src/support/hash.js';
 import { parsePrivateKey } from '../../../packages/core/src/trust/trust.js';
@@ -50,8 +57,17 @@ export function frame(r: Rendered): string {
 }
 
 /** Polls the last frame until it matches; the failure shows the frame it saw. */
-export async function waitFor(r: Rendered, want: string | RegExp | ((f: string) => boolean), timeoutMs = 5000): Promise<string> {
-  const test = typeof want === 'function' ? want : typeof want === 'string' ? (f: string) => f.includes(want) : (f: string) => want.test(f);
+export async function waitFor(
+  r: Rendered,
+  want: string | RegExp | ((f: string) => boolean),
+  timeoutMs = 5000,
+): Promise<string> {
+  const test =
+    typeof want === 'function'
+      ? want
+      : typeof want === 'string'
+        ? (f: string) => f.includes(want)
+        : (f: string) => want.test(f);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const f = frame(r);
@@ -74,7 +90,17 @@ export async function press(r: Rendered, ...keys: string[]): Promise<void> {
 }
 
 export function request(over: Partial<WizardRequest> = {}): WizardRequest {
-  return { flow: 'install', packs: [], trustFiles: [], allowUnsigned: false, backup: true, restart: true, modified: 'stop', force: false, ...over };
+  return {
+    flow: 'install',
+    packs: [],
+    trustFiles: [],
+    allowUnsigned: false,
+    backup: true,
+    restart: true,
+    modified: 'stop',
+    force: false,
+    ...over,
+  };
 }
 
 type Script = { [K in AskName]?: (view: ScreenMap[K]['view']) => Answer<K> | 'cancel' };
@@ -143,15 +169,30 @@ END OF AGREEMENT
 `;
 
 /** A signed pack like makePack's, carrying an EULA.txt document as the builder ships it (or a license under another name). */
-export async function makePackWithEula(vendor: Vendor, spec: { level: number; fromLevels: number[]; arch?: 'x86' | 'alpha' }, outDir: string, text = EULA, name = 'EULA.txt'): Promise<string> {
+export async function makePackWithEula(
+  vendor: Vendor,
+  spec: { level: number; fromLevels: number[]; arch?: 'x86' | 'alpha' },
+  outDir: string,
+  text = EULA,
+  name = 'EULA.txt',
+): Promise<string> {
   const made = await makePack(vendor, spec, outDir);
   const work = await tempDir('sp-wiz-eula-');
   const payload = join(work, 'payload');
   await writeTree(payload, levelFiles(spec.level, spec.arch ?? 'x86'));
   const eula = join(work, name);
   await writeFile(eula, text);
-  const manifest = { ...made.manifest, documents: [{ name, sha256: sha256Bytes(text), size: Buffer.byteLength(text) }] };
-  await writePack({ out: made.path, manifest, privateKeys: [parsePrivateKey(vendor.privateKeyPem)], payloadDir: payload, documents: [{ name, path: eula }] });
+  const manifest = {
+    ...made.manifest,
+    documents: [{ name, sha256: sha256Bytes(text), size: Buffer.byteLength(text) }],
+  };
+  await writePack({
+    out: made.path,
+    manifest,
+    privateKeys: [parsePrivateKey(vendor.privateKeyPem)],
+    payloadDir: payload,
+    documents: [{ name, path: eula }],
+  });
   return made.path;
 }
 

@@ -27,7 +27,10 @@ describe('the progress model folds the core events', () => {
       { type: 'step', step: 'commit', state: 'started' },
       { type: 'progress', step: 'commit', files: 3, totalFiles: 5, bytes: 1000, totalBytes: 4000, path: 'lib/a.js' },
     ]);
-    assert.deepEqual([v.files, v.totalFiles, v.bytes, v.totalBytes, v.path, v.committing], [3, 5, 1000, 4000, 'lib/a.js', true]);
+    assert.deepEqual(
+      [v.files, v.totalFiles, v.bytes, v.totalBytes, v.path, v.committing],
+      [3, 5, 1000, 4000, 'lib/a.js', true],
+    );
     const done = reduceProgress(v, { type: 'step', step: 'commit', state: 'done' });
     assert.equal(done.path, undefined);
   });

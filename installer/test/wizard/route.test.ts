@@ -8,13 +8,26 @@ const argv = (...args: string[]) => ['node', 'servicepack', ...args];
 describe('which command lines open the wizard', () => {
   test('no arguments on a terminal: the wizard, with the root from SERVICEPACK_ROOT', () => {
     const r = wizardRequest(argv(), { interactive: true, env: { TERM: 'xterm', SERVICEPACK_ROOT: '/opt/inetsrv' } });
-    assert.deepEqual(r, { flow: 'install', root: '/opt/inetsrv', packs: [], trustFiles: [], allowUnsigned: false, backup: true, restart: true, modified: 'stop', force: false });
+    assert.deepEqual(r, {
+      flow: 'install',
+      root: '/opt/inetsrv',
+      packs: [],
+      trustFiles: [],
+      allowUnsigned: false,
+      backup: true,
+      restart: true,
+      modified: 'stop',
+      force: false,
+    });
   });
 
   test('never without a terminal, under CI, or on a dumb terminal', () => {
     assert.equal(wizardRequest(argv(), { interactive: false, env: {} }), undefined);
     assert.equal(wizardRequest(argv(), { interactive: true, env: { CI: 'true' } }), undefined);
-    assert.equal(wizardRequest(argv('install', 'a.tgz'), { interactive: true, env: { CONTINUOUS_INTEGRATION: '1' } }), undefined);
+    assert.equal(
+      wizardRequest(argv('install', 'a.tgz'), { interactive: true, env: { CONTINUOUS_INTEGRATION: '1' } }),
+      undefined,
+    );
     assert.equal(wizardRequest(argv(), { interactive: true, env: { TERM: 'dumb' } }), undefined);
     assert.equal(isCI({ CI: 'false' }), false);
     assert.equal(isCI({ CI: '0' }), false);
@@ -22,8 +35,37 @@ describe('which command lines open the wizard', () => {
   });
 
   test('install PACK on a terminal: the wizard, flags preset its options', () => {
-    const r = wizardRequest(argv('install', '--root', '/r', '-n', '-z', '-o', '--trust', 'a.pub', '--trust', 'b.pub', '--allow-unsigned', '-f', '--', 'sp6.tgz', 'q.tgz'), tty);
-    assert.deepEqual(r, { flow: 'install', root: '/r', packs: ['sp6.tgz', 'q.tgz'], trustFiles: ['a.pub', 'b.pub'], allowUnsigned: true, backup: false, restart: false, modified: 'overwrite', force: true });
+    const r = wizardRequest(
+      argv(
+        'install',
+        '--root',
+        '/r',
+        '-n',
+        '-z',
+        '-o',
+        '--trust',
+        'a.pub',
+        '--trust',
+        'b.pub',
+        '--allow-unsigned',
+        '-f',
+        '--',
+        'sp6.tgz',
+        'q.tgz',
+      ),
+      tty,
+    );
+    assert.deepEqual(r, {
+      flow: 'install',
+      root: '/r',
+      packs: ['sp6.tgz', 'q.tgz'],
+      trustFiles: ['a.pub', 'b.pub'],
+      allowUnsigned: true,
+      backup: false,
+      restart: false,
+      modified: 'overwrite',
+      force: true,
+    });
     assert.equal(wizardRequest(argv('install', '--keep-modified', 'sp6.tgz'), tty)?.modified, 'keep');
     assert.equal(wizardRequest(argv('install', '-nz', 'sp6.tgz'), tty)?.restart, false);
     assert.equal(wizardRequest(argv('install', '--packs', 'dist/packs'), tty)?.packsDir, 'dist/packs');
@@ -54,12 +96,25 @@ describe('which command lines open the wizard', () => {
 
 describe('uninstall on a terminal', () => {
   test('opens the removal flow, its switches preset', () => {
-    assert.deepEqual(wizardRequest(argv('uninstall'), tty), { flow: 'uninstall', packs: [], trustFiles: [], allowUnsigned: false, backup: true, restart: true, modified: 'stop', force: false });
+    assert.deepEqual(wizardRequest(argv('uninstall'), tty), {
+      flow: 'uninstall',
+      packs: [],
+      trustFiles: [],
+      allowUnsigned: false,
+      backup: true,
+      restart: true,
+      modified: 'stop',
+      force: false,
+    });
     const r = wizardRequest(argv('uninstall', '--root', '/r', '-o', '-z', 'inetsrv-4.0-sp6'), tty);
-    assert.deepEqual([r?.flow, r?.id, r?.root, r?.modified, r?.restart], ['uninstall', 'inetsrv-4.0-sp6', '/r', 'overwrite', false]);
+    assert.deepEqual(
+      [r?.flow, r?.id, r?.root, r?.modified, r?.restart],
+      ['uninstall', 'inetsrv-4.0-sp6', '/r', 'overwrite', false],
+    );
   });
 
   test('-u, --json and -q keep the unattended command; unknown switches go to it too', () => {
-    for (const flag of ['-u', '--json', '-q', '--keep-modified', '-n']) assert.equal(wizardRequest(argv('uninstall', flag), tty), undefined, flag);
+    for (const flag of ['-u', '--json', '-q', '--keep-modified', '-n'])
+      assert.equal(wizardRequest(argv('uninstall', flag), tty), undefined, flag);
   });
 });

@@ -52,13 +52,22 @@ async function root(level = 0): Promise<string> {
   return r;
 }
 
-function ctxFor(ui: ScriptedUi, over: Partial<WizardRequest> = {}, services: Partial<WizardServices> = {}, cwd = '/'): WizardContext {
+function ctxFor(
+  ui: ScriptedUi,
+  over: Partial<WizardRequest> = {},
+  services: Partial<WizardServices> = {},
+  cwd = '/',
+): WizardContext {
   return createContext(request(over), { ...coreServices(), ...services }, ui, cwd);
 }
 
 /** A context that has been through Installation and Update already. */
 async function chosenCtx(ui: ScriptedUi, pack: string, services: Partial<WizardServices> = {}): Promise<WizardContext> {
-  const ctx = ctxFor(new ScriptedUi().on('installation', () => next('next' as const)).on('update', (v) => next(v.selected)), { root: await root(), packs: [pack] }, services);
+  const ctx = ctxFor(
+    new ScriptedUi().on('installation', () => next('next' as const)).on('update', (v) => next(v.selected)),
+    { root: await root(), packs: [pack] },
+    services,
+  );
   assert.equal(await installation(ctx), 'next');
   assert.equal(await update(ctx), 'next');
   return Object.assign(ctx, { ui });
@@ -81,24 +90,42 @@ describe('installation', () => {
     const ctx = ctxFor(ui, { root: r });
     assert.equal(await installation(ctx), 'next');
     const v = ui.last('installation');
-    assert.deepEqual([v.root, v.arch, v.level, v.hotfixes, v.consistent], [r, 'x86', 'RTM (build 1381.0)', 'none', true]);
+    assert.deepEqual(
+      [v.root, v.arch, v.level, v.hotfixes, v.consistent],
+      [r, 'x86', 'RTM (build 1381.0)', 'none', true],
+    );
     assert.equal(ui.product, 'inetsrv web server');
     assert.equal(ctx.installation?.level, 0);
   });
 
   test('no root: asked for, and asked again with the reason while it is not an installation', async () => {
     const r = await root();
-    const ui = new ScriptedUi().on('root', () => next('/nonexistent/inetsrv'), () => next(r)).on('installation', () => next('next' as const));
+    const ui = new ScriptedUi()
+      .on(
+        'root',
+        () => next('/nonexistent/inetsrv'),
+        () => next(r),
+      )
+      .on('installation', () => next('next' as const));
     const ctx = ctxFor(ui);
     assert.equal(await installation(ctx), 'next');
     assert.deepEqual(ui.names(), ['root', 'root', 'installation']);
-    assert.match((ui.asked[1]?.view as { message?: string } | undefined)?.message ?? '', /No inetsrv installation in \/nonexistent\/inetsrv/);
+    assert.match(
+      (ui.asked[1]?.view as { message?: string } | undefined)?.message ?? '',
+      /No inetsrv installation in \/nonexistent\/inetsrv/,
+    );
     assert.equal(ctx.root, r);
   });
 
   test('R asks for another folder; Esc goes back', async () => {
     const r = await root();
-    const ui = new ScriptedUi().on('installation', () => next('change-root' as const), () => back()).on('root', () => next(r));
+    const ui = new ScriptedUi()
+      .on(
+        'installation',
+        () => next('change-root' as const),
+        () => back(),
+      )
+      .on('root', () => next(r));
     assert.equal(await installation(ctxFor(ui, { root: r })), 'back');
     assert.deepEqual(ui.names(), ['installation', 'root', 'installation']);
   });
@@ -127,7 +154,9 @@ describe('installation', () => {
         return 'The interrupted install of inetsrv-4.0-sp6 was rolled back: the installation is at RTM.';
       },
     };
-    const ui = new ScriptedUi().on('error', () => next('action' as const)).on('installation', () => next('next' as const));
+    const ui = new ScriptedUi()
+      .on('error', () => next('action' as const))
+      .on('installation', () => next('next' as const));
     assert.equal(await installation(ctxFor(ui, { root: r }, services)), 'next');
     assert.match(ui.last('installation').note ?? '', /was rolled back/);
   });
@@ -136,14 +165,22 @@ describe('installation', () => {
     const r = await root();
     await makeInconsistent(r);
     const ui = new ScriptedUi().on('installation', () => next('next' as const));
-    await assert.rejects(installation(ctxFor(ui, { root: r })), (e: { code: string; exitCode: number }) => e.code === 'E_INCONSISTENT' && e.exitCode === 4);
+    await assert.rejects(
+      installation(ctxFor(ui, { root: r })),
+      (e: { code: string; exitCode: number }) => e.code === 'E_INCONSISTENT' && e.exitCode === 4,
+    );
     assert.equal(await installation(ctxFor(ui, { root: r, force: true })), 'next');
   });
 });
 
 describe('update', () => {
   async function detected(ui: ScriptedUi, over: Partial<WizardRequest>, level = 0, cwd = '/'): Promise<WizardContext> {
-    const ctx = ctxFor(new ScriptedUi().on('installation', () => next('next' as const)), { root: await root(level), ...over }, {}, cwd);
+    const ctx = ctxFor(
+      new ScriptedUi().on('installation', () => next('next' as const)),
+      { root: await root(level), ...over },
+      {},
+      cwd,
+    );
     await installation(ctx);
     return Object.assign(ctx, { ui });
   }
@@ -175,7 +212,11 @@ describe('update', () => {
     const empty = await tempDir('sp-wiz-empty-');
     dirs.push(empty);
     const ctx = await detected(new ScriptedUi(), { packsDir: empty });
-    await assert.rejects(update(ctx), (e: { code: string; exitCode: number; message: string }) => e.code === 'E_NO_PACKS' && e.exitCode === 2 && /--packs DIR/.test(e.message));
+    await assert.rejects(
+      update(ctx),
+      (e: { code: string; exitCode: number; message: string }) =>
+        e.code === 'E_NO_PACKS' && e.exitCode === 2 && /--packs DIR/.test(e.message),
+    );
   });
 
   test('nothing applicable: exit 3 with every pack and its reason', async () => {
@@ -190,7 +231,10 @@ describe('update', () => {
   });
 
   test('a pack signed by an unknown key is refused (exit 4), or offered with --allow-unsigned and marked', async () => {
-    await assert.rejects(update(await detected(new ScriptedUi(), { packs: [stranger] })), (e: { code: string; exitCode: number }) => e.code === 'E_UNTRUSTED_KEY' && e.exitCode === 4);
+    await assert.rejects(
+      update(await detected(new ScriptedUi(), { packs: [stranger] })),
+      (e: { code: string; exitCode: number }) => e.code === 'E_UNTRUSTED_KEY' && e.exitCode === 4,
+    );
     const ui = new ScriptedUi().on('update', (v) => next(v.selected));
     await update(await detected(ui, { packs: [stranger], allowUnsigned: true }));
     assert.equal(ui.last('update').offered[0]?.signers[0]?.status, 'not trusted');
@@ -209,7 +253,7 @@ describe('license', () => {
     assert.deepEqual(ui.asked, []);
   });
 
-  test('the pack\'s EULA.txt, verified against the manifest; accepting is remembered', async () => {
+  test("the pack's EULA.txt, verified against the manifest; accepting is remembered", async () => {
     const ui = new ScriptedUi().on('license', () => next(undefined));
     const ctx = await chosenCtx(ui, sp1);
     assert.equal(await license(ctx), 'next');
@@ -241,7 +285,14 @@ describe('options', () => {
 });
 
 describe('install', () => {
-  const result = { root: '/r', transactionId: 't', restartRequired: false, packs: [{ id: 'inetsrv-4.0-sp1', title: 'SP1' }], before: { levelName: 'RTM' }, after: { levelName: 'Service Pack 1' } } as unknown as InstallResult;
+  const result = {
+    root: '/r',
+    transactionId: 't',
+    restartRequired: false,
+    packs: [{ id: 'inetsrv-4.0-sp1', title: 'SP1' }],
+    before: { levelName: 'RTM' },
+    after: { levelName: 'Service Pack 1' },
+  } as unknown as InstallResult;
 
   test('one transaction with the chosen options, drawn from its events', async () => {
     let got: InstallOptions | undefined;
@@ -258,7 +309,10 @@ describe('install', () => {
     const ctx = await chosenCtx(ui, sp1plain, fake);
     ctx.choices = { backup: false, restart: false, modified: 'overwrite' };
     assert.equal(await install(ctx), 'next');
-    assert.deepEqual([got?.packs, got?.backup, got?.restart, got?.modified, got?.dryRun], [[sp1plain], false, 'never', 'overwrite', false]);
+    assert.deepEqual(
+      [got?.packs, got?.backup, got?.restart, got?.modified, got?.dryRun],
+      [[sp1plain], false, 'never', 'overwrite', false],
+    );
     const views = ui.displayed.map((d) => d.view as ProgressView);
     assert.ok(views.some((v) => v.steps.find((s) => s.step === 'lock')?.state === 'done'));
     assert.ok(views.some((v) => v.files === 2 && v.totalFiles === 4));
@@ -285,7 +339,16 @@ describe('install', () => {
 describe('finish', () => {
   test('the outcome: 10 while a restart is still required', async () => {
     const ui = new ScriptedUi().on('finish', () => next(undefined));
-    const res = { root: '/r', restartRequired: true, restartMessage: 'start it', packs: [], before: { levelName: 'RTM' }, after: { levelName: 'SP1' }, changed: { added: [], replaced: [], deleted: [], spnew: [], kept: [] }, service: { wasRunning: true, stopped: false, restarted: false } } as unknown as InstallResult;
+    const res = {
+      root: '/r',
+      restartRequired: true,
+      restartMessage: 'start it',
+      packs: [],
+      before: { levelName: 'RTM' },
+      after: { levelName: 'SP1' },
+      changed: { added: [], replaced: [], deleted: [], spnew: [], kept: [] },
+      service: { wasRunning: true, stopped: false, restarted: false },
+    } as unknown as InstallResult;
     const out = await finish({ ui, result: res });
     assert.deepEqual(typeof out === 'object' && [out.code, out.lines[1]], [10, 'Restart required: start it']);
   });
@@ -297,7 +360,11 @@ describe('the runner', () => {
       .on('welcome', () => next(undefined))
       .on('installation', () => next('next' as const))
       .on('update', (v) => next(v.selected))
-      .on('options', () => back(), () => 'cancel');
+      .on(
+        'options',
+        () => back(),
+        () => 'cancel',
+      );
     const out = await runWizardSteps(ctxFor(ui, { root: await root(), packs: [sp1plain] }), INSTALL_STEPS);
     assert.deepEqual(ui.names(), ['welcome', 'installation', 'update', 'options', 'update', 'options']);
     assert.deepEqual(out, { code: 1, lines: ['Setup was cancelled: nothing was changed.'] });
@@ -327,7 +394,11 @@ describe('the runner', () => {
       .on('installation', () => next('next' as const))
       .on('update', (v) => next(v.selected))
       .on('options', (v) => next(v.choices))
-      .on('error', (v) => (v.canGoBack ? back() : next('close' as const)), () => next('close' as const));
+      .on(
+        'error',
+        (v) => (v.canGoBack ? back() : next('close' as const)),
+        () => next('close' as const),
+      );
     const out = await runWizardSteps(ctxFor(ui, { root: await root(), packs: [sp1plain] }, busy));
     assert.equal(attempts, 2);
     assert.equal(out.code, 5);
@@ -336,7 +407,10 @@ describe('the runner', () => {
 
   test('a cancel anywhere before the commit: exit 1, nothing changed', async () => {
     const ui = new ScriptedUi().on('welcome', () => 'cancel');
-    assert.deepEqual(await runWizardSteps(ctxFor(ui, { root: await root(), packs: [sp1plain] })), { code: 1, lines: ['Setup was cancelled: nothing was changed.'] });
+    assert.deepEqual(await runWizardSteps(ctxFor(ui, { root: await root(), packs: [sp1plain] })), {
+      code: 1,
+      lines: ['Setup was cancelled: nothing was changed.'],
+    });
   });
 });
 

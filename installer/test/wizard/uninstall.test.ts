@@ -32,7 +32,8 @@ after(async () => {
 async function serviced(packs: string[], backup = true): Promise<string> {
   const root = await makeInstallation(0, vendor);
   dirs.push(root);
-  for (const p of packs) await installPacks({ root, packs: [p], backup, modified: 'stop', restart: 'never', dryRun: false });
+  for (const p of packs)
+    await installPacks({ root, packs: [p], backup, modified: 'stop', restart: 'never', dryRun: false });
   return root;
 }
 
@@ -49,19 +50,31 @@ describe('removal', () => {
       v.offered.map((o) => [o.packId, o.change, o.backup]),
       [['inetsrv-4.0-sp2', 'Service Pack 2, back to Service Pack 1', '.servicepack/backup/inetsrv-4.0-sp2']],
     );
-    assert.deepEqual(v.refused, [{ packId: 'inetsrv-4.0-sp1', reason: 'Service Pack 1, back to RTM; remove inetsrv-4.0-sp2 first' }]);
+    assert.deepEqual(v.refused, [
+      { packId: 'inetsrv-4.0-sp1', reason: 'Service Pack 1, back to RTM; remove inetsrv-4.0-sp2 first' },
+    ]);
   });
 
   test('nothing installed by servicepack, or no uninstall data: exit 3 with the reason', async () => {
     const released = await serviced([]);
-    await assert.rejects(chooseRemoval(await detected(new ScriptedUi(), released)), (e: { code: string; exitCode: number }) => e.code === 'E_NOT_REMOVABLE' && e.exitCode === 3);
+    await assert.rejects(
+      chooseRemoval(await detected(new ScriptedUi(), released)),
+      (e: { code: string; exitCode: number }) => e.code === 'E_NOT_REMOVABLE' && e.exitCode === 3,
+    );
     const noBackup = await serviced([sp1], false);
-    await assert.rejects(chooseRemoval(await detected(new ScriptedUi(), noBackup)), (e: { code: string; message: string }) => e.code === 'E_NO_BACKUP' && /--no-backup/.test(e.message));
+    await assert.rejects(
+      chooseRemoval(await detected(new ScriptedUi(), noBackup)),
+      (e: { code: string; message: string }) => e.code === 'E_NO_BACKUP' && /--no-backup/.test(e.message),
+    );
   });
 
   test('the chosen update is remembered; Esc goes back', async () => {
     const root = await serviced([sp1]);
-    const ui = new ScriptedUi().on('remove', (v) => next(v.selected), () => back());
+    const ui = new ScriptedUi().on(
+      'remove',
+      (v) => next(v.selected),
+      () => back(),
+    );
     const ctx = await detected(ui, root);
     assert.equal(await chooseRemoval(ctx), 'next');
     assert.equal(ctx.removal, 'inetsrv-4.0-sp1');

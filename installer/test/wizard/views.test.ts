@@ -6,7 +6,17 @@ import type { PackInspection } from '@servicepack/core/pack';
 import { ServicepackError } from '../../../packages/core/src/support/errors.js';
 import { reflowText, wrapText } from '../../src/wizard/components/text.js';
 import type { PackCandidate } from '../../src/wizard/context.js';
-import { errorView, finishView, flagsFor, formatBytes, installationView, nothingApplicable, optionsView, updateView, WizardError } from '../../src/wizard/views.js';
+import {
+  errorView,
+  finishView,
+  flagsFor,
+  formatBytes,
+  installationView,
+  nothingApplicable,
+  optionsView,
+  updateView,
+  WizardError,
+} from '../../src/wizard/views.js';
 import { request } from './helpers.js';
 
 function installation(over: Partial<Installation> = {}): Installation {
@@ -20,13 +30,25 @@ function installation(over: Partial<Installation> = {}): Installation {
     hotfixes: [],
     consistent: true,
     problems: [],
-    buildInfo: { product: 'inetsrv', displayName: 'inetsrv 4.0 Web Server', version: '4.0.0', level: 0, arch: 'x86', build: '1381.0', hotfixes: [], service: { pidFile: 'run/inetsrv.pid', start: ['bin/inetsrv'] } },
+    buildInfo: {
+      product: 'inetsrv',
+      displayName: 'inetsrv 4.0 Web Server',
+      version: '4.0.0',
+      level: 0,
+      arch: 'x86',
+      build: '1381.0',
+      hotfixes: [],
+      service: { pidFile: 'run/inetsrv.pid', start: ['bin/inetsrv'] },
+    },
     files: new Map(),
     ...over,
   } as Installation;
 }
 
-function candidate(path: string, over: { arch?: 'x86' | 'alpha'; refusal?: PackCandidate['refusal']; fixes?: number } = {}): PackCandidate {
+function candidate(
+  path: string,
+  over: { arch?: 'x86' | 'alpha'; refusal?: PackCandidate['refusal']; fixes?: number } = {},
+): PackCandidate {
   const inspection = {
     path,
     size: 10_547,
@@ -42,7 +64,11 @@ function candidate(path: string, over: { arch?: 'x86' | 'alpha'; refusal?: PackC
       arch: over.arch ?? 'x86',
       appliesTo: { version: '>=4.0.0 <4.1.0', levels: [0] },
       supersedes: [],
-      fixes: Array.from({ length: over.fixes ?? 1 }, (_, i) => ({ id: i === 0 ? 'Q236565' : `Q${i}`, title: i === 0 ? 'TCP connections not released' : `fix ${i}`, summary: '' })),
+      fixes: Array.from({ length: over.fixes ?? 1 }, (_, i) => ({
+        id: i === 0 ? 'Q236565' : `Q${i}`,
+        title: i === 0 ? 'TCP connections not released' : `fix ${i}`,
+        summary: '',
+      })),
       files: [
         { path: 'lib/a.js', action: 'replace', sha256: 'b'.repeat(64), size: 2048, from: [] },
         { path: 'lib/old.js', action: 'delete', from: [] },
@@ -61,14 +87,20 @@ describe('views', () => {
     assert.equal(v.hotfixes, 'none');
     assert.equal(v.history, 'none (as released by the vendor)');
     assert.equal(v.blocking, undefined);
-    const bad = installation({ consistent: false, problems: [{ path: 'BUILDINFO.json', kind: 'buildinfo', message: 'level differs' }] });
+    const bad = installation({
+      consistent: false,
+      problems: [{ path: 'BUILDINFO.json', kind: 'buildinfo', message: 'level differs' }],
+    });
     assert.match(installationView(bad, { canChangeRoot: true, force: false }).blocking ?? '', /--force/);
     assert.equal(installationView(bad, { canChangeRoot: true, force: true }).blocking, undefined);
   });
 
   test('update: offered packs with fixes, size and signer; refused ones with their reason', () => {
     const ok = candidate('/p/sp6-x86.tgz');
-    const alpha = candidate('/p/sp6-alpha.tgz', { arch: 'alpha', refusal: { code: 'E_WRONG_ARCH', exitCode: 3, message: 'sp6-alpha.tgz is for alpha; this installation is x86' } });
+    const alpha = candidate('/p/sp6-alpha.tgz', {
+      arch: 'alpha',
+      refusal: { code: 'E_WRONG_ARCH', exitCode: 3, message: 'sp6-alpha.tgz is for alpha; this installation is x86' },
+    });
     const v = updateView(installation(), [ok, alpha], undefined);
     assert.equal(v.installation, 'inetsrv 4.0.0 x86, RTM');
     assert.equal(v.selected, '/p/sp6-x86.tgz');
@@ -77,7 +109,12 @@ describe('views', () => {
     assert.equal(v.offered[0]?.payload, '1 file, 2.0 KiB; 1 removed');
     assert.deepEqual(v.offered[0]?.signers, [{ keyid: `${'a'.repeat(16)}…`, status: 'trusted (vendor.pub)' }]);
     assert.deepEqual(v.refused, [
-      { file: 'sp6-alpha.tgz', title: 'inetsrv 4.0 Service Pack 6', reason: 'sp6-alpha.tgz is for alpha; this installation is x86', line: 'sp6-alpha.tgz is for alpha; this installation is x86' },
+      {
+        file: 'sp6-alpha.tgz',
+        title: 'inetsrv 4.0 Service Pack 6',
+        reason: 'sp6-alpha.tgz is for alpha; this installation is x86',
+        line: 'sp6-alpha.tgz is for alpha; this installation is x86',
+      },
     ]);
   });
 
@@ -85,7 +122,16 @@ describe('views', () => {
     assert.deepEqual(flagsFor({ backup: true, restart: true, modified: 'stop' }), []);
     assert.deepEqual(flagsFor({ backup: false, restart: false, modified: 'overwrite' }), ['-n', '-z', '-o']);
     assert.deepEqual(flagsFor({ backup: true, restart: true, modified: 'keep' }), ['--keep-modified']);
-    const v = optionsView({ request: request({ trustFiles: ['/k/v.pub'] }), cwd: '/work', choices: { backup: true, restart: true, modified: 'stop' } }, undefined, '/opt/my inetsrv', '/work/dist/sp6.tgz');
+    const v = optionsView(
+      {
+        request: request({ trustFiles: ['/k/v.pub'] }),
+        cwd: '/work',
+        choices: { backup: true, restart: true, modified: 'stop' },
+      },
+      undefined,
+      '/opt/my inetsrv',
+      '/work/dist/sp6.tgz',
+    );
     assert.equal(v.baseCommand, "servicepack install --root '/opt/my inetsrv' -u --trust /k/v.pub");
     assert.equal(v.operands, '-- dist/sp6.tgz');
   });
@@ -97,7 +143,9 @@ describe('views', () => {
       dryRun: false,
       before: { levelName: 'RTM' },
       after: { levelName: 'Service Pack 6' },
-      packs: [{ title: 'inetsrv 4.0 Service Pack 6', id: 'inetsrv-4.0-sp6', backup: '.servicepack/backup/inetsrv-4.0-sp6' }],
+      packs: [
+        { title: 'inetsrv 4.0 Service Pack 6', id: 'inetsrv-4.0-sp6', backup: '.servicepack/backup/inetsrv-4.0-sp6' },
+      ],
       changed: { added: [], replaced: ['a', 'b'], deleted: [], spnew: ['conf/inetsrv.conf'], kept: [] },
       restartRequired: true,
       restartMessage: 'restart inetsrv',
@@ -117,7 +165,10 @@ describe('views', () => {
 
   test('errors: a title for people, the engine message, the exit code of docs/cli.md §5', () => {
     const v = errorView(new ServicepackError('E_WRONG_ARCH', 'x is for alpha; this installation is x86'));
-    assert.deepEqual([v.title, v.exitCode, v.exitMeaning, v.nothingChanged], ['This update is for another processor architecture', 3, 'not applicable', true]);
+    assert.deepEqual(
+      [v.title, v.exitCode, v.exitMeaning, v.nothingChanged],
+      ['This update is for another processor architecture', 3, 'not applicable', true],
+    );
     assert.equal(errorView(new ServicepackError('E_BUSY', 'busy')).exitCode, 5);
     assert.equal(errorView(new ServicepackError('E_NEEDS_RECOVER', 'journal')).exitCode, 6);
     assert.equal(errorView(new ServicepackError('E_FAILED', 'x', { rollbackFailures: ['a'] })).nothingChanged, false);
@@ -134,7 +185,10 @@ describe('views', () => {
       { path: '/a.tgz', ...r('E_WRONG_ARCH', 3) },
       { path: '/b.tgz', ...r('E_UNSIGNED', 4) },
     ]);
-    assert.deepEqual([mixed.code, mixed.exitCode, mixed.details], ['E_NOTHING_APPLICABLE', 3, ['a.tgz: E_WRONG_ARCH', 'b.tgz: E_UNSIGNED']]);
+    assert.deepEqual(
+      [mixed.code, mixed.exitCode, mixed.details],
+      ['E_NOTHING_APPLICABLE', 3, ['a.tgz: E_WRONG_ARCH', 'b.tgz: E_UNSIGNED']],
+    );
     const trust = nothingApplicable([
       { path: '/a.tgz', ...r('E_UNSIGNED', 4) },
       { path: '/b.tgz', ...r('E_UNTRUSTED_KEY', 4) },
@@ -156,11 +210,17 @@ describe('views', () => {
       '2. Short item.',
     ].join('\n');
     const lines = reflowText(doc, 40);
-    assert.ok(lines.every((l) => l.length <= 40), lines.join('\n'));
+    assert.ok(
+      lines.every((l) => l.length <= 40),
+      lines.join('\n'),
+    );
     assert.equal(lines[0], 'TITLE');
     assert.equal(lines[1], '');
     assert.ok(lines.includes('2. Short item.'));
-    assert.ok(lines.some((l) => l.startsWith('   ') && !l.startsWith('    ')), 'the list item keeps its hanging indent');
+    assert.ok(
+      lines.some((l) => l.startsWith('   ') && !l.startsWith('    ')),
+      'the list item keeps its hanging indent',
+    );
     assert.deepEqual(reflowText('fits\nas is', 40), ['fits', 'as is']);
   });
 });

@@ -86,7 +86,8 @@ async function fixCommand(args: string[]): Promise<number> {
         return 0;
       case 'new': {
         const level = intOption(values.level, '--level');
-        if (level === undefined) return usageError('fix new: --level N is required (the first service pack that ships it)');
+        if (level === undefined)
+          return usageError('fix new: --level N is required (the first service pack that ships it)');
         const arch = values.arch?.split(',').map((a) => a.trim());
         const bad = arch?.find((a) => !(ARCHES as readonly string[]).includes(a));
         if (bad !== undefined) return usageError(`--arch: unknown architecture "${bad}" (known: ${ARCHES.join(', ')})`);
@@ -95,7 +96,9 @@ async function fixCommand(args: string[]): Promise<number> {
           {
             level,
             ...(values.title !== undefined ? { title: values.title } : {}),
-            ...(values['hotfix-base'] !== undefined ? { hotfixBaseLevel: intOption(values['hotfix-base'], '--hotfix-base') } : {}),
+            ...(values['hotfix-base'] !== undefined
+              ? { hotfixBaseLevel: intOption(values['hotfix-base'], '--hotfix-base') }
+              : {}),
             ...(arch !== undefined ? { arch: arch as Arch[] } : {}),
           },
           fixOpts,
@@ -106,7 +109,10 @@ async function fixCommand(args: string[]): Promise<number> {
         return usageError(`fix: unknown subcommand "${sub ?? ''}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       return usageError(e.message);
     }
     process.stderr.write(`builder: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -129,7 +135,8 @@ async function feedCommand(args: string[]): Promise<number> {
         created: { type: 'string' },
       },
     });
-    if (positionals.length !== 1 || positionals[0] !== 'publish') return usageError(`feed: expected "feed publish", got "feed ${positionals.join(' ')}"`);
+    if (positionals.length !== 1 || positionals[0] !== 'publish')
+      return usageError(`feed: expected "feed publish", got "feed ${positionals.join(' ')}"`);
     const version = intOption(values.version, '--version');
     const expiresInDays = intOption(values['expires-in'], '--expires-in');
     if (expiresInDays === 0) return usageError('--expires-in must be at least 1 day');
@@ -145,7 +152,10 @@ async function feedCommand(args: string[]): Promise<number> {
     });
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       return usageError(e.message);
     }
     process.stderr.write(`builder: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -86,8 +86,14 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-async function packEntries(packsDir: string, trustedKeys: TrustedKey[], log: (l: string) => void): Promise<{ entries: FeedPack[]; files: string[]; products: Set<string> }> {
-  const names = existsSync(packsDir) ? (await readdir(packsDir)).filter((n) => n.endsWith('.tgz') && !n.startsWith('.')).sort(byCodeUnit) : [];
+async function packEntries(
+  packsDir: string,
+  trustedKeys: TrustedKey[],
+  log: (l: string) => void,
+): Promise<{ entries: FeedPack[]; files: string[]; products: Set<string> }> {
+  const names = existsSync(packsDir)
+    ? (await readdir(packsDir)).filter((n) => n.endsWith('.tgz') && !n.startsWith('.')).sort(byCodeUnit)
+    : [];
   const entries: FeedPack[] = [];
   const files: string[] = [];
   const products = new Set<string>();
@@ -109,7 +115,9 @@ async function packEntries(packsDir: string, trustedKeys: TrustedKey[], log: (l:
 }
 
 async function catalogReleases(releasesDir: string, products: Set<string>): Promise<CatalogRelease[]> {
-  const dirs = existsSync(releasesDir) ? (await readdir(releasesDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')) : [];
+  const dirs = existsSync(releasesDir)
+    ? (await readdir(releasesDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    : [];
   const out: CatalogRelease[] = [];
   for (const name of dirs.map((d) => d.name).sort(byCodeUnit)) {
     const dir = join(releasesDir, name);
@@ -128,18 +136,25 @@ async function previousIndex(outDir: string): Promise<FeedIndex | undefined> {
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    return fail(`${file} is not JSON (${(e as Error).message}); remove it, or pass --version N higher than any version published before`);
+    return fail(
+      `${file} is not JSON (${(e as Error).message}); remove it, or pass --version N higher than any version published before`,
+    );
   }
   const r = FeedIndexSchema.safeParse(json);
-  if (!r.success) return fail(`${file} is not a feed index; remove it, or pass --version N higher than any version published before`);
+  if (!r.success)
+    return fail(`${file} is not a feed index; remove it, or pass --version N higher than any version published before`);
   return r.data;
 }
 
 function chooseVersion(prev: FeedIndex | undefined, same: boolean, forced: number | undefined, outDir: string): number {
   if (forced === undefined) return prev === undefined ? 1 : same ? prev.version : prev.version + 1;
   if (!Number.isSafeInteger(forced) || forced < 1) fail(`version must be a whole number from 1 up, got ${forced}`);
-  if (prev !== undefined && forced < prev.version) fail(`${outDir} is at version ${prev.version}; publishing version ${forced} would look like a rollback to every client`);
-  if (prev !== undefined && forced === prev.version && !same) fail(`${outDir} already published version ${forced} with other content; a changed index needs a higher version`);
+  if (prev !== undefined && forced < prev.version)
+    fail(
+      `${outDir} is at version ${prev.version}; publishing version ${forced} would look like a rollback to every client`,
+    );
+  if (prev !== undefined && forced === prev.version && !same)
+    fail(`${outDir} already published version ${forced} with other content; a changed index needs a higher version`);
   return forced;
 }
 
@@ -150,7 +165,9 @@ function chooseVersion(prev: FeedIndex | undefined, same: boolean, forced: numbe
  */
 export async function publishFeed(opts: PublishFeedOptions): Promise<PublishedFeed> {
   const log = opts.log ?? (() => {});
-  const keys = Array.isArray(opts.privateKey) ? (opts.privateKey as readonly KeyObject[]) : [opts.privateKey as KeyObject];
+  const keys = Array.isArray(opts.privateKey)
+    ? (opts.privateKey as readonly KeyObject[])
+    : [opts.privateKey as KeyObject];
   if (keys.length === 0) fail('publishing a feed needs at least one signing key');
   const signers: TrustedKey[] = keys.map((k) => {
     const pub = createPublicKey(k);
@@ -158,8 +175,12 @@ export async function publishFeed(opts: PublishFeedOptions): Promise<PublishedFe
   });
   const { entries, files, products } = await packEntries(opts.packsDir, opts.trustedKeys ?? signers, log);
   const releases = await catalogReleases(opts.releasesDir, products);
-  if (products.size === 0) fail(`nothing to publish: no packs in ${opts.packsDir} and no release trees in ${opts.releasesDir}`);
-  if (products.size > 1) fail(`the packs and release trees are for several products (${[...products].sort().join(', ')}); a feed serves one`);
+  if (products.size === 0)
+    fail(`nothing to publish: no packs in ${opts.packsDir} and no release trees in ${opts.releasesDir}`);
+  if (products.size > 1)
+    fail(
+      `the packs and release trees are for several products (${[...products].sort().join(', ')}); a feed serves one`,
+    );
   const product = [...products][0]!;
   const catalogBytes = serializeCatalog({ format: 1, product, releases });
 
@@ -189,7 +210,11 @@ export async function publishFeed(opts: PublishFeedOptions): Promise<PublishedFe
   const indexBytes = serializeFeedIndex(index);
   const signatureBytes = signFeedIndex(indexBytes, keys);
   // what a client will do first, done here: a feed that would not verify is never published
-  verifyFeedIndex(indexBytes, signatureBytes, { trustedKeys: signers, now, source: join(opts.outDir, FEED_INDEX_FILE) });
+  verifyFeedIndex(indexBytes, signatureBytes, {
+    trustedKeys: signers,
+    now,
+    source: join(opts.outDir, FEED_INDEX_FILE),
+  });
 
   const parent = dirname(opts.outDir);
   await mkdir(parent, { recursive: true });
@@ -216,7 +241,13 @@ export async function publishFeed(opts: PublishFeedOptions): Promise<PublishedFe
   log(
     `feed ${where}: version ${index.version}${same ? ' (unchanged)' : prev ? ` (was ${prev.version})` : ''}, ${entries.length} pack(s), catalog of ${releases.length} release(s), expires ${index.expires}`,
   );
-  return { outDir: opts.outDir, index, indexSha256: sha256Bytes(indexBytes), ...(prev ? { previousVersion: prev.version } : {}), changed: !same };
+  return {
+    outDir: opts.outDir,
+    index,
+    indexSha256: sha256Bytes(indexBytes),
+    ...(prev ? { previousVersion: prev.version } : {}),
+    changed: !same,
+  };
 }
 
 export interface PublishDistFeedOptions {
@@ -235,7 +266,8 @@ export interface PublishDistFeedOptions {
 export function parseCreated(text: string, now: Date = new Date()): Date {
   if (text === 'now') return now;
   const ms = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms)) throw new Error(`--created takes an ISO 8601 time (e.g. 2026-11-28T00:00:00Z) or "now", got "${text}"`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms))
+    throw new Error(`--created takes an ISO 8601 time (e.g. 2026-11-28T00:00:00Z) or "now", got "${text}"`);
   return new Date(ms);
 }
 

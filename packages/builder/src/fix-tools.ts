@@ -37,7 +37,9 @@ async function treeBefore(series: Series, id: string, opts: FixToolOptions): Pro
   for (const f of earlier) {
     const missing = f.diffPaths.find((p) => !existsSync(p));
     if (missing) {
-      throw new Error(`${shown(missing)} does not exist, and ${f.id} comes before ${fix.id}: finish ${f.id} first (pnpm fix:edit ${f.id}, pnpm fix:refresh ${f.id})`);
+      throw new Error(
+        `${shown(missing)} does not exist, and ${f.id} comes before ${fix.id}: finish ${f.id} first (pnpm fix:edit ${f.id}, pnpm fix:refresh ${f.id})`,
+      );
     }
   }
   const source = await readTree(opts.sourceDir, RELEASE_SOURCE_ROOTS);
@@ -64,15 +66,24 @@ export async function fixEdit(id: string, opts: FixToolOptions & { force?: boole
   }
   const before = await treeBefore(series, fix.id, opts);
   const existing = fix.diffPaths.filter((p) => existsSync(p));
-  const edited = await applyFixes(before, [{ ...fix, diffPaths: existing }], (p) => readFile(p, 'utf8'), dirname(opts.patchesDir));
+  const edited = await applyFixes(
+    before,
+    [{ ...fix, diffPaths: existing }],
+    (p) => readFile(p, 'utf8'),
+    dirname(opts.patchesDir),
+  );
   await rm(work, { recursive: true, force: true });
   await rm(base, { recursive: true, force: true });
   await mkdir(dirname(work), { recursive: true });
   const now = new Date();
   await writeTree(base, before, { mtime: now });
   await writeTree(work, edited, { mtime: now });
-  log(`fix ${fix.id}: pristine tree (${series.fixes.slice(0, fix.index).length} earlier fix(es) applied) in ${shown(base)}`);
-  log(`fix ${fix.id}: edit ${shown(work)}${existing.length > 0 ? ' (current diff applied)' : ''}, then run: pnpm fix:refresh ${fix.id}`);
+  log(
+    `fix ${fix.id}: pristine tree (${series.fixes.slice(0, fix.index).length} earlier fix(es) applied) in ${shown(base)}`,
+  );
+  log(
+    `fix ${fix.id}: edit ${shown(work)}${existing.length > 0 ? ' (current diff applied)' : ''}, then run: pnpm fix:refresh ${fix.id}`,
+  );
   return { work, base, appliedDiff: existing.length > 0 };
 }
 
@@ -129,13 +140,17 @@ export async function fixRefresh(id: string, opts: FixToolOptions): Promise<FixR
   if (ignored.length > 0) log(`fix ${fix.id}: ignoring editor and merge leftovers: ${ignored.sort().join(', ')}`);
   const { text, changes } = diffTrees(baseTree, workTree);
   if (changes.length === 0) {
-    throw new Error(`${shown(work)} does not differ from ${shown(base)}: nothing to write (a fix must change something)`);
+    throw new Error(
+      `${shown(work)} does not differ from ${shown(base)}: nothing to write (a fix must change something)`,
+    );
   }
   const temp = `${diffPath}.tmp-${process.pid}`;
   await writeFile(temp, text);
   await rename(temp, diffPath);
   const count = (k: TreeChange['kind']) => changes.filter((c) => c.kind === k).length;
-  log(`fix ${fix.id}: wrote ${shown(diffPath)} (${count('modify')} changed, ${count('create')} added, ${count('delete')} deleted)`);
+  log(
+    `fix ${fix.id}: wrote ${shown(diffPath)} (${count('modify')} changed, ${count('create')} added, ${count('delete')} deleted)`,
+  );
   return { diffFile: diffPath, changes };
 }
 
@@ -171,11 +186,20 @@ export function fixTemplate(id: string, o: FixNewOptions): string {
   );
 }
 
-export async function fixNew(id: string, o: FixNewOptions, opts: FixToolOptions): Promise<{ dir: string; fixFile: string }> {
+export async function fixNew(
+  id: string,
+  o: FixNewOptions,
+  opts: FixToolOptions,
+): Promise<{ dir: string; fixFile: string }> {
   const log = logger(opts);
-  if (!FIX_ID_PATTERN.test(id)) throw new Error(`"${id}" is not a fix id: letters, digits and dashes only (e.g. Q236565)`);
-  if (!Number.isInteger(o.level) || o.level < 1 || o.level > 99) throw new Error(`--level must be a service pack number 1..99, got ${o.level}`);
-  if (o.hotfixBaseLevel !== undefined && (!Number.isInteger(o.hotfixBaseLevel) || o.hotfixBaseLevel < 0 || o.hotfixBaseLevel >= o.level)) {
+  if (!FIX_ID_PATTERN.test(id))
+    throw new Error(`"${id}" is not a fix id: letters, digits and dashes only (e.g. Q236565)`);
+  if (!Number.isInteger(o.level) || o.level < 1 || o.level > 99)
+    throw new Error(`--level must be a service pack number 1..99, got ${o.level}`);
+  if (
+    o.hotfixBaseLevel !== undefined &&
+    (!Number.isInteger(o.hotfixBaseLevel) || o.hotfixBaseLevel < 0 || o.hotfixBaseLevel >= o.level)
+  ) {
     throw new Error(`--hotfix-base must be a level below ${o.level}, got ${o.hotfixBaseLevel}`);
   }
   const seriesFile = join(opts.patchesDir, SERIES_FILE);

@@ -59,7 +59,10 @@ const byPath = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * - `from` is every distinct sha256 the base trees have for that path, so any of them counts as
  *   unmodified; BUILDINFO.json always ships, since it is what records the level.
  */
-export function diffReleaseTrees(next: ReadonlyMap<string, TreeEntry>, bases: readonly ReadonlyMap<string, TreeEntry>[]): ManifestFile[] {
+export function diffReleaseTrees(
+  next: ReadonlyMap<string, TreeEntry>,
+  bases: readonly ReadonlyMap<string, TreeEntry>[],
+): ManifestFile[] {
   const all = new Set<string>(next.keys());
   for (const b of bases) for (const p of b.keys()) all.add(p);
   const files: ManifestFile[] = [];
@@ -73,10 +76,20 @@ export function diffReleaseTrees(next: ReadonlyMap<string, TreeEntry>, bases: re
       continue;
     }
     const mode = normalizeMode(now.mode);
-    const differs = bases.length === 0 || before.some((e) => e === undefined || e.sha256 !== now.sha256 || normalizeMode(e.mode) !== mode);
+    const differs =
+      bases.length === 0 ||
+      before.some((e) => e === undefined || e.sha256 !== now.sha256 || normalizeMode(e.mode) !== mode);
     if (!differs && path !== BUILDINFO_FILE) continue;
     const everywhere = bases.length > 0 && before.every((e) => e !== undefined);
-    files.push({ path, action: everywhere ? 'replace' : 'add', sha256: now.sha256, size: now.size, mode, ...config, from });
+    files.push({
+      path,
+      action: everywhere ? 'replace' : 'add',
+      sha256: now.sha256,
+      size: now.size,
+      mode,
+      ...config,
+      from,
+    });
   }
   return files;
 }
@@ -114,14 +127,20 @@ async function readBuildInfo(dir: string): Promise<BuildInfo> {
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file}: cannot read a BUILDINFO (${(e as Error).message}); rebuild the release trees (pnpm build)`);
+    throw new Error(
+      `${file}: cannot read a BUILDINFO (${(e as Error).message}); rebuild the release trees (pnpm build)`,
+    );
   }
   const r = BuildInfoSchema.safeParse(json);
-  if (!r.success) throw new Error(`${file}: invalid BUILDINFO: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `${file}: invalid BUILDINFO: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 
-const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
+const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x) => b.includes(x));
 
 /** Diffs the trees, writes the manifest and the signed pack. */
 export async function buildPack(opts: BuildPackOptions): Promise<BuiltPack> {
@@ -164,7 +183,13 @@ export async function buildPack(opts: BuildPackOptions): Promise<BuiltPack> {
     created: opts.created,
     ...(documents.length ? { documents } : {}),
   };
-  const written = await writePack({ out: opts.out, manifest, privateKeys: [opts.privateKey], payloadDir: opts.newTree, documents: docFiles });
+  const written = await writePack({
+    out: opts.out,
+    manifest,
+    privateKeys: [opts.privateKey],
+    payloadDir: opts.newTree,
+    documents: docFiles,
+  });
   const count = (a: ManifestFile['action']) => files.filter((f) => f.action === a).length;
   return {
     out: opts.out,
@@ -200,7 +225,13 @@ export function fixesForDef(def: PackDef, series: Series, arch: Arch): FixRef[] 
     def.fixes !== undefined || def.kind === 'hotfix'
       ? (def.fixes ?? [def.id]).map((id) => findFix(series, id))
       : series.fixes.filter((f) => f.level <= def.level && f.arch.includes(arch));
-  return chosen.map((f) => ({ id: f.id, title: f.title, summary: f.summary.trim(), level: f.level, security: f.security }));
+  return chosen.map((f) => ({
+    id: f.id,
+    title: f.title,
+    summary: f.summary.trim(),
+    level: f.level,
+    security: f.security,
+  }));
 }
 
 /** Pack file name: the name of the release tree it brings an installation to, e.g. inetsrv-4.0-sp6-x86.tgz. */
@@ -216,7 +247,9 @@ export async function findBaseTrees(releasesDir: string, def: PackDef, arch: Arc
   const allowedHotfixes = new Set([...def.supersedes, ...(def.appliesTo.hotfixes ?? [])]);
   const own = hotfixesOf(def);
   const out: BaseTree[] = [];
-  const names = existsSync(releasesDir) ? (await readdir(releasesDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')) : [];
+  const names = existsSync(releasesDir)
+    ? (await readdir(releasesDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    : [];
   for (const e of names.map((n) => n.name).sort(byPath)) {
     const dir = join(releasesDir, e);
     if (!existsSync(join(dir, BUILDINFO_FILE))) continue;
@@ -242,11 +275,16 @@ export async function buildPackFromDef(def: PackDef, arch: Arch, out: string, en
   const started = performance.now();
   const newTree = join(env.releasesDir, releaseName(def.level, arch, hotfixesOf(def)));
   if (!existsSync(join(newTree, BUILDINFO_FILE))) {
-    throw new Error(`${def.id} (${arch}) is built from ${newTree}, which does not exist: build the release trees first (pnpm build)`);
+    throw new Error(
+      `${def.id} (${arch}) is built from ${newTree}, which does not exist: build the release trees first (pnpm build)`,
+    );
   }
   const oldTrees = await findBaseTrees(env.releasesDir, def, arch);
   const missing = def.appliesTo.levels.filter((l) => !oldTrees.some((t) => t.level === l));
-  if (missing.length > 0) env.log(`pack ${def.id} (${arch}): no release tree for level(s) ${missing.join(', ')}; their files are not in "from"`);
+  if (missing.length > 0)
+    env.log(
+      `pack ${def.id} (${arch}): no release tree for level(s) ${missing.join(', ')}; their files are not in "from"`,
+    );
   const built = await buildPack({
     def,
     arch,
@@ -283,7 +321,8 @@ export async function buildAllPacks(opts: BuildAllPacksOptions = {}): Promise<Bu
   const manifestsDir = opts.manifestsDir ?? paths.manifests;
   const defsDir = join(manifestsDir, 'packs');
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const privateKey = opts.privateKey ?? parsePrivateKey(await readFile((await ensureDevKey(paths.dist)).privateKeyPath));
+  const privateKey =
+    opts.privateKey ?? parsePrivateKey(await readFile((await ensureDevKey(paths.dist)).privateKeyPath));
   const env: PackBuildEnv = {
     releasesDir: opts.releasesDir ?? paths.releases,
     manifestsDir,
@@ -313,7 +352,9 @@ export async function buildAllPacks(opts: BuildAllPacksOptions = {}): Promise<Bu
       }
     }
   }
-  log(`packs: ${built.length} in ${relative(process.cwd(), outDir) || outDir} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
+  log(
+    `packs: ${built.length} in ${relative(process.cwd(), outDir) || outDir} (${((performance.now() - started) / 1000).toFixed(2)} s)`,
+  );
   return built;
 }
 

@@ -41,7 +41,10 @@ export const PackDefSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a file name in manifests/')
       .optional(),
-    arches: z.array(z.enum(ARCHES)).min(1).default([...ARCHES]),
+    arches: z
+      .array(z.enum(ARCHES))
+      .min(1)
+      .default([...ARCHES]),
     /**
      * manifest `created` when SOURCE_DATE_EPOCH is not set; fixed so rebuilds are byte-identical
      * (the release builder's default date otherwise)
@@ -50,23 +53,40 @@ export const PackDefSchema = z
   })
   .superRefine((d, ctx) => {
     if (d.kind === 'hotfix') {
-      if (d.baseLevel === undefined) ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: 'a hotfix names the level it is built for' });
-      else if (d.baseLevel !== d.level) ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: 'a hotfix does not change the level: baseLevel must equal level' });
-    } else if (d.baseLevel !== undefined) ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: 'only a hotfix has a baseLevel' });
+      if (d.baseLevel === undefined)
+        ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: 'a hotfix names the level it is built for' });
+      else if (d.baseLevel !== d.level)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseLevel'],
+          message: 'a hotfix does not change the level: baseLevel must equal level',
+        });
+    } else if (d.baseLevel !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: 'only a hotfix has a baseLevel' });
     if (d.kind === 'service-pack' && d.appliesTo.levels.some((l) => l >= d.level)) {
-      ctx.addIssue({ code: 'custom', path: ['appliesTo', 'levels'], message: `a service pack installs only on levels below its own (${d.level})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['appliesTo', 'levels'],
+        message: `a service pack installs only on levels below its own (${d.level})`,
+      });
     }
   });
 export type PackDef = z.infer<typeof PackDefSchema>;
 
-function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: readonly PropertyKey[], unknownKey?: string): number | undefined {
+function lineOf(
+  doc: ReturnType<typeof parseDocument>,
+  lc: LineCounter,
+  path: readonly PropertyKey[],
+  unknownKey?: string,
+): number | undefined {
   const p = path.filter((k): k is string | number => typeof k !== 'symbol');
   let node: unknown = p.length === 0 ? doc.contents : doc.getIn(p, true);
   if (unknownKey !== undefined && isMap(node)) {
     const pair = node.items.find((it) => isScalar(it.key) && it.key.value === unknownKey);
     if (pair && isScalar(pair.key)) node = pair.key;
   }
-  for (let n = p.length - 1; (node === undefined || node === null) && n >= 0; n--) node = n === 0 ? doc.contents : doc.getIn(p.slice(0, n), true);
+  for (let n = p.length - 1; (node === undefined || node === null) && n >= 0; n--)
+    node = n === 0 ? doc.contents : doc.getIn(p.slice(0, n), true);
   const range = (node as Node | null | undefined)?.range;
   return range ? lc.linePos(range[0]).line : undefined;
 }
@@ -85,7 +105,10 @@ export function parsePackDef(text: string, file: string): PackDef {
           const unknown = i.code === 'unrecognized_keys' ? i.keys[0] : undefined;
           const line = lineOf(doc, lc, i.path, unknown);
           const key = i.path.map(String).join('.') || '(document)';
-          const what = i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}${i.path.length ? ` in ${key}` : ''}` : `${key}: ${i.message}`;
+          const what =
+            i.code === 'unrecognized_keys'
+              ? `unknown key ${i.keys.join(', ')}${i.path.length ? ` in ${key}` : ''}`
+              : `${key}: ${i.message}`;
           return `${file}${line === undefined ? '' : `:${line}`}: ${what}`;
         })
         .join('\n'),

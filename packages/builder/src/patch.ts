@@ -40,9 +40,12 @@ function stripPrefix(name: string | undefined, prefix: 'a/' | 'b/', ctx: PatchCo
 
 function toFilePatch(p: StructuredPatch, ctx: PatchContext): FilePatch {
   const label = p.newFileName ?? p.oldFileName ?? '(unnamed)';
-  if (p.isBinary) throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: ${label} is a binary change, which a text diff cannot carry`);
+  if (p.isBinary)
+    throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: ${label} is a binary change, which a text diff cannot carry`);
   if (p.isRename || p.isCopy) {
-    throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: ${label} is a rename/copy; express it as a deletion plus a new file`);
+    throw new Error(
+      `fix ${ctx.fixId}: ${ctx.diffFile}: ${label} is a rename/copy; express it as a deletion plus a new file`,
+    );
   }
   const oldPath = stripPrefix(p.oldFileName, 'a/', ctx);
   const newPath = stripPrefix(p.newFileName, 'b/', ctx);
@@ -52,7 +55,8 @@ function toFilePatch(p: StructuredPatch, ctx: PatchContext): FilePatch {
   if (oldPath !== undefined && newPath !== undefined && oldPath !== newPath) {
     throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: ${oldPath} -> ${newPath}: renames are not supported`);
   }
-  const kind = oldPath === undefined || p.isCreate ? 'create' : newPath === undefined || p.isDelete ? 'delete' : 'modify';
+  const kind =
+    oldPath === undefined || p.isCreate ? 'create' : newPath === undefined || p.isDelete ? 'delete' : 'modify';
   return { path: (newPath ?? oldPath) as string, kind, hunks: p.hunks };
 }
 
@@ -62,14 +66,17 @@ export function parseDiff(text: string, ctx: PatchContext): FilePatch[] {
   try {
     parsed = parsePatch(text);
   } catch (e) {
-    throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: not a valid unified diff: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(
+      `fix ${ctx.fixId}: ${ctx.diffFile}: not a valid unified diff: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   // parsePatch yields one empty entry for an empty (or header-only) text: nothing to apply.
   const files = parsed.filter((p) => p.hunks.length > 0 || p.oldFileName !== undefined || p.newFileName !== undefined);
   const patches = files.map((p) => toFilePatch(p, ctx));
   const seen = new Set<string>();
   for (const fp of patches) {
-    if (seen.has(fp.path)) throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: ${fp.path} appears twice; merge its sections`);
+    if (seen.has(fp.path))
+      throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: ${fp.path} appears twice; merge its sections`);
     seen.add(fp.path);
   }
   return patches;
@@ -132,8 +139,10 @@ function hunkLabel(hunk: StructuredPatchHunk, n: number): string {
  */
 export function applyFilePatch(current: string | undefined, fp: FilePatch, ctx: PatchContext): string | undefined {
   const where = `fix ${ctx.fixId}: ${ctx.diffFile}: ${fp.path}`;
-  if (fp.kind === 'create' && current !== undefined) throw new Error(`${where}: the diff creates it but it already exists`);
-  if (fp.kind !== 'create' && current === undefined) throw new Error(`${where}: the diff changes it but it does not exist`);
+  if (fp.kind === 'create' && current !== undefined)
+    throw new Error(`${where}: the diff creates it but it already exists`);
+  if (fp.kind !== 'create' && current === undefined)
+    throw new Error(`${where}: the diff changes it but it does not exist`);
   const text = splitLines(current ?? '');
   let delta = 0;
   let floor = 0;
@@ -146,7 +155,9 @@ export function applyFilePatch(current: string | undefined, fp: FilePatch, ctx: 
     // parsePatch stores an empty side's start as the line after it, so start-1 is the index either way.
     const at = hunk.oldStart - 1 + delta;
     if (at < floor || at + sides.oldLines.length > text.lines.length) {
-      throw new Error(`${label} does not apply: it lies outside the file (${text.lines.length} lines) or overlaps the previous hunk`);
+      throw new Error(
+        `${label} does not apply: it lies outside the file (${text.lines.length} lines) or overlaps the previous hunk`,
+      );
     }
     for (let k = 0; k < sides.oldLines.length; k++) {
       const want = sides.oldLines[k];
@@ -159,9 +170,12 @@ export function applyFilePatch(current: string | undefined, fp: FilePatch, ctx: 
       }
     }
     const reachesEnd = at + sides.oldLines.length === text.lines.length;
-    if (sides.oldNoNewline && !reachesEnd) throw new Error(`${label} does not apply: it expects the file to end after it`);
+    if (sides.oldNoNewline && !reachesEnd)
+      throw new Error(`${label} does not apply: it expects the file to end after it`);
     if (reachesEnd && text.lines.length > 0 && text.finalNewline === sides.oldNoNewline) {
-      throw new Error(`${label} does not apply: the file ${text.finalNewline ? 'ends' : 'does not end'} with a newline, the diff says otherwise`);
+      throw new Error(
+        `${label} does not apply: the file ${text.finalNewline ? 'ends' : 'does not end'} with a newline, the diff says otherwise`,
+      );
     }
     text.lines.splice(at, sides.oldLines.length, ...sides.newLines);
     if (reachesEnd) text.finalNewline = !sides.newNoNewline;
@@ -189,7 +203,8 @@ export function applyDiff(tree: Map<string, Buffer>, diffText: string, ctx: Patc
   const results: Array<[string, Buffer | undefined]> = [];
   for (const fp of patches) {
     const data = tree.get(fp.path);
-    if (data !== undefined && !isText(data)) throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: ${fp.path} is binary; diffs carry text only`);
+    if (data !== undefined && !isText(data))
+      throw new Error(`fix ${ctx.fixId}: ${ctx.diffFile}: ${fp.path} is binary; diffs carry text only`);
     const next = applyFilePatch(data?.toString('utf8'), fp, ctx);
     results.push([fp.path, next === undefined ? undefined : Buffer.from(next, 'utf8')]);
   }

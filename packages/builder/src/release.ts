@@ -1,12 +1,28 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ARCHES, type Arch, BUILDINFO_FILE, type BuildInfo, BuildInfoSchema, levelTag, parsePublicKey } from '@servicepack/core';
+import {
+  ARCHES,
+  type Arch,
+  BUILDINFO_FILE,
+  type BuildInfo,
+  BuildInfoSchema,
+  levelTag,
+  parsePublicKey,
+} from '@servicepack/core';
 import { ensureDevKey } from './keys.js';
 import { applyDiff } from './patch.js';
 import { paths } from './paths.js';
 import { findFix, fixesFor, loadSeries, type Series, type SeriesFix } from './series.js';
-import { comparePaths, displayPath, type FileTree, RELEASE_SOURCE_ROOTS, readTree, replaceDir, writeTree } from './tree.js';
+import {
+  comparePaths,
+  displayPath,
+  type FileTree,
+  RELEASE_SOURCE_ROOTS,
+  readTree,
+  replaceDir,
+  writeTree,
+} from './tree.js';
 import { libPathFor, Transpiler } from './transpile.js';
 
 export const PRODUCT = 'inetsrv';
@@ -68,7 +84,8 @@ export async function loadBuildContext(opts: {
 }): Promise<BuildContext> {
   parsePublicKey(opts.publicKeyPem);
   const srcDir = join(opts.sourceDir, 'src');
-  if (!existsSync(srcDir)) throw new Error(`${srcDir} does not exist: the product source must be in place before releases are built`);
+  if (!existsSync(srcDir))
+    throw new Error(`${srcDir} does not exist: the product source must be in place before releases are built`);
   const series = await loadSeries(opts.patchesDir);
   const source = await readTree(opts.sourceDir, RELEASE_SOURCE_ROOTS);
   return {
@@ -114,7 +131,13 @@ function isOtherArchPlatform(srcPath: string, arch: Arch): boolean {
 }
 
 /** The release tree's files, from a patched source tree. */
-export function releaseFiles(ctx: BuildContext, patched: FileTree, level: number, arch: Arch, hotfixes: readonly string[]): FileTree {
+export function releaseFiles(
+  ctx: BuildContext,
+  patched: FileTree,
+  level: number,
+  arch: Arch,
+  hotfixes: readonly string[],
+): FileTree {
   const out: FileTree = new Map();
   const origin = new Map<string, string>();
   const put = (path: string, data: Buffer, from: string) => {
@@ -134,11 +157,20 @@ export function releaseFiles(ctx: BuildContext, patched: FileTree, level: number
       put(path, data, path);
     }
   }
-  if (!out.has('bin/inetsrv')) throw new Error(`${join(ctx.sourceDir, 'bin', 'inetsrv')} is missing: BUILDINFO's service.start runs it`);
+  if (!out.has('bin/inetsrv'))
+    throw new Error(`${join(ctx.sourceDir, 'bin', 'inetsrv')} is missing: BUILDINFO's service.start runs it`);
   const info = buildInfoFor(level, arch, hotfixes);
-  put('package.json', Buffer.from(`${JSON.stringify({ name: PRODUCT, private: true, type: 'module' }, null, 2)}\n`), '(builder)');
+  put(
+    'package.json',
+    Buffer.from(`${JSON.stringify({ name: PRODUCT, private: true, type: 'module' }, null, 2)}\n`),
+    '(builder)',
+  );
   put(BUILDINFO_FILE, Buffer.from(`${JSON.stringify(info, null, 2)}\n`), '(builder)');
-  put(TRUST_KEY_PATH, Buffer.from(ctx.publicKeyPem.endsWith('\n') ? ctx.publicKeyPem : `${ctx.publicKeyPem}\n`), '(builder)');
+  put(
+    TRUST_KEY_PATH,
+    Buffer.from(ctx.publicKeyPem.endsWith('\n') ? ctx.publicKeyPem : `${ctx.publicKeyPem}\n`),
+    '(builder)',
+  );
   return out;
 }
 
@@ -162,7 +194,9 @@ function checkHotfixes(series: Series, level: number, hotfixes: readonly string[
   return hotfixes.map((h) => {
     const fix = findFix(series, h);
     if (fix.hotfix?.baseLevel !== level) {
-      const where = fix.hotfix ? `is a hotfix for level ${fix.hotfix.baseLevel} only` : 'is not released as a hotfix (no hotfix: in its fix.yaml)';
+      const where = fix.hotfix
+        ? `is a hotfix for level ${fix.hotfix.baseLevel} only`
+        : 'is not released as a hotfix (no hotfix: in its fix.yaml)';
       throw new Error(`fix ${fix.id} ${where}; cannot build it on level ${level}`);
     }
     return fix.id;

@@ -153,14 +153,17 @@ export async function loadSeries(patchesDir: string, options: LoadSeriesOptions 
   const listed = new Set(ids);
   for (const e of await readdir(patchesDir, { withFileTypes: true })) {
     if (e.isDirectory() && !listed.has(e.name) && existsSync(join(patchesDir, e.name, FIX_FILE))) {
-      throw new Error(`${shown(join(patchesDir, e.name, FIX_FILE))} exists but ${shown(seriesFile)} does not list ${e.name}: add it there, or delete the folder`);
+      throw new Error(
+        `${shown(join(patchesDir, e.name, FIX_FILE))} exists but ${shown(seriesFile)} does not list ${e.name}: add it there, or delete the folder`,
+      );
     }
   }
   return { patchesDir, fixes, maxLevel: fixes.reduce((m, f) => Math.max(m, f.level), 0) };
 }
 
 export function findFix(series: Series, id: string): SeriesFix {
-  const fix = series.fixes.find((f) => f.id === id) ?? series.fixes.find((f) => f.id.toLowerCase() === id.toLowerCase());
+  const fix =
+    series.fixes.find((f) => f.id === id) ?? series.fixes.find((f) => f.id.toLowerCase() === id.toLowerCase());
   if (!fix) {
     const known = series.fixes.map((f) => f.id).join(', ') || 'none';
     throw new Error(`fix ${id} is not in ${join(series.patchesDir, SERIES_FILE)} (known: ${known})`);

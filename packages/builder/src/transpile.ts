@@ -42,7 +42,11 @@ export class Transpiler {
     }
     this.misses++;
     const ts = typescript();
-    const out = ts.transpileModule(source.toString('utf8'), { compilerOptions: compilerOptions(ts), fileName, reportDiagnostics: true });
+    const out = ts.transpileModule(source.toString('utf8'), {
+      compilerOptions: compilerOptions(ts),
+      fileName,
+      reportDiagnostics: true,
+    });
     const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
     if (errors.length > 0) {
       const lines = errors.map((d) => {

@@ -136,10 +136,21 @@ export async function listTree(dir: string, options: { mtimes?: boolean } = {}):
   async function go(abs: string, rel: string): Promise<void> {
     const st = await lstat(abs);
     if (st.isDirectory()) {
-      if (rel !== '') out.push({ path: `${rel}/`, mode: st.mode & 0o7777, sha256: '', ...(options.mtimes ? { mtimeMs: st.mtimeMs } : {}) });
-      for (const name of (await readdir(abs)).sort(comparePaths)) await go(join(abs, name), rel === '' ? name : `${rel}/${name}`);
+      if (rel !== '')
+        out.push({
+          path: `${rel}/`,
+          mode: st.mode & 0o7777,
+          sha256: '',
+          ...(options.mtimes ? { mtimeMs: st.mtimeMs } : {}),
+        });
+      for (const name of (await readdir(abs)).sort(comparePaths))
+        await go(join(abs, name), rel === '' ? name : `${rel}/${name}`);
     } else {
-      const sha256 = st.isFile() ? createHash('sha256').update(await readFile(abs)).digest('hex') : `(${st.isSymbolicLink() ? 'symlink' : 'special'})`;
+      const sha256 = st.isFile()
+        ? createHash('sha256')
+            .update(await readFile(abs))
+            .digest('hex')
+        : `(${st.isSymbolicLink() ? 'symlink' : 'special'})`;
       out.push({ path: rel, mode: st.mode & 0o7777, sha256, ...(options.mtimes ? { mtimeMs: st.mtimeMs } : {}) });
     }
   }

@@ -20,7 +20,13 @@ import {
   type TrustedKey,
   writePack,
 } from '@servicepack/core';
-import { DEFAULT_FEED_DATE, DEFAULT_FEED_EXPIRES_DAYS, feedDate, parseCreated, publishFeed } from '../src/feed-publish.js';
+import {
+  DEFAULT_FEED_DATE,
+  DEFAULT_FEED_EXPIRES_DAYS,
+  feedDate,
+  parseCreated,
+  publishFeed,
+} from '../src/feed-publish.js';
 import { buildInfoFor, releaseName } from '../src/release.js';
 import { tempDir } from './fixture.js';
 
@@ -39,7 +45,12 @@ async function writeFiles(dir: string, files: Record<string, string>): Promise<v
   }
 }
 
-async function writeRelease(releases: string, level: number, arch: Arch, extra: Record<string, string> = {}): Promise<string> {
+async function writeRelease(
+  releases: string,
+  level: number,
+  arch: Arch,
+  extra: Record<string, string> = {},
+): Promise<string> {
   const dir = join(releases, releaseName(level, arch));
   await writeFiles(dir, {
     'BUILDINFO.json': `${JSON.stringify(buildInfoFor(level, arch), null, 2)}\n`,
@@ -65,7 +76,14 @@ function manifestFor(arch: Arch, files: Record<string, string>): Manifest {
     appliesTo: { version: '>=4.0.0 <4.1.0', levels: [0] },
     supersedes: [],
     fixes: [{ id: 'Q1', title: 'first fix', summary: 'fixes the first thing', level: 1, security: false }],
-    files: Object.entries(files).map(([path, text]) => ({ path, action: 'replace' as const, sha256: sha(text), size: Buffer.byteLength(text), mode: 0o644, from: [] })),
+    files: Object.entries(files).map(([path, text]) => ({
+      path,
+      action: 'replace' as const,
+      sha256: sha(text),
+      size: Buffer.byteLength(text),
+      mode: 0o644,
+      from: [],
+    })),
     restart: true,
     created: '1999-01-01T00:00:00.000Z',
   };
@@ -120,18 +138,26 @@ describe('publishFeed', () => {
     assert.equal(res.changed, true);
     assert.equal(res.previousVersion, undefined);
     assert.deepEqual((await readdir(out)).sort(), ['catalog.json', 'index.json', 'index.sig', 'packs']);
-    assert.deepEqual((await readdir(join(out, 'packs'))).sort(), ['inetsrv-4.0-sp1-alpha.tgz', 'inetsrv-4.0-sp1-x86.tgz']);
+    assert.deepEqual((await readdir(join(out, 'packs'))).sort(), [
+      'inetsrv-4.0-sp1-alpha.tgz',
+      'inetsrv-4.0-sp1-x86.tgz',
+    ]);
 
     const feed = await loadFeed(out, { trustedKeys: [vendor.trusted], now });
     assert.equal(feed.index.product, 'inetsrv');
     assert.equal(feed.index.created, '2026-01-01T00:00:00.000Z');
-    assert.equal(feed.index.expires, new Date(created.getTime() + DEFAULT_FEED_EXPIRES_DAYS * 86_400_000).toISOString());
+    assert.equal(
+      feed.index.expires,
+      new Date(created.getTime() + DEFAULT_FEED_EXPIRES_DAYS * 86_400_000).toISOString(),
+    );
     assert.equal(sha(feed.indexBytes), res.indexSha256);
     for (const entry of feed.index.packs) {
       assert.equal(entry.sha256, sha(await readFile(join(packsDir, entry.url.replace(/^packs\//, '')))));
       const pack = await openFeedPack(feed, entry, join(root, 'dl-a'), { trustedKeys: [vendor.trusted] });
       assert.deepEqual([pack.manifest.id, pack.manifest.arch], [entry.id, entry.arch]);
-      assert.deepEqual(entry.fixes, [{ id: 'Q1', title: 'first fix', summary: 'fixes the first thing', security: false }]);
+      assert.deepEqual(entry.fixes, [
+        { id: 'Q1', title: 'first fix', summary: 'fixes the first thing', security: false },
+      ]);
     }
     const catalog = await loadCatalog(feed);
     assert.deepEqual(
@@ -139,7 +165,12 @@ describe('publishFeed', () => {
       ['inetsrv-4.0-rtm-alpha', 'inetsrv-4.0-rtm-x86', 'inetsrv-4.0-sp1-alpha', 'inetsrv-4.0-sp1-x86'],
     );
     const sp1 = catalog.releases.find((r) => r.name === 'inetsrv-4.0-sp1-x86')!;
-    assert.deepEqual(Object.keys(sp1.files).sort(), ['BUILDINFO.json', 'conf/inetsrv.conf', 'lib/platform/x86.js', 'lib/server.js']);
+    assert.deepEqual(Object.keys(sp1.files).sort(), [
+      'BUILDINFO.json',
+      'conf/inetsrv.conf',
+      'lib/platform/x86.js',
+      'lib/server.js',
+    ]);
     assert.equal(sp1.files['lib/server.js'], sha('server level 1\n'));
     const files = new Map(Object.entries(sp1.files));
     assert.equal(identifyByCatalog(files, catalog)?.best.name, 'inetsrv-4.0-sp1-x86');
@@ -158,7 +189,10 @@ describe('publishFeed', () => {
     assert.equal(again.previousVersion, 1);
     assert.deepEqual(await snapshot(a), before);
     // the swap leaves no temporary folders beside the feed
-    assert.deepEqual((await readdir(root)).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(root)).filter((n) => n.startsWith('.')),
+      [],
+    );
   });
 
   it('a changed input bumps the version by one; unchanged again keeps it', async () => {
@@ -194,7 +228,10 @@ describe('publishFeed', () => {
   });
 
   it('refuses to publish a feed that would already be expired', async () => {
-    await assert.rejects(publish(join(root, 'feed-expired'), { created: new Date('2000-01-01T00:00:00Z') }), /already past/);
+    await assert.rejects(
+      publish(join(root, 'feed-expired'), { created: new Date('2000-01-01T00:00:00Z') }),
+      /already past/,
+    );
     assert.equal(existsSync(join(root, 'feed-expired')), false);
   });
 
@@ -203,10 +240,17 @@ describe('publishFeed', () => {
     await publish(out);
     const before = await snapshot(out);
     const other = key();
-    await assert.rejects(publish(out, { privateKey: other.privateKey }), (e: Error) => /does not trust/.test(e.message));
+    await assert.rejects(publish(out, { privateKey: other.privateKey }), (e: Error) =>
+      /does not trust/.test(e.message),
+    );
     // trusting the packs' signer explicitly lets a different key sign the index
-    const res = await publish(join(root, 'feed-other-signer'), { privateKey: other.privateKey, trustedKeys: [vendor.trusted] });
-    assert.deepEqual((await loadFeed(res.outDir, { trustedKeys: [other.trusted], now })).signedBy, [other.trusted.keyid]);
+    const res = await publish(join(root, 'feed-other-signer'), {
+      privateKey: other.privateKey,
+      trustedKeys: [vendor.trusted],
+    });
+    assert.deepEqual((await loadFeed(res.outDir, { trustedKeys: [other.trusted], now })).signedBy, [
+      other.trusted.keyid,
+    ]);
 
     const damaged = join(root, 'packs-damaged');
     await mkdir(damaged);
@@ -223,13 +267,18 @@ describe('publishFeed', () => {
     const out = join(root, 'feed-sig');
     await publish(out);
     const idx = await readFile(join(out, FEED_INDEX_FILE));
-    const sig = JSON.parse(await readFile(join(out, FEED_SIGNATURE_FILE), 'utf8')) as { signatures: { keyid: string }[] };
+    const sig = JSON.parse(await readFile(join(out, FEED_SIGNATURE_FILE), 'utf8')) as {
+      signatures: { keyid: string }[];
+    };
     assert.deepEqual(
       sig.signatures.map((s) => s.keyid),
       [vendor.trusted.keyid],
     );
     await writeFile(join(out, FEED_INDEX_FILE), Buffer.concat([idx, Buffer.from('\n')]));
-    await assert.rejects(loadFeed(out, { trustedKeys: [vendor.trusted], now }), (e: Error & { code?: string }) => e.code === 'E_BAD_SIGNATURE');
+    await assert.rejects(
+      loadFeed(out, { trustedKeys: [vendor.trusted], now }),
+      (e: Error & { code?: string }) => e.code === 'E_BAD_SIGNATURE',
+    );
     const dest = join(root, 'dl-sig');
     await writeFile(join(out, FEED_INDEX_FILE), idx);
     const feed = await loadFeed(out, { trustedKeys: [vendor.trusted], now });

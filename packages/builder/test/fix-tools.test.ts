@@ -31,7 +31,11 @@ function texts(tree: Map<string, Buffer>): Record<string, string> {
 describe('fix new', () => {
   it('creates a valid fix.yaml template and appends the fix to the series', async () => {
     const { opts } = await setup();
-    const { fixFile } = await fixNew('Q3', { level: 3, title: 'Idle connections are never closed', hotfixBaseLevel: 2 }, opts);
+    const { fixFile } = await fixNew(
+      'Q3',
+      { level: 3, title: 'Idle connections are never closed', hotfixBaseLevel: 2 },
+      opts,
+    );
     const yaml = await readFile(fixFile, 'utf8');
     assert.match(yaml, /^id: Q3\ntitle: "Idle connections are never closed"\n/);
     assert.match(yaml, /\nhotfix: \{ baseLevel: 2 \}\n/);
@@ -45,7 +49,10 @@ describe('fix new', () => {
       ],
     );
     // Until its diff is written, the fix blocks release builds rather than shipping as nothing.
-    await assert.rejects(loadSeries(opts.patchesDir), /Q3[/\\]fix\.yaml: diffs lists .*changes\.diff, which does not exist/);
+    await assert.rejects(
+      loadSeries(opts.patchesDir),
+      /Q3[/\\]fix\.yaml: diffs lists .*changes\.diff, which does not exist/,
+    );
   });
 
   it('refuses an existing id, a bad id, and a level below the end of the series', async () => {
@@ -53,7 +60,10 @@ describe('fix new', () => {
     await assert.rejects(fixNew('Q2', { level: 2 }, opts), /patches[/\\]Q2 already exists/);
     await assert.rejects(fixNew('q2', { level: 2 }, opts), /already lists Q2/);
     await assert.rejects(fixNew('Q 3', { level: 2 }, opts), /"Q 3" is not a fix id/);
-    await assert.rejects(fixNew('Q3', { level: 1 }, opts), /level 1 is below the last fix in the series \(Q2, level 2\)/);
+    await assert.rejects(
+      fixNew('Q3', { level: 1 }, opts),
+      /level 1 is below the last fix in the series \(Q2, level 2\)/,
+    );
     await assert.rejects(fixNew('Q3', { level: 3, hotfixBaseLevel: 3 }, opts), /--hotfix-base must be a level below 3/);
     assert.equal(await readFile(join(opts.patchesDir, 'series'), 'utf8'), '# ship order\nQ1\nQ2\n');
   });
@@ -66,7 +76,11 @@ describe('fix edit / fix refresh', () => {
     assert.deepEqual([work, base], [join(opts.workDir, 'fix', 'Q2'), join(opts.workDir, 'fix', 'Q2.base')]);
     assert.equal(appliedDiff, true);
     const baseTree = texts(await readTree(base));
-    assert.equal(baseTree['src/server.ts'], RTM_SOURCE['src/server.ts']!.replace('"4.0"', '"4.0 SP1"'), 'Q1 is applied below Q2');
+    assert.equal(
+      baseTree['src/server.ts'],
+      RTM_SOURCE['src/server.ts']!.replace('"4.0"', '"4.0 SP1"'),
+      'Q1 is applied below Q2',
+    );
     assert.equal(baseTree['conf/inetsrv.conf'], RTM_SOURCE['conf/inetsrv.conf']);
     assert.equal(texts(await readTree(work))['conf/inetsrv.conf'], 'Port 8080\nMaxConnections 200\n');
     assert.equal((await stat(join(work, 'bin/inetsrv'))).mode & 0o777, 0o755);
@@ -83,7 +97,11 @@ describe('fix edit / fix refresh', () => {
     await fixNew('Q3', { level: 3 }, opts);
     const { work, appliedDiff } = await fixEdit('Q3', opts);
     assert.equal(appliedDiff, false);
-    assert.equal(texts(await readTree(work))['conf/inetsrv.conf'], 'Port 8080\nMaxConnections 200\n', 'Q1 and Q2 below Q3');
+    assert.equal(
+      texts(await readTree(work))['conf/inetsrv.conf'],
+      'Port 8080\nMaxConnections 200\n',
+      'Q1 and Q2 below Q3',
+    );
     const server = join(work, 'src/server.ts');
     await writeFile(server, (await readFile(server, 'utf8')).replace('"4.0 SP1"', '"4.0 SP3"'));
     await writeFile(join(work, 'src/limits.ts'), 'export const MAX = 1;\n');
@@ -95,7 +113,12 @@ describe('fix edit / fix refresh', () => {
 
     const logged: string[] = [];
     const { diffFile, changes } = await fixRefresh('Q3', { ...opts, log: (l) => logged.push(l) });
-    assert.ok(logged.some((l) => l.includes('ignoring editor and merge leftovers: src/.#server.ts, src/.server.ts.swp, src/server.ts~')), logged.join('\n'));
+    assert.ok(
+      logged.some((l) =>
+        l.includes('ignoring editor and merge leftovers: src/.#server.ts, src/.server.ts.swp, src/server.ts~'),
+      ),
+      logged.join('\n'),
+    );
     assert.deepEqual(changes, [
       { path: 'src/limits.ts', kind: 'create' },
       { path: 'src/server.ts', kind: 'modify' },
@@ -164,7 +187,11 @@ describe('builder CLI', () => {
     });
 
   it('answers usage mistakes in the fix commands with exit 2 and the usage text', async () => {
-    const cases = [['fix', 'frobnicate', 'Q1'], ['fix', 'new', 'Q1', '--level', 'six'], ['fix', 'edit', 'Q1', '--bogus']];
+    const cases = [
+      ['fix', 'frobnicate', 'Q1'],
+      ['fix', 'new', 'Q1', '--level', 'six'],
+      ['fix', 'edit', 'Q1', '--bogus'],
+    ];
     const results = await Promise.all(cases.map(run));
     results.forEach((r, i) => {
       assert.equal(r.status, 2, `${cases[i]?.join(' ')}: ${r.stderr}`);

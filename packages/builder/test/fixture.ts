@@ -54,8 +54,10 @@ export const RTM_SOURCE: Record<string, string> = {
     '',
   ].join('\n'),
   'src/platform/types.ts': 'export interface Platform {\n  name: string;\n}\n',
-  'src/platform/x86.ts': "import type { Platform } from './types.js';\n\nconst p: Platform = { name: 'Intel x86' };\nexport default p;\n",
-  'src/platform/alpha.ts': "import type { Platform } from './types.js';\n\nconst p: Platform = { name: 'DEC Alpha' };\nexport default p;\n",
+  'src/platform/x86.ts':
+    "import type { Platform } from './types.js';\n\nconst p: Platform = { name: 'Intel x86' };\nexport default p;\n",
+  'src/platform/alpha.ts':
+    "import type { Platform } from './types.js';\n\nconst p: Platform = { name: 'DEC Alpha' };\nexport default p;\n",
 };
 
 export interface FixSpec {
@@ -67,7 +69,13 @@ export interface FixSpec {
   change: Record<string, string | null>;
 }
 
-export function fixYaml(f: { id: string; level: number; hotfixBase?: number; arch?: string[]; diffs?: string[] }): string {
+export function fixYaml(f: {
+  id: string;
+  level: number;
+  hotfixBase?: number;
+  arch?: string[];
+  diffs?: string[];
+}): string {
   return [
     `id: ${f.id}`,
     `title: Fix ${f.id}`,

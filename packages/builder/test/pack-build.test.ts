@@ -5,7 +5,16 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Arch, generateKeyPair, jsonSchemas, type ManifestFile, openPack, parsePrivateKey, parsePublicKey, stagePayload } from '@servicepack/core';
+import {
+  type Arch,
+  generateKeyPair,
+  jsonSchemas,
+  type ManifestFile,
+  openPack,
+  parsePrivateKey,
+  parsePublicKey,
+  stagePayload,
+} from '@servicepack/core';
 import { buildAllPacks, buildPack, findBaseTrees, packCreated, packFileName, writeSchemas } from '../src/pack-build.js';
 import { type PackDef, parsePackDef } from '../src/pack-def.js';
 import { buildInfoFor, releaseName } from '../src/release.js';
@@ -14,7 +23,13 @@ const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 
 type Tree = Record<string, string | { text: string; mode: number }>;
 
-async function writeRelease(releases: string, level: number, hotfixes: string[], files: Tree, arch: Arch = 'x86'): Promise<string> {
+async function writeRelease(
+  releases: string,
+  level: number,
+  hotfixes: string[],
+  files: Tree,
+  arch: Arch = 'x86',
+): Promise<string> {
   const dir = join(releases, releaseName(level, arch, hotfixes));
   const all: Tree = { ...files, 'BUILDINFO.json': `${JSON.stringify(buildInfoFor(level, arch, hotfixes), null, 2)}\n` };
   for (const [p, v] of Object.entries(all)) {
@@ -137,14 +152,37 @@ describe('pack builder', () => {
     });
     const m = built.manifest;
     const byPath = new Map<string, ManifestFile>(m.files.map((f) => [f.path, f]));
-    assert.deepEqual([...byPath.keys()].sort(), ['BUILDINFO.json', 'conf/inetsrv.conf', 'lib/a.js', 'lib/b.js', 'lib/gone.js', 'lib/mode.js', 'lib/new1.js', 'lib/new2.js']);
-    assert.deepEqual(byPath.get('lib/a.js'), { path: 'lib/a.js', action: 'replace', sha256: sha('a2\n'), size: 3, mode: 0o644, from: [sha('a0\n'), sha('a1\n')].sort() });
+    assert.deepEqual([...byPath.keys()].sort(), [
+      'BUILDINFO.json',
+      'conf/inetsrv.conf',
+      'lib/a.js',
+      'lib/b.js',
+      'lib/gone.js',
+      'lib/mode.js',
+      'lib/new1.js',
+      'lib/new2.js',
+    ]);
+    assert.deepEqual(byPath.get('lib/a.js'), {
+      path: 'lib/a.js',
+      action: 'replace',
+      sha256: sha('a2\n'),
+      size: 3,
+      mode: 0o644,
+      from: [sha('a0\n'), sha('a1\n')].sort(),
+    });
     // unchanged since RTM except in the superseded hotfix tree: shipped so the hotfix's version is replaced
     assert.equal(byPath.get('lib/b.js')?.action, 'replace');
     assert.deepEqual(byPath.get('lib/b.js')?.from, [sha('b0\n'), sha('b-hotfix\n')].sort());
     assert.deepEqual(byPath.get('lib/gone.js'), { path: 'lib/gone.js', action: 'delete', from: [sha('gone\n')] });
     // present on SP1 but not RTM: an add, with SP1's hash as a known earlier version
-    assert.deepEqual(byPath.get('lib/new1.js'), { path: 'lib/new1.js', action: 'add', sha256: sha('n1\n'), size: 3, mode: 0o644, from: [sha('n1\n')] });
+    assert.deepEqual(byPath.get('lib/new1.js'), {
+      path: 'lib/new1.js',
+      action: 'add',
+      sha256: sha('n1\n'),
+      size: 3,
+      mode: 0o644,
+      from: [sha('n1\n')],
+    });
     assert.deepEqual(byPath.get('lib/new2.js')?.from, []);
     assert.equal(byPath.get('lib/new2.js')?.action, 'add');
     assert.equal(byPath.get('lib/mode.js')?.mode, 0o755);
@@ -154,13 +192,25 @@ describe('pack builder', () => {
     assert.equal(m.created, '2001-02-03T04:05:06.000Z');
     assert.deepEqual(m.documents, [{ name: 'EULA.txt', sha256: sha('Test EULA\n'), size: 10 }]);
     assert.deepEqual(built.counts, { add: 2, replace: 5, delete: 1 });
-    assert.ok(!m.files.some((f) => f.path.startsWith('wwwroot/') || f.path.startsWith('.servicepack/') || f.path === 'bin/inetsrv' || f.path === 'package.json'));
+    assert.ok(
+      !m.files.some(
+        (f) =>
+          f.path.startsWith('wwwroot/') ||
+          f.path.startsWith('.servicepack/') ||
+          f.path === 'bin/inetsrv' ||
+          f.path === 'package.json',
+      ),
+    );
 
     // the pack opens and stages to exactly the new tree's files
     const pack = await openPack(built.out, { trustedKeys: [trusted] });
     const staged = await stagePayload(pack, join(dir, 'stage'));
     for (const [p, f] of staged.files) {
-      assert.equal(sha(await readFile(join(staged.dir, p))), sha(await readFile(join(releases, releaseName(2, 'x86'), p))), p);
+      assert.equal(
+        sha(await readFile(join(staged.dir, p))),
+        sha(await readFile(join(releases, releaseName(2, 'x86'), p))),
+        p,
+      );
       assert.equal(f.sha256, byPath.get(p)?.sha256);
     }
     assert.equal(staged.files.size, 7);
@@ -246,7 +296,10 @@ describe('pack builder', () => {
 
   it('pack definitions report errors with file, line and key', () => {
     assert.throws(() => parsePackDef(`${DEF_YAML}colour: blue\n`, 'sp2.yaml'), /sp2\.yaml:14: unknown key colour/);
-    assert.throws(() => parsePackDef(DEF_YAML.replace('levels: [0, 1]', 'levels: [0, 2]'), 'sp2.yaml'), /sp2\.yaml:9: appliesTo\.levels: a service pack installs only on levels below/);
+    assert.throws(
+      () => parsePackDef(DEF_YAML.replace('levels: [0, 1]', 'levels: [0, 2]'), 'sp2.yaml'),
+      /sp2\.yaml:9: appliesTo\.levels: a service pack installs only on levels below/,
+    );
     assert.throws(() => parsePackDef(DEF_YAML.replace('kind: service-pack', 'kind: hotfix'), 'sp2.yaml'), /baseLevel/);
   });
 
@@ -254,11 +307,16 @@ describe('pack builder', () => {
     const out = join(dir, 'schema');
     const first = await writeSchemas(out);
     // One file per schema core publishes; manifest, state and buildinfo are the contract's minimum.
-    const expected = Object.keys(jsonSchemas()).map((n) => `${n}.schema.json`).sort();
+    const expected = Object.keys(jsonSchemas())
+      .map((n) => `${n}.schema.json`)
+      .sort();
     for (const must of ['buildinfo', 'manifest', 'state']) assert.ok(expected.includes(`${must}.schema.json`));
     assert.deepEqual(first.map((f) => f.slice(out.length + 1)).sort(), expected);
     assert.deepEqual(await writeSchemas(out), []);
-    const manifest = JSON.parse(await readFile(join(out, 'manifest.schema.json'), 'utf8')) as { properties: Record<string, unknown>; additionalProperties: boolean };
+    const manifest = JSON.parse(await readFile(join(out, 'manifest.schema.json'), 'utf8')) as {
+      properties: Record<string, unknown>;
+      additionalProperties: boolean;
+    };
     assert.ok('files' in manifest.properties);
     assert.equal(manifest.additionalProperties, false);
   });

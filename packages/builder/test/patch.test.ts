@@ -13,7 +13,9 @@ function texts(t: FileTree): Record<string, string> {
   return Object.fromEntries([...t].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, b]) => [p, b.toString()]));
 }
 
-const server = ['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 6', 'line 7', 'line 8', 'line 9', ''].join('\n');
+const server = ['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 6', 'line 7', 'line 8', 'line 9', ''].join(
+  '\n',
+);
 
 describe('applyDiff', () => {
   it('modifies, adds and deletes files from one git-style diff', () => {
@@ -86,7 +88,16 @@ describe('applyDiff', () => {
   it('refuses a hunk whose context does not match, naming the fix, the file and the hunk', () => {
     const t = tree({ 'src/server.ts': server.replace('line 8', 'line eight') });
     const before = texts(t);
-    const diff = ['--- a/src/server.ts', '+++ b/src/server.ts', '@@ -7,3 +7,3 @@', ' line 7', '-line 8', '+line 8!', ' line 9', ''].join('\n');
+    const diff = [
+      '--- a/src/server.ts',
+      '+++ b/src/server.ts',
+      '@@ -7,3 +7,3 @@',
+      ' line 7',
+      '-line 8',
+      '+line 8!',
+      ' line 9',
+      '',
+    ].join('\n');
     assert.throws(
       () => applyDiff(t, diff, ctx),
       (e: Error) =>
@@ -108,30 +119,61 @@ describe('applyDiff', () => {
 
   it('fails when the second of several files does not apply, and changes none of them', () => {
     const t = tree({ 'src/a.ts': 'a\n', 'src/b.ts': 'b\n' });
-    const diff = ['--- a/src/a.ts', '+++ b/src/a.ts', '@@ -1 +1 @@', '-a', '+A', '--- a/src/b.ts', '+++ b/src/b.ts', '@@ -1 +1 @@', '-x', '+X', ''].join('\n');
+    const diff = [
+      '--- a/src/a.ts',
+      '+++ b/src/a.ts',
+      '@@ -1 +1 @@',
+      '-a',
+      '+A',
+      '--- a/src/b.ts',
+      '+++ b/src/b.ts',
+      '@@ -1 +1 @@',
+      '-x',
+      '+X',
+      '',
+    ].join('\n');
     assert.throws(() => applyDiff(t, diff, ctx), /src\/b\.ts: hunk #1/);
     assert.equal(t.get('src/a.ts')?.toString(), 'a\n');
   });
 
   it('refuses to create a file that exists, or change one that does not', () => {
-    const add = ['diff --git a/src/a.ts b/src/a.ts', 'new file mode 100644', '--- /dev/null', '+++ b/src/a.ts', '@@ -0,0 +1 @@', '+a', ''].join('\n');
-    assert.throws(() => applyDiff(tree({ 'src/a.ts': 'a\n' }), add, ctx), /fix Q100: .*src\/a\.ts: the diff creates it but it already exists/);
+    const add = [
+      'diff --git a/src/a.ts b/src/a.ts',
+      'new file mode 100644',
+      '--- /dev/null',
+      '+++ b/src/a.ts',
+      '@@ -0,0 +1 @@',
+      '+a',
+      '',
+    ].join('\n');
+    assert.throws(
+      () => applyDiff(tree({ 'src/a.ts': 'a\n' }), add, ctx),
+      /fix Q100: .*src\/a\.ts: the diff creates it but it already exists/,
+    );
     const mod = ['--- a/src/a.ts', '+++ b/src/a.ts', '@@ -1 +1 @@', '-a', '+b', ''].join('\n');
     assert.throws(() => applyDiff(tree({}), mod, ctx), /src\/a\.ts: the diff changes it but it does not exist/);
   });
 
   it('refuses a deletion that would leave lines behind', () => {
     const del = ['--- a/src/a.ts', '+++ /dev/null', '@@ -1 +0,0 @@', '-a', ''].join('\n');
-    assert.throws(() => applyDiff(tree({ 'src/a.ts': 'a\nb\n' }), del, ctx), /deletes it, but 1 line\(s\) would remain/);
+    assert.throws(
+      () => applyDiff(tree({ 'src/a.ts': 'a\nb\n' }), del, ctx),
+      /deletes it, but 1 line\(s\) would remain/,
+    );
   });
 
   it('refuses paths without a/ b/ prefixes, escaping paths and paths that do not ship', () => {
     const bare = ['--- src/a.ts', '+++ src/a.ts', '@@ -1 +1 @@', '-a', '+b', ''].join('\n');
     assert.throws(() => applyDiff(tree({ 'src/a.ts': 'a\n' }), bare, ctx), /lacks the git-style "a\/" prefix/);
-    const escaping = ['--- a/src/../../etc/passwd', '+++ b/src/../../etc/passwd', '@@ -1 +1 @@', '-a', '+b', ''].join('\n');
+    const escaping = ['--- a/src/../../etc/passwd', '+++ b/src/../../etc/passwd', '@@ -1 +1 @@', '-a', '+b', ''].join(
+      '\n',
+    );
     assert.throws(() => applyDiff(tree({}), escaping, ctx), /unsafe path/);
     const outside = ['--- a/test/x.test.ts', '+++ b/test/x.test.ts', '@@ -1 +1 @@', '-a', '+b', ''].join('\n');
-    assert.throws(() => applyDiff(tree({}), outside, ctx), /test\/x\.test\.ts is outside bin\/, conf\/, wwwroot\/ and src\//);
+    assert.throws(
+      () => applyDiff(tree({}), outside, ctx),
+      /test\/x\.test\.ts is outside bin\/, conf\/, wwwroot\/ and src\//,
+    );
   });
 
   it('treats an empty diff as no change', () => {
@@ -176,14 +218,23 @@ describe('diffTrees', () => {
   it('is deterministic and git-like: sorted, a/ b/ labels, executable mode for bin/, no timestamps', () => {
     const { text } = diffTrees(base, work);
     assert.equal(diffTrees(new Map([...base].reverse()), new Map([...work].reverse())).text, text);
-    assert.match(text, /^diff --git a\/bin\/empty b\/bin\/empty\nnew file mode 100755\ndiff --git a\/bin\/inetsrv b\/bin\/inetsrv\n--- a\/bin\/inetsrv\n\+\+\+ b\/bin\/inetsrv\n@@ -1 \+1,2 @@\n/);
-    assert.match(text, /diff --git a\/src\/new\.ts b\/src\/new\.ts\nnew file mode 100644\n--- \/dev\/null\n\+\+\+ b\/src\/new\.ts\n@@ -0,0 \+1 @@\n\+hello\n/);
+    assert.match(
+      text,
+      /^diff --git a\/bin\/empty b\/bin\/empty\nnew file mode 100755\ndiff --git a\/bin\/inetsrv b\/bin\/inetsrv\n--- a\/bin\/inetsrv\n\+\+\+ b\/bin\/inetsrv\n@@ -1 \+1,2 @@\n/,
+    );
+    assert.match(
+      text,
+      /diff --git a\/src\/new\.ts b\/src\/new\.ts\nnew file mode 100644\n--- \/dev\/null\n\+\+\+ b\/src\/new\.ts\n@@ -0,0 \+1 @@\n\+hello\n/,
+    );
     assert.match(text, /\n@@ -1,6 \+1,6 @@\n l1\n l2\n-l3\n\+THREE\n/);
     assert.doesNotMatch(text, /\t|\d{4}-\d\d-\d\d|^index /m);
     assert.equal(diffTrees(base, base).text, '');
   });
 
   it('refuses binary files', () => {
-    assert.throws(() => diffTrees(tree({}), new Map([['wwwroot/x.gif', Buffer.from([0x47, 0, 1])]])), /wwwroot\/x\.gif is binary/);
+    assert.throws(
+      () => diffTrees(tree({}), new Map([['wwwroot/x.gif', Buffer.from([0x47, 0, 1])]])),
+      /wwwroot\/x\.gif is binary/,
+    );
   });
 });

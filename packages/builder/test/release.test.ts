@@ -92,15 +92,30 @@ describe('buildReleases', () => {
       assert.equal(Number(m), mtime, `mtime of ${path}`);
     }
     assert.equal((await stat(tree('sp3', 'x86'))).mtimeMs, mtime);
-    assert.equal(await readFile(join(tree('sp3', 'x86'), 'package.json'), 'utf8'), '{\n  "name": "inetsrv",\n  "private": true,\n  "type": "module"\n}\n');
-    assert.equal(await readFile(join(tree('sp3', 'x86'), '.servicepack/trust/vendor.pub'), 'utf8'), product.publicKeyPem);
+    assert.equal(
+      await readFile(join(tree('sp3', 'x86'), 'package.json'), 'utf8'),
+      '{\n  "name": "inetsrv",\n  "private": true,\n  "type": "module"\n}\n',
+    );
+    assert.equal(
+      await readFile(join(tree('sp3', 'x86'), '.servicepack/trust/vendor.pub'), 'utf8'),
+      product.publicKeyPem,
+    );
   });
 
   it('writes BUILDINFO.json with level, arch, build number and hotfixes in a fixed key order', async () => {
     const text = await readFile(join(tree('sp2-q3', 'alpha'), 'BUILDINFO.json'), 'utf8');
     assert.ok(text.endsWith('}\n'));
     const info = BuildInfoSchema.parse(JSON.parse(text));
-    assert.deepEqual(Object.keys(JSON.parse(text)), ['product', 'displayName', 'version', 'level', 'arch', 'build', 'hotfixes', 'service']);
+    assert.deepEqual(Object.keys(JSON.parse(text)), [
+      'product',
+      'displayName',
+      'version',
+      'level',
+      'arch',
+      'build',
+      'hotfixes',
+      'service',
+    ]);
     assert.deepEqual(info, {
       product: 'inetsrv',
       displayName: info.displayName,
@@ -111,14 +126,24 @@ describe('buildReleases', () => {
       hotfixes: ['Q3'],
       service: { pidFile: 'run/inetsrv.pid', start: ['bin/inetsrv', 'start', '--detach'] },
     });
-    const rtm = JSON.parse(await readFile(join(tree('rtm', 'x86'), 'BUILDINFO.json'), 'utf8')) as { build: string; level: number; hotfixes: string[] };
+    const rtm = JSON.parse(await readFile(join(tree('rtm', 'x86'), 'BUILDINFO.json'), 'utf8')) as {
+      build: string;
+      level: number;
+      hotfixes: string[];
+    };
     assert.deepEqual([rtm.build, rtm.level, rtm.hotfixes], ['1381.0', 0, []]);
   });
 
   it('produces runnable ESM that loads only its own platform module', () => {
     // Also proves `import type` was erased and the `.js` specifiers were kept as written.
-    assert.equal(execFileSync(join(tree('rtm', 'x86'), 'bin/inetsrv'), { encoding: 'utf8' }), 'inetsrv 4.0 on Intel x86\n');
-    assert.equal(execFileSync(join(tree('sp3', 'alpha'), 'bin/inetsrv'), { encoding: 'utf8' }), 'inetsrv 4.0 SP1 on DEC Alpha AXP\n');
+    assert.equal(
+      execFileSync(join(tree('rtm', 'x86'), 'bin/inetsrv'), { encoding: 'utf8' }),
+      'inetsrv 4.0 on Intel x86\n',
+    );
+    assert.equal(
+      execFileSync(join(tree('sp3', 'alpha'), 'bin/inetsrv'), { encoding: 'utf8' }),
+      'inetsrv 4.0 SP1 on DEC Alpha AXP\n',
+    );
   });
 
   it('puts only the tree’s own architecture module in it', async () => {
@@ -150,11 +175,17 @@ describe('buildReleases', () => {
 
   it('ships an Alpha-only fix to Alpha only', async () => {
     assert.deepEqual(await changedFiles(tree('sp1', 'x86'), tree('sp2', 'x86')), ['BUILDINFO.json']);
-    assert.deepEqual(await changedFiles(tree('sp1', 'alpha'), tree('sp2', 'alpha')), ['BUILDINFO.json', 'lib/platform/alpha.js']);
+    assert.deepEqual(await changedFiles(tree('sp1', 'alpha'), tree('sp2', 'alpha')), [
+      'BUILDINFO.json',
+      'lib/platform/alpha.js',
+    ]);
   });
 
   it('builds a hotfix tree as its base level plus that one fix', async () => {
-    assert.deepEqual(await changedFiles(tree('sp2', 'x86'), tree('sp2-q3', 'x86')), await changedFiles(tree('sp2', 'x86'), tree('sp3', 'x86')));
+    assert.deepEqual(
+      await changedFiles(tree('sp2', 'x86'), tree('sp2-q3', 'x86')),
+      await changedFiles(tree('sp2', 'x86'), tree('sp3', 'x86')),
+    );
     assert.deepEqual(await changedFiles(tree('sp2-q3', 'x86'), tree('sp3', 'x86')), ['BUILDINFO.json']);
   });
 
@@ -215,7 +246,10 @@ describe('buildReleases', () => {
 
   it('reports a syntax error in a module with its file and line', async () => {
     const bad = await makeProduct(join(root, 'syntax'), [], { ...RTM_SOURCE, 'src/server.ts': 'export const x = ;\n' });
-    await assert.rejects(buildRelease({ ...bad, outDir: join(root, 'syntax-out'), level: 0, arch: 'x86' }), /server\.ts:1:\d+: Expression expected/);
+    await assert.rejects(
+      buildRelease({ ...bad, outDir: join(root, 'syntax-out'), level: 0, arch: 'x86' }),
+      /server\.ts:1:\d+: Expression expected/,
+    );
   });
 
   it('takes its timestamp from SOURCE_DATE_EPOCH when set', () => {

@@ -22,11 +22,17 @@ describe('patches/series', () => {
   });
 
   it('rejects a duplicate id, naming both lines', () => {
-    assert.throws(() => parseSeriesText('Q1\nQ2\nQ1\n', 'patches/series'), /patches\/series:3: fix Q1 is listed twice \(first on line 1\)/);
+    assert.throws(
+      () => parseSeriesText('Q1\nQ2\nQ1\n', 'patches/series'),
+      /patches\/series:3: fix Q1 is listed twice \(first on line 1\)/,
+    );
   });
 
   it('rejects something that is not an id', () => {
-    assert.throws(() => parseSeriesText('Q1\nfix/../Q2\n', 'patches/series'), /patches\/series:2: "fix\/\.\.\/Q2" is not a fix id/);
+    assert.throws(
+      () => parseSeriesText('Q1\nfix/../Q2\n', 'patches/series'),
+      /patches\/series:2: "fix\/\.\.\/Q2" is not a fix id/,
+    );
   });
 });
 
@@ -44,13 +50,22 @@ describe('fix.yaml', () => {
 
   it('names the file, the line and the key of an unknown key', () => {
     const text = good.replace('security: false\n', 'security: false\nseverity: high\n');
-    assert.throws(() => parseFixYaml(text, 'patches/Q236565/fix.yaml'), /^Error: patches\/Q236565\/fix\.yaml:7: unknown key severity$/m);
+    assert.throws(
+      () => parseFixYaml(text, 'patches/Q236565/fix.yaml'),
+      /^Error: patches\/Q236565\/fix\.yaml:7: unknown key severity$/m,
+    );
   });
 
   it('names the line and the key of a wrong value, also in a nested map', () => {
     assert.throws(() => parseFixYaml(good.replace('level: 6', 'level: six'), 'f.yaml'), /f\.yaml:4: level: /);
-    assert.throws(() => parseFixYaml(good.replace('baseLevel: 5', 'baseLevel: -1'), 'f.yaml'), /f\.yaml:5: hotfix\.baseLevel: /);
-    assert.throws(() => parseFixYaml(good.replace('arch: [x86, alpha]', 'arch: [x86, mips]'), 'f.yaml'), /f\.yaml:7: arch\.1: /);
+    assert.throws(
+      () => parseFixYaml(good.replace('baseLevel: 5', 'baseLevel: -1'), 'f.yaml'),
+      /f\.yaml:5: hotfix\.baseLevel: /,
+    );
+    assert.throws(
+      () => parseFixYaml(good.replace('arch: [x86, alpha]', 'arch: [x86, mips]'), 'f.yaml'),
+      /f\.yaml:7: arch\.1: /,
+    );
   });
 
   it('names a missing key', () => {
@@ -59,8 +74,14 @@ describe('fix.yaml', () => {
   });
 
   it('refuses a multi-line title and a diff path that leaves the fix folder', () => {
-    assert.throws(() => parseFixYaml(good.replace('title: Fix Q236565', 'title: "two\\nlines"'), 'f.yaml'), /title: must be one line/);
-    assert.throws(() => parseFixYaml(good.replace('[changes.diff]', '[../Q1/changes.diff]'), 'f.yaml'), /diffs\.0: a file name inside the fix folder/);
+    assert.throws(
+      () => parseFixYaml(good.replace('title: Fix Q236565', 'title: "two\\nlines"'), 'f.yaml'),
+      /title: must be one line/,
+    );
+    assert.throws(
+      () => parseFixYaml(good.replace('[changes.diff]', '[../Q1/changes.diff]'), 'f.yaml'),
+      /diffs\.0: a file name inside the fix folder/,
+    );
   });
 
   it('reports YAML syntax errors with their line', () => {
@@ -70,7 +91,12 @@ describe('fix.yaml', () => {
 
 describe('loadSeries', () => {
   it('loads fixes in series order and selects them per level and hotfix', async () => {
-    const dir = await patchesWith({ series: 'Q1\nQ2\nQ3\n', ...ok('Q1', 1), ...ok('Q2', 3), ...ok('Q3', 3, { hotfixBase: 2 }) });
+    const dir = await patchesWith({
+      series: 'Q1\nQ2\nQ3\n',
+      ...ok('Q1', 1),
+      ...ok('Q2', 3),
+      ...ok('Q3', 3, { hotfixBase: 2 }),
+    });
     const series = await loadSeries(dir);
     assert.deepEqual(
       series.fixes.map((f) => [f.id, f.index, f.level]),
@@ -98,11 +124,18 @@ describe('loadSeries', () => {
 
   it('refuses levels that go down along the series', async () => {
     const dir = await patchesWith({ series: 'Q1\nQ2\n', ...ok('Q1', 3), ...ok('Q2', 2) });
-    await assert.rejects(loadSeries(dir), /Q2[/\\]fix\.yaml: level 2 comes after Q1 at level 3 .*levels must not decrease/);
+    await assert.rejects(
+      loadSeries(dir),
+      /Q2[/\\]fix\.yaml: level 2 comes after Q1 at level 3 .*levels must not decrease/,
+    );
   });
 
   it('refuses a fix.yaml whose id is not its folder', async () => {
-    const dir = await patchesWith({ series: 'Q1\n', 'Q1/fix.yaml': fixYaml({ id: 'Q9', level: 1 }), 'Q1/changes.diff': '' });
+    const dir = await patchesWith({
+      series: 'Q1\n',
+      'Q1/fix.yaml': fixYaml({ id: 'Q9', level: 1 }),
+      'Q1/changes.diff': '',
+    });
     await assert.rejects(loadSeries(dir), /Q1[/\\]fix\.yaml: id is Q9 but the folder \(and the series\) say Q1/);
   });
 
@@ -116,7 +149,10 @@ describe('loadSeries', () => {
   it('refuses a missing diff unless that fix is the one being written', async () => {
     const dir = await patchesWith({ series: 'Q1\n', ...ok('Q1', 1) });
     await rm(join(dir, 'Q1', 'changes.diff'));
-    await assert.rejects(loadSeries(dir), /Q1[/\\]fix\.yaml: diffs lists .*changes\.diff, which does not exist \(write it with: pnpm fix:edit Q1/);
+    await assert.rejects(
+      loadSeries(dir),
+      /Q1[/\\]fix\.yaml: diffs lists .*changes\.diff, which does not exist \(write it with: pnpm fix:edit Q1/,
+    );
     assert.equal((await loadSeries(dir, { allowMissingDiffsFor: 'Q1' })).fixes.length, 1);
   });
 

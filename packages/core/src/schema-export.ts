@@ -21,7 +21,10 @@ const documents = {
   fix: { schema: FixSchema, title: 'fix definition (patches/<ID>/fix.yaml)' },
   feedIndex: { schema: FeedIndexSchema, title: 'servicepack feed index (index.json)' },
   catalog: { schema: CatalogSchema, title: 'servicepack file catalog (catalog.json)' },
-  answerFile: { schema: AnswerFileSchema, title: 'servicepack answer file for unattended installs (YAML, e.g. manifests/unattend/sp6.yaml)' },
+  answerFile: {
+    schema: AnswerFileSchema,
+    title: 'servicepack answer file for unattended installs (YAML, e.g. manifests/unattend/sp6.yaml)',
+  },
 } as const;
 
 export type SchemaName = keyof typeof documents;

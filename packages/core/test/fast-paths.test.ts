@@ -17,7 +17,14 @@ import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/transaction/g
 import { hashFiles, hashFilesInWorker, PARALLEL_MIN_FILES } from '../src/support/hash.js';
 import { installPacks } from '../src/operations/install.js';
 import { BackupRecordSchema } from '../src/transaction/backup-schema.js';
-import { levelFiles, makeInstallation, makePack, makeVendor, servicepackDirSettled, tempDir } from './install-fixtures.js';
+import {
+  levelFiles,
+  makeInstallation,
+  makePack,
+  makeVendor,
+  servicepackDirSettled,
+  tempDir,
+} from './install-fixtures.js';
 
 const vendor = makeVendor();
 const dirs: string[] = [];
@@ -78,7 +85,11 @@ describe('checkedBackupRecord', () => {
     test(`refused like the schema refuses it: ${name}`, () => {
       const r = structuredClone(record);
       mutate(r);
-      assert.equal(BackupRecordSchema.safeParse(r).success, false, `the schema accepts "${name}": the mutation proves nothing`);
+      assert.equal(
+        BackupRecordSchema.safeParse(r).success,
+        false,
+        `the schema accepts "${name}": the mutation proves nothing`,
+      );
       assert.equal(checkedBackupRecord(r), undefined);
     });
   }
@@ -95,7 +106,12 @@ describe('flushToDisk', () => {
       await writeFile(files[i]!, 'x');
     }
     const [major, minor] = release().split('.').map(Number) as [number, number];
-    const expected = process.platform === 'linux' && (major > 5 || (major === 5 && minor >= 8)) && (existsSync('/usr/bin/sync') || existsSync('/bin/sync')) ? 'syncfs' : 'fsync';
+    const expected =
+      process.platform === 'linux' &&
+      (major > 5 || (major === 5 && minor >= 8)) &&
+      (existsSync('/usr/bin/sync') || existsSync('/bin/sync'))
+        ? 'syncfs'
+        : 'fsync';
     assert.equal(flushMethod(), expected);
     assert.equal(await flushToDisk(dir, files, [join(dir, 'a'), dir]), expected);
     // a handful are flushed one by one: cheaper than starting sync(1)
@@ -105,7 +121,7 @@ describe('flushToDisk', () => {
 });
 
 describe('garbage', () => {
-  test("a staging folder is moved out in one rename and deleted in the background; staging/ goes once empty", async () => {
+  test('a staging folder is moved out in one rename and deleted in the background; staging/ goes once empty', async () => {
     const root = await tempDir('sp-garbage-');
     dirs.push(root);
     const staging = join(root, '.servicepack', 'staging', 'tx1');
@@ -144,7 +160,11 @@ describe('hashFiles split over two threads', () => {
       await writeFile(p, body);
       if (i % 3 === 0) await chmod(p, 0o755);
       paths.push(p);
-      expected.push({ sha256: createHash('sha256').update(body).digest('hex'), size: body.length, mode: i % 3 === 0 ? 0o755 : 0o644 });
+      expected.push({
+        sha256: createHash('sha256').update(body).digest('hex'),
+        size: body.length,
+        mode: i % 3 === 0 ? 0o755 : 0o644,
+      });
     }
     paths.splice(7, 0, join(dir, 'missing'));
     expected.splice(7, 0, undefined);
@@ -158,7 +178,8 @@ describe('hashFiles split over two threads', () => {
     const got = await hashFiles(paths);
     assert.equal(got.length, paths.length);
     got.forEach((g, i) => {
-      if (expected[i] === 'error') assert.ok(g instanceof Error && /not a regular file/.test(g.message), `${paths[i]}: ${String(g)}`);
+      if (expected[i] === 'error')
+        assert.ok(g instanceof Error && /not a regular file/.test(g.message), `${paths[i]}: ${String(g)}`);
       else assert.deepEqual(g, expected[i], paths[i]);
     });
   });

@@ -39,7 +39,11 @@ export function buildInfo(level: number, extra: Partial<BuildInfo> = {}): BuildI
 export type TreeSpec = Record<string, string | { content: string; mode: number }>;
 
 /** Files of a level: RTM, then SP1 changes a.js and the config, drops old.js and adds a nested file. */
-export function levelFiles(level: number, arch: 'x86' | 'alpha' = 'x86', bin = '#!/usr/bin/env node\nconsole.log("inetsrv");\n'): TreeSpec {
+export function levelFiles(
+  level: number,
+  arch: 'x86' | 'alpha' = 'x86',
+  bin = '#!/usr/bin/env node\nconsole.log("inetsrv");\n',
+): TreeSpec {
   const files: TreeSpec = {
     'BUILDINFO.json': `${JSON.stringify(buildInfo(level, { arch }), null, 2)}\n`,
     'bin/inetsrv': { content: bin, mode: 0o755 },
@@ -75,7 +79,11 @@ export function makeVendor(): Vendor {
 }
 
 /** A release tree as the vendor ships it: the level's files, content in wwwroot/, the vendor key in the trust store. */
-export async function makeInstallation(level: number, vendor: Vendor, opts: { arch?: 'x86' | 'alpha'; dir?: string; bin?: string } = {}): Promise<string> {
+export async function makeInstallation(
+  level: number,
+  vendor: Vendor,
+  opts: { arch?: 'x86' | 'alpha'; dir?: string; bin?: string } = {},
+): Promise<string> {
   const root = opts.dir ?? (await tempDir('sp-root-'));
   await writeTree(root, levelFiles(level, opts.arch, opts.bin));
   await writeTree(root, { 'wwwroot/index.html': '<h1>hello</h1>\n' });
@@ -104,7 +112,11 @@ export interface PackSpec {
 }
 
 /** Makes a signed pack from level tree(s) to the target level, like the builder does. */
-export async function makePack(vendor: Vendor | Vendor[], spec: PackSpec, outDir?: string): Promise<{ path: string; manifest: Manifest }> {
+export async function makePack(
+  vendor: Vendor | Vendor[],
+  spec: PackSpec,
+  outDir?: string,
+): Promise<{ path: string; manifest: Manifest }> {
   const arch = spec.arch ?? 'x86';
   const work = await tempDir('sp-packsrc-');
   const targetDir = join(work, 'target');
@@ -159,7 +171,12 @@ export async function makePack(vendor: Vendor | Vendor[], spec: PackSpec, outDir
   spec.edit?.(manifest);
   const out = join(outDir ?? work, `${id}-${arch}.tgz`);
   const vendors = Array.isArray(vendor) ? vendor : [vendor];
-  await writePack({ out, manifest, privateKeys: vendors.map((v) => parsePrivateKey(v.privateKeyPem)), payloadDir: targetDir });
+  await writePack({
+    out,
+    manifest,
+    privateKeys: vendors.map((v) => parsePrivateKey(v.privateKeyPem)),
+    payloadDir: targetDir,
+  });
   return { path: out, manifest };
 }
 
@@ -172,7 +189,8 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [p, e] of await hashTree(dir, ['.servicepack'])) out[p] = `${e.sha256} ${e.mode.toString(8)}`;
   if (existsSync(join(dir, '.servicepack'))) {
-    for (const [p, e] of await hashTree(join(dir, '.servicepack'), ['garbage'])) out[`.servicepack/${p}`] = `${e.sha256} ${e.mode.toString(8)}`;
+    for (const [p, e] of await hashTree(join(dir, '.servicepack'), ['garbage']))
+      out[`.servicepack/${p}`] = `${e.sha256} ${e.mode.toString(8)}`;
   }
   return out;
 }

@@ -125,7 +125,11 @@ export function rawPack(entries: RawEntry[], opts?: { end?: boolean }): Buffer {
 export function headEntries(manifest: Manifest, key?: TestKey): { entries: RawEntry[]; manifestBytes: Buffer } {
   const manifestBytes = serializeManifest(manifest);
   const entries: RawEntry[] = [{ name: 'servicepack.json', data: manifestBytes }];
-  if (key) entries.push({ name: 'servicepack.sig', data: `${JSON.stringify({ signatures: [signBytes(manifestBytes, key.privateKey)] })}\n` });
+  if (key)
+    entries.push({
+      name: 'servicepack.sig',
+      data: `${JSON.stringify({ signatures: [signBytes(manifestBytes, key.privateKey)] })}\n`,
+    });
   return { entries, manifestBytes };
 }
 
@@ -134,7 +138,9 @@ export async function snapshot(dir: string): Promise<string> {
   const files = await hashTree(dir);
   const names: string[] = [];
   async function walk(rel: string): Promise<void> {
-    for (const e of (await readdir(join(dir, rel), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    for (const e of (await readdir(join(dir, rel), { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       names.push(`${e.isDirectory() ? 'd' : e.isFile() ? 'f' : '?'} ${p}`);
       if (e.isDirectory()) await walk(p);

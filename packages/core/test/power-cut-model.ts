@@ -115,7 +115,8 @@ export class PowerCutModel {
   #parent(segs: string[]): { dir: Id; name: string } | undefined {
     if (segs.length === 0) return undefined;
     const dir = this.#lookup(segs.slice(0, -1));
-    if (dir === undefined) throw new Error(`model: the folder of ${segs.join('/')} is not known: an operation was missed`);
+    if (dir === undefined)
+      throw new Error(`model: the folder of ${segs.join('/')} is not known: an operation was missed`);
     return { dir, name: segs[segs.length - 1]! };
   }
 
@@ -162,14 +163,23 @@ export class PowerCutModel {
     const a = this.#segments(from);
     const b = this.#segments(to);
     if (a === undefined && b === undefined) return;
-    if (a === undefined || b === undefined) throw new Error(`model: a rename across the installation's edge (${String(from)} -> ${String(to)})`);
+    if (a === undefined || b === undefined)
+      throw new Error(`model: a rename across the installation's edge (${String(from)} -> ${String(to)})`);
     const node = this.#lookup(a);
     if (node === undefined) throw new Error(`model: ${a.join('/')} was renamed but is not known`);
     const src = this.#parent(a)!;
     const dst = this.#parent(b)!;
     this.#nodes.get(src.dir)!.children!.delete(src.name);
     this.#nodes.get(dst.dir)!.children!.set(dst.name, node);
-    this.ops.push({ kind: 'rename', srcDir: src.dir, srcName: src.name, dstDir: dst.dir, dstName: dst.name, node, what: `rename ${a.join('/')} -> ${b.join('/')}` });
+    this.ops.push({
+      kind: 'rename',
+      srcDir: src.dir,
+      srcName: src.name,
+      dstDir: dst.dir,
+      dstName: dst.name,
+      node,
+      what: `rename ${a.join('/')} -> ${b.join('/')}`,
+    });
   }
 
   linked(existing: fs.PathLike, p: fs.PathLike): void {
@@ -201,8 +211,18 @@ export class PowerCutModel {
     if (id === undefined) return undefined;
     const covers = this.ops.length;
     const node = this.#nodes.get(id)!;
-    const content = node.kind === 'file' ? { data: fs.readFileSync(`/proc/self/fd/${fd}`), mode: fs.fstatSync(fd).mode & 0o7777 } : undefined;
-    return () => this.ops.push({ kind: 'fsync', node: id, covers, ...(content ? { content } : {}), what: `fsync ${node.kind} #${id}` });
+    const content =
+      node.kind === 'file'
+        ? { data: fs.readFileSync(`/proc/self/fd/${fd}`), mode: fs.fstatSync(fd).mode & 0o7777 }
+        : undefined;
+    return () =>
+      this.ops.push({
+        kind: 'fsync',
+        node: id,
+        covers,
+        ...(content ? { content } : {}),
+        what: `fsync ${node.kind} #${id}`,
+      });
   }
 
   /** Before a syncfs: every file's bytes and mode now. */
@@ -242,7 +262,12 @@ export class PowerCutModel {
   #orderedAfter(): number[][] {
     const last = new Map<string, number>();
     return this.ops.map((o, i) => {
-      const slots = o.kind === 'entry' ? [`${o.dir}/${o.name}`] : o.kind === 'rename' ? [`${o.srcDir}/${o.srcName}`, `${o.dstDir}/${o.dstName}`] : [];
+      const slots =
+        o.kind === 'entry'
+          ? [`${o.dir}/${o.name}`]
+          : o.kind === 'rename'
+            ? [`${o.srcDir}/${o.srcName}`, `${o.dstDir}/${o.dstName}`]
+            : [];
       const deps = slots.flatMap((s) => (last.has(s) ? [last.get(s)!] : []));
       for (const s of slots) last.set(s, i);
       return deps;
@@ -251,9 +276,14 @@ export class PowerCutModel {
 
   /** The disk after a power cut once the first `cut` operations completed (see the top of this file). */
   crashState(cut: number, keepEntries = false): CrashState {
-    const flushes = this.ops.slice(0, cut).flatMap((o, i) => (o.kind === 'fsync' || o.kind === 'syncfs' ? [{ o, i }] : []));
+    const flushes = this.ops
+      .slice(0, cut)
+      .flatMap((o, i) => (o.kind === 'fsync' || o.kind === 'syncfs' ? [{ o, i }] : []));
     const flushedAfter = (dir: Id, i: number) =>
-      flushes.some(({ o }) => o.covers > i && ((o.kind === 'syncfs' && this.syncfsWorks) || (o.kind === 'fsync' && o.node === dir)));
+      flushes.some(
+        ({ o }) =>
+          o.covers > i && ((o.kind === 'syncfs' && this.syncfsWorks) || (o.kind === 'fsync' && o.node === dir)),
+      );
     const deps = this.#orderedAfter();
     const kept = new Array<boolean>(cut).fill(keepEntries);
     for (let i = cut - 1; i >= 0 && !keepEntries; i--) {
@@ -288,7 +318,10 @@ export class PowerCutModel {
         if (o.kind === 'fsync' && o.node === id && o.content) last = o.content;
         else if (o.kind === 'syncfs' && this.syncfsWorks && o.contents.has(id)) last = o.contents.get(id);
       }
-      return last ?? this.#initial.get(id) ?? { data: Buffer.alloc(0), mode: this.#nodes.get(id)!.createMode ?? 0o644, lost: true };
+      return (
+        last ??
+        this.#initial.get(id) ?? { data: Buffer.alloc(0), mode: this.#nodes.get(id)!.createMode ?? 0o644, lost: true }
+      );
     };
     const files = new Map<string, Content | undefined>();
     const seen = new Set<Id>();
@@ -303,7 +336,9 @@ export class PowerCutModel {
     walk(this.rootId, '');
     const key = [...files]
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([p, c]) => (c === undefined ? `${p}/` : `${p}:${c.mode.toString(8)}:${c.data.length}:${c.data.toString('base64')}`))
+      .map(([p, c]) =>
+        c === undefined ? `${p}/` : `${p}:${c.mode.toString(8)}:${c.data.length}:${c.data.toString('base64')}`,
+      )
       .join('\n');
     return { files, key };
   }
@@ -396,7 +431,11 @@ export async function record(model: PowerCutModel): Promise<() => void> {
   }
   // promise forms
   wrap(fsp, 'open', (o) => async (p: fs.PathLike, flags?: unknown, mode?: unknown) => {
-    const fh = (await (o as (...a: unknown[]) => Promise<fs.promises.FileHandle>)(p, flags, mode)) as fs.promises.FileHandle;
+    const fh = (await (o as (...a: unknown[]) => Promise<fs.promises.FileHandle>)(
+      p,
+      flags,
+      mode,
+    )) as fs.promises.FileHandle;
     if (isCreate(flags)) m()?.created(p, fh.fd);
     else m()?.opened(p, fh.fd);
     return fh;
@@ -437,23 +476,32 @@ export async function record(model: PowerCutModel): Promise<() => void> {
     });
   }
   // FileHandle.sync / datasync
-  const probe = await (saved.find(([, n]) => n === 'open')![2] as (p: string, f: string) => Promise<fs.promises.FileHandle>)(model.root, 'r');
+  const probe = await (
+    saved.find(([, n]) => n === 'open')![2] as (p: string, f: string) => Promise<fs.promises.FileHandle>
+  )(model.root, 'r');
   const proto = Object.getPrototypeOf(probe) as Record<string, unknown>;
   await probe.close();
   for (const name of ['sync', 'datasync']) {
-    wrap(proto, name, (o) =>
-      async function (this: fs.promises.FileHandle) {
-        const done = m()?.fsyncStarts(this.fd);
-        await (o as (this: fs.promises.FileHandle) => Promise<void>).call(this);
-        done?.();
-      },
+    wrap(
+      proto,
+      name,
+      (o) =>
+        async function (this: fs.promises.FileHandle) {
+          const done = m()?.fsyncStarts(this.fd);
+          await (o as (this: fs.promises.FileHandle) => Promise<void>).call(this);
+          done?.();
+        },
     );
   }
   // `sync -f` (durable.ts): syncfs of the installation's file system
   const cpx = childProcess as unknown as Record<string, unknown>;
   wrap(cpx, 'spawn', (o) => (cmd: string, args?: readonly string[], opts?: unknown) => {
     const root = m()?.root;
-    const isSyncfs = root !== undefined && SYNC_BINARIES.has(cmd) && args?.[0] === '-f' && args.some((a) => a === root || a.startsWith(`${root}/`));
+    const isSyncfs =
+      root !== undefined &&
+      SYNC_BINARIES.has(cmd) &&
+      args?.[0] === '-f' &&
+      args.some((a) => a === root || a.startsWith(`${root}/`));
     const done = isSyncfs ? m()?.syncfsStarts() : undefined;
     const child = (o as (...a: unknown[]) => childProcess.ChildProcess)(cmd, args, opts);
     if (done) child.once('close', (code) => code === 0 && done());

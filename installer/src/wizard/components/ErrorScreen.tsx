@@ -28,7 +28,9 @@ export function ErrorScreen({ view, height }: { view: ErrorView; height: number 
             {d}
           </Text>
         ))}
-        {view.details.length > details.length ? <Text dimColor>{`  … and ${view.details.length - details.length} more`}</Text> : null}
+        {view.details.length > details.length ? (
+          <Text dimColor>{`  … and ${view.details.length - details.length} more`}</Text>
+        ) : null}
         <Text> </Text>
         {view.nothingChanged ? <Text>Nothing was changed.</Text> : null}
         <Text dimColor>
@@ -42,7 +44,9 @@ export function ErrorScreen({ view, height }: { view: ErrorView; height: number 
           R: {view.action}.
         </Text>
       ) : null}
-      <Text dimColor>{view.canGoBack ? 'Esc goes back to the options; Enter closes Setup.' : 'Enter closes Setup.'}</Text>
+      <Text dimColor>
+        {view.canGoBack ? 'Esc goes back to the options; Enter closes Setup.' : 'Enter closes Setup.'}
+      </Text>
     </Box>
   );
 }

@@ -58,7 +58,8 @@ export function InstallationScreen({ view, active, onNext, onChangeRoot }: Insta
             )
           ) : (
             <Text color={color.warn}>
-              no: {view.problems.length + view.moreProblems} {view.problems.length + view.moreProblems === 1 ? 'difference' : 'differences'}
+              no: {view.problems.length + view.moreProblems}{' '}
+              {view.problems.length + view.moreProblems === 1 ? 'difference' : 'differences'}
             </Text>
           )}
         </Field>

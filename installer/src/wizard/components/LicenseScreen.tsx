@@ -79,7 +79,11 @@ export function LicenseScreen({ view, width, height, active, onAccept }: License
         <Text color={accepted ? color.good : undefined} bold={accepted}>
           {accepted ? '[x]' : '[ ]'} I accept the agreement
         </Text>
-        {nudge ? <Text color={color.warn}>Accept with Space to continue, or q to quit</Text> : <Text dimColor>Space accepts · q declines and quits</Text>}
+        {nudge ? (
+          <Text color={color.warn}>Accept with Space to continue, or q to quit</Text>
+        ) : (
+          <Text dimColor>Space accepts · q declines and quits</Text>
+        )}
       </Box>
     </Box>
   );

@@ -15,7 +15,8 @@ export interface OptionsScreenProps {
 const FLAG_WIDTH = 22;
 
 function rowText(row: OptionRow, c: InstallChoices, policies: OptionsView['policies']): string {
-  if (row.key === 'modified') return `${row.label} ${policies.map((p) => `${c.modified === p ? '(•)' : '( )'} ${p}`).join('  ')}`;
+  if (row.key === 'modified')
+    return `${row.label} ${policies.map((p) => `${c.modified === p ? '(•)' : '( )'} ${p}`).join('  ')}`;
   return `${c[row.key] ? '[x]' : '[ ]'} ${row.label}`;
 }
 

@@ -36,7 +36,8 @@ export function ProgressScreen({ view, width }: { view: ProgressView; width: num
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
-        {VERBS[view.action][view.finished ? 1 : 0]} <Text bold>{view.title}</Text> {view.action === 'install' ? 'in' : 'from'} {view.root}
+        {VERBS[view.action][view.finished ? 1 : 0]} <Text bold>{view.title}</Text>{' '}
+        {view.action === 'install' ? 'in' : 'from'} {view.root}
       </Text>
       <Text> </Text>
       <Box>

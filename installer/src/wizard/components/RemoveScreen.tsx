@@ -22,7 +22,12 @@ export interface RemoveScreenProps {
  * ```
  */
 export function RemoveScreen({ view, active, onChoose }: RemoveScreenProps) {
-  const [index, getIndex, setIndex] = useLatestState(() => Math.max(0, view.offered.findIndex((o) => o.packId === view.selected)));
+  const [index, getIndex, setIndex] = useLatestState(() =>
+    Math.max(
+      0,
+      view.offered.findIndex((o) => o.packId === view.selected),
+    ),
+  );
   const count = view.offered.length;
   useInput(
     (_input, key) => {

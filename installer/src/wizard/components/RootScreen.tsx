@@ -29,11 +29,17 @@ export function RootScreen({ view, active, onSubmit }: RootScreenProps) {
       ) : null}
       <Box>
         <Text>Folder: </Text>
-        <TextInput isDisabled={!active} defaultValue={view.defaultRoot} placeholder="/opt/inetsrv" onSubmit={onSubmit} />
+        <TextInput
+          isDisabled={!active}
+          defaultValue={view.defaultRoot}
+          placeholder="/opt/inetsrv"
+          onSubmit={onSubmit}
+        />
       </Box>
       <Text> </Text>
       <Text dimColor wrap="wrap">
-        The installation folder holds BUILDINFO.json, bin/ and lib/. Next time, pass it with --root DIR or set SERVICEPACK_ROOT.
+        The installation folder holds BUILDINFO.json, bin/ and lib/. Next time, pass it with --root DIR or set
+        SERVICEPACK_ROOT.
       </Text>
     </Box>
   );

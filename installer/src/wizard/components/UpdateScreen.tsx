@@ -26,7 +26,12 @@ export interface UpdateScreenProps {
  * ```
  */
 export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenProps) {
-  const [index, getIndex, setIndex] = useLatestState(() => Math.max(0, view.offered.findIndex((p) => p.path === view.selected)));
+  const [index, getIndex, setIndex] = useLatestState(() =>
+    Math.max(
+      0,
+      view.offered.findIndex((p) => p.path === view.selected),
+    ),
+  );
   const count = view.offered.length;
   useInput(
     (_input, key) => {
@@ -82,12 +87,18 @@ export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenPro
                 </Text>
               </Box>
             ))}
-            {pack.fixes.length > fixes.length ? <Text dimColor>{`            … and ${pack.fixes.length - fixes.length} more`}</Text> : null}
+            {pack.fixes.length > fixes.length ? (
+              <Text dimColor>{`            … and ${pack.fixes.length - fixes.length} more`}</Text>
+            ) : null}
             <Field label="Size" width={12}>
               {pack.size} pack; {pack.payload}
             </Field>
             <Field label="Signed by" width={12}>
-              {pack.signers.length === 0 ? <Text color={color.warn}>not signed (allowed by --allow-unsigned)</Text> : pack.signers.map((s) => `${s.keyid} ${s.status}`).join('; ')}
+              {pack.signers.length === 0 ? (
+                <Text color={color.warn}>not signed (allowed by --allow-unsigned)</Text>
+              ) : (
+                pack.signers.map((s) => `${s.keyid} ${s.status}`).join('; ')
+              )}
             </Field>
             <Field label="Restart" width={12}>
               {pack.restart}
@@ -106,7 +117,9 @@ export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenPro
               </Text>
             </Box>
           ))}
-          {view.refused.length > refused.length ? <Text dimColor>{`  … and ${view.refused.length - refused.length} more`}</Text> : null}
+          {view.refused.length > refused.length ? (
+            <Text dimColor>{`  … and ${view.refused.length - refused.length} more`}</Text>
+          ) : null}
         </Box>
       ) : null}
     </Box>

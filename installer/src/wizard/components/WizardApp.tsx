@@ -67,16 +67,22 @@ const KEYS: Record<ScreenName, readonly KeyHint[]> = {
 };
 
 function keysFor(s: Shown): readonly KeyHint[] {
-  if (s.name === 'options') return KEYS.options.map(([k, label]) => (k === 'Enter' ? ([k, s.view.go] as const) : ([k, label] as const)));
+  if (s.name === 'options')
+    return KEYS.options.map(([k, label]) => (k === 'Enter' ? ([k, s.view.go] as const) : ([k, label] as const)));
   if (s.name !== 'error') return KEYS[s.name];
-  return [...(s.view.action ? [['R', s.view.action] as const] : []), ...(s.view.canGoBack ? [['Esc', 'Back'] as const] : []), ['Enter', 'Close']];
+  return [
+    ...(s.view.action ? [['R', s.view.action] as const] : []),
+    ...(s.view.canGoBack ? [['Esc', 'Back'] as const] : []),
+    ['Enter', 'Close'],
+  ];
 }
 
 const DIALOGS = {
   cancel: { title: 'Cancel Setup?', message: 'Nothing has been changed. Quit Setup now?' },
   leave: {
     title: 'Close Setup when done?',
-    message: 'The update cannot be stopped halfway: it ends whole, installed or rolled back. Close Setup when it has ended?',
+    message:
+      'The update cannot be stopped halfway: it ends whole, installed or rolled back. Close Setup when it has ended?',
   },
 } as const;
 type DialogKind = keyof typeof DIALOGS;
@@ -124,7 +130,8 @@ export function WizardApp({ controller, size }: WizardAppProps) {
         case 'error':
           if (screen.name === 'error') {
             if (key.escape && screen.view.canGoBack) screen.answer({ nav: 'back' });
-            else if ((input === 'r' || input === 'R') && screen.view.action) screen.answer({ nav: 'next', value: 'action' });
+            else if ((input === 'r' || input === 'R') && screen.view.action)
+              screen.answer({ nav: 'next', value: 'action' });
             else if (key.return || key.escape || quit) screen.answer({ nav: 'next', value: 'close' });
           } else if (key.return || key.escape || quit) screen.answer({ nav: 'next', value: undefined });
           return;
@@ -154,9 +161,30 @@ export function WizardApp({ controller, size }: WizardAppProps) {
   const title = snap.product ? `${snap.product} — Service Pack Setup` : 'Service Pack Setup';
   const status = snap.cancelled ? 'Cancelling…' : snap.leaving ? 'Closing when the installation has ended…' : undefined;
   return (
-    <Frame title={title} stage={snap.stage} stages={snap.stages} width={width} height={height} keys={screen && !dialog ? keysFor(screen) : [['y', 'Yes'], ['n', 'No']]} {...(status ? { status } : {})}>
+    <Frame
+      title={title}
+      stage={snap.stage}
+      stages={snap.stages}
+      width={width}
+      height={height}
+      keys={
+        screen && !dialog
+          ? keysFor(screen)
+          : [
+              ['y', 'Yes'],
+              ['n', 'No'],
+            ]
+      }
+      {...(status ? { status } : {})}
+    >
       <Box flexDirection="column" flexGrow={1} flexShrink={1} overflow="hidden">
-        {screen ? renderScreen(screen, { width: width - 2, height: screenHeight, active: interactive && !dialog && !snap.cancelled }) : null}
+        {screen
+          ? renderScreen(screen, {
+              width: width - 2,
+              height: screenHeight,
+              active: interactive && !dialog && !snap.cancelled,
+            })
+          : null}
       </Box>
       {dialog ? (
         <Box flexShrink={0}>
@@ -179,9 +207,23 @@ function renderScreen(s: Shown, l: Layout) {
   const key = s.name === 'progress' || s.name === 'working' ? s.name : s.id;
   switch (s.name) {
     case 'welcome':
-      return <WelcomeScreen key={key} view={s.view} active={l.active} onNext={() => s.answer({ nav: 'next', value: undefined })} />;
+      return (
+        <WelcomeScreen
+          key={key}
+          view={s.view}
+          active={l.active}
+          onNext={() => s.answer({ nav: 'next', value: undefined })}
+        />
+      );
     case 'root':
-      return <RootScreen key={key} view={s.view} active={l.active} onSubmit={(root) => s.answer({ nav: 'next', value: root })} />;
+      return (
+        <RootScreen
+          key={key}
+          view={s.view}
+          active={l.active}
+          onSubmit={(root) => s.answer({ nav: 'next', value: root })}
+        />
+      );
     case 'installation':
       return (
         <InstallationScreen
@@ -193,13 +235,44 @@ function renderScreen(s: Shown, l: Layout) {
         />
       );
     case 'update':
-      return <UpdateScreen key={key} view={s.view} height={l.height} active={l.active} onChoose={(path) => s.answer({ nav: 'next', value: path })} />;
+      return (
+        <UpdateScreen
+          key={key}
+          view={s.view}
+          height={l.height}
+          active={l.active}
+          onChoose={(path) => s.answer({ nav: 'next', value: path })}
+        />
+      );
     case 'remove':
-      return <RemoveScreen key={key} view={s.view} active={l.active} onChoose={(id) => s.answer({ nav: 'next', value: id })} />;
+      return (
+        <RemoveScreen
+          key={key}
+          view={s.view}
+          active={l.active}
+          onChoose={(id) => s.answer({ nav: 'next', value: id })}
+        />
+      );
     case 'license':
-      return <LicenseScreen key={key} view={s.view} width={l.width} height={l.height} active={l.active} onAccept={() => s.answer({ nav: 'next', value: undefined })} />;
+      return (
+        <LicenseScreen
+          key={key}
+          view={s.view}
+          width={l.width}
+          height={l.height}
+          active={l.active}
+          onAccept={() => s.answer({ nav: 'next', value: undefined })}
+        />
+      );
     case 'options':
-      return <OptionsScreen key={key} view={s.view} active={l.active} onConfirm={(choices) => s.answer({ nav: 'next', value: choices })} />;
+      return (
+        <OptionsScreen
+          key={key}
+          view={s.view}
+          active={l.active}
+          onConfirm={(choices) => s.answer({ nav: 'next', value: choices })}
+        />
+      );
     case 'progress':
       return <ProgressScreen key={key} view={s.view} width={l.width} />;
     case 'finish':

@@ -46,7 +46,10 @@ const RETRYABLE = new Set(['E_LOCALLY_MODIFIED', 'E_BUSY']);
  * (never a stack trace) whose exit code is the engine's; a cancel before the commit is "nothing
  * changed" (exit 1).
  */
-export async function runWizardSteps(ctx: WizardContext, steps: readonly WizardStep[] = ctx.request.flow === 'uninstall' ? UNINSTALL_STEPS : INSTALL_STEPS): Promise<Outcome> {
+export async function runWizardSteps(
+  ctx: WizardContext,
+  steps: readonly WizardStep[] = ctx.request.flow === 'uninstall' ? UNINSTALL_STEPS : INSTALL_STEPS,
+): Promise<Outcome> {
   const stages = steps.map((s) => s.stage);
   let i = 0;
   for (;;) {

@@ -6,7 +6,10 @@ import { restartPolicy } from '../../options.js';
 import { finishProgress, initialProgress, reduceProgress } from '../progress.js';
 import { finishedOutcome, WizardError } from '../views.js';
 
-type Ctx = Pick<WizardContext, 'ui' | 'services' | 'request' | 'root' | 'chosen' | 'eula' | 'accepted' | 'choices' | 'result' | 'logFile'>;
+type Ctx = Pick<
+  WizardContext,
+  'ui' | 'services' | 'request' | 'root' | 'chosen' | 'eula' | 'accepted' | 'choices' | 'result' | 'logFile'
+>;
 
 /**
  * Install: one transaction in the engine, drawn from its events. Nothing here can stop it halfway:

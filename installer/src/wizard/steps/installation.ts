@@ -16,7 +16,10 @@ export async function installation(ctx: Ctx): Promise<StepResult> {
   let note: string | undefined;
   for (;;) {
     if (ask) {
-      const a = await ctx.ui.ask('root', { defaultRoot: ctx.root ?? '', ...(message !== undefined ? { message } : {}) });
+      const a = await ctx.ui.ask('root', {
+        defaultRoot: ctx.root ?? '',
+        ...(message !== undefined ? { message } : {}),
+      });
       if (a.nav === 'back') return 'back';
       const typed = a.value.trim();
       if (typed === '' && ctx.root === undefined) {
@@ -48,7 +51,11 @@ export async function installation(ctx: Ctx): Promise<StepResult> {
       continue;
     }
     ctx.ui.setProduct(ctx.installation.buildInfo.displayName);
-    const view = installationView(ctx.installation, { canChangeRoot: true, force: ctx.request.force, ...(note !== undefined ? { note } : {}) });
+    const view = installationView(ctx.installation, {
+      canChangeRoot: true,
+      force: ctx.request.force,
+      ...(note !== undefined ? { note } : {}),
+    });
     const a = await ctx.ui.ask('installation', view);
     if (a.nav === 'back') return 'back';
     if (a.value === 'change-root') {
@@ -56,7 +63,13 @@ export async function installation(ctx: Ctx): Promise<StepResult> {
       message = undefined;
       continue;
     }
-    if (view.blocking) throw new WizardError('E_INCONSISTENT', EXIT.integrity, `The installation in ${root} is inconsistent. ${view.blocking}`, view.problems);
+    if (view.blocking)
+      throw new WizardError(
+        'E_INCONSISTENT',
+        EXIT.integrity,
+        `The installation in ${root} is inconsistent. ${view.blocking}`,
+        view.problems,
+      );
     return 'next';
   }
 }

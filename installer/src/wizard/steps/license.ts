@@ -2,7 +2,9 @@ import type { StepResult, WizardContext } from '../context.js';
 import { eulaDocument } from '../views.js';
 
 /** License: the agreement the pack carries; Next stays closed until it is accepted. No document, no question. */
-export async function license(ctx: Pick<WizardContext, 'ui' | 'services' | 'chosen' | 'eula' | 'accepted'>): Promise<StepResult> {
+export async function license(
+  ctx: Pick<WizardContext, 'ui' | 'services' | 'chosen' | 'eula' | 'accepted'>,
+): Promise<StepResult> {
   const pack = ctx.chosen!.pack!;
   const name = eulaDocument(pack.manifest);
   if (name === undefined) return 'skip';
@@ -11,7 +13,12 @@ export async function license(ctx: Pick<WizardContext, 'ui' | 'services' | 'chos
     ctx.eula = { name, text: await ctx.services.readDocument(pack, name), packPath: pack.path };
     ctx.accepted = false;
   }
-  const a = await ctx.ui.ask('license', { title: pack.manifest.title, document: name, text: ctx.eula.text, accepted: ctx.accepted });
+  const a = await ctx.ui.ask('license', {
+    title: pack.manifest.title,
+    document: name,
+    text: ctx.eula.text,
+    accepted: ctx.accepted,
+  });
   if (a.nav === 'back') return 'back';
   ctx.accepted = true;
   return 'next';

@@ -10,7 +10,9 @@ import { nothingRemovable, removalOptionsView, removeView, uninstalledOutcome, u
  */
 
 /** Update: the installed updates, newest first; only one with uninstall data on top can come off. */
-export async function chooseRemoval(ctx: Pick<WizardContext, 'ui' | 'request' | 'installation' | 'removal'>): Promise<StepResult> {
+export async function chooseRemoval(
+  ctx: Pick<WizardContext, 'ui' | 'request' | 'installation' | 'removal'>,
+): Promise<StepResult> {
   const inst = ctx.installation!;
   const view = removeView(inst, ctx.removal ?? ctx.request.id);
   if (view.offered.length === 0) throw nothingRemovable(inst, view);
@@ -20,7 +22,9 @@ export async function chooseRemoval(ctx: Pick<WizardContext, 'ui' | 'request' | 
   return 'next';
 }
 
-export async function removalOptions(ctx: Pick<WizardContext, 'ui' | 'choices' | 'removal' | 'root'>): Promise<StepResult> {
+export async function removalOptions(
+  ctx: Pick<WizardContext, 'ui' | 'choices' | 'removal' | 'root'>,
+): Promise<StepResult> {
   const a = await ctx.ui.ask('options', removalOptionsView(ctx, ctx.removal!, ctx.root!));
   if (a.nav === 'back') return 'back';
   ctx.choices = { ...a.value };
@@ -28,7 +32,9 @@ export async function removalOptions(ctx: Pick<WizardContext, 'ui' | 'choices' |
 }
 
 /** Remove: one journaled transaction in the engine, drawn from its events like an install. */
-export async function remove(ctx: Pick<WizardContext, 'ui' | 'services' | 'choices' | 'removal' | 'root' | 'removed' | 'logFile'>): Promise<StepResult> {
+export async function remove(
+  ctx: Pick<WizardContext, 'ui' | 'services' | 'choices' | 'removal' | 'root' | 'removed' | 'logFile'>,
+): Promise<StepResult> {
   let view = initialProgress(ctx.removal!, ctx.root!, 'uninstall');
   ctx.ui.display('progress', view);
   let done: { result: UninstallResult; logFile?: string };

@@ -6,7 +6,21 @@ import { EXIT, errorDocument } from '../../exit.js';
 import type { PackCandidate, Refusal, StepResult, WizardContext, WizardServices } from '../context.js';
 import { nothingApplicable, updateView, WizardError } from '../views.js';
 
-type Ctx = Pick<WizardContext, 'ui' | 'services' | 'request' | 'cwd' | 'root' | 'installation' | 'candidates' | 'candidatesFor' | 'chosen' | 'accepted' | 'eula' | 'trust'>;
+type Ctx = Pick<
+  WizardContext,
+  | 'ui'
+  | 'services'
+  | 'request'
+  | 'cwd'
+  | 'root'
+  | 'installation'
+  | 'candidates'
+  | 'candidatesFor'
+  | 'chosen'
+  | 'accepted'
+  | 'eula'
+  | 'trust'
+>;
 
 function refusal(e: unknown): Refusal {
   const d = errorDocument(e);
@@ -17,7 +31,13 @@ function refusal(e: unknown): Refusal {
  * The engine's own rules, in the engine's order: the signature before anything in the manifest is
  * believed, then applicability. A refused pack keeps its reason and is listed, never offered.
  */
-export async function judgePack(path: string, inst: Installation, trust: TrustStore, services: WizardServices, allowUnsigned: boolean): Promise<PackCandidate> {
+export async function judgePack(
+  path: string,
+  inst: Installation,
+  trust: TrustStore,
+  services: WizardServices,
+  allowUnsigned: boolean,
+): Promise<PackCandidate> {
   let inspection: PackCandidate['inspection'];
   try {
     inspection = await services.inspect(path, trust);
@@ -42,16 +62,27 @@ export async function judgePack(path: string, inst: Installation, trust: TrustSt
 export function sortCandidates(cs: PackCandidate[]): PackCandidate[] {
   const level = (c: PackCandidate) => c.inspection?.manifest.level ?? -1;
   const kind = (c: PackCandidate) => (c.inspection?.manifest.kind === 'service-pack' ? 0 : 1);
-  return [...cs].sort((a, b) => Number(!!a.refusal) - Number(!!b.refusal) || level(b) - level(a) || kind(a) - kind(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...cs].sort(
+    (a, b) =>
+      Number(!!a.refusal) - Number(!!b.refusal) ||
+      level(b) - level(a) ||
+      kind(a) - kind(b) ||
+      (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+  );
 }
 
 async function packPaths(ctx: Ctx): Promise<{ paths: string[]; where: string }> {
-  if (ctx.request.packs.length > 0) return { paths: ctx.request.packs.map((p) => resolve(ctx.cwd, p)), where: 'the command line' };
+  if (ctx.request.packs.length > 0)
+    return { paths: ctx.request.packs.map((p) => resolve(ctx.cwd, p)), where: 'the command line' };
   const dir = resolve(ctx.cwd, ctx.request.packsDir ?? '.');
   try {
     return { paths: await ctx.services.findPacks(dir), where: dir };
   } catch (e) {
-    throw new WizardError('E_NO_PACKS', EXIT.usage, `Cannot read the folder ${dir} (${(e as Error).message}): pass the folder holding the packs with --packs DIR.`);
+    throw new WizardError(
+      'E_NO_PACKS',
+      EXIT.usage,
+      `Cannot read the folder ${dir} (${(e as Error).message}): pass the folder holding the packs with --packs DIR.`,
+    );
   }
 }
 
@@ -63,11 +94,17 @@ export async function update(ctx: Ctx): Promise<StepResult> {
     ctx.ui.display('working', { message: 'Reading the update packs…' });
     const { paths, where } = await packPaths(ctx);
     if (paths.length === 0) {
-      throw new WizardError('E_NO_PACKS', EXIT.usage, `No update packs (*.tgz) in ${where}: name the pack (servicepack install PACK) or its folder (--packs DIR).`);
+      throw new WizardError(
+        'E_NO_PACKS',
+        EXIT.usage,
+        `No update packs (*.tgz) in ${where}: name the pack (servicepack install PACK) or its folder (--packs DIR).`,
+      );
     }
     ctx.trust = await ctx.services.loadTrust(root, ctx.request.trustFiles);
     const trust = ctx.trust;
-    ctx.candidates = sortCandidates(await Promise.all(paths.map((p) => judgePack(p, inst, trust, ctx.services, ctx.request.allowUnsigned))));
+    ctx.candidates = sortCandidates(
+      await Promise.all(paths.map((p) => judgePack(p, inst, trust, ctx.services, ctx.request.allowUnsigned))),
+    );
     ctx.candidatesFor = root;
     delete ctx.chosen;
   }

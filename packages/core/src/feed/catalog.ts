@@ -38,7 +38,8 @@ export const CatalogSchema = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     for (const [i, r] of c.releases.entries()) {
-      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', message: `duplicate release ${r.name}`, path: ['releases', i, 'name'] });
+      if (seen.has(r.name))
+        ctx.addIssue({ code: 'custom', message: `duplicate release ${r.name}`, path: ['releases', i, 'name'] });
       seen.add(r.name);
     }
   });
@@ -51,16 +52,27 @@ export const CATALOG_MAX_BYTES = 32 * 1024 * 1024;
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** One catalog entry from a release tree on disk: identity from its BUILDINFO.json, hashes of its owned files. */
-export async function catalogReleaseFromTree(dir: string, name: string = basename(dir)): Promise<{ product: string; release: CatalogRelease }> {
+export async function catalogReleaseFromTree(
+  dir: string,
+  name: string = basename(dir),
+): Promise<{ product: string; release: CatalogRelease }> {
   const file = join(dir, BUILDINFO_FILE);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new ServicepackError('E_INVALID_BUILDINFO', `${file}: cannot read a BUILDINFO (${(e as Error).message}); rebuild the release trees`, { path: file }, { cause: e });
+    throw new ServicepackError(
+      'E_INVALID_BUILDINFO',
+      `${file}: cannot read a BUILDINFO (${(e as Error).message}); rebuild the release trees`,
+      { path: file },
+      { cause: e },
+    );
   }
   const info = BuildInfoSchema.safeParse(json);
-  if (!info.success) throw new ServicepackError('E_INVALID_BUILDINFO', `${file}: invalid BUILDINFO; rebuild the release trees`, { path: file });
+  if (!info.success)
+    throw new ServicepackError('E_INVALID_BUILDINFO', `${file}: invalid BUILDINFO; rebuild the release trees`, {
+      path: file,
+    });
   const tree = await hashTree(dir, NOT_OWNED);
   const files: Record<string, string> = {};
   for (const [p, e] of tree) files[p] = e.sha256;
@@ -76,8 +88,15 @@ export function serializeCatalog(catalog: Catalog): Buffer {
   const parsed = CatalogSchema.parse(catalog);
   const releases = [...parsed.releases]
     .sort((a, b) => byCodeUnit(a.name, b.name))
-    .map((r) => ({ ...r, hotfixes: [...r.hotfixes], files: Object.fromEntries(Object.entries(r.files).sort(([a], [b]) => byCodeUnit(a, b))) }));
-  return Buffer.from(`${JSON.stringify({ format: parsed.format, product: parsed.product, releases }, null, 2)}\n`, 'utf8');
+    .map((r) => ({
+      ...r,
+      hotfixes: [...r.hotfixes],
+      files: Object.fromEntries(Object.entries(r.files).sort(([a], [b]) => byCodeUnit(a, b))),
+    }));
+  return Buffer.from(
+    `${JSON.stringify({ format: parsed.format, product: parsed.product, releases }, null, 2)}\n`,
+    'utf8',
+  );
 }
 
 /** JSON + schema; the caller has already checked the bytes against the sha256 the signed index pins. */
@@ -86,12 +105,20 @@ export function parseCatalogBytes(bytes: Uint8Array, source: string): Catalog {
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new ServicepackError('E_FEED', `${source} is not valid UTF-8 JSON (${(e as Error).message}); the feed is damaged, ask its publisher to republish it`, { source });
+    throw new ServicepackError(
+      'E_FEED',
+      `${source} is not valid UTF-8 JSON (${(e as Error).message}); the feed is damaged, ask its publisher to republish it`,
+      { source },
+    );
   }
   const r = CatalogSchema.safeParse(json);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new ServicepackError('E_FEED', `${source} is not a catalog this installer can read:\n  ${issues.join('\n  ')}`, { source, issues });
+    throw new ServicepackError(
+      'E_FEED',
+      `${source} is not a catalog this installer can read:\n  ${issues.join('\n  ')}`,
+      { source, issues },
+    );
   }
   return r.data;
 }
@@ -163,9 +190,20 @@ export function identifyByCatalog(files: InstalledFiles, catalog: Catalog): Cata
     const better =
       best === undefined ||
       r.matching > best.matching ||
-      (r.matching === best.matching && (r.disagree.length < best.disagree.length || (r.disagree.length === best.disagree.length && release.name < best.best.name)));
+      (r.matching === best.matching &&
+        (r.disagree.length < best.disagree.length ||
+          (r.disagree.length === best.disagree.length && release.name < best.best.name)));
     if (better) {
-      best = { best: { name: release.name, version: release.version, level: release.level, arch: release.arch, hotfixes: [...release.hotfixes] }, ...r };
+      best = {
+        best: {
+          name: release.name,
+          version: release.version,
+          level: release.level,
+          arch: release.arch,
+          hotfixes: [...release.hotfixes],
+        },
+        ...r,
+      };
     }
   }
   return best;

@@ -69,7 +69,11 @@ export const FeedPackSchema = z.strictObject({
   /** relative to the index, e.g. packs/inetsrv-4.0-sp6-x86.tgz */
   url: FeedRelUrlSchema,
   sha256,
-  size: z.number().int().min(1).max(2 ** 40),
+  size: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 40),
 });
 export type FeedPack = z.infer<typeof FeedPackSchema>;
 
@@ -86,16 +90,20 @@ export const FeedIndexSchema = z
     catalog: z.strictObject({ url: FeedRelUrlSchema, sha256, size: z.number().int().min(1).max(CATALOG_MAX_BYTES) }),
   })
   .superRefine((ix, ctx) => {
-    if (Date.parse(ix.expires) <= Date.parse(ix.created)) ctx.addIssue({ code: 'custom', message: 'expires must be later than created', path: ['expires'] });
+    if (Date.parse(ix.expires) <= Date.parse(ix.created))
+      ctx.addIssue({ code: 'custom', message: 'expires must be later than created', path: ['expires'] });
     const urls = new Set<string>([ix.catalog.url]);
     const ids = new Set<string>();
     for (const [i, p] of ix.packs.entries()) {
-      if (urls.has(p.url)) ctx.addIssue({ code: 'custom', message: `url ${p.url} is used twice`, path: ['packs', i, 'url'] });
+      if (urls.has(p.url))
+        ctx.addIssue({ code: 'custom', message: `url ${p.url} is used twice`, path: ['packs', i, 'url'] });
       urls.add(p.url);
       const key = `${p.id}\u0000${p.arch}`;
-      if (ids.has(key)) ctx.addIssue({ code: 'custom', message: `pack ${p.id} for ${p.arch} is listed twice`, path: ['packs', i] });
+      if (ids.has(key))
+        ctx.addIssue({ code: 'custom', message: `pack ${p.id} for ${p.arch} is listed twice`, path: ['packs', i] });
       ids.add(key);
-      if (p.kind === 'hotfix' && p.baseLevel === undefined) ctx.addIssue({ code: 'custom', message: 'a hotfix names its baseLevel', path: ['packs', i, 'baseLevel'] });
+      if (p.kind === 'hotfix' && p.baseLevel === undefined)
+        ctx.addIssue({ code: 'custom', message: 'a hotfix names its baseLevel', path: ['packs', i, 'baseLevel'] });
     }
   });
 export type FeedIndex = z.infer<typeof FeedIndexSchema>;
@@ -134,7 +142,12 @@ export function feedPackEntry(manifest: Manifest, file: { url: string; sha256: s
       ...(manifest.appliesTo.hotfixes !== undefined ? { hotfixes: [...manifest.appliesTo.hotfixes] } : {}),
     },
     supersedes: [...manifest.supersedes],
-    fixes: manifest.fixes.map((f) => ({ id: f.id, title: f.title, summary: f.summary, ...(f.security !== undefined ? { security: f.security } : {}) })),
+    fixes: manifest.fixes.map((f) => ({
+      id: f.id,
+      title: f.title,
+      summary: f.summary,
+      ...(f.security !== undefined ? { security: f.security } : {}),
+    })),
     url: file.url,
     sha256: file.sha256,
     size: file.size,
@@ -149,7 +162,9 @@ export function serializeFeedIndex(index: FeedIndex): Buffer {
   const r = FeedIndexSchema.safeParse(index);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ServicepackError('E_FEED', `refusing to write an invalid feed index:\n  ${issues.join('\n  ')}`, { issues });
+    throw new ServicepackError('E_FEED', `refusing to write an invalid feed index:\n  ${issues.join('\n  ')}`, {
+      issues,
+    });
   }
   const packs = [...r.data.packs].sort((a, b) => byCodeUnit(a.url, b.url));
   return Buffer.from(`${JSON.stringify(FeedIndexSchema.parse({ ...r.data, packs }), null, 2)}\n`, 'utf8');
@@ -185,10 +200,19 @@ function parseSignatureFile(bytes: Buffer, source: string): Signature[] {
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw new ServicepackError('E_BAD_SIGNATURE', `${source} is not valid JSON; the feed was damaged or tampered with, do not use it`, { source });
+    throw new ServicepackError(
+      'E_BAD_SIGNATURE',
+      `${source} is not valid JSON; the feed was damaged or tampered with, do not use it`,
+      { source },
+    );
   }
   const r = SignatureFileSchema.safeParse(json);
-  if (!r.success) throw new ServicepackError('E_BAD_SIGNATURE', `${source} is malformed; the feed was damaged or tampered with, do not use it`, { source });
+  if (!r.success)
+    throw new ServicepackError(
+      'E_BAD_SIGNATURE',
+      `${source} is malformed; the feed was damaged or tampered with, do not use it`,
+      { source },
+    );
   return r.data.signatures;
 }
 
@@ -204,24 +228,39 @@ export function verifyFeedIndex(
 ): { index: FeedIndex; signedBy: string[] } {
   const { source } = opts;
   if (indexBytes.length > FEED_INDEX_MAX_BYTES) {
-    throw new ServicepackError('E_FEED', `${source} is larger than ${FEED_INDEX_MAX_BYTES} bytes; the feed is misconfigured or hostile, use another`, {
-      source,
-      limit: FEED_INDEX_MAX_BYTES,
-    });
+    throw new ServicepackError(
+      'E_FEED',
+      `${source} is larger than ${FEED_INDEX_MAX_BYTES} bytes; the feed is misconfigured or hostile, use another`,
+      {
+        source,
+        limit: FEED_INDEX_MAX_BYTES,
+      },
+    );
   }
   const signatures = parseSignatureFile(signatureBytes, `${source} (${FEED_SIGNATURE_FILE})`);
   if (signatures.length === 0) {
-    throw new ServicepackError('E_UNSIGNED', `${source} is not signed; a feed is only used when a trusted key signed its index`, { source });
+    throw new ServicepackError(
+      'E_UNSIGNED',
+      `${source} is not signed; a feed is only used when a trusted key signed its index`,
+      { source },
+    );
   }
-  const checks = checkSignatures(indexBytes, signatures, { trustedKeys: opts.trustedKeys, revokedKeyIds: opts.revokedKeyIds ?? [] });
+  const checks = checkSignatures(indexBytes, signatures, {
+    trustedKeys: opts.trustedKeys,
+    revokedKeyIds: opts.revokedKeyIds ?? [],
+  });
   const signedBy = checks.filter((c) => c.status === 'valid').map((c) => c.keyid);
   if (signedBy.length === 0) {
     const bad = checks.filter((c) => c.status === 'bad');
     if (bad.length > 0) {
-      throw new ServicepackError('E_BAD_SIGNATURE', `${source}: the signature by trusted key ${bad[0]!.keyid} does not match the index; the feed was tampered with or damaged, do not use it`, {
-        source,
-        keyids: bad.map((c) => c.keyid),
-      });
+      throw new ServicepackError(
+        'E_BAD_SIGNATURE',
+        `${source}: the signature by trusted key ${bad[0]!.keyid} does not match the index; the feed was tampered with or damaged, do not use it`,
+        {
+          source,
+          keyids: bad.map((c) => c.keyid),
+        },
+      );
     }
     const revoked = checks.filter((c) => c.status === 'revoked').map((c) => c.keyid);
     throw new ServicepackError(
@@ -236,15 +275,23 @@ export function verifyFeedIndex(
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(indexBytes));
   } catch (e) {
-    throw new ServicepackError('E_FEED', `${source} is signed but not valid UTF-8 JSON (${(e as Error).message}); ask the publisher to republish the feed`, { source });
+    throw new ServicepackError(
+      'E_FEED',
+      `${source} is signed but not valid UTF-8 JSON (${(e as Error).message}); ask the publisher to republish the feed`,
+      { source },
+    );
   }
   const r = FeedIndexSchema.safeParse(json);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new ServicepackError('E_FEED', `${source} is signed but is not an index this installer can read (a newer format?); update servicepack:\n  ${issues.join('\n  ')}`, {
-      source,
-      issues,
-    });
+    throw new ServicepackError(
+      'E_FEED',
+      `${source} is signed but is not an index this installer can read (a newer format?); update servicepack:\n  ${issues.join('\n  ')}`,
+      {
+        source,
+        issues,
+      },
+    );
   }
   const index = r.data;
   const now = opts.now ?? new Date();
@@ -263,7 +310,11 @@ export function verifyFeedIndex(
     );
   }
   if (opts.product !== undefined && index.product !== opts.product) {
-    throw new ServicepackError('E_WRONG_PRODUCT', `${source} is a feed for ${index.product}, not ${opts.product}; check the feed URL`, { source, product: index.product });
+    throw new ServicepackError(
+      'E_WRONG_PRODUCT',
+      `${source} is a feed for ${index.product}, not ${opts.product}; check the feed URL`,
+      { source, product: index.product },
+    );
   }
   return { index, signedBy };
 }
@@ -284,17 +335,31 @@ export interface FetchOptions {
 }
 
 function notFound(url: URL, cause?: unknown): ServicepackError {
-  return new ServicepackError('E_FEED', `nothing at ${displayUrl(url)}; check the feed URL`, { url: displayUrl(url), notFound: true }, { cause });
+  return new ServicepackError(
+    'E_FEED',
+    `nothing at ${displayUrl(url)}; check the feed URL`,
+    { url: displayUrl(url), notFound: true },
+    { cause },
+  );
 }
 function tooLarge(url: URL, maxBytes: number): ServicepackError {
-  return new ServicepackError('E_FEED', `${displayUrl(url)} is larger than ${maxBytes} bytes; the feed is misconfigured or hostile, use another`, {
-    url: displayUrl(url),
-    limit: maxBytes,
-    tooLarge: true,
-  });
+  return new ServicepackError(
+    'E_FEED',
+    `${displayUrl(url)} is larger than ${maxBytes} bytes; the feed is misconfigured or hostile, use another`,
+    {
+      url: displayUrl(url),
+      limit: maxBytes,
+      tooLarge: true,
+    },
+  );
 }
 function ioError(url: URL, e: unknown): ServicepackError {
-  return new ServicepackError('E_IO', `cannot read ${displayUrl(url)}: ${(e as Error).message}`, { url: displayUrl(url) }, { cause: e });
+  return new ServicepackError(
+    'E_IO',
+    `cannot read ${displayUrl(url)}: ${(e as Error).message}`,
+    { url: displayUrl(url) },
+    { cause: e },
+  );
 }
 
 /** file: URLs print as paths, the way the user typed them; others without their userinfo (redact.ts). */
@@ -354,7 +419,8 @@ async function* openStream(url: URL, offset: number, opts: FetchOptions): AsyncG
     case 'file:': {
       const { path } = await openFileSource(url, opts.maxBytes);
       try {
-        for await (const chunk of createReadStream(path, { start: offset, highWaterMark: 256 * 1024 })) yield chunk as Buffer;
+        for await (const chunk of createReadStream(path, { start: offset, highWaterMark: 256 * 1024 }))
+          yield chunk as Buffer;
       } catch (e) {
         throw ioError(url, e);
       }
@@ -376,7 +442,11 @@ async function* openStream(url: URL, offset: number, opts: FetchOptions): AsyncG
       return;
     }
     default:
-      throw new ServicepackError('E_USAGE', `${displayUrl(url)}: feeds are read from a folder, a file: URL or an http(s): URL, not ${url.protocol}`, { url: displayUrl(url) });
+      throw new ServicepackError(
+        'E_USAGE',
+        `${displayUrl(url)}: feeds are read from a folder, a file: URL or an http(s): URL, not ${url.protocol}`,
+        { url: displayUrl(url) },
+      );
   }
 }
 
@@ -410,8 +480,12 @@ export async function fetchToFile(url: URL | string, dest: string, opts: FetchOp
         }
         break;
       } catch (e) {
-        if (!(e instanceof TransientError) || attempt >= retries) throw e instanceof TransientError ? e.toServicepackError() : e;
-        opts.sink?.({ type: 'info', message: `download of ${displayUrl(u)} interrupted at ${size} bytes (${e.message}); resuming` });
+        if (!(e instanceof TransientError) || attempt >= retries)
+          throw e instanceof TransientError ? e.toServicepackError() : e;
+        opts.sink?.({
+          type: 'info',
+          message: `download of ${displayUrl(u)} interrupted at ${size} bytes (${e.message}); resuming`,
+        });
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
       }
     }
@@ -437,14 +511,22 @@ class TransientError extends Error {
     super(message);
   }
   toServicepackError(): ServicepackError {
-    return new ServicepackError('E_IO', `cannot download ${displayUrl(this.url)}: ${this.message}; check the network and try again`, { url: displayUrl(this.url) }, { cause: this });
+    return new ServicepackError(
+      'E_IO',
+      `cannot download ${displayUrl(this.url)}: ${this.message}; check the network and try again`,
+      { url: displayUrl(this.url) },
+      { cause: this },
+    );
   }
 }
 
 function httpStatusError(url: URL, status: number): Error {
   if (status === 404 || status === 410) return notFound(url);
   if (status >= 500 || status === 408 || status === 429) return new TransientError(`HTTP ${status}`, url);
-  return new ServicepackError('E_FEED', `${displayUrl(url)} answered HTTP ${status}; check the feed URL`, { url: displayUrl(url), status });
+  return new ServicepackError('E_FEED', `${displayUrl(url)} answered HTTP ${status}; check the feed URL`, {
+    url: displayUrl(url),
+    status,
+  });
 }
 
 interface HttpResponse {
@@ -459,7 +541,10 @@ interface Pace {
 }
 
 function pace(opts: FetchOptions): Pace {
-  return { timeoutMs: opts.timeoutMs ?? FEED_TIMEOUT_MS, minBytesPerSecond: opts.minBytesPerSecond ?? FEED_MIN_BYTES_PER_SECOND };
+  return {
+    timeoutMs: opts.timeoutMs ?? FEED_TIMEOUT_MS,
+    minBytesPerSecond: opts.minBytesPerSecond ?? FEED_MIN_BYTES_PER_SECOND,
+  };
 }
 
 async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): Promise<HttpResponse> {
@@ -483,8 +568,13 @@ async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): P
         },
       );
       // the idle timeout is reset by every byte: a head dripped byte by byte needs a deadline of its own
-      deadline = setTimeout(() => req.destroy(new TransientError(`no complete response head within ${opts.timeoutMs} ms`, current)), opts.timeoutMs);
-      req.setTimeout(opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${opts.timeoutMs} ms`, current)));
+      deadline = setTimeout(
+        () => req.destroy(new TransientError(`no complete response head within ${opts.timeoutMs} ms`, current)),
+        opts.timeoutMs,
+      );
+      req.setTimeout(opts.timeoutMs, () =>
+        req.destroy(new TransientError(`no answer within ${opts.timeoutMs} ms`, current)),
+      );
       req.on('error', (e) => {
         clearTimeout(deadline);
         reject(e instanceof TransientError ? e : new TransientError(e.message, current));
@@ -494,23 +584,36 @@ async function httpGet(url: URL, opts: { offset: number; timeoutMs: number }): P
     const location = res.headers.location;
     if (status >= 300 && status < 400 && status !== 304 && location !== undefined) {
       res.resume();
-      if (hop >= MAX_REDIRECTS) throw new ServicepackError('E_FEED', `${displayUrl(url)}: more than ${MAX_REDIRECTS} redirects; check the feed URL`, { url: displayUrl(url) });
+      if (hop >= MAX_REDIRECTS)
+        throw new ServicepackError(
+          'E_FEED',
+          `${displayUrl(url)}: more than ${MAX_REDIRECTS} redirects; check the feed URL`,
+          { url: displayUrl(url) },
+        );
       const next = new URL(location, current);
       // A server that answers this way is hostile (or taken over), not misconfigured: an
       // integrity refusal (exit 4), like a bad signature. A signed index would survive a
       // downgrade, but the privacy of what is fetched would not; another scheme (file:) would
       // read this machine's own files.
       if (current.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new ServicepackError('E_FEED_REDIRECT', `${displayUrl(current)} redirects to ${displayUrl(next)}, which is not https; refusing the downgrade: use another mirror`, {
-          url: displayUrl(current),
-          location: displayUrl(next),
-        });
+        throw new ServicepackError(
+          'E_FEED_REDIRECT',
+          `${displayUrl(current)} redirects to ${displayUrl(next)}, which is not https; refusing the downgrade: use another mirror`,
+          {
+            url: displayUrl(current),
+            location: displayUrl(next),
+          },
+        );
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-        throw new ServicepackError('E_FEED_REDIRECT', `${displayUrl(current)} redirects to ${displayUrl(next)}; only http(s) is followed: use another mirror`, {
-          url: displayUrl(current),
-          location: displayUrl(next),
-        });
+        throw new ServicepackError(
+          'E_FEED_REDIRECT',
+          `${displayUrl(current)} redirects to ${displayUrl(next)}; only http(s) is followed: use another mirror`,
+          {
+            url: displayUrl(current),
+            location: displayUrl(next),
+          },
+        );
       }
       current = next;
       continue;
@@ -531,7 +634,10 @@ async function* readBody(url: URL, body: IncomingMessage, limits: Pace): AsyncGe
       if (elapsed >= limits.timeoutMs) {
         if ((windowBytes * 1000) / elapsed < limits.minBytesPerSecond) {
           body.destroy();
-          throw new TransientError(`too slow: ${windowBytes} bytes in ${Math.round(elapsed)} ms, slower than ${limits.minBytesPerSecond} bytes/s`, url);
+          throw new TransientError(
+            `too slow: ${windowBytes} bytes in ${Math.round(elapsed)} ms, slower than ${limits.minBytesPerSecond} bytes/s`,
+            url,
+          );
         }
         windowStart = performance.now();
         windowBytes = 0;
@@ -555,7 +661,11 @@ async function* httpResumable(url: URL, offset: number, opts: FetchOptions): Asy
       return;
     }
     res.body.destroy();
-    throw new ServicepackError('E_FEED', `${displayUrl(url)} answered a range request with the wrong range; the server or a proxy is broken`, { url: displayUrl(url) });
+    throw new ServicepackError(
+      'E_FEED',
+      `${displayUrl(url)} answered a range request with the wrong range; the server or a proxy is broken`,
+      { url: displayUrl(url) },
+    );
   }
   if (res.status !== 200) {
     res.body.resume();
@@ -591,10 +701,16 @@ export function resolveFeedSource(source: string, cwd: string = process.cwd()): 
     try {
       url = new URL(source);
     } catch {
-      throw new ServicepackError('E_USAGE', `${withoutUserinfo(source)} is not a valid URL`, { source: withoutUserinfo(source) });
+      throw new ServicepackError('E_USAGE', `${withoutUserinfo(source)} is not a valid URL`, {
+        source: withoutUserinfo(source),
+      });
     }
   } else if (/^[A-Za-z][A-Za-z0-9+.-]+:\/\//.test(source)) {
-    throw new ServicepackError('E_USAGE', `${withoutUserinfo(source)}: feeds are read from a folder, a file: URL or an http(s): URL`, { source: withoutUserinfo(source) });
+    throw new ServicepackError(
+      'E_USAGE',
+      `${withoutUserinfo(source)}: feeds are read from a folder, a file: URL or an http(s): URL`,
+      { source: withoutUserinfo(source) },
+    );
   } else {
     url = pathToFileURL(isAbsolute(source) ? source : resolve(cwd, source));
   }
@@ -642,19 +758,33 @@ export async function loadFeed(source: string, opts: LoadFeedOptions): Promise<L
     signatureBytes = await fetchBytes(loc.signatureUrl, { ...fetchOpts, maxBytes: FEED_SIGNATURE_MAX_BYTES });
   } catch (e) {
     if (isServicepackError(e) && e.details['notFound'] === true) {
-      throw new ServicepackError('E_UNSIGNED', `${displayUrl(loc.indexUrl)} has no signature (${FEED_SIGNATURE_FILE}); a feed is only used when a trusted key signed its index`, {
-        source: displayUrl(loc.indexUrl),
-      });
+      throw new ServicepackError(
+        'E_UNSIGNED',
+        `${displayUrl(loc.indexUrl)} has no signature (${FEED_SIGNATURE_FILE}); a feed is only used when a trusted key signed its index`,
+        {
+          source: displayUrl(loc.indexUrl),
+        },
+      );
     }
     if (isServicepackError(e) && e.details['tooLarge'] === true) {
-      throw new ServicepackError('E_BAD_SIGNATURE', `${displayUrl(loc.signatureUrl)} is larger than ${FEED_SIGNATURE_MAX_BYTES} bytes; the feed was tampered with, do not use it`, {
-        source: displayUrl(loc.signatureUrl),
-      });
+      throw new ServicepackError(
+        'E_BAD_SIGNATURE',
+        `${displayUrl(loc.signatureUrl)} is larger than ${FEED_SIGNATURE_MAX_BYTES} bytes; the feed was tampered with, do not use it`,
+        {
+          source: displayUrl(loc.signatureUrl),
+        },
+      );
     }
     throw e;
   }
-  const { index, signedBy } = verifyFeedIndex(indexBytes, signatureBytes, { ...opts, source: displayUrl(loc.indexUrl) });
-  (opts.sink ?? nullSink)({ type: 'info', message: `feed ${displayUrl(loc.indexUrl)}: ${index.product} version ${index.version}, ${index.packs.length} pack(s), expires ${index.expires}` });
+  const { index, signedBy } = verifyFeedIndex(indexBytes, signatureBytes, {
+    ...opts,
+    source: displayUrl(loc.indexUrl),
+  });
+  (opts.sink ?? nullSink)({
+    type: 'info',
+    message: `feed ${displayUrl(loc.indexUrl)}: ${index.product} version ${index.version}, ${index.packs.length} pack(s), expires ${index.expires}`,
+  });
   return { url: withoutUserinfo(loc.indexUrl), baseUrl: loc.baseUrl.href, index, indexBytes, signedBy };
 }
 
@@ -663,7 +793,11 @@ export function feedUrl(feed: Pick<LoadedFeed, 'baseUrl'>, rel: string): URL {
   const reason = FeedRelUrlSchema.safeParse(rel);
   const url = new URL(rel, feed.baseUrl);
   if (!reason.success || !url.href.startsWith(feed.baseUrl)) {
-    throw new ServicepackError('E_FEED', `the feed names ${JSON.stringify(rel)}, which is outside its folder; refusing it`, { url: rel });
+    throw new ServicepackError(
+      'E_FEED',
+      `the feed names ${JSON.stringify(rel)}, which is outside its folder; refusing it`,
+      { url: rel },
+    );
   }
   return url;
 }
@@ -678,7 +812,12 @@ export interface FetchPackOptions {
  * Downloads (or copies) a pack the index lists into `destDir` under its file name, through a
  * temporary file: only bytes whose size and sha256 equal the signed index's ever get the real name.
  */
-export async function fetchPack(feed: LoadedFeed, entry: FeedPack, destDir: string, opts: FetchPackOptions = {}): Promise<string> {
+export async function fetchPack(
+  feed: LoadedFeed,
+  entry: FeedPack,
+  destDir: string,
+  opts: FetchPackOptions = {},
+): Promise<string> {
   const url = feedUrl(feed, entry.url);
   const name = entry.url.split('/').pop()!;
   await mkdir(destDir, { recursive: true });
@@ -695,26 +834,38 @@ export async function fetchPack(feed: LoadedFeed, entry: FeedPack, destDir: stri
       });
     } catch (e) {
       if (isServicepackError(e) && e.details['tooLarge'] === true) {
-        throw new ServicepackError('E_HASH_MISMATCH', `${displayUrl(url)} is larger than the ${entry.size} bytes the signed index says; the pack was replaced or damaged, do not use it`, {
-          url: displayUrl(url),
-          expected: entry.size,
-        });
+        throw new ServicepackError(
+          'E_HASH_MISMATCH',
+          `${displayUrl(url)} is larger than the ${entry.size} bytes the signed index says; the pack was replaced or damaged, do not use it`,
+          {
+            url: displayUrl(url),
+            expected: entry.size,
+          },
+        );
       }
       throw e;
     }
     if (digest.size !== entry.size) {
-      throw new ServicepackError('E_HASH_MISMATCH', `${displayUrl(url)} is ${digest.size} bytes but the signed index says ${entry.size}; the pack was replaced or damaged, do not use it`, {
-        url: displayUrl(url),
-        expected: entry.size,
-        actual: digest.size,
-      });
+      throw new ServicepackError(
+        'E_HASH_MISMATCH',
+        `${displayUrl(url)} is ${digest.size} bytes but the signed index says ${entry.size}; the pack was replaced or damaged, do not use it`,
+        {
+          url: displayUrl(url),
+          expected: entry.size,
+          actual: digest.size,
+        },
+      );
     }
     if (digest.sha256 !== entry.sha256) {
-      throw new ServicepackError('E_HASH_MISMATCH', `${displayUrl(url)} does not match the sha256 in the signed index; the pack was replaced or damaged, do not use it`, {
-        url: displayUrl(url),
-        expected: entry.sha256,
-        actual: digest.sha256,
-      });
+      throw new ServicepackError(
+        'E_HASH_MISMATCH',
+        `${displayUrl(url)} does not match the sha256 in the signed index; the pack was replaced or damaged, do not use it`,
+        {
+          url: displayUrl(url),
+          expected: entry.sha256,
+          actual: digest.sha256,
+        },
+      );
     }
     await rename(tmp, final);
     return final;
@@ -729,23 +880,39 @@ export async function fetchPack(feed: LoadedFeed, entry: FeedPack, destDir: stri
  * binds the bytes; this second check keeps a valid pack from being used under another entry's
  * identity when a caller opened it some other way, or when the index itself is wrong.
  */
-export function checkPackAgainstFeed(manifest: Manifest, entry: FeedPack, opts: { product?: string; source?: string } = {}): void {
+export function checkPackAgainstFeed(
+  manifest: Manifest,
+  entry: FeedPack,
+  opts: { product?: string; source?: string } = {},
+): void {
   const source = opts.source ?? entry.url;
   const expected = { ...entry, url: '', sha256: '', size: 0 };
   const actual = { ...feedPackEntry(manifest, entry), url: '', sha256: '', size: 0 };
-  const differs: string[] = (Object.keys(FeedPackSchema.shape) as (keyof FeedPack)[]).filter((k) => JSON.stringify(expected[k]) !== JSON.stringify(actual[k]));
+  const differs: string[] = (Object.keys(FeedPackSchema.shape) as (keyof FeedPack)[]).filter(
+    (k) => JSON.stringify(expected[k]) !== JSON.stringify(actual[k]),
+  );
   if (opts.product !== undefined && manifest.product !== opts.product) differs.unshift('product');
   if (differs.length > 0) {
     throw new ServicepackError(
       'E_HASH_MISMATCH',
       `${source} is ${manifest.id} for ${manifest.arch} (level ${manifest.level}), not what the signed index lists there (${entry.id} for ${entry.arch}, level ${entry.level}): ${differs.join(', ')} differ. The feed mixes packs; do not use it`,
-      { source, differs, expected: { id: entry.id, arch: entry.arch, level: entry.level }, actual: { id: manifest.id, arch: manifest.arch, level: manifest.level } },
+      {
+        source,
+        differs,
+        expected: { id: entry.id, arch: entry.arch, level: entry.level },
+        actual: { id: manifest.id, arch: manifest.arch, level: manifest.level },
+      },
     );
   }
 }
 
 /** fetchPack, then openPack (signature by a trusted key), then checkPackAgainstFeed. */
-export async function openFeedPack(feed: LoadedFeed, entry: FeedPack, destDir: string, opts: OpenPackOptions & FetchPackOptions): Promise<VerifiedPack> {
+export async function openFeedPack(
+  feed: LoadedFeed,
+  entry: FeedPack,
+  destDir: string,
+  opts: OpenPackOptions & FetchPackOptions,
+): Promise<VerifiedPack> {
   const path = await fetchPack(feed, entry, destDir, opts);
   const pack = await openPack(path, opts);
   checkPackAgainstFeed(pack.manifest, entry, { product: feed.index.product, source: path });
@@ -761,23 +928,35 @@ export async function loadCatalog(feed: LoadedFeed, opts: { timeoutMs?: number }
     bytes = await fetchBytes(url, { maxBytes: pin.size, timeoutMs: opts.timeoutMs ?? FEED_TIMEOUT_MS });
   } catch (e) {
     if (isServicepackError(e) && e.details['tooLarge'] === true) {
-      throw new ServicepackError('E_HASH_MISMATCH', `${displayUrl(url)} is larger than the ${pin.size} bytes the signed index says; the catalog was replaced or damaged`, { url: displayUrl(url) });
+      throw new ServicepackError(
+        'E_HASH_MISMATCH',
+        `${displayUrl(url)} is larger than the ${pin.size} bytes the signed index says; the catalog was replaced or damaged`,
+        { url: displayUrl(url) },
+      );
     }
     throw e;
   }
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (bytes.length !== pin.size || actual !== pin.sha256) {
-    throw new ServicepackError('E_HASH_MISMATCH', `${displayUrl(url)} does not match the size and sha256 in the signed index; the catalog was replaced or damaged, do not use it`, {
-      url: displayUrl(url),
-      expected: pin.sha256,
-      actual,
-    });
+    throw new ServicepackError(
+      'E_HASH_MISMATCH',
+      `${displayUrl(url)} does not match the size and sha256 in the signed index; the catalog was replaced or damaged, do not use it`,
+      {
+        url: displayUrl(url),
+        expected: pin.sha256,
+        actual,
+      },
+    );
   }
   const catalog = parseCatalogBytes(bytes, displayUrl(url));
   if (catalog.product !== feed.index.product) {
-    throw new ServicepackError('E_FEED', `${displayUrl(url)} is a catalog for ${catalog.product}, but the feed is for ${feed.index.product}; ask the publisher to republish it`, {
-      url: displayUrl(url),
-    });
+    throw new ServicepackError(
+      'E_FEED',
+      `${displayUrl(url)} is a catalog for ${catalog.product}, but the feed is for ${feed.index.product}; ask the publisher to republish it`,
+      {
+        url: displayUrl(url),
+      },
+    );
   }
   return catalog;
 }

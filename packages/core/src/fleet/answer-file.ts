@@ -31,17 +31,36 @@ export const AnswerFileSchema = z
       .min(1)
       .max(256)
       .describe('installations to service, in this order; each gets its own transaction and result'),
-    packs: z.array(PathSchema).min(1).max(64).optional().describe('pack files installed in this order, in one transaction per target'),
-    feed: PathSchema.optional().describe('a signed feed (http(s) or file: URL, or a folder) to choose the packs from; needs latest: true'),
-    latest: z.boolean().optional().describe('with feed: the newest applicable service pack plus the hotfixes that still apply after it'),
-    trust: z.array(PathSchema).max(64).optional().describe("public keys (PEM) trusted besides each target's .servicepack/trust/"),
+    packs: z
+      .array(PathSchema)
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('pack files installed in this order, in one transaction per target'),
+    feed: PathSchema.optional().describe(
+      'a signed feed (http(s) or file: URL, or a folder) to choose the packs from; needs latest: true',
+    ),
+    latest: z
+      .boolean()
+      .optional()
+      .describe('with feed: the newest applicable service pack plus the hotfixes that still apply after it'),
+    trust: z
+      .array(PathSchema)
+      .max(64)
+      .optional()
+      .describe("public keys (PEM) trusted besides each target's .servicepack/trust/"),
     acceptEula: z.boolean().default(false).describe('must be true when a pack carries a license agreement (EULA.txt)'),
     backup: z.boolean().default(true).describe('keep uninstall data (false is the command line --no-backup)'),
-    modified: z.enum(MODIFIED_POLICIES).default('stop').describe('locally modified files: stop (refuse), overwrite (the changed file goes to the backup), keep'),
+    modified: z
+      .enum(MODIFIED_POLICIES)
+      .default('stop')
+      .describe('locally modified files: stop (refuse), overwrite (the changed file goes to the backup), keep'),
     restart: z
       .enum(['auto', 'always', 'never'])
       .default('auto')
-      .describe('auto: restart a running service when a pack needs it; always: also when none does; never: leave it stopped (exit 10)'),
+      .describe(
+        'auto: restart a running service when a pack needs it; always: also when none does; never: leave it stopped (exit 10)',
+      ),
     log: PathSchema.optional().describe("a JSON-lines log every target's events are appended to"),
   })
   .superRefine((a, ctx) => {
@@ -49,10 +68,19 @@ export const AnswerFileSchema = z
       ctx.addIssue({ code: 'custom', path: ['feed'], message: 'give either packs or feed, not both' });
     }
     if (a.packs === undefined && a.feed === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['packs'], message: 'missing: list the pack files under packs, or give a feed with latest: true' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['packs'],
+        message: 'missing: list the pack files under packs, or give a feed with latest: true',
+      });
     }
     if (a.feed !== undefined && a.latest !== true) {
-      ctx.addIssue({ code: 'custom', path: a.latest === undefined ? ['feed'] : ['latest'], message: 'a feed needs latest: true (install the newest applicable service pack and the hotfixes that still apply)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: a.latest === undefined ? ['feed'] : ['latest'],
+        message:
+          'a feed needs latest: true (install the newest applicable service pack and the hotfixes that still apply)',
+      });
     }
     if (a.latest !== undefined && a.feed === undefined) {
       ctx.addIssue({ code: 'custom', path: ['latest'], message: 'latest only makes sense with a feed' });
@@ -90,7 +118,9 @@ export interface AnswerFile {
   /** its folder: what relative paths resolved against */
   dir: string;
   targets: { root: string; line: number }[];
-  source: { kind: 'packs'; packs: { path: string; line: number }[] } | { kind: 'feed'; feed: string; latest: true; line: number };
+  source:
+    | { kind: 'packs'; packs: { path: string; line: number }[] }
+    | { kind: 'feed'; feed: string; latest: true; line: number };
   trust: string[];
   acceptEula: boolean;
   backup: boolean;
@@ -118,7 +148,11 @@ function distance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      row[j] = Math.min(
+        row[j]! + 1,
+        row[j - 1]! + 1,
+        prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
       prev = cur;
     }
   }
@@ -135,7 +169,9 @@ function suggestion(key: string, known: readonly string[]): string {
       best = k;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean ${best}?` : `; known keys: ${known.join(', ')}`;
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3))
+    ? `; did you mean ${best}?`
+    : `; known keys: ${known.join(', ')}`;
 }
 
 const TOP_KEYS = Object.keys(AnswerFileSchema.shape);
@@ -182,7 +218,11 @@ function answerFileError(file: string, issues: AnswerFileIssue[]): ServicepackEr
 }
 
 /** An error about one top-level key found after parsing (a EULA not accepted, an unusable log file). */
-export function answerFileKeyError(af: Pick<AnswerFile, 'file' | 'keyLines'>, key: keyof AnswerFileInput, message: string): ServicepackError {
+export function answerFileKeyError(
+  af: Pick<AnswerFile, 'file' | 'keyLines'>,
+  key: keyof AnswerFileInput,
+  message: string,
+): ServicepackError {
   return answerFileError(af.file, [{ file: af.file, line: af.keyLines[key] ?? 1, column: 1, key, message }]);
 }
 
@@ -209,18 +249,34 @@ export async function loadAnswerFile(path: string, cwd: string = process.cwd()):
     const st = await stat(file);
     if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     if (st.size > ANSWER_FILE_MAX_BYTES) {
-      throw answerFileError(file, [{ file, line: 1, column: 1, key: '(document)', message: `the file is larger than ${ANSWER_FILE_MAX_BYTES} bytes; an answer file is a few lines of YAML` }]);
+      throw answerFileError(file, [
+        {
+          file,
+          line: 1,
+          column: 1,
+          key: '(document)',
+          message: `the file is larger than ${ANSWER_FILE_MAX_BYTES} bytes; an answer file is a few lines of YAML`,
+        },
+      ]);
     }
     text = await readFile(file, 'utf8');
   } catch (e) {
     if (isServicepackError(e)) throw e;
-    throw new ServicepackError('E_INVALID_ANSWER_FILE', `cannot read the answer file ${file}: ${(e as Error).message}; check the path given to --answer-file`, { file });
+    throw new ServicepackError(
+      'E_INVALID_ANSWER_FILE',
+      `cannot read the answer file ${file}: ${(e as Error).message}; check the path given to --answer-file`,
+      { file },
+    );
   }
   return parseAnswerFile(text, file, { checkFiles: true });
 }
 
 /** Validates answer file text; `file` names it in messages and anchors relative paths. */
-export async function parseAnswerFile(text: string, file: string, opts: { checkFiles?: boolean } = {}): Promise<AnswerFile> {
+export async function parseAnswerFile(
+  text: string,
+  file: string,
+  opts: { checkFiles?: boolean } = {},
+): Promise<AnswerFile> {
   const dir = dirname(file);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, keepSourceTokens: true, uniqueKeys: true });
@@ -241,7 +297,12 @@ export async function parseAnswerFile(text: string, file: string, opts: { checkF
   };
   for (const e of doc.errors) {
     const offset = e.pos[0];
-    issues.push({ file, ...at(offset), key: topKeyAt(offset), message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
+    issues.push({
+      file,
+      ...at(offset),
+      key: topKeyAt(offset),
+      message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
+    });
   }
   if (issues.length > 0) throw answerFileError(file, issues);
 
@@ -252,7 +313,9 @@ export async function parseAnswerFile(text: string, file: string, opts: { checkF
     throw answerFileError(file, [{ file, line: 1, column: 1, key: '(document)', message: (e as Error).message }]);
   }
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
-    throw answerFileError(file, [{ file, ...at(0), key: '(document)', message: 'expected a mapping of keys (targets, packs, acceptEula, ...)' }]);
+    throw answerFileError(file, [
+      { file, ...at(0), key: '(document)', message: 'expected a mapping of keys (targets, packs, acceptEula, ...)' },
+    ]);
   }
 
   const keyLines: AnswerFile['keyLines'] = {};
@@ -272,16 +335,29 @@ export async function parseAnswerFile(text: string, file: string, opts: { checkF
         for (const k of issue.keys) {
           const path = [...issue.path, k];
           const loc = locate(doc, path, true);
-          const why = issue.path.length === 0 && COMMAND_LINE_ONLY[k] !== undefined ? COMMAND_LINE_ONLY[k] : `unknown key${suggestion(k, known)}`;
+          const why =
+            issue.path.length === 0 && COMMAND_LINE_ONLY[k] !== undefined
+              ? COMMAND_LINE_ONLY[k]
+              : `unknown key${suggestion(k, known)}`;
           issues.push({ file, ...at(loc.offset), key: keyName(path), message: why });
         }
         continue;
       }
       const loc = locate(doc, issue.path);
       const missing = !loc.exact && issue.code === 'invalid_type';
-      issues.push({ file, ...at(loc.offset), key: keyName(issue.path), message: missing ? `missing: ${issue.message.replace(/^Invalid input: /, '')}` : issue.message.replace(/^Invalid input: /, '') });
+      issues.push({
+        file,
+        ...at(loc.offset),
+        key: keyName(issue.path),
+        message: missing
+          ? `missing: ${issue.message.replace(/^Invalid input: /, '')}`
+          : issue.message.replace(/^Invalid input: /, ''),
+      });
     }
-    throw answerFileError(file, issues.sort((a, b) => a.line - b.line || a.column - b.column));
+    throw answerFileError(
+      file,
+      issues.sort((a, b) => a.line - b.line || a.column - b.column),
+    );
   }
   const a = parsed.data;
   const posOf = (path: readonly PropertyKey[]) => at(locate(doc, path).offset);
@@ -291,7 +367,13 @@ export async function parseAnswerFile(text: string, file: string, opts: { checkF
   const seen = new Map<string, number>();
   for (const [i, t] of targets.entries()) {
     const first = seen.get(t.root);
-    if (first !== undefined) issues.push({ file, ...posOf(['targets', i, 'root']), key: `targets[${i}].root`, message: `${t.root} is already targets[${first}]; list each installation once` });
+    if (first !== undefined)
+      issues.push({
+        file,
+        ...posOf(['targets', i, 'root']),
+        key: `targets[${i}].root`,
+        message: `${t.root} is already targets[${first}]; list each installation once`,
+      });
     else seen.set(t.root, i);
   }
 
@@ -301,7 +383,13 @@ export async function parseAnswerFile(text: string, file: string, opts: { checkF
     source = { kind: 'packs', packs };
     if (opts.checkFiles) {
       for (const [i, p] of packs.entries()) {
-        if (!(await isFile(p.path))) issues.push({ file, ...posOf(['packs', i]), key: `packs[${i}]`, message: `no such pack file: ${p.path} (relative paths start at ${dir})` });
+        if (!(await isFile(p.path)))
+          issues.push({
+            file,
+            ...posOf(['packs', i]),
+            key: `packs[${i}]`,
+            message: `no such pack file: ${p.path} (relative paths start at ${dir})`,
+          });
       }
     }
   } else {
@@ -318,10 +406,20 @@ export async function parseAnswerFile(text: string, file: string, opts: { checkF
   const trust = (a.trust ?? []).map((p) => abs(dir, p));
   if (opts.checkFiles) {
     for (const [i, p] of trust.entries()) {
-      if (!(await isFile(p))) issues.push({ file, ...posOf(['trust', i]), key: `trust[${i}]`, message: `no such key file: ${p} (relative paths start at ${dir})` });
+      if (!(await isFile(p)))
+        issues.push({
+          file,
+          ...posOf(['trust', i]),
+          key: `trust[${i}]`,
+          message: `no such key file: ${p} (relative paths start at ${dir})`,
+        });
     }
   }
-  if (issues.length > 0) throw answerFileError(file, issues.sort((x, y) => x.line - y.line));
+  if (issues.length > 0)
+    throw answerFileError(
+      file,
+      issues.sort((x, y) => x.line - y.line),
+    );
 
   return {
     file,

@@ -29,7 +29,9 @@ export class JsonLinesFile {
     opts: { fresh?: boolean } = {},
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    const flags = opts.fresh ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW : 'a';
+    const flags = opts.fresh
+      ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+      : 'a';
     this.fd = openSync(path, flags, PRIVATE_FILE_MODE);
   }
   write(record: Record<string, unknown>): void {
@@ -81,7 +83,14 @@ export interface LogOutcome {
  * stopped, files committed): its own log starts with them. Everything before, staging included,
  * is undone without a trace when the pack is refused.
  */
-const CHANGING_STEPS: ReadonlySet<string> = new Set(['journal', 'stop-service', 'commit', 'record', 'restart', 'cleanup']);
+const CHANGING_STEPS: ReadonlySet<string> = new Set([
+  'journal',
+  'stop-service',
+  'commit',
+  'record',
+  'restart',
+  'cleanup',
+]);
 
 /**
  * One transaction's log: `sink` records core events (and the installer's own phases), `begin`
@@ -131,7 +140,13 @@ export class TransactionLog {
 
   private write(record: Record<string, unknown>, withStep = true): void {
     const step = withStep && this.step !== undefined ? { step: this.step } : {};
-    const line = { time: this.now().toISOString(), target: this.opts.root, transactionId: this.opts.transactionId, ...step, ...record };
+    const line = {
+      time: this.now().toISOString(),
+      target: this.opts.root,
+      transactionId: this.opts.transactionId,
+      ...step,
+      ...record,
+    };
     if (this.own) this.own.write(line);
     else if (this.ownPath !== undefined) this.pending.push(line);
     for (const f of this.shared) {

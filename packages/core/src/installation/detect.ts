@@ -74,7 +74,11 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
   } catch (e) {
     const code = errnoCode(e);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`, { root });
+      throw new ServicepackError(
+        'E_NOT_INSTALLED',
+        `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`,
+        { root },
+      );
     }
     throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
@@ -86,7 +90,11 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
  * and the one a pack ships (install.ts), so that a pack cannot install a record that every later
  * run would refuse. E_INVALID_BUILDINFO names the rule that failed.
  */
-export async function parseBuildInfo(text: string, path: string, advice = 'restore it from the release or from .servicepack/backup/'): Promise<BuildInfo> {
+export async function parseBuildInfo(
+  text: string,
+  path: string,
+  advice = 'restore it from the release or from .servicepack/backup/',
+): Promise<BuildInfo> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -114,7 +122,12 @@ async function hashOwned(root: string, known?: KnownEntry): Promise<Map<string, 
   } catch (e) {
     // hashTree refuses links and special files; in a product tree that is tampering or damage,
     // and servicing through a link could write outside the tree.
-    throw new ServicepackError('E_INCONSISTENT', `${(e as Error).message}: the product tree may hold only regular files and folders; replace it with the released file`, { root }, { cause: e });
+    throw new ServicepackError(
+      'E_INCONSISTENT',
+      `${(e as Error).message}: the product tree may hold only regular files and folders; replace it with the released file`,
+      { root },
+      { cause: e },
+    );
   }
 }
 
@@ -127,7 +140,11 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 function crossCheck(state: State, bi: BuildInfo): Problem[] {
   const out: Problem[] = [];
   const say = (field: string, s: unknown, b: unknown) =>
-    out.push({ path: BUILDINFO_FILE, kind: 'buildinfo', message: `the state record says ${field} ${JSON.stringify(s)}, ${BUILDINFO_FILE} says ${JSON.stringify(b)}` });
+    out.push({
+      path: BUILDINFO_FILE,
+      kind: 'buildinfo',
+      message: `the state record says ${field} ${JSON.stringify(s)}, ${BUILDINFO_FILE} says ${JSON.stringify(b)}`,
+    });
   if (state.product !== bi.product) say('product', state.product, bi.product);
   if (state.version !== bi.version) say('version', state.version, bi.version);
   if (state.arch !== bi.arch) say('arch', state.arch, bi.arch);
@@ -147,7 +164,11 @@ function unrecordable(files: Map<string, TreeEntry>): Problem[] {
     const why = ownedPathReason(path);
     if (why === undefined) continue;
     files.delete(path);
-    out.push({ path, kind: 'extra', message: `${JSON.stringify(path)} is not part of the recorded installation: the path rules refuse its name (${why}); rename or remove it` });
+    out.push({
+      path,
+      kind: 'extra',
+      message: `${JSON.stringify(path)} is not part of the recorded installation: the path rules refuse its name (${why}); rename or remove it`,
+    });
   }
   return out;
 }
@@ -158,12 +179,21 @@ function compareFiles(recorded: State['files'], disk: Map<string, TreeEntry>): P
     const have = disk.get(path);
     if (!have) out.push({ path, kind: 'missing', message: `${path} is recorded but missing` });
     else if (have.sha256 !== want.sha256 || have.size !== want.size)
-      out.push({ path, kind: 'modified', message: `${path} differs from the recorded content (sha256 ${have.sha256.slice(0, 12)}…, recorded ${want.sha256.slice(0, 12)}…)` });
+      out.push({
+        path,
+        kind: 'modified',
+        message: `${path} differs from the recorded content (sha256 ${have.sha256.slice(0, 12)}…, recorded ${want.sha256.slice(0, 12)}…)`,
+      });
     else if (have.mode !== want.mode)
-      out.push({ path, kind: 'modified', message: `${path} has mode ${have.mode.toString(8)}, recorded ${want.mode.toString(8)}` });
+      out.push({
+        path,
+        kind: 'modified',
+        message: `${path} has mode ${have.mode.toString(8)}, recorded ${want.mode.toString(8)}`,
+      });
   }
   for (const path of disk.keys()) {
-    if (!Object.hasOwn(recorded, path)) out.push({ path, kind: 'extra', message: `${path} is not part of the recorded installation` });
+    if (!Object.hasOwn(recorded, path))
+      out.push({ path, kind: 'extra', message: `${path} is not part of the recorded installation` });
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -177,7 +207,11 @@ function compareFiles(recorded: State['files'], disk: Map<string, TreeEntry>): P
 export async function detectInstallation(rootArg: string, opts: DetectOptions = {}): Promise<Installation> {
   const root = resolve(rootArg);
   if (!(await isDirectory(root))) {
-    throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`, { root });
+    throw new ServicepackError(
+      'E_NOT_INSTALLED',
+      `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`,
+      { root },
+    );
   }
   const buildInfo = await readBuildInfo(root);
   const problems: Problem[] = [];
@@ -267,15 +301,30 @@ export async function hashPaths(inst: Installation, paths: Iterable<string>): Pr
     const entry = inst.files.get(path)!;
     if (d.sha256 === entry.sha256 && d.size === entry.size && d.mode === entry.mode) continue;
     inst.files.set(path, d);
-    inst.problems.push({ path, kind: 'modified', message: `${path} differs from the recorded content (sha256 ${d.sha256.slice(0, 12)}…, recorded ${entry.sha256.slice(0, 12)}…)` });
+    inst.problems.push({
+      path,
+      kind: 'modified',
+      message: `${path} differs from the recorded content (sha256 ${d.sha256.slice(0, 12)}…, recorded ${entry.sha256.slice(0, 12)}…)`,
+    });
     inst.consistent = false;
   }
 }
 
 function notReadable(inst: Installation, path: string, d: Error): ServicepackError {
   // a link or special file where a regular file belongs: what hashOwned reports for the whole tree
-  if (errnoCode(d) === undefined) return new ServicepackError('E_INCONSISTENT', `${d.message}: the product tree may hold only regular files and folders; replace it with the released file`, { root: inst.root }, { cause: d });
-  return new ServicepackError('E_IO', `cannot read ${path} in ${inst.root} (${d.message}): run again`, { path }, { cause: d });
+  if (errnoCode(d) === undefined)
+    return new ServicepackError(
+      'E_INCONSISTENT',
+      `${d.message}: the product tree may hold only regular files and folders; replace it with the released file`,
+      { root: inst.root },
+      { cause: d },
+    );
+  return new ServicepackError(
+    'E_IO',
+    `cannot read ${path} in ${inst.root} (${d.message}): run again`,
+    { path },
+    { cause: d },
+  );
 }
 
 /** Every existing folder on the way to each of `paths` must be a real folder, not a link or a file. */
@@ -290,7 +339,11 @@ function checkFolders(root: string, paths: readonly string[]): void {
       const st = lstatSync(join(root, ...segs.slice(0, i)), { throwIfNoEntry: false });
       if (st === undefined) break;
       if (!st.isDirectory()) {
-        throw new ServicepackError('E_INCONSISTENT', `${join(root, dir)}: not a regular file or folder: the product tree may hold only regular files and folders; replace it with the released folder`, { root, path: dir });
+        throw new ServicepackError(
+          'E_INCONSISTENT',
+          `${join(root, dir)}: not a regular file or folder: the product tree may hold only regular files and folders; replace it with the released folder`,
+          { root, path: dir },
+        );
       }
     }
   }

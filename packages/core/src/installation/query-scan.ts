@@ -39,7 +39,9 @@ export function consistentInstallation(rootArg: string): ConsistentInstallation 
     if (!state || !recordsAgree(state, buildInfo)) return undefined;
     const matched = matchTree(root, state.files);
     // Every listed file matched a distinct recorded one: equal counts mean none is missing.
-    return matched !== undefined && matched === Object.keys(state.files).length ? { root, state, buildInfo } : undefined;
+    return matched !== undefined && matched === Object.keys(state.files).length
+      ? { root, state, buildInfo }
+      : undefined;
   } catch {
     return undefined;
   }

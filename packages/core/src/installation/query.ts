@@ -42,7 +42,10 @@ export async function queryInstallation(root: string): Promise<QueryResult> {
   return result(inst, inst.state);
 }
 
-function result(inst: Pick<Installation, 'root' | 'buildInfo' | 'consistent' | 'problems'>, state: State | undefined): QueryResult {
+function result(
+  inst: Pick<Installation, 'root' | 'buildInfo' | 'consistent' | 'problems'>,
+  state: State | undefined,
+): QueryResult {
   // Product, version, arch, level and hotfixes come from the state record when there is one
   // (what this installer did), from BUILDINFO.json otherwise: as detectInstallation reports them.
   const src = state ?? inst.buildInfo;

@@ -30,12 +30,14 @@ export function keysOk(o: Obj, required: readonly string[], optional: readonly s
 
 export const str = (v: unknown): v is string => typeof v === 'string';
 export const int = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const strArray = (v: unknown, each: (s: string) => boolean = () => true): boolean => Array.isArray(v) && v.every((x) => str(x) && each(x));
+const strArray = (v: unknown, each: (s: string) => boolean = () => true): boolean =>
+  Array.isArray(v) && v.every((x) => str(x) && each(x));
 const ARCH: ReadonlySet<string> = new Set(ARCHES);
 export const SHA256 = /^[0-9a-f]{64}$/;
 
 const ownedPathOk = (p: unknown): boolean => str(p) && ownedPathReason(p) === undefined;
-const backupOk = (v: Obj): boolean => !Object.hasOwn(v, 'backup') || (str(v['backup']) && backupFolderReason(v['backup']) === undefined);
+const backupOk = (v: Obj): boolean =>
+  !Object.hasOwn(v, 'backup') || (str(v['backup']) && backupFolderReason(v['backup']) === undefined);
 
 /**
  * Called once per file of the installation (10,000 times on a large one), so written out rather
@@ -60,13 +62,17 @@ function ownedFileOk(v: unknown): boolean {
 }
 
 function historyOk(v: unknown): boolean {
-  if (!isObj(v) || !keysOk(v, ['id', 'packId', 'action', 'time', 'result', 'fromLevel', 'toLevel'], ['backup'])) return false;
+  if (!isObj(v) || !keysOk(v, ['id', 'packId', 'action', 'time', 'result', 'fromLevel', 'toLevel'], ['backup']))
+    return false;
   return (
     str(v['id']) &&
     str(v['packId']) &&
     (v['action'] === 'install' || v['action'] === 'uninstall' || v['action'] === 'recover') &&
     str(v['time']) &&
-    (v['result'] === 'done' || v['result'] === 'rolled-back' || v['result'] === 'rolled-forward' || v['result'] === 'failed') &&
+    (v['result'] === 'done' ||
+      v['result'] === 'rolled-back' ||
+      v['result'] === 'rolled-forward' ||
+      v['result'] === 'failed') &&
     int(v['fromLevel']) &&
     int(v['toLevel']) &&
     backupOk(v)
@@ -75,18 +81,42 @@ function historyOk(v: unknown): boolean {
 
 function installedOk(v: unknown): boolean {
   if (!isObj(v) || !keysOk(v, ['packId', 'kind', 'fromLevel', 'level'], ['backup'])) return false;
-  return str(v['packId']) && (v['kind'] === 'service-pack' || v['kind'] === 'hotfix') && int(v['fromLevel']) && int(v['level']) && backupOk(v);
+  return (
+    str(v['packId']) &&
+    (v['kind'] === 'service-pack' || v['kind'] === 'hotfix') &&
+    int(v['fromLevel']) &&
+    int(v['level']) &&
+    backupOk(v)
+  );
 }
 
 /** The parsed JSON of a state record, when it certainly matches StateSchema; undefined means "ask the schema". */
 export function checkedState(v: unknown): State | undefined {
-  if (!isObj(v) || !keysOk(v, ['format', 'product', 'version', 'arch', 'level', 'hotfixes', 'installed', 'files', 'history'], ['keptModified', 'feeds'])) return undefined;
-  if (v['format'] !== 1 || !str(v['product']) || !str(v['version']) || !ARCH.has(v['arch'] as string) || !int(v['level']) || v['level'] < 0) return undefined;
-  if (!strArray(v['hotfixes']) || !Array.isArray(v['installed']) || !v['installed'].every(installedOk)) return undefined;
+  if (
+    !isObj(v) ||
+    !keysOk(
+      v,
+      ['format', 'product', 'version', 'arch', 'level', 'hotfixes', 'installed', 'files', 'history'],
+      ['keptModified', 'feeds'],
+    )
+  )
+    return undefined;
+  if (
+    v['format'] !== 1 ||
+    !str(v['product']) ||
+    !str(v['version']) ||
+    !ARCH.has(v['arch'] as string) ||
+    !int(v['level']) ||
+    v['level'] < 0
+  )
+    return undefined;
+  if (!strArray(v['hotfixes']) || !Array.isArray(v['installed']) || !v['installed'].every(installedOk))
+    return undefined;
   const files = v['files'];
   if (!isObj(files) || Object.getPrototypeOf(files) !== Object.prototype) return undefined;
   for (const k in files) if (!ownedFileOk(files[k]) || ownedPathReason(k) !== undefined) return undefined;
-  if (Object.hasOwn(v, 'keptModified') && !(Array.isArray(v['keptModified']) && v['keptModified'].every(ownedPathOk))) return undefined;
+  if (Object.hasOwn(v, 'keptModified') && !(Array.isArray(v['keptModified']) && v['keptModified'].every(ownedPathOk)))
+    return undefined;
   if (Object.hasOwn(v, 'feeds')) {
     const feeds = v['feeds'];
     if (!isObj(feeds)) return undefined;
@@ -101,7 +131,8 @@ export function checkedState(v: unknown): State | undefined {
 
 /** The parsed JSON of BUILDINFO.json, when it certainly matches BuildInfoSchema; undefined means "ask the schema". */
 export function checkedBuildInfo(v: unknown): BuildInfo | undefined {
-  if (!isObj(v) || !keysOk(v, ['product', 'displayName', 'version', 'level', 'arch', 'build', 'hotfixes', 'service'])) return undefined;
+  if (!isObj(v) || !keysOk(v, ['product', 'displayName', 'version', 'level', 'arch', 'build', 'hotfixes', 'service']))
+    return undefined;
   const ok =
     str(v['product']) &&
     /^[a-z][a-z0-9-]*$/.test(v['product']) &&
@@ -118,8 +149,10 @@ export function checkedBuildInfo(v: unknown): BuildInfo | undefined {
     strArray(v['hotfixes'], (h) => /^[A-Za-z0-9-]+$/.test(h));
   if (!ok) return undefined;
   const s = v['service'];
-  if (!isObj(s) || !keysOk(s, ['pidFile', 'start']) || !str(s['pidFile']) || s['pidFile'].length === 0) return undefined;
-  if (!Array.isArray(s['start']) || s['start'].length === 0 || !strArray(s['start'], (x) => x.length > 0)) return undefined;
+  if (!isObj(s) || !keysOk(s, ['pidFile', 'start']) || !str(s['pidFile']) || s['pidFile'].length === 0)
+    return undefined;
+  if (!Array.isArray(s['start']) || s['start'].length === 0 || !strArray(s['start'], (x) => x.length > 0))
+    return undefined;
   if (serviceBlockReason(s as BuildInfo['service']) !== undefined) return undefined;
   return v as unknown as BuildInfo;
 }

@@ -30,7 +30,10 @@ export function ownedPathReason(p: string): string | undefined {
  * there on 10,000 files, this one regex a few. Whatever it does not match goes to the general rules.
  */
 const PLAIN_SEGMENT = String.raw`(?!(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\.|/|$))[A-Za-z0-9_+-](?:[A-Za-z0-9_.+-]*[A-Za-z0-9_+-])?`;
-const PLAIN_OWNED_PATH = new RegExp(`^(?!(?:wwwroot|logs|run)(?:/|$))${PLAIN_SEGMENT}(?:/${PLAIN_SEGMENT}){0,31}$`, 'i');
+const PLAIN_OWNED_PATH = new RegExp(
+  `^(?!(?:wwwroot|logs|run)(?:/|$))${PLAIN_SEGMENT}(?:/${PLAIN_SEGMENT}){0,31}$`,
+  'i',
+);
 
 /** Why `rel` (under .servicepack/) is not a pack's backup folder `backup/<pack id>`: uninstall reads the record there, restores from it and deletes it. */
 export function backupFolderReason(rel: string): string | undefined {
@@ -59,7 +62,8 @@ export function serviceBlockReason(service: { pidFile: string; start: readonly s
     ['start', program?.includes('/') ? program : undefined],
   ] as const) {
     const why = rel === undefined ? undefined : servicePathReason(rel);
-    if (why !== undefined) return `service.${field} ${JSON.stringify(rel)} is not a path inside the installation (${why})`;
+    if (why !== undefined)
+      return `service.${field} ${JSON.stringify(rel)} is not a path inside the installation (${why})`;
   }
   return undefined;
 }

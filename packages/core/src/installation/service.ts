@@ -37,7 +37,11 @@ export interface PidFileDistrust {
 function insideRoot(root: string, rel: string, what: string): string {
   const why = servicePathReason(rel);
   if (why !== undefined) {
-    throw new ServicepackError('E_INVALID_BUILDINFO', `BUILDINFO.json: service.${what} ${JSON.stringify(rel)} points outside the installation (${why}): restore BUILDINFO.json from the release`, { [what]: rel });
+    throw new ServicepackError(
+      'E_INVALID_BUILDINFO',
+      `BUILDINFO.json: service.${what} ${JSON.stringify(rel)} points outside the installation (${why}): restore BUILDINFO.json from the release`,
+      { [what]: rel },
+    );
   }
   return resolve(root, rel);
 }
@@ -102,10 +106,16 @@ async function ticksPerSecond(): Promise<number> {
   clockTicks = 100; // USER_HZ on every Linux architecture Node runs on, should auxv not tell
   try {
     const auxv = await readFile('/proc/self/auxv');
-    const wide = auxv.length % 16 === 0 && ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el'].includes(process.arch);
+    const wide =
+      auxv.length % 16 === 0 &&
+      ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el'].includes(process.arch);
     const size = wide ? 8 : 4;
     const word = (at: number): bigint =>
-      wide ? (endianness() === 'LE' ? auxv.readBigUInt64LE(at) : auxv.readBigUInt64BE(at)) : BigInt(endianness() === 'LE' ? auxv.readUInt32LE(at) : auxv.readUInt32BE(at));
+      wide
+        ? endianness() === 'LE'
+          ? auxv.readBigUInt64LE(at)
+          : auxv.readBigUInt64BE(at)
+        : BigInt(endianness() === 'LE' ? auxv.readUInt32LE(at) : auxv.readUInt32BE(at));
     for (let at = 0; at + 2 * size <= auxv.length; at += 2 * size) {
       if (word(at) === AT_CLKTCK) {
         const hz = Number(word(at + size));
@@ -142,7 +152,12 @@ async function commandLineIsServer(pid: number, cmdline: Buffer, roots: readonly
     if (script && ENTRY_POINTS.some((e) => script.equals(Buffer.from(`${r}/${e}`)))) return true;
     const title = Buffer.from(`${TITLE_PREFIX}${r}`);
     const kept = Math.min(title.length, cmdline.length - 1);
-    if (kept <= TITLE_PREFIX.length || !cmdline.subarray(0, kept).equals(title.subarray(0, kept)) || cmdline.subarray(kept).some((b) => b !== 0)) continue;
+    if (
+      kept <= TITLE_PREFIX.length ||
+      !cmdline.subarray(0, kept).equals(title.subarray(0, kept)) ||
+      cmdline.subarray(kept).some((b) => b !== 0)
+    )
+      continue;
     if (kept === title.length) return true;
     const cwd = await realpath(`/proc/${pid}/cwd`).catch(() => undefined);
     if (cwd !== undefined && roots.some((root) => cwd === root || cwd.startsWith(`${root}/`))) return true;
@@ -158,7 +173,12 @@ async function commandLineIsServer(pid: number, cmdline: Buffer, roots: readonly
  * started before the file was written, and run as the user who owns the file (the server writes
  * it itself). Its working folder proves nothing on its own: the server never depends on it.
  */
-async function notOurServer(pid: number, start: string, root: string, file: { mtimeMs: number; uid: number }): Promise<string | undefined> {
+async function notOurServer(
+  pid: number,
+  start: string,
+  root: string,
+  file: { mtimeMs: number; uid: number },
+): Promise<string | undefined> {
   const exe = await readlink(`/proc/${pid}/exe`).catch(() => undefined);
   if (exe === undefined) return 'its program cannot be read';
   if (!NODE_EXE.test(basename(exe.replace(/ \(deleted\)$/, '')))) return 'its program is not node';
@@ -166,17 +186,23 @@ async function notOurServer(pid: number, start: string, root: string, file: { mt
   const roots = [...new Set([resolve(root), real])];
   const cmdline = await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0));
   if (!(await commandLineIsServer(pid, cmdline, roots))) return `its command line does not run ${roots[0]}/bin/inetsrv`;
-  const uid = /^Uid:\s+\d+\s+\d+\s+\d+\s+(\d+)$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1];
-  if (uid === undefined || Number(uid) !== file.uid) return `the pid file belongs to uid ${file.uid}, the process runs as uid ${uid ?? 'unknown'}`;
+  const uid = /^Uid:\s+\d+\s+\d+\s+\d+\s+(\d+)$/m.exec(
+    await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''),
+  )?.[1];
+  if (uid === undefined || Number(uid) !== file.uid)
+    return `the pid file belongs to uid ${file.uid}, the process runs as uid ${uid ?? 'unknown'}`;
   const started = await startedAtMs(start);
-  if (started === undefined || file.mtimeMs < started - START_SLACK_MS) return 'it started after the pid file was written (the pid was reused)';
+  if (started === undefined || file.mtimeMs < started - START_SLACK_MS)
+    return 'it started after the pid file was written (the pid was reused)';
   return undefined;
 }
 
 /** What to call the process in a message: its command name, escaped (it chose the name itself). */
 async function programName(pid: number): Promise<string> {
   const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).replace(/\n$/, '');
-  return comm === '' ? 'unknown program' : comm.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return comm === ''
+    ? 'unknown program'
+    : comm.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export async function serviceStatus(root: string, buildInfo: BuildInfo): Promise<ServiceStatus> {
@@ -218,7 +244,12 @@ export async function stopService(root: string, buildInfo: BuildInfo, opts: Stop
     process.kill(pid, 'SIGTERM');
   } catch (e) {
     if (errnoCode(e) === 'ESRCH') return status;
-    throw new ServicepackError('E_FAILED', `cannot stop ${buildInfo.product} (pid ${pid}): ${(e as Error).message}: stop it yourself (bin/inetsrv stop) and run again`, { pid }, { cause: e });
+    throw new ServicepackError(
+      'E_FAILED',
+      `cannot stop ${buildInfo.product} (pid ${pid}): ${(e as Error).message}: stop it yourself (bin/inetsrv stop) and run again`,
+      { pid },
+      { cause: e },
+    );
   }
   const deadline = Date.now() + timeoutMs;
   // gone, or its pid already taken by a later process
@@ -244,7 +275,11 @@ export interface StartOptions {
  * pid file then names a live process; anything else is reported, not thrown: the update itself is
  * already committed, only the restart is missing (exit 10).
  */
-export async function startService(root: string, buildInfo: BuildInfo, opts: StartOptions = {}): Promise<{ started: boolean; pid?: number; message?: string }> {
+export async function startService(
+  root: string,
+  buildInfo: BuildInfo,
+  opts: StartOptions = {},
+): Promise<{ started: boolean; pid?: number; message?: string }> {
   const [cmd, ...args] = buildInfo.service.start;
   if (cmd === undefined) return { started: false, message: 'BUILDINFO.json names no start command' };
   const exe = cmd.includes('/') ? insideRoot(root, cmd, 'start') : cmd;
@@ -278,12 +313,17 @@ export async function startService(root: string, buildInfo: BuildInfo, opts: Sta
       res({ code });
     });
   });
-  if (exit.error) return { started: false, message: `cannot run ${buildInfo.service.start.join(' ')}: ${exit.error.message}` };
-  if (exit.code !== 0) return { started: false, message: `${buildInfo.service.start.join(' ')} exited with ${exit.code}` };
+  if (exit.error)
+    return { started: false, message: `cannot run ${buildInfo.service.start.join(' ')}: ${exit.error.message}` };
+  if (exit.code !== 0)
+    return { started: false, message: `${buildInfo.service.start.join(' ')} exited with ${exit.code}` };
   while (Date.now() <= deadline) {
     const s = await serviceStatus(root, buildInfo);
     if (s.running) return { started: true, ...(s.pid !== undefined ? { pid: s.pid } : {}) };
     await delay(100);
   }
-  return { started: false, message: `${buildInfo.service.start.join(' ')} ran, but ${buildInfo.service.pidFile} names no running process` };
+  return {
+    started: false,
+    message: `${buildInfo.service.start.join(' ')} ran, but ${buildInfo.service.pidFile} names no running process`,
+  };
 }

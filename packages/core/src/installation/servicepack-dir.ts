@@ -3,7 +3,18 @@ import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { errnoCode } from '../support/fsutil.js';
-import { BACKUP_DIR, GARBAGE_DIR, JOURNAL_FILE, LOCK_FILE, LOG_DIR, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR, STATE_FILE, TRUST_DIR } from './names.js';
+import {
+  BACKUP_DIR,
+  GARBAGE_DIR,
+  JOURNAL_FILE,
+  LOCK_FILE,
+  LOG_DIR,
+  SAVED_DIR,
+  SERVICEPACK_DIR,
+  STAGING_DIR,
+  STATE_FILE,
+  TRUST_DIR,
+} from './names.js';
 
 /**
  * `<root>/.servicepack/` is where a root-run installer deletes (`rm -rf` of staging and garbage),
@@ -42,7 +53,11 @@ export function notFollowed(path: string, st?: Stats, want: 'folder' | 'file' = 
       { path, link: true },
     );
   }
-  return new ServicepackError('E_INVALID_STATE', `${path} is not a ${want === 'folder' ? 'folder' : 'regular file'}: nothing was changed; remove it and run again`, { path });
+  return new ServicepackError(
+    'E_INVALID_STATE',
+    `${path} is not a ${want === 'folder' ? 'folder' : 'regular file'}: nothing was changed; remove it and run again`,
+    { path },
+  );
 }
 
 function lstatOrUndefined(path: string): Stats | undefined {

@@ -36,7 +36,12 @@ export async function readState(root: string): Promise<State | undefined> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ServicepackError('E_INVALID_STATE', `${path} is not valid JSON: restore it from a backup, or remove it so the installation is identified from BUILDINFO.json and its files`, { path }, { cause: e });
+    throw new ServicepackError(
+      'E_INVALID_STATE',
+      `${path} is not valid JSON: restore it from a backup, or remove it so the installation is identified from BUILDINFO.json and its files`,
+      { path },
+      { cause: e },
+    );
   }
   // the quick check keeps zod off query's start-up; anything it does not vouch for goes to the schema
   const quick = checkedState(json);

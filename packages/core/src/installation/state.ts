@@ -39,7 +39,13 @@ export const StateSchema = z.strictObject({
   hotfixes: z.array(z.string()),
   /** installed packs, oldest first: the uninstall order is this list reversed */
   installed: z.array(
-    z.strictObject({ packId: z.string(), kind: z.enum(['service-pack', 'hotfix']), fromLevel: z.number().int(), level: z.number().int(), backup: backupFolder.optional() }),
+    z.strictObject({
+      packId: z.string(),
+      kind: z.enum(['service-pack', 'hotfix']),
+      fromLevel: z.number().int(),
+      level: z.number().int(),
+      backup: backupFolder.optional(),
+    }),
   ),
   files: z.record(ownedPath, OwnedFileSchema),
   /** config files the admin changed that a pack left in place (.spnew written beside) */

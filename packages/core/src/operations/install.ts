@@ -2,7 +2,13 @@ import { chmod, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable, hotfixIds } from '../rules/applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from '../installation/buildinfo.js';
-import { detectInstallation, hashPaths, type Installation, type ProblemKind, parseBuildInfo } from '../installation/detect.js';
+import {
+  detectInstallation,
+  hashPaths,
+  type Installation,
+  type ProblemKind,
+  parseBuildInfo,
+} from '../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink, type WarningCode } from '../support/events.js';
 import { exists, inRoot, makeDirs, writeFileAtomic } from '../support/fsutil.js';
@@ -12,7 +18,14 @@ import { type Level, levelName } from '../rules/level.js';
 import { licenseDocument } from '../rules/license.js';
 import type { FixRef, Manifest } from '../pack/manifest.js';
 import { openPack, type StagedPayload, stagePayload, type VerifiedPack } from '../pack/pack.js';
-import { type FileMeta, filesAfter, type InstallPlan, type ModifiedPolicy, type PlannedOp, planInstall } from '../rules/plan.js';
+import {
+  type FileMeta,
+  filesAfter,
+  type InstallPlan,
+  type ModifiedPolicy,
+  type PlannedOp,
+  planInstall,
+} from '../rules/plan.js';
 import { recoverStep } from './recover.js';
 import { PRIVATE_DIR_MODE } from '../installation/servicepack-dir.js';
 import { type HistoryEntry, SERVICEPACK_DIR, type State } from '../installation/state.js';
@@ -129,8 +142,21 @@ interface InstallContext extends JournaledContext {
   units: Unit[];
 }
 
-function summary(x: { product: string; version: string; arch: string; level: Level; hotfixes: readonly string[] }): LevelSummary {
-  return { product: x.product, version: x.version, arch: x.arch, level: x.level, levelName: levelName(x.level, x.hotfixes), hotfixes: [...x.hotfixes] };
+function summary(x: {
+  product: string;
+  version: string;
+  arch: string;
+  level: Level;
+  hotfixes: readonly string[];
+}): LevelSummary {
+  return {
+    product: x.product,
+    version: x.version,
+    arch: x.arch,
+    level: x.level,
+    levelName: levelName(x.level, x.hotfixes),
+    hotfixes: [...x.hotfixes],
+  };
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -163,7 +189,11 @@ function stagedFileOf(unit: Unit, op: PlannedOp): string {
 // cleanup. Each one reads and extends the one context.
 
 /** A difference from the record that does not stop an install: warned about, one fixed code per kind. */
-const PROBLEM_WARNING: Record<Exclude<ProblemKind, 'buildinfo' | 'state'>, WarningCode> = { modified: 'W_MODIFIED', missing: 'W_MISSING', extra: 'W_EXTRA' };
+const PROBLEM_WARNING: Record<Exclude<ProblemKind, 'buildinfo' | 'state'>, WarningCode> = {
+  modified: 'W_MODIFIED',
+  missing: 'W_MISSING',
+  extra: 'W_EXTRA',
+};
 
 const lockStep: StepDef<InstallContext> = {
   name: 'lock',
@@ -171,7 +201,11 @@ const lockStep: StepDef<InstallContext> = {
     // An interrupted commit can leave BUILDINFO.json in the backup: the journal still marks an installation.
     if (!(await exists(join(ctx.root, BUILDINFO_FILE))) && !(await exists(journalPath(ctx.root)))) {
       // Refuse before creating .servicepack/ in a folder that is not an installation at all.
-      throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`, { root: ctx.root });
+      throw new ServicepackError(
+        'E_NOT_INSTALLED',
+        `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`,
+        { root: ctx.root },
+      );
     }
     ctx.lock = await acquireLock(ctx.root);
   },
@@ -191,7 +225,12 @@ const detectStep: StepDef<InstallContext> = {
     if (serious.length > 0) {
       // a record that fails its own rules is invalid (exit 2), not merely out of step with the tree
       const invalid = serious.find((p) => p.kind === 'state');
-      if (invalid && !ctx.opts.force) throw new ServicepackError('E_INVALID_STATE', `${invalid.message}; or pass --force to install anyway, recording the tree as it is`, { path: invalid.path, problems: inst.problems });
+      if (invalid && !ctx.opts.force)
+        throw new ServicepackError(
+          'E_INVALID_STATE',
+          `${invalid.message}; or pass --force to install anyway, recording the tree as it is`,
+          { path: invalid.path, problems: inst.problems },
+        );
       if (!ctx.opts.force) {
         throw new ServicepackError(
           'E_INCONSISTENT',
@@ -199,12 +238,20 @@ const detectStep: StepDef<InstallContext> = {
           { problems: inst.problems },
         );
       }
-      ctx.sink({ type: 'warning', code: 'W_INCONSISTENT', message: `installing despite an inconsistent installation (--force): ${serious.map((p) => p.message).join('; ')}` });
+      ctx.sink({
+        type: 'warning',
+        code: 'W_INCONSISTENT',
+        message: `installing despite an inconsistent installation (--force): ${serious.map((p) => p.message).join('; ')}`,
+      });
     }
     for (const p of inst.problems) {
-      if (p.kind !== 'buildinfo' && p.kind !== 'state') ctx.sink({ type: 'warning', code: PROBLEM_WARNING[p.kind], message: p.message, path: p.path });
+      if (p.kind !== 'buildinfo' && p.kind !== 'state')
+        ctx.sink({ type: 'warning', code: PROBLEM_WARNING[p.kind], message: p.message, path: p.path });
     }
-    ctx.sink({ type: 'info', message: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}, in ${inst.root}` });
+    ctx.sink({
+      type: 'info',
+      message: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}, in ${inst.root}`,
+    });
   },
 };
 
@@ -214,15 +261,30 @@ const verifyStep: StepDef<InstallContext> = {
     const inst = ctx.installation!;
     // The revoked list goes to openPack too: a revoked signer must be refused, not merely "unknown",
     // or --allow-unsigned would let its pack through.
-    const trust = await loadTrustStore({ root: ctx.root, ...(ctx.opts.trustFiles ? { trustFiles: ctx.opts.trustFiles } : {}), sink: ctx.sink });
+    const trust = await loadTrustStore({
+      root: ctx.root,
+      ...(ctx.opts.trustFiles ? { trustFiles: ctx.opts.trustFiles } : {}),
+      sink: ctx.sink,
+    });
     let target: ApplicabilityTarget = inst;
     const seen = new Set<string>();
     for (const [index, path] of ctx.opts.packs.entries()) {
       // Signature and schema first: nothing of a pack is believed, let alone extracted, before that.
-      const pack = await openPack(path, { trustedKeys: trust.keys, revokedKeyIds: trust.revoked, ...(ctx.opts.allowUnsigned ? { allowUnsigned: true } : {}) });
+      const pack = await openPack(path, {
+        trustedKeys: trust.keys,
+        revokedKeyIds: trust.revoked,
+        ...(ctx.opts.allowUnsigned ? { allowUnsigned: true } : {}),
+      });
       const m = pack.manifest;
-      if (pack.unsigned) ctx.sink({ type: 'warning', code: 'W_UNSIGNED', message: `${path} is not signed by a trusted key and is installed only because of --allow-unsigned`, path });
-      if (seen.has(m.id)) throw new ServicepackError('E_USAGE', `${m.id} is listed twice: name each pack once`, { packId: m.id });
+      if (pack.unsigned)
+        ctx.sink({
+          type: 'warning',
+          code: 'W_UNSIGNED',
+          message: `${path} is not signed by a trusted key and is installed only because of --allow-unsigned`,
+          path,
+        });
+      if (seen.has(m.id))
+        throw new ServicepackError('E_USAGE', `${m.id} is listed twice: name each pack once`, { packId: m.id });
       seen.add(m.id);
       checkApplicable(target, m, { packPath: path });
       const license = licenseDocument(m);
@@ -245,7 +307,10 @@ const verifyStep: StepDef<InstallContext> = {
         stagedBackupDir: join(ctx.stagingRoot, 'backup', `${index}-${m.id}`),
         ...(ctx.opts.backup ? { backupRel: `${BACKUP_DIR}/${m.id}` } : {}),
       });
-      ctx.sink({ type: 'info', message: `${m.title} (${m.id}, ${m.arch})${pack.signedBy.length > 0 ? `, signed by ${pack.signedBy.join(', ')}` : ''}` });
+      ctx.sink({
+        type: 'info',
+        message: `${m.title} (${m.id}, ${m.arch})${pack.signedBy.length > 0 ? `, signed by ${pack.signedBy.join(', ')}` : ''}`,
+      });
       target = { product: target.product, version: target.version, arch: target.arch, ...to };
     }
   },
@@ -284,11 +349,20 @@ const planStep: StepDef<InstallContext> = {
         ctx.sink({
           type: 'warning',
           code: k.reason === 'config-modified' ? 'W_CONFIG_KEPT' : 'W_MODIFIED_KEPT',
-          message: k.reason === 'config-modified' ? `${k.path} was changed here and is kept; the new default is written beside it as ${k.path}.spnew` : `${k.path} was changed here and is kept as it is (--keep-modified)`,
+          message:
+            k.reason === 'config-modified'
+              ? `${k.path} was changed here and is kept; the new default is written beside it as ${k.path}.spnew`
+              : `${k.path} was changed here and is kept as it is (--keep-modified)`,
           path: k.path,
         });
       }
-      for (const p of plan.overwritten) ctx.sink({ type: 'warning', code: 'W_MODIFIED_OVERWRITTEN', message: `${p} was changed here and is replaced (--overwrite-modified); the changed file goes to the backup`, path: p });
+      for (const p of plan.overwritten)
+        ctx.sink({
+          type: 'warning',
+          code: 'W_MODIFIED_OVERWRITTEN',
+          message: `${p} was changed here and is replaced (--overwrite-modified); the changed file goes to the backup`,
+          path: p,
+        });
       files = filesAfter(files, plan);
     }
   },
@@ -309,7 +383,10 @@ const stageStep: StepDef<InstallContext> = {
     try {
       await makeBackupDirs(ctx, made);
       for (const unit of ctx.units) {
-        unit.staged = await stagePayload(unit.pack, unit.stagingDir, ctx.sink, { deferFlush: true, ...(unit.index === 0 ? { alsoFlush: made } : {}) });
+        unit.staged = await stagePayload(unit.pack, unit.stagingDir, ctx.sink, {
+          deferFlush: true,
+          ...(unit.index === 0 ? { alsoFlush: made } : {}),
+        });
         if (unit.staged.flushed) flushes.push(unit.staged.flushed);
         if (unit.buildInfo) {
           const file = join(ctx.stagingRoot, `${unit.index}-generated-${BUILDINFO_FILE}`);
@@ -334,7 +411,8 @@ const stageStep: StepDef<InstallContext> = {
 async function makeBackupDirs(ctx: InstallContext, made: Set<string>): Promise<void> {
   for (const unit of ctx.units) {
     const dirs = new Set([unit.stagedBackupDir]);
-    for (const op of unit.plan!.ops) if (op.before) dirs.add(dirname(join(unit.stagedBackupDir, 'files', ...op.path.split('/'))));
+    for (const op of unit.plan!.ops)
+      if (op.before) dirs.add(dirname(join(unit.stagedBackupDir, 'files', ...op.path.split('/'))));
     for (const d of dirs) await makeDirs(d, made, PRIVATE_DIR_MODE);
   }
 }
@@ -347,13 +425,27 @@ async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<Bu
   let parsed: BuildInfo;
   try {
     // the rules the record is read back with, every field: one this pack could install but no later run accept would be a trap
-    parsed = await parseBuildInfo(await readFile(staged, 'utf8'), `${unit.path}: its ${BUILDINFO_FILE}`, 'the pack is defective, nothing was changed; get a corrected one from the vendor');
+    parsed = await parseBuildInfo(
+      await readFile(staged, 'utf8'),
+      `${unit.path}: its ${BUILDINFO_FILE}`,
+      'the pack is defective, nothing was changed; get a corrected one from the vendor',
+    );
   } catch (e) {
     if (!isServicepackError(e) || e.code !== 'E_INVALID_BUILDINFO') throw e;
-    throw new ServicepackError('E_INVALID_MANIFEST', e.message, { packId: unit.manifest.id, ...e.details }, { cause: e });
+    throw new ServicepackError(
+      'E_INVALID_MANIFEST',
+      e.message,
+      { packId: unit.manifest.id, ...e.details },
+      { cause: e },
+    );
   }
   const want = { product: unit.from.product, arch: unit.from.arch, level: unit.to.level };
-  if (parsed.product !== want.product || parsed.arch !== want.arch || parsed.level !== want.level || !sameSet(parsed.hotfixes, unit.to.hotfixes)) {
+  if (
+    parsed.product !== want.product ||
+    parsed.arch !== want.arch ||
+    parsed.level !== want.level ||
+    !sameSet(parsed.hotfixes, unit.to.hotfixes)
+  ) {
     throw new ServicepackError(
       'E_INVALID_MANIFEST',
       `${unit.path}: its ${BUILDINFO_FILE} says ${parsed.product} ${parsed.arch} level ${parsed.level} hotfixes [${parsed.hotfixes.join(', ')}], but installing it here gives level ${want.level} hotfixes [${unit.to.hotfixes.join(', ')}]: the pack is defective; nothing was changed`,
@@ -389,7 +481,16 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
       const k = ops.length;
       const backup = op.before ? `${bdirRel}/files/${op.path}` : undefined;
       const source = op.after ? relTo(root, stagedFileOf(unit, op)) : undefined;
-      ops.push({ pack: unit.manifest.id, path: op.path, op: op.op, reason: op.reason, ...(op.before ? { before: op.before } : {}), ...(op.after ? { after: op.after } : {}), ...(backup ? { backup } : {}), ...(source ? { source } : {}) });
+      ops.push({
+        pack: unit.manifest.id,
+        path: op.path,
+        op: op.op,
+        reason: op.reason,
+        ...(op.before ? { before: op.before } : {}),
+        ...(op.after ? { after: op.after } : {}),
+        ...(backup ? { backup } : {}),
+        ...(source ? { source } : {}),
+      });
       // (its folder was made by makeBackupDirs)
       if (backup) steps.push({ kind: 'rename', from: op.path, to: backup, op: k });
       if (op.after && source) {
@@ -402,7 +503,14 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
         if (stagedMode(unit, op) !== op.after.mode) await chmod(at(root, source), op.after.mode);
         steps.push({ kind: 'rename', from: source, to: op.path, op: k });
       } else removed.push(op.path);
-      backupFiles.push({ path: op.path, op: op.op, reason: op.reason, ...(op.before ? { before: op.before } : {}), ...(op.after ? { after: op.after } : {}), ...(backup && ctx.opts.backup ? { backup: `files/${op.path}` } : {}) });
+      backupFiles.push({
+        path: op.path,
+        op: op.op,
+        reason: op.reason,
+        ...(op.before ? { before: op.before } : {}),
+        ...(op.after ? { after: op.after } : {}),
+        ...(backup && ctx.opts.backup ? { backup: `files/${op.path}` } : {}),
+      });
     }
     files = filesAfter(files, plan);
     removedAll.push(...removed);
@@ -433,7 +541,11 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
         // re-applying an SP destroyed its own backup).
         const aside = `${finalRel}.replaced-${ctx.txid}`;
         tail.push({ kind: 'rename', from: finalRel, to: aside });
-        ctx.sink({ type: 'warning', code: 'W_OLD_BACKUP', message: `an older backup folder for ${unit.manifest.id} is moved aside to ${aside}` });
+        ctx.sink({
+          type: 'warning',
+          code: 'W_OLD_BACKUP',
+          message: `an older backup folder for ${unit.manifest.id} is moved aside to ${aside}`,
+        });
       }
       tail.push({ kind: 'rename', from: bdirRel, to: finalRel });
     }
@@ -481,15 +593,22 @@ async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
 }
 
 function metaRecord(files: ReadonlyMap<string, FileMeta>): Record<string, FileMeta> {
-  return Object.fromEntries([...files.entries()].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }]));
+  return Object.fromEntries(
+    [...files.entries()].map(([p, f]) => [p, { sha256: f.sha256, size: f.size, mode: f.mode }]),
+  );
 }
 
 /** The state record once every pack of the run is in. */
 function newState(ctx: InstallContext, files: ReadonlyMap<string, FileMeta>, bi: BuildInfo): State {
   const prev = ctx.installation!.state;
   const last = ctx.units[ctx.units.length - 1]!;
-  const replacedNow = new Set(ctx.units.flatMap((u) => u.plan!.ops.filter((o) => o.reason !== 'spnew').map((o) => o.path)));
-  const kept = new Set([...(prev?.keptModified ?? []).filter((p) => !replacedNow.has(p)), ...ctx.units.flatMap((u) => u.plan!.kept.map((k) => k.path))]);
+  const replacedNow = new Set(
+    ctx.units.flatMap((u) => u.plan!.ops.filter((o) => o.reason !== 'spnew').map((o) => o.path)),
+  );
+  const kept = new Set([
+    ...(prev?.keptModified ?? []).filter((p) => !replacedNow.has(p)),
+    ...ctx.units.flatMap((u) => u.plan!.kept.map((k) => k.path)),
+  ]);
   const history: HistoryEntry[] = ctx.units.map((u) => ({
     id: ctx.txid,
     packId: u.manifest.id,
@@ -509,7 +628,13 @@ function newState(ctx: InstallContext, files: ReadonlyMap<string, FileMeta>, bi:
     hotfixes: last.to.hotfixes,
     installed: [
       ...(prev?.installed ?? []),
-      ...ctx.units.map((u) => ({ packId: u.manifest.id, kind: u.manifest.kind, fromLevel: u.from.level, level: u.to.level, ...(u.backupRel ? { backup: u.backupRel } : {}) })),
+      ...ctx.units.map((u) => ({
+        packId: u.manifest.id,
+        kind: u.manifest.kind,
+        fromLevel: u.from.level,
+        level: u.to.level,
+        ...(u.backupRel ? { backup: u.backupRel } : {}),
+      })),
     ],
     files: metaRecord(files),
     ...(kept.size > 0 ? { keptModified: [...kept].sort() } : {}),
@@ -527,8 +652,22 @@ const dryRecoverStep: StepDef<InstallContext> = {
   },
 };
 
-const INSTALL_STEPS = [lockStep, recoverStep, detectStep, verifyStep, planStep, stageStep, ...JOURNALED_STEPS] as readonly StepDef<InstallContext>[];
-const DRY_RUN_STEPS = [lockStep, dryRecoverStep, detectStep, verifyStep, planStep] as readonly StepDef<InstallContext>[];
+const INSTALL_STEPS = [
+  lockStep,
+  recoverStep,
+  detectStep,
+  verifyStep,
+  planStep,
+  stageStep,
+  ...JOURNALED_STEPS,
+] as readonly StepDef<InstallContext>[];
+const DRY_RUN_STEPS = [
+  lockStep,
+  dryRecoverStep,
+  detectStep,
+  verifyStep,
+  planStep,
+] as readonly StepDef<InstallContext>[];
 
 /**
  * Installs one or more packs in one transaction (docs/transactions.md). Every pack is verified and planned
@@ -574,7 +713,13 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
     transactionId: txid,
     dryRun: opts.dryRun,
     before: summary(inst),
-    after: summary({ product: inst.product, version: last.buildInfo?.version ?? inst.version, arch: inst.arch, level: last.to.level, hotfixes: last.to.hotfixes }),
+    after: summary({
+      product: inst.product,
+      version: last.buildInfo?.version ?? inst.version,
+      arch: inst.arch,
+      level: last.to.level,
+      hotfixes: last.to.hotfixes,
+    }),
     packs: ctx.units.map((u) => ({
       path: u.path,
       id: u.manifest.id,

@@ -3,14 +3,34 @@ import { join, resolve } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
 import { errnoCode, exists } from '../support/fsutil.js';
-import { checkMovedOut, closeJournal, finishForward, type Journal, journalPaths, readJournal, removeStaging, revertSteps, setPhase } from '../transaction/journal.js';
+import {
+  checkMovedOut,
+  closeJournal,
+  finishForward,
+  type Journal,
+  journalPaths,
+  readJournal,
+  removeStaging,
+  revertSteps,
+  setPhase,
+} from '../transaction/journal.js';
 import { type Level, levelName } from '../rules/level.js';
 import { isAlive, serviceStatus, startService } from '../installation/service.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from '../installation/names.js';
 import type { HistoryEntry, State } from '../installation/state.js';
 import { checkNoLinkOnTheWay, isRealFolder } from '../installation/servicepack-dir.js';
 import { readState, writeState } from '../installation/state-store.js';
-import { acquireLock, checkpoint, type JournaledContext, type LockHandle, releaseLock, STAGING_DIR, type StepContext, type StepDef, type TransactionHooks } from '../transaction/transaction.js';
+import {
+  acquireLock,
+  checkpoint,
+  type JournaledContext,
+  type LockHandle,
+  releaseLock,
+  STAGING_DIR,
+  type StepContext,
+  type StepDef,
+  type TransactionHooks,
+} from '../transaction/transaction.js';
 
 /**
  * Recovery (docs/transactions.md §5): an open journal is rolled back to the exact previous tree unless it says
@@ -41,10 +61,19 @@ export interface SettleResult {
 
 function entriesFor(j: Journal, result: 'rolled-back' | 'rolled-forward'): HistoryEntry[] {
   const time = new Date().toISOString();
-  return j.packs.map((p) => ({ id: j.id, packId: p.id, action: 'recover', time, result, fromLevel: p.fromLevel, toLevel: p.toLevel }));
+  return j.packs.map((p) => ({
+    id: j.id,
+    packId: p.id,
+    action: 'recover',
+    time,
+    result,
+    fromLevel: p.fromLevel,
+    toLevel: p.toLevel,
+  }));
 }
 
-const recordedRecovery = (s: State | undefined, j: Journal) => s?.history.some((h) => h.id === j.id && h.action === 'recover') === true;
+const recordedRecovery = (s: State | undefined, j: Journal) =>
+  s?.history.some((h) => h.id === j.id && h.action === 'recover') === true;
 
 /** After a rollback: the state record is the one from before; it gets the history entry (or is created from what the journal saw on disk). */
 async function recordRollback(root: string, j: Journal, sink: EventSink): Promise<void> {
@@ -56,7 +85,11 @@ async function recordRollback(root: string, j: Journal, sink: EventSink): Promis
     return;
   }
   if (!j.state.previousFiles) {
-    sink({ type: 'warning', code: 'W_NOT_RECORDED', message: `the rollback of ${j.id} could not be recorded: the installation had no state record and the journal lists no files` });
+    sink({
+      type: 'warning',
+      code: 'W_NOT_RECORDED',
+      message: `the rollback of ${j.id} could not be recorded: the installation had no state record and the journal lists no files`,
+    });
     return;
   }
   // There was no state record (a vendor release tree): the journal's view of the tree before the
@@ -82,13 +115,21 @@ async function recordRollForward(root: string, j: Journal): Promise<void> {
   await writeState(root, { ...after, history: [...after.history, ...entriesFor(j, 'rolled-forward')] });
 }
 
-async function settleService(root: string, j: Journal, forward: boolean, sink: EventSink): Promise<{ restartRequired: boolean; restartMessage?: string }> {
+async function settleService(
+  root: string,
+  j: Journal,
+  forward: boolean,
+  sink: EventSink,
+): Promise<{ restartRequired: boolean; restartMessage?: string }> {
   // Only a service this transaction meant to stop is touched: one it never stopped runs as it did.
   if (!j.service.stop) return { restartRequired: false };
   const bi = forward ? j.service.after : j.service.before;
   if ((await serviceStatus(root, bi)).running) return { restartRequired: false };
   if (forward && j.service.restart === 'never') {
-    return { restartRequired: true, restartMessage: `${bi.product} was stopped for the change and not started again (--no-restart): start it with bin/inetsrv start` };
+    return {
+      restartRequired: true,
+      restartMessage: `${bi.product} was stopped for the change and not started again (--no-restart): start it with bin/inetsrv start`,
+    };
   }
   const started = await startService(root, bi);
   if (started.started) {
@@ -223,7 +264,11 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
   const ctx: StepContext = { sink: opts.sink ?? nullSink, hooks: opts.hooks ?? {} };
   await checkpoint(ctx, 'begin');
   if (!(await exists(join(root, BUILDINFO_FILE))) && !(await exists(join(root, SERVICEPACK_DIR, 'journal.json')))) {
-    throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`, { root });
+    throw new ServicepackError(
+      'E_NOT_INSTALLED',
+      `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`,
+      { root },
+    );
   }
   let lock: LockHandle | undefined;
   try {
@@ -239,7 +284,11 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
       ctx.sink({ type: 'step', step: 'recover', state: 'failed', message: e instanceof Error ? e.message : String(e) });
       throw e;
     }
-    ctx.sink({ type: 'step', step: 'recover', state: settled.outcome || settled.cleaned.length > 0 ? 'done' : 'skipped' });
+    ctx.sink({
+      type: 'step',
+      step: 'recover',
+      state: settled.outcome || settled.cleaned.length > 0 ? 'done' : 'skipped',
+    });
     await checkpoint(ctx, 'after:recover', { step: 'recover' });
     const o = settled.outcome;
     return {

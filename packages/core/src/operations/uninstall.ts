@@ -101,7 +101,11 @@ const lockStep: StepDef<UninstallContext> = {
   name: 'lock',
   run: async (ctx) => {
     if (!(await exists(join(ctx.root, BUILDINFO_FILE))) && !(await exists(journalPath(ctx.root)))) {
-      throw new ServicepackError('E_NOT_INSTALLED', `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`, { root: ctx.root });
+      throw new ServicepackError(
+        'E_NOT_INSTALLED',
+        `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`,
+        { root: ctx.root },
+      );
     }
     ctx.lock = await acquireLock(ctx.root);
   },
@@ -117,7 +121,8 @@ const detectStep: StepDef<UninstallContext> = {
     const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
     // a record that fails its own rules is invalid (exit 2), not merely out of step with the tree
     const invalid = serious.find((p) => p.kind === 'state');
-    if (invalid) throw new ServicepackError('E_INVALID_STATE', invalid.message, { path: invalid.path, problems: inst.problems });
+    if (invalid)
+      throw new ServicepackError('E_INVALID_STATE', invalid.message, { path: invalid.path, problems: inst.problems });
     if (serious.length > 0) {
       throw new ServicepackError(
         'E_INCONSISTENT',
@@ -133,7 +138,10 @@ const detectStep: StepDef<UninstallContext> = {
       );
     }
     ctx.state = inst.state;
-    ctx.sink({ type: 'info', message: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}, in ${inst.root}` });
+    ctx.sink({
+      type: 'info',
+      message: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}, in ${inst.root}`,
+    });
   },
 };
 
@@ -184,7 +192,10 @@ const planStep: StepDef<UninstallContext> = {
     if (at_ !== installed.length - 1) {
       // newest first: an older update's backup holds the files as they were before it, and
       // restoring them under a newer update would undo part of the newer one.
-      const first = installed.slice(at_ + 1).reverse().map((i) => i.packId);
+      const first = installed
+        .slice(at_ + 1)
+        .reverse()
+        .map((i) => i.packId);
       const order = [...first, installed[at_]!.packId];
       throw new ServicepackError(
         'E_NOT_REMOVABLE',
@@ -226,7 +237,13 @@ const planStep: StepDef<UninstallContext> = {
         { packId: newest.packId, files: modified },
       );
     }
-    for (const p of modified) ctx.sink({ type: 'warning', code: 'W_MODIFIED_OVERWRITTEN', message: `${p} was changed since ${newest.packId} was installed; the changed file is kept in .servicepack/${SAVED_DIR}/${ctx.txid}/`, path: p });
+    for (const p of modified)
+      ctx.sink({
+        type: 'warning',
+        code: 'W_MODIFIED_OVERWRITTEN',
+        message: `${p} was changed since ${newest.packId} was installed; the changed file is kept in .servicepack/${SAVED_DIR}/${ctx.txid}/`,
+        path: p,
+      });
   },
 };
 
@@ -240,7 +257,10 @@ function restorable(record: BackupRecord): BackupRecord['files'] {
  * backup folder goes once the change is in. The folders it makes for trash and saved/ are noted in
  * `made` (to be flushed before the journal is written).
  */
-async function buildUninstallJournal(ctx: UninstallContext, made: Set<string>): Promise<{ journal: Journal; buildInfo: BuildInfo }> {
+async function buildUninstallJournal(
+  ctx: UninstallContext,
+  made: Set<string>,
+): Promise<{ journal: Journal; buildInfo: BuildInfo }> {
   const root = ctx.root;
   const state = ctx.state!;
   const { packId, backupRel, record } = ctx.target!;
@@ -264,7 +284,14 @@ async function buildUninstallJournal(ctx: UninstallContext, made: Set<string>): 
     const d = digests[i];
     // a link or special file in the backup is damage like any other: refused below, never followed
     if (d instanceof Error && errnoCode(d) !== undefined && errnoCode(d) !== 'ELOOP') throw d;
-    intact.set(f.path, d !== undefined && !(d instanceof Error) && d.sha256 === f.before!.sha256 && d.size === f.before!.size && d.mode === f.before!.mode);
+    intact.set(
+      f.path,
+      d !== undefined &&
+        !(d instanceof Error) &&
+        d.sha256 === f.before!.sha256 &&
+        d.size === f.before!.size &&
+        d.mode === f.before!.mode,
+    );
   }
   for (const f of [...record.files].reverse()) {
     const cur = disk.get(f.path);
@@ -275,7 +302,12 @@ async function buildUninstallJournal(ctx: UninstallContext, made: Set<string>): 
     saved ||= isModified && cur !== undefined;
     let source: string | undefined;
     if (f.before) {
-      if (f.backup === undefined) throw new ServicepackError('E_NO_BACKUP', `${packId} cannot be uninstalled: its uninstall data has no copy of ${f.path}; nothing was changed`, { packId, path: f.path });
+      if (f.backup === undefined)
+        throw new ServicepackError(
+          'E_NO_BACKUP',
+          `${packId} cannot be uninstalled: its uninstall data has no copy of ${f.path}; nothing was changed`,
+          { packId, path: f.path },
+        );
       source = `${backupDirRel}/${f.backup}`;
       const abs = at(root, source);
       if (intact.get(f.path) !== true) {
@@ -287,7 +319,8 @@ async function buildUninstallJournal(ctx: UninstallContext, made: Set<string>): 
       }
       if (f.path === BUILDINFO_FILE) {
         const json: unknown = JSON.parse(await readFile(abs, 'utf8'));
-        buildInfo = checkedBuildInfo(json) ?? (await import('../installation/buildinfo.js')).BuildInfoSchema.parse(json);
+        buildInfo =
+          checkedBuildInfo(json) ?? (await import('../installation/buildinfo.js')).BuildInfoSchema.parse(json);
       }
     }
     ops.push({
@@ -320,8 +353,13 @@ async function buildUninstallJournal(ctx: UninstallContext, made: Set<string>): 
     }
     if (isModified && cur) ctx.changed.saved.push(f.path);
   }
-  const prev = checkedState(record.previousState) ?? (record.previousState === null ? undefined : (await import('../installation/state.js')).StateSchema.safeParse(record.previousState).data);
-  const kept = prev !== undefined ? (prev.keptModified ?? []) : (state.keptModified ?? []).filter((p) => !record.kept.includes(p));
+  const prev =
+    checkedState(record.previousState) ??
+    (record.previousState === null
+      ? undefined
+      : (await import('../installation/state.js')).StateSchema.safeParse(record.previousState).data);
+  const kept =
+    prev !== undefined ? (prev.keptModified ?? []) : (state.keptModified ?? []).filter((p) => !record.kept.includes(p));
   const bi = buildInfo ?? { ...ctx.installation!.buildInfo, level: record.fromLevel, hotfixes: record.fromHotfixes };
   const after: State = {
     ...state,
@@ -331,13 +369,25 @@ async function buildUninstallJournal(ctx: UninstallContext, made: Set<string>): 
     files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     history: [
       ...state.history,
-      { id: ctx.txid, packId, action: 'uninstall', time: ctx.time, result: 'done', fromLevel: state.level, toLevel: record.fromLevel, backup: backupRel },
+      {
+        id: ctx.txid,
+        packId,
+        action: 'uninstall',
+        time: ctx.time,
+        result: 'done',
+        fromLevel: state.level,
+        toLevel: record.fromLevel,
+        backup: backupRel,
+      },
     ],
   };
   if (kept.length > 0) after.keptModified = [...kept].sort();
   else delete after.keptModified;
   ctx.after = { level: record.fromLevel, hotfixes: [...record.fromHotfixes] };
-  const prune = new Set([...(await predictEmptied(root, removed, Object.keys(files))), ...record.createdDirs.filter((d) => !Object.keys(files).some((p) => p.startsWith(`${d}/`)))]);
+  const prune = new Set([
+    ...(await predictEmptied(root, removed, Object.keys(files))),
+    ...record.createdDirs.filter((d) => !Object.keys(files).some((p) => p.startsWith(`${d}/`))),
+  ]);
   const journal: Journal = {
     format: 1,
     id: ctx.txid,
@@ -346,17 +396,36 @@ async function buildUninstallJournal(ctx: UninstallContext, made: Set<string>): 
     pid: process.pid,
     time: ctx.time,
     staging: stagingRel,
-    packs: [{ id: packId, kind: record.kind, fromLevel: state.level, toLevel: record.fromLevel, fromHotfixes: [...state.hotfixes], toHotfixes: [...record.fromHotfixes], backup: backupRel }],
+    packs: [
+      {
+        id: packId,
+        kind: record.kind,
+        fromLevel: state.level,
+        toLevel: record.fromLevel,
+        fromHotfixes: [...state.hotfixes],
+        toHotfixes: [...record.fromHotfixes],
+        backup: backupRel,
+      },
+    ],
     ops,
     steps,
     finish: {
       // the backup root goes too once it is empty, so removing every update leaves .servicepack/ as a fresh one
-      pruneDirs: [...[...prune].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : 1)), `${SERVICEPACK_DIR}/${BACKUP_DIR}`],
+      pruneDirs: [
+        ...[...prune].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : 1)),
+        `${SERVICEPACK_DIR}/${BACKUP_DIR}`,
+      ],
       removeTrees: [backupDirRel],
       moves: saved ? [{ from: `${stagingRel}/${SAVED_DIR}`, to: `${SERVICEPACK_DIR}/${SAVED_DIR}/${ctx.txid}` }] : [],
     },
     state: { existed: true, after },
-    service: { wasRunning: false, stop: record.restart ?? true, restart: ctx.opts.restart, before: ctx.installation!.buildInfo, after: bi },
+    service: {
+      wasRunning: false,
+      stop: record.restart ?? true,
+      restart: ctx.opts.restart,
+      before: ctx.installation!.buildInfo,
+      after: bi,
+    },
     prepared: preparedPaths(ctx.txid),
   };
   return { journal, buildInfo: bi };
@@ -373,7 +442,14 @@ const stageStep: StepDef<UninstallContext> = {
   },
 };
 
-const UNINSTALL_STEPS = [lockStep, recoverStep, detectStep, planStep, stageStep, ...JOURNALED_STEPS] as readonly StepDef<UninstallContext>[];
+const UNINSTALL_STEPS = [
+  lockStep,
+  recoverStep,
+  detectStep,
+  planStep,
+  stageStep,
+  ...JOURNALED_STEPS,
+] as readonly StepDef<UninstallContext>[];
 
 /** Removes the newest update (or `id`, when it is the newest) in one journaled transaction. */
 export async function uninstallUpdate(opts: UninstallOptions): Promise<UninstallResult> {
@@ -413,8 +489,16 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
     packId: ctx.target!.packId,
     kind: ctx.target!.record.kind,
     before: { level: state.level, levelName: levelName(state.level, state.hotfixes), hotfixes: [...state.hotfixes] },
-    after: { level: ctx.after!.level, levelName: levelName(ctx.after!.level, ctx.after!.hotfixes), hotfixes: ctx.after!.hotfixes },
-    changed: { restored: sort(ctx.changed.restored), removed: sort(ctx.changed.removed), saved: sort(ctx.changed.saved) },
+    after: {
+      level: ctx.after!.level,
+      levelName: levelName(ctx.after!.level, ctx.after!.hotfixes),
+      hotfixes: ctx.after!.hotfixes,
+    },
+    changed: {
+      restored: sort(ctx.changed.restored),
+      removed: sort(ctx.changed.removed),
+      saved: sort(ctx.changed.saved),
+    },
     ...(ctx.changed.saved.length > 0 ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, txid) } : {}),
     restartRequired: ctx.restartRequired,
     ...(ctx.restartMessage ? { restartMessage: ctx.restartMessage } : {}),

@@ -1,11 +1,24 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ApplicabilityPack, type ApplicabilityTarget, applicablePacks, hotfixIds } from '../rules/applicability.js';
+import {
+  type ApplicabilityPack,
+  type ApplicabilityTarget,
+  applicablePacks,
+  hotfixIds,
+} from '../rules/applicability.js';
 import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from '../installation/buildinfo.js';
 import { detectInstallation, type Installation } from '../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
-import { checkPackAgainstFeed, type FeedIndex, type FeedPack, type LoadedFeed, loadFeed, openFeedPack, resolveFeedSource } from '../feed/feed.js';
+import {
+  checkPackAgainstFeed,
+  type FeedIndex,
+  type FeedPack,
+  type LoadedFeed,
+  loadFeed,
+  openFeedPack,
+  resolveFeedSource,
+} from '../feed/feed.js';
 import { exists } from '../support/fsutil.js';
 import { journalPath } from '../transaction/journal.js';
 import { type Level, levelName } from '../rules/level.js';
@@ -62,14 +75,20 @@ export function selectUpdates(target: ApplicabilityTarget, index: FeedIndex): Up
   // Bounded by the number of entries: each round takes a pack out of the candidates.
   const sps = judged.filter((p) => p.kind === 'service-pack');
   for (let round = 0; round < sps.length; round++) {
-    const next = applicablePacks(t, sps.filter((p) => !latest.includes(p)))[0];
+    const next = applicablePacks(
+      t,
+      sps.filter((p) => !latest.includes(p)),
+    )[0];
     if (!next) break;
     latest.push(next);
     t = levelAfter(t, next);
   }
   const hotfixes = judged.filter((p) => p.kind === 'hotfix');
   for (let round = 0; round < hotfixes.length; round++) {
-    const next = applicablePacks(t, hotfixes.filter((p) => !latest.includes(p)))[0];
+    const next = applicablePacks(
+      t,
+      hotfixes.filter((p) => !latest.includes(p)),
+    )[0];
     if (!next) break;
     latest.push(next);
     t = levelAfter(t, next);
@@ -78,7 +97,12 @@ export function selectUpdates(target: ApplicabilityTarget, index: FeedIndex): Up
 }
 
 /** Entries of the feed by id for the installation's arch, in the order given (`install --feed URL ID...`). */
-export function selectByIds(target: ApplicabilityTarget, index: FeedIndex, ids: readonly string[], source: string): FeedPack[] {
+export function selectByIds(
+  target: ApplicabilityTarget,
+  index: FeedIndex,
+  ids: readonly string[],
+  source: string,
+): FeedPack[] {
   return ids.map((id) => {
     const entry = index.packs.find((p) => p.arch === target.arch && p.id.toLowerCase() === id.toLowerCase());
     if (!entry) {
@@ -86,7 +110,10 @@ export function selectByIds(target: ApplicabilityTarget, index: FeedIndex, ids: 
       throw new ServicepackError(
         other ? 'E_WRONG_ARCH' : 'E_USAGE',
         other
-          ? `${source} has ${other.id} only for ${index.packs.filter((p) => p.id === other.id).map((p) => p.arch).join(', ')}; this installation is ${target.arch}`
+          ? `${source} has ${other.id} only for ${index.packs
+              .filter((p) => p.id === other.id)
+              .map((p) => p.arch)
+              .join(', ')}; this installation is ${target.arch}`
           : `${source} has no pack ${id}: run servicepack check --feed ${source} to see what it offers, or use latest`,
         { id, arch: target.arch },
       );
@@ -132,11 +159,22 @@ export interface FeedForTarget {
  * right away (before anything is installed), so a mirror that turns stale later is caught even
  * if this run installs nothing.
  */
-export async function openFeedForTarget(root: string, source: string, opts: FeedForTargetOptions = {}): Promise<FeedForTarget> {
+export async function openFeedForTarget(
+  root: string,
+  source: string,
+  opts: FeedForTargetOptions = {},
+): Promise<FeedForTarget> {
   const sink = opts.sink ?? nullSink;
   const installation = await detectInstallation(root);
-  const trust = await loadTrustStore({ root: installation.root, ...(opts.trustFiles ? { trustFiles: opts.trustFiles } : {}), sink });
-  const lastSeenVersion = feedFloor(installation.state?.feeds, withoutUserinfo(resolveFeedSource(source, opts.cwd).indexUrl));
+  const trust = await loadTrustStore({
+    root: installation.root,
+    ...(opts.trustFiles ? { trustFiles: opts.trustFiles } : {}),
+    sink,
+  });
+  const lastSeenVersion = feedFloor(
+    installation.state?.feeds,
+    withoutUserinfo(resolveFeedSource(source, opts.cwd).indexUrl),
+  );
   const feed = await loadFeed(source, {
     trustedKeys: trust.keys,
     revokedKeyIds: trust.revoked,
@@ -147,7 +185,10 @@ export async function openFeedForTarget(root: string, source: string, opts: Feed
     ...(opts.now !== undefined ? { now: opts.now } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   });
-  const recorded = await recordFeedVersion(installation.root, feed.url, feed.index.version, { sink, ...(opts.now ? { now: opts.now } : {}) });
+  const recorded = await recordFeedVersion(installation.root, feed.url, feed.index.version, {
+    sink,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   return { installation, trust, feed, ...(lastSeenVersion !== undefined ? { lastSeenVersion } : {}), recorded };
 }
 
@@ -160,7 +201,8 @@ type Feeds = NonNullable<State['feeds']>;
  */
 function feedFloor(feeds: Feeds | undefined, key: string): number | undefined {
   let floor: number | undefined;
-  for (const [url, f] of Object.entries(feeds ?? {})) if (withoutUserinfo(url) === key && (floor === undefined || f.version > floor)) floor = f.version;
+  for (const [url, f] of Object.entries(feeds ?? {}))
+    if (withoutUserinfo(url) === key && (floor === undefined || f.version > floor)) floor = f.version;
   return floor;
 }
 
@@ -176,7 +218,8 @@ function feedsWithoutUserinfo(feeds: Feeds | undefined): Feeds {
 }
 
 /** Whether the record still names a feed with its userinfo: written again, without it, at the next chance. */
-const leaksUserinfo = (feeds: Feeds | undefined): boolean => Object.keys(feeds ?? {}).some((url) => withoutUserinfo(url) !== url);
+const leaksUserinfo = (feeds: Feeds | undefined): boolean =>
+  Object.keys(feeds ?? {}).some((url) => withoutUserinfo(url) !== url);
 
 /**
  * Keeps `version` as the last seen version of the feed at `url` in the state record's `feeds`
@@ -185,7 +228,12 @@ const leaksUserinfo = (feeds: Feeds | undefined): boolean => Object.keys(feeds ?
  * yet (a vendor release tree without a state record: the first install writes one, and the
  * caller records again after it) or the record is busy; the reason goes to the sink.
  */
-export async function recordFeedVersion(root: string, urlArg: string, version: number, opts: { sink?: EventSink; now?: Date } = {}): Promise<boolean> {
+export async function recordFeedVersion(
+  root: string,
+  urlArg: string,
+  version: number,
+  opts: { sink?: EventSink; now?: Date } = {},
+): Promise<boolean> {
   const sink = opts.sink ?? nullSink;
   const url = withoutUserinfo(urlArg);
   const before = await readState(root).catch(() => undefined);
@@ -195,7 +243,11 @@ export async function recordFeedVersion(root: string, urlArg: string, version: n
   try {
     lock = await acquireLock(root);
     if (await exists(journalPath(root))) {
-      sink({ type: 'warning', code: 'W_FEED_NOT_RECORDED', message: `feed version ${version} was not recorded: an interrupted transaction is open in ${root} (run servicepack recover)` });
+      sink({
+        type: 'warning',
+        code: 'W_FEED_NOT_RECORDED',
+        message: `feed version ${version} was not recorded: an interrupted transaction is open in ${root} (run servicepack recover)`,
+      });
       return false;
     }
     const state = await readState(root);
@@ -207,7 +259,11 @@ export async function recordFeedVersion(root: string, urlArg: string, version: n
     await writeState(root, { ...state, feeds });
     return true;
   } catch (e) {
-    sink({ type: 'warning', code: 'W_FEED_NOT_RECORDED', message: `feed version ${version} was not recorded in ${root}: ${e instanceof Error ? e.message : String(e)}` });
+    sink({
+      type: 'warning',
+      code: 'W_FEED_NOT_RECORDED',
+      message: `feed version ${version} was not recorded in ${root}: ${e instanceof Error ? e.message : String(e)}`,
+    });
     return false;
   } finally {
     if (lock) await releaseLock(lock).catch(() => {});
@@ -219,7 +275,15 @@ export async function recordFeedVersion(root: string, urlArg: string, version: n
 
 export interface CheckResult {
   root: string;
-  installation: { product: string; version: string; arch: string; level: Level; levelName: string; hotfixes: string[]; consistent: boolean };
+  installation: {
+    product: string;
+    version: string;
+    arch: string;
+    level: Level;
+    levelName: string;
+    hotfixes: string[];
+    consistent: boolean;
+  };
   feed: { url: string; version: number; expires: string; lastSeenVersion: number | null; recorded: boolean };
   /** applicable and not installed (see UpdateSelection.applicable) */
   updates: (FeedPack & { title: string })[];
@@ -228,7 +292,11 @@ export interface CheckResult {
   upToDate: boolean;
 }
 
-export async function checkUpdates(root: string, source: string, opts: FeedForTargetOptions = {}): Promise<CheckResult> {
+export async function checkUpdates(
+  root: string,
+  source: string,
+  opts: FeedForTargetOptions = {},
+): Promise<CheckResult> {
   // Half old, half new files would give a wrong answer: busy (5) or needs recover (6) instead.
   await assertNoOpenTransaction(root);
   const t = await openFeedForTarget(root, source, opts);
@@ -236,8 +304,22 @@ export async function checkUpdates(root: string, source: string, opts: FeedForTa
   const sel = selectUpdates(inst, t.feed.index);
   return {
     root: inst.root,
-    installation: { product: inst.product, version: inst.version, arch: inst.arch, level: inst.level, levelName: inst.levelName, hotfixes: inst.hotfixes, consistent: inst.consistent },
-    feed: { url: t.feed.url, version: t.feed.index.version, expires: t.feed.index.expires, lastSeenVersion: t.lastSeenVersion ?? null, recorded: t.recorded },
+    installation: {
+      product: inst.product,
+      version: inst.version,
+      arch: inst.arch,
+      level: inst.level,
+      levelName: inst.levelName,
+      hotfixes: inst.hotfixes,
+      consistent: inst.consistent,
+    },
+    feed: {
+      url: t.feed.url,
+      version: t.feed.index.version,
+      expires: t.feed.index.expires,
+      lastSeenVersion: t.lastSeenVersion ?? null,
+      recorded: t.recorded,
+    },
     updates: sel.applicable.map((p) => ({ ...p, title: feedPackTitle(p) })),
     latest: sel.latest.map((p) => p.id),
     upToDate: sel.applicable.length === 0,
@@ -264,7 +346,12 @@ export interface DownloadOptions {
  * the signed index, the signature against the installation's trust, and the manifest against the
  * entry (openFeedPack). Nothing unverified is returned.
  */
-export async function downloadUpdates(feed: LoadedFeed, entries: readonly FeedPack[], dir: string, opts: DownloadOptions): Promise<VerifiedPack[]> {
+export async function downloadUpdates(
+  feed: LoadedFeed,
+  entries: readonly FeedPack[],
+  dir: string,
+  opts: DownloadOptions,
+): Promise<VerifiedPack[]> {
   const sink = opts.sink ?? nullSink;
   const out: VerifiedPack[] = [];
   const totalBytes = entries.reduce((n, e) => n + e.size, 0);
@@ -285,14 +372,30 @@ export async function downloadUpdates(feed: LoadedFeed, entries: readonly FeedPa
         });
     opts.cache?.set(entry.sha256, pack.path);
     bytes += entry.size;
-    sink({ type: 'info', message: `${entry.id} (${entry.arch}) ${cached ? 'already downloaded' : 'downloaded'}; size, sha256 and signature verified` });
-    sink({ type: 'progress', step: 'verify', files: i + 1, totalFiles: entries.length, bytes, totalBytes, path: entry.url });
+    sink({
+      type: 'info',
+      message: `${entry.id} (${entry.arch}) ${cached ? 'already downloaded' : 'downloaded'}; size, sha256 and signature verified`,
+    });
+    sink({
+      type: 'progress',
+      step: 'verify',
+      files: i + 1,
+      totalFiles: entries.length,
+      bytes,
+      totalBytes,
+      path: entry.url,
+    });
     out.push(pack);
   }
   return out;
 }
 
-async function openCached(feed: LoadedFeed, entry: FeedPack, path: string, opts: DownloadOptions): Promise<VerifiedPack> {
+async function openCached(
+  feed: LoadedFeed,
+  entry: FeedPack,
+  path: string,
+  opts: DownloadOptions,
+): Promise<VerifiedPack> {
   // The file was checked when it arrived; checking again costs little and keeps "verified before use" literal.
   const digest = await sha256File(path);
   if (digest.sha256 !== entry.sha256 || digest.size !== entry.size) {
@@ -311,23 +414,35 @@ async function openCached(feed: LoadedFeed, entry: FeedPack, path: string, opts:
  * administrator who wants every change followed by a fresh process). A service that is not
  * running is left stopped. Failures are returned, not thrown: the install itself is done.
  */
-export async function restartRunningService(root: string, opts: { sink?: EventSink; timeoutMs?: number } = {}): Promise<{ restarted: boolean; message?: string }> {
+export async function restartRunningService(
+  root: string,
+  opts: { sink?: EventSink; timeoutMs?: number } = {},
+): Promise<{ restarted: boolean; message?: string }> {
   const sink = opts.sink ?? nullSink;
   let bi: BuildInfo;
   try {
     bi = BuildInfoSchema.parse(JSON.parse(await readFile(join(root, BUILDINFO_FILE), 'utf8')));
   } catch (e) {
-    return { restarted: false, message: `cannot read ${BUILDINFO_FILE} to restart the service: ${(e as Error).message}` };
+    return {
+      restarted: false,
+      message: `cannot read ${BUILDINFO_FILE} to restart the service: ${(e as Error).message}`,
+    };
   }
   const status = await serviceStatus(root, bi);
   if (!status.running) return { restarted: false };
   try {
-    sink({ type: 'info', message: `restarting ${bi.product} (pid ${status.pid}) as the answer file asks (restart: always)` });
+    sink({
+      type: 'info',
+      message: `restarting ${bi.product} (pid ${status.pid}) as the answer file asks (restart: always)`,
+    });
     await stopService(root, bi, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
   } catch (e) {
     return { restarted: false, message: isServicepackError(e) ? e.message : String(e) };
   }
   const started = await startService(root, bi);
   if (started.started) return { restarted: true };
-  return { restarted: false, message: `${bi.product} was stopped but could not be started again (${started.message}): start it with bin/inetsrv start` };
+  return {
+    restarted: false,
+    message: `${bi.product} was stopped but could not be started again (${started.message}): start it with bin/inetsrv start`,
+  };
 }

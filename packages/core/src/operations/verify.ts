@@ -66,7 +66,8 @@ export async function verifyInstallation(root: string): Promise<VerifyResult> {
     hotfixes: inst.hotfixes,
   };
   const unreadable = inst.problems.find((p) => p.kind === 'state');
-  if (!inst.state && unreadable) throw new ServicepackError('E_INVALID_STATE', unreadable.message, { path: unreadable.path });
+  if (!inst.state && unreadable)
+    throw new ServicepackError('E_INVALID_STATE', unreadable.message, { path: unreadable.path });
   if (!inst.state) {
     // A vendor release tree carries no hashes of its own; BUILDINFO.json says only what it claims
     // to be. Reporting "clean" with a note beats inventing a baseline from the very files under test.
@@ -78,22 +79,42 @@ export async function verifyInstallation(root: string): Promise<VerifyResult> {
     const have = inst.files.get(path);
     const rec = { sha256: want.sha256, size: want.size, mode: want.mode };
     if (!have) {
-      problems.push({ path, kind: 'missing', flags: 'missing', message: `${path} is recorded but missing`, recorded: rec });
+      problems.push({
+        path,
+        kind: 'missing',
+        flags: 'missing',
+        message: `${path} is recorded but missing`,
+        recorded: rec,
+      });
       continue;
     }
     const flags = `${have.size !== want.size ? 'S' : '.'}${have.mode !== want.mode ? 'M' : '.'}${have.sha256 !== want.sha256 ? '5' : '.'}`;
     if (flags !== '...') {
       const act = { sha256: have.sha256, size: have.size, mode: have.mode };
-      problems.push({ path, kind: 'changed', flags, message: `${path} differs from the state record (${describe(flags)})`, recorded: rec, actual: act });
+      problems.push({
+        path,
+        kind: 'changed',
+        flags,
+        message: `${path} differs from the state record (${describe(flags)})`,
+        recorded: rec,
+        actual: act,
+      });
     }
   }
   for (const [path, have] of inst.files) {
     if (!Object.hasOwn(recorded, path)) {
-      problems.push({ path, kind: 'extra', flags: 'extra', message: `${path} is not part of the recorded installation`, actual: { sha256: have.sha256, size: have.size, mode: have.mode } });
+      problems.push({
+        path,
+        kind: 'extra',
+        flags: 'extra',
+        message: `${path} is not part of the recorded installation`,
+        actual: { sha256: have.sha256, size: have.size, mode: have.mode },
+      });
     }
   }
   for (const p of inst.problems) {
-    if (p.kind === 'buildinfo' || p.kind === 'state') problems.push({ path: p.path, kind: 'record', flags: 'record', message: p.message });
+    if (p.kind === 'buildinfo' || p.kind === 'state')
+      problems.push({ path: p.path, kind: 'record', flags: 'record', message: p.message });
   }
   problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.kind < b.kind ? -1 : 1));
   return { ...base, stateRecord: true, checked: Object.keys(recorded).length, problems, clean: problems.length === 0 };

@@ -27,7 +27,8 @@ export function unsafePathReason(p: string): string | undefined {
   if (/^[A-Za-z]:/.test(p)) return 'drive letter in path';
   if (/[\x00-\x1f\x7f-\x9f]/.test(p)) return 'control character in path';
   // Unicode's Bidi_Control set plus the two line separators
-  if (/[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(p)) return 'line separator or bidirectional control character in path';
+  if (/[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(p))
+    return 'line separator or bidirectional control character in path';
   const segments = p.split('/');
   if (segments.length > MAX_SEGMENTS) return `more than ${MAX_SEGMENTS} path segments`;
   for (const s of segments) {

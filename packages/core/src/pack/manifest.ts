@@ -27,7 +27,12 @@ export const ManifestFileSchema = z.strictObject({
   action: FileActionSchema,
   /** sha256/size/mode of the new content; absent for delete */
   sha256: sha256.optional(),
-  size: z.number().int().min(0).max(2 ** 40).optional(),
+  size: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 40)
+    .optional(),
   mode: z.number().int().min(0).max(0o777).optional(),
   /** an admin-edited file: never overwritten when locally modified, the new default lands beside as .spnew */
   config: z.boolean().optional(),
@@ -69,14 +74,18 @@ export const ManifestSchema = z
     restart: z.boolean(),
     created: z.string().datetime(),
     /** documents shipped beside the payload, e.g. EULA.txt */
-    documents: z.array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9._-]+$/), sha256, size: z.number().int().min(0) })).optional(),
+    documents: z
+      .array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9._-]+$/), sha256, size: z.number().int().min(0) }))
+      .optional(),
   })
   .superRefine((m, ctx) => {
-    if (m.kind === 'hotfix' && m.baseLevel === undefined) ctx.addIssue({ code: 'custom', message: 'a hotfix names its baseLevel', path: ['baseLevel'] });
+    if (m.kind === 'hotfix' && m.baseLevel === undefined)
+      ctx.addIssue({ code: 'custom', message: 'a hotfix names its baseLevel', path: ['baseLevel'] });
     const seen = new Set<string>();
     for (const [i, f] of m.files.entries()) {
       const key = pathFoldKey(f.path);
-      if (seen.has(key)) ctx.addIssue({ code: 'custom', message: `duplicate path ${f.path}`, path: ['files', i, 'path'] });
+      if (seen.has(key))
+        ctx.addIssue({ code: 'custom', message: `duplicate path ${f.path}`, path: ['files', i, 'path'] });
       seen.add(key);
       if (f.action !== 'delete' && (f.sha256 === undefined || f.size === undefined))
         ctx.addIssue({ code: 'custom', message: `${f.action} needs sha256 and size`, path: ['files', i] });
@@ -91,6 +100,16 @@ export const PAYLOAD_PREFIX = 'payload/';
 export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 
 export const SignatureFileSchema = z.strictObject({
-  signatures: z.array(z.strictObject({ keyid: sha256, sig: z.string().regex(/^[A-Za-z0-9+/]+=*$/).max(200) })).max(16),
+  signatures: z
+    .array(
+      z.strictObject({
+        keyid: sha256,
+        sig: z
+          .string()
+          .regex(/^[A-Za-z0-9+/]+=*$/)
+          .max(200),
+      }),
+    )
+    .max(16),
 });
 export type SignatureFile = z.infer<typeof SignatureFileSchema>;

@@ -72,13 +72,18 @@ function corrupt(message: string, details: Record<string, unknown> = {}, cause?:
   return new ServicepackError('E_CORRUPT_ARCHIVE', `${message}; download or copy the pack again`, details, { cause });
 }
 function unsafe(message: string, details: Record<string, unknown> = {}): ServicepackError {
-  return new ServicepackError('E_UNSAFE_ARCHIVE', `the pack contains an entry the installer refuses: ${message}; do not use this pack`, details);
+  return new ServicepackError(
+    'E_UNSAFE_ARCHIVE',
+    `the pack contains an entry the installer refuses: ${message}; do not use this pack`,
+    details,
+  );
 }
 
 async function packSize(path: string): Promise<number> {
   try {
     const st = await stat(path);
-    if (!st.isFile()) throw new ServicepackError('E_USAGE', `${path} is not a file; pass the path of a pack (.tgz)`, { path });
+    if (!st.isFile())
+      throw new ServicepackError('E_USAGE', `${path} is not a file; pass the path of a pack (.tgz)`, { path });
     return st.size;
   } catch (e) {
     if (isServicepackError(e)) throw e;
@@ -107,12 +112,14 @@ function openPackStream(path: string, maxTarBytes: number): PackStream {
     } catch (e) {
       if (isServicepackError(e)) throw e;
       const code = (e as NodeJS.ErrnoException).code;
-      if (typeof code === 'string' && code.startsWith('Z_')) throw corrupt(`${path} is not a complete gzip file (${(e as Error).message})`, { path }, e);
+      if (typeof code === 'string' && code.startsWith('Z_'))
+        throw corrupt(`${path} is not a complete gzip file (${(e as Error).message})`, { path }, e);
       throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
     }
   }
   const reader = new TarReader(guarded(), (total) => {
-    if (total > maxTarBytes) throw unsafe('more data than its manifest accounts for', { bytes: total, limit: maxTarBytes });
+    if (total > maxTarBytes)
+      throw unsafe('more data than its manifest accounts for', { bytes: total, limit: maxTarBytes });
   });
   return {
     reader,
@@ -134,32 +141,51 @@ interface PackHead {
  * already read after the manifest when there was no signature entry, or undefined when the reader
  * stands right after the signature.
  */
-async function readHead(reader: TarReader, path: string): Promise<{ head: PackHead; next: TarEntry | null | undefined }> {
+async function readHead(
+  reader: TarReader,
+  path: string,
+): Promise<{ head: PackHead; next: TarEntry | null | undefined }> {
   let first: TarEntry | null;
   try {
     first = await reader.next();
   } catch (e) {
     // a stream that does not even start like a tar is damaged, whatever its first bytes claim
-    if (isServicepackError(e) && e.code === 'E_UNSAFE_ARCHIVE') throw corrupt(`${path} is not a pack: ${e.message}`, { path }, e);
+    if (isServicepackError(e) && e.code === 'E_UNSAFE_ARCHIVE')
+      throw corrupt(`${path} is not a pack: ${e.message}`, { path }, e);
     throw e;
   }
   if (first?.type !== 'file' || first.path !== MANIFEST_ENTRY) {
-    throw corrupt(`${path} is not a valid pack: its first entry must be ${MANIFEST_ENTRY}`, { path, first: first?.path ?? null });
+    throw corrupt(`${path} is not a valid pack: its first entry must be ${MANIFEST_ENTRY}`, {
+      path,
+      first: first?.path ?? null,
+    });
   }
-  if (first.size > MANIFEST_MAX_BYTES) throw unsafe(`${MANIFEST_ENTRY} is ${first.size} bytes (limit ${MANIFEST_MAX_BYTES})`, { size: first.size });
+  if (first.size > MANIFEST_MAX_BYTES)
+    throw unsafe(`${MANIFEST_ENTRY} is ${first.size} bytes (limit ${MANIFEST_MAX_BYTES})`, { size: first.size });
   const manifestBytes = await reader.readBody();
   const second = await reader.next();
-  if (second?.type !== 'file' || second.path !== SIGNATURE_ENTRY) return { head: { manifestBytes, signatures: undefined }, next: second };
-  if (second.size > SIGNATURE_MAX_BYTES) throw unsafe(`${SIGNATURE_ENTRY} is ${second.size} bytes (limit ${SIGNATURE_MAX_BYTES})`);
+  if (second?.type !== 'file' || second.path !== SIGNATURE_ENTRY)
+    return { head: { manifestBytes, signatures: undefined }, next: second };
+  if (second.size > SIGNATURE_MAX_BYTES)
+    throw unsafe(`${SIGNATURE_ENTRY} is ${second.size} bytes (limit ${SIGNATURE_MAX_BYTES})`);
   const sigBytes = await reader.readBody();
   let parsed: unknown;
   try {
     parsed = JSON.parse(sigBytes.toString('utf8'));
   } catch {
-    throw new ServicepackError('E_BAD_SIGNATURE', `${SIGNATURE_ENTRY} in ${path} is not valid JSON; the pack was damaged or tampered with`, { path });
+    throw new ServicepackError(
+      'E_BAD_SIGNATURE',
+      `${SIGNATURE_ENTRY} in ${path} is not valid JSON; the pack was damaged or tampered with`,
+      { path },
+    );
   }
   const sigs = SignatureFileSchema.safeParse(parsed);
-  if (!sigs.success) throw new ServicepackError('E_BAD_SIGNATURE', `${SIGNATURE_ENTRY} in ${path} is malformed; the pack was damaged or tampered with`, { path });
+  if (!sigs.success)
+    throw new ServicepackError(
+      'E_BAD_SIGNATURE',
+      `${SIGNATURE_ENTRY} in ${path} is malformed; the pack was damaged or tampered with`,
+      { path },
+    );
   // the entry after the signature is left unread: verification looks at nothing but these two
   return { head: { manifestBytes, signatures: sigs.data.signatures }, next: undefined };
 }
@@ -179,40 +205,67 @@ export function parseManifestBytes(bytes: Buffer, source: string): Manifest {
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new ServicepackError('E_INVALID_MANIFEST', `${source}: ${MANIFEST_ENTRY} is not valid UTF-8 JSON (${(e as Error).message})`, { source });
+    throw new ServicepackError(
+      'E_INVALID_MANIFEST',
+      `${source}: ${MANIFEST_ENTRY} is not valid UTF-8 JSON (${(e as Error).message})`,
+      { source },
+    );
   }
   const r = ManifestSchema.safeParse(json);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new ServicepackError('E_INVALID_MANIFEST', `${source}: invalid manifest; this installer cannot use it:\n  ${issues.join('\n  ')}`, { source, issues });
+    throw new ServicepackError(
+      'E_INVALID_MANIFEST',
+      `${source}: invalid manifest; this installer cannot use it:\n  ${issues.join('\n  ')}`,
+      { source, issues },
+    );
   }
   return r.data;
 }
 
-function judge(head: PackHead, path: string, opts: OpenPackOptions): { signedBy: string[]; unsigned: boolean; checks: SignatureCheck[] } {
+function judge(
+  head: PackHead,
+  path: string,
+  opts: OpenPackOptions,
+): { signedBy: string[]; unsigned: boolean; checks: SignatureCheck[] } {
   const sigs = head.signatures ?? [];
-  const checks = checkSignatures(head.manifestBytes, sigs, { trustedKeys: opts.trustedKeys, revokedKeyIds: opts.revokedKeyIds ?? [] });
+  const checks = checkSignatures(head.manifestBytes, sigs, {
+    trustedKeys: opts.trustedKeys,
+    revokedKeyIds: opts.revokedKeyIds ?? [],
+  });
   const signedBy = checks.filter((c) => c.status === 'valid').map((c) => c.keyid);
   if (signedBy.length > 0) return { signedBy, unsigned: false, checks };
   if (sigs.length === 0) {
     if (opts.allowUnsigned) return { signedBy, unsigned: true, checks };
-    throw new ServicepackError('E_UNSIGNED', `${path} is not signed; get a signed pack from the vendor (or pass --allow-unsigned if you built it yourself)`, { path });
+    throw new ServicepackError(
+      'E_UNSIGNED',
+      `${path} is not signed; get a signed pack from the vendor (or pass --allow-unsigned if you built it yourself)`,
+      { path },
+    );
   }
   // a trusted key whose signature fails means the manifest was altered: never overridable
   const bad = checks.filter((c) => c.status === 'bad');
   if (bad.length > 0) {
-    throw new ServicepackError('E_BAD_SIGNATURE', `${path}: the signature by trusted key ${bad[0]!.keyid} does not match the manifest; the pack was tampered with or damaged`, {
-      path,
-      keyids: bad.map((c) => c.keyid),
-    });
+    throw new ServicepackError(
+      'E_BAD_SIGNATURE',
+      `${path}: the signature by trusted key ${bad[0]!.keyid} does not match the manifest; the pack was tampered with or damaged`,
+      {
+        path,
+        keyids: bad.map((c) => c.keyid),
+      },
+    );
   }
   const revoked = checks.filter((c) => c.status === 'revoked');
   if (revoked.length > 0) {
-    throw new ServicepackError('E_UNTRUSTED_KEY', `${path} is signed only by revoked key(s) ${revoked.map((c) => c.keyid).join(', ')}; get a pack signed with the vendor's current key`, {
-      path,
-      keyids: checks.map((c) => c.keyid),
-      revoked: revoked.map((c) => c.keyid),
-    });
+    throw new ServicepackError(
+      'E_UNTRUSTED_KEY',
+      `${path} is signed only by revoked key(s) ${revoked.map((c) => c.keyid).join(', ')}; get a pack signed with the vendor's current key`,
+      {
+        path,
+        keyids: checks.map((c) => c.keyid),
+        revoked: revoked.map((c) => c.keyid),
+      },
+    );
   }
   if (opts.allowUnsigned) return { signedBy, unsigned: true, checks };
   throw new ServicepackError(
@@ -244,11 +297,23 @@ export interface PackInspection {
 }
 
 /** For `pack inspect`: reports signatures instead of enforcing them. The manifest is still schema-checked. */
-export async function inspectPack(path: string, opts: { trustedKeys: TrustedKey[]; revokedKeyIds?: string[] }): Promise<PackInspection> {
+export async function inspectPack(
+  path: string,
+  opts: { trustedKeys: TrustedKey[]; revokedKeyIds?: string[] },
+): Promise<PackInspection> {
   const size = await packSize(path);
   const head = await readPackHead(path);
-  const signatures = checkSignatures(head.manifestBytes, head.signatures ?? [], { trustedKeys: opts.trustedKeys, revokedKeyIds: opts.revokedKeyIds ?? [] });
-  return { path, size, manifest: parseManifestBytes(head.manifestBytes, path), manifestBytes: head.manifestBytes, signatures };
+  const signatures = checkSignatures(head.manifestBytes, head.signatures ?? [], {
+    trustedKeys: opts.trustedKeys,
+    revokedKeyIds: opts.revokedKeyIds ?? [],
+  });
+  return {
+    path,
+    size,
+    manifest: parseManifestBytes(head.manifestBytes, path),
+    manifestBytes: head.manifestBytes,
+    signatures,
+  };
 }
 
 /** Reads the manifest and signatures of a pack without judging them (for `pack sign`). */
@@ -275,7 +340,9 @@ function payloadFiles(manifest: Manifest): ManifestFile[] {
 
 /** NFC/NFD twins print identically: escape what is not plain ASCII so the operator sees the difference. */
 function visible(name: string): string {
-  return /^[\x20-\x7e]*$/.test(name) ? name : JSON.stringify(name).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return /^[\x20-\x7e]*$/.test(name)
+    ? name
+    : JSON.stringify(name).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -298,7 +365,8 @@ function checkPayloadNames(manifest: Manifest): void {
   for (const name of [...files, ...dirs]) {
     const key = pathFoldKey(name);
     const other = byFold.get(key);
-    if (other !== undefined && other !== name) throw unsafe(`${visible(name)} and ${visible(other)} name the same file on some systems`, { path: name });
+    if (other !== undefined && other !== name)
+      throw unsafe(`${visible(name)} and ${visible(other)} name the same file on some systems`, { path: name });
     byFold.set(key, name);
   }
   for (const f of files) if (dirs.has(f)) throw unsafe(`${f} is both a file and a folder`, { path: f });
@@ -317,7 +385,11 @@ function tarBudget(pack: VerifiedPack): number {
   return total;
 }
 
-async function* hashing(body: AsyncIterable<Buffer>, state: { hash: ReturnType<typeof createHash>; bytes: number }, progress?: (n: number) => void): AsyncGenerator<Buffer> {
+async function* hashing(
+  body: AsyncIterable<Buffer>,
+  state: { hash: ReturnType<typeof createHash>; bytes: number },
+  progress?: (n: number) => void,
+): AsyncGenerator<Buffer> {
   for await (const piece of body) {
     state.hash.update(piece);
     state.bytes += piece.length;
@@ -346,27 +418,44 @@ export async function walkPack(pack: VerifiedPack, handlers: PayloadHandlers): P
     const { head, next: firstEntry } = await readHead(s.reader, pack.path);
     // the file may have been replaced since openPack: only the verified manifest may govern the payload
     if (!head.manifestBytes.equals(pack.manifestBytes)) {
-      throw new ServicepackError('E_BAD_SIGNATURE', `${pack.path} changed after it was verified; its manifest is no longer the signed one. Do not use this pack`, {
-        path: pack.path,
-      });
+      throw new ServicepackError(
+        'E_BAD_SIGNATURE',
+        `${pack.path} changed after it was verified; its manifest is no longer the signed one. Do not use this pack`,
+        {
+          path: pack.path,
+        },
+      );
     }
     const seen = new Map<string, string>([
       [pathFoldKey(MANIFEST_ENTRY), MANIFEST_ENTRY],
       [pathFoldKey(SIGNATURE_ENTRY), SIGNATURE_ENTRY],
     ]);
     const received = new Set<string>();
-    for (let entry = firstEntry === undefined ? await s.reader.next() : firstEntry; entry !== null; entry = await s.reader.next()) {
+    for (
+      let entry = firstEntry === undefined ? await s.reader.next() : firstEntry;
+      entry !== null;
+      entry = await s.reader.next()
+    ) {
       const reason = unsafePathReason(entry.path);
       if (reason) throw unsafe(`${JSON.stringify(entry.path)}: ${reason}`, { path: entry.path });
       const key = pathFoldKey(entry.path);
       const twin = seen.get(key);
       if (twin !== undefined) {
-        throw unsafe(twin === entry.path ? `duplicate entry ${entry.path}` : `${visible(entry.path)} and ${visible(twin)} name the same file on some systems`, { path: entry.path });
+        throw unsafe(
+          twin === entry.path
+            ? `duplicate entry ${entry.path}`
+            : `${visible(entry.path)} and ${visible(twin)} name the same file on some systems`,
+          { path: entry.path },
+        );
       }
       seen.set(key, entry.path);
-      if ((entry.mode & ~0o777) !== 0) throw unsafe(`${entry.path} has setuid, setgid or sticky bits (mode ${entry.mode.toString(8)})`, { path: entry.path });
+      if ((entry.mode & ~0o777) !== 0)
+        throw unsafe(`${entry.path} has setuid, setgid or sticky bits (mode ${entry.mode.toString(8)})`, {
+          path: entry.path,
+        });
       if (entry.type === 'directory') {
-        if (!impliedDirs.has(entry.path)) throw unsafe(`folder ${entry.path} is not part of the manifest`, { path: entry.path });
+        if (!impliedDirs.has(entry.path))
+          throw unsafe(`folder ${entry.path} is not part of the manifest`, { path: entry.path });
         continue;
       }
       const file = wanted.get(entry.path);
@@ -375,13 +464,18 @@ export async function walkPack(pack: VerifiedPack, handlers: PayloadHandlers): P
       const expected = file ? { sha256: file.sha256!, size: file.size! } : { sha256: doc!.sha256, size: doc!.size };
       // the header size is checked against the signed manifest before a byte of content is read
       if (entry.size !== expected.size) {
-        throw new ServicepackError('E_HASH_MISMATCH', `${entry.path} is ${entry.size} bytes in the archive but ${expected.size} in the manifest; the pack was damaged or tampered with`, {
-          path: entry.path,
-          expected: expected.size,
-          actual: entry.size,
-        });
+        throw new ServicepackError(
+          'E_HASH_MISMATCH',
+          `${entry.path} is ${entry.size} bytes in the archive but ${expected.size} in the manifest; the pack was damaged or tampered with`,
+          {
+            path: entry.path,
+            expected: expected.size,
+            actual: entry.size,
+          },
+        );
       }
-      if (doc && doc.size > DOCUMENT_MAX_BYTES) throw unsafe(`document ${doc.name} is larger than ${DOCUMENT_MAX_BYTES} bytes`);
+      if (doc && doc.size > DOCUMENT_MAX_BYTES)
+        throw unsafe(`document ${doc.name} is larger than ${DOCUMENT_MAX_BYTES} bytes`);
       const state = { hash: createHash('sha256'), bytes: 0 };
       const body = hashing(s.reader.body(), state, handlers.progress);
       if (file && handlers.payload) await handlers.payload(file, body);
@@ -391,18 +485,25 @@ export async function walkPack(pack: VerifiedPack, handlers: PayloadHandlers): P
       }
       const actual = state.hash.digest('hex');
       if (actual !== expected.sha256) {
-        throw new ServicepackError('E_HASH_MISMATCH', `${entry.path} does not match the sha256 in the signed manifest; the pack was damaged or tampered with`, {
-          path: entry.path,
-          expected: expected.sha256,
-          actual,
-        });
+        throw new ServicepackError(
+          'E_HASH_MISMATCH',
+          `${entry.path} does not match the sha256 in the signed manifest; the pack was damaged or tampered with`,
+          {
+            path: entry.path,
+            expected: expected.sha256,
+            actual,
+          },
+        );
       }
       received.add(entry.path);
     }
     await s.reader.expectOnlyPadding();
     const missing = [...wanted.keys(), ...docs.keys()].filter((p) => !received.has(p));
     if (missing.length > 0) {
-      throw corrupt(`${pack.path} is incomplete: ${missing.length} file(s) listed in its manifest are missing (${missing.slice(0, 5).join(', ')})`, { path: pack.path, missing });
+      throw corrupt(
+        `${pack.path} is incomplete: ${missing.length} file(s) listed in its manifest are missing (${missing.slice(0, 5).join(', ')})`,
+        { path: pack.path, missing },
+      );
     }
   } finally {
     s.close();
@@ -531,7 +632,10 @@ class Precreator {
           done = m.done;
           this.#settle[m.done]!.resolve();
         } else if (m.failed !== undefined) {
-          const e = Object.assign(new Error(m.message ?? 'cannot create the file'), m.code !== undefined ? { code: m.code } : {});
+          const e = Object.assign(
+            new Error(m.message ?? 'cannot create the file'),
+            m.code !== undefined ? { code: m.code } : {},
+          );
           for (let i = m.failed; i < this.#settle.length; i++) this.#settle[i]!.reject(e);
         }
       });
@@ -573,8 +677,18 @@ export async function stagePayload(
     await mkdir(stagingDir, { mode: 0o700 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' ? 'it already exists' : code === 'ENOENT' ? 'its parent folder does not exist' : (e as Error).message;
-    throw new ServicepackError('E_IO', `cannot create staging folder ${stagingDir}: ${why}`, { path: stagingDir }, { cause: e });
+    const why =
+      code === 'EEXIST'
+        ? 'it already exists'
+        : code === 'ENOENT'
+          ? 'its parent folder does not exist'
+          : (e as Error).message;
+    throw new ServicepackError(
+      'E_IO',
+      `cannot create staging folder ${stagingDir}: ${why}`,
+      { path: stagingDir },
+      { cause: e },
+    );
   }
   const files = new Map<string, { sha256: string; size: number; mode: number }>();
   const payload = payloadFiles(pack.manifest);
@@ -592,7 +706,11 @@ export async function stagePayload(
     checkPayloadNames(pack.manifest);
     const target = (path: string): string => join(stagingDir, ...path.split('/'));
     // a worker costs tens of milliseconds to start: worth it only for many files
-    if (payload.length >= PRECREATE_MIN_FILES) precreated = new Precreator(payload.map((f) => target(f.path)), dirs);
+    if (payload.length >= PRECREATE_MIN_FILES)
+      precreated = new Precreator(
+        payload.map((f) => target(f.path)),
+        dirs,
+      );
     const ahead = precreated;
     await walkPack(pack, {
       progress(n) {
@@ -643,10 +761,19 @@ export async function stagePayload(
           await syncs.drain();
           await forEachConcurrently([...dirs], 8, fsyncFile);
         } else {
-          await flushToDisk(stagingDir, [...files.keys()].map((p) => join(stagingDir, ...p.split('/'))), dirs);
+          await flushToDisk(
+            stagingDir,
+            [...files.keys()].map((p) => join(stagingDir, ...p.split('/'))),
+            dirs,
+          );
         }
       } catch (e) {
-        throw new ServicepackError('E_IO', `staging ${pack.path} failed: ${(e as Error).message}`, { path: pack.path }, { cause: e });
+        throw new ServicepackError(
+          'E_IO',
+          `staging ${pack.path} failed: ${(e as Error).message}`,
+          { path: pack.path },
+          { cause: e },
+        );
       }
     };
     if (opts.deferFlush) {
@@ -662,7 +789,12 @@ export async function stagePayload(
     await precreated?.stop();
     await rm(stagingDir, { recursive: true, force: true });
     if (isServicepackError(e)) throw e;
-    throw new ServicepackError('E_IO', `staging ${pack.path} failed: ${(e as Error).message}`, { path: pack.path }, { cause: e });
+    throw new ServicepackError(
+      'E_IO',
+      `staging ${pack.path} failed: ${(e as Error).message}`,
+      { path: pack.path },
+      { cause: e },
+    );
   }
 }
 

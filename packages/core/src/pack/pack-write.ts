@@ -21,7 +21,11 @@ export function canonicalManifest(manifest: Manifest): Manifest {
   const r = ManifestSchema.safeParse(manifest);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ServicepackError('E_INVALID_MANIFEST', `refusing to write an invalid manifest:\n  ${issues.join('\n  ')}`, { issues });
+    throw new ServicepackError(
+      'E_INVALID_MANIFEST',
+      `refusing to write an invalid manifest:\n  ${issues.join('\n  ')}`,
+      { issues },
+    );
   }
   const m = r.data;
   const files = [...m.files]
@@ -160,7 +164,11 @@ export interface WritePackOptions {
   documents?: { name: string; path: string }[];
 }
 
-async function* fileChunks(path: string, expected: { sha256: string; size: number }, label: string): AsyncGenerator<Buffer> {
+async function* fileChunks(
+  path: string,
+  expected: { sha256: string; size: number },
+  label: string,
+): AsyncGenerator<Buffer> {
   const hash = createHash('sha256');
   // a read stream allocates its whole highWaterMark per read: 1 MiB for every small file of a
   // 2,000-file pack is gigabytes of garbage, so small files get a buffer of their own size
@@ -172,11 +180,15 @@ async function* fileChunks(path: string, expected: { sha256: string; size: numbe
   }
   const actual = hash.digest('hex');
   if (actual !== expected.sha256) {
-    throw new ServicepackError('E_HASH_MISMATCH', `${label} (${path}) does not match the sha256 in the manifest; rebuild the manifest from the current files`, {
-      path: label,
-      expected: expected.sha256,
-      actual,
-    });
+    throw new ServicepackError(
+      'E_HASH_MISMATCH',
+      `${label} (${path}) does not match the sha256 in the manifest; rebuild the manifest from the current files`,
+      {
+        path: label,
+        expected: expected.sha256,
+        actual,
+      },
+    );
   }
 }
 
@@ -185,10 +197,16 @@ async function regularFileSize(path: string, label: string): Promise<number> {
   try {
     st = await lstat(path);
   } catch (e) {
-    throw new ServicepackError('E_IO', `${label}: cannot read ${path}: ${(e as Error).message}`, { path: label }, { cause: e });
+    throw new ServicepackError(
+      'E_IO',
+      `${label}: cannot read ${path}: ${(e as Error).message}`,
+      { path: label },
+      { cause: e },
+    );
   }
   // a symlink in the payload folder could smuggle in a file from anywhere on the build machine
-  if (!st.isFile()) throw new ServicepackError('E_UNSAFE_ARCHIVE', `${label}: ${path} is not a regular file`, { path: label });
+  if (!st.isFile())
+    throw new ServicepackError('E_UNSAFE_ARCHIVE', `${label}: ${path} is not a regular file`, { path: label });
   return st.size;
 }
 
@@ -205,7 +223,9 @@ export async function writePack(opts: WritePackOptions): Promise<{ sha256: strin
   const docPaths = new Map((opts.documents ?? []).map((d) => [d.name, d.path]));
   for (const name of docPaths.keys()) {
     if (!(manifest.documents ?? []).some((d) => d.name === name)) {
-      throw new ServicepackError('E_INVALID_MANIFEST', `document ${name} is not listed in the manifest's documents`, { name });
+      throw new ServicepackError('E_INVALID_MANIFEST', `document ${name} is not listed in the manifest's documents`, {
+        name,
+      });
     }
   }
   const w = await PackWriter.create(opts.out);
@@ -218,12 +238,26 @@ export async function writePack(opts: WritePackOptions): Promise<{ sha256: strin
       if (reason) throw new ServicepackError('E_UNSAFE_ARCHIVE', `${f.path}: ${reason}`, { path: f.path });
       const src = join(opts.payloadDir, ...f.path.split('/'));
       const size = await regularFileSize(src, f.path);
-      if (size !== f.size) throw new ServicepackError('E_HASH_MISMATCH', `${f.path} is ${size} bytes, the manifest says ${f.size}`, { path: f.path });
-      await w.addStream(PAYLOAD_PREFIX + f.path, size, normalizeMode(f.mode), mtime, fileChunks(src, { sha256: f.sha256!, size }, f.path));
+      if (size !== f.size)
+        throw new ServicepackError('E_HASH_MISMATCH', `${f.path} is ${size} bytes, the manifest says ${f.size}`, {
+          path: f.path,
+        });
+      await w.addStream(
+        PAYLOAD_PREFIX + f.path,
+        size,
+        normalizeMode(f.mode),
+        mtime,
+        fileChunks(src, { sha256: f.sha256!, size }, f.path),
+      );
     }
     for (const d of manifest.documents ?? []) {
       const src = docPaths.get(d.name);
-      if (src === undefined) throw new ServicepackError('E_INVALID_MANIFEST', `the manifest lists document ${d.name} but no file was given for it`, { name: d.name });
+      if (src === undefined)
+        throw new ServicepackError(
+          'E_INVALID_MANIFEST',
+          `the manifest lists document ${d.name} but no file was given for it`,
+          { name: d.name },
+        );
       const size = await regularFileSize(src, d.name);
       await w.addStream(d.name, size, 0o644, mtime, fileChunks(src, d, d.name));
     }

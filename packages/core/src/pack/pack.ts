@@ -23,4 +23,11 @@ export {
   type VerifiedPack,
   walkPack,
 } from './pack-read.js';
-export { canonicalManifest, normalizeMode, serializeManifest, signPack, type WritePackOptions, writePack } from './pack-write.js';
+export {
+  canonicalManifest,
+  normalizeMode,
+  serializeManifest,
+  signPack,
+  type WritePackOptions,
+  writePack,
+} from './pack-write.js';

@@ -84,7 +84,13 @@ export function encodeHeader(h: TarHeaderInput): Buffer {
   if (Buffer.byteLength(name) > 100 || !/^[\x20-\x7e]*$/.test(name)) records.push(paxRecord('path', name));
   if (h.size > MAX_OCTAL_SIZE) records.push(paxRecord('size', String(h.size)));
   const typeflag = h.type === 'directory' ? '5' : '0';
-  const main = rawHeader(records.length ? fallbackName(name) : name, typeflag, h.size > MAX_OCTAL_SIZE ? 0 : h.size, h.mode, h.mtime);
+  const main = rawHeader(
+    records.length ? fallbackName(name) : name,
+    typeflag,
+    h.size > MAX_OCTAL_SIZE ? 0 : h.size,
+    h.mode,
+    h.mtime,
+  );
   if (records.length === 0) return main;
   const pax = Buffer.from(records.join(''), 'utf8');
   const paxHeader = rawHeader(`PaxHeader/${fallbackName(name).slice(0, 80)}`, 'x', pax.length, 0o644, h.mtime);
@@ -118,17 +124,28 @@ export interface TarEntry {
 
 /** Raised for archive-level problems; callers map `kind` to E_CORRUPT_ARCHIVE or E_UNSAFE_ARCHIVE. */
 function corrupt(message: string, details: Record<string, unknown> = {}): ServicepackError {
-  return new ServicepackError('E_CORRUPT_ARCHIVE', `the pack is damaged: ${message}; download or copy it again`, details);
+  return new ServicepackError(
+    'E_CORRUPT_ARCHIVE',
+    `the pack is damaged: ${message}; download or copy it again`,
+    details,
+  );
 }
 function unsafe(message: string, details: Record<string, unknown> = {}): ServicepackError {
-  return new ServicepackError('E_UNSAFE_ARCHIVE', `the pack contains an entry the installer refuses: ${message}; do not use this pack`, details);
+  return new ServicepackError(
+    'E_UNSAFE_ARCHIVE',
+    `the pack contains an entry the installer refuses: ${message}; do not use this pack`,
+    details,
+  );
 }
 
 function parseOctal(block: Buffer, offset: number, length: number, field: string): number {
   const raw = block.subarray(offset, offset + length);
   // base-256 (high bit set) is a GNU extension we never write: refusing it keeps sizes unambiguous
   if ((raw[0]! & 0x80) !== 0) throw unsafe(`base-256 ${field} field`);
-  const text = raw.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const text = raw
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw corrupt(`malformed ${field} field`);
   const value = Number.parseInt(text, 8);
@@ -231,7 +248,9 @@ export class TarReader {
     let pax: Map<string, string> | undefined;
     for (;;) {
       if (!(await this.fill(BLOCK))) {
-        throw corrupt(this.buf.length === 0 ? 'archive ends without an end-of-archive marker' : 'archive ends inside a header');
+        throw corrupt(
+          this.buf.length === 0 ? 'archive ends without an end-of-archive marker' : 'archive ends inside a header',
+        );
       }
       const block = this.take(BLOCK);
       if (isZeroBlock(block)) {

@@ -104,9 +104,14 @@ function appliesHere(target: ApplicabilityTarget, p: ApplicabilityPack): boolean
  * The packs among `candidates` that install on `target`, best first: service packs by level
  * (newest first, as a newer one includes the older ones' fixes), then hotfixes.
  */
-export function applicablePacks<T extends ApplicabilityPack>(target: ApplicabilityTarget, candidates: readonly T[]): T[] {
+export function applicablePacks<T extends ApplicabilityPack>(
+  target: ApplicabilityTarget,
+  candidates: readonly T[],
+): T[] {
   const rank = (p: ApplicabilityPack) => (p.kind === 'service-pack' ? 1000 + p.level : p.level);
-  return candidates.filter((c) => appliesHere(target, c)).sort((a, b) => rank(b) - rank(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return candidates
+    .filter((c) => appliesHere(target, c))
+    .sort((a, b) => rank(b) - rank(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**
@@ -114,16 +119,36 @@ export function applicablePacks<T extends ApplicabilityPack>(target: Applicabili
  * wrong OS version, the wrong CPU or an older level than installed did real damage before these
  * checks existed). Throws the first rule that fails; every message says why and what would apply.
  */
-export function checkApplicable(target: ApplicabilityTarget, manifest: ApplicabilityPack, opts: ApplicabilityOptions = {}): void {
+export function checkApplicable(
+  target: ApplicabilityTarget,
+  manifest: ApplicabilityPack,
+  opts: ApplicabilityOptions = {},
+): void {
   const packName = opts.packPath ? basename(opts.packPath) : manifest.id;
   const facts = {
     packId: manifest.id,
-    pack: { product: manifest.product, arch: manifest.arch, level: manifest.level, kind: manifest.kind, appliesTo: manifest.appliesTo },
-    installation: { product: target.product, version: target.version, arch: target.arch, level: target.level, hotfixes: [...target.hotfixes] },
+    pack: {
+      product: manifest.product,
+      arch: manifest.arch,
+      level: manifest.level,
+      kind: manifest.kind,
+      appliesTo: manifest.appliesTo,
+    },
+    installation: {
+      product: target.product,
+      version: target.version,
+      arch: target.arch,
+      level: target.level,
+      hotfixes: [...target.hotfixes],
+    },
   };
 
   if (manifest.product !== target.product) {
-    throw new ServicepackError('E_WRONG_PRODUCT', `${packName} is for ${manifest.product}; this installation is ${target.product}: use a ${target.product} pack`, facts);
+    throw new ServicepackError(
+      'E_WRONG_PRODUCT',
+      `${packName} is for ${manifest.product}; this installation is ${target.product}: use a ${target.product} pack`,
+      facts,
+    );
   }
   if (manifest.arch !== target.arch) {
     throw new ServicepackError(
@@ -134,7 +159,11 @@ export function checkApplicable(target: ApplicabilityTarget, manifest: Applicabi
   }
   const range = manifest.appliesTo.version;
   if (semver.validRange(range) === null) {
-    throw new ServicepackError('E_INVALID_MANIFEST', `${packName}: appliesTo.version ${JSON.stringify(range)} is not a semver range: the pack is defective; get a corrected one from the vendor`, facts);
+    throw new ServicepackError(
+      'E_INVALID_MANIFEST',
+      `${packName}: appliesTo.version ${JSON.stringify(range)} is not a semver range: the pack is defective; get a corrected one from the vendor`,
+      facts,
+    );
   }
   if (!semver.satisfies(target.version, range)) {
     throw new ServicepackError(
@@ -149,7 +178,10 @@ export function checkApplicable(target: ApplicabilityTarget, manifest: Applicabi
     const best = opts.alternatives ? applicablePacks(target, opts.alternatives)[0] : undefined;
     if (!best) return undefined;
     const where = best.file !== undefined ? ` (${basename(best.file)})` : '';
-    return { text: `the newest pack that applies is ${packLabel(best)}${where}`, details: { instead: { id: best.id, ...(best.file !== undefined ? { file: best.file } : {}) } } };
+    return {
+      text: `the newest pack that applies is ${packLabel(best)}${where}`,
+      details: { instead: { id: best.id, ...(best.file !== undefined ? { file: best.file } : {}) } },
+    };
   };
 
   if (manifest.kind === 'service-pack') checkServicePack(target, manifest, facts, instead);
@@ -188,7 +220,9 @@ function checkServicePack(target: ApplicabilityTarget, m: ApplicabilityPack, fac
     throw new ServicepackError(
       'E_WRONG_LEVEL',
       `${m.id} installs on ${describeLevels(m.appliesTo.levels)}; this installation is at ${here}: ${
-        target.level < lowest ? `install ${spName(lowest)} first` : 'there is no update path from this level; ask the vendor'
+        target.level < lowest
+          ? `install ${spName(lowest)} first`
+          : 'there is no update path from this level; ask the vendor'
       }${alt ? ` — ${alt.text}` : ''}`,
       { ...facts, ...alt?.details },
     );
@@ -235,11 +269,15 @@ function checkHotfix(target: ApplicabilityTarget, m: ApplicabilityPack, facts: F
           ? `install ${laterSp}, which includes the fix`
           : `ask the vendor for a build of ${m.id} for ${spName(target.level)}`
         : `install ${spName(Math.min(...m.appliesTo.levels))} first${laterSp ? `, or ${laterSp}, which includes the fix` : ''}`;
-    throw new ServicepackError('E_WRONG_LEVEL', `${m.id} is for ${describeLevels(m.appliesTo.levels)}; this installation is at ${here}: ${what}${alt ? ` — ${alt.text}` : ''}`, {
-      ...facts,
-      ...(includedIn !== undefined ? { includedIn } : {}),
-      ...alt?.details,
-    });
+    throw new ServicepackError(
+      'E_WRONG_LEVEL',
+      `${m.id} is for ${describeLevels(m.appliesTo.levels)}; this installation is at ${here}: ${what}${alt ? ` — ${alt.text}` : ''}`,
+      {
+        ...facts,
+        ...(includedIn !== undefined ? { includedIn } : {}),
+        ...alt?.details,
+      },
+    );
   }
   // Without an explicit list, a hotfix over another hotfix is judged file by file: the other
   // one's files are not in this manifest's `from` lists, so the plan reports them as modified.

@@ -20,13 +20,14 @@ export const FixSchema = z.strictObject({
   /** Also released alone, as a hotfix installable on exactly this level. */
   hotfix: z.strictObject({ baseLevel: z.number().int().min(0).max(98) }).optional(),
   security: z.boolean().default(false),
-  arch: z.array(z.enum(ARCHES)).min(1).default([...ARCHES]),
+  arch: z
+    .array(z.enum(ARCHES))
+    .min(1)
+    .default([...ARCHES]),
   symptoms: text,
   cause: text,
   resolution: text,
   /** File names inside the fix's folder; no paths, so a fix cannot point outside its folder. */
-  diffs: z
-    .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a file name inside the fix folder'))
-    .min(1),
+  diffs: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a file name inside the fix folder')).min(1),
 });
 export type Fix = z.infer<typeof FixSchema>;

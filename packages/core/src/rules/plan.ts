@@ -78,14 +78,26 @@ function same(a: FileMeta | undefined, b: FileMeta): boolean {
  * made NT 3.51 SP4 downgrade Oleaut32.dll, so the default is to stop and say which files.
  */
 export function planInstall(target: PlanTarget, manifest: Manifest, opts: PlanOptions): InstallPlan {
-  const plan: InstallPlan = { packId: manifest.id, ops: [], unchanged: [], kept: [], spnew: [], overwritten: [], totalBytes: 0 };
+  const plan: InstallPlan = {
+    packId: manifest.id,
+    ops: [],
+    unchanged: [],
+    kept: [],
+    spnew: [],
+    overwritten: [],
+    totalBytes: 0,
+  };
   const blocked: { path: string; action: ManifestFile['action']; sha256: string | null; known: string[] }[] = [];
   const landing = new Set<string>();
 
   const push = (op: PlannedOp) => {
     const key = pathFoldKey(op.path);
     if (landing.has(key)) {
-      throw new ServicepackError('E_INVALID_MANIFEST', `${manifest.id}: two entries would write ${op.path}: the pack is defective; get a corrected one from the vendor`, { path: op.path });
+      throw new ServicepackError(
+        'E_INVALID_MANIFEST',
+        `${manifest.id}: two entries would write ${op.path}: the pack is defective; get a corrected one from the vendor`,
+        { path: op.path },
+      );
     }
     landing.add(key);
     plan.ops.push(op);
@@ -96,13 +108,25 @@ export function planInstall(target: PlanTarget, manifest: Manifest, opts: PlanOp
     if (!isOwnedPath(f.path)) {
       // The payload may only touch the product's own files: never the installer's records and
       // trust store, the admin's content, or runtime folders, however well signed the pack is.
-      throw new ServicepackError('E_UNSAFE_ARCHIVE', `${manifest.id} wants to ${f.action} ${f.path}, outside the files a pack may touch: refused; report the pack to its vendor`, { path: f.path });
+      throw new ServicepackError(
+        'E_UNSAFE_ARCHIVE',
+        `${manifest.id} wants to ${f.action} ${f.path}, outside the files a pack may touch: refused; report the pack to its vendor`,
+        { path: f.path },
+      );
     }
     if (f.path.toLowerCase().endsWith(SPNEW)) {
-      throw new ServicepackError('E_INVALID_MANIFEST', `${manifest.id} ships ${f.path}: the ${SPNEW} suffix is reserved for config defaults: the pack is defective`, { path: f.path });
+      throw new ServicepackError(
+        'E_INVALID_MANIFEST',
+        `${manifest.id} ships ${f.path}: the ${SPNEW} suffix is reserved for config defaults: the pack is defective`,
+        { path: f.path },
+      );
     }
     if (f.action === 'delete' && f.path === BUILDINFO_FILE) {
-      throw new ServicepackError('E_INVALID_MANIFEST', `${manifest.id} deletes ${BUILDINFO_FILE}, which would leave an installation nothing can identify: the pack is defective`, { path: f.path });
+      throw new ServicepackError(
+        'E_INVALID_MANIFEST',
+        `${manifest.id} deletes ${BUILDINFO_FILE}, which would leave an installation nothing can identify: the pack is defective`,
+        { path: f.path },
+      );
     }
     const current = target.files.get(f.path);
     const config = f.config === true;
@@ -123,7 +147,8 @@ export function planInstall(target: PlanTarget, manifest: Manifest, opts: PlanOp
       if (opts.modified === 'overwrite') {
         push({ path: f.path, op: 'delete', before: current, config, reason: 'overwrite-modified' });
         plan.overwritten.push(f.path);
-      } else if (opts.modified === 'keep') plan.kept.push({ path: f.path, action: f.action, config, current, reason: 'keep-modified' });
+      } else if (opts.modified === 'keep')
+        plan.kept.push({ path: f.path, action: f.action, config, current, reason: 'keep-modified' });
       else blocked.push({ path: f.path, action: f.action, sha256: current.sha256, known: f.from });
       continue;
     }
@@ -133,9 +158,18 @@ export function planInstall(target: PlanTarget, manifest: Manifest, opts: PlanOp
       plan.unchanged.push(f.path);
       continue;
     }
-    const known = current === undefined ? f.action === 'add' : current.sha256 === after.sha256 || f.from.includes(current.sha256);
+    const known =
+      current === undefined ? f.action === 'add' : current.sha256 === after.sha256 || f.from.includes(current.sha256);
     if (known) {
-      push({ path: f.path, op: current ? 'replace' : 'add', source: f.path, ...(current ? { before: current } : {}), after, config, reason: 'pack' });
+      push({
+        path: f.path,
+        op: current ? 'replace' : 'add',
+        source: f.path,
+        ...(current ? { before: current } : {}),
+        after,
+        config,
+        reason: 'pack',
+      });
       continue;
     }
     // Locally modified: changed content, an unexpected file where an add lands, or a removed file.
@@ -150,15 +184,37 @@ export function planInstall(target: PlanTarget, manifest: Manifest, opts: PlanOp
       plan.kept.push({ path: f.path, action: f.action, config, current, reason: 'config-modified' });
       plan.spnew.push(spPath);
       if (same(existing, after)) continue;
-      push({ path: spPath, op: existing ? 'replace' : 'add', source: f.path, ...(existing ? { before: existing } : {}), after, config, reason: 'spnew' });
+      push({
+        path: spPath,
+        op: existing ? 'replace' : 'add',
+        source: f.path,
+        ...(existing ? { before: existing } : {}),
+        after,
+        config,
+        reason: 'spnew',
+      });
       continue;
     }
     if (opts.modified === 'overwrite') {
-      push({ path: f.path, op: current ? 'replace' : 'add', source: f.path, ...(current ? { before: current } : {}), after, config, reason: 'overwrite-modified' });
+      push({
+        path: f.path,
+        op: current ? 'replace' : 'add',
+        source: f.path,
+        ...(current ? { before: current } : {}),
+        after,
+        config,
+        reason: 'overwrite-modified',
+      });
       plan.overwritten.push(f.path);
     } else if (opts.modified === 'keep' && f.path !== BUILDINFO_FILE) {
       // BUILDINFO.json records the level: keeping an old one would make the product lie about it.
-      plan.kept.push({ path: f.path, action: f.action, config, ...(current ? { current } : {}), reason: 'keep-modified' });
+      plan.kept.push({
+        path: f.path,
+        action: f.action,
+        config,
+        ...(current ? { current } : {}),
+        reason: 'keep-modified',
+      });
     } else blocked.push({ path: f.path, action: f.action, sha256: current?.sha256 ?? null, known: f.from });
   }
 

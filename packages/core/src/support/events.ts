@@ -2,7 +2,19 @@
  * The engine never prints: it reports what it does as typed events to a sink the caller passes in
  * (pnpm's core-loggers model). Reporters (plain lines, listr2, ink, JSON) render the same stream.
  */
-export type Step = 'lock' | 'recover' | 'detect' | 'verify' | 'plan' | 'stage' | 'journal' | 'stop-service' | 'commit' | 'record' | 'restart' | 'cleanup';
+export type Step =
+  | 'lock'
+  | 'recover'
+  | 'detect'
+  | 'verify'
+  | 'plan'
+  | 'stage'
+  | 'journal'
+  | 'stop-service'
+  | 'commit'
+  | 'record'
+  | 'restart'
+  | 'cleanup';
 
 /**
  * Every warning code any part of servicepack reports: scripts match on them (`--json`, the logs),
@@ -32,7 +44,15 @@ export type WarningCode = (typeof WARNING_CODES)[number];
 
 export type ServicepackEvent =
   | { type: 'step'; step: Step; state: 'started' | 'done' | 'skipped' | 'failed'; message?: string }
-  | { type: 'progress'; step: Step; files: number; totalFiles: number; bytes: number; totalBytes: number; path?: string }
+  | {
+      type: 'progress';
+      step: Step;
+      files: number;
+      totalFiles: number;
+      bytes: number;
+      totalBytes: number;
+      path?: string;
+    }
   | { type: 'warning'; code: WarningCode; message: string; path?: string }
   | { type: 'info'; message: string };
 

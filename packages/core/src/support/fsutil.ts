@@ -64,7 +64,11 @@ export async function fsyncDir(dir: string): Promise<void> {
  * Runs `fn` over `items` with at most `limit` calls in flight; the first failure is thrown once
  * the calls already started have settled (none is left running behind the caller's back).
  */
-export async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   let error: unknown;
@@ -193,7 +197,14 @@ export function inRoot(root: string, rel: string): string {
 }
 
 /** What a file that is not a regular one is, for messages. */
-export function fileKind(st: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+export function fileKind(st: {
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
   if (st.isDirectory()) return 'a folder';
   if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isFIFO()) return 'a FIFO';
@@ -212,7 +223,11 @@ export type SmallFile = { ok: true; bytes: Buffer } | { ok: false; missing: bool
  * before reading and again while reading: a file may grow), the same file once opened (fstat).
  * `followLinks: false` refuses a link itself, at the last component as well (O_NOFOLLOW).
  */
-export async function readSmallFile(path: string, maxBytes: number, opts: { followLinks: boolean }): Promise<SmallFile> {
+export async function readSmallFile(
+  path: string,
+  maxBytes: number,
+  opts: { followLinks: boolean },
+): Promise<SmallFile> {
   let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = opts.followLinks ? await stat(path) : await lstat(path);
@@ -222,13 +237,21 @@ export async function readSmallFile(path: string, maxBytes: number, opts: { foll
     return { ok: false, missing: false, why: `cannot be read (${(e as Error).message})`, cause: e };
   }
   if (!st.isFile()) return { ok: false, missing: false, why: `is ${fileKind(st)}, not a regular file` };
-  const tooLarge = (n: number): SmallFile => ({ ok: false, missing: false, why: `is larger than ${maxBytes} bytes (${n})` });
+  const tooLarge = (n: number): SmallFile => ({
+    ok: false,
+    missing: false,
+    why: `is larger than ${maxBytes} bytes (${n})`,
+  });
   if (st.size > maxBytes) return tooLarge(st.size);
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (opts.followLinks ? 0 : constants.O_NOFOLLOW));
+    fh = await open(
+      path,
+      constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (opts.followLinks ? 0 : constants.O_NOFOLLOW),
+    );
     const now = await fh.stat();
-    if (!now.isFile() || now.dev !== st.dev || now.ino !== st.ino) return { ok: false, missing: false, why: 'was replaced while it was read' };
+    if (!now.isFile() || now.dev !== st.dev || now.ino !== st.ino)
+      return { ok: false, missing: false, why: 'was replaced while it was read' };
     const buf = Buffer.alloc(maxBytes + 1);
     let n = 0;
     for (;;) {
@@ -239,7 +262,8 @@ export async function readSmallFile(path: string, maxBytes: number, opts: { foll
     }
     return { ok: true, bytes: buf.subarray(0, n) };
   } catch (e) {
-    if (errnoCode(e) === 'ELOOP') return { ok: false, missing: false, why: 'is a symbolic link, not a regular file', cause: e };
+    if (errnoCode(e) === 'ELOOP')
+      return { ok: false, missing: false, why: 'is a symbolic link, not a regular file', cause: e };
     return { ok: false, missing: false, why: `cannot be read (${(e as Error).message})`, cause: e };
   } finally {
     await fh?.close();

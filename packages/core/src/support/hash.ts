@@ -177,7 +177,9 @@ parentPort.postMessage(workerData.map(digest));
 `;
 
 /** The same hashing in a worker thread; undefined when no worker could run (the caller hashes those files itself then). */
-export async function hashFilesInWorker(paths: readonly string[]): Promise<(TreeEntry | undefined | Error)[] | undefined> {
+export async function hashFilesInWorker(
+  paths: readonly string[],
+): Promise<(TreeEntry | undefined | Error)[] | undefined> {
   let wire: WireResult[] | undefined;
   try {
     const { Worker } = await import('node:worker_threads');
@@ -214,7 +216,11 @@ export type KnownEntry = (path: string, size: number, mode: number) => TreeEntry
  * we service holds only regular files and folders. With `known`, files it vouches for are only
  * lstat'ed, not read.
  */
-export async function hashTree(dir: string, exclude: readonly string[] = [], known?: KnownEntry): Promise<Map<string, TreeEntry>> {
+export async function hashTree(
+  dir: string,
+  exclude: readonly string[] = [],
+  known?: KnownEntry,
+): Promise<Map<string, TreeEntry>> {
   const files: string[] = [];
   async function walk(rel: string): Promise<void> {
     const entries = await readdir(join(dir, rel), { withFileTypes: true });

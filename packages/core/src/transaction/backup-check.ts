@@ -38,12 +38,30 @@ function fileOk(v: unknown): boolean {
 /** The record when it certainly passes BackupRecordSchema; undefined when the schema must decide. */
 export function checkedBackupRecord(v: unknown): BackupRecord | undefined {
   if (!isObj(v)) return undefined;
-  const required = ['format', 'packId', 'kind', 'transactionId', 'time', 'fromLevel', 'toLevel', 'fromHotfixes', 'toHotfixes', 'files', 'createdDirs', 'removedDirs', 'spnew', 'kept', 'previousState'];
+  const required = [
+    'format',
+    'packId',
+    'kind',
+    'transactionId',
+    'time',
+    'fromLevel',
+    'toLevel',
+    'fromHotfixes',
+    'toHotfixes',
+    'files',
+    'createdDirs',
+    'removedDirs',
+    'spnew',
+    'kept',
+    'previousState',
+  ];
   if (!keysOk(v, required, ['restart'])) return undefined;
-  if (v['format'] !== 1 || !str(v['packId']) || !KINDS.has(v['kind']) || !str(v['transactionId']) || !str(v['time'])) return undefined;
+  if (v['format'] !== 1 || !str(v['packId']) || !KINDS.has(v['kind']) || !str(v['transactionId']) || !str(v['time']))
+    return undefined;
   const { fromLevel, toLevel } = v;
   if (!int(fromLevel) || fromLevel < 0 || !int(toLevel) || toLevel < 0) return undefined;
-  if (!strArray(v['fromHotfixes']) || !strArray(v['toHotfixes']) || !strArray(v['spnew']) || !strArray(v['kept'])) return undefined;
+  if (!strArray(v['fromHotfixes']) || !strArray(v['toHotfixes']) || !strArray(v['spnew']) || !strArray(v['kept']))
+    return undefined;
   const files = v['files'];
   if (!Array.isArray(files) || !files.every(fileOk)) return undefined;
   for (const k of ['createdDirs', 'removedDirs']) {

@@ -10,7 +10,11 @@ const ownedPath = z.string().superRefine((p, ctx) => {
   const why = ownedPathReason(p);
   if (why) ctx.addIssue({ code: 'custom', message: why });
 });
-const meta = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0), mode: z.number().int().min(0).max(0o7777) });
+const meta = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().min(0),
+  mode: z.number().int().min(0).max(0o7777),
+});
 
 /** A backup record is read back before uninstall moves anything: a damaged or forged one must not send files outside the tree. */
 export const BackupRecordSchema = z
@@ -43,7 +47,7 @@ export const BackupRecordSchema = z
   })
   .superRefine((r, ctx) => {
     for (const f of r.files) {
-      if (f.backup !== undefined && f.backup !== `files/${f.path}`) ctx.addIssue({ code: 'custom', path: ['files'], message: `${f.path}: backup must be files/${f.path}` });
+      if (f.backup !== undefined && f.backup !== `files/${f.path}`)
+        ctx.addIssue({ code: 'custom', path: ['files'], message: `${f.path}: backup must be files/${f.path}` });
     }
   });
-

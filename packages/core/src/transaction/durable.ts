@@ -133,7 +133,11 @@ async function syncfs(anchor: string): Promise<boolean> {
  * there is an error (ENOENT): every caller names folders that must exist, and one that vanished
  * holds entries that were to be made durable.
  */
-export async function flushToDisk(anchor: string, files: Iterable<string>, dirs: Iterable<string>): Promise<FlushMethod> {
+export async function flushToDisk(
+  anchor: string,
+  files: Iterable<string>,
+  dirs: Iterable<string>,
+): Promise<FlushMethod> {
   const fileList = [...files];
   return flushInOrder(anchor, fileList, [[...dirs]]);
 }
@@ -145,7 +149,11 @@ export async function flushToDisk(anchor: string, files: Iterable<string>, dirs:
  * reach the disk before it (see `flushPhases` in journal.ts). One syncfs makes all of it durable
  * at once, so the phases cost nothing there.
  */
-export async function flushInOrder(anchor: string, files: readonly string[], phases: readonly (readonly string[])[]): Promise<FlushMethod> {
+export async function flushInOrder(
+  anchor: string,
+  files: readonly string[],
+  phases: readonly (readonly string[])[],
+): Promise<FlushMethod> {
   const count = phases.reduce((n, p) => n + p.length, files.length);
   if (count === 0) return 'fsync';
   // starting a process costs tens of milliseconds on a busy machine: a few fsyncs cost less

@@ -112,7 +112,9 @@ export function checkSteps(steps: readonly JournalStep[]): void {
     if (s.kind === 'mkdir') {
       if (uses.get(s.dir) !== 1) throw new Error(`internal: the journal uses ${s.dir} in more than one step`);
     } else if (uses.get(s.from) !== 1 && uses.get(s.to) !== 1) {
-      throw new Error(`internal: the journal step ${s.from} -> ${s.to} shares both ends with other steps, so a crash could not be judged from the disk`);
+      throw new Error(
+        `internal: the journal step ${s.from} -> ${s.to} shares both ends with other steps, so a crash could not be judged from the disk`,
+      );
     }
   }
 }
@@ -126,7 +128,11 @@ export type StepCallback = (step: JournalStep, index: number) => void | Promise<
  * Applies `steps` in order; a target that exists already is an error (the plan saw nothing there).
  * Returns the folders to flush, in the order flushPhases gives.
  */
-export async function applySteps(root: string, steps: readonly JournalStep[], before: StepCallback): Promise<string[][]> {
+export async function applySteps(
+  root: string,
+  steps: readonly JournalStep[],
+  before: StepCallback,
+): Promise<string[][]> {
   const done: Primitive[] = [];
   for (const [i, s] of steps.entries()) {
     await before(s, i);
@@ -235,9 +241,13 @@ export async function flushPhasesToDisk(root: string, phases: readonly (readonly
 }
 
 function appeared(rel: string): ServicepackError {
-  return new ServicepackError('E_FAILED', `${rel} appeared while the change was being made (another program is writing into the installation): it was rolled back; stop that program and run again`, {
-    path: rel,
-  });
+  return new ServicepackError(
+    'E_FAILED',
+    `${rel} appeared while the change was being made (another program is writing into the installation): it was rolled back; stop that program and run again`,
+    {
+      path: rel,
+    },
+  );
 }
 
 /**
@@ -248,7 +258,11 @@ function appeared(rel: string): ServicepackError {
  * undo (permissions, I/O), and stops there too: each step is judged on the assumption that every
  * later one is undone. What was undone is flushed either way.
  */
-export async function revertSteps(root: string, j: Pick<Journal, 'id' | 'steps' | 'ops' | 'staging'>, before: StepCallback): Promise<string[]> {
+export async function revertSteps(
+  root: string,
+  j: Pick<Journal, 'id' | 'steps' | 'ops' | 'staging'>,
+  before: StepCallback,
+): Promise<string[]> {
   const failures: string[] = [];
   const done: Primitive[] = [];
   let stop: unknown;
@@ -270,15 +284,25 @@ export async function revertSteps(root: string, j: Pick<Journal, 'id' | 'steps' 
       const to = at(root, s.to);
       if (!(await exists(from)) && (await exists(to))) {
         const problem = await stepProblem(root, j, s);
-        if (problem !== undefined) throw cannotUndo(root, j, s, `${s.to} is not what the transaction moved there (${problem}) and ${s.from} is missing`);
+        if (problem !== undefined)
+          throw cannotUndo(
+            root,
+            j,
+            s,
+            `${s.to} is not what the transaction moved there (${problem}) and ${s.from} is missing`,
+          );
         // a lost folder is reported, never made anew: what it held is gone too
-        if (!(await lstat(dirname(from)).catch(() => undefined))?.isDirectory()) throw cannotUndo(root, j, s, `the folder ${dirname(s.from)} is missing`);
+        if (!(await lstat(dirname(from)).catch(() => undefined))?.isDirectory())
+          throw cannotUndo(root, j, s, `the folder ${dirname(s.from)} is missing`);
         await rename(to, from);
         done.push({ kind: 'rename', from: to, to: from });
       }
     } catch (e) {
       if (isServicepackError(e)) stop = e;
-      else failures.push(`${s.kind === 'mkdir' ? `remove folder ${s.dir}` : `move ${s.to} back to ${s.from}`}: ${(e as Error).message}`);
+      else
+        failures.push(
+          `${s.kind === 'mkdir' ? `remove folder ${s.dir}` : `move ${s.to} back to ${s.from}`}: ${(e as Error).message}`,
+        );
     }
   }
   await flushPhasesToDisk(root, flushPhases(done));
@@ -298,7 +322,11 @@ function inside(rel: string, tree: string): boolean {
  * folder moved into place, an older one moved aside): a real folder, and a backup folder leaving
  * this transaction's staging must carry this transaction's record.
  */
-async function stepProblem(root: string, j: Pick<Journal, 'id' | 'ops' | 'staging'>, s: Extract<JournalStep, { kind: 'rename' }>): Promise<string | undefined> {
+async function stepProblem(
+  root: string,
+  j: Pick<Journal, 'id' | 'ops' | 'staging'>,
+  s: Extract<JournalStep, { kind: 'rename' }>,
+): Promise<string | undefined> {
   const to = at(root, s.to);
   if (s.op === undefined) {
     if (!(await lstat(to)).isDirectory()) return 'a folder was expected there';
@@ -309,7 +337,9 @@ async function stepProblem(root: string, j: Pick<Journal, 'id' | 'ops' | 'stagin
     } catch {
       return `its ${BACKUP_RECORD} is missing or unreadable`;
     }
-    return id === j.id ? undefined : `its ${BACKUP_RECORD} belongs to another transaction (${typeof id === 'string' ? id : 'none'})`;
+    return id === j.id
+      ? undefined
+      : `its ${BACKUP_RECORD} belongs to another transaction (${typeof id === 'string' ? id : 'none'})`;
   }
   const op = j.ops[s.op];
   const want = op === undefined ? undefined : s.from === op.path ? op.before : s.to === op.path ? op.after : undefined;
@@ -318,11 +348,17 @@ async function stepProblem(root: string, j: Pick<Journal, 'id' | 'ops' | 'stagin
   if (got === undefined) return 'it vanished while it was checked';
   if (got instanceof Error) return `it is not a regular file (${got.message})`;
   if (got.size !== want.size) return `it holds ${got.size} bytes where the journal recorded ${want.size}`;
-  if (got.sha256 !== want.sha256) return `its sha256 is ${got.sha256.slice(0, 16)}…, the journal recorded ${want.sha256.slice(0, 16)}…`;
+  if (got.sha256 !== want.sha256)
+    return `its sha256 is ${got.sha256.slice(0, 16)}…, the journal recorded ${want.sha256.slice(0, 16)}…`;
   return undefined;
 }
 
-function cannotUndo(root: string, j: Pick<Journal, 'id'>, s: Extract<JournalStep, { kind: 'rename' }>, problem: string): ServicepackError {
+function cannotUndo(
+  root: string,
+  j: Pick<Journal, 'id'>,
+  s: Extract<JournalStep, { kind: 'rename' }>,
+  problem: string,
+): ServicepackError {
   return new ServicepackError(
     'E_NEEDS_RECOVER',
     `cannot undo the move of ${s.from} to ${s.to} (transaction ${j.id}): ${problem}. Undoing it could destroy the only copy of a file, so nothing more was undone and the journal is kept. Find out what changed these files (a cleaner of temporary files, another program, a damaged file system); then either put ${s.from} back and run servicepack recover --root ${root} again, or keep the installation as it is: move ${journalPath(root)} aside and run servicepack verify --root ${root}, which lists every file that differs from the state record`,
@@ -364,7 +400,12 @@ export async function fsyncDirs(root: string, dirs: Iterable<string>): Promise<v
  */
 export async function setPhase(root: string, journal: Journal, phase: JournalPhase): Promise<Journal> {
   const next: Journal = { ...journal, phase };
-  const prepared = phase === 'committed' ? journal.prepared.committed : phase === 'rolled-back' ? journal.prepared.rolledBack : undefined;
+  const prepared =
+    phase === 'committed'
+      ? journal.prepared.committed
+      : phase === 'rolled-back'
+        ? journal.prepared.rolledBack
+        : undefined;
   const target = journalPath(root);
   if (prepared !== undefined) {
     try {
@@ -381,7 +422,14 @@ export async function setPhase(root: string, journal: Journal, phase: JournalPha
 
 /** Every path a journal names, root-relative. */
 export function journalPaths(j: Journal): string[] {
-  const paths = [j.staging, j.prepared.committed, j.prepared.rolledBack, j.prepared.state, ...j.finish.pruneDirs, ...j.finish.removeTrees];
+  const paths = [
+    j.staging,
+    j.prepared.committed,
+    j.prepared.rolledBack,
+    j.prepared.state,
+    ...j.finish.pruneDirs,
+    ...j.finish.removeTrees,
+  ];
   for (const m of j.finish.moves) paths.push(m.from, m.to);
   for (const o of j.ops) {
     paths.push(o.path);
@@ -408,10 +456,12 @@ export function journalPaths(j: Journal): string[] {
 export async function checkBuiltJournal(j: Journal): Promise<void> {
   for (const p of journalPaths(j)) {
     const why = journalPathProblem(p);
-    if (why) throw new Error(`internal: the journal names ${JSON.stringify(p)}, not a path inside the installation (${why})`);
+    if (why)
+      throw new Error(`internal: the journal names ${JSON.stringify(p)}, not a path inside the installation (${why})`);
   }
   checkSteps(j.steps);
-  if (checkedState(j.state.after) === undefined) (await import('../installation/state.js')).StateSchema.parse(j.state.after);
+  if (checkedState(j.state.after) === undefined)
+    (await import('../installation/state.js')).StateSchema.parse(j.state.after);
 }
 
 /**
@@ -459,7 +509,9 @@ export async function finishForward(root: string, journal: Journal): Promise<voi
     await rm(at(root, t), { recursive: true, force: true });
     changed.add(dirname(at(root, t)));
   }
-  for (const d of [...journal.finish.pruneDirs].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1))) {
+  for (const d of [...journal.finish.pruneDirs].sort(
+    (a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1),
+  )) {
     try {
       await rmdir(at(root, d));
       changed.add(dirname(at(root, d)));

@@ -83,7 +83,11 @@ export async function assertNoOpenTransaction(root: string): Promise<void> {
   if (!(await exists(path))) return;
   const holder = await lockHolder(root);
   if (holder !== undefined) {
-    throw new ServicepackError('E_BUSY', `servicepack (pid ${holder}) is changing ${root} right now: run again when it has finished`, { pid: holder });
+    throw new ServicepackError(
+      'E_BUSY',
+      `servicepack (pid ${holder}) is changing ${root} right now: run again when it has finished`,
+      { pid: holder },
+    );
   }
   let what = 'an interrupted transaction';
   try {
@@ -103,4 +107,3 @@ export async function assertNoOpenTransaction(root: string): Promise<void> {
 
 /** The first version's name, still used by front ends that check before starting (the wizard). */
 export const assertNoOpenJournal = assertNoOpenTransaction;
-

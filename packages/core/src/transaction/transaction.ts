@@ -25,7 +25,14 @@ import { serviceStatus, startService, stopService } from '../installation/servic
 import { LOCK_FILE, ownerAlive, parseLock, processStart } from './open-transaction.js';
 import { BACKUP_DIR, BACKUP_RECORD, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from '../installation/names.js';
 import type { State } from '../installation/state.js';
-import { checkOneFileSystem, isRealFolder, notFollowed, PRIVATE_DIR_MODE, prepareServicepackDir, readRecordFile } from '../installation/servicepack-dir.js';
+import {
+  checkOneFileSystem,
+  isRealFolder,
+  notFollowed,
+  PRIVATE_DIR_MODE,
+  prepareServicepackDir,
+  readRecordFile,
+} from '../installation/servicepack-dir.js';
 import { statePath, writeState } from '../installation/state-store.js';
 
 /**
@@ -41,13 +48,20 @@ export { BACKUP_DIR, BACKUP_RECORD, SAVED_DIR, STAGING_DIR } from '../installati
 export { assertNoOpenJournal, assertNoOpenTransaction, LOCK_FILE, lockHolder } from './open-transaction.js';
 
 export function newTransactionId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 /** A caller-chosen transaction id names folders under .servicepack/ and the journal: letters, digits and dashes only. */
 export function checkTransactionId(id: string): string {
-  if (!/^[0-9A-Za-z][0-9A-Za-z-]{0,63}$/.test(id)) throw new ServicepackError('E_USAGE', `transaction id ${JSON.stringify(id)}: use letters, digits and dashes (at most 64)`);
+  if (!/^[0-9A-Za-z][0-9A-Za-z-]{0,63}$/.test(id))
+    throw new ServicepackError(
+      'E_USAGE',
+      `transaction id ${JSON.stringify(id)}: use letters, digits and dashes (at most 64)`,
+    );
   return id;
 }
 
@@ -118,7 +132,11 @@ export async function acquireLock(root: string): Promise<LockHandle> {
         if (errnoCode(e) !== 'ENOENT') throw e;
       }
     }
-    throw new ServicepackError('E_BUSY', `could not take the lock ${path}: other servicepack processes keep taking it; run again later`, { lock: path });
+    throw new ServicepackError(
+      'E_BUSY',
+      `could not take the lock ${path}: other servicepack processes keep taking it; run again later`,
+      { lock: path },
+    );
   } finally {
     await unlink(tmp).catch(() => {});
   }
@@ -287,7 +305,11 @@ export function relTo(root: string, abs: string): string {
 
 export function preparedPaths(txid: string): Journal['prepared'] {
   const s = `${STAGING_REL}/${txid}`;
-  return { committed: `${s}/journal.committed.json`, rolledBack: `${s}/journal.rolled-back.json`, state: `${s}/state.json` };
+  return {
+    committed: `${s}/journal.committed.json`,
+    rolledBack: `${s}/journal.rolled-back.json`,
+    state: `${s}/state.json`,
+  };
 }
 
 /**
@@ -296,7 +318,8 @@ export function preparedPaths(txid: string): Journal['prepared'] {
  * at `/`), and a forged record once made that an endless loop holding the lock.
  */
 function* parentFolders(rel: string): Generator<string> {
-  for (let d = posix.dirname(rel), prev = rel; d !== '.' && d !== '/' && d !== prev; prev = d, d = posix.dirname(d)) yield d;
+  for (let d = posix.dirname(rel), prev = rel; d !== '.' && d !== '/' && d !== prev; prev = d, d = posix.dirname(d))
+    yield d;
 }
 
 /**
@@ -305,7 +328,11 @@ function* parentFolders(rel: string): Generator<string> {
  * record can say which folders to recreate, and pruned only after the commit point, so that a
  * rollback never needs to create a folder (which could fail on a full disk).
  */
-export async function predictEmptied(root: string, removed: readonly string[], finalFiles: Iterable<string>): Promise<string[]> {
+export async function predictEmptied(
+  root: string,
+  removed: readonly string[],
+  finalFiles: Iterable<string>,
+): Promise<string[]> {
   const keep = new Set<string>();
   for (const p of finalFiles) for (const d of parentFolders(p)) keep.add(d);
   const memo = new Map<string, boolean>();
@@ -367,7 +394,8 @@ export async function missingParents(root: string, rel: string, known: Map<strin
 export async function createStaging(ctx: JournaledContext, made: Set<string>): Promise<void> {
   await makeDirs(ctx.stagingRoot, made, PRIVATE_DIR_MODE);
   const rel = relTo(ctx.root, ctx.stagingRoot);
-  if (!isRealFolder(ctx.root, rel)) throw notFollowed(ctx.stagingRoot, lstatSync(ctx.stagingRoot, { throwIfNoEntry: false }));
+  if (!isRealFolder(ctx.root, rel))
+    throw notFollowed(ctx.stagingRoot, lstatSync(ctx.stagingRoot, { throwIfNoEntry: false }));
   checkOneFileSystem(ctx.root, [rel, `${SERVICEPACK_DIR}/${BACKUP_DIR}`, `${SERVICEPACK_DIR}/${SAVED_DIR}`]);
 }
 
@@ -402,12 +430,23 @@ const journalStep: StepDef<JournaledContext> = {
     // What recovery must restore includes the service: its state is read right before the
     // journal is written, and the journal says whether this transaction stops it.
     const status = await serviceStatus(ctx.root, draft.service.before);
-    if (status.distrust) ctx.sink({ type: 'warning', code: status.distrust.code, message: status.distrust.message, path: draft.service.before.service.pidFile });
+    if (status.distrust)
+      ctx.sink({
+        type: 'warning',
+        code: status.distrust.code,
+        message: status.distrust.message,
+        path: draft.service.before.service.pidFile,
+      });
     ctx.service.wasRunning = status.running;
     if (status.pid !== undefined) ctx.service.pid = status.pid;
     const journal: Journal = {
       ...draft,
-      service: { ...draft.service, wasRunning: status.running, ...(status.pid !== undefined ? { pid: status.pid } : {}), stop: status.running && draft.service.stop },
+      service: {
+        ...draft.service,
+        wasRunning: status.running,
+        ...(status.pid !== undefined ? { pid: status.pid } : {}),
+        stop: status.running && draft.service.stop,
+      },
     };
     await checkBuiltJournal(journal);
     checkOneFileSystem(ctx.root, renameFolders(journal));
@@ -426,7 +465,11 @@ const stopServiceStep: StepDef<JournaledContext> = {
     // Also with --no-restart: files are never replaced under a running server (it could load a
     // mix of old and new modules); -z only means it is not started again afterwards.
     ctx.sink({ type: 'info', message: `stopping ${j.service.before.product} (pid ${j.service.pid})` });
-    await stopService(ctx.root, j.service.before, ctx.stopTimeoutMs !== undefined ? { timeoutMs: ctx.stopTimeoutMs } : {});
+    await stopService(
+      ctx.root,
+      j.service.before,
+      ctx.stopTimeoutMs !== undefined ? { timeoutMs: ctx.stopTimeoutMs } : {},
+    );
     ctx.service.stopped = true;
   },
 };
@@ -524,7 +567,14 @@ const cleanupStep: StepDef<JournaledContext> = {
 };
 
 /** journal → stop-service → commit → record → restart → cleanup: the same for every change to an installation. */
-export const JOURNALED_STEPS: readonly StepDef<JournaledContext>[] = [journalStep, stopServiceStep, commitStep, recordStep, restartStep, cleanupStep];
+export const JOURNALED_STEPS: readonly StepDef<JournaledContext>[] = [
+  journalStep,
+  stopServiceStep,
+  commitStep,
+  recordStep,
+  restartStep,
+  cleanupStep,
+];
 
 /**
  * What a failure leaves behind, in-process. Before the journal exists: only staging, removed.
@@ -536,7 +586,11 @@ export const JOURNALED_STEPS: readonly StepDef<JournaledContext>[] = [journalSte
 export async function settleFailure(ctx: JournaledContext, error: unknown): Promise<unknown> {
   const j = ctx.journal;
   if (j && ctx.committed) {
-    ctx.sink({ type: 'warning', code: 'W_AFTER_COMMIT', message: error instanceof Error ? error.message : String(error) });
+    ctx.sink({
+      type: 'warning',
+      code: 'W_AFTER_COMMIT',
+      message: error instanceof Error ? error.message : String(error),
+    });
     try {
       if (!ctx.recorded) {
         await installState(ctx.root, j);
@@ -584,7 +638,12 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
   if (ctx.service.stopped && failures.length === 0) {
     const bi = j!.service.before;
     const started = await startService(ctx.root, bi).catch((e: unknown) => ({ started: false, message: String(e) }));
-    if (!started.started) ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: `the previous version was restored but could not be started again: start it with bin/inetsrv start` });
+    if (!started.started)
+      ctx.sink({
+        type: 'warning',
+        code: 'W_RESTART_FAILED',
+        message: `the previous version was restored but could not be started again: start it with bin/inetsrv start`,
+      });
   }
   if (failures.length > 0) {
     return new ServicepackError(
@@ -598,9 +657,14 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
   // An unexpected failure (I/O, a bug) after which everything was put back: exit 1 says exactly that.
   const code = errnoCode(error);
   const hint = code === 'ENOSPC' ? ' (the disk is full: free some space and run again)' : '';
-  return new ServicepackError('E_FAILED', `${error instanceof Error ? error.message : String(error)}${hint}: the installation was rolled back, nothing changed`, code ? { errno: code } : {}, {
-    cause: error,
-  });
+  return new ServicepackError(
+    'E_FAILED',
+    `${error instanceof Error ? error.message : String(error)}${hint}: the installation was rolled back, nothing changed`,
+    code ? { errno: code } : {},
+    {
+      cause: error,
+    },
+  );
 }
 
 export async function stagingLeftovers(root: string): Promise<string[]> {

@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
@@ -24,7 +32,9 @@ export interface KeyPairPem {
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 export function generateKeyPair(): KeyPairPem {
@@ -38,13 +48,15 @@ export function generateKeyPair(): KeyPairPem {
 
 export function parsePublicKey(pem: string | Buffer): KeyObject {
   const key = createPublicKey(pem);
-  if (key.asymmetricKeyType !== 'ed25519') throw new TypeError(`expected an ed25519 public key, got ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new TypeError(`expected an ed25519 public key, got ${key.asymmetricKeyType}`);
   return key;
 }
 
 export function parsePrivateKey(pem: string | Buffer): KeyObject {
   const key = createPrivateKey(pem);
-  if (key.asymmetricKeyType !== 'ed25519') throw new TypeError(`expected an ed25519 private key, got ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new TypeError(`expected an ed25519 private key, got ${key.asymmetricKeyType}`);
   return key;
 }
 
@@ -116,7 +128,11 @@ async function hasTrustDir(dir: string): Promise<boolean> {
   try {
     const st = await lstat(dir);
     if (st.isDirectory()) return true;
-    throw new ServicepackError('E_INVALID_STATE', `${dir} is ${fileKind(st)}, not a folder: the trust folder must be a real folder of .pub files; replace it`, { dir });
+    throw new ServicepackError(
+      'E_INVALID_STATE',
+      `${dir} is ${fileKind(st)}, not a folder: the trust folder must be a real folder of .pub files; replace it`,
+      { dir },
+    );
   } catch (e) {
     if (e instanceof ServicepackError) throw e;
     if (errnoCode(e) === 'ENOENT') return false;
@@ -136,7 +152,12 @@ export async function loadRevokedKeyIds(root: string): Promise<string[]> {
   const read = await readSmallFile(file, REVOKED_FILE_MAX_BYTES, { followLinks: false });
   if (!read.ok) {
     if (read.missing) return [];
-    throw new ServicepackError('E_INVALID_STATE', `the revocation list ${file} ${read.why}: it must be a regular file (not a link) of at most ${REVOKED_FILE_MAX_BYTES} bytes, one keyid a line; replace it`, { file }, { cause: read.cause });
+    throw new ServicepackError(
+      'E_INVALID_STATE',
+      `the revocation list ${file} ${read.why}: it must be a regular file (not a link) of at most ${REVOKED_FILE_MAX_BYTES} bytes, one keyid a line; replace it`,
+      { file },
+      { cause: read.cause },
+    );
   }
   const text = read.bytes.toString('utf8');
   const out: string[] = [];
@@ -144,7 +165,11 @@ export async function loadRevokedKeyIds(root: string): Promise<string[]> {
     const line = raw.replace(/#.*$/, '').trim().toLowerCase();
     if (line === '') continue;
     if (!KEYID.test(line)) {
-      throw new ServicepackError('E_INVALID_STATE', `${file}:${i + 1}: expected a keyid (64 hex digits); fix or remove the line`, { file, line: i + 1 });
+      throw new ServicepackError(
+        'E_INVALID_STATE',
+        `${file}:${i + 1}: expected a keyid (64 hex digits); fix or remove the line`,
+        { file, line: i + 1 },
+      );
     }
     if (!out.includes(line)) out.push(line);
   }
@@ -162,19 +187,30 @@ export async function loadTrustStore(opts: LoadTrustOptions): Promise<TrustStore
       if (await hasTrustDir(dir)) names = (await readdir(dir)).filter((n) => n.endsWith('.pub')).sort();
     } catch (e) {
       if (e instanceof ServicepackError) throw e;
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ServicepackError('E_IO', `cannot read ${dir}: ${(e as Error).message}`, { dir });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new ServicepackError('E_IO', `cannot read ${dir}: ${(e as Error).message}`, { dir });
     }
     for (const name of names) {
       const file = join(dir, name);
       const read = await readSmallFile(file, KEY_FILE_MAX_BYTES, { followLinks: false });
       if (!read.ok) {
         if (read.missing) continue;
-        throw new ServicepackError('E_INVALID_STATE', `${file} ${read.why}: a trusted key must be a regular file (not a link) of at most ${KEY_FILE_MAX_BYTES} bytes; replace or remove it`, { file }, { cause: read.cause });
+        throw new ServicepackError(
+          'E_INVALID_STATE',
+          `${file} ${read.why}: a trusted key must be a regular file (not a link) of at most ${KEY_FILE_MAX_BYTES} bytes; replace or remove it`,
+          { file },
+          { cause: read.cause },
+        );
       }
       try {
         candidates.push(trustedKeyFromPem(read.bytes, file));
       } catch (e) {
-        throw new ServicepackError('E_INVALID_STATE', `${file} is not an ed25519 public key (PEM); replace or remove it`, { file }, { cause: e });
+        throw new ServicepackError(
+          'E_INVALID_STATE',
+          `${file} is not an ed25519 public key (PEM); replace or remove it`,
+          { file },
+          { cause: e },
+        );
       }
     }
   }
@@ -192,13 +228,23 @@ export async function loadTrustStore(opts: LoadTrustOptions): Promise<TrustStore
     try {
       candidates.push(trustedKeyFromPem(read.bytes, file));
     } catch (e) {
-      throw new ServicepackError('E_USAGE', `${file} is not an ed25519 public key (PEM, SPKI); pass the .pub file written by keygen`, { file }, { cause: e });
+      throw new ServicepackError(
+        'E_USAGE',
+        `${file} is not an ed25519 public key (PEM, SPKI); pass the .pub file written by keygen`,
+        { file },
+        { cause: e },
+      );
     }
   }
   const keys: TrustedKey[] = [];
   for (const k of candidates) {
     if (revoked.includes(k.keyid)) {
-      sink({ type: 'warning', code: 'W_KEY_REVOKED', message: `key ${k.keyid} is revoked and is not trusted`, path: k.source });
+      sink({
+        type: 'warning',
+        code: 'W_KEY_REVOKED',
+        message: `key ${k.keyid} is revoked and is not trusted`,
+        path: k.source,
+      });
       continue;
     }
     if (!keys.some((t) => t.keyid === k.keyid)) keys.push(k);

@@ -3,7 +3,14 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BuildInfo } from '../../src/installation/buildinfo.js';
-import { type Catalog, CatalogSchema, catalogReleaseFromTree, identifyByCatalog, parseCatalogBytes, serializeCatalog } from '../../src/feed/catalog.js';
+import {
+  type Catalog,
+  CatalogSchema,
+  catalogReleaseFromTree,
+  identifyByCatalog,
+  parseCatalogBytes,
+  serializeCatalog,
+} from '../../src/feed/catalog.js';
 import { ServicepackError } from '../../src/support/errors.js';
 import { NOT_OWNED } from '../../src/support/fsutil.js';
 import { hashTree } from '../../src/support/hash.js';
@@ -97,7 +104,9 @@ describe('file catalog', () => {
     const { release } = await catalogReleaseFromTree(treeDir('inetsrv-4.0-sp1-q7-x86'));
     assert.equal(release.name, 'inetsrv-4.0-sp1-q7-x86');
     assert.deepEqual([release.version, release.level, release.arch, release.hotfixes], ['4.0.0', 1, 'x86', ['Q7']]);
-    const expected = Object.entries(releaseFiles(1, 'x86', ['Q7'])).filter(([p]) => !/^(wwwroot|\.servicepack|logs|run)\//.test(p));
+    const expected = Object.entries(releaseFiles(1, 'x86', ['Q7'])).filter(
+      ([p]) => !/^(wwwroot|\.servicepack|logs|run)\//.test(p),
+    );
     assert.deepEqual(Object.keys(release.files).sort(), expected.map(([p]) => p).sort());
     for (const [p, text] of expected) assert.equal(release.files[p], sha(text), p);
   });
@@ -187,7 +196,10 @@ describe('file catalog', () => {
       [...RELEASES.map((r) => r.name)].sort(),
     );
     const first = catalog.releases[0]!;
-    assert.equal(CatalogSchema.safeParse({ ...catalog, releases: [{ ...first, files: { '../etc/passwd': sha('x') } }] }).success, false);
+    assert.equal(
+      CatalogSchema.safeParse({ ...catalog, releases: [{ ...first, files: { '../etc/passwd': sha('x') } }] }).success,
+      false,
+    );
     assert.equal(CatalogSchema.safeParse({ ...catalog, releases: [first, first] }).success, false);
     assert.throws(
       () => parseCatalogBytes(Buffer.from('{"format":1}'), 'catalog.json'),

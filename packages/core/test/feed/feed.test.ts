@@ -59,7 +59,16 @@ class FeedFixture {
   catalog: Catalog = {
     format: 1,
     product: 'inetsrv',
-    releases: [{ name: 'inetsrv-4.0-rtm-x86', version: '4.0.0', level: 0, arch: 'x86', hotfixes: [], files: { 'lib/a.js': sha('a0\n') } }],
+    releases: [
+      {
+        name: 'inetsrv-4.0-rtm-x86',
+        version: '4.0.0',
+        level: 0,
+        arch: 'x86',
+        hotfixes: [],
+        files: { 'lib/a.js': sha('a0\n') },
+      },
+    ],
   };
 
   constructor(readonly dir: string) {}
@@ -99,7 +108,13 @@ class FeedFixture {
     await writeFile(join(this.dir, CATALOG_FILE), serializeCatalog(this.catalog));
     const bytes = opts.raw ?? serializeFeedIndex(await this.index(opts.over));
     await writeFile(join(this.dir, FEED_INDEX_FILE), bytes);
-    await writeFile(join(this.dir, FEED_SIGNATURE_FILE), signFeedIndex(bytes, (opts.keys ?? [vendor]).map((k) => k.privateKey)));
+    await writeFile(
+      join(this.dir, FEED_SIGNATURE_FILE),
+      signFeedIndex(
+        bytes,
+        (opts.keys ?? [vendor]).map((k) => k.privateKey),
+      ),
+    );
     return bytes;
   }
 }
@@ -123,7 +138,12 @@ describe('feed client', () => {
       { path: 'lib/platform/x86.js', content: 'x86 v9\n' },
     ];
     await fx.addPack('inetsrv-4.0-sp9-x86.tgz', await makePayload(payload, files), payload, vendor);
-    await fx.addPack('inetsrv-4.0-sp9-alpha.tgz', await makePayload(payload, files, { arch: 'alpha' }), payload, vendor);
+    await fx.addPack(
+      'inetsrv-4.0-sp9-alpha.tgz',
+      await makePayload(payload, files, { arch: 'alpha' }),
+      payload,
+      vendor,
+    );
     await fx.addPack(
       'inetsrv-4.0-sp1-q9-x86.tgz',
       await makePayload(payload, files, {
@@ -143,7 +163,12 @@ describe('feed client', () => {
 
   it('loads and verifies a feed from a folder, a file: URL or the index path', async () => {
     const bytes = await fx.publish();
-    for (const source of [feedDir, pathToFileURL(feedDir).href, join(feedDir, FEED_INDEX_FILE), `${pathToFileURL(feedDir).href}/`]) {
+    for (const source of [
+      feedDir,
+      pathToFileURL(feedDir).href,
+      join(feedDir, FEED_INDEX_FILE),
+      `${pathToFileURL(feedDir).href}/`,
+    ]) {
       const feed = await loadFeed(source, opts());
       assert.equal(feed.index.version, 3);
       assert.equal(feed.index.product, 'inetsrv');
@@ -165,14 +190,21 @@ describe('feed client', () => {
     assert.equal(loc.indexUrl.href, pathToFileURL(join(feedDir, 'index.json')).href);
     assert.equal(loc.signatureUrl.href, pathToFileURL(join(feedDir, 'index.sig')).href);
     assert.equal(loc.baseUrl.href, `${pathToFileURL(feedDir).href}/`);
-    assert.throws(() => resolveFeedSource('ftp://example.com/feed'), (e: unknown) => e instanceof ServicepackError && e.code === 'E_USAGE');
+    assert.throws(
+      () => resolveFeedSource('ftp://example.com/feed'),
+      (e: unknown) => e instanceof ServicepackError && e.code === 'E_USAGE',
+    );
   });
 
   it('serialisation is canonical: the order packs are given in does not change the signed bytes', async () => {
     const ix = await fx.index();
     const reversed = { ...ix, packs: [...ix.packs].reverse() };
     assert.ok(serializeFeedIndex(ix).equals(serializeFeedIndex(reversed)));
-    assert.ok(signFeedIndex(serializeFeedIndex(ix), [vendor.privateKey]).equals(signFeedIndex(serializeFeedIndex(reversed), [vendor.privateKey])));
+    assert.ok(
+      signFeedIndex(serializeFeedIndex(ix), [vendor.privateKey]).equals(
+        signFeedIndex(serializeFeedIndex(reversed), [vendor.privateKey]),
+      ),
+    );
   });
 
   it('refuses an index signed only by an unknown key, or by a revoked one', async () => {
@@ -327,7 +359,11 @@ describe('feed client', () => {
       const alpha = entry('inetsrv-4.0-sp9', 'alpha');
       const lying: FeedPack = { ...alpha, arch: 'x86', url: alpha.url };
       const lyingFeed: LoadedFeed = { ...feed, index: { ...feed.index, packs: [lying] } };
-      const err = await refuses(openFeedPack(lyingFeed, lying, join(root, 'dl-lie'), { trustedKeys: [vendor.trusted] }), 'E_HASH_MISMATCH', 4);
+      const err = await refuses(
+        openFeedPack(lyingFeed, lying, join(root, 'dl-lie'), { trustedKeys: [vendor.trusted] }),
+        'E_HASH_MISMATCH',
+        4,
+      );
       assert.deepEqual(err.details['differs'], ['arch']);
       const pack = await openPack(join(feedDir, alpha.url), { trustedKeys: [vendor.trusted] });
       checkPackAgainstFeed(pack.manifest, alpha, { product: 'inetsrv' });
@@ -335,12 +371,21 @@ describe('feed client', () => {
         () => checkPackAgainstFeed(pack.manifest, { ...alpha, id: 'Q9', kind: 'hotfix', baseLevel: 1 }),
         (e: unknown) => e instanceof ServicepackError && e.code === 'E_HASH_MISMATCH' && /mixes packs/.test(e.message),
       );
-      assert.throws(() => checkPackAgainstFeed(pack.manifest, alpha, { product: 'othersrv' }), (e: unknown) => e instanceof ServicepackError && e.exitCode === 4);
+      assert.throws(
+        () => checkPackAgainstFeed(pack.manifest, alpha, { product: 'othersrv' }),
+        (e: unknown) => e instanceof ServicepackError && e.exitCode === 4,
+      );
     });
 
     it('never resolves a url outside the feed folder', () => {
-      assert.throws(() => feedUrl(feed, '../secret'), (e: unknown) => e instanceof ServicepackError && e.code === 'E_FEED');
-      assert.throws(() => feedUrl(feed, '/etc/passwd'), (e: unknown) => e instanceof ServicepackError && e.code === 'E_FEED');
+      assert.throws(
+        () => feedUrl(feed, '../secret'),
+        (e: unknown) => e instanceof ServicepackError && e.code === 'E_FEED',
+      );
+      assert.throws(
+        () => feedUrl(feed, '/etc/passwd'),
+        (e: unknown) => e instanceof ServicepackError && e.code === 'E_FEED',
+      );
       assert.equal(feedUrl(feed, 'packs/a.tgz').href, `${feed.baseUrl}packs/a.tgz`);
     });
 
@@ -381,7 +426,12 @@ describe('feed client over http (loopback)', () => {
     // large enough that a dropped connection leaves a real partial download
     const big = Buffer.alloc(512 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
-    await fx.addPack('inetsrv-4.0-sp9-x86.tgz', await makePayload(payload, [{ path: 'lib/big.bin', content: big }]), payload, vendor);
+    await fx.addPack(
+      'inetsrv-4.0-sp9-x86.tgz',
+      await makePayload(payload, [{ path: 'lib/big.bin', content: big }]),
+      payload,
+      vendor,
+    );
     await fx.publish();
     server = createServer((req: IncomingMessage, res: ServerResponse) => {
       void serve(req, res);
@@ -409,7 +459,10 @@ describe('feed client over http (loopback)', () => {
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       if (m && mode !== 'ignore-range') {
         const start = Number(m[1]);
-        res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+        res.writeHead(206, {
+          'content-length': body.length - start,
+          'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+        });
         res.end(body.subarray(start));
         return;
       }
@@ -483,7 +536,10 @@ describe('feed client over http (loopback)', () => {
     try {
       await refuses(load(), 'E_UNSIGNED', 4);
     } finally {
-      await writeFile(join(feedDir, FEED_SIGNATURE_FILE), signFeedIndex(await readFile(join(feedDir, FEED_INDEX_FILE)), [vendor.privateKey]));
+      await writeFile(
+        join(feedDir, FEED_SIGNATURE_FILE),
+        signFeedIndex(await readFile(join(feedDir, FEED_INDEX_FILE)), [vendor.privateKey]),
+      );
     }
     const e = await refuses(load(`${base}/nowhere/`), 'E_FEED', 1);
     assert.match(e.message, /nowhere\/index\.json/);

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type AnswerFile, type AnswerFileIssue, eulaDocument, loadAnswerFile, parseAnswerFile } from '../../src/fleet/answer-file.js';
+import {
+  type AnswerFile,
+  type AnswerFileIssue,
+  eulaDocument,
+  loadAnswerFile,
+  parseAnswerFile,
+} from '../../src/fleet/answer-file.js';
 import { isServicepackError } from '../../src/support/errors.js';
 import { jsonSchemaText } from '../../src/schema-export.js';
 
@@ -39,9 +45,15 @@ describe('answer file', () => {
   });
 
   test('the smallest file: defaults filled in, relative paths resolved against its folder', async () => {
-    const af = await parseAnswerFile('targets:\n  - root: /opt/inetsrv\npacks:\n  - ../../dist/packs/inetsrv-4.0-sp6-x86.tgz\nacceptEula: true\n', '/repo/manifests/unattend/sp6.yaml');
+    const af = await parseAnswerFile(
+      'targets:\n  - root: /opt/inetsrv\npacks:\n  - ../../dist/packs/inetsrv-4.0-sp6-x86.tgz\nacceptEula: true\n',
+      '/repo/manifests/unattend/sp6.yaml',
+    );
     assert.deepEqual(af.targets, [{ root: '/opt/inetsrv', line: 2 }]);
-    assert.deepEqual(af.source, { kind: 'packs', packs: [{ path: '/repo/dist/packs/inetsrv-4.0-sp6-x86.tgz', line: 4 }] });
+    assert.deepEqual(af.source, {
+      kind: 'packs',
+      packs: [{ path: '/repo/dist/packs/inetsrv-4.0-sp6-x86.tgz', line: 4 }],
+    });
     assert.equal(af.acceptEula, true);
     assert.equal(af.backup, true);
     assert.equal(af.modified, 'stop');
@@ -51,7 +63,9 @@ describe('answer file', () => {
   });
 
   test('a typo in a key: the line, the key and a suggestion', async () => {
-    const { message, issues } = await issuesOf('targets:\n  - root: /opt/a\n    rot: /opt/b\npacks: [a.tgz]\nacceptEual: true\n');
+    const { message, issues } = await issuesOf(
+      'targets:\n  - root: /opt/a\n    rot: /opt/b\npacks: [a.tgz]\nacceptEual: true\n',
+    );
     assert.deepEqual(
       issues.map((i) => [i.line, i.key]),
       [
@@ -65,7 +79,9 @@ describe('answer file', () => {
   });
 
   test('a wrong type and a wrong enum value point at the value', async () => {
-    const { issues } = await issuesOf('targets:\n  - root: /opt/a\npacks: [a.tgz]\nacceptEula: yes\nrestart: sometimes\nbackup: 1\n');
+    const { issues } = await issuesOf(
+      'targets:\n  - root: /opt/a\npacks: [a.tgz]\nacceptEula: yes\nrestart: sometimes\nbackup: 1\n',
+    );
     assert.deepEqual(
       issues.map((i) => [i.line, i.key]),
       [
@@ -92,7 +108,10 @@ describe('answer file', () => {
 
   test('a missing pack or key file: the line of that entry', async () => {
     const file = join(dir, 'site.yaml');
-    await writeFile(file, 'targets:\n  - root: /opt/a\npacks:\n  - a.tgz\n  - missing.tgz\ntrust:\n  - key.pub\n  - nokey.pub\n');
+    await writeFile(
+      file,
+      'targets:\n  - root: /opt/a\npacks:\n  - a.tgz\n  - missing.tgz\ntrust:\n  - key.pub\n  - nokey.pub\n',
+    );
     await assert.rejects(loadAnswerFile(file), (e: unknown) => {
       assert.ok(isServicepackError(e));
       assert.equal(e.exitCode, 2);
@@ -104,7 +123,12 @@ describe('answer file', () => {
           [8, 'trust[1]'],
         ],
       );
-      assert.match(e.message, new RegExp(`${file.replace(/[.]/g, '\\.')}:5:5: packs\\[1\\]: no such pack file: ${join(dir, 'missing.tgz').replace(/[.]/g, '\\.')}`));
+      assert.match(
+        e.message,
+        new RegExp(
+          `${file.replace(/[.]/g, '\\.')}:5:5: packs\\[1\\]: no such pack file: ${join(dir, 'missing.tgz').replace(/[.]/g, '\\.')}`,
+        ),
+      );
       return true;
     });
   });
@@ -120,21 +144,38 @@ describe('answer file', () => {
 
   test('packs or feed with latest: exactly one way to name the packs', async () => {
     assert.deepEqual(
-      (await issuesOf('targets: [{root: /a}]\npacks: [a.tgz]\nfeed: https://x.example/\nlatest: true\n')).issues.map((i) => [i.line, i.key]),
+      (await issuesOf('targets: [{root: /a}]\npacks: [a.tgz]\nfeed: https://x.example/\nlatest: true\n')).issues.map(
+        (i) => [i.line, i.key],
+      ),
       [[3, 'feed']],
     );
     assert.deepEqual(
       (await issuesOf('targets: [{root: /a}]\nacceptEula: true\n')).issues.map((i) => i.key),
       ['packs'],
     );
-    assert.match((await issuesOf('targets: [{root: /a}]\nfeed: https://x.example/\n')).message, /site\.yaml:2:7: feed: a feed needs latest: true/);
-    assert.match((await issuesOf('targets: [{root: /a}]\nfeed: https://x.example/\nlatest: false\n')).message, /:3:9: latest: a feed needs latest: true/);
-    assert.match((await issuesOf('targets: [{root: /a}]\npacks: [a.tgz]\nlatest: true\n')).message, /:3:9: latest: latest only makes sense with a feed/);
-    assert.match((await issuesOf('targets: [{root: /a}]\nfeed: ftp://x.example/\nlatest: true\n')).message, /:2:7: feed: .*http/);
+    assert.match(
+      (await issuesOf('targets: [{root: /a}]\nfeed: https://x.example/\n')).message,
+      /site\.yaml:2:7: feed: a feed needs latest: true/,
+    );
+    assert.match(
+      (await issuesOf('targets: [{root: /a}]\nfeed: https://x.example/\nlatest: false\n')).message,
+      /:3:9: latest: a feed needs latest: true/,
+    );
+    assert.match(
+      (await issuesOf('targets: [{root: /a}]\npacks: [a.tgz]\nlatest: true\n')).message,
+      /:3:9: latest: latest only makes sense with a feed/,
+    );
+    assert.match(
+      (await issuesOf('targets: [{root: /a}]\nfeed: ftp://x.example/\nlatest: true\n')).message,
+      /:2:7: feed: .*http/,
+    );
     const af = await parseAnswerFile('targets: [{root: www}]\nfeed: ../feed\nlatest: true\n', '/srv/answers/site.yaml');
     assert.deepEqual(af.source, { kind: 'feed', feed: '/srv/feed', latest: true, line: 2 });
     assert.deepEqual(af.targets, [{ root: '/srv/answers/www', line: 1 }]);
-    const remote = await parseAnswerFile('targets: [{root: /a}]\nfeed: https://updates.example.com/inetsrv/\nlatest: true\n', FILE);
+    const remote = await parseAnswerFile(
+      'targets: [{root: /a}]\nfeed: https://updates.example.com/inetsrv/\nlatest: true\n',
+      FILE,
+    );
     assert.equal(remote.source.kind === 'feed' && remote.source.feed, 'https://updates.example.com/inetsrv/');
   });
 
@@ -162,7 +203,10 @@ describe('answer file', () => {
   });
 
   test('an unreadable answer file is exit 2 too, naming the path', async () => {
-    await assert.rejects(loadAnswerFile(join(dir, 'nope.yaml')), (e: unknown) => isServicepackError(e) && e.exitCode === 2 && e.message.includes(join(dir, 'nope.yaml')));
+    await assert.rejects(
+      loadAnswerFile(join(dir, 'nope.yaml')),
+      (e: unknown) => isServicepackError(e) && e.exitCode === 2 && e.message.includes(join(dir, 'nope.yaml')),
+    );
   });
 
   test('the examples in manifests/unattend are valid, sp6.yaml is the one docs/formats.md shows', async () => {
@@ -174,21 +218,50 @@ describe('answer file', () => {
       'targets:\n  - root: /opt/inetsrv\npacks:\n  - ../../dist/packs/inetsrv-4.0-sp6-x86.tgz\nacceptEula: true\n',
     );
     const parsed: AnswerFile[] = [];
-    for (const n of names) parsed.push(await parseAnswerFile(readFileSync(join(exampleDir, n), 'utf8'), join(exampleDir, n)));
+    for (const n of names)
+      parsed.push(await parseAnswerFile(readFileSync(join(exampleDir, n), 'utf8'), join(exampleDir, n)));
     const [fleet, full] = parsed;
     assert.equal(fleet!.targets.length, 3);
     assert.equal(fleet!.source.kind, 'feed');
     // the full example names every key the schema knows except the feed pair it shows as a comment
-    assert.deepEqual(Object.keys(full!.keyLines).sort(), ['acceptEula', 'backup', 'log', 'modified', 'packs', 'restart', 'targets', 'trust']);
+    assert.deepEqual(Object.keys(full!.keyLines).sort(), [
+      'acceptEula',
+      'backup',
+      'log',
+      'modified',
+      'packs',
+      'restart',
+      'targets',
+      'trust',
+    ]);
   });
 
   test('the JSON Schema in manifests/schema is generated from the zod schema and is strict', () => {
     const text = jsonSchemaText('answerFile');
-    const schema = JSON.parse(text) as { additionalProperties?: boolean; required?: string[]; properties: Record<string, unknown> };
+    const schema = JSON.parse(text) as {
+      additionalProperties?: boolean;
+      required?: string[];
+      properties: Record<string, unknown>;
+    };
     assert.equal(schema.additionalProperties, false);
     assert.deepEqual(schema.required, ['targets']);
-    assert.deepEqual(Object.keys(schema.properties).sort(), ['acceptEula', 'backup', 'feed', 'latest', 'log', 'modified', 'packs', 'restart', 'targets', 'trust']);
-    assert.equal(readFileSync(join(repo, 'manifests', 'schema', 'answerFile.schema.json'), 'utf8'), text, 'run pnpm build to regenerate manifests/schema');
+    assert.deepEqual(Object.keys(schema.properties).sort(), [
+      'acceptEula',
+      'backup',
+      'feed',
+      'latest',
+      'log',
+      'modified',
+      'packs',
+      'restart',
+      'targets',
+      'trust',
+    ]);
+    assert.equal(
+      readFileSync(join(repo, 'manifests', 'schema', 'answerFile.schema.json'), 'utf8'),
+      text,
+      'run pnpm build to regenerate manifests/schema',
+    );
   });
 
   test('EULA documents are recognised by name', () => {

@@ -111,7 +111,10 @@ describe('detectInstallation with trustRecord', () => {
     const inst = await detectInstallation(root, { trustRecord: true, recordOnly: true });
     await assert.rejects(hashPaths(inst, ['lib/b.js']), (e) => isServicepackError(e) && e.code === 'E_INCONSISTENT');
     // the listing refuses it too
-    await assert.rejects(detectInstallation(root, { trustRecord: true }), (e) => isServicepackError(e) && e.code === 'E_INCONSISTENT');
+    await assert.rejects(
+      detectInstallation(root, { trustRecord: true }),
+      (e) => isServicepackError(e) && e.code === 'E_INCONSISTENT',
+    );
   });
 });
 
@@ -139,11 +142,23 @@ describe('record checks without zod', () => {
     arch: 'x86',
     level: 6,
     hotfixes: ['Q236565'],
-    installed: [{ packId: 'inetsrv-4.0-sp6', kind: 'service-pack', fromLevel: 0, level: 6, backup: 'backup/inetsrv-4.0-sp6' }],
+    installed: [
+      { packId: 'inetsrv-4.0-sp6', kind: 'service-pack', fromLevel: 0, level: 6, backup: 'backup/inetsrv-4.0-sp6' },
+    ],
     files: { 'lib/a.js': { sha256: 'a'.repeat(64), size: 3, mode: 0o644 } },
     keptModified: ['conf/inetsrv.conf'],
     feeds: { 'https://example.invalid/index.json': { version: 3, seen: '2026-01-01T00:00:00Z' } },
-    history: [{ id: 't', packId: 'inetsrv-4.0-sp6', action: 'install', time: '2026-01-01T00:00:00Z', result: 'done', fromLevel: 0, toLevel: 6 }],
+    history: [
+      {
+        id: 't',
+        packId: 'inetsrv-4.0-sp6',
+        action: 'install',
+        time: '2026-01-01T00:00:00Z',
+        result: 'done',
+        fromLevel: 0,
+        toLevel: 6,
+      },
+    ],
   };
 
   test('what they accept, the zod schemas accept', () => {
@@ -154,15 +169,48 @@ describe('record checks without zod', () => {
     assert.ok(BuildInfoSchema.safeParse(bi).success);
   });
 
-  test("the quick rule for product paths accepts nothing the path rules or the owned-folder rule refuse", () => {
-    const agree = (p: string) => assert.equal(ownedPathReason(p) === undefined, unsafePathReason(p) === undefined && isOwnedPath(p), JSON.stringify(p));
+  test('the quick rule for product paths accepts nothing the path rules or the owned-folder rule refuse', () => {
+    const agree = (p: string) =>
+      assert.equal(
+        ownedPathReason(p) === undefined,
+        unsafePathReason(p) === undefined && isOwnedPath(p),
+        JSON.stringify(p),
+      );
     for (let c = 0; c <= 0xffff; c++) {
       const ch = String.fromCharCode(c);
       for (const p of [ch, `lib/${ch}`, `lib/a${ch}b.js`, `lib/x${ch}`, `${ch}lib/a.js`]) agree(p);
     }
-    for (const name of ['con', 'CON', 'aux.js', 'Nul.txt', 'com1', 'LPT9.x', 'conin$', 'com¹', 'cona', 'console.js', 'auxiliary']) for (const p of [name, `lib/${name}`, `lib/${name}/x`]) agree(p);
-    for (const top of ['.servicepack', 'wwwroot', 'WWWRoot', 'logs', 'Logs', 'run', 'RUN', 'runner', 'log']) for (const p of [top, `${top}/x`, `${top}x/y`]) agree(p);
-    for (const p of ['a/'.repeat(31) + 'b', 'a/'.repeat(32) + 'b', 'x'.repeat(240), 'x'.repeat(241), 'a..b', 'a/.b', 'a./b', 'a /b', '-/+', 'a//b', '/a', 'a/']) agree(p);
+    for (const name of [
+      'con',
+      'CON',
+      'aux.js',
+      'Nul.txt',
+      'com1',
+      'LPT9.x',
+      'conin$',
+      'com¹',
+      'cona',
+      'console.js',
+      'auxiliary',
+    ])
+      for (const p of [name, `lib/${name}`, `lib/${name}/x`]) agree(p);
+    for (const top of ['.servicepack', 'wwwroot', 'WWWRoot', 'logs', 'Logs', 'run', 'RUN', 'runner', 'log'])
+      for (const p of [top, `${top}/x`, `${top}x/y`]) agree(p);
+    for (const p of [
+      'a/'.repeat(31) + 'b',
+      'a/'.repeat(32) + 'b',
+      'x'.repeat(240),
+      'x'.repeat(241),
+      'a..b',
+      'a/.b',
+      'a./b',
+      'a /b',
+      '-/+',
+      'a//b',
+      '/a',
+      'a/',
+    ])
+      agree(p);
   });
 
   test('whatever the schemas refuse, they refuse too (and hand to the schema)', () => {
@@ -203,7 +251,14 @@ describe('record checks without zod', () => {
         delete s['history'];
       },
       // paths read back: the path rules, product files only, backups only under backup/
-      ...['/etc/hostname', '../x', 'lib/../../x', 'wwwroot/index.html', '.servicepack/state.json', 'lib/x\u009b2J.js'].map((k) => (s: Record<string, unknown>) => {
+      ...[
+        '/etc/hostname',
+        '../x',
+        'lib/../../x',
+        'wwwroot/index.html',
+        '.servicepack/state.json',
+        'lib/x\u009b2J.js',
+      ].map((k) => (s: Record<string, unknown>) => {
         (s['files'] as Record<string, unknown>)[k] = { sha256: 'a'.repeat(64), size: 3, mode: 0o644 };
       }),
       (s: Record<string, unknown>) => {

@@ -37,7 +37,18 @@ describe('detectInstallation', () => {
     assert.equal(inst.consistent, true);
     assert.deepEqual(inst.problems, []);
     assert.equal(inst.state, undefined);
-    assert.deepEqual([...inst.files.keys()], ['BUILDINFO.json', 'bin/inetsrv', 'conf/inetsrv.conf', 'lib/a.js', 'lib/b.js', 'lib/old.js', 'lib/platform/x86.js']);
+    assert.deepEqual(
+      [...inst.files.keys()],
+      [
+        'BUILDINFO.json',
+        'bin/inetsrv',
+        'conf/inetsrv.conf',
+        'lib/a.js',
+        'lib/b.js',
+        'lib/old.js',
+        'lib/platform/x86.js',
+      ],
+    );
     assert.equal(inst.files.get('bin/inetsrv')?.mode, 0o755);
     assert.equal(inst.files.get('lib/b.js')?.sha256, sha256Bytes('export const b = 1;\n'));
   });
@@ -126,7 +137,10 @@ describe('detectInstallation', () => {
     // a record read back must pass the path rules (state.ts), so one written from this tree must too
     for (const name of ['aux.js', 'x\u009b2J.js', 'notes.']) await writeFile(join(root, 'lib', name), 'x\n');
     const inst = await detectInstallation(root);
-    assert.deepEqual([...inst.files.keys()].filter((p) => p.startsWith('lib/') && !/^lib\/(a|b|old|platform\/x86)\.js$/.test(p)), []);
+    assert.deepEqual(
+      [...inst.files.keys()].filter((p) => p.startsWith('lib/') && !/^lib\/(a|b|old|platform\/x86)\.js$/.test(p)),
+      [],
+    );
     assert.deepEqual(inst.problems.map((p) => [p.path, p.kind]).sort(), [
       ['lib/aux.js', 'extra'],
       ['lib/notes.', 'extra'],

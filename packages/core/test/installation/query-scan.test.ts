@@ -25,7 +25,17 @@ async function recorded(extra: Partial<State> = {}): Promise<{ root: string; sta
   const root = await makeInstallation(0, vendor);
   cleanup.push(root);
   const state = await recordAsIs(root, {
-    history: [{ id: 't1', packId: 'inetsrv-4.0-sp0', action: 'install', time: '2026-01-01T00:00:00.000Z', result: 'done', fromLevel: 0, toLevel: 0 }],
+    history: [
+      {
+        id: 't1',
+        packId: 'inetsrv-4.0-sp0',
+        action: 'install',
+        time: '2026-01-01T00:00:00.000Z',
+        result: 'done',
+        fromLevel: 0,
+        toLevel: 0,
+      },
+    ],
     ...extra,
   });
   return { root, state };
@@ -69,15 +79,27 @@ describe('consistentInstallation (query-scan.ts)', () => {
     ['a file with another mode', (r) => chmod(join(r, 'lib', 'b.js'), 0o600)],
     ['a missing file', (r) => unlink(join(r, 'lib', 'old.js'))],
     ['an extra file', (r) => writeFile(join(r, 'lib', 'extra.js'), 'x\n')],
-    ['an extra folder with a file in it', (r) => mkdir(join(r, 'lib', 'x', 'y'), { recursive: true }).then(() => writeFile(join(r, 'lib', 'x', 'y', 'z.js'), ''))],
+    [
+      'an extra folder with a file in it',
+      (r) =>
+        mkdir(join(r, 'lib', 'x', 'y'), { recursive: true }).then(() =>
+          writeFile(join(r, 'lib', 'x', 'y', 'z.js'), ''),
+        ),
+    ],
     ['a link among the files', (r) => symlink('/etc/passwd', join(r, 'lib', 'passwd.js'))],
     ['a file replaced by a folder', (r) => unlink(join(r, 'lib', 'b.js')).then(() => mkdir(join(r, 'lib', 'b.js')))],
     ['no state record', (r) => rm(join(r, '.servicepack', 'state.json'))],
     ['a state record that is not JSON', (r) => writeFile(join(r, '.servicepack', 'state.json'), '{')],
-    ['a state record the quick check does not vouch for', (r, s) => writeFile(join(r, '.servicepack', 'state.json'), JSON.stringify({ ...s, format: 2 }))],
+    [
+      'a state record the quick check does not vouch for',
+      (r, s) => writeFile(join(r, '.servicepack', 'state.json'), JSON.stringify({ ...s, format: 2 })),
+    ],
     ['a state record that disagrees with BUILDINFO.json', (r, s) => writeState(r, { ...s, level: 1 })],
     ['hotfixes that disagree', (r, s) => writeState(r, { ...s, hotfixes: ['Q1'] })],
-    ['a BUILDINFO.json the quick check does not vouch for', (r) => writeFile(join(r, 'BUILDINFO.json'), JSON.stringify({ ...buildInfo(0), extra: 1 }))],
+    [
+      'a BUILDINFO.json the quick check does not vouch for',
+      (r) => writeFile(join(r, 'BUILDINFO.json'), JSON.stringify({ ...buildInfo(0), extra: 1 })),
+    ],
   ];
   for (const [what, change] of declined) {
     test(`declines ${what}; query gives the general detection's answer`, async () => {

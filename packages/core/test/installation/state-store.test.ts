@@ -23,9 +23,22 @@ const state: State = {
   arch: 'x86',
   level: 6,
   hotfixes: [],
-  installed: [{ packId: 'inetsrv-4.0-sp6', kind: 'service-pack', fromLevel: 0, level: 6, backup: 'backup/inetsrv-4.0-sp6' }],
+  installed: [
+    { packId: 'inetsrv-4.0-sp6', kind: 'service-pack', fromLevel: 0, level: 6, backup: 'backup/inetsrv-4.0-sp6' },
+  ],
   files: { 'lib/a.js': { sha256: 'a'.repeat(64), size: 3, mode: 0o644 } },
-  history: [{ id: 'tx1', packId: 'inetsrv-4.0-sp6', action: 'install', time: '2026-01-01T00:00:00.000Z', result: 'done', fromLevel: 0, toLevel: 6, backup: 'backup/inetsrv-4.0-sp6' }],
+  history: [
+    {
+      id: 'tx1',
+      packId: 'inetsrv-4.0-sp6',
+      action: 'install',
+      time: '2026-01-01T00:00:00.000Z',
+      result: 'done',
+      fromLevel: 0,
+      toLevel: 6,
+      backup: 'backup/inetsrv-4.0-sp6',
+    },
+  ],
 };
 
 describe('state store', () => {

@@ -20,7 +20,14 @@ import { readState } from '../../src/installation/state-store.js';
 import type { TransactionHooks } from '../../src/transaction/transaction.js';
 import { uninstallUpdate } from '../../src/operations/uninstall.js';
 import { verifyInstallation } from '../../src/operations/verify.js';
-import { levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, servicepackDirSettled } from '../install-fixtures.js';
+import {
+  levelSnapshot,
+  makeInstallation,
+  makePack,
+  makeVendor,
+  ownedSnapshot,
+  servicepackDirSettled,
+} from '../install-fixtures.js';
 
 // Hundreds of small transactions: on a RAM file system their fsyncs cost nothing (a crash image is
 // a copy taken in-process, so durability is not what these tests measure; test/crash-matrix.test.ts
@@ -82,7 +89,11 @@ async function recordHits(run: (hooks: TransactionHooks) => Promise<unknown>): P
  * abandons the run: its hook never returns, so the run never takes another step (like a killed
  * process) and holds nothing but memory.
  */
-async function crashImage(root: string, point: Hit, run: (hooks: TransactionHooks) => Promise<unknown>): Promise<string> {
+async function crashImage(
+  root: string,
+  point: Hit,
+  run: (hooks: TransactionHooks) => Promise<unknown>,
+): Promise<string> {
   const image = await tempDir('sp-crash-');
   dirs.push(image);
   await rm(image, { recursive: true });
@@ -157,17 +168,27 @@ async function crashMatrix(
     const spare = isDeep ? await copyOf(image) : undefined;
     const res = await recoverInstallation({ root: image });
     assert.equal(res.outcome !== undefined, journal !== undefined, label);
-    assert.equal(res.outcome?.direction, journal ? (expectNew(hits, point) ? 'rolled-forward' : 'rolled-back') : undefined, label);
+    assert.equal(
+      res.outcome?.direction,
+      journal ? (expectNew(hits, point) ? 'rolled-forward' : 'rolled-back') : undefined,
+      label,
+    );
     await assertWhole(image, expectNew(hits, point) ? to : from, label);
     if (journal) {
       // a rollback on a tree that had no record creates one, so the recovery is on file
       assert.equal((await verifyInstallation(image)).stateRecord, true, label);
       const history = (await readState(image))!.history;
-      assert.equal(history.filter((h) => h.id === journal.id && h.action === 'recover').length, journal.packs.length, `${label}: one recovery entry per pack`);
+      assert.equal(
+        history.filter((h) => h.id === journal.id && h.action === 'recover').length,
+        journal.packs.length,
+        `${label}: one recovery entry per pack`,
+      );
     }
     if (spare) {
       const probeCopy = await copyOf(spare);
-      const recHits = (await recordHits((h) => recoverInstallation({ root: probeCopy, hooks: h }))).filter(([n]) => n.startsWith('recover:'));
+      const recHits = (await recordHits((h) => recoverInstallation({ root: probeCopy, hooks: h }))).filter(([n]) =>
+        n.startsWith('recover:'),
+      );
       assert.ok(recHits.length > 0, `${label}: recovery has checkpoints`);
       for (const rp of recHits) {
         const img = await copyOf(spare);
@@ -194,7 +215,13 @@ describe('recovery after a crash at every checkpoint', () => {
   });
 
   test('SP1 and SP2 in one transaction (a chained install)', async (t) => {
-    const n = await crashMatrix('chained install', rtm, (root, hooks) => installPacks(opts(root, [sp1, sp2], hooks)), 0, 2);
+    const n = await crashMatrix(
+      'chained install',
+      rtm,
+      (root, hooks) => installPacks(opts(root, [sp1, sp2], hooks)),
+      0,
+      2,
+    );
     t.diagnostic(`${n.points} crash points`);
   });
 
@@ -205,7 +232,17 @@ describe('recovery after a crash at every checkpoint', () => {
       await installPacks(opts(root, [sp2]));
       return root;
     };
-    const n = await crashMatrix('uninstall', setup, (root, hooks) => uninstallUpdate({ root, restart: 'auto', hooks }), 2, 1, [['commit:file', 2], ['record:committed', 1]]);
+    const n = await crashMatrix(
+      'uninstall',
+      setup,
+      (root, hooks) => uninstallUpdate({ root, restart: 'auto', hooks }),
+      2,
+      1,
+      [
+        ['commit:file', 2],
+        ['record:committed', 1],
+      ],
+    );
     t.diagnostic(`${n.points} crash points, and ${n.recoveryPoints} crashes inside recovery`);
   });
 
@@ -235,7 +272,10 @@ describe('recovery after a crash at every checkpoint', () => {
     assert.equal(await readJournal(image), undefined);
     const res = await recoverInstallation({ root: image });
     assert.equal(res.outcome, undefined);
-    assert.ok(res.cleaned.some((c) => c.startsWith('.servicepack/staging/')), JSON.stringify(res.cleaned));
+    assert.ok(
+      res.cleaned.some((c) => c.startsWith('.servicepack/staging/')),
+      JSON.stringify(res.cleaned),
+    );
     assert.deepEqual(await servicepackDirSettled(image), ['trust']);
     assert.deepEqual(await ownedSnapshot(image), levels[0]);
   });
@@ -244,9 +284,17 @@ describe('recovery after a crash at every checkpoint', () => {
     const root = await rtm();
     const image = await crashImage(root, ['commit:file', 2], (h) => installPacks(opts(root, [sp1], h)));
     const { queryInstallation } = await import('../../src/installation/query.js');
-    await assert.rejects(queryInstallation(image), { code: 'E_NEEDS_RECOVER', exitCode: 6, message: /run servicepack recover --root/ });
+    await assert.rejects(queryInstallation(image), {
+      code: 'E_NEEDS_RECOVER',
+      exitCode: 6,
+      message: /run servicepack recover --root/,
+    });
     await assert.rejects(verifyInstallation(image), { code: 'E_NEEDS_RECOVER', exitCode: 6 });
     await writeFile(join(image, '.servicepack', 'lock'), `${process.ppid}\n`);
-    await assert.rejects(queryInstallation(image), { code: 'E_BUSY', exitCode: 5, message: new RegExp(`pid ${process.ppid}`) });
+    await assert.rejects(queryInstallation(image), {
+      code: 'E_BUSY',
+      exitCode: 5,
+      message: new RegExp(`pid ${process.ppid}`),
+    });
   });
 });

@@ -13,7 +13,19 @@ import { type InstallOptions, installPacks } from '../../src/operations/install.
 import type { State } from '../../src/installation/state.js';
 import { uninstallUpdate } from '../../src/operations/uninstall.js';
 import { NO_STATE_NOTE, verifyInstallation, verifyLine } from '../../src/operations/verify.js';
-import { levelFiles, levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, readJson, servicepackDirSettled, snapshot, tempDir, type TreeSpec } from '../install-fixtures.js';
+import {
+  levelFiles,
+  levelSnapshot,
+  makeInstallation,
+  makePack,
+  makeVendor,
+  ownedSnapshot,
+  readJson,
+  servicepackDirSettled,
+  snapshot,
+  tempDir,
+  type TreeSpec,
+} from '../install-fixtures.js';
 
 const vendor = makeVendor();
 const dirs: string[] = [];
@@ -28,10 +40,15 @@ before(async () => {
   target['lib/b.js'] = { content: 'export const b = 1;\n', mode: 0o640 };
   sp1 = (await makePack(vendor, { level: 1, fromLevels: [0], target }, out)).path;
   const sp1Tree = { ...target };
-  const sp2Target = { ...sp1Tree, ...levelFiles(2), 'lib/b.js': { content: 'export const b = 2; // SP2\n', mode: 0o640 } };
+  const sp2Target = {
+    ...sp1Tree,
+    ...levelFiles(2),
+    'lib/b.js': { content: 'export const b = 2; // SP2\n', mode: 0o640 },
+  };
   sp2 = (await makePack(vendor, { level: 2, fromLevels: [1], target: sp2Target }, out)).path;
   const hfTarget: TreeSpec = { ...sp1Tree, 'lib/a.js': 'export const a = 3; // Q100001\n' };
-  hfTarget['BUILDINFO.json'] = `${JSON.stringify({ ...JSON.parse(sp1Tree['BUILDINFO.json'] as string), hotfixes: ['Q100001'] }, null, 2)}\n`;
+  hfTarget['BUILDINFO.json'] =
+    `${JSON.stringify({ ...JSON.parse(sp1Tree['BUILDINFO.json'] as string), hotfixes: ['Q100001'] }, null, 2)}\n`;
   hotfix = (
     await makePack(
       vendor,
@@ -63,7 +80,12 @@ async function rtm(): Promise<string> {
 const install = (root: string, packs: string[], extra: Partial<InstallOptions> = {}) =>
   installPacks({ root, packs, backup: true, modified: 'stop', restart: 'auto', dryRun: false, ...extra });
 
-async function refused(root: string, run: () => Promise<unknown>, code: string, exit: number): Promise<ServicepackError> {
+async function refused(
+  root: string,
+  run: () => Promise<unknown>,
+  code: string,
+  exit: number,
+): Promise<ServicepackError> {
   const before = await snapshot(root);
   const e = await run().then(
     () => assert.fail(`expected ${code}`),
@@ -112,7 +134,12 @@ describe('uninstall', () => {
     const root = await rtm();
     await install(root, [sp1]);
     await install(root, [hotfix]);
-    const e = await refused(root, () => uninstallUpdate({ root, id: 'inetsrv-4.0-sp1', restart: 'auto' }), 'E_NOT_REMOVABLE', 3);
+    const e = await refused(
+      root,
+      () => uninstallUpdate({ root, id: 'inetsrv-4.0-sp1', restart: 'auto' }),
+      'E_NOT_REMOVABLE',
+      3,
+    );
     assert.match(e.message, /uninstall Q100001 first, then inetsrv-4\.0-sp1/);
     assert.deepEqual(e.details['order'], ['Q100001', 'inetsrv-4.0-sp1']);
     await refused(root, () => uninstallUpdate({ root, id: 'Q999999', restart: 'auto' }), 'E_NOT_REMOVABLE', 3);
@@ -181,7 +208,10 @@ describe('uninstall', () => {
   test('a damaged backup is found before anything moves: exit 4', async () => {
     const root = await rtm();
     await install(root, [sp1]);
-    await writeFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp1', 'files', 'lib', 'a.js'), 'not what was backed up\n');
+    await writeFile(
+      join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp1', 'files', 'lib', 'a.js'),
+      'not what was backed up\n',
+    );
     const e = await refused(root, () => uninstallUpdate({ root, restart: 'auto' }), 'E_HASH_MISMATCH', 4);
     assert.match(e.message, /uninstall data is damaged/);
     await rm(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp1', 'backup.json'));
@@ -215,7 +245,13 @@ describe('verify', () => {
     assert.equal(v.clean, false);
     assert.deepEqual(
       v.problems.map((p) => verifyLine(p)),
-      ['.M.      bin/inetsrv', '..5      lib/a.js', 'S.5      lib/b.js', 'extra    lib/intruder.js', 'missing  lib/new/c.js'],
+      [
+        '.M.      bin/inetsrv',
+        '..5      lib/a.js',
+        'S.5      lib/b.js',
+        'extra    lib/intruder.js',
+        'missing  lib/new/c.js',
+      ],
     );
   });
 

@@ -22,7 +22,13 @@ function builtIndex(): FeedIndex {
   return FeedIndexSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
 }
 
-const at = (level: number, arch: 'x86' | 'alpha' = 'x86', hotfixes: string[] = []): ApplicabilityTarget => ({ product: 'inetsrv', version: '4.0.0', arch, level, hotfixes });
+const at = (level: number, arch: 'x86' | 'alpha' = 'x86', hotfixes: string[] = []): ApplicabilityTarget => ({
+  product: 'inetsrv',
+  version: '4.0.0',
+  arch,
+  level,
+  hotfixes,
+});
 
 describe('selectUpdates on the built feed', () => {
   const index = builtIndex();
@@ -50,9 +56,18 @@ describe('selectUpdates on the built feed', () => {
 
   test('ids pick the entry for the installation arch; unknown ids and other arches are refused', () => {
     assert.deepEqual(ids(selectByIds(at(5), index, ['Q236565'], 'feed')), ['Q236565/x86']);
-    assert.throws(() => selectByIds(at(5), index, ['Q999999'], 'feed'), (e: unknown) => isServicepackError(e) && e.exitCode === 2 && /servicepack check --feed feed/.test(e.message));
-    const onlyAlpha: FeedIndex = { ...index, packs: index.packs.filter((p) => !(p.id === 'Q236565' && p.arch === 'x86')) };
-    assert.throws(() => selectByIds(at(5), onlyAlpha, ['Q236565'], 'feed'), (e: unknown) => isServicepackError(e) && e.code === 'E_WRONG_ARCH');
+    assert.throws(
+      () => selectByIds(at(5), index, ['Q999999'], 'feed'),
+      (e: unknown) => isServicepackError(e) && e.exitCode === 2 && /servicepack check --feed feed/.test(e.message),
+    );
+    const onlyAlpha: FeedIndex = {
+      ...index,
+      packs: index.packs.filter((p) => !(p.id === 'Q236565' && p.arch === 'x86')),
+    };
+    assert.throws(
+      () => selectByIds(at(5), onlyAlpha, ['Q236565'], 'feed'),
+      (e: unknown) => isServicepackError(e) && e.code === 'E_WRONG_ARCH',
+    );
   });
 
   test('titles for people', () => {
@@ -82,7 +97,11 @@ describe('TransactionLog', () => {
     log.begin({ packs: ['a.tgz'] });
     log.sink({ type: 'step', step: 'verify', state: 'started' });
     log.sink({ type: 'info', message: 'hello' });
-    assert.equal(existsSync(transactionLogPath(root, 'tx1')), false, 'nothing in the installation before it is changed');
+    assert.equal(
+      existsSync(transactionLogPath(root, 'tx1')),
+      false,
+      'nothing in the installation before it is changed',
+    );
     log.sink({ type: 'step', step: 'stage', state: 'started' });
     assert.equal(existsSync(transactionLogPath(root, 'tx1')), false, 'staging is undone without a trace on a refusal');
     log.sink({ type: 'step', step: 'commit', state: 'started' });
@@ -91,7 +110,10 @@ describe('TransactionLog', () => {
     log.end({ exitCode: 1, ok: false });
     log.close();
     shared.close();
-    const own = (await readFile(transactionLogPath(root, 'tx1'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const own = (await readFile(transactionLogPath(root, 'tx1'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(
       own.map((l) => [l['event'], l['step'] ?? null]),
       [
@@ -104,9 +126,18 @@ describe('TransactionLog', () => {
         ['result', null],
       ],
     );
-    assert.deepEqual(own[0], { time: '2026-01-02T03:04:05.000Z', target: root, transactionId: 'tx1', event: 'begin', packs: ['a.tgz'] });
+    assert.deepEqual(own[0], {
+      time: '2026-01-02T03:04:05.000Z',
+      target: root,
+      transactionId: 'tx1',
+      event: 'begin',
+      packs: ['a.tgz'],
+    });
     assert.equal(own[6]!['exitCode'], 0, 'the first outcome is the one logged');
-    assert.equal(await readFile(join(dir, 'logs', 'fleet.jsonl'), 'utf8'), await readFile(transactionLogPath(root, 'tx1'), 'utf8'));
+    assert.equal(
+      await readFile(join(dir, 'logs', 'fleet.jsonl'), 'utf8'),
+      await readFile(transactionLogPath(root, 'tx1'), 'utf8'),
+    );
     assert.deepEqual(log.files, [transactionLogPath(root, 'tx1'), join(dir, 'logs', 'fleet.jsonl')]);
   });
 

@@ -54,7 +54,13 @@ describe('pack round trip', () => {
 
   it('writes, opens, stages and reads documents', async () => {
     const out = join(dir, 'a.tgz');
-    const res = await writePack({ out, manifest, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    const res = await writePack({
+      out,
+      manifest,
+      privateKeys: [key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     assert.equal(res.sha256, await sha256Of(out));
     assert.equal(res.size, (await stat(out)).size);
     const pack = await openPack(out, { trustedKeys: [key.trusted] });
@@ -90,11 +96,23 @@ describe('pack round trip', () => {
   it('is deterministic and GNU tar lists it in the canonical order', async () => {
     const a = join(dir, 'det-a.tgz');
     const b = join(dir, 'det-b.tgz');
-    await writePack({ out: a, manifest, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    await writePack({
+      out: a,
+      manifest,
+      privateKeys: [key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     // same content, different input order and on-disk modes: still the same bytes
     const shuffled: Manifest = { ...manifest, files: [...manifest.files].reverse(), fixes: [...manifest.fixes] };
     execFileSync('chmod', ['0600', join(payloadDir, 'lib/big.bin')]);
-    await writePack({ out: b, manifest: shuffled, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    await writePack({
+      out: b,
+      manifest: shuffled,
+      privateKeys: [key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     assert.equal(await sha256Of(a), await sha256Of(b));
     const listing = execFileSync('tar', ['-tzf', a], { encoding: 'utf8' }).trim().split('\n');
     assert.equal(listing[0], 'servicepack.json');
@@ -114,7 +132,10 @@ describe('pack round trip', () => {
     const x = join(dir, 'gnu-x');
     await mkdir(x);
     execFileSync('tar', ['-xzf', a, '-C', x]);
-    assert.equal(await sha256Of(join(x, 'payload/lib/big.bin')), manifest.files.find((f) => f.path === 'lib/big.bin')!.sha256);
+    assert.equal(
+      await sha256Of(join(x, 'payload/lib/big.bin')),
+      manifest.files.find((f) => f.path === 'lib/big.bin')!.sha256,
+    );
     assert.deepEqual(await readFile(join(x, 'servicepack.json')), serializeManifest(manifest));
   });
 
@@ -122,21 +143,42 @@ describe('pack round trip', () => {
     const unsigned = join(dir, 'unsigned.tgz');
     const signedDirect = join(dir, 'signed-direct.tgz');
     const second = makeKey();
-    await writePack({ out: unsigned, manifest, privateKeys: [], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
-    assert.deepEqual(execFileSync('tar', ['-tzf', unsigned], { encoding: 'utf8' }).split('\n').slice(0, 2), ['servicepack.json', 'payload/BUILDINFO.json']);
+    await writePack({
+      out: unsigned,
+      manifest,
+      privateKeys: [],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
+    assert.deepEqual(execFileSync('tar', ['-tzf', unsigned], { encoding: 'utf8' }).split('\n').slice(0, 2), [
+      'servicepack.json',
+      'payload/BUILDINFO.json',
+    ]);
     await assert.rejects(openPack(unsigned, { trustedKeys: [key.trusted] }), rejectsWith('E_UNSIGNED'));
     const allowed = await openPack(unsigned, { trustedKeys: [key.trusted], allowUnsigned: true });
     assert.equal(allowed.unsigned, true);
     assert.deepEqual(allowed.signedBy, []);
 
     await signPack(unsigned, key.privateKey);
-    await writePack({ out: signedDirect, manifest, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    await writePack({
+      out: signedDirect,
+      manifest,
+      privateKeys: [key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     assert.equal(await sha256Of(unsigned), await sha256Of(signedDirect));
 
     await signPack(unsigned, second.privateKey);
     await signPack(unsigned, second.privateKey); // idempotent per key
     const both = join(dir, 'both.tgz');
-    await writePack({ out: both, manifest, privateKeys: [second.privateKey, key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    await writePack({
+      out: both,
+      manifest,
+      privateKeys: [second.privateKey, key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     assert.equal(await sha256Of(unsigned), await sha256Of(both));
     const p = await openPack(unsigned, { trustedKeys: [key.trusted, second.trusted] });
     assert.deepEqual(p.signedBy.sort(), [key.trusted.keyid, second.trusted.keyid].sort());
@@ -148,7 +190,13 @@ describe('pack round trip', () => {
 
   it('refuses tampering and untrusted signers', async () => {
     const out = join(dir, 'trust.tgz');
-    await writePack({ out, manifest, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    await writePack({
+      out,
+      manifest,
+      privateKeys: [key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     const tar = gunzipSync(await readFile(out));
 
     // one payload byte changed
@@ -169,7 +217,10 @@ describe('pack round trip', () => {
     const p2 = join(dir, 'manifest-byte.tgz');
     await writeFile(p2, gzipSync(t2));
     await assert.rejects(openPack(p2, { trustedKeys: [key.trusted] }), rejectsWith('E_BAD_SIGNATURE'));
-    await assert.rejects(openPack(p2, { trustedKeys: [key.trusted], allowUnsigned: true }), rejectsWith('E_BAD_SIGNATURE'));
+    await assert.rejects(
+      openPack(p2, { trustedKeys: [key.trusted], allowUnsigned: true }),
+      rejectsWith('E_BAD_SIGNATURE'),
+    );
 
     // unknown key
     const other = makeKey();
@@ -178,12 +229,18 @@ describe('pack round trip', () => {
     assert.equal((await openPack(out, { trustedKeys: [other.trusted], allowUnsigned: true })).unsigned, true);
 
     // revoked key: refused even with --allow-unsigned
-    await assert.rejects(openPack(out, { trustedKeys: [key.trusted], revokedKeyIds: [key.trusted.keyid] }), (e: unknown) => {
-      rejectsWith('E_UNTRUSTED_KEY')(e);
-      assert.match((e as Error).message, /revoked/);
-      return true;
-    });
-    await assert.rejects(openPack(out, { trustedKeys: [], revokedKeyIds: [key.trusted.keyid], allowUnsigned: true }), rejectsWith('E_UNTRUSTED_KEY'));
+    await assert.rejects(
+      openPack(out, { trustedKeys: [key.trusted], revokedKeyIds: [key.trusted.keyid] }),
+      (e: unknown) => {
+        rejectsWith('E_UNTRUSTED_KEY')(e);
+        assert.match((e as Error).message, /revoked/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      openPack(out, { trustedKeys: [], revokedKeyIds: [key.trusted.keyid], allowUnsigned: true }),
+      rejectsWith('E_UNTRUSTED_KEY'),
+    );
   });
 
   it('checks the schema only after the signature, and lists the issues', async () => {
@@ -206,8 +263,20 @@ describe('pack round trip', () => {
 
   it('writePack refuses a payload that does not match the manifest and leaves no file', async () => {
     const out = join(dir, 'mismatch.tgz');
-    const m: Manifest = { ...manifest, files: manifest.files.map((f) => (f.path === 'conf/inetsrv.conf' ? { ...f, sha256: sha('other') } : f)) };
-    await assert.rejects(writePack({ out, manifest: m, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] }), rejectsWith('E_HASH_MISMATCH'));
+    const m: Manifest = {
+      ...manifest,
+      files: manifest.files.map((f) => (f.path === 'conf/inetsrv.conf' ? { ...f, sha256: sha('other') } : f)),
+    };
+    await assert.rejects(
+      writePack({
+        out,
+        manifest: m,
+        privateKeys: [key.privateKey],
+        payloadDir,
+        documents: [{ name: 'EULA.txt', path: eula }],
+      }),
+      rejectsWith('E_HASH_MISMATCH'),
+    );
     assert.ok(!existsSync(out));
     const leftovers = (await import('node:fs')).readdirSync(dir).filter((n) => n.includes('mismatch'));
     assert.deepEqual(leftovers, []);
@@ -215,7 +284,13 @@ describe('pack round trip', () => {
 
   it('stagePayload refuses an existing staging folder without touching it', async () => {
     const out = join(dir, 'exists.tgz');
-    await writePack({ out, manifest, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    await writePack({
+      out,
+      manifest,
+      privateKeys: [key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     const pack = await openPack(out, { trustedKeys: [key.trusted] });
     const staging = join(dir, 'exists-stage');
     await mkdir(staging);
@@ -226,10 +301,22 @@ describe('pack round trip', () => {
 
   it('detects a pack swapped after verification', async () => {
     const out = join(dir, 'swap.tgz');
-    await writePack({ out, manifest, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    await writePack({
+      out,
+      manifest,
+      privateKeys: [key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     const pack = await openPack(out, { trustedKeys: [key.trusted] });
     const m2 = { ...manifest, title: 'something else' };
-    await writePack({ out, manifest: m2, privateKeys: [key.privateKey], payloadDir, documents: [{ name: 'EULA.txt', path: eula }] });
+    await writePack({
+      out,
+      manifest: m2,
+      privateKeys: [key.privateKey],
+      payloadDir,
+      documents: [{ name: 'EULA.txt', path: eula }],
+    });
     await assert.rejects(stagePayload(pack, join(dir, 'swap-stage')), rejectsWith('E_BAD_SIGNATURE'));
     assert.ok(!existsSync(join(dir, 'swap-stage')));
   });

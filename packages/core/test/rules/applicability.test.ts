@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ApplicabilityCandidate, type ApplicabilityTarget, applicablePacks, checkApplicable, includedInLevel } from '../../src/rules/applicability.js';
+import {
+  type ApplicabilityCandidate,
+  type ApplicabilityTarget,
+  applicablePacks,
+  checkApplicable,
+  includedInLevel,
+} from '../../src/rules/applicability.js';
 import { ServicepackError } from '../../src/support/errors.js';
 import type { Manifest } from '../../src/pack/manifest.js';
 
@@ -63,8 +69,14 @@ describe('checkApplicable', () => {
   });
 
   test('wrong arch names the pack that would apply', () => {
-    const e = refusal(() => checkApplicable(x86rtm, sp(6, { arch: 'alpha' }), { packPath: '/packs/inetsrv-4.0-sp6-alpha.tgz' }), 'E_WRONG_ARCH');
-    assert.equal(e.message, 'inetsrv-4.0-sp6-alpha.tgz is for alpha; this installation is x86: use inetsrv-4.0-sp6-x86.tgz');
+    const e = refusal(
+      () => checkApplicable(x86rtm, sp(6, { arch: 'alpha' }), { packPath: '/packs/inetsrv-4.0-sp6-alpha.tgz' }),
+      'E_WRONG_ARCH',
+    );
+    assert.equal(
+      e.message,
+      'inetsrv-4.0-sp6-alpha.tgz is for alpha; this installation is x86: use inetsrv-4.0-sp6-x86.tgz',
+    );
     assert.equal(e.details['suggestion'], 'inetsrv-4.0-sp6-x86.tgz');
     // without a file name the suggestion is built from the pack id
     const e2 = refusal(() => checkApplicable({ ...x86rtm, arch: 'alpha' }, sp(6)), 'E_WRONG_ARCH');
@@ -74,7 +86,10 @@ describe('checkApplicable', () => {
   test('version outside the semver range', () => {
     const e = refusal(() => checkApplicable({ ...x86rtm, version: '5.0.0' }, sp(6)), 'E_WRONG_VERSION');
     assert.match(e.message, /applies to inetsrv >=4\.0\.0 <4\.1\.0; this installation is inetsrv 5\.0\.0/);
-    refusal(() => checkApplicable(x86rtm, sp(6, { appliesTo: { version: 'not a range!', levels: [0] } })), 'E_INVALID_MANIFEST');
+    refusal(
+      () => checkApplicable(x86rtm, sp(6, { appliesTo: { version: 'not a range!', levels: [0] } })),
+      'E_INVALID_MANIFEST',
+    );
   });
 
   test('the same service pack again: already installed', () => {
@@ -94,14 +109,23 @@ describe('checkApplicable', () => {
   });
 
   test('a level the pack does not list (minimum level not reached)', () => {
-    const e = refusal(() => checkApplicable(x86rtm, sp(6, { appliesTo: { version: '4.0.x', levels: [3, 4, 5] } })), 'E_WRONG_LEVEL');
-    assert.equal(e.message, 'inetsrv-4.0-sp6 installs on Service Pack 3, Service Pack 4 or Service Pack 5; this installation is at RTM: install Service Pack 3 first');
+    const e = refusal(
+      () => checkApplicable(x86rtm, sp(6, { appliesTo: { version: '4.0.x', levels: [3, 4, 5] } })),
+      'E_WRONG_LEVEL',
+    );
+    assert.equal(
+      e.message,
+      'inetsrv-4.0-sp6 installs on Service Pack 3, Service Pack 4 or Service Pack 5; this installation is at RTM: install Service Pack 3 first',
+    );
   });
 
   test('an SP over a hotfix it does not include is refused; one it supersedes is fine', () => {
     const target = { ...x86rtm, level: 5, hotfixes: ['Q236565'] };
     const e = refusal(() => checkApplicable(target, sp(6)), 'E_WRONG_LEVEL');
-    assert.match(e.message, /does not include hotfix Q236565 installed here and would undo it: uninstall Q236565 first/);
+    assert.match(
+      e.message,
+      /does not include hotfix Q236565 installed here and would undo it: uninstall Q236565 first/,
+    );
     checkApplicable(target, sp(6, { supersedes: ['Q236565'] }));
   });
 
@@ -122,7 +146,10 @@ describe('checkApplicable', () => {
 
   test('hotfix on a level below its base: install the service pack first', () => {
     const e = refusal(() => checkApplicable({ ...x86rtm, level: 3 }, hotfix('Q236565', 5, 6)), 'E_WRONG_LEVEL');
-    assert.equal(e.message, 'Q236565 is for Service Pack 5; this installation is at Service Pack 3: install Service Pack 5 first, or Service Pack 6, which includes the fix');
+    assert.equal(
+      e.message,
+      'Q236565 is for Service Pack 5; this installation is at Service Pack 3: install Service Pack 5 first, or Service Pack 6, which includes the fix',
+    );
     assert.equal(e.details['includedIn'], 6);
   });
 
@@ -135,14 +162,23 @@ describe('checkApplicable', () => {
   test('hotfix on a newer level that does not ship its fix yet: the service pack that does', () => {
     // fix first ships in SP7; on SP6 the SP5 hotfix would downgrade files
     const e = refusal(() => checkApplicable({ ...x86rtm, level: 6 }, hotfix('Q9', 5, 7)), 'E_WRONG_LEVEL');
-    assert.equal(e.message, 'Q9 is for Service Pack 5; this installation is at Service Pack 6: install Service Pack 7, which includes the fix');
+    assert.equal(
+      e.message,
+      'Q9 is for Service Pack 5; this installation is at Service Pack 6: install Service Pack 7, which includes the fix',
+    );
     // a feed entry carries no fix levels: nothing is claimed about which service pack includes it
     const unknown = hotfix('Q9', 5, 7, { fixes: [{ id: 'Q9', title: 't', summary: 's' }] });
     assert.equal(includedInLevel(unknown), undefined);
     const e2 = refusal(() => checkApplicable({ ...x86rtm, level: 6 }, unknown), 'E_WRONG_LEVEL');
-    assert.equal(e2.message, 'Q9 is for Service Pack 5; this installation is at Service Pack 6: ask the vendor for a build of Q9 for Service Pack 6');
+    assert.equal(
+      e2.message,
+      'Q9 is for Service Pack 5; this installation is at Service Pack 6: ask the vendor for a build of Q9 for Service Pack 6',
+    );
     const e3 = refusal(() => checkApplicable({ ...x86rtm, level: 4 }, unknown), 'E_WRONG_LEVEL');
-    assert.equal(e3.message, 'Q9 is for Service Pack 5; this installation is at Service Pack 4: install Service Pack 5 first');
+    assert.equal(
+      e3.message,
+      'Q9 is for Service Pack 5; this installation is at Service Pack 4: install Service Pack 5 first',
+    );
   });
 
   test('the whole decision table for SP1 … SP6 and hotfix Q236565 on every released level', () => {
@@ -163,14 +199,23 @@ describe('checkApplicable', () => {
         const want = t.level < m.level ? 'ok' : t.level === m.level ? 'E_ALREADY_INSTALLED' : 'E_DOWNGRADE';
         assert.equal(outcome(t, m), want, `${m.id} on level ${t.level} [${t.hotfixes.join(',')}]`);
       }
-      const wantQ = t.hotfixes.includes('Q236565') ? 'E_ALREADY_INSTALLED' : t.level === 5 ? 'ok' : t.level === 6 ? 'E_SUPERSEDED' : 'E_WRONG_LEVEL';
+      const wantQ = t.hotfixes.includes('Q236565')
+        ? 'E_ALREADY_INSTALLED'
+        : t.level === 5
+          ? 'ok'
+          : t.level === 6
+            ? 'E_SUPERSEDED'
+            : 'E_WRONG_LEVEL';
       assert.equal(outcome(t, q), wantQ, `Q236565 on level ${t.level} [${t.hotfixes.join(',')}]`);
     }
   });
 
   describe('with the other packs known, a refusal names the newest one that applies', () => {
     const all: ApplicabilityCandidate[] = [
-      ...[1, 2, 3, 4, 5, 6].map((n) => ({ ...sp(n, n === 6 ? { supersedes: ['Q236565'] } : {}), file: `/packs/inetsrv-4.0-sp${n}-x86.tgz` })),
+      ...[1, 2, 3, 4, 5, 6].map((n) => ({
+        ...sp(n, n === 6 ? { supersedes: ['Q236565'] } : {}),
+        file: `/packs/inetsrv-4.0-sp${n}-x86.tgz`,
+      })),
       { ...sp(6, { arch: 'alpha', supersedes: ['Q236565'] }), file: '/packs/inetsrv-4.0-sp6-alpha.tgz' },
       { ...hotfix('Q236565', 5, 6), file: '/packs/inetsrv-4.0-sp5-q236565-x86.tgz' },
     ];
@@ -197,15 +242,27 @@ describe('checkApplicable', () => {
     });
 
     test('a hotfix below its level, and a service pack already installed', () => {
-      const e = refusal(() => checkApplicable({ ...x86rtm, level: 4 }, hotfix('Q236565', 5, 6), { alternatives: all }), 'E_WRONG_LEVEL');
+      const e = refusal(
+        () => checkApplicable({ ...x86rtm, level: 4 }, hotfix('Q236565', 5, 6), { alternatives: all }),
+        'E_WRONG_LEVEL',
+      );
       assert.equal(
         e.message,
         'Q236565 is for Service Pack 5; this installation is at Service Pack 4: install Service Pack 5 first, or Service Pack 6, which includes the fix — the newest pack that applies is Service Pack 6 (inetsrv-4.0-sp6-x86.tgz)',
       );
-      const e2 = refusal(() => checkApplicable({ ...x86rtm, level: 5, hotfixes: ['Q236565'] }, sp(5), { alternatives: all }), 'E_ALREADY_INSTALLED');
-      assert.match(e2.message, /at Service Pack 5, hotfix Q236565; nothing to do .* — the newest pack that applies is Service Pack 6 \(inetsrv-4\.0-sp6-x86\.tgz\)$/);
+      const e2 = refusal(
+        () => checkApplicable({ ...x86rtm, level: 5, hotfixes: ['Q236565'] }, sp(5), { alternatives: all }),
+        'E_ALREADY_INSTALLED',
+      );
+      assert.match(
+        e2.message,
+        /at Service Pack 5, hotfix Q236565; nothing to do .* — the newest pack that applies is Service Pack 6 \(inetsrv-4\.0-sp6-x86\.tgz\)$/,
+      );
       // nothing newer known: the manifest's own knowledge is all there is
-      const e3 = refusal(() => checkApplicable({ ...x86rtm, level: 6 }, sp(6), { alternatives: all }), 'E_ALREADY_INSTALLED');
+      const e3 = refusal(
+        () => checkApplicable({ ...x86rtm, level: 6 }, sp(6), { alternatives: all }),
+        'E_ALREADY_INSTALLED',
+      );
       assert.match(e3.message, /only a service pack newer than Service Pack 6 adds fixes$/);
       assert.equal(e3.details['instead'], undefined);
     });

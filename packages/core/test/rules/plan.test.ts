@@ -85,14 +85,22 @@ describe('planInstall', () => {
     const files = new Map(disk);
     files.set('lib/a.js', meta('a-edited'));
     files.set('lib/new/c.js', meta('someone put this here'));
-    const m = manifest([put('lib/a.js', 'a1', ['a0']), put('lib/new/c.js', 'c1', []), put('lib/b.js', 'b1', ['b0']), put('lib/missing.js', 'm1', ['m0'])]);
+    const m = manifest([
+      put('lib/a.js', 'a1', ['a0']),
+      put('lib/new/c.js', 'c1', []),
+      put('lib/b.js', 'b1', ['b0']),
+      put('lib/missing.js', 'm1', ['m0']),
+    ]);
     const e = refusal(() => planInstall({ files }, m, { modified: 'stop' }), 'E_LOCALLY_MODIFIED');
     assert.equal(e.exitCode, 3);
     assert.deepEqual(
       (e.details['files'] as { path: string }[]).map((f) => f.path),
       ['lib/a.js', 'lib/new/c.js', 'lib/missing.js'],
     );
-    assert.match(e.message, /3 files were changed here.*lib\/a\.js, lib\/new\/c\.js, lib\/missing\.js \(missing\).*--overwrite-modified/);
+    assert.match(
+      e.message,
+      /3 files were changed here.*lib\/a\.js, lib\/new\/c\.js, lib\/missing\.js \(missing\).*--overwrite-modified/,
+    );
   });
 
   test('--overwrite-modified replaces them (original recorded as before, for the backup)', () => {
@@ -114,7 +122,9 @@ describe('planInstall', () => {
   test('--keep-modified leaves them and records them', () => {
     const files = new Map(disk);
     files.set('lib/a.js', meta('a-edited'));
-    const p = planInstall({ files }, manifest([put('lib/a.js', 'a1', ['a0']), put('lib/b.js', 'b1', ['b0'])]), { modified: 'keep' });
+    const p = planInstall({ files }, manifest([put('lib/a.js', 'a1', ['a0']), put('lib/b.js', 'b1', ['b0'])]), {
+      modified: 'keep',
+    });
     assert.deepEqual(
       p.ops.map((o) => o.path),
       ['lib/b.js'],
@@ -128,7 +138,10 @@ describe('planInstall', () => {
   test('BUILDINFO.json cannot be kept: it records the level', () => {
     const files = new Map(disk);
     files.set('BUILDINFO.json', meta('bi-edited'));
-    refusal(() => planInstall({ files }, manifest([put('BUILDINFO.json', 'bi1', ['bi0'])]), { modified: 'keep' }), 'E_LOCALLY_MODIFIED');
+    refusal(
+      () => planInstall({ files }, manifest([put('BUILDINFO.json', 'bi1', ['bi0'])]), { modified: 'keep' }),
+      'E_LOCALLY_MODIFIED',
+    );
   });
 
   test('a modified config file is never overwritten, whatever the policy: the default goes to .spnew', () => {
@@ -163,12 +176,27 @@ describe('planInstall', () => {
   });
 
   test('paths a pack must not touch are refused, however well signed', () => {
-    for (const path of ['.servicepack/trust/evil.pub', '.ServicePack/state.json', 'wwwroot/index.html', 'logs/x', 'run/inetsrv.pid']) {
-      const e = refusal(() => planInstall({ files: disk }, manifest([put(path, 'x', [])]), { modified: 'stop' }), 'E_UNSAFE_ARCHIVE');
+    for (const path of [
+      '.servicepack/trust/evil.pub',
+      '.ServicePack/state.json',
+      'wwwroot/index.html',
+      'logs/x',
+      'run/inetsrv.pid',
+    ]) {
+      const e = refusal(
+        () => planInstall({ files: disk }, manifest([put(path, 'x', [])]), { modified: 'stop' }),
+        'E_UNSAFE_ARCHIVE',
+      );
       assert.equal(e.exitCode, 4);
     }
-    refusal(() => planInstall({ files: disk }, manifest([del('BUILDINFO.json', ['bi0'])]), { modified: 'stop' }), 'E_INVALID_MANIFEST');
-    refusal(() => planInstall({ files: disk }, manifest([put('conf/x.spnew', 'x', [])]), { modified: 'stop' }), 'E_INVALID_MANIFEST');
+    refusal(
+      () => planInstall({ files: disk }, manifest([del('BUILDINFO.json', ['bi0'])]), { modified: 'stop' }),
+      'E_INVALID_MANIFEST',
+    );
+    refusal(
+      () => planInstall({ files: disk }, manifest([put('conf/x.spnew', 'x', [])]), { modified: 'stop' }),
+      'E_INVALID_MANIFEST',
+    );
   });
 
   test('mode-only change is a replace', () => {

@@ -10,6 +10,7 @@ test('warning codes are a closed list: a code built from data, or misspelt, does
   // @ts-expect-error a misspelt code
   const typo: ServicepackEvent = { type: 'warning', code: 'W_RESTART_FAILD', message: 'x' };
   assert.equal(new Set(WARNING_CODES).size, WARNING_CODES.length);
-  for (const ev of [built, typo]) assert.ok(ev.type === 'warning' && !(WARNING_CODES as readonly string[]).includes(ev.code));
+  for (const ev of [built, typo])
+    assert.ok(ev.type === 'warning' && !(WARNING_CODES as readonly string[]).includes(ev.code));
   for (const code of WARNING_CODES) assert.match(code, /^W_[A-Z_]+$/);
 });

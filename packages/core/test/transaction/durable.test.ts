@@ -8,7 +8,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { FEW, fileSystemProbe, flushMethod, flushMethodAt, flushToDisk, forgetFileSystems, syncfsFlushes } from '../../src/transaction/durable.js';
+import {
+  FEW,
+  fileSystemProbe,
+  flushMethod,
+  flushMethodAt,
+  flushToDisk,
+  forgetFileSystems,
+  syncfsFlushes,
+} from '../../src/transaction/durable.js';
 
 const realProbe = fileSystemProbe.type;
 const dirs: string[] = [];

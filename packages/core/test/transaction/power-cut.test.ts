@@ -27,7 +27,14 @@ import { at, readJournal } from '../../src/transaction/journal.js';
 import { recoverInstallation } from '../../src/operations/recover.js';
 import { uninstallUpdate } from '../../src/operations/uninstall.js';
 import { verifyInstallation } from '../../src/operations/verify.js';
-import { levelFiles, makeInstallation, makePack, makeVendor, ownedSnapshot, type TreeSpec } from '../install-fixtures.js';
+import {
+  levelFiles,
+  makeInstallation,
+  makePack,
+  makeVendor,
+  ownedSnapshot,
+  type TreeSpec,
+} from '../install-fixtures.js';
 import { type CrashState, diskTree, materialise, PowerCutModel, record } from '../power-cut-model.js';
 
 const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -67,7 +74,14 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-const install = (root: string, packs: string[]): InstallOptions => ({ root, packs, backup: true, modified: 'stop', restart: 'auto', dryRun: false });
+const install = (root: string, packs: string[]): InstallOptions => ({
+  root,
+  packs,
+  backup: true,
+  modified: 'stop',
+  restart: 'auto',
+  dryRun: false,
+});
 
 async function rtm(): Promise<string> {
   const root = await makeInstallation(0, vendor, { dir: await tempDir('sp-cut-root-') });
@@ -106,7 +120,9 @@ async function exitOf(p: Promise<unknown>): Promise<{ code: number; message?: st
  * temporary files), which recovery replaces by design.
  */
 async function contents(root: string): Promise<Set<string>> {
-  return new Set([...(await hashTree(root))].filter(([p]) => !/^\.servicepack\/[^/]+$/.test(p)).map(([, e]) => e.sha256));
+  return new Set(
+    [...(await hashTree(root))].filter(([p]) => !/^\.servicepack\/[^/]+$/.test(p)).map(([, e]) => e.sha256),
+  );
 }
 
 /** A cleaner of temporary files deletes every staged file of an open journal that is still in staging. */
@@ -143,20 +159,35 @@ async function powerCuts(s: Scenario, cleaner = false): Promise<Outcome> {
   }
   const newTree = await ownedSnapshot(root);
   assert.notDeepEqual(newTree, oldTree, `${s.name}: the run changed nothing`);
-  assert.deepEqual(model.liveTree(NOT_MODELLED), diskTree(root, NOT_MODELLED), `${s.name}: the model missed an operation`);
+  assert.deepEqual(
+    model.liveTree(NOT_MODELLED),
+    diskTree(root, NOT_MODELLED),
+    `${s.name}: the model missed an operation`,
+  );
   const ops: Record<string, number> = {};
   for (const o of model.ops) ops[o.kind] = (ops[o.kind] ?? 0) + 1;
   // The two rules behind it all, checked directly: when journal.json appears, everything it names
   // is on disk; when it says committed, everything the commit did is on disk (a lost entry is named).
   const journalAt = model.ops.findIndex((o) => / -> \.servicepack\/journal\.json$/.test(o.what));
-  const committedAt = model.ops.findIndex((o) => /journal\.committed\.json -> \.servicepack\/journal\.json$/.test(o.what));
+  const committedAt = model.ops.findIndex((o) =>
+    /journal\.committed\.json -> \.servicepack\/journal\.json$/.test(o.what),
+  );
   assert.ok(journalAt > 0 && committedAt > journalAt, `${s.name}: the journal was written and committed`);
   assert.deepEqual(
     {
-      'in staging, not on disk when journal.json was written': notOnDisk(model, journalAt, (p) => p.startsWith('.servicepack/staging/')),
-      'changed by the commit, not on disk when the journal said committed': notOnDisk(model, committedAt, (p) => !p.startsWith('.servicepack/staging/')),
+      'in staging, not on disk when journal.json was written': notOnDisk(model, journalAt, (p) =>
+        p.startsWith('.servicepack/staging/'),
+      ),
+      'changed by the commit, not on disk when the journal said committed': notOnDisk(
+        model,
+        committedAt,
+        (p) => !p.startsWith('.servicepack/staging/'),
+      ),
     },
-    { 'in staging, not on disk when journal.json was written': [], 'changed by the commit, not on disk when the journal said committed': [] },
+    {
+      'in staging, not on disk when journal.json was written': [],
+      'changed by the commit, not on disk when the journal said committed': [],
+    },
     `${s.name}: what the journal relies on is on disk`,
   );
   const seen = new Set<string>();
@@ -167,7 +198,10 @@ async function powerCuts(s: Scenario, cleaner = false): Promise<Outcome> {
       if (seen.has(state.key)) continue;
       seen.add(state.key);
       const where = `${s.name}: cut after ${cut} of ${model.ops.length} operations (last: ${model.ops[cut - 1]?.what ?? 'none'})${keepEntries ? ', entries kept' : ''}${cleaner ? ', staged files deleted' : ''}`;
-      if ((await recoverState(state, cleaner, { oldTree, newTree, oldProblems, installs: s.installs ?? 0 }, where)) === 6) exit6++;
+      if (
+        (await recoverState(state, cleaner, { oldTree, newTree, oldProblems, installs: s.installs ?? 0 }, where)) === 6
+      )
+        exit6++;
     }
   }
   return { points: model.ops.length + 1, states: seen.size, exit6, ops };
@@ -192,7 +226,12 @@ interface Levels {
   installs: number;
 }
 
-async function recoverState(state: CrashState, cleaner: boolean, { oldTree, newTree, oldProblems, installs }: Levels, where: string): Promise<number | undefined> {
+async function recoverState(
+  state: CrashState,
+  cleaner: boolean,
+  { oldTree, newTree, oldProblems, installs }: Levels,
+  where: string,
+): Promise<number | undefined> {
   const dir = await tempDir('sp-cut-');
   try {
     await materialise(state, dir);
@@ -203,14 +242,22 @@ async function recoverState(state: CrashState, cleaner: boolean, { oldTree, newT
       assert.ok(existsSync(join(dir, '.servicepack', 'journal.json')), `${where}: exit 6 keeps the journal`);
       assert.match(res.message ?? '', /journal is kept/, where);
       const after = await contents(dir);
-      for (const h of before) assert.ok(after.has(h), `${where}: recovery stopped with exit 6 but destroyed a file (sha256 ${h})`);
+      for (const h of before)
+        assert.ok(after.has(h), `${where}: recovery stopped with exit 6 but destroyed a file (sha256 ${h})`);
       return 6;
     }
     assert.equal(res.code, 0, `${where}: recover exited ${res.code}: ${res.message}`);
     const tree = await ownedSnapshot(dir);
-    const level = JSON.stringify(tree) === JSON.stringify(oldTree) ? 'old' : JSON.stringify(tree) === JSON.stringify(newTree) ? 'new' : undefined;
+    const level =
+      JSON.stringify(tree) === JSON.stringify(oldTree)
+        ? 'old'
+        : JSON.stringify(tree) === JSON.stringify(newTree)
+          ? 'new'
+          : undefined;
     if (level === undefined) {
-      const diff = [...new Set([...Object.keys(tree), ...Object.keys(oldTree)])].filter((p) => tree[p] !== oldTree[p] && tree[p] !== newTree[p]);
+      const diff = [...new Set([...Object.keys(tree), ...Object.keys(oldTree)])].filter(
+        (p) => tree[p] !== oldTree[p] && tree[p] !== newTree[p],
+      );
       assert.fail(`${where}: recovered to neither the old nor the new tree; differs from both at ${diff.join(', ')}`);
     }
     assert.equal(await readJournal(dir), undefined, `${where}: journal closed`);
@@ -233,8 +280,20 @@ async function recoverState(state: CrashState, cleaner: boolean, { oldTree, newT
   }
 }
 
-const bigInstall = (fsType: number): Scenario => ({ name: `install on ${fsType === EXT4 ? 'ext4' : 'FUSE'}`, fsType, setup: rtm, run: (root) => installPacks(install(root, [big])), installs: 1 });
-const chained: Scenario = { name: 'chained install', fsType: FUSE, setup: rtm, run: (root) => installPacks(install(root, [sp1, sp2])), installs: 2 };
+const bigInstall = (fsType: number): Scenario => ({
+  name: `install on ${fsType === EXT4 ? 'ext4' : 'FUSE'}`,
+  fsType,
+  setup: rtm,
+  run: (root) => installPacks(install(root, [big])),
+  installs: 1,
+});
+const chained: Scenario = {
+  name: 'chained install',
+  fsType: FUSE,
+  setup: rtm,
+  run: (root) => installPacks(install(root, [sp1, sp2])),
+  installs: 2,
+};
 
 describe('power cuts that drop unflushed data: recovery ends whole at every cut', () => {
   test('install of a 30-file pack on ext4 (syncfs)', async (t) => {
@@ -265,7 +324,10 @@ describe('power cuts that drop unflushed data: recovery ends whole at every cut'
     const run = async (root: string) => {
       const res = await uninstallUpdate({ root, restart: 'auto', modified: 'overwrite' });
       assert.deepEqual(res.changed.saved, ['lib/a.js']);
-      assert.equal(await readFile(join(root, '.servicepack', 'saved', res.transactionId, 'lib', 'a.js'), 'utf8'), 'changed here\n');
+      assert.equal(
+        await readFile(join(root, '.servicepack', 'saved', res.transactionId, 'lib', 'a.js'), 'utf8'),
+        'changed here\n',
+      );
     };
     const o = await powerCuts({ name: 'uninstall', fsType: FUSE, setup, run });
     t.diagnostic(`${o.points} cut points, ${o.states} distinct states; ${JSON.stringify(o.ops)}`);
@@ -276,7 +338,9 @@ describe('power cuts, and a cleaner of temporary files deleted the staged files:
   for (const s of [bigInstall(FUSE), chained]) {
     test(s.name, async (t) => {
       const o = await powerCuts(s, true);
-      t.diagnostic(`${o.points} cut points, ${o.states} distinct states, ${o.exit6} stopped with exit 6 (journal kept, nothing destroyed)`);
+      t.diagnostic(
+        `${o.points} cut points, ${o.states} distinct states, ${o.exit6} stopped with exit 6 (journal kept, nothing destroyed)`,
+      );
     });
   }
 });

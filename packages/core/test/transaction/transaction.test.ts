@@ -14,7 +14,19 @@ import { queryInstallation } from '../../src/installation/query.js';
 import { isAlive } from '../../src/installation/service.js';
 import type { State } from '../../src/installation/state.js';
 import { acquireLock, type BackupRecord, releaseLock } from '../../src/transaction/transaction.js';
-import { levelFiles, levelSnapshot, makeInstallation, makePack, makeVendor, ownedSnapshot, readJson, servicepackDirSettled, snapshot, tempDir, writeTree } from '../install-fixtures.js';
+import {
+  levelFiles,
+  levelSnapshot,
+  makeInstallation,
+  makePack,
+  makeVendor,
+  ownedSnapshot,
+  readJson,
+  servicepackDirSettled,
+  snapshot,
+  tempDir,
+  writeTree,
+} from '../install-fixtures.js';
 
 const vendor = makeVendor();
 const dirs: string[] = [];
@@ -48,7 +60,11 @@ function opts(root: string, packs: string[], extra: Partial<InstallOptions> = {}
   return { root, packs, backup: true, modified: 'stop', restart: 'auto', dryRun: false, ...extra };
 }
 
-async function refusedWithoutChange(root: string, run: () => Promise<unknown>, code: string): Promise<ServicepackError> {
+async function refusedWithoutChange(
+  root: string,
+  run: () => Promise<unknown>,
+  code: string,
+): Promise<ServicepackError> {
   const before = await snapshot(root);
   let caught: unknown;
   try {
@@ -69,7 +85,10 @@ describe('lock', () => {
     const root = await installation();
     const lock = await acquireLock(root);
     // pid, then the process start time that tells a reused pid from the holder
-    assert.equal((await readFile(join(root, '.servicepack', 'lock'), 'utf8')).trim().split(' ')[0], String(process.pid));
+    assert.equal(
+      (await readFile(join(root, '.servicepack', 'lock'), 'utf8')).trim().split(' ')[0],
+      String(process.pid),
+    );
     await releaseLock(lock);
     assert.ok(!existsSync(lock.path));
 
@@ -128,7 +147,9 @@ describe('installPacks', () => {
     assert.equal(res.packs[0]?.backup, '.servicepack/backup/inetsrv-4.0-sp1');
 
     // steps in order, each done or skipped
-    const steps = events.filter((e) => e.type === 'step' && e.state !== 'started').map((e) => (e.type === 'step' ? `${e.step}:${e.state}` : ''));
+    const steps = events
+      .filter((e) => e.type === 'step' && e.state !== 'started')
+      .map((e) => (e.type === 'step' ? `${e.step}:${e.state}` : ''));
     assert.deepEqual(steps, [
       'lock:done',
       'recover:skipped',
@@ -152,7 +173,9 @@ describe('installPacks', () => {
       [[res.transactionId, 'inetsrv-4.0-sp1', 'install', 'done', 0, 1, 'backup/inetsrv-4.0-sp1']],
     );
     const state = await readJson<State>(join(root, '.servicepack', 'state.json'));
-    assert.deepEqual(state.installed, [{ packId: 'inetsrv-4.0-sp1', kind: 'service-pack', fromLevel: 0, level: 1, backup: 'backup/inetsrv-4.0-sp1' }]);
+    assert.deepEqual(state.installed, [
+      { packId: 'inetsrv-4.0-sp1', kind: 'service-pack', fromLevel: 0, level: 1, backup: 'backup/inetsrv-4.0-sp1' },
+    ]);
 
     // the backup holds exactly the originals, and says what the pack did
     const bdir = join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp1');
@@ -185,7 +208,9 @@ describe('installPacks', () => {
     const root = await installation();
     const pack = await sp1();
     // five files, plus the failure right after the last one and just before the record
-    const points = [0, 1, 2, 3, 4].map((i) => ({ name: 'commit:file', index: i })).concat([{ name: 'after:commit', index: -1 }]);
+    const points = [0, 1, 2, 3, 4]
+      .map((i) => ({ name: 'commit:file', index: i }))
+      .concat([{ name: 'after:commit', index: -1 }]);
     for (const point of points) {
       const e = await refusedWithoutChange(
         root,
@@ -194,7 +219,8 @@ describe('installPacks', () => {
             opts(root, [pack], {
               hooks: {
                 checkpoint: (name, info) => {
-                  if (name === point.name && (point.index < 0 || info.index === point.index)) throw new Error(`injected at ${name} ${point.index}`);
+                  if (name === point.name && (point.index < 0 || info.index === point.index))
+                    throw new Error(`injected at ${name} ${point.index}`);
                 },
               },
             }),
@@ -253,7 +279,11 @@ describe('installPacks', () => {
     const edited = 'export const a = 1; // patched by the admin\n';
     const stop = await installation();
     await writeFile(join(stop, 'lib', 'a.js'), edited);
-    const e = await refusedWithoutChange(stop, async () => installPacks(opts(stop, [await sp1()])), 'E_LOCALLY_MODIFIED');
+    const e = await refusedWithoutChange(
+      stop,
+      async () => installPacks(opts(stop, [await sp1()])),
+      'E_LOCALLY_MODIFIED',
+    );
     assert.equal(e.exitCode, 3);
     assert.deepEqual(
       (e.details['files'] as { path: string }[]).map((f) => f.path),
@@ -264,7 +294,10 @@ describe('installPacks', () => {
     await writeFile(join(over, 'lib', 'a.js'), edited);
     await installPacks(opts(over, [await sp1()], { modified: 'overwrite' }));
     assert.deepEqual(await ownedSnapshot(over), await levelSnapshot(1));
-    assert.equal(await readFile(join(over, '.servicepack', 'backup', 'inetsrv-4.0-sp1', 'files', 'lib', 'a.js'), 'utf8'), edited);
+    assert.equal(
+      await readFile(join(over, '.servicepack', 'backup', 'inetsrv-4.0-sp1', 'files', 'lib', 'a.js'), 'utf8'),
+      edited,
+    );
 
     const keep = await installation();
     await writeFile(join(keep, 'lib', 'a.js'), edited);
@@ -306,7 +339,10 @@ describe('installPacks', () => {
     assert.equal(e.exitCode, 4);
     const alpha = await makePack(vendor, { level: 1, fromLevels: [0], arch: 'alpha' }, out);
     const w = await refusedWithoutChange(root, () => installPacks(opts(root, [alpha.path])), 'E_WRONG_ARCH');
-    assert.match(w.message, /inetsrv-4\.0-sp1-alpha\.tgz is for alpha; this installation is x86: use inetsrv-4\.0-sp1-x86\.tgz/);
+    assert.match(
+      w.message,
+      /inetsrv-4\.0-sp1-alpha\.tgz is for alpha; this installation is x86: use inetsrv-4\.0-sp1-x86\.tgz/,
+    );
   });
 
   test('a pack whose BUILDINFO.json contradicts its level is refused before any change', async () => {
@@ -314,7 +350,8 @@ describe('installPacks', () => {
     const out = await tempDir('sp-packs-');
     dirs.push(out);
     const target = levelFiles(1);
-    target['BUILDINFO.json'] = `${JSON.stringify({ ...JSON.parse(target['BUILDINFO.json'] as string), level: 2 }, null, 2)}\n`;
+    target['BUILDINFO.json'] =
+      `${JSON.stringify({ ...JSON.parse(target['BUILDINFO.json'] as string), level: 2 }, null, 2)}\n`;
     const bad = await makePack(vendor, { level: 1, fromLevels: [0], target }, out);
     await refusedWithoutChange(root, () => installPacks(opts(root, [bad.path])), 'E_INVALID_MANIFEST');
   });
@@ -333,7 +370,10 @@ describe('installPacks', () => {
     const q = await queryInstallation(root);
     assert.equal(q.level, 1);
     assert.equal(q.consistent, true);
-    assert.equal(await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp1', 'files', 'BUILDINFO.json'), 'utf8'), levelFiles(0)['BUILDINFO.json']);
+    assert.equal(
+      await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp1', 'files', 'BUILDINFO.json'), 'utf8'),
+      levelFiles(0)['BUILDINFO.json'],
+    );
   });
 
   test('two packs in one transaction: SP1 then SP2, one backup each, in order', async () => {
@@ -353,7 +393,10 @@ describe('installPacks', () => {
       ],
     );
     // SP2's backup holds b.js as SP1 left it (LIFO uninstall restores that version)
-    assert.equal(await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp2', 'files', 'lib', 'b.js'), 'utf8'), levelFiles(1)['lib/b.js']);
+    assert.equal(
+      await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp2', 'files', 'lib', 'b.js'), 'utf8'),
+      levelFiles(1)['lib/b.js'],
+    );
     const bi2 = await readJson<BackupRecord>(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp2', 'backup.json'));
     assert.equal(bi2.fromLevel, 1);
     assert.equal((await queryInstallation(root)).consistent, true);
@@ -415,7 +458,11 @@ if (process.argv[2] === 'start') {
     const { root, pack, pid } = await running();
     const res = await installPacks(opts(root, [pack], { restart: 'never' }));
     assert.ok(await gone(pid), 'never replace files under a running server');
-    assert.ok(!existsSync(join(root, 'run', 'inetsrv.pid')) || !isAlive(Number((await readFile(join(root, 'run', 'inetsrv.pid'), 'utf8')).trim())), 'not started again');
+    assert.ok(
+      !existsSync(join(root, 'run', 'inetsrv.pid')) ||
+        !isAlive(Number((await readFile(join(root, 'run', 'inetsrv.pid'), 'utf8')).trim())),
+      'not started again',
+    );
     assert.deepEqual(res.service, { wasRunning: true, stopped: true, restarted: false });
     assert.equal(res.restartRequired, true);
     assert.match(res.restartMessage ?? '', /not started again \(--no-restart\): start it with bin\/inetsrv start/);
