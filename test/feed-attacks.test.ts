@@ -27,14 +27,9 @@ import {
   type FeedIndex,
   FeedIndexSchema,
   type FeedPack,
-  fetchPack,
-  type LoadedFeed,
-  loadCatalog,
-  loadFeed,
-  openFeedPack,
-  serializeFeedIndex,
-  signFeedIndex,
-} from '../packages/core/src/feed/feed.js';
+} from '../packages/core/src/feed/schema.js';
+import { serializeFeedIndex, signFeedIndex } from '../packages/core/src/feed/publish.js';
+import { fetchPack, type LoadedFeed, loadCatalog, loadFeed, openFeedPack } from '../packages/core/src/feed/client.js';
 import type { TrustedKey } from '../packages/core/src/trust/trust.js';
 import { cli, fixedKey, jsonDoc, selfSignedCertificate, treeSnapshot } from './support/hostile.js';
 

@@ -7,13 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // The root has no dependency on the workspace packages, so their sources are imported by path.
 import { type Catalog, identifyByCatalog } from '../packages/core/src/feed/catalog.js';
-import {
-  FEED_INDEX_FILE,
-  type LoadedFeed,
-  loadCatalog,
-  loadFeed,
-  openFeedPack,
-} from '../packages/core/src/feed/feed.js';
+import { FEED_INDEX_FILE } from '../packages/core/src/feed/schema.js';
+import { type LoadedFeed, loadCatalog, loadFeed, openFeedPack } from '../packages/core/src/feed/client.js';
 import { NOT_OWNED } from '../packages/core/src/support/fsutil.js';
 import { hashTree, sha256File } from '../packages/core/src/support/hash.js';
 import { loadTrustedKeys, type TrustedKey, trustedKeyFromPem } from '../packages/core/src/trust/trust.js';

@@ -20,7 +20,17 @@ export * from './installation/service.js';
 export * from './installation/state-store.js';
 export * from './transaction/transaction.js';
 export * from './feed/catalog.js';
-export * from './feed/feed.js';
+export * from './feed/schema.js';
+export * from './feed/publish.js';
+export * from './feed/verify.js';
+export {
+  FEED_MIN_BYTES_PER_SECOND,
+  FEED_TIMEOUT_MS,
+  type FetchOptions,
+  fetchBytes,
+  fetchToFile,
+} from './feed/transport.js';
+export * from './feed/client.js';
 export * from './transaction/journal.js';
 export { JournalOpSchema, JournalPhaseSchema, JournalSchema, JournalStepSchema } from './transaction/journal-schema.js';
 export * from './operations/recover.js';

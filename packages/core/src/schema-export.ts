@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AnswerFileSchema } from './fleet/answer-file.js';
 import { BuildInfoSchema } from './installation/buildinfo.js';
 import { CatalogSchema } from './feed/catalog.js';
-import { FeedIndexSchema } from './feed/feed.js';
+import { FeedIndexSchema } from './feed/schema.js';
 import { FixSchema } from './rules/fix.js';
 import { ManifestSchema, SignatureFileSchema } from './pack/manifest.js';
 import { StateSchema } from './installation/state.js';

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
-import { resolveFeedSource } from '../feed/feed.js';
+import { resolveFeedSource } from '../feed/client.js';
 import { MODIFIED_POLICIES, type ModifiedPolicy } from '../rules/plan.js';
 
 /**

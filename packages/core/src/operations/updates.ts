@@ -10,15 +10,8 @@ import { type BuildInfo, BUILDINFO_FILE, BuildInfoSchema } from '../installation
 import { detectInstallation, type Installation } from '../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
-import {
-  checkPackAgainstFeed,
-  type FeedIndex,
-  type FeedPack,
-  type LoadedFeed,
-  loadFeed,
-  openFeedPack,
-  resolveFeedSource,
-} from '../feed/feed.js';
+import type { FeedIndex, FeedPack } from '../feed/schema.js';
+import { checkPackAgainstFeed, type LoadedFeed, loadFeed, openFeedPack, resolveFeedSource } from '../feed/client.js';
 import { exists } from '../support/fsutil.js';
 import { journalPath } from '../transaction/journal.js';
 import { type Level, levelName } from '../rules/level.js';

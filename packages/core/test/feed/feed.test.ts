@@ -8,13 +8,15 @@ import { pathToFileURL } from 'node:url';
 import { CATALOG_FILE, type Catalog, serializeCatalog } from '../../src/feed/catalog.js';
 import { ServicepackError } from '../../src/support/errors.js';
 import {
-  checkPackAgainstFeed,
   FEED_INDEX_FILE,
   FEED_INDEX_MAX_BYTES,
   FEED_SIGNATURE_FILE,
   type FeedIndex,
   type FeedPack,
-  feedPackEntry,
+} from '../../src/feed/schema.js';
+import { feedPackEntry, serializeFeedIndex, signFeedIndex } from '../../src/feed/publish.js';
+import {
+  checkPackAgainstFeed,
   feedUrl,
   fetchPack,
   type LoadedFeed,
@@ -22,9 +24,7 @@ import {
   loadFeed,
   openFeedPack,
   resolveFeedSource,
-  serializeFeedIndex,
-  signFeedIndex,
-} from '../../src/feed/feed.js';
+} from '../../src/feed/client.js';
 import type { Manifest } from '../../src/pack/manifest.js';
 import { openPack } from '../../src/pack/pack-read.js';
 import { writePack } from '../../src/pack/pack-write.js';

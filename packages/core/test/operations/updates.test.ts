@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ApplicabilityTarget } from '../../src/rules/applicability.js';
 import { isServicepackError } from '../../src/support/errors.js';
-import { type FeedIndex, FeedIndexSchema } from '../../src/feed/feed.js';
+import { type FeedIndex, FeedIndexSchema } from '../../src/feed/schema.js';
 import { JsonLinesFile, TransactionLog, transactionLogPath } from '../../src/fleet/log.js';
 import { feedPackTitle, selectByIds, selectUpdates } from '../../src/operations/updates.js';
 
