@@ -28,7 +28,8 @@ import { isSafeRelPath, pathFoldKey } from '../packages/core/src/pack/archive-pa
 import { ServicepackError } from '../packages/core/src/support/errors.js';
 import { FeedRelUrlSchema, verifyFeedIndex } from '../packages/core/src/feed/feed.js';
 import type { Manifest } from '../packages/core/src/pack/manifest.js';
-import { openPack, parseManifestBytes, stagePayload } from '../packages/core/src/pack/pack-read.js';
+import { openPack, parseManifestBytes } from '../packages/core/src/pack/open.js';
+import { stagePayload } from '../packages/core/src/pack/stage.js';
 import { serializeManifest } from '../packages/core/src/pack/pack-write.js';
 import type { TrustedKey } from '../packages/core/src/trust/trust.js';
 import { mutateBytes, mutateJson, mutateTar, mutateYaml, Rng, randomJson } from './support/fuzz.js';

@@ -13,7 +13,7 @@ import { errnoCode } from '../support/fsutil.js';
 import type { FileDigest } from '../support/hash.js';
 import { ARCHES } from '../rules/level.js';
 import { FixRefSchema, type Manifest, SignatureFileSchema } from '../pack/manifest.js';
-import { type OpenPackOptions, openPack, type VerifiedPack } from '../pack/pack-read.js';
+import { type OpenPackOptions, openPack, type VerifiedPack } from '../pack/open.js';
 import { withoutUserinfo } from './redact.js';
 import { checkSignatures, type Signature, signBytes, type TrustedKey } from '../trust/trust.js';
 
