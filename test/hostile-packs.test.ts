@@ -19,7 +19,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Manifest } from '../packages/core/src/pack/manifest.js';
-import { openPack, readPackDocument } from '../packages/core/src/pack/pack-read.js';
+import { openPack } from '../packages/core/src/pack/open.js';
+import { readPackDocument } from '../packages/core/src/pack/walk.js';
 import { serializeManifest } from '../packages/core/src/pack/pack-write.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import {

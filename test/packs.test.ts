@@ -8,7 +8,8 @@ import { after, describe, it } from 'node:test';
 // The root has no dependency on the workspace packages, so their sources are imported by path.
 import { hashTree, sha256File } from '../packages/core/src/support/hash.js';
 import { ARCHES } from '../packages/core/src/rules/level.js';
-import { openPack, stagePayload } from '../packages/core/src/pack/pack-read.js';
+import { openPack } from '../packages/core/src/pack/open.js';
+import { stagePayload } from '../packages/core/src/pack/stage.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import { buildAllPacks, findBaseTrees, NEVER_IN_PACKS, packFileName } from '../packages/builder/src/pack-build.js';
 import { loadPackDef, type PackDef } from '../packages/builder/src/pack-def.js';

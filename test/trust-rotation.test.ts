@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ServicepackError } from '../packages/core/src/support/errors.js';
-import { openPack, readPackSignatures } from '../packages/core/src/pack/pack-read.js';
+import { openPack, readPackSignatures } from '../packages/core/src/pack/open.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import { cli, jsonDoc, type RawEntry, signWith, type FixedKey, tgz, treeSnapshot } from './support/hostile.js';
 

@@ -3,7 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Manifest } from '../pack/manifest.js';
-import { type OpenPackOptions, openPack, type VerifiedPack } from '../pack/pack-read.js';
+import { type OpenPackOptions, openPack, type VerifiedPack } from '../pack/open.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
 import type { FileDigest } from '../support/hash.js';

@@ -15,7 +15,7 @@ import { checkPackAgainstFeed, type LoadedFeed, loadFeed, openFeedPack, resolveF
 import { exists } from '../support/fsutil.js';
 import { journalPath } from '../transaction/journal.js';
 import { type Level, levelName } from '../rules/level.js';
-import { openPack, type VerifiedPack } from '../pack/pack-read.js';
+import { openPack, type VerifiedPack } from '../pack/open.js';
 import { sha256File } from '../support/hash.js';
 import { withoutUserinfo } from '../feed/redact.js';
 import { serviceStatus, startService, stopService } from '../installation/service.js';

@@ -8,7 +8,8 @@ import { createGzip } from 'node:zlib';
 import { unsafePathReason } from './archive-path.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { MANIFEST_ENTRY, type Manifest, ManifestSchema, PAYLOAD_PREFIX, SIGNATURE_ENTRY } from './manifest.js';
-import { parseManifestBytes, readPackSignatures, type VerifiedPack, walkPack } from './pack-read.js';
+import { parseManifestBytes, readPackSignatures, type VerifiedPack } from './open.js';
+import { walkPack } from './walk.js';
 import { encodeHeader, endOfArchive, padding } from './tar-format.js';
 import { type Signature, signBytes } from '../trust/trust.js';
 

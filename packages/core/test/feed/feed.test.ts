@@ -26,7 +26,7 @@ import {
   resolveFeedSource,
 } from '../../src/feed/client.js';
 import type { Manifest } from '../../src/pack/manifest.js';
-import { openPack } from '../../src/pack/pack-read.js';
+import { openPack } from '../../src/pack/open.js';
 import { writePack } from '../../src/pack/pack-write.js';
 import { makeKey, makePayload, sha, type TestKey, tempDir } from '../pack-helpers.js';
 

@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ServicepackError } from '../../src/support/errors.js';
 import type { Manifest } from '../../src/pack/manifest.js';
-import { openPack, stagePayload } from '../../src/pack/pack-read.js';
+import { openPack } from '../../src/pack/open.js';
+import { stagePayload } from '../../src/pack/stage.js';
 import { writePack } from '../../src/pack/pack-write.js';
 import {
   headEntries,

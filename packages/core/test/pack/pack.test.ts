@@ -8,7 +8,9 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { ServicepackError } from '../../src/support/errors.js';
 import type { ServicepackEvent } from '../../src/support/events.js';
 import type { Manifest } from '../../src/pack/manifest.js';
-import { inspectPack, openPack, readPackDocument, stagePayload } from '../../src/pack/pack-read.js';
+import { inspectPack, openPack } from '../../src/pack/open.js';
+import { stagePayload } from '../../src/pack/stage.js';
+import { readPackDocument } from '../../src/pack/walk.js';
 import { serializeManifest, signPack, writePack } from '../../src/pack/pack-write.js';
 import { headEntries, makeKey, makePayload, rawPack, sha, type TestKey, tempDir } from '../pack-helpers.js';
 
