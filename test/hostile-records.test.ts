@@ -144,7 +144,7 @@ describe('predictEmptied ends on any input', () => {
       import { mkdtempSync } from 'node:fs';
       import { tmpdir } from 'node:os';
       import { join } from 'node:path';
-      import { predictEmptied } from ${JSON.stringify(join(repo, 'packages', 'core', 'src', 'transaction', 'transaction.ts'))};
+      import { predictEmptied } from ${JSON.stringify(join(repo, 'packages', 'core', 'src', 'transaction', 'journaled-steps.ts'))};
       const root = mkdtempSync(join(tmpdir(), 'sp-predict-'));
       const out = await predictEmptied(root, ['/etc/hostname', '../x', 'lib/a.js', '//x', '/'], ['/usr/lib/x', '../../y', 'lib/b/c.js']);
       console.log(JSON.stringify(out));

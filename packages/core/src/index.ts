@@ -32,6 +32,10 @@ export {
 } from './feed/transport.js';
 export * from './feed/client.js';
 export * from './transaction/journal.js';
+export * from './transaction/journal-apply.js';
+export * from './transaction/journaled-steps.js';
+export * from './transaction/settle-failure.js';
+export * from './transaction/backup-record.js';
 export { JournalOpSchema, JournalPhaseSchema, JournalSchema, JournalStepSchema } from './transaction/journal-schema.js';
 export * from './operations/recover.js';
 export * from './operations/uninstall.js';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { checkedBackupRecord } from '../src/transaction/backup-check.js';
+import { checkedBackupRecord } from '../src/transaction/backup-record.js';
 import { FEW, flushMethod, flushToDisk } from '../src/transaction/durable.js';
 import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/transaction/garbage.js';
 import { hashFiles, hashFilesInWorker, PARALLEL_MIN_FILES } from '../src/support/hash.js';

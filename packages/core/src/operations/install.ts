@@ -34,8 +34,16 @@ import {
   checkTransactionId,
   assertNoOpenTransaction,
   BACKUP_DIR,
-  type BackupRecord,
   checkpoint,
+  releaseLock,
+  runSteps,
+  STAGING_DIR,
+  newTransactionId,
+  type StepDef,
+  type TransactionHooks,
+} from '../transaction/transaction.js';
+import { type BackupRecord, writeBackupRecord } from '../transaction/backup-record.js';
+import {
   createStaging,
   JOURNALED_STEPS,
   type JournaledContext,
@@ -43,15 +51,8 @@ import {
   predictEmptied,
   preparedPaths,
   relTo,
-  releaseLock,
-  runSteps,
-  STAGING_DIR,
-  newTransactionId,
-  type StepDef,
-  settleFailure,
-  type TransactionHooks,
-  writeBackupRecord,
-} from '../transaction/transaction.js';
+} from '../transaction/journaled-steps.js';
+import { settleFailure } from '../transaction/settle-failure.js';
 import { loadTrustStore } from '../trust/trust.js';
 
 export interface InstallOptions {

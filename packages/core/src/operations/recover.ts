@@ -4,26 +4,24 @@ import { ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
 import { errnoCode, exists } from '../support/fsutil.js';
 import {
-  checkMovedOut,
   closeJournal,
-  finishForward,
   type Journal,
   journalPaths,
   readJournal,
   removeStaging,
-  revertSteps,
   setPhase,
 } from '../transaction/journal.js';
+import { checkMovedOut, finishForward, revertSteps } from '../transaction/journal-apply.js';
 import { type Level, levelName } from '../rules/level.js';
 import { isAlive, serviceStatus, startService } from '../installation/service.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from '../installation/names.js';
 import type { HistoryEntry, State } from '../installation/state.js';
 import { checkNoLinkOnTheWay, isRealFolder } from '../installation/servicepack-dir.js';
 import { readState, writeState } from '../installation/state-store.js';
+import type { JournaledContext } from '../transaction/journaled-steps.js';
 import {
   acquireLock,
   checkpoint,
-  type JournaledContext,
   type LockHandle,
   releaseLock,
   STAGING_DIR,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
-import { checkedBackupRecord } from '../transaction/backup-check.js';
+import { type BackupRecord, checkedBackupRecord } from '../transaction/backup-record.js';
 import type { BuildInfo } from '../installation/buildinfo.js';
 import { detectInstallation, hashPaths, type Installation } from '../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
@@ -21,24 +21,25 @@ import {
   checkTransactionId,
   BACKUP_DIR,
   BACKUP_RECORD,
-  type BackupRecord,
   checkpoint,
-  createStaging,
-  JOURNALED_STEPS,
-  type JournaledContext,
-  missingParents,
   newTransactionId,
-  predictEmptied,
-  preparedPaths,
-  relTo,
   releaseLock,
   runSteps,
   SAVED_DIR,
   STAGING_DIR,
   type StepDef,
-  settleFailure,
   type TransactionHooks,
 } from '../transaction/transaction.js';
+import {
+  createStaging,
+  JOURNALED_STEPS,
+  type JournaledContext,
+  missingParents,
+  predictEmptied,
+  preparedPaths,
+  relTo,
+} from '../transaction/journaled-steps.js';
+import { settleFailure } from '../transaction/settle-failure.js';
 
 /**
  * Uninstall (docs/transactions.md §8): the newest update comes off first, and its backup puts

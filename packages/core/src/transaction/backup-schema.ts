@@ -3,7 +3,7 @@ import { ownedPathReason } from '../installation/record-paths.js';
 
 /**
  * The backup record's schema (`backup.json`), in a module of its own so that zod loads only when
- * backup-check.ts cannot vouch for a record (it is damaged or forged, and this words the error).
+ * the check in backup-record.ts cannot vouch for a record (it is damaged or forged, and this words the error).
  */
 
 const ownedPath = z.string().superRefine((p, ctx) => {

@@ -146,7 +146,7 @@ export async function flushToDisk(
  * Like flushToDisk, with the folders in phases flushed one after the other: with fsync, a power
  * cut between two fsyncs keeps the entries of the folders flushed so far and loses the others, so a
  * rename that depends on an earlier one (the new file into the place the original left) must not
- * reach the disk before it (see `flushPhases` in journal.ts). One syncfs makes all of it durable
+ * reach the disk before it (see `flushPhases` in journal-apply.ts). One syncfs makes all of it durable
  * at once, so the phases cost nothing there.
  */
 export async function flushInOrder(

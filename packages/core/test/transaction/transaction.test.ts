@@ -13,7 +13,8 @@ import type { Manifest } from '../../src/pack/manifest.js';
 import { queryInstallation } from '../../src/installation/query.js';
 import { isAlive } from '../../src/installation/service.js';
 import type { State } from '../../src/installation/state.js';
-import { acquireLock, type BackupRecord, releaseLock } from '../../src/transaction/transaction.js';
+import type { BackupRecord } from '../../src/transaction/backup-record.js';
+import { acquireLock, releaseLock } from '../../src/transaction/transaction.js';
 import {
   levelFiles,
   levelSnapshot,

@@ -1,6 +1,56 @@
+import { join } from 'node:path';
+import type { FileMeta, PlannedOp } from '../rules/plan.js';
+import { writeFileAtomic } from '../support/fsutil.js';
+import { BACKUP_RECORD } from '../installation/names.js';
 import { int, isObj, keysOk, SHA256, str } from '../installation/record-check.js';
 import { ownedPathReason } from '../installation/record-paths.js';
-import type { BackupRecord } from './transaction.js';
+
+/**
+ * The backup record (`backup/<pack id>/backup.json`) in one place: what install writes and the
+ * hand-written check uninstall reads it back through. Its zod schema stays in backup-schema.ts, a
+ * module of its own, so that zod loads only for a record this check cannot vouch for.
+ */
+
+/** One file of a backup record: what was at `path` before the pack, and what the pack left there. */
+export interface BackupFile {
+  path: string;
+  op: PlannedOp['op'];
+  reason: PlannedOp['reason'];
+  before?: FileMeta;
+  after?: FileMeta;
+  /** relative to the backup folder; absent when nothing was there or with --no-backup */
+  backup?: string;
+}
+
+/**
+ * `backup/<pack id>/backup.json`: enough to put the tree back exactly as it was (uninstall):
+ * which files to restore from `files/`, which added files and folders to remove, which removed
+ * folders to recreate, and the state record as it was before.
+ */
+export interface BackupRecord {
+  format: 1;
+  packId: string;
+  kind: 'service-pack' | 'hotfix';
+  transactionId: string;
+  time: string;
+  fromLevel: number;
+  toLevel: number;
+  fromHotfixes: string[];
+  toHotfixes: string[];
+  files: BackupFile[];
+  createdDirs: string[];
+  removedDirs: string[];
+  spnew: string[];
+  kept: string[];
+  /** whether the service must restart when this pack's files change (the manifest's `restart`) */
+  restart?: boolean;
+  /** the state record before this pack (null for a fresh vendor release tree, or for a later pack of one run) */
+  previousState: unknown;
+}
+
+export async function writeBackupRecord(backupDir: string, record: BackupRecord): Promise<void> {
+  await writeFileAtomic(join(backupDir, BACKUP_RECORD), `${JSON.stringify(record, null, 2)}\n`);
+}
 
 /**
  * A hand-written check of a backup record (`backup.json`) as uninstall reads it, mirroring
