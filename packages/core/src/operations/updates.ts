@@ -19,8 +19,9 @@ import { loadTrustStore, type TrustStore } from '../trust/trust.js';
 
 /**
  * Updates from a feed (MBSA's job, and Windows Update's "latest"): which packs of a signed feed
- * apply to an installation and are not installed yet, which of them `latest` installs, fetching
- * them verified, and remembering the feed's version so an older index is refused next time.
+ * apply to an installation and are not installed yet, which of them `latest` installs, and
+ * remembering the feed's version so an older index is refused next time (fetching them verified:
+ * updates-install.ts).
  */
 
 /** A feed entry judged by the same rules as a pack's signed manifest (the index carries the same facts). */
@@ -28,7 +29,7 @@ export function feedPackRules(entry: FeedPack, product: string): ApplicabilityPa
   return { ...entry, product };
 }
 
-/** The level and hotfixes an installation has after `p` (install.ts's rule, on a feed entry). */
+/** The level and hotfixes an installation has after `p` (install/context.ts's `nextLevel`, on a feed entry). */
 function levelAfter(target: ApplicabilityTarget, p: ApplicabilityPack): ApplicabilityTarget {
   const kept = target.hotfixes.filter((h) => !p.supersedes.includes(h));
   if (p.kind === 'service-pack') return { ...target, level: p.level, hotfixes: kept };
