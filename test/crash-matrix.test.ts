@@ -18,7 +18,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { installPacks } from '../packages/core/src/operations/install.js';
+import { installPacks } from '../packages/core/src/operations/install/install.js';
 import { queryInstallation } from '../packages/core/src/installation/query.js';
 import { recoverInstallation } from '../packages/core/src/operations/recover.js';
 import { verifyInstallation } from '../packages/core/src/operations/verify.js';

@@ -38,7 +38,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { installPacks } from '../packages/core/src/operations/install.js';
+import { installPacks } from '../packages/core/src/operations/install/install.js';
 import { cli, jsonDoc, treeSnapshot } from './support/hostile.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

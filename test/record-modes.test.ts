@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { installPacks } from '../packages/core/src/operations/install.js';
-import { uninstallUpdate } from '../packages/core/src/operations/uninstall.js';
+import { installPacks } from '../packages/core/src/operations/install/install.js';
+import { uninstallUpdate } from '../packages/core/src/operations/uninstall/uninstall.js';
 import { cli } from './support/hostile.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

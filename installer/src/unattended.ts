@@ -224,11 +224,13 @@ async function installTarget(
   root: string,
   log: LoggedTransaction<UiEvent>,
 ): Promise<TargetOutcome> {
-  const [{ installPacks }, updates, { withoutUserinfo }] = await Promise.all([
-    import('@servicepack/core/install'),
-    import('@servicepack/core/updates'),
-    import('@servicepack/core/redact'),
-  ]);
+  const [{ installPacks }, updates, { downloadUpdates, restartRunningService }, { withoutUserinfo }] =
+    await Promise.all([
+      import('@servicepack/core/install'),
+      import('@servicepack/core/updates'),
+      import('@servicepack/core/updates-install'),
+      import('@servicepack/core/redact'),
+    ]);
   const { sink, transactionId: txid } = log;
   let packIds: string[] = [];
   let feedInfo: TargetOutcome['feed'];
@@ -277,7 +279,7 @@ async function installTarget(
         type: 'info',
         message: `chosen from the feed: ${chosen.map((p) => updates.feedPackTitle(p)).join(', ')}`,
       });
-      const verified = await updates.downloadUpdates(opened.feed, chosen, t.downloads!, {
+      const verified = await downloadUpdates(opened.feed, chosen, t.downloads!, {
         trust: opened.trust,
         sink,
         cache: t.cache,
@@ -320,7 +322,7 @@ async function installTarget(
     let restartRequired = result.restartRequired;
     let restarted: boolean | undefined;
     if (req.restart === 'always' && !req.dryRun && !result.service.restarted && !restartRequired) {
-      const r = await updates.restartRunningService(root, { sink });
+      const r = await restartRunningService(root, { sink });
       restarted = r.restarted;
       if (r.message !== undefined) {
         restartRequired = true;

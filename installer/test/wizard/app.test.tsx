@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { InstallResult } from '@servicepack/core/install';
 import { render } from 'ink-testing-library';
 import { detectInstallation } from '../../../packages/core/src/installation/detect.js';
-import { installPacks } from '../../../packages/core/src/operations/install.js';
+import { installPacks } from '../../../packages/core/src/operations/install/install.js';
 import {
   makeInstallation,
   makePack,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { installPacks } from '../../../packages/core/src/operations/install.js';
+import { installPacks } from '../../../packages/core/src/operations/install/install.js';
 import { detectInstallation } from '../../../packages/core/src/installation/detect.js';
 import { makeInstallation, makePack, makeVendor, tempDir } from '../../../packages/core/test/install-fixtures.js';
 import { coreServices, createContext, type WizardContext } from '../../src/wizard/context.js';

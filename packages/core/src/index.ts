@@ -13,7 +13,8 @@ export * from './installation/state.js';
 export * from './trust/trust.js';
 export * from './rules/applicability.js';
 export * from './installation/detect.js';
-export * from './operations/install.js';
+export * from './operations/install/install.js';
+export { type InstallOptions, nextLevel } from './operations/install/context.js';
 export * from './rules/plan.js';
 export * from './installation/query.js';
 export * from './installation/service.js';
@@ -38,8 +39,17 @@ export * from './transaction/settle-failure.js';
 export * from './transaction/backup-record.js';
 export { JournalOpSchema, JournalPhaseSchema, JournalSchema, JournalStepSchema } from './transaction/journal-schema.js';
 export * from './operations/recover.js';
-export * from './operations/uninstall.js';
+export * from './operations/uninstall/uninstall.js';
+export type { UninstallOptions } from './operations/uninstall/context.js';
 export * from './operations/verify.js';
 export * from './fleet/answer-file.js';
+export {
+  ANSWER_FILE_MAX_BYTES,
+  type AnswerFileInput,
+  type AnswerFileIssue,
+  AnswerFileSchema,
+  type RestartChoice,
+} from './fleet/answer-file-schema.js';
 export * from './fleet/log.js';
 export * from './operations/updates.js';
+export * from './operations/updates-install.js';

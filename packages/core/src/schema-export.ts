@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AnswerFileSchema } from './fleet/answer-file.js';
+import { AnswerFileSchema } from './fleet/answer-file-schema.js';
 import { BuildInfoSchema } from './installation/buildinfo.js';
 import { CatalogSchema } from './feed/catalog.js';
 import { FeedIndexSchema } from './feed/schema.js';

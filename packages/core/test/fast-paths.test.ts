@@ -15,7 +15,7 @@ import { checkedBackupRecord } from '../src/transaction/backup-record.js';
 import { FEW, flushMethod, flushToDisk } from '../src/transaction/durable.js';
 import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/transaction/garbage.js';
 import { hashFiles, hashFilesInWorker, PARALLEL_MIN_FILES } from '../src/support/hash.js';
-import { installPacks } from '../src/operations/install.js';
+import { installPacks } from '../src/operations/install/install.js';
 import { BackupRecordSchema } from '../src/transaction/backup-schema.js';
 import {
   levelFiles,

@@ -8,13 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  type AnswerFile,
-  type AnswerFileIssue,
-  eulaDocument,
-  loadAnswerFile,
-  parseAnswerFile,
-} from '../../src/fleet/answer-file.js';
+import type { AnswerFileIssue } from '../../src/fleet/answer-file-schema.js';
+import { type AnswerFile, eulaDocument, loadAnswerFile, parseAnswerFile } from '../../src/fleet/answer-file.js';
 import { isServicepackError } from '../../src/support/errors.js';
 import { jsonSchemaText } from '../../src/schema-export.js';
 

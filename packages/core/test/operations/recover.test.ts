@@ -13,12 +13,13 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type InstallOptions, installPacks } from '../../src/operations/install.js';
+import type { InstallOptions } from '../../src/operations/install/context.js';
+import { installPacks } from '../../src/operations/install/install.js';
 import { readJournal } from '../../src/transaction/journal.js';
 import { recoverInstallation } from '../../src/operations/recover.js';
 import { readState } from '../../src/installation/state-store.js';
 import type { TransactionHooks } from '../../src/transaction/transaction.js';
-import { uninstallUpdate } from '../../src/operations/uninstall.js';
+import { uninstallUpdate } from '../../src/operations/uninstall/uninstall.js';
 import { verifyInstallation } from '../../src/operations/verify.js';
 import {
   levelSnapshot,

@@ -9,9 +9,10 @@ import { chmod, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ServicepackError } from '../../src/support/errors.js';
-import { type InstallOptions, installPacks } from '../../src/operations/install.js';
+import type { InstallOptions } from '../../src/operations/install/context.js';
+import { installPacks } from '../../src/operations/install/install.js';
 import type { State } from '../../src/installation/state.js';
-import { uninstallUpdate } from '../../src/operations/uninstall.js';
+import { uninstallUpdate } from '../../src/operations/uninstall/uninstall.js';
 import { NO_STATE_NOTE, verifyInstallation, verifyLine } from '../../src/operations/verify.js';
 import {
   levelFiles,

@@ -22,10 +22,11 @@ import { after, before, describe, test } from 'node:test';
 import { fileSystemProbe, forgetFileSystems } from '../../src/transaction/durable.js';
 import { isServicepackError } from '../../src/support/errors.js';
 import { hashTree } from '../../src/support/hash.js';
-import { type InstallOptions, installPacks } from '../../src/operations/install.js';
+import type { InstallOptions } from '../../src/operations/install/context.js';
+import { installPacks } from '../../src/operations/install/install.js';
 import { at, readJournal } from '../../src/transaction/journal.js';
 import { recoverInstallation } from '../../src/operations/recover.js';
-import { uninstallUpdate } from '../../src/operations/uninstall.js';
+import { uninstallUpdate } from '../../src/operations/uninstall/uninstall.js';
 import { verifyInstallation } from '../../src/operations/verify.js';
 import {
   levelFiles,

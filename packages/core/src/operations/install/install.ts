@@ -1,0 +1,175 @@
+import { join, resolve } from 'node:path';
+import { ServicepackError } from '../../support/errors.js';
+import { nullSink } from '../../support/events.js';
+import { type Level, levelName } from '../../rules/level.js';
+import type { FixRef, Manifest } from '../../pack/manifest.js';
+import type { PlannedOp } from '../../rules/plan.js';
+import { recoverStep } from '../recover.js';
+import { SERVICEPACK_DIR } from '../../installation/state.js';
+import {
+  checkTransactionId,
+  checkpoint,
+  releaseLock,
+  runSteps,
+  STAGING_DIR,
+  newTransactionId,
+  type StepDef,
+} from '../../transaction/transaction.js';
+import { JOURNALED_STEPS } from '../../transaction/journaled-steps.js';
+import { settleFailure } from '../../transaction/settle-failure.js';
+import type { InstallContext, InstallOptions } from './context.js';
+import { detectStep, dryRecoverStep, lockStep, planStep, stageStep, verifyStep } from './steps.js';
+
+/**
+ * Install as an operation: the ordered list of steps over one context, and what the caller gets back.
+ */
+
+export interface LevelSummary {
+  product: string;
+  version: string;
+  arch: string;
+  level: Level;
+  levelName: string;
+  hotfixes: string[];
+}
+
+export interface InstalledPackSummary {
+  path: string;
+  id: string;
+  kind: Manifest['kind'];
+  title: string;
+  level: Level;
+  arch: string;
+  fixes: FixRef[];
+  signedBy: string[];
+  unsigned: boolean;
+  /** folder under .servicepack/ holding what this pack replaced; absent with --no-backup or --dry-run */
+  backup?: string;
+}
+
+export interface InstallResult {
+  root: string;
+  transactionId: string;
+  dryRun: boolean;
+  before: LevelSummary;
+  after: LevelSummary;
+  packs: InstalledPackSummary[];
+  changed: { added: string[]; replaced: string[]; deleted: string[]; spnew: string[]; kept: string[] };
+  restartRequired: boolean;
+  /** why a restart is still required */
+  restartMessage?: string;
+  service: { wasRunning: boolean; stopped: boolean; restarted: boolean };
+}
+
+function summary(x: {
+  product: string;
+  version: string;
+  arch: string;
+  level: Level;
+  hotfixes: readonly string[];
+}): LevelSummary {
+  return {
+    product: x.product,
+    version: x.version,
+    arch: x.arch,
+    level: x.level,
+    levelName: levelName(x.level, x.hotfixes),
+    hotfixes: [...x.hotfixes],
+  };
+}
+
+// Steps (docs/transactions.md §2): lock → recover → detect → verify → plan → stage, then
+// the journaled half shared with uninstall: journal → stop-service → commit → record → restart →
+// cleanup. Each one reads and extends the one context.
+const INSTALL_STEPS = [
+  lockStep,
+  recoverStep,
+  detectStep,
+  verifyStep,
+  planStep,
+  stageStep,
+  ...JOURNALED_STEPS,
+] as readonly StepDef<InstallContext>[];
+const DRY_RUN_STEPS = [
+  lockStep,
+  dryRecoverStep,
+  detectStep,
+  verifyStep,
+  planStep,
+] as readonly StepDef<InstallContext>[];
+
+/**
+ * Installs one or more packs in one transaction (docs/transactions.md). Every pack is verified and planned
+ * before the first file changes; a failure before the commit point leaves the tree, the state
+ * record and .servicepack/ as they were, and a crash anywhere is settled by the journal.
+ */
+export async function installPacks(opts: InstallOptions): Promise<InstallResult> {
+  if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');
+  const root = resolve(opts.root);
+  const spDir = join(root, SERVICEPACK_DIR);
+  const txid = opts.transactionId !== undefined ? checkTransactionId(opts.transactionId) : newTransactionId();
+  const ctx: InstallContext = {
+    opts,
+    root,
+    spDir,
+    txid,
+    time: new Date().toISOString(),
+    sink: opts.sink ?? nullSink,
+    hooks: opts.hooks ?? {},
+    units: [],
+    stagingRoot: join(spDir, STAGING_DIR, txid),
+    service: { wasRunning: false, stopped: false, restarted: false },
+    restartRequired: false,
+    committed: false,
+    recorded: false,
+    ...(opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: opts.stopTimeoutMs } : {}),
+  };
+  try {
+    await checkpoint(ctx, 'begin');
+    await runSteps(ctx, opts.dryRun ? DRY_RUN_STEPS : INSTALL_STEPS);
+  } catch (e) {
+    const failure = await settleFailure(ctx, e);
+    if (failure !== undefined) throw failure;
+  } finally {
+    if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
+  }
+  const inst = ctx.installation!;
+  const last = ctx.units[ctx.units.length - 1]!;
+  const ops = ctx.units.flatMap((u) => u.plan!.ops);
+  const paths = (f: (o: PlannedOp) => boolean) => [...new Set(ops.filter(f).map((o) => o.path))].sort();
+  return {
+    root,
+    transactionId: txid,
+    dryRun: opts.dryRun,
+    before: summary(inst),
+    after: summary({
+      product: inst.product,
+      version: last.buildInfo?.version ?? inst.version,
+      arch: inst.arch,
+      level: last.to.level,
+      hotfixes: last.to.hotfixes,
+    }),
+    packs: ctx.units.map((u) => ({
+      path: u.path,
+      id: u.manifest.id,
+      kind: u.manifest.kind,
+      title: u.manifest.title,
+      level: u.manifest.level,
+      arch: u.manifest.arch,
+      fixes: u.manifest.fixes,
+      signedBy: u.pack.signedBy,
+      unsigned: u.pack.unsigned,
+      ...(u.backupRel && !opts.dryRun ? { backup: `${SERVICEPACK_DIR}/${u.backupRel}` } : {}),
+    })),
+    changed: {
+      added: paths((o) => o.op === 'add' && o.reason !== 'spnew'),
+      replaced: paths((o) => o.op === 'replace' && o.reason !== 'spnew'),
+      deleted: paths((o) => o.op === 'delete'),
+      spnew: [...new Set(ctx.units.flatMap((u) => u.plan!.spnew))].sort(),
+      kept: [...new Set(ctx.units.flatMap((u) => u.plan!.kept.map((k) => k.path)))].sort(),
+    },
+    restartRequired: ctx.restartRequired,
+    ...(ctx.restartMessage ? { restartMessage: ctx.restartMessage } : {}),
+    service: { wasRunning: ctx.service.wasRunning, stopped: ctx.service.stopped, restarted: ctx.service.restarted },
+  };
+}
