@@ -181,6 +181,20 @@ export async function readRecordFile(path: string): Promise<string> {
   }
 }
 
+/**
+ * A record that may be absent (state, journal): its text, or undefined when there is none. Any
+ * other failure is E_IO naming the file, and a refusal (a link) passes through as it is.
+ */
+export async function readRecordIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await readRecordFile(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    if (e instanceof ServicepackError) throw e;
+    throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
+  }
+}
+
 export function readRecordFileSync(path: string): string {
   let fd: number;
   try {

@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isServicepackError, ServicepackError } from '../support/errors.js';
-import { errnoCode, writeFileAtomic } from '../support/fsutil.js';
+import { ServicepackError } from '../support/errors.js';
+import { writeFileAtomic } from '../support/fsutil.js';
 import { SERVICEPACK_DIR, STATE_FILE } from './names.js';
 import { checkedState } from './record-check.js';
-import { readRecordFile } from './servicepack-dir.js';
+import { readRecordIfPresent } from './servicepack-dir.js';
 import type { State } from './state.js';
 
 export { STATE_FILE } from './names.js';
@@ -24,14 +24,8 @@ export function statePath(root: string): string {
  */
 export async function readState(root: string): Promise<State | undefined> {
   const path = statePath(root);
-  let text: string;
-  try {
-    text = await readRecordFile(path);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    if (isServicepackError(e)) throw e;
-    throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
-  }
+  const text = await readRecordIfPresent(path);
+  if (text === undefined) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,11 +1,11 @@
 import { rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isServicepackError, ServicepackError } from '../support/errors.js';
+import { ServicepackError } from '../support/errors.js';
 import { errnoCode, fsyncDir, writeFileAtomic } from '../support/fsutil.js';
 import { journalPathProblem } from './journal-path.js';
 import { JOURNAL_FILE } from '../installation/names.js';
 import { checkedState } from '../installation/record-check.js';
-import { readRecordFile } from '../installation/servicepack-dir.js';
+import { readRecordIfPresent } from '../installation/servicepack-dir.js';
 import type { Journal, JournalPhase, JournalStep } from './journal-schema.js';
 import { SERVICEPACK_DIR } from '../installation/names.js';
 
@@ -60,14 +60,8 @@ export function serializeJournal(j: Journal): string {
 /** The open journal, or undefined. One that cannot be read is an error: guessing could destroy the only copy of a file. */
 export async function readJournal(root: string): Promise<Journal | undefined> {
   const path = journalPath(root);
-  let text: string;
-  try {
-    text = await readRecordFile(path);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    if (isServicepackError(e)) throw e;
-    throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
-  }
+  const text = await readRecordIfPresent(path);
+  if (text === undefined) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);
