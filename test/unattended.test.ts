@@ -150,6 +150,42 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     assert.deepEqual(targets[1]!.logs, [], 'a refused target leaves no trace in its tree');
   });
 
+  test('exit 7: a target root that does not exist, is a file or holds no installation fails the run (was 3, and the run 0); the error names the answer file line', async () => {
+    const a = await temps.installation('rtm-x86');
+    const empty = await temps.dir('sp-empty-');
+    const aFile = join(work, 'a-file');
+    await writeFile(aFile, 'not a folder\n');
+    const file = await answerFile(
+      'missing-root.yaml',
+      `targets:\n  - root: ${a}\n  - root: ${join(work, 'no-such-root')}\n  - root: ${aFile}\n  - root: ${empty}\npacks: [${sp6()}]\nacceptEula: true\n`,
+    );
+    const run = await inProcess(['install', '--answer-file', file, '--json']);
+    assert.equal(run.code, 7, run.err);
+    const doc = JSON.parse(run.out) as Record<string, unknown>;
+    assert.equal(doc['exitCode'], 7);
+    const targets = doc['targets'] as { exitCode: number; error?: { code: string; message: string } }[];
+    assert.deepEqual(
+      targets.map((x) => [x.exitCode, x.error?.code]),
+      [
+        [0, undefined],
+        [7, 'E_ROOT_MISSING'],
+        [7, 'E_ROOT_NOT_FOLDER'],
+        [7, 'E_NOT_INSTALLED'],
+      ],
+    );
+    for (const [i, x] of targets.slice(1).entries()) {
+      const line = i + 3;
+      assert.match(x.error!.message, new RegExp(`missing-root\\.yaml:${line}: targets\\[${i + 1}\\]\\.root\\)`));
+      assert.match(x.error!.message, /correct the root in the answer file, or remove the target$/);
+      assert.doesNotMatch(x.error!.message, /pass --root|SERVICEPACK_ROOT/);
+    }
+    assert.equal((await buildInfoOf(a)).level, 6, 'the good target is installed all the same');
+    assert.ok(!existsSync(join(empty, '.servicepack')), 'nothing created in a folder that is not an installation');
+    const plain = await inProcess(['install', '--answer-file', file]);
+    assert.equal(plain.code, 7, plain.err);
+    assert.match(plain.out, /no-such-root: failed \(exit 7, E_ROOT_MISSING\)/);
+  });
+
   test('exit 2: a typo, a wrong type, a missing pack, a EULA not accepted; each names the file, the line and the key; nothing installed', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);

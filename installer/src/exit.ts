@@ -17,6 +17,8 @@ export const EXIT_CODES_HELP = `Exit codes:
       rolled-back feed)
   5   busy (another transaction holds the lock)
   6   an interrupted transaction needs \`servicepack recover\`
+  7   no installation at the target (the root does not exist, is not a
+      folder, or holds no inetsrv)
   10  done, restart still required`;
 
 export const EXAMPLES_HELP = `Examples:

@@ -1,3 +1,4 @@
+import type { RootOrigin } from '@servicepack/core/root';
 import { EXIT, errorDocument, UsageError } from './exit.js';
 import { JsonReporter } from './reporters/json.js';
 import { type Output, PlainReporter } from './reporters/plain.js';
@@ -66,9 +67,32 @@ export interface RunState {
 }
 
 export function resolveRoot(flag: string | undefined, env: Io['env']): string {
+  if (flag === '') throw new UsageError('--root is empty: give the folder inetsrv is installed in');
   const root = flag ?? env['SERVICEPACK_ROOT'];
   if (root === undefined || root === '')
     throw new UsageError('no installation root: pass --root DIR or set SERVICEPACK_ROOT');
+  return root;
+}
+
+/** Where the root came from, in words that say what to correct: the flag, or the environment. */
+export function rootOrigin(flag: string | undefined): RootOrigin {
+  return flag !== undefined
+    ? { source: 'given with --root', fix: 'give --root the folder inetsrv is installed in' }
+    : {
+        source: 'from SERVICEPACK_ROOT',
+        fix: 'set SERVICEPACK_ROOT to the folder inetsrv is installed in, or pass --root DIR',
+      };
+}
+
+/**
+ * resolveRoot, then the root judged before anything else is done (core's checkInstallationRoot):
+ * a root that does not exist, is not a folder or holds no installation exits 7 with advice that
+ * fits where it came from.
+ */
+export async function checkedRoot(flag: string | undefined, env: Io['env']): Promise<string> {
+  const root = resolveRoot(flag, env);
+  const { checkInstallationRoot } = await import('@servicepack/core/root');
+  checkInstallationRoot(root, rootOrigin(flag));
   return root;
 }
 

@@ -5,6 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import type { AnswerFile } from '@servicepack/core/answer-file';
 import type { JsonLinesFile } from '@servicepack/core/log';
 import type { ModifiedPolicy } from '@servicepack/core/plan';
+import type { RootOrigin } from '@servicepack/core/root';
 import type { TransactionHooks } from '@servicepack/core/transaction';
 import { EXIT, errorDocument, UsageError } from './exit.js';
 import { faultHooks } from './fault.js';
@@ -29,6 +30,8 @@ export type PackSource =
 
 export interface UnattendedRequest {
   targets: string[];
+  /** where each target's root was written (same order as targets), for errors that say what to correct */
+  rootOrigins?: RootOrigin[];
   source: PackSource;
   trustFiles: string[];
   /** set when the request comes from an answer file: its acceptEula is enforced against the packs' EULA */
@@ -49,9 +52,10 @@ export interface UnattendedRequest {
 
 /**
  * The exit code of a run over several targets (docs/fleet.md):
- * any failure (1, 2, 4, 5, 6) wins, the highest of them; else 10 when a target still needs a
+ * any failure (1, 2, 4, 5, 6, 7) wins, the highest of them; else 10 when a target still needs a
  * restart; else 0 when a target was installed; else 3 (nothing applied anywhere). Not-applicable
- * ranks below success because a fleet run where some machines were already up to date did its job.
+ * ranks below success because a fleet run where some machines were already up to date did its job;
+ * a target with no installation at all (7) is a failure: a mistyped root must not pass as done.
  */
 export function aggregateExitCode(codes: readonly number[]): number {
   const failures = codes.filter((c) => c !== EXIT.ok && c !== EXIT.notApplicable && c !== EXIT.restartRequired);
@@ -237,6 +241,9 @@ async function installTarget(
   let outcome: TargetOutcome;
   let phase: 'download' | undefined;
   try {
+    // No installation at the target is this target's failure (exit 7), found before anything is read.
+    const { checkInstallationRoot } = await import('@servicepack/core/root');
+    checkInstallationRoot(root, req.rootOrigins?.[t.index]);
     let packs: string[];
     if (req.source.kind === 'feed') {
       phase = 'download';
@@ -409,6 +416,10 @@ export async function runUnattendedCommand(
       answerFile = af.file;
       req = {
         targets: af.targets.map((t) => t.root),
+        rootOrigins: af.targets.map((t, i) => ({
+          source: `${af.file}:${t.line}: targets[${i}].root`,
+          fix: 'correct the root in the answer file, or remove the target',
+        })),
         source:
           af.source.kind === 'packs'
             ? { kind: 'packs', packs: af.source.packs.map((p) => p.path) }
@@ -427,7 +438,7 @@ export async function runUnattendedCommand(
         ...(hooks ? { hooks } : {}),
       };
     } else {
-      const { resolveRoot } = await import('./io.js');
+      const { resolveRoot, rootOrigin } = await import('./io.js');
       const root = resolveRoot(flags.root, io.env);
       let source: PackSource;
       if (flags.feed !== undefined) {
@@ -443,6 +454,7 @@ export async function runUnattendedCommand(
       }
       req = {
         targets: [root],
+        rootOrigins: [rootOrigin(flags.root)],
         source,
         trustFiles: o.trustFiles,
         acceptEula: o.acceptEula,

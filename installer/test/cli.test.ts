@@ -200,12 +200,54 @@ describe('query', () => {
     assert.equal((await cli(['query', '--root', root, '--require', 'sp-six'])).code, 2);
   });
 
-  test('not an installation: exit 3', async () => {
+  test('not an installation: exit 7 (no installation at the target), not 3', async () => {
     const empty = await tempDir();
     dirs.push(empty);
     const r = await cli(['query', '--root', empty]);
-    assert.equal(r.code, 3);
+    assert.equal(r.code, 7);
     assert.match(r.err, /no inetsrv installation found/);
+  });
+});
+
+describe('a root with no installation: its own code, exit 7, advice that fits where the root came from', () => {
+  const commands: [string, string[]][] = [
+    ['query', []],
+    ['verify', []],
+    ['recover', []],
+    ['check', ['--feed', '/nowhere/feed']],
+    ['install', ['-u', 'x.tgz']],
+    ['uninstall', ['-u']],
+  ];
+
+  test('missing, a file (ENOTDIR before), a file on the way, a folder without BUILDINFO.json: every command', async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    await writeFile(join(dir, 'passwd'), 'root:x:0:0::/root:/bin/sh\n');
+    const roots: [string, string, RegExp][] = [
+      [join(dir, 'nope'), 'E_ROOT_MISSING', /does not exist/],
+      [join(dir, 'passwd'), 'E_ROOT_NOT_FOLDER', /is not a folder/],
+      [join(dir, 'passwd', 'sub'), 'E_ROOT_MISSING', /does not exist/],
+      [dir, 'E_NOT_INSTALLED', /no BUILDINFO\.json/],
+    ];
+    for (const [name, extra] of commands) {
+      for (const [root, code, why] of roots) {
+        const what = `${name} --root ${root}`;
+        const r = await cli([name, '--root', root, ...extra]);
+        assert.equal(r.code, 7, `${what}: ${r.err}`);
+        assert.match(r.err, why, what);
+        assert.match(r.err, /\(given with --root\).*give --root the folder inetsrv is installed in/, what);
+        assert.doesNotMatch(r.err, /unexpected|ENOTDIR|pass --root or set SERVICEPACK_ROOT/, what);
+        const j = await cli([name, '--root', root, '--json', ...extra]);
+        assert.equal(j.code, 7, what);
+        const doc = oneJson(j.out);
+        assert.equal(doc['code'], code, what);
+        assert.equal(doc['exitCode'], 7, what);
+      }
+      const env = await cli([name, ...extra], { SERVICEPACK_ROOT: join(dir, 'nope') });
+      assert.equal(env.code, 7, `${name} from SERVICEPACK_ROOT: ${env.err}`);
+      assert.match(env.err, /\(from SERVICEPACK_ROOT\): the folder does not exist; set SERVICEPACK_ROOT to the folder/);
+    }
+    assert.ok(!existsSync(join(dir, '.servicepack')), 'nothing created in a folder that is not an installation');
   });
 });
 

@@ -105,6 +105,9 @@ describe('exit code of a run over several targets', () => {
     assert.equal(aggregateExitCode([0, 4, 1]), 4);
     assert.equal(aggregateExitCode([5, 2, 10]), 5);
     assert.equal(aggregateExitCode([6, 4]), 6);
+    // no installation at a target (7) is a failure: a mistyped root never passes as done
+    assert.equal(aggregateExitCode([0, 7]), 7);
+    assert.equal(aggregateExitCode([10, 3, 7]), 7);
     assert.equal(aggregateExitCode([]), 0);
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { CheckResult } from '@servicepack/core/updates';
 import { EXIT } from '../exit.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
@@ -35,7 +35,7 @@ export function registerCheck(program: Command, io: Io, state: RunState): void {
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
-    const root = resolveRoot(flags.root, io.env);
+    const root = await checkedRoot(flags.root, io.env);
     const [{ checkUpdates }, { withoutUserinfo }] = await Promise.all([
       import('@servicepack/core/updates'),
       import('@servicepack/core/redact'),

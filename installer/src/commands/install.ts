@@ -3,7 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import type { InstallResult } from '@servicepack/core/install';
 import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
 import { withTransactionLog } from '../txlog.js';
 import type { PlainReporter } from '../reporters/plain.js';
@@ -94,7 +94,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
 export async function runInstall(packs: string[], flags: InstallFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, flags.quiet === true);
   try {
-    const root = resolveRoot(flags.root, io.env);
+    const root = await checkedRoot(flags.root, io.env);
     const { code, result } = await withTransactionLog(
       { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: rep.r.sink },
       async (log) => {

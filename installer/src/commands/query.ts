@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { QueryResult } from '@servicepack/core/query';
 import { EXIT, UsageError } from '../exit.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
@@ -26,13 +26,11 @@ export function registerQuery(program: Command, io: Io, state: RunState): void {
 export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
-    const root = resolveRoot(flags.root, io.env);
-    // Both at once: each import is a file read on the thread pool, and one after the other they
+    // All at once: each import is a file read on the thread pool, and one after the other they
     // would wait in turn.
-    const [{ parseLevel, levelName }, { queryInstallation }] = await Promise.all([
-      import('@servicepack/core/level'),
-      import('@servicepack/core/query'),
-    ]);
+    const modules = Promise.all([import('@servicepack/core/level'), import('@servicepack/core/query')]);
+    const root = await checkedRoot(flags.root, io.env);
+    const [{ parseLevel, levelName }, { queryInstallation }] = await modules;
     let required: number | undefined;
     if (flags.require !== undefined) {
       required = parseLevel(flags.require);

@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import type { RecoverResult } from '@servicepack/core/recover';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
@@ -27,7 +27,7 @@ export function registerRecover(program: Command, io: Io, state: RunState): void
 export async function runRecover(flags: RecoverFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, flags.quiet === true);
   try {
-    const root = resolveRoot(flags.root, io.env);
+    const root = await checkedRoot(flags.root, io.env);
     const hooks = faultHooks(io.env, io.err);
     const { recoverInstallation } = await import('@servicepack/core/recover');
     const result = await recoverInstallation({ root, sink: rep.r.sink, ...(hooks ? { hooks } : {}) });

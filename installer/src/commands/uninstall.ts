@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
@@ -39,7 +39,7 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
 export async function runUninstall(id: string | undefined, flags: UninstallFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, flags.quiet === true);
   try {
-    const root = resolveRoot(flags.root, io.env);
+    const root = await checkedRoot(flags.root, io.env);
     const { code, result } = await withTransactionLog(
       {
         root,

@@ -1,6 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { EXIT } from '../exit.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
 import { printable, safe } from '../reporters/printable.js';
 
 interface VerifyFlags {
@@ -32,7 +32,7 @@ Exit 0: no difference (or no state record: nothing to verify against); 4: differ
 export async function runVerify(flags: VerifyFlags, io: Io): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
-    const root = resolveRoot(flags.root, io.env);
+    const root = await checkedRoot(flags.root, io.env);
     const { verifyInstallation, verifyLine } = await import('@servicepack/core/verify');
     const v = await verifyInstallation(root);
     const code = v.clean ? EXIT.ok : EXIT.integrity;

@@ -528,6 +528,8 @@ const TITLES: Record<string, string> = {
   E_INCONSISTENT: 'The installation is inconsistent',
   E_LOCALLY_MODIFIED: 'Files were changed on this server',
   E_NOT_INSTALLED: 'No installation found',
+  E_ROOT_MISSING: 'No installation found',
+  E_ROOT_NOT_FOLDER: 'No installation found',
   E_INVALID_MANIFEST: 'The update pack is not valid',
   E_INVALID_BUILDINFO: 'The installation record is not valid',
   E_INVALID_STATE: 'The installation record is not valid',

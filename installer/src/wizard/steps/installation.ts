@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ROOT_ERROR_CODES } from '@servicepack/core/root';
 import { EXIT, errorDocument } from '../../exit.js';
 import type { StepResult, WizardContext } from '../context.js';
 import { errorOutcome, errorView, installationView, WizardError } from '../views.js';
@@ -34,8 +35,15 @@ export async function installation(ctx: Ctx): Promise<StepResult> {
     try {
       ctx.installation = await ctx.services.detect(root);
     } catch (e) {
-      if (errorDocument(e).code !== 'E_NOT_INSTALLED') throw e;
-      message = `No inetsrv installation in ${root} (no BUILDINFO.json there).`;
+      const code = errorDocument(e).code;
+      if (!ROOT_ERROR_CODES.includes(code)) throw e;
+      const why =
+        code === 'E_ROOT_MISSING'
+          ? 'that folder does not exist'
+          : code === 'E_ROOT_NOT_FOLDER'
+            ? 'that is not a folder'
+            : 'no BUILDINFO.json there';
+      message = `No inetsrv installation in ${root} (${why}).`;
       ask = true;
       continue;
     }

@@ -3,12 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BuildInfo } from './buildinfo.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
-import { errnoCode, isDirectory, NOT_OWNED } from '../support/fsutil.js';
+import { errnoCode, NOT_OWNED } from '../support/fsutil.js';
 import { hashFiles, hashTree, type KnownEntry, type TreeEntry } from '../support/hash.js';
 import { type Arch, type Level, levelName } from '../rules/level.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
 import { checkedBuildInfo } from './record-check.js';
 import { ownedPathReason } from './record-paths.js';
+import { checkRootFolder, notInstalledError } from './root.js';
 import type { State } from './state.js';
 import { readState, STATE_FILE } from './state-store.js';
 
@@ -73,13 +74,7 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = errnoCode(e);
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new ServicepackError(
-        'E_NOT_INSTALLED',
-        `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`,
-        { root },
-      );
-    }
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw notInstalledError(root);
     throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
   return parseBuildInfo(text, path);
@@ -206,13 +201,7 @@ function compareFiles(recorded: State['files'], disk: Map<string, TreeEntry>): P
  */
 export async function detectInstallation(rootArg: string, opts: DetectOptions = {}): Promise<Installation> {
   const root = resolve(rootArg);
-  if (!(await isDirectory(root))) {
-    throw new ServicepackError(
-      'E_NOT_INSTALLED',
-      `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`,
-      { root },
-    );
-  }
+  checkRootFolder(root);
   const buildInfo = await readBuildInfo(root);
   const problems: Problem[] = [];
   let state: State | undefined;

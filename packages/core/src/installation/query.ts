@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import type { Installation, Problem } from './detect.js';
 import { ServicepackError } from '../support/errors.js';
 import { type Level, levelName } from '../rules/level.js';
 import { consistentInstallation, journalAbsent } from './query-scan.js';
+import { checkRootFolder } from './root.js';
 import { checkServicepackDir } from './servicepack-dir.js';
 import type { HistoryEntry, State } from './state.js';
 
@@ -26,6 +28,7 @@ export interface QueryResult {
 }
 
 export async function queryInstallation(root: string): Promise<QueryResult> {
+  checkRootFolder(resolve(root));
   // records read through a link could be anyone's: refused, as by the commands that change things
   checkServicepackDir(root);
   // Half-moved files would give a wrong answer: an open transaction must be settled first (exit 6).

@@ -1,8 +1,9 @@
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { checkInstallationRoot } from '../installation/root.js';
 import { ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
-import { errnoCode, exists } from '../support/fsutil.js';
+import { errnoCode } from '../support/fsutil.js';
 import {
   closeJournal,
   type Journal,
@@ -14,7 +15,7 @@ import {
 import { checkMovedOut, finishForward, revertSteps } from '../transaction/journal-apply.js';
 import { type Level, levelName } from '../rules/level.js';
 import { isAlive, serviceStatus, startService } from '../installation/service.js';
-import { BUILDINFO_FILE, SERVICEPACK_DIR } from '../installation/names.js';
+import { SERVICEPACK_DIR } from '../installation/names.js';
 import type { HistoryEntry, State } from '../installation/state.js';
 import { checkNoLinkOnTheWay, isRealFolder } from '../installation/servicepack-dir.js';
 import { readState, writeState } from '../installation/state-store.js';
@@ -261,13 +262,8 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
   const root = resolve(opts.root);
   const ctx: StepContext = { sink: opts.sink ?? nullSink, hooks: opts.hooks ?? {} };
   await checkpoint(ctx, 'begin');
-  if (!(await exists(join(root, BUILDINFO_FILE))) && !(await exists(join(root, SERVICEPACK_DIR, 'journal.json')))) {
-    throw new ServicepackError(
-      'E_NOT_INSTALLED',
-      `no inetsrv installation found in ${root}: pass --root or set SERVICEPACK_ROOT`,
-      { root },
-    );
-  }
+  // Refused before .servicepack/ is created in a folder that is not an installation at all.
+  checkInstallationRoot(root);
   let lock: LockHandle | undefined;
   try {
     ctx.sink({ type: 'step', step: 'lock', state: 'started' });

@@ -10,6 +10,8 @@ export const ExitCode = {
   integrity: 4,
   busy: 5,
   needsRecover: 6,
+  /** the target root does not exist, is not a folder, or holds no installation (installation/root.ts) */
+  noInstallation: 7,
   restartRequired: 10,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -21,6 +23,8 @@ export type ErrorCode =
   | 'E_EULA_NOT_ACCEPTED'
   | 'E_INVALID_BUILDINFO'
   | 'E_INVALID_STATE'
+  | 'E_ROOT_MISSING'
+  | 'E_ROOT_NOT_FOLDER'
   | 'E_NOT_INSTALLED'
   | 'E_WRONG_PRODUCT'
   | 'E_WRONG_VERSION'
@@ -56,7 +60,9 @@ const exitFor: Record<ErrorCode, ExitCode> = {
   E_EULA_NOT_ACCEPTED: 2,
   E_INVALID_BUILDINFO: 2,
   E_INVALID_STATE: 2,
-  E_NOT_INSTALLED: 3,
+  E_ROOT_MISSING: 7,
+  E_ROOT_NOT_FOLDER: 7,
+  E_NOT_INSTALLED: 7,
   E_WRONG_PRODUCT: 3,
   E_WRONG_VERSION: 3,
   E_WRONG_ARCH: 3,

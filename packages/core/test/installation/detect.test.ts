@@ -53,15 +53,24 @@ describe('detectInstallation', () => {
     assert.equal(inst.files.get('lib/b.js')?.sha256, sha256Bytes('export const b = 1;\n'));
   });
 
-  test('no BUILDINFO.json, or no folder at all: E_NOT_INSTALLED, exit 3, saying what to do', async () => {
+  test('no BUILDINFO.json, no folder, a file, a file on the way: each its own code, exit 7 (not 3), no advice about flags', async () => {
     const empty = await tempDir();
     cleanup.push(empty);
-    for (const dir of [empty, join(empty, 'nope')]) {
+    await writeFile(join(empty, 'file'), 'x');
+    const cases: [string, string][] = [
+      [empty, 'E_NOT_INSTALLED'],
+      [join(empty, 'nope'), 'E_ROOT_MISSING'],
+      [join(empty, 'file'), 'E_ROOT_NOT_FOLDER'],
+      [join(empty, 'file', 'sub'), 'E_ROOT_MISSING'],
+    ];
+    for (const [dir, code] of cases) {
       await assert.rejects(detectInstallation(dir), (e: unknown) => {
-        assert.ok(e instanceof ServicepackError);
-        assert.equal(e.code, 'E_NOT_INSTALLED');
-        assert.equal(e.exitCode, 3);
-        assert.match(e.message, /no inetsrv installation found in .*: pass --root or set SERVICEPACK_ROOT/);
+        assert.ok(e instanceof ServicepackError, String(e));
+        assert.equal(e.code, code, dir);
+        assert.equal(e.exitCode, 7);
+        assert.match(e.message, /no inetsrv installation found in .*; name the folder inetsrv is installed in$/);
+        // core does not know whether a flag, the environment or an answer file named the root
+        assert.doesNotMatch(e.message, /--root|SERVICEPACK_ROOT/);
         return true;
       });
     }

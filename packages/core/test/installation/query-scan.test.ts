@@ -117,7 +117,8 @@ describe('consistentInstallation (query-scan.ts)', () => {
     await rm(join(root, 'BUILDINFO.json'));
     assert.equal(consistentInstallation(root), undefined);
     assert.equal(consistentInstallation(join(root, 'nowhere')), undefined);
-    await assert.rejects(queryInstallation(join(root, 'nowhere')), { code: 'E_NOT_INSTALLED' });
+    await assert.rejects(queryInstallation(join(root, 'nowhere')), { code: 'E_ROOT_MISSING', exitCode: 7 });
+    await assert.rejects(queryInstallation(root), { code: 'E_NOT_INSTALLED', exitCode: 7 });
   });
 
   test('journalAbsent: true only when there certainly is no journal', async () => {

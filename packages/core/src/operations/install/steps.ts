@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { checkInstallationRoot } from '../../installation/root.js';
 import { type ApplicabilityTarget, checkApplicable } from '../../rules/applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from '../../installation/buildinfo.js';
 import { detectInstallation, hashPaths, type ProblemKind, parseBuildInfo } from '../../installation/detect.js';
@@ -7,7 +8,6 @@ import { isServicepackError, ServicepackError } from '../../support/errors.js';
 import type { WarningCode } from '../../support/events.js';
 import { exists, inRoot, makeDirs, writeFileAtomic } from '../../support/fsutil.js';
 import { sha256Bytes } from '../../support/hash.js';
-import { journalPath } from '../../transaction/journal.js';
 import { licenseDocument } from '../../rules/license.js';
 import { openPack, stagePayload } from '../../pack/pack.js';
 import { type FileMeta, filesAfter, planInstall } from '../../rules/plan.js';
@@ -34,15 +34,8 @@ const PROBLEM_WARNING: Record<Exclude<ProblemKind, 'buildinfo' | 'state'>, Warni
 export const lockStep: StepDef<InstallContext> = {
   name: 'lock',
   run: async (ctx) => {
-    // An interrupted commit can leave BUILDINFO.json in the backup: the journal still marks an installation.
-    if (!(await exists(join(ctx.root, BUILDINFO_FILE))) && !(await exists(journalPath(ctx.root)))) {
-      // Refuse before creating .servicepack/ in a folder that is not an installation at all.
-      throw new ServicepackError(
-        'E_NOT_INSTALLED',
-        `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`,
-        { root: ctx.root },
-      );
-    }
+    // Refused before .servicepack/ is created in a folder that is not an installation at all.
+    checkInstallationRoot(ctx.root);
     ctx.lock = await acquireLock(ctx.root);
   },
 };

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import { checkInstallationRoot } from '../../installation/root.js';
 import { checkedBackupRecord } from '../../transaction/backup-record.js';
 import { detectInstallation, hashPaths } from '../../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../../support/errors.js';
 import { flushToDisk } from '../../transaction/durable.js';
-import { errnoCode, exists } from '../../support/fsutil.js';
+import { errnoCode } from '../../support/fsutil.js';
 import { hashFiles } from '../../support/hash.js';
-import { at, journalPath } from '../../transaction/journal.js';
+import { at } from '../../transaction/journal.js';
 import { checkNoLinkOnTheWay, readRecordFile } from '../../installation/servicepack-dir.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from '../../installation/names.js';
 import { acquireLock, BACKUP_RECORD, SAVED_DIR, type StepDef } from '../../transaction/transaction.js';
@@ -23,13 +24,8 @@ import { buildUninstallJournal } from './journal.js';
 export const lockStep: StepDef<UninstallContext> = {
   name: 'lock',
   run: async (ctx) => {
-    if (!(await exists(join(ctx.root, BUILDINFO_FILE))) && !(await exists(journalPath(ctx.root)))) {
-      throw new ServicepackError(
-        'E_NOT_INSTALLED',
-        `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`,
-        { root: ctx.root },
-      );
-    }
+    // Refused before .servicepack/ is created in a folder that is not an installation at all.
+    checkInstallationRoot(ctx.root);
     ctx.lock = await acquireLock(ctx.root);
   },
 };
