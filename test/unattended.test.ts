@@ -277,6 +277,41 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     assert.deepEqual(await snapshot(root), before);
   });
 
+  test('wait: SECONDS in the answer file waits for a lock released after ~1 s, then installs; --wait beside it and a bad value are exit 2', async () => {
+    const root = await temps.installation('rtm-x86');
+    const lock = join(root, '.servicepack', 'lock');
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs=require('node:fs');fs.mkdirSync(${JSON.stringify(join(root, '.servicepack'))},{recursive:true});fs.writeFileSync(${JSON.stringify(lock)},process.pid+'\\n');console.log('held');setTimeout(()=>{fs.unlinkSync(${JSON.stringify(lock)});setTimeout(()=>{},500)},1000)`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((ok) => child.stdout.once('data', () => ok()));
+      const file = await answerFile(
+        'wait.yaml',
+        `targets: [{root: ${root}}]\npacks: [${sp6()}]\nacceptEula: true\nwait: 60\n`,
+      );
+      const clash = await inProcess(['install', '--answer-file', file, '--wait', '5']);
+      assert.equal(clash.code, 2, clash.err);
+      assert.match(clash.err, /--wait cannot be combined with --answer-file/);
+      const t0 = Date.now();
+      const run = await inProcess(['install', '--answer-file', file]);
+      assert.equal(run.code, 0, run.err);
+      assert.match(run.err, new RegExp(`waiting for the lock held by pid ${child.pid} on .* \\(up to 60 s\\)`));
+      assert.ok(Date.now() - t0 < 30_000);
+      assert.equal((await buildInfoOf(root)).level, 6);
+    } finally {
+      child.kill();
+    }
+    const bad = await answerFile('wait-bad.yaml', `targets: [{root: ${root}}]\npacks: [${sp6()}]\nwait: -1\n`);
+    const r = await inProcess(['install', '--answer-file', bad]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /wait-bad\.yaml:3:7: wait: /);
+  });
+
   test('the real packs carry a license: install -u and install --feed without --accept-eula are exit 2 (E_EULA_NOT_ACCEPTED), nothing installed; with it, installed', async () => {
     const root = await temps.installation('rtm-x86');
     const before = await snapshot(root);

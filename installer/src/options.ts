@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { MAX_LOCK_WAIT_SECONDS } from '@servicepack/core/names';
 import type { ModifiedPolicy } from '@servicepack/core/plan';
 
 /**
@@ -18,6 +20,8 @@ export interface OptionFlags {
   force?: true;
   /** `--accept-eula` */
   acceptEula?: true;
+  /** `--wait SECONDS` (parseWaitSeconds) */
+  wait?: number;
 }
 
 export interface FlagOptions<M extends ModifiedPolicy = ModifiedPolicy> {
@@ -31,6 +35,8 @@ export interface FlagOptions<M extends ModifiedPolicy = ModifiedPolicy> {
   force: boolean;
   /** the pack's license was accepted on the command line */
   acceptEula: boolean;
+  /** seconds to wait for a busy lock (0: exit 5 at once) */
+  lockWait: number;
 }
 
 /** A command without `--keep-modified` (uninstall) can only be asked to stop or overwrite. */
@@ -47,7 +53,19 @@ export function optionsFromFlags<F extends OptionFlags>(f: F): FlagOptions<Modif
     dryRun: f.dryRun === true,
     force: f.force === true,
     acceptEula: f.acceptEula === true,
+    lockWait: f.wait ?? 0,
   };
+}
+
+/** The help of `--wait`, the same on every command that takes the lock. */
+export const WAIT_HELP = `wait up to SECONDS (at most ${MAX_LOCK_WAIT_SECONDS}) for another servicepack to release the lock, then exit 5 (default 0: at once)`;
+
+/** `--wait SECONDS`: whole seconds, bounded (apt's DPkg::Lock::Timeout); anything else is a usage error. */
+export function parseWaitSeconds(value: string): number {
+  const n = /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n <= MAX_LOCK_WAIT_SECONDS))
+    throw new InvalidArgumentError(`expected whole seconds from 0 to ${MAX_LOCK_WAIT_SECONDS}, e.g. --wait 300`);
+  return n;
 }
 
 /** Without a restart the service is still stopped for the commit; it is just not started again. */

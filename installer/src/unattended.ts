@@ -43,6 +43,8 @@ export interface UnattendedRequest {
   dryRun: boolean;
   force: boolean;
   allowUnsigned: boolean;
+  /** seconds to wait for a busy lock on each target (`--wait`, the answer file's `wait`) */
+  lockWait: number;
   /** a JSON-lines file every target's lines are appended to (the answer file's `log`) */
   logFile?: string;
   /** what a relative feed folder resolves against */
@@ -253,7 +255,7 @@ async function installTarget(
       // Recovery (docs/transactions.md §2) comes first here too: the packs are chosen from what is really installed.
       if (await interrupted(root)) {
         const { recoverInstallation } = await import('@servicepack/core/recover');
-        await recoverInstallation({ root, sink, ...(req.hooks ? { hooks: req.hooks } : {}) });
+        await recoverInstallation({ root, sink, lockWait: req.lockWait, ...(req.hooks ? { hooks: req.hooks } : {}) });
       }
       const opened = await updates.openFeedForTarget(root, src.feed, {
         trustFiles: req.trustFiles,
@@ -319,6 +321,7 @@ async function installTarget(
       dryRun: req.dryRun,
       force: req.force,
       acceptEula: req.acceptEula,
+      lockWait: req.lockWait,
       sink,
       transactionId: txid,
       ...(req.hooks ? { hooks: req.hooks } : {}),
@@ -372,6 +375,7 @@ export interface UnattendedFlags {
   allowUnsigned?: true;
   acceptEula?: true;
   quiet?: true;
+  wait?: number;
   answerFile?: string;
   feed?: string;
 }
@@ -385,6 +389,7 @@ const DECIDED_BY_ANSWER_FILE: [keyof UnattendedFlags, string][] = [
   ['overwriteModified', '--overwrite-modified'],
   ['keepModified', '--keep-modified'],
   ['restart', '--no-restart'],
+  ['wait', '--wait'],
 ];
 
 /**
@@ -430,6 +435,7 @@ export async function runUnattendedCommand(
         backup: af.backup,
         modified: af.modified,
         restart: af.restart,
+        lockWait: af.wait,
         dryRun: o.dryRun,
         force: o.force,
         allowUnsigned: o.allowUnsigned,
@@ -461,6 +467,7 @@ export async function runUnattendedCommand(
         backup: o.backup,
         modified: o.modified,
         restart: restartPolicy(o.restart),
+        lockWait: o.lockWait,
         dryRun: o.dryRun,
         force: o.force,
         allowUnsigned: o.allowUnsigned,

@@ -4,7 +4,7 @@
  * captured streams (fast); a few spawn the real bin to check the executable itself.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -302,6 +302,64 @@ describe('install', () => {
     const busy = await cli(['install', '--root', root, '-u', '-o', sp1]);
     assert.equal(busy.code, 5);
     assert.match(busy.err, new RegExp(`pid ${process.ppid}`));
+  });
+
+  test('--wait SECONDS: waits for a lock released after ~1 s, saying so, then installs; a shorter wait still exits 5; bad values exit 2', async () => {
+    const root = await rtm();
+    const lock = join(root, '.servicepack', 'lock');
+    // A live holder that lets go of the lock after `ms` (as a finishing install does), then lives on a little.
+    const holder = (ms: number) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const fs=require('node:fs');fs.writeFileSync(${JSON.stringify(lock)},process.pid+'\\n');console.log('held');setTimeout(()=>{fs.unlinkSync(${JSON.stringify(lock)});setTimeout(()=>{},500)},${ms})`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const held = new Promise<void>((ok) => child.stdout.once('data', () => ok()));
+      return { child, held };
+    };
+    const level = async () => oneJson((await cli(['query', '--root', root, '--json'])).out)['level'];
+    const kids: ChildProcess[] = [];
+    try {
+      const busyNow = holder(3000);
+      kids.push(busyNow.child);
+      await busyNow.held;
+      const t0 = Date.now();
+      const refused = await cli(['install', '--root', root, '-u', sp1]);
+      assert.equal(refused.code, 5, refused.err);
+      assert.ok(Date.now() - t0 < 900, 'without --wait, exit 5 at once');
+      const short = await cli(['install', '--root', root, '-u', '--wait', '1', sp1]);
+      assert.equal(short.code, 5, short.err);
+      assert.ok(Date.now() - t0 >= 1000, 'waited the second it was given');
+      assert.match(short.err, new RegExp(`waiting for the lock held by pid ${busyNow.child.pid}`));
+      assert.match(short.err, /waited 1 s for the lock: another servicepack process/);
+      assert.equal(await level(), 0, 'nothing installed while the lock was held');
+      busyNow.child.kill();
+
+      const released = holder(1000);
+      kids.push(released.child);
+      await released.held;
+      const t1 = Date.now();
+      const r = await cli(['install', '--root', root, '-u', '--wait', '30', sp1]);
+      const took = Date.now() - t1;
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.err, new RegExp(`waiting for the lock held by pid ${released.child.pid} on .* \\(up to 30 s\\)`));
+      assert.ok(took >= 700 && took < 10_000, `took ${took} ms`);
+      assert.equal(await level(), 1);
+    } finally {
+      for (const k of kids) k.kill();
+    }
+    for (const bad of ['-1', '1.5', 'soon', '86401']) {
+      const r = await cli(['install', '--root', root, '-u', '--wait', bad, sp1]);
+      assert.equal(r.code, 2, `--wait ${bad}: ${r.err}`);
+      assert.match(r.err, /expected whole seconds from 0 to 86400/);
+    }
+    for (const cmd of [['uninstall', '-u'], ['recover']]) {
+      const r = await cli([...cmd, '--root', root, '--wait', 'x']);
+      assert.equal(r.code, 2, `${cmd[0]} --wait x`);
+    }
   });
 
   test('--trust FILE lets a pack from another key in; --allow-unsigned too (with a warning)', async () => {

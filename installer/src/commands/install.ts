@@ -4,7 +4,7 @@ import type { InstallResult } from '@servicepack/core/install';
 import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
-import { optionsFromFlags, restartPolicy } from '../options.js';
+import { optionsFromFlags, parseWaitSeconds, restartPolicy, WAIT_HELP } from '../options.js';
 import { withTransactionLog } from '../txlog.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
@@ -23,6 +23,7 @@ export interface InstallFlags {
   allowUnsigned?: true;
   acceptEula?: true;
   quiet?: true;
+  wait?: number;
 }
 
 export function registerInstall(program: Command, io: Io, state: RunState): void {
@@ -51,11 +52,12 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
       'accept the license agreement of packs that carry one (read it first: tar -xzOf PACK EULA.txt)',
     )
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
+    .option('--wait <seconds>', WAIT_HELP, parseWaitSeconds)
     .option('--answer-file <file>', 'unattended install as the YAML answer file says (implies -u; see docs/fleet.md)')
     .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
     .addHelpText(
       'after',
-      '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n',
+      '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6, 7) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n',
     )
     .action(async (packs, flags, cmd) => {
       if (
@@ -100,7 +102,7 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { installPacks } = await import('@servicepack/core/install');
-        const { trustFiles, allowUnsigned, backup, modified, restart, dryRun, force, acceptEula } =
+        const { trustFiles, allowUnsigned, backup, modified, restart, dryRun, force, acceptEula, lockWait } =
           optionsFromFlags(flags);
         const result = await installPacks({
           root,
@@ -113,6 +115,7 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
           dryRun,
           force,
           acceptEula,
+          lockWait,
           sink: log.sink,
           transactionId: log.transactionId,
           ...(hooks ? { hooks } : {}),

@@ -3,6 +3,7 @@ import type { RecoverResult } from '@servicepack/core/recover';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
+import { parseWaitSeconds, WAIT_HELP } from '../options.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
@@ -10,6 +11,7 @@ interface RecoverFlags {
   root?: string;
   json?: true;
   quiet?: true;
+  wait?: number;
 }
 
 export function registerRecover(program: Command, io: Io, state: RunState): void {
@@ -19,6 +21,7 @@ export function registerRecover(program: Command, io: Io, state: RunState): void
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
+    .option('--wait <seconds>', WAIT_HELP, parseWaitSeconds)
     .action(async (flags) => {
       state.exitCode = await runRecover(flags, io);
     });
@@ -30,7 +33,12 @@ export async function runRecover(flags: RecoverFlags, io: Io): Promise<number> {
     const root = await checkedRoot(flags.root, io.env);
     const hooks = faultHooks(io.env, io.err);
     const { recoverInstallation } = await import('@servicepack/core/recover');
-    const result = await recoverInstallation({ root, sink: rep.r.sink, ...(hooks ? { hooks } : {}) });
+    const result = await recoverInstallation({
+      root,
+      sink: rep.r.sink,
+      lockWait: flags.wait ?? 0,
+      ...(hooks ? { hooks } : {}),
+    });
     const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
     if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
     else printResult(rep.r, result);

@@ -3,7 +3,7 @@ import type { UninstallResult } from '@servicepack/core/uninstall';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { checkedRoot, type Io, makeReporter, type RunState, reportFailure } from '../io.js';
-import { optionsFromFlags, restartPolicy } from '../options.js';
+import { optionsFromFlags, parseWaitSeconds, restartPolicy, WAIT_HELP } from '../options.js';
 import type { PlainReporter } from '../reporters/plain.js';
 import { joinShown, safe } from '../reporters/printable.js';
 import { withTransactionLog } from '../txlog.js';
@@ -15,6 +15,7 @@ interface UninstallFlags {
   restart: boolean;
   json?: true;
   quiet?: true;
+  wait?: number;
 }
 
 export function registerUninstall(program: Command, io: Io, state: RunState): void {
@@ -31,6 +32,7 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
     .option('-z, --no-restart', 'stop the service for the change but do not start it again; exit 10')
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
+    .option('--wait <seconds>', WAIT_HELP, parseWaitSeconds)
     .action(async (id, flags) => {
       state.exitCode = await runUninstall(id, flags, io);
     });
@@ -49,12 +51,13 @@ export async function runUninstall(id: string | undefined, flags: UninstallFlags
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { uninstallUpdate } = await import('@servicepack/core/uninstall');
-        const { modified, restart } = optionsFromFlags(flags);
+        const { modified, restart, lockWait } = optionsFromFlags(flags);
         const result = await uninstallUpdate({
           root,
           ...(id !== undefined ? { id } : {}),
           modified,
           restart: restartPolicy(restart),
+          lockWait,
           sink: log.sink,
           transactionId: log.transactionId,
           ...(hooks ? { hooks } : {}),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LOCK_WAIT_SECONDS } from '../installation/names.js';
 import { MODIFIED_POLICIES } from '../rules/plan.js';
 
 /**
@@ -57,6 +58,15 @@ export const AnswerFileSchema = z
         'auto: restart a running service when a pack needs it; always: also when none does; never: leave it stopped (exit 10)',
       ),
     log: PathSchema.optional().describe("a JSON-lines log every target's events are appended to"),
+    wait: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_LOCK_WAIT_SECONDS)
+      .default(0)
+      .describe(
+        'seconds to wait on each target for another servicepack to release the lock (as --wait); 0: exit 5 at once',
+      ),
   })
   .superRefine((a, ctx) => {
     if (a.packs !== undefined && a.feed !== undefined) {

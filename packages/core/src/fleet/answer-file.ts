@@ -33,6 +33,8 @@ export interface AnswerFile {
   backup: boolean;
   modified: ModifiedPolicy;
   restart: RestartChoice;
+  /** seconds to wait for a busy lock on each target */
+  wait: number;
   log?: string;
   /** the line of every top-level key present, for errors found later (e.g. a EULA not accepted) */
   keyLines: Partial<Record<keyof AnswerFileInput, number>>;
@@ -338,6 +340,7 @@ export async function parseAnswerFile(
     backup: a.backup,
     modified: a.modified,
     restart: a.restart,
+    wait: a.wait,
     ...(a.log !== undefined ? { log: abs(dir, a.log) } : {}),
     keyLines,
   };

@@ -7,6 +7,8 @@ export const BUILDINFO_FILE = 'BUILDINFO.json';
 export const STATE_FILE = 'state.json';
 export const JOURNAL_FILE = 'journal.json';
 export const LOCK_FILE = 'lock';
+/** The longest wait for a busy lock (`--wait`, the answer file's `wait`): a day, whatever is asked. */
+export const MAX_LOCK_WAIT_SECONDS = 86_400;
 
 // the folders of .servicepack/ (docs/transactions.md §1)
 export const STAGING_DIR = 'staging';

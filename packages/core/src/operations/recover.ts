@@ -248,6 +248,8 @@ export async function settleOpenTransaction(root: string, ctx: StepContext): Pro
 export interface RecoverOptions {
   root: string;
   sink?: EventSink;
+  /** seconds to wait for a busy lock before refusing with E_BUSY (acquireLock); default 0 */
+  lockWait?: number;
   hooks?: TransactionHooks;
 }
 
@@ -267,7 +269,7 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
   let lock: LockHandle | undefined;
   try {
     ctx.sink({ type: 'step', step: 'lock', state: 'started' });
-    lock = await acquireLock(root);
+    lock = await acquireLock(root, { seconds: opts.lockWait ?? 0, sink: ctx.sink });
     ctx.sink({ type: 'step', step: 'lock', state: 'done' });
     await checkpoint(ctx, 'after:lock', { step: 'lock' });
     ctx.sink({ type: 'step', step: 'recover', state: 'started' });

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { link, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ServicepackError } from '../support/errors.js';
+import { isServicepackError, ServicepackError } from '../support/errors.js';
 import type { EventSink, Step } from '../support/events.js';
 import { errnoCode } from '../support/fsutil.js';
 import { LOCK_FILE, ownerAlive, parseLock, processStart } from './open-transaction.js';
-import { SERVICEPACK_DIR } from '../installation/names.js';
+import { MAX_LOCK_WAIT_SECONDS, SERVICEPACK_DIR } from '../installation/names.js';
 import { prepareServicepackDir, readRecordFile } from '../installation/servicepack-dir.js';
 
 /**
@@ -54,7 +54,7 @@ export interface LockHandle {
  * "garbage". A lock whose process is gone is stale (a crash or kill -9): it is replaced, not
  * waited on (docs/transactions.md §6).
  */
-export async function acquireLock(root: string): Promise<LockHandle> {
+async function tryLock(root: string): Promise<LockHandle> {
   const dir = join(root, SERVICEPACK_DIR);
   // every command that changes the installation comes through here first
   await prepareServicepackDir(root);
@@ -113,6 +113,53 @@ export async function acquireLock(root: string): Promise<LockHandle> {
     );
   } finally {
     await unlink(tmp).catch(() => {});
+  }
+}
+
+export interface LockWait {
+  /**
+   * How long to wait for a live holder to let go, in seconds (apt's DPkg::Lock::Timeout); 0 or
+   * absent refuses at once (exit 5). A stale lock is never waited on, whatever this says.
+   */
+  seconds?: number;
+  /** told, once per holder, that the run waits */
+  sink?: EventSink;
+}
+
+/**
+ * acquireLock waits for a busy lock up to `wait.seconds`, polling with a doubling delay (50 ms to
+ * 1 s): a holder that ends is followed within a second, and a long wait costs one attempt a second.
+ * When the time is up the refusal is the one without waiting, saying how long was waited.
+ */
+export async function acquireLock(root: string, wait: LockWait = {}): Promise<LockHandle> {
+  const seconds = Math.min(Math.max(wait.seconds ?? 0, 0), MAX_LOCK_WAIT_SECONDS);
+  if (!(seconds > 0)) return tryLock(root);
+  const deadline = Date.now() + seconds * 1000;
+  let delay = 50;
+  let told: unknown = null;
+  for (;;) {
+    try {
+      return await tryLock(root);
+    } catch (e) {
+      if (!isServicepackError(e) || e.code !== 'E_BUSY') throw e;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new ServicepackError('E_BUSY', `waited ${seconds} s for the lock: ${e.message}`, {
+          ...e.details,
+          waited: seconds,
+        });
+      }
+      const pid = e.details['pid'];
+      if (pid !== told) {
+        told = pid;
+        wait.sink?.({
+          type: 'info',
+          message: `waiting for the lock held by ${typeof pid === 'number' ? `pid ${pid}` : 'another servicepack process'} on ${root} (up to ${seconds} s)…`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(delay, left)));
+      delay = Math.min(delay * 2, 1000);
+    }
   }
 }
 

@@ -228,6 +228,7 @@ describe('answer file', () => {
       'restart',
       'targets',
       'trust',
+      'wait',
     ]);
   });
 
@@ -251,6 +252,7 @@ describe('answer file', () => {
       'restart',
       'targets',
       'trust',
+      'wait',
     ]);
     assert.equal(
       readFileSync(join(repo, 'manifests', 'schema', 'answerFile.schema.json'), 'utf8'),

@@ -31,6 +31,8 @@ export interface InstallOptions {
   /** the operator accepted the license agreement of the packs that carry one (license.ts); without it they are refused */
   acceptEula?: boolean;
   sink?: EventSink;
+  /** seconds to wait for a busy lock before refusing with E_BUSY (acquireLock); default 0 */
+  lockWait?: number;
   /** bounded wait for the service to stop */
   stopTimeoutMs?: number;
   /** SEAM: fault injection / journal hooks, see transaction.ts */

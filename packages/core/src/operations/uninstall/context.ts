@@ -24,6 +24,8 @@ export interface UninstallOptions {
   modified?: 'stop' | 'overwrite';
   restart: 'auto' | 'never';
   sink?: EventSink;
+  /** seconds to wait for a busy lock before refusing with E_BUSY (acquireLock); default 0 */
+  lockWait?: number;
   stopTimeoutMs?: number;
   hooks?: TransactionHooks;
   /** names the transaction (e.g. after the caller's log file); default: a new id */

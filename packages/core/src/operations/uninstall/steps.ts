@@ -26,7 +26,7 @@ export const lockStep: StepDef<UninstallContext> = {
   run: async (ctx) => {
     // Refused before .servicepack/ is created in a folder that is not an installation at all.
     checkInstallationRoot(ctx.root);
-    ctx.lock = await acquireLock(ctx.root);
+    ctx.lock = await acquireLock(ctx.root, { seconds: ctx.opts.lockWait ?? 0, sink: ctx.sink });
   },
 };
 
