@@ -6,7 +6,7 @@ import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { errnoCode, NOT_OWNED } from '../support/fsutil.js';
 import { hashFiles, hashTree, type KnownEntry, type TreeEntry } from '../support/hash.js';
 import { type Arch, type Level, levelName } from '../rules/level.js';
-import { BUILDINFO_FILE, SERVICEPACK_DIR } from './names.js';
+import { BUILDINFO_FILE, PRODUCT, SERVICEPACK_DIR } from './names.js';
 import { checkedBuildInfo } from './record-check.js';
 import { ownedPathReason } from './record-paths.js';
 import { checkRootFolder, notInstalledError } from './root.js';
@@ -77,7 +77,23 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw notInstalledError(root);
     throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
-  return parseBuildInfo(text, path);
+  return parseBuildInfo(text, path, undefined, {
+    foreign: `this folder holds another product: give the folder ${PRODUCT} is installed in`,
+  });
+}
+
+/**
+ * The product a BUILDINFO.json of another shape names (`product`, or `name` as many build records
+ * spell it), when it is not `expected`: such a file is someone else's record, and the schema's
+ * list of what it lacks would not tell the operator that.
+ */
+function foreignProduct(json: unknown, expected: string): string | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const o = json as Record<string, unknown>;
+  const name = typeof o['product'] === 'string' ? o['product'] : typeof o['name'] === 'string' ? o['name'] : undefined;
+  if (name === undefined || name === expected || name.length === 0) return undefined;
+  const version = typeof o['version'] === 'string' && o['version'].length <= 64 ? ` ${o['version']}` : '';
+  return `${name.slice(0, 128)}${version}`;
 }
 
 /**
@@ -89,6 +105,8 @@ export async function parseBuildInfo(
   text: string,
   path: string,
   advice = 'restore it from the release or from .servicepack/backup/',
+  /** the product the record must be, and what to say when it names another (a record of another shape) */
+  other: { product?: string; foreign?: string } = {},
 ): Promise<BuildInfo> {
   let json: unknown;
   try {
@@ -102,6 +120,14 @@ export async function parseBuildInfo(
   const [{ BuildInfoSchema }, { z }] = await Promise.all([import('./buildinfo.js'), import('zod')]);
   const parsed = BuildInfoSchema.safeParse(json);
   if (!parsed.success) {
+    const expected = other.product ?? PRODUCT;
+    const foreign = foreignProduct(json, expected);
+    if (foreign !== undefined)
+      throw new ServicepackError(
+        'E_INVALID_BUILDINFO',
+        `${path} is not the record of ${expected}: this is ${foreign}, not ${expected}; ${other.foreign ?? advice}`,
+        { path, product: foreign },
+      );
     throw new ServicepackError(
       'E_INVALID_BUILDINFO',
       `${path} is not a valid BUILDINFO record (${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, '; ')}): ${advice}`,

@@ -2,6 +2,8 @@
  * Fixed names of the installation layout, in a module that imports nothing: `query` and `verify`
  * reach them without loading the schema library (see record-check.ts).
  */
+/** The product servicepack services, as release trees' BUILDINFO.json names it; messages say it too. */
+export const PRODUCT = 'inetsrv';
 export const SERVICEPACK_DIR = '.servicepack';
 export const BUILDINFO_FILE = 'BUILDINFO.json';
 export const STATE_FILE = 'state.json';

@@ -2,7 +2,7 @@ import { lstatSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { errnoCode } from '../support/fsutil.js';
-import { BUILDINFO_FILE, JOURNAL_FILE, SERVICEPACK_DIR } from './names.js';
+import { BUILDINFO_FILE, JOURNAL_FILE, PRODUCT, SERVICEPACK_DIR } from './names.js';
 
 /**
  * The one judgement of an installation root before anything is read from it: a folder that does not
@@ -22,7 +22,7 @@ export interface RootOrigin {
   fix: string;
 }
 
-const UNNAMED_FIX = 'name the folder inetsrv is installed in';
+const UNNAMED_FIX = `name the folder ${PRODUCT} is installed in`;
 
 type RootCode = 'E_ROOT_MISSING' | 'E_ROOT_NOT_FOLDER' | 'E_NOT_INSTALLED';
 
@@ -32,7 +32,7 @@ function rootError(code: RootCode, root: string, why: string, origin: RootOrigin
   const from = origin === undefined ? '' : ` (${origin.source})`;
   return new ServicepackError(
     code,
-    `no inetsrv installation found in ${root}${from}: ${why}; ${origin?.fix ?? UNNAMED_FIX}`,
+    `no ${PRODUCT} installation found in ${root}${from}: ${why}; ${origin?.fix ?? UNNAMED_FIX}`,
     { root, ...(origin ? { source: origin.source } : {}) },
   );
 }

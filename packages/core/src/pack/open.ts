@@ -18,6 +18,7 @@ import {
   SIGNATURE_ENTRY,
   SignatureFileSchema,
 } from './manifest.js';
+import { notAPackError, notGzipError } from './not-a-pack.js';
 import { BLOCK, type TarEntry, TarReader } from './tar-format.js';
 
 /** servicepack.sig holds at most 16 small signatures (SignatureFileSchema); anything bigger is hostile. */
@@ -100,6 +101,11 @@ export function openPackStream(path: string, maxTarBytes: number): PackStream {
     } catch (e) {
       if (isServicepackError(e)) throw e;
       const code = (e as NodeJS.ErrnoException).code;
+      // refused before a byte came out: is it gzip at all? (a text file, a zip, a plain tar named as a pack)
+      if (typeof code === 'string' && code.startsWith('Z_') && produced === 0) {
+        const notGzip = notGzipError(path, e);
+        if (notGzip) throw notGzip;
+      }
       if (typeof code === 'string' && code.startsWith('Z_'))
         throw corrupt(`${path} is not a complete gzip file (${(e as Error).message})`, { path }, e);
       throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
@@ -137,16 +143,15 @@ export async function readHead(
   try {
     first = await reader.next();
   } catch (e) {
-    // a stream that does not even start like a tar is damaged, whatever its first bytes claim
+    // a stream that does not even start like our tar is some other archive, whatever its first bytes claim
     if (isServicepackError(e) && e.code === 'E_UNSAFE_ARCHIVE')
-      throw corrupt(`${path} is not a pack: ${e.message}`, { path }, e);
+      throw notAPackError(path, `its first header is refused: ${String(e.details['reason'] ?? e.message)}`);
     throw e;
   }
   if (first?.type !== 'file' || first.path !== MANIFEST_ENTRY) {
-    throw corrupt(`${path} is not a valid pack: its first entry must be ${MANIFEST_ENTRY}`, {
-      path,
-      first: first?.path ?? null,
-    });
+    const why =
+      first === null ? 'the archive is empty' : `its first entry is ${JSON.stringify(first.path)}, a ${first.type}`;
+    throw notAPackError(path, why, { first: first?.path ?? null });
   }
   if (first.size > MANIFEST_MAX_BYTES)
     throw unsafe(`${MANIFEST_ENTRY} is ${first.size} bytes (limit ${MANIFEST_MAX_BYTES})`, { size: first.size });

@@ -124,17 +124,16 @@ export interface TarEntry {
 
 /** Raised for archive-level problems; callers map `kind` to E_CORRUPT_ARCHIVE or E_UNSAFE_ARCHIVE. */
 function corrupt(message: string, details: Record<string, unknown> = {}): ServicepackError {
-  return new ServicepackError(
-    'E_CORRUPT_ARCHIVE',
-    `the pack is damaged: ${message}; download or copy it again`,
-    details,
-  );
+  return new ServicepackError('E_CORRUPT_ARCHIVE', `the pack is damaged: ${message}; download or copy it again`, {
+    reason: message,
+    ...details,
+  });
 }
 function unsafe(message: string, details: Record<string, unknown> = {}): ServicepackError {
   return new ServicepackError(
     'E_UNSAFE_ARCHIVE',
     `the pack contains an entry the installer refuses: ${message}; do not use this pack`,
-    details,
+    { reason: message, ...details },
   );
 }
 

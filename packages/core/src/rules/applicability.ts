@@ -45,6 +45,36 @@ export interface ApplicabilityOptions {
    * the newest one that applies here.
    */
   alternatives?: readonly ApplicabilityCandidate[];
+  /**
+   * The packs named before this one in the same command, already counted in `target`, and those
+   * named after it: a refusal that another pack of the command explains says so ("Service Pack 6
+   * in this command supersedes Q236565", "put sp5 before the hotfix"), not "installed here".
+   */
+  earlier?: readonly ApplicabilityCandidate[];
+  later?: readonly ApplicabilityCandidate[];
+}
+
+/** How a message names another pack of the command: its file, as typed, else its label. */
+function named(p: ApplicabilityCandidate): string {
+  return p.file !== undefined ? basename(p.file) : packLabel(p);
+}
+
+/** The service pack earlier in the command that brought the simulated target to its level. */
+function earlierServicePack(
+  target: ApplicabilityTarget,
+  opts: ApplicabilityOptions,
+): ApplicabilityCandidate | undefined {
+  return opts.earlier?.findLast((p) => p.kind === 'service-pack' && p.level === target.level);
+}
+
+/**
+ * A pack later in the command that would make this one apply if it came first: a service pack at
+ * one of the levels this pack installs on, which itself applies here.
+ */
+function laterBase(target: ApplicabilityTarget, m: ApplicabilityPack, opts: ApplicabilityOptions) {
+  return opts.later?.find(
+    (p) => p.kind === 'service-pack' && m.appliesTo.levels.includes(p.level) && appliesHere(target, p),
+  );
 }
 
 function packFileFor(manifest: ApplicabilityPack, arch: Arch, packPath: string | undefined): string {
@@ -184,15 +214,30 @@ export function checkApplicable(
     };
   };
 
-  if (manifest.kind === 'service-pack') checkServicePack(target, manifest, facts, instead);
-  else checkHotfix(target, manifest, facts, instead);
+  if (manifest.kind === 'service-pack') checkServicePack(target, manifest, facts, instead, opts, packName);
+  else checkHotfix(target, manifest, facts, instead, opts, packName);
 }
 
 type Facts = Record<string, unknown>;
 type Instead = () => { text: string; details: Record<string, unknown> } | undefined;
 
-function checkServicePack(target: ApplicabilityTarget, m: ApplicabilityPack, facts: Facts, instead: Instead): void {
+function checkServicePack(
+  target: ApplicabilityTarget,
+  m: ApplicabilityPack,
+  facts: Facts,
+  instead: Instead,
+  opts: ApplicabilityOptions,
+  packName: string,
+): void {
   const here = levelName(target.level, target.hotfixes);
+  const by = earlierServicePack(target, opts);
+  if (by !== undefined && m.level <= target.level) {
+    throw new ServicepackError(
+      m.level === target.level ? 'E_ALREADY_INSTALLED' : 'E_DOWNGRADE',
+      `${spName(by.level)} in this command (${named(by)}) already includes everything ${packName} brings: leave ${packName} out and run again`,
+      { ...facts, supersededBy: by.id },
+    );
+  }
   if (m.level === target.level) {
     const alt = instead();
     throw new ServicepackError(
@@ -216,6 +261,14 @@ function checkServicePack(target: ApplicabilityTarget, m: ApplicabilityPack, fac
   }
   if (!m.appliesTo.levels.includes(target.level)) {
     const lowest = Math.min(...m.appliesTo.levels);
+    const first = laterBase(target, m, opts);
+    if (first !== undefined) {
+      throw new ServicepackError(
+        'E_WRONG_LEVEL',
+        `${m.id} installs on ${describeLevels(m.appliesTo.levels)}, which ${named(first)} later in this command brings: put ${named(first)} before ${packName} and run again`,
+        { ...facts, putBefore: first.id },
+      );
+    }
     const alt = instead();
     throw new ServicepackError(
       'E_WRONG_LEVEL',
@@ -240,7 +293,14 @@ function checkServicePack(target: ApplicabilityTarget, m: ApplicabilityPack, fac
   }
 }
 
-function checkHotfix(target: ApplicabilityTarget, m: ApplicabilityPack, facts: Facts, instead: Instead): void {
+function checkHotfix(
+  target: ApplicabilityTarget,
+  m: ApplicabilityPack,
+  facts: Facts,
+  instead: Instead,
+  opts: ApplicabilityOptions,
+  packName: string,
+): void {
   const here = levelName(target.level, target.hotfixes);
   const base = m.baseLevel ?? m.level;
   const includedIn = includedInLevel(m);
@@ -255,6 +315,13 @@ function checkHotfix(target: ApplicabilityTarget, m: ApplicabilityPack, facts: F
   }
   // Superseded: the installed level already ships every fix this hotfix carries (e.g. Q236565 on SP6).
   if (target.level > base && includedIn !== undefined && includedIn <= target.level) {
+    const by = earlierServicePack(target, opts);
+    if (by !== undefined)
+      throw new ServicepackError(
+        'E_SUPERSEDED',
+        `${spName(by.level)} in this command (${named(by)}) supersedes hotfix ${m.id}: it includes the fix (first shipped in ${spName(includedIn)}); leave ${packName} out and run again`,
+        { ...facts, includedIn, supersededBy: by.id },
+      );
     throw new ServicepackError(
       'E_SUPERSEDED',
       `hotfix ${m.id} is superseded: ${spName(target.level)}, installed here, already includes it (it first shipped in ${spName(includedIn)}); nothing to do`,
@@ -262,6 +329,19 @@ function checkHotfix(target: ApplicabilityTarget, m: ApplicabilityPack, facts: F
     );
   }
   if (!m.appliesTo.levels.includes(target.level)) {
+    const including = opts.later?.find(
+      (p) => p.kind === 'service-pack' && includedIn !== undefined && p.level >= includedIn && appliesHere(target, p),
+    );
+    const first = laterBase(target, m, opts);
+    if (including !== undefined || first !== undefined) {
+      throw new ServicepackError(
+        'E_WRONG_LEVEL',
+        including !== undefined
+          ? `${spName(including.level)} later in this command (${named(including)}) supersedes hotfix ${m.id}: it includes the fix; leave ${packName} out and run again`
+          : `${m.id} is for ${describeLevels(m.appliesTo.levels)}, which ${named(first!)} later in this command brings: put ${named(first!)} before ${packName} and run again`,
+        { ...facts, ...(including ? { supersededBy: including.id } : { putBefore: first!.id }) },
+      );
+    }
     const alt = instead();
     const what =
       target.level > Math.max(...m.appliesTo.levels)

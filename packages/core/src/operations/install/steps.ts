@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkInstallationRoot } from '../../installation/root.js';
-import { type ApplicabilityTarget, checkApplicable } from '../../rules/applicability.js';
+import { type ApplicabilityCandidate, type ApplicabilityTarget, checkApplicable } from '../../rules/applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from '../../installation/buildinfo.js';
 import { detectInstallation, hashPaths, type ProblemKind, parseBuildInfo } from '../../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../../support/errors.js';
@@ -115,7 +115,18 @@ export const verifyStep: StepDef<InstallContext> = {
       if (seen.has(m.id))
         throw new ServicepackError('E_USAGE', `${m.id} is listed twice: name each pack once`, { packId: m.id });
       seen.add(m.id);
-      checkApplicable(target, m, { packPath: path });
+      const earlier = ctx.units.map((u) => ({ ...u.manifest, file: u.path }));
+      try {
+        checkApplicable(target, m, { packPath: path, earlier });
+      } catch (e) {
+        // A later pack of the command may be what this one waits for (or includes it): only then
+        // are the later packs looked at (their signed heads), so the refusal can say so.
+        const rest = ctx.opts.packs.slice(index + 1);
+        if (!isServicepackError(e) || e.code !== 'E_WRONG_LEVEL' || rest.length === 0) throw e;
+        const later = await laterPacks(rest, trust, ctx.opts.allowUnsigned === true);
+        checkApplicable(target, m, { packPath: path, earlier, later });
+        throw e;
+      }
       const license = licenseDocument(m);
       if (license !== undefined && ctx.opts.acceptEula !== true) {
         throw new ServicepackError(
@@ -144,6 +155,24 @@ export const verifyStep: StepDef<InstallContext> = {
     }
   },
 };
+
+/** The later packs of the command whose signed manifest can be read, for the wording of a refusal only. */
+async function laterPacks(
+  paths: readonly string[],
+  trust: Awaited<ReturnType<typeof loadTrustStore>>,
+  allowUnsigned: boolean,
+): Promise<ApplicabilityCandidate[]> {
+  const out: ApplicabilityCandidate[] = [];
+  for (const path of paths) {
+    try {
+      const p = await openPack(path, { trustedKeys: trust.keys, revokedKeyIds: trust.revoked, allowUnsigned });
+      out.push({ ...p.manifest, file: path });
+    } catch {
+      // refused in its turn, with its own code, when the command is run in an order that reaches it
+    }
+  }
+  return out;
+}
 
 export const planStep: StepDef<InstallContext> = {
   name: 'plan',
@@ -262,6 +291,10 @@ async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<Bu
       await readFile(staged, 'utf8'),
       `${unit.path}: its ${BUILDINFO_FILE}`,
       'the pack is defective, nothing was changed; get a corrected one from the vendor',
+      {
+        product: unit.from.product,
+        foreign: `the pack is not for ${unit.from.product}, nothing was changed; use a ${unit.from.product} pack`,
+      },
     );
   } catch (e) {
     if (!isServicepackError(e) || e.code !== 'E_INVALID_BUILDINFO') throw e;
