@@ -247,6 +247,12 @@ describe('a root with no installation: its own code, exit 7, advice that fits wh
       assert.equal(env.code, 7, `${name} from SERVICEPACK_ROOT: ${env.err}`);
       assert.match(env.err, /\(from SERVICEPACK_ROOT\): the folder does not exist; set SERVICEPACK_ROOT to the folder/);
     }
+    // pack inspect takes --root for the installation's keys: a mistyped one is not silently no keys
+    for (const [root, code] of roots) {
+      const r = await cli(['pack', 'inspect', sp1, '--root', root, '--json']);
+      assert.equal(r.code, 7, `pack inspect --root ${root}: ${r.out}`);
+      assert.equal(oneJson(r.out)['code'], code);
+    }
     assert.ok(!existsSync(join(dir, '.servicepack')), 'nothing created in a folder that is not an installation');
   });
 });

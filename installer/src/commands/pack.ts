@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type { PackInspection, SignatureCheck } from '@servicepack/core';
 import { EXIT, UsageError } from '../exit.js';
-import { type Io, makeReporter, processIo, type RunState, reportFailure } from '../io.js';
+import { checkedRoot, type Io, makeReporter, processIo, type RunState, reportFailure } from '../io.js';
 import { printable, safe } from '../reporters/printable.js';
 
 /**
@@ -165,6 +165,8 @@ export async function runPackInspect(
 ): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
+    // a mistyped --root would silently judge the pack against no installation's keys
+    if (flags.root !== undefined) await checkedRoot(flags.root, io.env);
     const { inspectPack } = await import('@servicepack/core/pack');
     const { loadTrustStore } = await import('@servicepack/core/trust');
     const { sha256File } = await import('@servicepack/core/hash');
