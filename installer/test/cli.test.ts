@@ -354,6 +354,17 @@ describe('install', () => {
       assert.match(r.err, new RegExp(`waiting for the lock held by pid ${released.child.pid} on .* \\(up to 30 s\\)`));
       assert.ok(took >= 700 && took < 10_000, `took ${took} ms`);
       assert.equal(await level(), 1);
+
+      // uninstall and recover take the same wait
+      for (const args of [['uninstall', '-u'], ['recover']]) {
+        const h = holder(1000);
+        kids.push(h.child);
+        await h.held;
+        const w = await cli([...args, '--root', root, '--wait', '30']);
+        assert.equal(w.code, 0, `${args[0]}: ${w.err}`);
+        assert.match(w.err, new RegExp(`waiting for the lock held by pid ${h.child.pid}`), args[0]);
+      }
+      assert.equal(await level(), 0, 'uninstalled after the wait');
     } finally {
       for (const k of kids) k.kill();
     }
