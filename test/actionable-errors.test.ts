@@ -4,6 +4,7 @@
  * exit codes are the ones they always were; the messages say what the file is and what to do.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -107,6 +108,7 @@ describe('errors a person can act on', () => {
       );
       assert.doesNotMatch(message, /expected|Invalid input|✖/);
     }
+    assert.ok(!existsSync(join(root, '.servicepack')), "nothing written into another product's folder");
     // our own record, damaged, still lists what is wrong with it
     await writeFile(join(root, 'BUILDINFO.json'), JSON.stringify({ product: 'inetsrv', version: '4.0.0' }));
     const own = await cli(['query', '--root', root]);

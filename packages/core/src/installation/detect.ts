@@ -9,7 +9,7 @@ import { type Arch, type Level, levelName } from '../rules/level.js';
 import { BUILDINFO_FILE, PRODUCT, SERVICEPACK_DIR } from './names.js';
 import { checkedBuildInfo } from './record-check.js';
 import { ownedPathReason } from './record-paths.js';
-import { checkRootFolder, notInstalledError } from './root.js';
+import { checkInstallationRoot, checkRootFolder, notInstalledError } from './root.js';
 import type { State } from './state.js';
 import { readState, STATE_FILE } from './state-store.js';
 
@@ -80,6 +80,17 @@ async function readBuildInfo(root: string): Promise<BuildInfo> {
   return parseBuildInfo(text, path, undefined, {
     foreign: `this folder holds another product: give the folder ${PRODUCT} is installed in`,
   });
+}
+
+/**
+ * The root judged before a command that changes it takes the lock (install, uninstall, recover):
+ * an installation (checkInstallationRoot), and, while `.servicepack/` does not exist yet, a
+ * BUILDINFO.json that is a record of ours, so that another product's folder gets nothing written
+ * into it. Once `.servicepack/` exists this installer has worked here; the steps judge the rest.
+ */
+export async function checkRootBeforeLock(root: string): Promise<void> {
+  checkInstallationRoot(root);
+  if (lstatSync(join(root, SERVICEPACK_DIR), { throwIfNoEntry: false }) === undefined) await readBuildInfo(root);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { checkInstallationRoot } from '../installation/root.js';
+import { checkRootBeforeLock } from '../installation/detect.js';
 import { ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
 import { errnoCode } from '../support/fsutil.js';
@@ -265,7 +265,7 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
   const ctx: StepContext = { sink: opts.sink ?? nullSink, hooks: opts.hooks ?? {} };
   await checkpoint(ctx, 'begin');
   // Refused before .servicepack/ is created in a folder that is not an installation at all.
-  checkInstallationRoot(root);
+  await checkRootBeforeLock(root);
   let lock: LockHandle | undefined;
   try {
     ctx.sink({ type: 'step', step: 'lock', state: 'started' });

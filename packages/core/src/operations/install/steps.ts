@@ -1,9 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { checkInstallationRoot } from '../../installation/root.js';
 import { type ApplicabilityCandidate, type ApplicabilityTarget, checkApplicable } from '../../rules/applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from '../../installation/buildinfo.js';
-import { detectInstallation, hashPaths, type ProblemKind, parseBuildInfo } from '../../installation/detect.js';
+import {
+  checkRootBeforeLock,
+  detectInstallation,
+  hashPaths,
+  type ProblemKind,
+  parseBuildInfo,
+} from '../../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../../support/errors.js';
 import type { WarningCode } from '../../support/events.js';
 import { exists, inRoot, makeDirs, writeFileAtomic } from '../../support/fsutil.js';
@@ -35,7 +40,7 @@ export const lockStep: StepDef<InstallContext> = {
   name: 'lock',
   run: async (ctx) => {
     // Refused before .servicepack/ is created in a folder that is not an installation at all.
-    checkInstallationRoot(ctx.root);
+    await checkRootBeforeLock(ctx.root);
     ctx.lock = await acquireLock(ctx.root, { seconds: ctx.opts.lockWait ?? 0, sink: ctx.sink });
   },
 };

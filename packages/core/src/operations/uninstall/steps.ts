@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { checkInstallationRoot } from '../../installation/root.js';
 import { checkedBackupRecord } from '../../transaction/backup-record.js';
-import { detectInstallation, hashPaths } from '../../installation/detect.js';
+import { checkRootBeforeLock, detectInstallation, hashPaths } from '../../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../../support/errors.js';
 import { flushToDisk } from '../../transaction/durable.js';
 import { errnoCode } from '../../support/fsutil.js';
@@ -25,7 +24,7 @@ export const lockStep: StepDef<UninstallContext> = {
   name: 'lock',
   run: async (ctx) => {
     // Refused before .servicepack/ is created in a folder that is not an installation at all.
-    checkInstallationRoot(ctx.root);
+    await checkRootBeforeLock(ctx.root);
     ctx.lock = await acquireLock(ctx.root, { seconds: ctx.opts.lockWait ?? 0, sink: ctx.sink });
   },
 };
