@@ -165,7 +165,7 @@ export async function runPackInspect(
 ): Promise<number> {
   const rep = makeReporter(io, flags.json === true, false);
   try {
-    const { inspectPack } = await import('@servicepack/core/pack');
+    const { inspectPack } = await import('@servicepack/core/pack-read');
     const { loadTrustStore } = await import('@servicepack/core/trust');
     const { sha256File } = await import('@servicepack/core/hash');
     const store = await loadTrustStore({
@@ -244,7 +244,10 @@ export async function runPackSign(path: string, flags: { key: string; json?: tru
   const rep = makeReporter(io, flags.json === true, false);
   try {
     const privateKey = await loadPrivateKey(flags.key);
-    const { signPack, readPackSignatures } = await import('@servicepack/core/pack');
+    const [{ signPack }, { readPackSignatures }] = await Promise.all([
+      import('@servicepack/core/pack-write'),
+      import('@servicepack/core/pack-read'),
+    ]);
     const { keyIdOf } = await import('@servicepack/core/trust');
     const { createPublicKey } = await import('node:crypto');
     await signPack(path, privateKey);

@@ -9,7 +9,8 @@ import { exists, inRoot, makeDirs, writeFileAtomic } from '../../support/fsutil.
 import { sha256Bytes } from '../../support/hash.js';
 import { journalPath } from '../../transaction/journal.js';
 import { licenseDocument } from '../../rules/license.js';
-import { openPack, stagePayload } from '../../pack/pack.js';
+import { openPack } from '../../pack/open.js';
+import { stagePayload } from '../../pack/stage.js';
 import { type FileMeta, filesAfter, planInstall } from '../../rules/plan.js';
 import { PRIVATE_DIR_MODE } from '../../installation/servicepack-dir.js';
 import { acquireLock, assertNoOpenTransaction, BACKUP_DIR, type StepDef } from '../../transaction/transaction.js';
