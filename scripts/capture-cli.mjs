@@ -52,8 +52,15 @@ function normalise(text) {
 }
 
 const sections = [];
+/**
+ * The real packs carry a license, and installing one from the command line needs --accept-eula (since
+ * 21c34a2): every `install` line gets it, so that a capture from then on shows the installs themselves.
+ */
+const accepted = (args) =>
+  args[0] === 'install' && !args.includes('--answer-file') ? [...args, '--accept-eula'] : args;
 /** Runs the CLI without a terminal (stdin closed), only PATH and `env` in its environment. */
-function run(label, args, env = {}) {
+function run(label, rawArgs, env = {}) {
+  const args = accepted(rawArgs);
   const r = spawnSync(process.execPath, [bin, ...args], {
     input: '',
     encoding: 'utf8',
@@ -71,7 +78,8 @@ function run(label, args, env = {}) {
   );
 }
 /** Runs the CLI on a pseudo-terminal (util-linux script): stdout and stderr arrive merged. */
-function runTty(label, args, env = {}) {
+function runTty(label, rawArgs, env = {}) {
+  const args = accepted(rawArgs);
   const cmd = [process.execPath, bin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
     input: '',
