@@ -1,23 +1,13 @@
-import { join, posix, resolve } from 'node:path';
-import { nullSink } from '../../support/events.js';
+import { posix } from 'node:path';
 import { recoverStep } from '../recover.js';
 import { type Level, levelName } from '../../rules/level.js';
 import { SERVICEPACK_DIR } from '../../installation/names.js';
-import {
-  checkTransactionId,
-  checkpoint,
-  newTransactionId,
-  releaseLock,
-  runSteps,
-  SAVED_DIR,
-  STAGING_DIR,
-  type StepDef,
-} from '../../transaction/transaction.js';
+import { runStep, SAVED_DIR } from '../../transaction/transaction.js';
 import type { BackupRecord } from '../../transaction/backup-record.js';
-import { JOURNALED_STEPS } from '../../transaction/journaled-steps.js';
-import { settleFailure } from '../../transaction/settle-failure.js';
-import type { UninstallContext, UninstallOptions } from './context.js';
-import { detectStep, lockStep, planStep, stageStep } from './steps.js';
+import { runJournaledSteps } from '../../transaction/journaled-steps.js';
+import { lockStep, runChange, serviceOutcome, startChange } from '../change.js';
+import type { Staged, UninstallOptions } from './context.js';
+import { detectStep, planStep, stageStep } from './steps.js';
 
 /**
  * Uninstall (docs/transactions.md §8): the newest update comes off first, and its backup puts
@@ -42,66 +32,39 @@ export interface UninstallResult {
   service: { wasRunning: boolean; stopped: boolean; restarted: boolean };
 }
 
-const UNINSTALL_STEPS = [
-  lockStep,
-  recoverStep,
-  detectStep,
-  planStep,
-  stageStep,
-  ...JOURNALED_STEPS,
-] as readonly StepDef<UninstallContext>[];
-
 /** Removes the newest update (or `id`, when it is the newest) in one journaled transaction. */
 export async function uninstallUpdate(opts: UninstallOptions): Promise<UninstallResult> {
-  const root = resolve(opts.root);
-  const spDir = join(root, SERVICEPACK_DIR);
-  const txid = opts.transactionId !== undefined ? checkTransactionId(opts.transactionId) : newTransactionId();
-  const ctx: UninstallContext = {
-    opts,
-    root,
-    spDir,
-    txid,
-    time: new Date().toISOString(),
-    sink: opts.sink ?? nullSink,
-    hooks: opts.hooks ?? {},
-    stagingRoot: join(spDir, STAGING_DIR, txid),
-    service: { wasRunning: false, stopped: false, restarted: false },
-    restartRequired: false,
-    committed: false,
-    recorded: false,
-    changed: { restored: [], removed: [], saved: [] },
-    ...(opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: opts.stopTimeoutMs } : {}),
-  };
-  try {
-    await checkpoint(ctx, 'begin');
-    await runSteps(ctx, UNINSTALL_STEPS);
-  } catch (e) {
-    const failure = await settleFailure(ctx, e);
-    if (failure !== undefined) throw failure;
-  } finally {
-    if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
-  }
-  const state = ctx.state!;
+  const ctx = startChange(opts);
+  let staged: Staged | undefined;
+  // lock → recover → detect → plan → stage, then the journaled half shared with install
+  await runChange(ctx, async (start) => {
+    const locked = await runStep(start, lockStep);
+    await runStep(locked, recoverStep);
+    const planned = await runStep(await runStep(locked, detectStep), planStep);
+    staged = await runStep(planned, stageStep);
+    await runJournaledSteps(staged);
+  });
+  // a run that did not get this far failed before the commit point, and that is always thrown
+  if (staged === undefined) throw new Error('internal: an uninstall ended without its journal');
+  const { state, target, after, changed } = staged;
   const sort = (a: string[]) => [...a].sort();
   return {
-    root,
-    transactionId: txid,
-    packId: ctx.target!.packId,
-    kind: ctx.target!.record.kind,
+    root: ctx.root,
+    transactionId: ctx.txid,
+    packId: target.packId,
+    kind: target.record.kind,
     before: { level: state.level, levelName: levelName(state.level, state.hotfixes), hotfixes: [...state.hotfixes] },
     after: {
-      level: ctx.after!.level,
-      levelName: levelName(ctx.after!.level, ctx.after!.hotfixes),
-      hotfixes: ctx.after!.hotfixes,
+      level: after.level,
+      levelName: levelName(after.level, after.hotfixes),
+      hotfixes: after.hotfixes,
     },
     changed: {
-      restored: sort(ctx.changed.restored),
-      removed: sort(ctx.changed.removed),
-      saved: sort(ctx.changed.saved),
+      restored: sort(changed.restored),
+      removed: sort(changed.removed),
+      saved: sort(changed.saved),
     },
-    ...(ctx.changed.saved.length > 0 ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, txid) } : {}),
-    restartRequired: ctx.restartRequired,
-    ...(ctx.restartMessage ? { restartMessage: ctx.restartMessage } : {}),
-    service: { wasRunning: ctx.service.wasRunning, stopped: ctx.service.stopped, restarted: ctx.service.restarted },
+    ...(changed.saved.length > 0 ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, ctx.txid) } : {}),
+    ...serviceOutcome(ctx),
   };
 }
