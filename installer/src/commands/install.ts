@@ -3,10 +3,10 @@ import type { Command } from '@commander-js/extra-typings';
 import type { InstallResult } from '@servicepack/core/install';
 import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
 import { withTransactionLog } from '../txlog.js';
-import type { PlainReporter } from '../reporters/plain.js';
+import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
 export interface InstallFlags {
@@ -69,7 +69,11 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
         const doc = new UsageError(
           `no pack given: --trust took ${flags.trust.join(' ')} as keys; end the key list with -- before the packs (servicepack install --trust KEY -- PACK...)`,
         );
-        state.exitCode = reportFailure(makeReporter(io, flags.json === true, flags.quiet === true), io, doc);
+        state.exitCode = reportFailure(
+          await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true }),
+          io,
+          doc,
+        );
         return;
       }
       // Answer files, feeds and -u on a terminal take the unattended path (listr2, per-target results, logs).
@@ -92,11 +96,11 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
 }
 
 export async function runInstall(packs: string[], flags: InstallFlags, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, flags.quiet === true);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
   try {
     const root = resolveRoot(flags.root, io.env);
     const { code, result } = await withTransactionLog(
-      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: rep.r.sink },
+      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: fe.sink },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { installPacks } = await import('@servicepack/core/install');
@@ -132,15 +136,14 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
         };
       },
     );
-    if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
-    else printResult(rep.r, result);
+    fe.result({ exitCode: code, ...result }, (t) => printResult(t, result));
     return code;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
-function printResult(r: PlainReporter, res: InstallResult): void {
+function printResult(r: TextOutput, res: InstallResult): void {
   const names = joinShown(
     res.packs.map((p) => safe`${p.title} (${p.id})`),
     ', ',

@@ -2,9 +2,9 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
-import type { PlainReporter } from '../reporters/plain.js';
+import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
 import { withTransactionLog } from '../txlog.js';
 
@@ -37,14 +37,14 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
 }
 
 export async function runUninstall(id: string | undefined, flags: UninstallFlags, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, flags.quiet === true);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
   try {
     const root = resolveRoot(flags.root, io.env);
     const { code, result } = await withTransactionLog(
       {
         root,
         request: { uninstall: id ?? 'newest', options: { ...flags, json: undefined, quiet: undefined } },
-        next: rep.r.sink,
+        next: fe.sink,
       },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
@@ -74,15 +74,14 @@ export async function runUninstall(id: string | undefined, flags: UninstallFlags
         };
       },
     );
-    if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
-    else printResult(rep.r, result);
+    fe.result({ exitCode: code, ...result }, (t) => printResult(t, result));
     return code;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
-function printResult(r: PlainReporter, res: UninstallResult): void {
+function printResult(r: TextOutput, res: UninstallResult): void {
   r.print(
     safe`${r.o.green('Uninstalled')} ${res.packId} from ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`,
   );
