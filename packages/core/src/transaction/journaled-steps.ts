@@ -247,7 +247,8 @@ const commitStep: StepDef<Open> = {
     const started = new Set<number>();
     const phases = await applySteps(ctx.root, j.steps, async (s, i) => {
       if (s.op === undefined) return checkpoint(ctx, 'commit:prepare', { step: 'commit', index: i });
-      const op = j.ops[s.op]!;
+      const op = j.ops[s.op];
+      if (op === undefined) throw new Error(`internal: the journal step ${i} names no file operation`);
       const info = { step: 'commit' as const, packId: op.pack, path: op.path, index: s.op };
       if (!started.has(s.op)) {
         started.add(s.op);

@@ -129,7 +129,7 @@ export async function buildInstallJournal(ctx: JournalInput): Promise<Journal> {
   if (tail.length > 0 && !(await exists(at(root, backupRoot)))) steps.push({ kind: 'mkdir', dir: backupRoot });
   steps.push(...tail);
 
-  const last = ctx.units[ctx.units.length - 1]!;
+  const last = lastUnit(ctx.units);
   const lastBuildInfo = last.buildInfo;
   return {
     format: 1,
@@ -173,10 +173,17 @@ function metaRecord(files: ReadonlyMap<string, FileMeta>): Record<string, FileMe
   );
 }
 
+/** The pack whose level the run ends at (installPacks refuses a run without one). */
+function lastUnit(units: readonly StagedUnit[]): StagedUnit {
+  const last = units.at(-1);
+  if (last === undefined) throw new Error('internal: an install journal without a pack');
+  return last;
+}
+
 /** The state record once every pack of the run is in. */
 function newState(ctx: JournalInput, files: ReadonlyMap<string, FileMeta>, bi: BuildInfo): State {
   const prev = ctx.installation.state;
-  const last = ctx.units[ctx.units.length - 1]!;
+  const last = lastUnit(ctx.units);
   const replacedNow = new Set(
     ctx.units.flatMap((u) => u.plan.ops.filter((o) => o.reason !== 'spnew').map((o) => o.path)),
   );

@@ -65,7 +65,11 @@ export function sameMeta(a: FileMeta | undefined, b: FileMeta | undefined): bool
   return a.sha256 === b.sha256 && a.size === b.size && a.mode === b.mode;
 }
 
+type BackupFile = BackupRecord['files'][number];
+/** A file the backup holds the original of. */
+export type RestorableFile = BackupFile & { before: NonNullable<BackupFile['before']>; backup: string };
+
 /** The files the backup holds originals of, in the record's order. */
-export function restorable(record: BackupRecord): BackupRecord['files'] {
-  return record.files.filter((f) => f.before !== undefined && f.backup !== undefined);
+export function restorable(record: BackupRecord): RestorableFile[] {
+  return record.files.filter((f): f is RestorableFile => f.before !== undefined && f.backup !== undefined);
 }

@@ -57,9 +57,9 @@ export async function buildUninstallJournal(
       f.path,
       d !== undefined &&
         !(d instanceof Error) &&
-        d.sha256 === f.before!.sha256 &&
-        d.size === f.before!.size &&
-        d.mode === f.before!.mode,
+        d.sha256 === f.before.sha256 &&
+        d.size === f.before.size &&
+        d.mode === f.before.mode,
     );
   }
   for (const f of [...record.files].reverse()) {
