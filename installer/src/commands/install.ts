@@ -5,7 +5,7 @@ import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
-import { withTransactionLog } from '../txlog.js';
+import { withTargetView } from '../txlog.js';
 import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
@@ -76,12 +76,8 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
         );
         return;
       }
-      // Answer files, feeds and -u on a terminal take the unattended path (listr2, per-target results, logs).
-      if (
-        flags.answerFile !== undefined ||
-        flags.feed !== undefined ||
-        (flags.unattended && flags.json !== true && io.interactive)
-      ) {
+      // Answer files and feeds take the path of runs over targets (per-target results, a total).
+      if (flags.answerFile !== undefined || flags.feed !== undefined) {
         const { runUnattendedCommand } = await import('../unattended.js');
         state.exitCode = await runUnattendedCommand(
           packs,
@@ -96,11 +92,12 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
 }
 
 export async function runInstall(packs: string[], flags: InstallFlags, io: Io): Promise<number> {
-  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true, taskList: true });
   try {
     const root = resolveRoot(flags.root, io.env);
-    const { code, result } = await withTransactionLog(
-      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: fe.sink },
+    const { code, result } = await withTargetView(
+      fe,
+      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } } },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { installPacks } = await import('@servicepack/core/install');

@@ -6,7 +6,7 @@ import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } fr
 import { optionsFromFlags, restartPolicy } from '../options.js';
 import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
-import { withTransactionLog } from '../txlog.js';
+import { withTargetView } from '../txlog.js';
 
 interface UninstallFlags {
   root?: string;
@@ -37,15 +37,12 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
 }
 
 export async function runUninstall(id: string | undefined, flags: UninstallFlags, io: Io): Promise<number> {
-  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true, taskList: true });
   try {
     const root = resolveRoot(flags.root, io.env);
-    const { code, result } = await withTransactionLog(
-      {
-        root,
-        request: { uninstall: id ?? 'newest', options: { ...flags, json: undefined, quiet: undefined } },
-        next: fe.sink,
-      },
+    const { code, result } = await withTargetView(
+      fe,
+      { root, request: { uninstall: id ?? 'newest', options: { ...flags, json: undefined, quiet: undefined } } },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { uninstallUpdate } = await import('@servicepack/core/uninstall');

@@ -40,7 +40,7 @@ export class LinesFrontEnd implements FrontEnd {
 
   target(info: TargetInfo): TargetView {
     const { root } = info;
-    if (!this.quiet) this.line(root, safe`target ${info.index + 1} of ${info.count}`);
+    if (!this.quiet && !info.alone) this.line(root, safe`target ${info.index + 1} of ${info.count}`);
     return {
       sink: this.view(root),
       finish: async (o) => {
