@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bin, distPacks, json, requireBuild, servicepack, Temps } from './support/unattended.js';
+import { bin, distPacks, json, requireBuild, servicepack, snapshot, Temps } from './support/unattended.js';
 
 const sp6 = join(distPacks, 'inetsrv-4.0-sp6-x86.tgz');
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -117,5 +117,48 @@ describe('uninstall -u: the same front ends as install', () => {
     const doc = json(await servicepack(['uninstall', '--root', b, '-u', '--json']));
     assert.equal(doc['ok'], true);
     assert.equal(doc['uninstalled'] ?? doc['packId'], 'inetsrv-4.0-sp6');
+  });
+});
+
+describe('off a terminal, nothing changes without -u/--yes (as apt-get and dnf)', () => {
+  test('install PACK </dev/null is refused: exit 2, E_CONFIRMATION_REQUIRED, the tree untouched; --yes installs', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const plain = await servicepack(['install', sp6, '--root', root, '--accept-eula']);
+    assert.equal(plain.code, 2, plain.out + plain.err);
+    assert.match(plain.err, /cannot ask for confirmation: pass -u\/--yes to install unattended/);
+    const doc = json(await servicepack(['install', sp6, '--root', root, '--accept-eula', '--json']));
+    assert.deepEqual([doc['ok'], doc['code'], doc['exitCode']], [false, 'E_CONFIRMATION_REQUIRED', 2]);
+    assert.deepEqual(await snapshot(root), before);
+    // not even a transaction log was begun
+    assert.equal(existsSync(join(root, '.servicepack', 'log')), false);
+    const yes = await servicepack(['install', sp6, '--root', root, '--accept-eula', '--yes']);
+    assert.equal(yes.code, 0, yes.err);
+    assert.match(yes.out, /^Installed inetsrv 4\.0 Service Pack 6/);
+  });
+
+  test('uninstall </dev/null is refused the same way; -y removes it', async () => {
+    const root = await temps.installation('rtm-x86');
+    assert.equal((await servicepack(['install', '--root', root, '-u', '--accept-eula', sp6])).code, 0);
+    const before = await snapshot(root);
+    const refused = await servicepack(['uninstall', '--root', root]);
+    assert.equal(refused.code, 2, refused.out + refused.err);
+    assert.match(refused.err, /cannot ask for confirmation: pass -u\/--yes to uninstall unattended/);
+    assert.deepEqual(await snapshot(root), before);
+    const yes = await servicepack(['uninstall', '--root', root, '-y']);
+    assert.equal(yes.code, 0, yes.err);
+    assert.match(yes.out, /^Uninstalled inetsrv-4\.0-sp6 /);
+  });
+
+  test('on a terminal where the wizard does not run (-q, CI), the same refusal', async () => {
+    const a = await temps.installation('rtm-x86');
+    const before = await snapshot(a);
+    const quiet = await onTerminal(['install', '-q', '--accept-eula', '--root', a, sp6]);
+    assert.equal(quiet.code, 2, quiet.out + quiet.err);
+    assert.match(quiet.err, /cannot ask for confirmation/);
+    const ci = await onTerminal(['install', '--accept-eula', '--root', a, sp6], { CI: 'true' });
+    assert.equal(ci.code, 2, ci.out + ci.err);
+    assert.match(ci.err, /cannot ask for confirmation/);
+    assert.deepEqual(await snapshot(a), before);
   });
 });

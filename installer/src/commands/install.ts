@@ -3,7 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import type { InstallResult } from '@servicepack/core/install';
 import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { chooseFrontEnd, type Io, type RunState, refuseUnconfirmed, reportFailure, resolveRoot } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
 import { withTargetView } from '../txlog.js';
 import type { TextOutput } from '../front-end.js';
@@ -12,6 +12,7 @@ import { joinShown, safe } from '../reporters/printable.js';
 export interface InstallFlags {
   root?: string;
   unattended?: true;
+  yes?: true;
   backup: boolean;
   overwriteModified?: true;
   keepModified?: true;
@@ -32,6 +33,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .argument('[pack...]', 'pack files (.tgz), installed in this order; with --feed: latest (the default) or pack ids')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('-u, --unattended', 'no questions (the only mode for now; the wizard comes later)')
+    .option('-y, --yes', 'the same as -u: needed to change anything without a terminal to ask on')
     .option('-n, --no-backup', 'keep no uninstall data (the pack cannot be removed afterwards)')
     .addOption(
       new Option(
@@ -74,6 +76,12 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
           io,
           doc,
         );
+        return;
+      }
+      // An answer file is the operator's yes (it implies -u); anything else must say so.
+      const refused = flags.answerFile === undefined ? await refuseUnconfirmed('install', flags, io) : undefined;
+      if (refused !== undefined) {
+        state.exitCode = refused;
         return;
       }
       // Answer files and feeds take the path of runs over targets (per-target results, a total).

@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { chooseFrontEnd, type Io, type RunState, refuseUnconfirmed, reportFailure, resolveRoot } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
 import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
@@ -11,6 +11,7 @@ import { withTargetView } from '../txlog.js';
 interface UninstallFlags {
   root?: string;
   unattended?: true;
+  yes?: true;
   overwriteModified?: true;
   restart: boolean;
   json?: true;
@@ -24,6 +25,7 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
     .argument('[id]', 'the update to remove, e.g. Q236565 or inetsrv-4.0-sp6 (default: the newest)')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('-u, --unattended', 'no questions (the only mode for now)')
+    .option('-y, --yes', 'the same as -u: needed to change anything without a terminal to ask on')
     .option(
       '-o, --overwrite-modified',
       'remove it even when files it installed were changed since (they are kept in .servicepack/saved/)',
@@ -32,6 +34,11 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
     .action(async (id, flags) => {
+      const refused = await refuseUnconfirmed('uninstall', flags, io);
+      if (refused !== undefined) {
+        state.exitCode = refused;
+        return;
+      }
       state.exitCode = await runUninstall(id, flags, io);
     });
 }
