@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bin, distPacks, json, requireBuild, servicepack, snapshot, Temps } from './support/unattended.js';
+import { bin, distFeed, distPacks, json, requireBuild, servicepack, snapshot, Temps } from './support/unattended.js';
 
 const sp6 = join(distPacks, 'inetsrv-4.0-sp6-x86.tgz');
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -160,5 +160,59 @@ describe('off a terminal, nothing changes without -u/--yes (as apt-get and dnf)'
     assert.equal(ci.code, 2, ci.out + ci.err);
     assert.match(ci.err, /cannot ask for confirmation/);
     assert.deepEqual(await snapshot(a), before);
+  });
+});
+
+describe('--dry-run on every command that changes something, listing the files', () => {
+  /** the "    verb     path" lines of a dry run's text */
+  const listed = (out: string, verb: string) =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith(`    ${verb} `))
+      .map((l) => l.slice(4 + verb.length).trim())
+      .sort();
+
+  test('install --dry-run names every file it would replace; nothing changes', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const r = await servicepack(['install', '--dry-run', '--accept-eula', '--root', root, sp6]);
+    assert.equal(r.code, 0, r.err);
+    const doc = json(await servicepack(['install', '--dry-run', '--accept-eula', '--root', root, sp6, '--json']));
+    const replaced = (doc['changed'] as { replaced: string[] }).replaced;
+    assert.ok(replaced.length > 0);
+    assert.deepEqual(listed(r.out, 'replace'), [...replaced].sort());
+    assert.ok(replaced.includes('lib/server.js'));
+    assert.deepEqual(await snapshot(root), before);
+  });
+
+  test('uninstall --dry-run (no -u needed) lists the files it would restore, changes nothing, and says what the real one then does', async () => {
+    const root = await temps.installation('rtm-x86');
+    assert.equal((await servicepack(['install', '--root', root, '-u', '--accept-eula', sp6])).code, 0);
+    const before = await snapshot(root);
+    const text = await servicepack(['uninstall', '--dry-run', '--root', root]);
+    assert.equal(text.code, 0, text.out + text.err);
+    assert.match(
+      text.out,
+      /^Dry run: would uninstall inetsrv-4\.0-sp6 from .*: Service Pack 6 -> RTM\. Nothing was changed\.\n/,
+    );
+    const dry = json(await servicepack(['uninstall', '--dry-run', '--root', root, '--json']));
+    assert.equal(dry['dryRun'], true);
+    assert.deepEqual(await snapshot(root), before);
+    const real = json(await servicepack(['uninstall', '-u', '--root', root, '--json']));
+    assert.equal(real['dryRun'], false);
+    const restored = (real['changed'] as { restored: string[] }).restored;
+    assert.ok(restored.length > 0);
+    assert.deepEqual((dry['changed'] as { restored: string[] }).restored, restored);
+    assert.deepEqual(listed(text.out, 'restore'), [...restored].sort());
+  });
+
+  test('install --feed --dry-run lists the files under its target line', async () => {
+    const root = await temps.installation('rtm-x86');
+    const before = await snapshot(root);
+    const r = await servicepack(['install', '--dry-run', '--accept-eula', '--root', root, '--feed', distFeed]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /: would install /);
+    assert.ok(listed(r.out, 'replace').includes('lib/server.js'), r.out);
+    assert.deepEqual(await snapshot(root), before);
   });
 });

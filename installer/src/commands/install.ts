@@ -8,6 +8,7 @@ import { optionsFromFlags, restartPolicy } from '../options.js';
 import { withTargetView } from '../txlog.js';
 import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
+import { installChanges, wouldChangeLines } from '../reporters/text.js';
 
 export interface InstallFlags {
   root?: string;
@@ -159,6 +160,7 @@ function printResult(r: TextOutput, res: InstallResult): void {
   const c = res.changed;
   const verb = res.dryRun ? 'would change' : 'changed';
   r.print(safe`  ${verb}: ${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`);
+  if (res.dryRun) for (const l of wouldChangeLines(installChanges(c))) r.print(l);
   if (c.spnew.length > 0)
     r.print(
       safe`  new config defaults written beside your changed files: ${joinShown(c.spnew, ', ')} (merge them by hand)`,

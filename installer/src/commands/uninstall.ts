@@ -6,12 +6,14 @@ import { chooseFrontEnd, type Io, type RunState, refuseUnconfirmed, reportFailur
 import { optionsFromFlags, restartPolicy } from '../options.js';
 import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
+import { wouldChangeLines } from '../reporters/text.js';
 import { withTargetView } from '../txlog.js';
 
 interface UninstallFlags {
   root?: string;
   unattended?: true;
   yes?: true;
+  dryRun?: true;
   overwriteModified?: true;
   restart: boolean;
   json?: true;
@@ -31,6 +33,7 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
       'remove it even when files it installed were changed since (they are kept in .servicepack/saved/)',
     )
     .option('-z, --no-restart', 'stop the service for the change but do not start it again; exit 10')
+    .option('--dry-run', 'check and plan only, list the files it would change; change nothing')
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
     .action(async (id, flags) => {
@@ -59,6 +62,7 @@ export async function runUninstall(id: string | undefined, flags: UninstallFlags
           ...(id !== undefined ? { id } : {}),
           modified,
           restart: restartPolicy(restart),
+          dryRun: flags.dryRun === true,
           sink: log.sink,
           transactionId: log.transactionId,
           ...(hooks ? { hooks } : {}),
@@ -86,10 +90,22 @@ export async function runUninstall(id: string | undefined, flags: UninstallFlags
 }
 
 function printResult(r: TextOutput, res: UninstallResult): void {
-  r.print(
-    safe`${r.o.green('Uninstalled')} ${res.packId} from ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`,
-  );
-  r.print(safe`  restored ${res.changed.restored.length} files, removed ${res.changed.removed.length}`);
+  const levels = safe`${res.before.levelName} -> ${res.after.levelName}`;
+  const c = res.changed;
+  if (res.dryRun) {
+    r.print(safe`Dry run: would uninstall ${res.packId} from ${res.root}: ${levels}. Nothing was changed.`);
+    r.print(safe`  would restore ${c.restored.length} files, remove ${c.removed.length}`);
+    for (const l of wouldChangeLines([
+      ['restore', c.restored],
+      ['remove', c.removed],
+    ]))
+      r.print(l);
+    if (c.saved.length > 0)
+      r.print(safe`  changed since the install, would be kept in .servicepack/saved/: ${joinShown(c.saved, ', ')}`);
+    return;
+  }
+  r.print(safe`${r.o.green('Uninstalled')} ${res.packId} from ${res.root}: ${levels}`);
+  r.print(safe`  restored ${c.restored.length} files, removed ${c.removed.length}`);
   if (res.savedDir)
     r.print(
       safe`  files changed since the install were kept in ${res.savedDir}: ${joinShown(res.changed.saved, ', ')}`,

@@ -4,7 +4,7 @@ import { nullSink } from '../../support/events.js';
 import { type Level, levelName } from '../../rules/level.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
 import type { PlannedOp } from '../../rules/plan.js';
-import { recoverStep } from '../recover.js';
+import { dryRecoverStep, recoverStep } from '../recover.js';
 import { SERVICEPACK_DIR } from '../../installation/state.js';
 import {
   checkTransactionId,
@@ -18,7 +18,7 @@ import {
 import { JOURNALED_STEPS } from '../../transaction/journaled-steps.js';
 import { settleFailure } from '../../transaction/settle-failure.js';
 import type { InstallContext, InstallOptions } from './context.js';
-import { detectStep, dryRecoverStep, lockStep, planStep, stageStep, verifyStep } from './steps.js';
+import { detectStep, lockStep, planStep, stageStep, verifyStep } from './steps.js';
 
 /**
  * Install as an operation: the ordered list of steps over one context, and what the caller gets back.

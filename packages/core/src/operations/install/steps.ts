@@ -12,7 +12,7 @@ import { licenseDocument } from '../../rules/license.js';
 import { openPack, stagePayload } from '../../pack/pack.js';
 import { type FileMeta, filesAfter, planInstall } from '../../rules/plan.js';
 import { PRIVATE_DIR_MODE } from '../../installation/servicepack-dir.js';
-import { acquireLock, assertNoOpenTransaction, BACKUP_DIR, type StepDef } from '../../transaction/transaction.js';
+import { acquireLock, BACKUP_DIR, type StepDef } from '../../transaction/transaction.js';
 import { createStaging } from '../../transaction/journaled-steps.js';
 import { loadTrustStore } from '../../trust/trust.js';
 import { type InstallContext, nextLevel, type Unit } from './context.js';
@@ -294,12 +294,3 @@ async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<Bu
   }
   return parsed;
 }
-
-/** --dry-run changes nothing, not even by recovering: an open journal is reported (exit 6) instead. */
-export const dryRecoverStep: StepDef<InstallContext> = {
-  name: 'recover',
-  run: async (ctx) => {
-    await assertNoOpenTransaction(ctx.root);
-    return 'skipped';
-  },
-};

@@ -1,6 +1,6 @@
 import { join, posix, resolve } from 'node:path';
 import { nullSink } from '../../support/events.js';
-import { recoverStep } from '../recover.js';
+import { dryRecoverStep, recoverStep } from '../recover.js';
 import { type Level, levelName } from '../../rules/level.js';
 import { SERVICEPACK_DIR } from '../../installation/names.js';
 import {
@@ -16,7 +16,7 @@ import {
 import type { BackupRecord } from '../../transaction/backup-record.js';
 import { JOURNALED_STEPS } from '../../transaction/journaled-steps.js';
 import { settleFailure } from '../../transaction/settle-failure.js';
-import type { UninstallContext, UninstallOptions } from './context.js';
+import { sameMeta, type UninstallContext, type UninstallOptions } from './context.js';
 import { detectStep, lockStep, planStep, stageStep } from './steps.js';
 
 /**
@@ -35,6 +35,8 @@ export interface UninstallResult {
   before: { level: Level; levelName: string; hotfixes: string[] };
   after: { level: Level; levelName: string; hotfixes: string[] };
   changed: { restored: string[]; removed: string[]; saved: string[] };
+  /** --dry-run: `changed` and `after` say what would happen; nothing was changed */
+  dryRun: boolean;
   /** where the files changed since the install were kept (uninstall --overwrite-modified) */
   savedDir?: string;
   restartRequired: boolean;
@@ -50,6 +52,26 @@ const UNINSTALL_STEPS = [
   stageStep,
   ...JOURNALED_STEPS,
 ] as readonly StepDef<UninstallContext>[];
+const DRY_RUN_STEPS = [lockStep, dryRecoverStep, detectStep, planStep] as readonly StepDef<UninstallContext>[];
+
+/**
+ * --dry-run: what the restore would do with each file the backup record names (the journal's rule:
+ * a file with an original is restored, one the pack added is removed, a file changed since is saved),
+ * read from the record and the files as they are, with nothing staged.
+ */
+async function preview(ctx: UninstallContext): Promise<void> {
+  const { record } = ctx.target!;
+  const disk = ctx.installation!.files;
+  for (const f of record.files) {
+    const cur = disk.get(f.path);
+    if (!cur && !f.before) continue;
+    (f.before ? ctx.changed.restored : ctx.changed.removed).push(f.path);
+    if (cur && !sameMeta(cur, f.after)) ctx.changed.saved.push(f.path);
+  }
+  ctx.after = { level: record.fromLevel, hotfixes: [...record.fromHotfixes] };
+  // the plan step started hashing the backup; nothing is left running once the lock is released
+  await ctx.backupDigests?.catch(() => undefined);
+}
 
 /** Removes the newest update (or `id`, when it is the newest) in one journaled transaction. */
 export async function uninstallUpdate(opts: UninstallOptions): Promise<UninstallResult> {
@@ -74,7 +96,8 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
   };
   try {
     await checkpoint(ctx, 'begin');
-    await runSteps(ctx, UNINSTALL_STEPS);
+    await runSteps(ctx, opts.dryRun ? DRY_RUN_STEPS : UNINSTALL_STEPS);
+    if (opts.dryRun) await preview(ctx);
   } catch (e) {
     const failure = await settleFailure(ctx, e);
     if (failure !== undefined) throw failure;
@@ -99,7 +122,8 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
       removed: sort(ctx.changed.removed),
       saved: sort(ctx.changed.saved),
     },
-    ...(ctx.changed.saved.length > 0 ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, txid) } : {}),
+    dryRun: opts.dryRun === true,
+    ...(ctx.changed.saved.length > 0 && !opts.dryRun ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, txid) } : {}),
     restartRequired: ctx.restartRequired,
     ...(ctx.restartMessage ? { restartMessage: ctx.restartMessage } : {}),
     service: { wasRunning: ctx.service.wasRunning, stopped: ctx.service.stopped, restarted: ctx.service.restarted },
