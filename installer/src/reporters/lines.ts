@@ -44,7 +44,8 @@ export class LinesFrontEnd implements FrontEnd {
     return {
       sink: this.view(root),
       finish: async (o) => {
-        if (o.error) this.line(root, safe`error: ${o.error.message}`);
+        // the command's one root: its failure line follows (failure), once is enough
+        if (o.error && !info.alone) this.line(root, safe`error: ${o.error.message}`);
         this.line(root, safe`exit ${o.exitCode}`);
       },
     };
