@@ -71,6 +71,8 @@ export interface TargetInfo {
   index: number;
   count: number;
   fromFeed: boolean;
+  /** the command's one root (install PACK, uninstall): nothing to tell apart, so no "target 1 of 1" and no root on JSON warnings */
+  alone?: boolean;
 }
 
 /** One target on the screen: receives its events, then its outcome. */

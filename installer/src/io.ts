@@ -1,6 +1,6 @@
 import { EXIT, errorDocument, UsageError } from './exit.js';
 import type { FrontEnd, Output, Streams } from './front-end.js';
-import { mayAskOperator } from './interactive.js';
+import { mayAskOperator, unconfirmed } from './interactive.js';
 import { JsonReporter } from './reporters/json.js';
 import { PlainReporter } from './reporters/plain.js';
 import { escapeControls } from './reporters/printable.js';
@@ -101,6 +101,19 @@ export function reportFailure(fe: FrontEnd, io: Io, e: unknown): number {
     io.err.write(stackLines(e.stack));
   else if (doc.code === 'E_UNEXPECTED' && fe.kind === 'plain') io.err.write('(set DEBUG=1 for the stack trace)\n');
   return doc.exitCode ?? EXIT.failed;
+}
+
+/** A command that would change something and was not confirmed (interactive.ts) is refused here: its exit code, or undefined to go on. */
+export async function refuseUnconfirmed(
+  command: 'install' | 'uninstall',
+  flags: { unattended?: true; yes?: true; dryRun?: true; json?: true; quiet?: true },
+  io: Io,
+): Promise<number | undefined> {
+  const message = unconfirmed(command, flags);
+  if (message === undefined) return undefined;
+  const { ServicepackError } = await import('@servicepack/core/errors');
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
+  return reportFailure(fe, io, new ServicepackError('E_CONFIRMATION_REQUIRED', message));
 }
 
 /** A stack trace (DEBUG) line by line: its first line is the message, names and all. */

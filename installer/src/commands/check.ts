@@ -48,7 +48,7 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
     // the URL as typed may carry a password; what is printed never does
     const shown = withoutUserinfo(flags.feed);
     const message = pending
-      ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${shown} --root ${res.root} latest`
+      ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install -u --feed ${shown} --root ${res.root} latest`
       : undefined;
     if (pending)
       fe.failure(
@@ -92,6 +92,6 @@ function printCheck(r: TextOutput, res: CheckResult, source: string): void {
     r.print(safe`  ${u.id.padEnd(width)}  ${u.title}, ${u.size} bytes${fixes}`);
   }
   r.print(
-    safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install --feed ${source} --root ${res.root} latest)`,
+    safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install -u --feed ${source} --root ${res.root} latest)`,
   );
 }

@@ -3,15 +3,17 @@ import type { Command } from '@commander-js/extra-typings';
 import type { InstallResult } from '@servicepack/core/install';
 import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { chooseFrontEnd, type Io, type RunState, refuseUnconfirmed, reportFailure, resolveRoot } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
-import { withTransactionLog } from '../txlog.js';
+import { withTargetView } from '../txlog.js';
 import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
+import { installChanges, wouldChangeLines } from '../reporters/text.js';
 
 export interface InstallFlags {
   root?: string;
   unattended?: true;
+  yes?: true;
   backup: boolean;
   overwriteModified?: true;
   keepModified?: true;
@@ -32,6 +34,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .argument('[pack...]', 'pack files (.tgz), installed in this order; with --feed: latest (the default) or pack ids')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('-u, --unattended', 'no questions (the only mode for now; the wizard comes later)')
+    .option('-y, --yes', 'the same as -u: needed to change anything without a terminal to ask on')
     .option('-n, --no-backup', 'keep no uninstall data (the pack cannot be removed afterwards)')
     .addOption(
       new Option(
@@ -76,12 +79,14 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
         );
         return;
       }
-      // Answer files, feeds and -u on a terminal take the unattended path (listr2, per-target results, logs).
-      if (
-        flags.answerFile !== undefined ||
-        flags.feed !== undefined ||
-        (flags.unattended && flags.json !== true && io.interactive)
-      ) {
+      // An answer file is the operator's yes (it implies -u); anything else must say so.
+      const refused = flags.answerFile === undefined ? await refuseUnconfirmed('install', flags, io) : undefined;
+      if (refused !== undefined) {
+        state.exitCode = refused;
+        return;
+      }
+      // Answer files and feeds take the path of runs over targets (per-target results, a total).
+      if (flags.answerFile !== undefined || flags.feed !== undefined) {
         const { runUnattendedCommand } = await import('../unattended.js');
         state.exitCode = await runUnattendedCommand(
           packs,
@@ -96,11 +101,12 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
 }
 
 export async function runInstall(packs: string[], flags: InstallFlags, io: Io): Promise<number> {
-  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true, taskList: true });
   try {
     const root = resolveRoot(flags.root, io.env);
-    const { code, result } = await withTransactionLog(
-      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: fe.sink },
+    const { code, result } = await withTargetView(
+      fe,
+      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } } },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { installPacks } = await import('@servicepack/core/install');
@@ -154,6 +160,7 @@ function printResult(r: TextOutput, res: InstallResult): void {
   const c = res.changed;
   const verb = res.dryRun ? 'would change' : 'changed';
   r.print(safe`  ${verb}: ${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`);
+  if (res.dryRun) for (const l of wouldChangeLines(installChanges(c))) r.print(l);
   if (c.spnew.length > 0)
     r.print(
       safe`  new config defaults written beside your changed files: ${joinShown(c.spnew, ', ')} (merge them by hand)`,

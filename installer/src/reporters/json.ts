@@ -1,5 +1,5 @@
 import type { ErrorDocument } from '../exit.js';
-import type { FrontEnd, Output, RunOutcome, TargetView, UiEvent } from '../front-end.js';
+import type { FrontEnd, Output, RunOutcome, TargetInfo, TargetView, UiEvent } from '../front-end.js';
 import { safe } from './printable.js';
 
 /** A warning as the document lists it; `root` names the target in a run over several. */
@@ -44,9 +44,9 @@ export class JsonReporter implements FrontEnd {
   /** Logs are for people: the document says it all. */
   log(): void {}
 
-  target(info: { root: string }): TargetView {
+  target(info: TargetInfo): TargetView {
     return {
-      sink: (ev) => this.event(ev, info.root),
+      sink: info.alone ? this.sink : (ev) => this.event(ev, info.root),
       finish: async () => {},
     };
   }

@@ -40,11 +40,12 @@ export class LinesFrontEnd implements FrontEnd {
 
   target(info: TargetInfo): TargetView {
     const { root } = info;
-    if (!this.quiet) this.line(root, safe`target ${info.index + 1} of ${info.count}`);
+    if (!this.quiet && !info.alone) this.line(root, safe`target ${info.index + 1} of ${info.count}`);
     return {
       sink: this.view(root),
       finish: async (o) => {
-        if (o.error) this.line(root, safe`error: ${o.error.message}`);
+        // the command's one root: its failure line follows (failure), once is enough
+        if (o.error && !info.alone) this.line(root, safe`error: ${o.error.message}`);
         this.line(root, safe`exit ${o.exitCode}`);
       },
     };

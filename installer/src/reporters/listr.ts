@@ -208,14 +208,11 @@ export class ListrFrontEnd implements FrontEnd {
           showErrorMessage: true,
           collapseErrors: false,
           formatOutput: 'truncate',
-          ...(this.opts.output
-            ? {
-                logger: new ListrLogger({
-                  useIcons: renderer === 'default',
-                  processOutput: new ProcessOutput(this.opts.output, this.opts.output),
-                }),
-              }
-            : {}),
+          // stdout is for the result (docs/cli.md "Output"): the task list is drawn on stderr
+          logger: new ListrLogger({
+            useIcons: renderer === 'default',
+            processOutput: new ProcessOutput(this.opts.output ?? process.stderr, this.opts.output ?? process.stderr),
+          }),
         },
       },
     );

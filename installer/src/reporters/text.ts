@@ -1,3 +1,4 @@
+import type { InstallResult } from '@servicepack/core/install';
 import type { Output, Paint, RunOutcome, Streams, TargetOutcome, TextOutput, UiEvent } from '../front-end.js';
 import { joinShown, type Printable, safe, sgr } from './printable.js';
 
@@ -58,7 +59,10 @@ export function outcomeLine(o: TargetOutcome): Printable {
 }
 
 export function summaryLines(run: RunOutcome): Printable[] {
-  const lines = run.targets.map(outcomeLine);
+  const lines = run.targets.flatMap((o) => [
+    outcomeLine(o),
+    ...(o.result?.dryRun ? wouldChangeLines(installChanges(o.result.changed)) : []),
+  ]);
   if (run.targets.length > 1) {
     const count = (f: (t: TargetOutcome) => boolean) => run.targets.filter(f).length;
     const done = count((t) => t.exitCode === 0);
@@ -70,4 +74,22 @@ export function summaryLines(run: RunOutcome): Printable[] {
     );
   }
   return lines;
+}
+
+/**
+ * --dry-run: every file the command would change, one a line ("    replace  bin/inetsrv"), so that
+ * what a yes would do can be read before it is given. `changes`: each verb with its paths.
+ */
+export function wouldChangeLines(changes: readonly (readonly [verb: string, paths: readonly string[]])[]): Printable[] {
+  return changes.flatMap(([verb, paths]) => paths.map((p) => safe`    ${verb.padEnd(8)} ${p}`));
+}
+
+/** What an install changes, by verb (a config file changed here keeps its place; its new default is written beside it). */
+export function installChanges(c: InstallResult['changed']): [string, string[]][] {
+  return [
+    ['replace', c.replaced],
+    ['add', c.added],
+    ['delete', c.deleted],
+    ['write', c.spnew.map((p) => `${p}.spnew`)],
+  ];
 }

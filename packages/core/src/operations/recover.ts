@@ -28,6 +28,7 @@ import { readState, writeState } from '../installation/state-store.js';
 import type { JournaledContext } from '../transaction/journaled-steps.js';
 import {
   acquireLock,
+  assertNoOpenTransaction,
   checkpoint,
   type LockHandle,
   releaseLock,
@@ -338,6 +339,15 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
     if (lock) await releaseLock(lock).catch(() => {});
   }
 }
+
+/** --dry-run changes nothing, not even by recovering: an open journal is reported (exit 6) instead. */
+export const dryRecoverStep: StepDef<Pick<JournaledContext, 'root'>> = {
+  name: 'recover',
+  run: async (ctx) => {
+    await assertNoOpenTransaction(ctx.root);
+    return 'skipped';
+  },
+};
 
 /** Whatever an earlier run left is settled before anything else is looked at (docs/transactions.md §2, "recover"). */
 export const recoverStep: StepDef<JournaledContext> = {

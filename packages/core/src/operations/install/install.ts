@@ -2,13 +2,13 @@ import { ServicepackError } from '../../support/errors.js';
 import { type Level, levelName } from '../../rules/level.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
 import type { PlannedOp } from '../../rules/plan.js';
-import { recoverStep } from '../recover.js';
+import { dryRecoverStep, recoverStep } from '../recover.js';
 import { SERVICEPACK_DIR } from '../../installation/state.js';
 import { runStep } from '../../transaction/transaction.js';
 import { runJournaledSteps } from '../../transaction/journaled-steps.js';
 import { lockStep, runChange, serviceOutcome, startChange } from '../change.js';
 import type { InstallOptions, Planned } from './context.js';
-import { detectStep, dryRecoverStep, planStep, stageStep, verifyStep } from './steps.js';
+import { detectStep, planStep, stageStep, verifyStep } from './steps.js';
 
 /**
  * Install as an operation: the ordered list of steps over one context, and what the caller gets back.

@@ -13,7 +13,7 @@ import { openPack } from '../../pack/open.js';
 import { type StagedPayload, stagePayload } from '../../pack/stage.js';
 import { type FileMeta, filesAfter, planInstall } from '../../rules/plan.js';
 import { PRIVATE_DIR_MODE } from '../../installation/servicepack-dir.js';
-import { assertNoOpenTransaction, BACKUP_DIR, type StepDef } from '../../transaction/transaction.js';
+import { BACKUP_DIR, type StepDef } from '../../transaction/transaction.js';
 import { createStaging } from '../../transaction/journaled-steps.js';
 import { loadTrustStore } from '../../trust/trust.js';
 import { type DetectRefusals, detectForChange } from '../change.js';
@@ -290,12 +290,3 @@ async function checkStagedBuildInfo(unit: Unit, payload: StagedPayload, fallback
   }
   return parsed;
 }
-
-/** --dry-run changes nothing, not even by recovering: an open journal is reported (exit 6) instead. */
-export const dryRecoverStep: StepDef<Pick<InstallContext, 'root'>> = {
-  name: 'recover',
-  run: async (ctx) => {
-    await assertNoOpenTransaction(ctx.root);
-    return 'skipped';
-  },
-};

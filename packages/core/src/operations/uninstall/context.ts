@@ -29,6 +29,8 @@ export interface UninstallOptions {
   hooks?: TransactionHooks;
   /** names the transaction (e.g. after the caller's log file); default: a new id */
   transactionId?: string;
+  /** check and plan only, and say what the restore would change; nothing is staged or changed */
+  dryRun?: boolean;
 }
 
 /** The level and hotfixes the installation is at once the update is off. */

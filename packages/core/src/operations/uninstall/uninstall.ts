@@ -1,12 +1,12 @@
 import { posix } from 'node:path';
-import { recoverStep } from '../recover.js';
+import { dryRecoverStep, recoverStep } from '../recover.js';
 import { type Level, levelName } from '../../rules/level.js';
 import { SERVICEPACK_DIR } from '../../installation/names.js';
 import { runStep, SAVED_DIR } from '../../transaction/transaction.js';
 import type { BackupRecord } from '../../transaction/backup-record.js';
 import { runJournaledSteps } from '../../transaction/journaled-steps.js';
 import { lockStep, runChange, serviceOutcome, startChange } from '../change.js';
-import type { Staged, UninstallOptions } from './context.js';
+import { type Changed, type LevelAfter, type Planned, sameMeta, type UninstallOptions } from './context.js';
 import { detectStep, planStep, stageStep } from './steps.js';
 
 /**
@@ -25,6 +25,8 @@ export interface UninstallResult {
   before: { level: Level; levelName: string; hotfixes: string[] };
   after: { level: Level; levelName: string; hotfixes: string[] };
   changed: { restored: string[]; removed: string[]; saved: string[] };
+  /** --dry-run: `changed` and `after` say what would happen; nothing was changed */
+  dryRun: boolean;
   /** where the files changed since the install were kept (uninstall --overwrite-modified) */
   savedDir?: string;
   restartRequired: boolean;
@@ -32,21 +34,51 @@ export interface UninstallResult {
   service: { wasRunning: boolean; stopped: boolean; restarted: boolean };
 }
 
+/**
+ * --dry-run: what the restore would do with each file the backup record names (the journal's rule:
+ * a file with an original is restored, one the pack added is removed, a file changed since is saved),
+ * read from the record and the files as they are, with nothing staged.
+ */
+async function preview(ctx: Pick<Planned, 'target' | 'installation' | 'backupDigests'>): Promise<{
+  after: LevelAfter;
+  changed: Changed;
+}> {
+  const { record } = ctx.target;
+  const disk = ctx.installation.files;
+  const changed: Changed = { restored: [], removed: [], saved: [] };
+  for (const f of record.files) {
+    const cur = disk.get(f.path);
+    if (!cur && !f.before) continue;
+    (f.before ? changed.restored : changed.removed).push(f.path);
+    if (cur && !sameMeta(cur, f.after)) changed.saved.push(f.path);
+  }
+  // the plan step started hashing the backup; nothing is left running once the lock is released
+  await ctx.backupDigests.catch(() => undefined);
+  return { after: { level: record.fromLevel, hotfixes: [...record.fromHotfixes] }, changed };
+}
+
 /** Removes the newest update (or `id`, when it is the newest) in one journaled transaction. */
 export async function uninstallUpdate(opts: UninstallOptions): Promise<UninstallResult> {
   const ctx = startChange(opts);
-  let staged: Staged | undefined;
-  // lock → recover → detect → plan → stage, then the journaled half shared with install
+  let reached: (Planned & { after: LevelAfter; changed: Changed }) | undefined;
+  // lock → recover → detect → plan → stage, then the journaled half shared with install;
+  // --dry-run stops after the plan and says what the restore would change
   await runChange(ctx, async (start) => {
     const locked = await runStep(start, lockStep);
-    await runStep(locked, recoverStep);
+    await runStep(locked, opts.dryRun ? dryRecoverStep : recoverStep);
     const planned = await runStep(await runStep(locked, detectStep), planStep);
-    staged = await runStep(planned, stageStep);
+    if (opts.dryRun) {
+      reached = { ...planned, ...(await preview(planned)) };
+      return;
+    }
+    const staged = await runStep(planned, stageStep);
+    reached = staged;
     await runJournaledSteps(staged);
   });
   // a run that did not get this far failed before the commit point, and that is always thrown
-  if (staged === undefined) throw new Error('internal: an uninstall ended without its journal');
-  const { state, target, after, changed } = staged;
+  if (reached === undefined) throw new Error('internal: an uninstall ended without its journal');
+  const { state, target, after, changed } = reached;
+  const dryRun = opts.dryRun === true;
   const sort = (a: string[]) => [...a].sort();
   return {
     root: ctx.root,
@@ -64,7 +96,8 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
       removed: sort(changed.removed),
       saved: sort(changed.saved),
     },
-    ...(changed.saved.length > 0 ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, ctx.txid) } : {}),
+    dryRun,
+    ...(changed.saved.length > 0 && !dryRun ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, ctx.txid) } : {}),
     ...serviceOutcome(ctx),
   };
 }
