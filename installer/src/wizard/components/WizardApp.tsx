@@ -5,13 +5,15 @@ import type { ScreenName, Shown, UiController } from '../ui.js';
 import { Dialog } from './Dialog.js';
 import { ErrorScreen } from './ErrorScreen.js';
 import { FinishScreen } from './FinishScreen.js';
-import { FRAME_ROWS, Frame, type KeyHint } from './Frame.js';
+import { Frame, frameRows, type KeyHint } from './Frame.js';
 import { InstallationScreen } from './InstallationScreen.js';
 import { LicenseScreen } from './LicenseScreen.js';
 import { OptionsScreen } from './OptionsScreen.js';
 import { ProgressScreen } from './ProgressScreen.js';
 import { RemoveScreen } from './RemoveScreen.js';
 import { RootScreen } from './RootScreen.js';
+import { Scroll } from './Scroll.js';
+import { Text } from './Shown.js';
 import { UpdateScreen } from './UpdateScreen.js';
 import { useLatestState } from './use-latest-state.js';
 import { type TerminalSize, useTerminalSize } from './use-terminal-size.js';
@@ -86,8 +88,19 @@ const DIALOGS = {
   },
 } as const;
 type DialogKind = keyof typeof DIALOGS;
-/** the most a dialog takes: two borders, the title, two lines of message */
-const DIALOG_ROWS = 5;
+
+/** The rows a dialog takes at this width: two borders, the title, its message wrapped (by words, so one spare). */
+function dialogRows(kind: DialogKind, width: number): number {
+  const inner = Math.max(1, width - 4);
+  return 3 + Math.ceil([...`${DIALOGS[kind].message} (y/N)`].length / inner) + 1;
+}
+
+/**
+ * The smallest terminal the wizard draws in. Below it nothing is squeezed or cut: the screen says
+ * how large the terminal must be, and redraws when it is resized.
+ */
+export const MIN_COLUMNS = 50;
+export const MIN_ROWS = 16;
 
 export interface WizardAppProps {
   controller: UiController;
@@ -108,6 +121,7 @@ export function WizardApp({ controller, size }: WizardAppProps) {
   const [dialog, getDialog, setDialog] = useLatestState<DialogKind | undefined>(undefined);
   const screen = snap.screen;
   const interactive = isRawModeSupported === true;
+  const tooSmall = columns < MIN_COLUMNS || rows < MIN_ROWS;
 
   useInput(
     (input, key) => {
@@ -125,6 +139,12 @@ export function WizardApp({ controller, size }: WizardAppProps) {
         return;
       }
       const quit = input === 'q' || input === 'Q' || ctrlC;
+      // nothing is answered on a screen the administrator cannot see
+      if (tooSmall) {
+        if (ctrlC && screen.name !== 'progress') setDialog('cancel');
+        else if (ctrlC && screen.name === 'progress' && !screen.view.finished && !snap.leaving) setDialog('leave');
+        return;
+      }
       switch (screen.name) {
         case 'finish':
         case 'error':
@@ -154,12 +174,31 @@ export function WizardApp({ controller, size }: WizardAppProps) {
     { isActive: interactive },
   );
 
-  const width = Math.max(40, columns - 1);
-  const height = Math.max(12, rows - 1);
-  const body = height - FRAME_ROWS;
-  const screenHeight = dialog ? body - DIALOG_ROWS : body;
+  if (tooSmall) {
+    // (one column and one row spare, as below: a terminal wraps or scrolls at its last cell)
+    return (
+      <Box flexDirection="column" width={Math.max(1, columns - 1)} height={Math.max(1, rows - 1)} overflow="hidden">
+        <Text wrap="wrap">
+          Enlarge the terminal to at least {MIN_COLUMNS}×{MIN_ROWS} (it is {columns}×{rows}); Setup continues then.
+        </Text>
+        <Text wrap="wrap">{dialog ? `${DIALOGS[dialog].title} y Yes · n No` : 'Ctrl-C Cancel'}</Text>
+      </Box>
+    );
+  }
+  const width = columns - 1;
+  const height = rows - 1;
+  const keys: readonly KeyHint[] =
+    screen && !dialog
+      ? keysFor(screen)
+      : [
+          ['y', 'Yes'],
+          ['n', 'No'],
+        ];
   const title = snap.product ? `${snap.product} — Service Pack Setup` : 'Service Pack Setup';
   const status = snap.cancelled ? 'Cancelling…' : snap.leaving ? 'Closing when the installation has ended…' : undefined;
+  const body = height - frameRows(keys, width, status);
+  const screenHeight = Math.max(1, dialog ? body - dialogRows(dialog, width - 2) : body);
+  const active = interactive && !dialog && !snap.cancelled;
   return (
     <Frame
       title={title}
@@ -167,25 +206,14 @@ export function WizardApp({ controller, size }: WizardAppProps) {
       stages={snap.stages}
       width={width}
       height={height}
-      keys={
-        screen && !dialog
-          ? keysFor(screen)
-          : [
-              ['y', 'Yes'],
-              ['n', 'No'],
-            ]
-      }
+      keys={keys}
       {...(status ? { status } : {})}
     >
-      <Box flexDirection="column" flexGrow={1} flexShrink={1} overflow="hidden">
-        {screen
-          ? renderScreen(screen, {
-              width: width - 2,
-              height: screenHeight,
-              active: interactive && !dialog && !snap.cancelled,
-            })
-          : null}
-      </Box>
+      {screen ? (
+        <Scroll key={screenKey(screen)} height={screenHeight} active={active && screen.name !== 'license'}>
+          {renderScreen(screen, { width: width - 2, height: screenHeight, active })}
+        </Scroll>
+      ) : null}
       {dialog ? (
         <Box flexShrink={0}>
           <Dialog {...DIALOGS[dialog]} />
@@ -201,10 +229,12 @@ interface Layout {
   active: boolean;
 }
 
+// A fresh component per question (its cursor and toggles start from the view); the progress
+// screen keeps its identity across events so its bars are not measured again on every file.
+const screenKey = (s: Shown) => (s.name === 'progress' || s.name === 'working' ? s.name : s.id);
+
 function renderScreen(s: Shown, l: Layout) {
-  // A fresh component per question (its cursor and toggles start from the view); the progress
-  // screen keeps its identity across events so its bars are not measured again on every file.
-  const key = s.name === 'progress' || s.name === 'working' ? s.name : s.id;
+  const key = screenKey(s);
   switch (s.name) {
     case 'welcome':
       return (
@@ -239,7 +269,6 @@ function renderScreen(s: Shown, l: Layout) {
         <UpdateScreen
           key={key}
           view={s.view}
-          height={l.height}
           active={l.active}
           onChoose={(path) => s.answer({ nav: 'next', value: path })}
         />
@@ -278,7 +307,7 @@ function renderScreen(s: Shown, l: Layout) {
     case 'finish':
       return <FinishScreen key={key} view={s.view} />;
     case 'error':
-      return <ErrorScreen key={key} view={s.view} height={l.height} />;
+      return <ErrorScreen key={key} view={s.view} />;
     case 'working':
       return <WorkingScreen key={key} view={s.view} />;
   }
