@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 import { Box, useInput, useStdin } from 'ink';
 import { useSyncExternalStore } from 'react';
+import { completePath } from '../complete-path.js';
 import type { ScreenName, Shown, UiController } from '../ui.js';
 import { Dialog } from './Dialog.js';
 import { ErrorScreen } from './ErrorScreen.js';
@@ -233,6 +234,8 @@ interface Layout {
 // screen keeps its identity across events so its bars are not measured again on every file.
 const screenKey = (s: Shown) => (s.name === 'progress' || s.name === 'working' ? s.name : s.id);
 
+const completeHere = (value: string) => completePath(value, process.cwd());
+
 function renderScreen(s: Shown, l: Layout) {
   const key = screenKey(s);
   switch (s.name) {
@@ -252,6 +255,7 @@ function renderScreen(s: Shown, l: Layout) {
           view={s.view}
           active={l.active}
           onSubmit={(root) => s.answer({ nav: 'next', value: root })}
+          complete={completeHere}
         />
       );
     case 'installation':
