@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 import { Box, useInput, useStdin } from 'ink';
-import { useSyncExternalStore } from 'react';
+import { useEffect, useSyncExternalStore } from 'react';
 import { completePath } from '../complete-path.js';
 import type { ScreenName, Shown, UiController } from '../ui.js';
 import { Dialog } from './Dialog.js';
@@ -119,8 +119,15 @@ export function WizardApp({ controller, size }: WizardAppProps) {
   const measured = useTerminalSize();
   const { columns, rows } = size ?? measured;
   const { isRawModeSupported } = useStdin();
-  const [dialog, getDialog, setDialog] = useLatestState<DialogKind | undefined>(undefined);
+  const [asked, getDialog, setDialog] = useLatestState<DialogKind | undefined>(undefined);
   const screen = snap.screen;
+  const running = screen?.name === 'progress' && !screen.view.finished;
+  // "Close Setup when done?" is a question about a running transaction: once it has ended the
+  // question is gone (the finish screen says what happened), never left over the next screen
+  const dialog = asked === 'leave' && !running ? undefined : asked;
+  useEffect(() => {
+    if (!running && getDialog() === 'leave') setDialog(undefined);
+  }, [running, getDialog, setDialog]);
   const interactive = isRawModeSupported === true;
   const tooSmall = columns < MIN_COLUMNS || rows < MIN_ROWS;
 
