@@ -135,6 +135,11 @@ export class UiController implements WizardUi {
     return this.snap.leaving;
   }
 
+  /** The question on screen `id` is still open (not yet answered). */
+  waiting(id: number): boolean {
+    return this.pending?.id === id;
+  }
+
   /** Cancel before commit: the question on screen (or the next one asked) ends the wizard. */
   cancel(): void {
     if (this.snap.cancelled) return;

@@ -22,7 +22,7 @@ export interface RootScreenProps {
 export function RootScreen({ view, active, onSubmit, complete }: RootScreenProps) {
   return (
     <Box flexDirection="column">
-      <Text bold>Where is inetsrv installed?</Text>
+      <Text bold>{view.heading ?? 'Where is inetsrv installed?'}</Text>
       <Text> </Text>
       {view.message ? (
         <Text color={color.warn} wrap="wrap">
@@ -32,15 +32,15 @@ export function RootScreen({ view, active, onSubmit, complete }: RootScreenProps
       <TextField
         label="Folder: "
         defaultValue={view.defaultRoot}
-        example="/opt/inetsrv"
+        example={view.example ?? '/opt/inetsrv'}
         active={active}
         onSubmit={onSubmit}
         {...(complete ? { complete } : {})}
       />
       <Text> </Text>
       <Text dimColor wrap="wrap">
-        The installation folder holds BUILDINFO.json, bin/ and lib/. Tab completes a folder name. Next time, pass it
-        with --root DIR or set SERVICEPACK_ROOT.
+        {view.help ??
+          'The installation folder holds BUILDINFO.json, bin/ and lib/. Tab completes a folder name. Next time, pass it with --root DIR or set SERVICEPACK_ROOT.'}
       </Text>
     </Box>
   );

@@ -1,9 +1,10 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 import { Box, useInput, useStdin } from 'ink';
-import { useEffect, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import { completePath } from '../complete-path.js';
 import type { ScreenName, Shown, UiController } from '../ui.js';
 import { Dialog } from './Dialog.js';
+import { splitKeys } from './line-edit.js';
 import { ErrorScreen } from './ErrorScreen.js';
 import { FinishScreen } from './FinishScreen.js';
 import { Frame, frameRows, type KeyHint } from './Frame.js';
@@ -118,7 +119,7 @@ export function WizardApp({ controller, size }: WizardAppProps) {
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
   const measured = useTerminalSize();
   const { columns, rows } = size ?? measured;
-  const { isRawModeSupported } = useStdin();
+  const { isRawModeSupported, internal_eventEmitter: events } = useStdin();
   const [asked, getDialog, setDialog] = useLatestState<DialogKind | undefined>(undefined);
   const screen = snap.screen;
   const running = screen?.name === 'progress' && !screen.view.finished;
@@ -181,6 +182,8 @@ export function WizardApp({ controller, size }: WizardAppProps) {
     },
     { isActive: interactive },
   );
+  // (after useInput: the replay must reach this render's key handler, not the last one's)
+  useTypeAhead(controller, events, getDialog);
 
   if (tooSmall) {
     // (one column and one row spare, as below: a terminal wraps or scrolls at its last cell)
@@ -229,6 +232,62 @@ export function WizardApp({ controller, size }: WizardAppProps) {
       ) : null}
     </Frame>
   );
+}
+
+/** Keys that act while a screen loads (they ask to cancel), so they are not kept for the next one. */
+const CANCEL_KEYS = new Set(['q', 'Q', '\x1b', '\x03']);
+
+/**
+ * Keys typed ahead are not lost. Typed while no question is open — a screen loading, or one
+ * already answered while the next is prepared — they are kept and given, in order, to the next
+ * question, as a shell does. Several keys in one chunk (typed while the app was busy, or over ssh)
+ * are given one by one: ink hands a chunk to the screens whole, where "\r\r" is no Enter at all. A
+ * key that answers a question leaves the rest for the one after it. The folder field reads its
+ * chunks itself; nothing is kept during the install (an Enter typed there must not close the
+ * finish screen unseen) or while a dialog is open.
+ */
+function useTypeAhead(
+  controller: UiController,
+  events: NodeJS.EventEmitter,
+  getDialog: () => DialogKind | undefined,
+): void {
+  const kept = useRef<string[]>([]);
+  const replaying = useRef(false);
+  const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
+  const drain = useCallback(() => {
+    const s = controller.getSnapshot().screen;
+    if (!s || replaying.current) return;
+    replaying.current = true;
+    try {
+      while (kept.current.length > 0 && controller.waiting(s.id) && !getDialog())
+        events.emit('input', kept.current.shift());
+    } finally {
+      replaying.current = false;
+    }
+  }, [controller, events, getDialog]);
+  useEffect(() => {
+    const keep = (raw: string) => {
+      if (replaying.current || getDialog()) return;
+      const s = controller.getSnapshot().screen;
+      if (s?.name === 'progress' || (s?.name === 'root' && controller.waiting(s.id))) return;
+      const keys = splitKeys(raw);
+      if (s && s.name !== 'working' && controller.waiting(s.id)) {
+        if (keys.length < 2) return;
+        kept.current.push(...keys);
+        drain();
+        return;
+      }
+      for (const k of keys) if (!CANCEL_KEYS.has(k)) kept.current.push(k);
+    };
+    events.on('input', keep);
+    return () => {
+      events.off('input', keep);
+    };
+  }, [controller, events, getDialog, drain]);
+  // after the new screen's own key handlers are subscribed (a child's effects run before this one)
+  useEffect(() => {
+    if (snap.screen) drain();
+  }, [snap.screen, drain]);
 }
 
 interface Layout {
