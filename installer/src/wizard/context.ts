@@ -55,6 +55,8 @@ export interface WizardContext extends ViewInputs {
   candidates?: PackCandidate[];
   /** the root the candidates were judged against */
   candidatesFor?: string;
+  /** the packs' folder typed on the Update step, when the current folder held none */
+  packsDir?: string;
   chosen?: PackCandidate;
   accepted: boolean;
   result?: InstallResult;
