@@ -97,6 +97,39 @@ describe('the wizard app: shared keys, dialogs, layout', () => {
     r.unmount();
   });
 
+  test('"Close Setup when done?" disappears when the install ends; y given as it ends closes the finish screen', async () => {
+    const { c, r } = setup();
+    const running = { ...initialProgress('SP6', '/r'), committing: true };
+    c.display('progress', running);
+    await waitFor(r, 'Installing SP6 in /r');
+    await press(r, KEY.esc);
+    await waitFor(r, 'Close Setup when done?');
+    // the install ends while the question is open: the finish screen, and no question over it
+    c.display('progress', { ...running, finished: true });
+    const finish = { headline: 'SP6 was installed in /r.', rows: [], restartRequired: false, exitCode: 0 };
+    const t = track(c.ask('finish', finish));
+    await waitFor(r, 'SP6 was installed in /r.');
+    const f = await waitFor(r, (x) => !x.includes('Close Setup when done?'));
+    assert.match(f, /Enter Close/);
+    assert.equal(t.answer, undefined, 'the finish screen waits for its own key');
+    await press(r, KEY.enter);
+    assert.deepEqual(t.answer, { nav: 'next', value: undefined });
+
+    // the y that crosses the end: the controller closes the finish screen instead of waiting forever
+    const t2 = track(c.ask('finish', finish));
+    c.requestLeave();
+    await delay(0);
+    assert.deepEqual(t2.answer, { nav: 'next', value: undefined });
+    // and one given just before the end closes the screen that reports it as soon as it is asked
+    const c2 = new UiController();
+    c2.display('progress', running);
+    c2.requestLeave();
+    const t3 = track(c2.ask('error', errorView(new WizardError('E_BUSY', 5, 'busy'))));
+    await delay(0);
+    assert.deepEqual(t3.answer, { nav: 'next', value: 'close' });
+    r.unmount();
+  });
+
   test('error screens: Enter closes, Esc goes back when offered, R takes the offer', async () => {
     const { c, r } = setup();
     const base = errorView(new WizardError('E_BUSY', 5, 'busy'));
