@@ -137,3 +137,76 @@ describe('an edited config file', () => {
     assert.deepEqual(digestDiff(await digest(root), await digest(tree('rtm-x86'))), [config]);
   });
 });
+
+/** Every warning that says a copy is "kept in PATH": the path it names (relative to the root). */
+function claimedCopies(stderr: string): { line: string; copy: string }[] {
+  return [...stderr.matchAll(/^warning: (.*kept in (\.servicepack\/\S+))$/gm)].map((m) => ({
+    line: m[1]!,
+    copy: m[2]!,
+  }));
+}
+
+describe('a warning never claims a copy that does not exist (issue 15)', () => {
+  test('install -n -o is refused (exit 2, E_USAGE) and the local edit survives', async () => {
+    const root = await installationFrom('rtm-x86');
+    await appendFile(join(root, ...program.split('/')), EDIT);
+    const before = await digest(root, []);
+    for (const args of [
+      ['-n', '-o'],
+      ['--no-backup', '--overwrite-modified', '--json'],
+    ]) {
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', ...args, pack('sp6-x86')]);
+      assert.equal(r.code, 2, r.err);
+      assert.doesNotMatch(r.err, /^warning: .*(goes to the backup|kept in)/m, 'no claim of a copy');
+      const message = args.includes('--json') ? (JSON.parse(r.out) as { code: string; message: string }) : undefined;
+      if (message) assert.equal(message.code, 'E_USAGE');
+      assert.match(
+        message?.message ?? r.err,
+        /--no-backup \(-n\) and --overwrite-modified \(-o\) cannot be used together/,
+      );
+      assert.deepEqual(digestDiff(await digest(root, []), before), [], 'nothing changed: the edit is still there');
+    }
+  });
+
+  test('install -o names the copy in the backup only where it is', async () => {
+    const root = await installationFrom('rtm-x86');
+    await appendFile(join(root, ...program.split('/')), EDIT);
+    const edited = await readFile(join(root, ...program.split('/')), 'utf8');
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-o', pack('sp6-x86')]);
+    assert.equal(r.code, 0, r.err);
+    const claims = claimedCopies(r.err);
+    assert.equal(claims.length, 1, r.err);
+    assert.equal(await readFile(join(root, ...claims[0]!.copy.split('/')), 'utf8'), edited, claims[0]!.line);
+  });
+
+  test('uninstall -o after a file was deleted here claims no copy of it in saved/', async () => {
+    const root = await installationFrom('rtm-x86');
+    assert.equal((await servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')])).code, 0);
+    const other = manifest.files.find(
+      (f) => f.action === 'replace' && f.path.startsWith('lib/') && f.path !== program,
+    )!;
+    await rm(join(root, ...program.split('/')));
+    await appendFile(join(root, ...other.path.split('/')), EDIT);
+    const edited = await readFile(join(root, ...other.path.split('/')), 'utf8');
+
+    const stop = await servicepack(['uninstall', '--root', root, '-u', '--json']);
+    assert.equal(stop.code, 3, stop.err);
+    assert.match((JSON.parse(stop.out) as { message: string }).message, new RegExp(`${program} \\(deleted\\)`));
+
+    const r = await servicepack(['uninstall', '--root', root, '-u', '-o']);
+    assert.equal(r.code, 0, r.err);
+    const claims = claimedCopies(r.err);
+    assert.deepEqual(
+      claims.map((c) => c.line.split(' ')[0]),
+      [other.path],
+      `only the changed file is said to be kept:\n${r.err}`,
+    );
+    for (const c of claims) assert.equal(await readFile(join(root, ...c.copy.split('/')), 'utf8'), edited, c.line);
+    assert.match(
+      r.err,
+      new RegExp(
+        `warning: ${program} was deleted here since inetsrv-4.0-sp6 was installed; the file from before inetsrv-4.0-sp6 is put back`,
+      ),
+    );
+  });
+});

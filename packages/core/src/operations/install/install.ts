@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { ServicepackError } from '../../support/errors.js';
+import { isPlainFile } from '../../support/fsutil.js';
 import { nullSink } from '../../support/events.js';
 import { type Level, levelName } from '../../rules/level.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
@@ -105,6 +106,14 @@ const DRY_RUN_STEPS = [
  */
 export async function installPacks(opts: InstallOptions): Promise<InstallResult> {
   if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');
+  if (!opts.backup && opts.modified === 'overwrite') {
+    // -o keeps the changed file in the backup; with -n there is none, and the edit would be lost with no copy anywhere.
+    throw new ServicepackError(
+      'E_USAGE',
+      '--no-backup (-n) and --overwrite-modified (-o) cannot be used together: a file changed here would be replaced with no copy kept anywhere. Nothing was changed. Drop -n (the changed files are then kept in the backup), or use --keep-modified to leave them as they are (in an answer file: backup: false with modified: overwrite)',
+      { options: ['--no-backup', '--overwrite-modified'] },
+    );
+  }
   const root = resolve(opts.root);
   const spDir = join(root, SERVICEPACK_DIR);
   const txid = opts.transactionId !== undefined ? checkTransactionId(opts.transactionId) : newTransactionId();
@@ -133,6 +142,7 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
   } finally {
     if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
   }
+  await reportOverwritten(ctx);
   const inst = ctx.installation!;
   const last = ctx.units[ctx.units.length - 1]!;
   const ops = ctx.units.flatMap((u) => u.plan!.ops);
@@ -172,4 +182,27 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
     ...(ctx.restartMessage ? { restartMessage: ctx.restartMessage } : {}),
     service: { wasRunning: ctx.service.wasRunning, stopped: ctx.service.stopped, restarted: ctx.service.restarted },
   };
+}
+
+/**
+ * The files -o replaced, said once the change is in, and where their copy is only after it was
+ * seen there: a warning that promises a copy the operator then cannot find is worse than none.
+ */
+async function reportOverwritten(ctx: InstallContext): Promise<void> {
+  for (const u of ctx.units) {
+    for (const p of u.plan!.overwritten) {
+      const copy = u.backupRel !== undefined ? `${SERVICEPACK_DIR}/${u.backupRel}/files/${p}` : undefined;
+      const where = ctx.opts.dryRun
+        ? 'would be replaced (--overwrite-modified); the changed file would be kept in the backup'
+        : copy !== undefined && (await isPlainFile(join(ctx.root, ...copy.split('/'))))
+          ? `is replaced (--overwrite-modified); the changed file is kept in ${copy}`
+          : 'is replaced (--overwrite-modified); no copy of the changed file was kept';
+      ctx.sink({
+        type: 'warning',
+        code: 'W_MODIFIED_OVERWRITTEN',
+        message: `${p} was changed here and ${where}`,
+        path: p,
+      });
+    }
+  }
 }

@@ -192,13 +192,8 @@ export const planStep: StepDef<InstallContext> = {
           path: k.path,
         });
       }
-      for (const p of plan.overwritten)
-        ctx.sink({
-          type: 'warning',
-          code: 'W_MODIFIED_OVERWRITTEN',
-          message: `${p} was changed here and is replaced (--overwrite-modified); the changed file goes to the backup`,
-          path: p,
-        });
+      // What happens to plan.overwritten is said once the change is in (reportOverwritten):
+      // "kept in the backup" before the backup exists would be a promise, not a fact.
       files = filesAfter(files, plan);
     }
   },

@@ -39,6 +39,8 @@ export interface UninstallContext extends JournaledContext {
   /** the backup's files as hashed now (started in the plan step, alongside the current files) */
   backupDigests?: Promise<Awaited<ReturnType<typeof hashFiles>>>;
   changed: { restored: string[]; removed: string[]; saved: string[] };
+  /** files -o found deleted here since the install: nothing of them to keep */
+  deletedHere: string[];
   after?: { level: Level; hotfixes: string[] };
 }
 

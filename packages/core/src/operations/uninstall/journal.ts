@@ -118,6 +118,7 @@ export async function buildUninstallJournal(
       ctx.changed.removed.push(f.path);
     }
     if (isModified && cur) ctx.changed.saved.push(f.path);
+    if (isModified && !cur) ctx.deletedHere.push(f.path);
   }
   const prev =
     checkedState(record.previousState) ??

@@ -1,5 +1,6 @@
 import { join, posix, resolve } from 'node:path';
 import { nullSink } from '../../support/events.js';
+import { isPlainFile } from '../../support/fsutil.js';
 import { recoverStep } from '../recover.js';
 import { type Level, levelName } from '../../rules/level.js';
 import { SERVICEPACK_DIR } from '../../installation/names.js';
@@ -70,6 +71,7 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
     committed: false,
     recorded: false,
     changed: { restored: [], removed: [], saved: [] },
+    deletedHere: [],
     ...(opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: opts.stopTimeoutMs } : {}),
   };
   try {
@@ -81,6 +83,7 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
   } finally {
     if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
   }
+  await reportOverwritten(ctx);
   const state = ctx.state!;
   const sort = (a: string[]) => [...a].sort();
   return {
@@ -104,4 +107,30 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
     ...(ctx.restartMessage ? { restartMessage: ctx.restartMessage } : {}),
     service: { wasRunning: ctx.service.wasRunning, stopped: ctx.service.stopped, restarted: ctx.service.restarted },
   };
+}
+
+/**
+ * What -o did to the files changed since the install, said once the change is in; a copy in
+ * saved/ is named only after it was seen there, and a file deleted here had none to keep.
+ */
+async function reportOverwritten(ctx: UninstallContext): Promise<void> {
+  const packId = ctx.target!.packId;
+  const restored = new Set(ctx.changed.restored);
+  for (const p of ctx.changed.saved) {
+    const copy = posix.join(SERVICEPACK_DIR, SAVED_DIR, ctx.txid, p);
+    const kept = await isPlainFile(join(ctx.root, ...copy.split('/')));
+    ctx.sink({
+      type: 'warning',
+      code: 'W_MODIFIED_OVERWRITTEN',
+      message: `${p} was changed since ${packId} was installed and is replaced; ${kept ? `the changed file is kept in ${copy}` : 'no copy of the changed file was kept'}`,
+      path: p,
+    });
+  }
+  for (const p of ctx.deletedHere)
+    ctx.sink({
+      type: 'warning',
+      code: 'W_MISSING',
+      message: `${p} was deleted here since ${packId} was installed; ${restored.has(p) ? `the file from before ${packId} is put back` : 'it stays deleted'}`,
+      path: p,
+    });
 }
