@@ -14,9 +14,9 @@ import {
   writePrepared,
 } from './journal.js';
 import { applySteps, finishForward, flushPhasesToDisk } from './journal-apply.js';
-import { serviceStatus, startService, stopService } from '../installation/service.js';
+import { restartDone, serviceStatus, startService, stopService } from '../installation/service.js';
 import { BACKUP_DIR, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from '../installation/names.js';
-import type { State } from '../installation/state.js';
+import type { RestartPending, State } from '../installation/state.js';
 import { checkOneFileSystem, isRealFolder, notFollowed, PRIVATE_DIR_MODE } from '../installation/servicepack-dir.js';
 import { statePath, writeState } from '../installation/state-store.js';
 import { checkpoint, type LockHandle, type StepContext, type StepDef } from './transaction.js';
@@ -190,8 +190,14 @@ const journalStep: StepDef<JournaledContext> = {
       });
     ctx.service.wasRunning = status.running;
     if (status.pid !== undefined) ctx.service.pid = status.pid;
+    // A restart an earlier change left pending is done once the server runs again (restartDone).
+    const after = draft.state.after;
+    const { restartPending: _done, ...cleared } = after;
     const journal: Journal = {
       ...draft,
+      ...(after.restartPending !== undefined && restartDone(status)
+        ? { state: { ...draft.state, after: cleared } }
+        : {}),
       service: {
         ...draft.service,
         wasRunning: status.running,
@@ -286,6 +292,7 @@ const restartStep: StepDef<JournaledContext> = {
     if (j.service.restart === 'never') {
       ctx.restartRequired = true;
       ctx.restartMessage = `${bi.product} was stopped for the change and not started again (--no-restart): start it with bin/inetsrv start`;
+      await markRestartPending(ctx, 'no-restart');
       return 'skipped';
     }
     const started = await startService(ctx.root, bi);
@@ -297,8 +304,30 @@ const restartStep: StepDef<JournaledContext> = {
     ctx.restartRequired = true;
     ctx.restartMessage = `the change is made but ${bi.product} could not be started again (${started.message}): start it with bin/inetsrv start`;
     ctx.sink({ type: 'warning', code: 'W_RESTART_FAILED', message: ctx.restartMessage });
+    await markRestartPending(ctx, 'start-failed');
   },
 };
+
+/**
+ * Notes in the state record (already in place) that the service this change stopped is still not
+ * running, so that `query` can say so later (exit 10 is seen by whoever ran the command only). The
+ * change is in whatever happens here: a failure to note it is a warning, never a failed change.
+ */
+export async function markRestartPending(ctx: JournaledContext, reason: RestartPending['reason']): Promise<void> {
+  const after = ctx.journal!.state.after;
+  try {
+    await writeState(ctx.root, {
+      ...after,
+      restartPending: { since: new Date().toISOString(), transactionId: ctx.txid, reason },
+    });
+  } catch (e) {
+    ctx.sink({
+      type: 'warning',
+      code: 'W_NOT_RECORDED',
+      message: `the pending restart could not be noted in the state record (${(e as Error).message}): query will not show it; start the service with bin/inetsrv start`,
+    });
+  }
+}
 
 const cleanupStep: StepDef<JournaledContext> = {
   name: 'cleanup',

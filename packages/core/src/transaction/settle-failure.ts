@@ -5,7 +5,7 @@ import { errnoCode } from '../support/fsutil.js';
 import { closeJournal, removeStaging, setPhase } from './journal.js';
 import { finishForward, revertSteps } from './journal-apply.js';
 import { startService } from '../installation/service.js';
-import { installState, type JournaledContext } from './journaled-steps.js';
+import { installState, type JournaledContext, markRestartPending } from './journaled-steps.js';
 import { checkpoint } from './transaction.js';
 
 /**
@@ -47,6 +47,7 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
     if (ctx.service.stopped && !ctx.service.restarted && !ctx.restartRequired) {
       ctx.restartRequired = true;
       ctx.restartMessage = `the change is made but ${j.service.after.product} was not started again: start it with bin/inetsrv start`;
+      await markRestartPending(ctx, 'start-failed');
     }
     return undefined;
   }

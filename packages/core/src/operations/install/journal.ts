@@ -211,6 +211,8 @@ function newState(ctx: InstallContext, files: ReadonlyMap<string, FileMeta>, bi:
     files: metaRecord(files),
     ...(kept.size > 0 ? { keptModified: [...kept].sort() } : {}),
     ...(prev?.feeds ? { feeds: prev.feeds } : {}),
+    // still pending unless the journal step finds the service running again
+    ...(prev?.restartPending ? { restartPending: prev.restartPending } : {}),
     history: [...(prev?.history ?? []), ...history],
   };
 }
