@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Manifest } from '../packages/core/src/pack/manifest.js';
@@ -208,5 +208,40 @@ describe('a warning never claims a copy that does not exist (issue 15)', () => {
         `warning: ${program} was deleted here since inetsrv-4.0-sp6 was installed; the file from before inetsrv-4.0-sp6 is put back`,
       ),
     );
+  });
+});
+
+describe('a claim of a kept copy waits for the change (issue 15)', () => {
+  test('a rolled-back install -o claims nothing; the one that goes through names copies that are there', async () => {
+    const root = await installationFrom('rtm-x86');
+    await appendFile(join(root, ...program.split('/')), EDIT);
+    const edited = await readFile(join(root, ...program.split('/')), 'utf8');
+    // a backup folder of the same name from before (a pack installed before the state record was lost)
+    const old = join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp6');
+    await mkdir(old, { recursive: true });
+    await writeFile(join(old, 'only-copy.txt'), 'the only copy\n');
+    const before = await digest(root, ['logs', 'run']);
+
+    const failed = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-o', pack('sp6-x86')], {
+      env: { SERVICEPACK_FAULT: 'commit:file:2=EIO' },
+    });
+    assert.notEqual(failed.code, 0, failed.err);
+    assert.doesNotMatch(failed.err, /^warning: .*(kept in|goes to the backup|moved aside)/m, failed.err);
+    assert.deepEqual(
+      digestDiff(await digest(root, ['logs', 'run', '.servicepack/log']), before).filter(
+        (p) => !p.startsWith('.servicepack/log/'),
+      ),
+      [],
+      'rolled back',
+    );
+
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-o', pack('sp6-x86')]);
+    assert.equal(r.code, 0, r.err);
+    const aside = /^warning: an older backup folder for inetsrv-4\.0-sp6 was moved aside to (\S+)$/m.exec(r.err)?.[1];
+    assert.ok(aside, r.err);
+    assert.equal(await readFile(join(root, ...aside.split('/'), 'only-copy.txt'), 'utf8'), 'the only copy\n');
+    const claims = claimedCopies(r.err);
+    assert.equal(claims.length, 1, r.err);
+    assert.equal(await readFile(join(root, ...claims[0]!.copy.split('/')), 'utf8'), edited);
   });
 });

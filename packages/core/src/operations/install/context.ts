@@ -56,6 +56,8 @@ export interface Unit {
   stagedBackupDir: string;
   /** relative to .servicepack/, recorded in the state when the backup is kept */
   backupRel?: string;
+  /** where the journal moves an older backup folder of the same name (root-relative) */
+  movedAside?: string;
   record?: BackupRecord;
 }
 

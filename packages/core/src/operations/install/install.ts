@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { ServicepackError } from '../../support/errors.js';
-import { isPlainFile } from '../../support/fsutil.js';
+import { isDirectory, isPlainFile } from '../../support/fsutil.js';
 import { nullSink } from '../../support/events.js';
 import { type Level, levelName } from '../../rules/level.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
@@ -142,7 +142,7 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
   } finally {
     if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
   }
-  await reportOverwritten(ctx);
+  await reportKeptCopies(ctx);
   const inst = ctx.installation!;
   const last = ctx.units[ctx.units.length - 1]!;
   const ops = ctx.units.flatMap((u) => u.plan!.ops);
@@ -185,11 +185,22 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
 }
 
 /**
- * The files -o replaced, said once the change is in, and where their copy is only after it was
- * seen there: a warning that promises a copy the operator then cannot find is worse than none.
+ * The files -o replaced and an older backup folder moved aside, said once the change is in, and
+ * where their copy is only after it was seen there: a warning that promises a copy the operator
+ * then cannot find is worse than none.
  */
-async function reportOverwritten(ctx: InstallContext): Promise<void> {
+async function reportKeptCopies(ctx: InstallContext): Promise<void> {
   for (const u of ctx.units) {
+    if (
+      u.movedAside !== undefined &&
+      !ctx.opts.dryRun &&
+      (await isDirectory(join(ctx.root, ...u.movedAside.split('/'))))
+    )
+      ctx.sink({
+        type: 'warning',
+        code: 'W_OLD_BACKUP',
+        message: `an older backup folder for ${u.manifest.id} was moved aside to ${u.movedAside}`,
+      });
     for (const p of u.plan!.overwritten) {
       const copy = u.backupRel !== undefined ? `${SERVICEPACK_DIR}/${u.backupRel}/files/${p}` : undefined;
       const where = ctx.opts.dryRun

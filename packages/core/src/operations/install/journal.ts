@@ -113,11 +113,8 @@ export async function buildInstallJournal(ctx: InstallContext): Promise<Journal>
         // re-applying an SP destroyed its own backup).
         const aside = `${finalRel}.replaced-${ctx.txid}`;
         tail.push({ kind: 'rename', from: finalRel, to: aside });
-        ctx.sink({
-          type: 'warning',
-          code: 'W_OLD_BACKUP',
-          message: `an older backup folder for ${unit.manifest.id} is moved aside to ${aside}`,
-        });
+        // said once the change is in (install.ts reportKeptCopies): a rollback leaves it where it was
+        unit.movedAside = aside;
       }
       tail.push({ kind: 'rename', from: bdirRel, to: finalRel });
     }
