@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Manifest } from '../packages/core/src/pack/manifest.js';
@@ -135,5 +135,128 @@ describe('an edited config file', () => {
     assert.ok(!existsSync(`${confPath}.spnew`), 'uninstall removes the .spnew');
     assert.equal(await readFile(confPath, 'utf8'), mine);
     assert.deepEqual(digestDiff(await digest(root), await digest(tree('rtm-x86'))), [config]);
+  });
+});
+
+/** The warnings on stderr, each without the time and root a line off a terminal starts with. */
+function warnings(stderr: string): string[] {
+  return [...stderr.matchAll(/^(?:\S+ )?(?:\S+: )?warning: (.*)$/gm)].map((m) => m[1] ?? '');
+}
+
+/** Every warning that says a copy is "kept in PATH": the path it names (relative to the root). */
+function claimedCopies(stderr: string): { line: string; copy: string }[] {
+  return warnings(stderr).flatMap((line) => {
+    const copy = /kept in (\.servicepack\/\S+)$/.exec(line)?.[1];
+    return copy === undefined ? [] : [{ line, copy }];
+  });
+}
+
+describe('a warning never claims a copy that does not exist (issue 15)', () => {
+  test('install -n -o is refused (exit 2, E_USAGE) and the local edit survives', async () => {
+    const root = await installationFrom('rtm-x86');
+    await appendFile(join(root, ...program.split('/')), EDIT);
+    const before = await digest(root, []);
+    for (const args of [
+      ['-n', '-o'],
+      ['--no-backup', '--overwrite-modified', '--json'],
+    ]) {
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', ...args, pack('sp6-x86')]);
+      assert.equal(r.code, 2, r.err);
+      assert.deepEqual(
+        warnings(r.err).filter((w) => /goes to the backup|kept in/.test(w)),
+        [],
+        'no claim of a copy',
+      );
+      const message = args.includes('--json') ? (JSON.parse(r.out) as { code: string; message: string }) : undefined;
+      if (message) assert.equal(message.code, 'E_USAGE');
+      assert.match(
+        message?.message ?? r.err,
+        /--no-backup \(-n\) and --overwrite-modified \(-o\) cannot be used together/,
+      );
+      assert.deepEqual(digestDiff(await digest(root, []), before), [], 'nothing changed: the edit is still there');
+    }
+  });
+
+  test('install -o names the copy in the backup only where it is', async () => {
+    const root = await installationFrom('rtm-x86');
+    await appendFile(join(root, ...program.split('/')), EDIT);
+    const edited = await readFile(join(root, ...program.split('/')), 'utf8');
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-o', pack('sp6-x86')]);
+    assert.equal(r.code, 0, r.err);
+    const claims = claimedCopies(r.err);
+    assert.equal(claims.length, 1, r.err);
+    assert.equal(await readFile(join(root, ...claims[0]!.copy.split('/')), 'utf8'), edited, claims[0]!.line);
+  });
+
+  test('uninstall -o after a file was deleted here claims no copy of it in saved/', async () => {
+    const root = await installationFrom('rtm-x86');
+    assert.equal((await servicepack(['install', '--accept-eula', '--root', root, '-u', pack('sp6-x86')])).code, 0);
+    const other = manifest.files.find(
+      (f) => f.action === 'replace' && f.path.startsWith('lib/') && f.path !== program,
+    )!;
+    await rm(join(root, ...program.split('/')));
+    await appendFile(join(root, ...other.path.split('/')), EDIT);
+    const edited = await readFile(join(root, ...other.path.split('/')), 'utf8');
+
+    const stop = await servicepack(['uninstall', '--root', root, '-u', '--json']);
+    assert.equal(stop.code, 3, stop.err);
+    assert.match((JSON.parse(stop.out) as { message: string }).message, new RegExp(`${program} \\(deleted\\)`));
+
+    const r = await servicepack(['uninstall', '--root', root, '-u', '-o']);
+    assert.equal(r.code, 0, r.err);
+    const claims = claimedCopies(r.err);
+    assert.deepEqual(
+      claims.map((c) => c.line.split(' ')[0]),
+      [other.path],
+      `only the changed file is said to be kept:\n${r.err}`,
+    );
+    for (const c of claims) assert.equal(await readFile(join(root, ...c.copy.split('/')), 'utf8'), edited, c.line);
+    assert.match(
+      r.err,
+      new RegExp(
+        `warning: ${program} was deleted here since inetsrv-4.0-sp6 was installed; the file from before inetsrv-4.0-sp6 is put back`,
+      ),
+    );
+  });
+});
+
+describe('a claim of a kept copy waits for the change (issue 15)', () => {
+  test('a rolled-back install -o claims nothing; the one that goes through names copies that are there', async () => {
+    const root = await installationFrom('rtm-x86');
+    await appendFile(join(root, ...program.split('/')), EDIT);
+    const edited = await readFile(join(root, ...program.split('/')), 'utf8');
+    // a backup folder of the same name from before (a pack installed before the state record was lost)
+    const old = join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp6');
+    await mkdir(old, { recursive: true });
+    await writeFile(join(old, 'only-copy.txt'), 'the only copy\n');
+    const before = await digest(root, ['logs', 'run']);
+
+    const failed = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-o', pack('sp6-x86')], {
+      env: { SERVICEPACK_FAULT: 'commit:file:2=EIO' },
+    });
+    assert.notEqual(failed.code, 0, failed.err);
+    assert.deepEqual(
+      warnings(failed.err).filter((w) => /kept in|goes to the backup|moved aside/.test(w)),
+      [],
+      failed.err,
+    );
+    assert.deepEqual(
+      digestDiff(await digest(root, ['logs', 'run', '.servicepack/log']), before).filter(
+        (p) => !p.startsWith('.servicepack/log/'),
+      ),
+      [],
+      'rolled back',
+    );
+
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-o', pack('sp6-x86')]);
+    assert.equal(r.code, 0, r.err);
+    const aside = warnings(r.err)
+      .map((w) => /^an older backup folder for inetsrv-4\.0-sp6 was moved aside to (\S+)$/.exec(w)?.[1])
+      .find((a) => a !== undefined);
+    assert.ok(aside, r.err);
+    assert.equal(await readFile(join(root, ...aside.split('/'), 'only-copy.txt'), 'utf8'), 'the only copy\n');
+    const claims = claimedCopies(r.err);
+    assert.equal(claims.length, 1, r.err);
+    assert.equal(await readFile(join(root, ...claims[0]!.copy.split('/')), 'utf8'), edited);
   });
 });

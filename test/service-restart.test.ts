@@ -187,5 +187,67 @@ describe('the service across install and uninstall', () => {
     assert.ok(!existsSync(join(root, '.servicepack', 'journal.json')));
     const q = await servicepack(['query', '--root', root, '--json']);
     assert.equal((JSON.parse(q.out) as { level: number }).level, 6);
+    const restart = (JSON.parse(q.out) as QueryRestart).restart;
+    assert.equal(restart?.pending, true, 'query says the restart is still pending');
+    assert.equal(restart?.reason, 'start-failed');
+  });
+});
+
+interface QueryRestart {
+  restartPending: boolean;
+  restart?: { pending: boolean; since: string; reason: string; transactionId: string; startedAt?: string };
+}
+
+describe('a pending restart in query (issue 15)', () => {
+  test('after -z (exit 10) query says the restart is pending; once the server runs again, that it was done', async () => {
+    const { root, pid } = await runningRtm();
+    const before = await servicepack(['query', '--root', root, '--json']);
+    assert.equal((JSON.parse(before.out) as QueryRestart).restartPending, false, 'a record without the field');
+    const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '-z', pack('sp6-x86')]);
+    assert.equal(r.code, 10, `${r.out}${r.err}`);
+    assert.ok(await gone(pid));
+
+    const q = await servicepack(['query', '--root', root, '--json']);
+    assert.equal(q.code, 0, q.err);
+    const pending = JSON.parse(q.out) as QueryRestart;
+    assert.equal(pending.restartPending, true);
+    assert.equal(pending.restart?.pending, true);
+    assert.equal(pending.restart?.reason, 'no-restart');
+    assert.ok(Number.isFinite(Date.parse(pending.restart.since)));
+    const plain = await servicepack(['query', '--root', root]);
+    assert.match(
+      plain.out,
+      /restart +pending since \S+ \(installed with --no-restart\): start it with bin\/inetsrv start/,
+    );
+
+    execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], {
+      cwd: root,
+      stdio: 'pipe',
+      timeout: 20_000,
+    });
+    const sp6 = await pidOf(root);
+    assert.ok(sp6);
+    const done = JSON.parse((await servicepack(['query', '--root', root, '--json'])).out) as QueryRestart;
+    assert.equal(done.restartPending, false);
+    assert.equal(done.restart?.pending, false);
+    assert.ok(done.restart?.startedAt !== undefined, 'the start time of the server that runs again');
+    assert.match(
+      (await servicepack(['query', '--root', root])).out,
+      /restart +done: the service runs again \(started /,
+    );
+
+    // the next change finds the server running and drops the note
+    const u = await servicepack(['uninstall', '--root', root, '-u']);
+    assert.equal(u.code, 0, `${u.out}${u.err}`);
+    const state = JSON.parse(await readFile(join(root, '.servicepack', 'state.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(state['restartPending'], undefined);
+    const after = JSON.parse((await servicepack(['query', '--root', root, '--json'])).out) as QueryRestart;
+    assert.equal(after.restartPending, false);
+    assert.equal(after.restart, undefined);
+    const rtm = await pidOf(root);
+    if (rtm) process.kill(rtm, 'SIGKILL');
   });
 });

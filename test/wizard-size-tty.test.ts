@@ -116,6 +116,14 @@ describe('the wizard fits the terminal (tmux)', () => {
         await waitScreen('Options for');
         const options = await readAll(size);
         assert.match(options.replace(/\s+/g, ' '), /Enter installs the update now\./);
+        // every choice is shown, none cut at the edge
+        for (const shown of [
+          /\(•\) stop/,
+          / overwrite/,
+          /\( \) keep/,
+          /Back up the replaced files\s+(off: -n\s+)?\(for/,
+        ])
+          assert.match(options, shown);
         await keys('q', 'y');
         await waitScreen('[exit 1]');
       } finally {

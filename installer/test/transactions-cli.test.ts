@@ -114,7 +114,10 @@ describe('uninstall, verify, recover on the command line', () => {
     const root = await rtm();
     const r = await cli(['verify', '--root', root]);
     assert.equal(r.code, 0);
-    assert.match(r.out, /no state record: nothing to verify against; use query --feed to identify by catalog/);
+    assert.match(
+      r.out,
+      /no state record: nothing to verify against; run servicepack verify --feed URL to compare the files with the vendor catalog of a signed feed/,
+    );
   });
 
   test('recover with nothing to do: exit 0 and says so', async () => {

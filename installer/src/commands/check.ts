@@ -85,11 +85,13 @@ function printCheck(r: TextOutput, res: CheckResult, source: string): void {
     const fixes =
       u.fixes.length > 0
         ? safe`; fixes ${joinShown(
-            u.fixes.map((f) => f.id),
+            u.fixes.map((f) => (f.security === true ? safe`${f.id} [security]` : f.id)),
             ', ',
           )}`
         : '';
-    r.print(safe`  ${u.id.padEnd(width)}  ${u.title}, ${u.size} bytes${fixes}`);
+    r.print(
+      safe`  ${u.id.padEnd(width)}  ${u.title}${u.security ? r.o.bold(' [security]') : ''}, ${u.size} bytes${fixes}`,
+    );
   }
   r.print(
     safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install -u --feed ${source} --root ${res.root} latest)`,

@@ -77,6 +77,15 @@ function printQuery(r: TextOutput, q: QueryResult): void {
   );
   for (const p of q.problems.slice(0, 20)) r.print(safe`    ${p.kind.padEnd(9)} ${p.message}`);
   if (q.problems.length > 20) r.print(safe`    … and ${q.problems.length - 20} more`);
+  const rs = q.restart;
+  if (rs?.pending)
+    r.print(
+      safe`  restart    ${r.o.yellow(safe`pending since ${rs.since}`)} (${rs.reason === 'no-restart' ? 'installed with --no-restart' : 'the service could not be started again'}): start it with bin/inetsrv start`,
+    );
+  else if (rs)
+    r.print(
+      safe`  restart    done: the service runs again${rs.startedAt !== undefined ? safe` (started ${rs.startedAt})` : ''}; pending since ${rs.since}`,
+    );
   if (q.history.length > 0) {
     r.print(safe`  history`);
     for (const h of q.history)

@@ -6,6 +6,8 @@ import { printable, safe } from '../reporters/printable.js';
 interface VerifyFlags {
   root?: string;
   json?: true;
+  feed?: string;
+  trust?: string[];
 }
 
 export function registerVerify(program: Command, io: Io, state: RunState): void {
@@ -14,6 +16,11 @@ export function registerVerify(program: Command, io: Io, state: RunState): void 
     .description('check every file the product owns against the state record, rpm -V style; exit 4 on any difference')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('--json', 'print one JSON document on stdout')
+    .option(
+      '--feed <url>',
+      "compare with the vendor's release in the signed feed's catalog instead (http(s), file: URL or folder; also for a tree with no state record)",
+    )
+    .option('--trust <file...>', 'with --feed: also trust these public keys (PEM)')
     .addHelpText(
       'after',
       `
@@ -22,7 +29,9 @@ One line per difference on stdout:
   missing  lib/platform.js   recorded, not on disk
   extra    lib/evil.js       on disk, not in the record
   record   BUILDINFO.json    the state record and BUILDINFO.json disagree
-Exit 0: no difference (or no state record: nothing to verify against); 4: differences.`,
+With --feed the baseline is the release BUILDINFO.json names, from the feed's signed catalog; a
+catalog holds no size or mode, so a modified file shows ??5.
+Exit 0: no difference (or no state record and no --feed: nothing to verify against); 4: differences.`,
     )
     .action(async (flags) => {
       state.exitCode = await runVerify(flags, io);
@@ -34,15 +43,22 @@ export async function runVerify(flags: VerifyFlags, io: Io): Promise<number> {
   try {
     const root = await checkedRoot(flags.root, io.env);
     const { verifyInstallation, verifyLine } = await import('@servicepack/core/verify');
-    const v = await verifyInstallation(root);
+    const v =
+      flags.feed === undefined
+        ? await verifyInstallation(root)
+        : await (await import('@servicepack/core/verify-feed')).verifyAgainstFeed(root, flags.feed, {
+            ...(flags.trust ? { trustFiles: flags.trust } : {}),
+            sink: fe.sink,
+          });
     const code = v.clean ? EXIT.ok : EXIT.integrity;
+    const baseline = v.catalog ? safe`${v.catalog.release} in the catalog of ${v.catalog.feed}` : 'the state record';
     fe.result({ ok: v.clean, exitCode: code, ...v }, (t) => {
       for (const p of v.problems) t.print(printable(verifyLine(p)));
       if (v.note !== undefined) t.print(printable(v.note));
-      else if (v.clean) t.log(safe`verify: ${v.checked} files of ${v.levelName} match the state record`);
+      else if (v.clean) t.log(safe`verify: ${v.checked} files of ${v.levelName} match ${baseline}`);
       else
         t.log(
-          safe`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from the state record in ${v.checked} recorded files (${v.levelName})`,
+          safe`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from ${baseline} in ${v.checked} files (${v.levelName})`,
         );
     });
     return code;

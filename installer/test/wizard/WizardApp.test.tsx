@@ -5,8 +5,8 @@ import { render } from 'ink-testing-library';
 import { WizardApp } from '../../src/wizard/components/WizardApp.js';
 import { initialProgress } from '../../src/wizard/progress.js';
 import { type Answer, type AskName, UiController, WizardCancelled } from '../../src/wizard/ui.js';
-import { errorView, WizardError } from '../../src/wizard/views.js';
-import { delay, frame, KEY, press, waitFor } from './helpers.js';
+import { errorView, optionsView, WizardError } from '../../src/wizard/views.js';
+import { delay, frame, KEY, press, request, waitFor } from './helpers.js';
 
 const SIZE = { columns: 80, rows: 24 };
 
@@ -128,6 +128,27 @@ describe('the wizard app: shared keys, dialogs, layout', () => {
     await delay(0);
     assert.deepEqual(t3.answer, { nav: 'next', value: 'close' });
     r.unmount();
+  });
+
+  test("a screen that grows by itself (another option's longer help) is never cut without saying so", async () => {
+    const choices = { backup: true, restart: true, modified: 'stop' as const };
+    // at some of these heights the screen fits until the longer help of "Changed files" is shown
+    for (let rows = 20; rows <= 32; rows++) {
+      const c = new UiController();
+      const r = render(<WizardApp controller={c} size={{ columns: 60, rows }} />);
+      void c.ask('options', optionsView({ request: request(), cwd: '/w', choices }, undefined, '/r', '/w/sp6.tgz'));
+      await waitFor(r, 'Options for');
+      await delay(150);
+      await press(r, KEY.down, KEY.down);
+      await waitFor(r, /› Changed files/);
+      await delay(250);
+      const f = frame(r);
+      assert.ok(
+        /Enter installs the update\s+now\./.test(f) || /PgDn more below/.test(f),
+        `at 60×${rows} the last row is shown or the screen says there is more:\n${f}`,
+      );
+      r.unmount();
+    }
   });
 
   test('error screens: Enter closes, Esc goes back when offered, R takes the offer', async () => {

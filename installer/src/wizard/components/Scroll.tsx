@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 import { Box, type DOMElement, measureElement, useInput } from 'ink';
-import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { Text } from './Shown.js';
 import { useLatestState } from './use-latest-state.js';
 
@@ -22,12 +22,16 @@ export function Scroll({ height, active, children }: ScrollProps) {
   const content = useRef<DOMElement>(null);
   const [total, setTotal] = useState(0);
   const [top, getTop, setTop] = useLatestState(0);
-  // measured after each layout: the screen's own state (a toggle, a new progress line) changes its height
+  const measure = useCallback(() => {
+    if (content.current) setTotal(measureElement(content.current).height);
+  }, []);
+  // measured after each render of this frame, and every 100 ms besides: a screen that re-renders
+  // by itself (a toggle, another option's help, a progress line) changes its height without us
+  useEffect(measure);
   useEffect(() => {
-    if (!content.current) return;
-    const h = measureElement(content.current).height;
-    if (h !== total) setTotal(h);
-  });
+    const t = setInterval(measure, 100);
+    return () => clearInterval(t);
+  }, [measure]);
   const overflow = total > height;
   const visible = overflow ? Math.max(1, height - 1) : height;
   const maxTop = Math.max(0, total - visible);

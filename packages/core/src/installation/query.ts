@@ -5,7 +5,7 @@ import { type Level, levelName } from '../rules/level.js';
 import { consistentInstallation, journalAbsent } from './query-scan.js';
 import { checkRootFolder } from './root.js';
 import { checkServicepackDir } from './servicepack-dir.js';
-import type { HistoryEntry, State } from './state.js';
+import type { HistoryEntry, RestartPending, State } from './state.js';
 
 /** `servicepack query --json` (docs/cli.md §2): one object, the fields scripts rely on first. */
 export interface QueryResult {
@@ -25,6 +25,20 @@ export interface QueryResult {
   root: string;
   /** false for a vendor release tree nothing was ever installed on */
   stateRecord: boolean;
+  /** a change exited 10 (the service it stopped was not started again) and the service has not run since */
+  restartPending: boolean;
+  /** present when the state record notes a pending restart: whether it has happened since, and when */
+  restart?: RestartStatus;
+}
+
+export interface RestartStatus {
+  pending: boolean;
+  /** when the change that left it pending ended, and which it was */
+  since: string;
+  transactionId: string;
+  reason: RestartPending['reason'];
+  /** the running server's start time, once it was started again */
+  startedAt?: string;
 }
 
 export async function queryInstallation(root: string): Promise<QueryResult> {
@@ -39,10 +53,34 @@ export async function queryInstallation(root: string): Promise<QueryResult> {
   // every byte (see DetectOptions). An installation that agrees with its record is answered
   // without the general detection; anything else gets detectInstallation's full account.
   const quick = consistentInstallation(root);
-  if (quick) return result({ ...quick, problems: [], consistent: true }, quick.state);
+  if (quick) return withRestart(result({ ...quick, problems: [], consistent: true }, quick.state), quick);
   const { detectInstallation } = await import('./detect.js');
   const inst = await detectInstallation(root, { trustRecord: true });
-  return result(inst, inst.state);
+  return withRestart(result(inst, inst.state), inst);
+}
+
+/**
+ * A restart the record notes as pending is looked into (the pid file, /proc) only then: the
+ * common query reads no more than before. Read-only: the next change drops the note once done.
+ */
+async function withRestart(
+  q: QueryResult,
+  inst: Pick<Installation, 'buildInfo'> & { state?: State | undefined },
+): Promise<QueryResult> {
+  const mark = inst.state?.restartPending;
+  if (mark === undefined) return q;
+  const { restartDone, serviceStatus } = await import('./service.js');
+  // a pid file the rules refuse says nothing about a restart: still pending
+  const status = await serviceStatus(q.root, inst.buildInfo).catch(() => undefined);
+  const done = status !== undefined && restartDone(status);
+  const restart: RestartStatus = {
+    pending: !done,
+    since: mark.since,
+    transactionId: mark.transactionId,
+    reason: mark.reason,
+    ...(done && status.start !== undefined ? { startedAt: status.start } : {}),
+  };
+  return { ...q, restartPending: !done, restart };
 }
 
 function result(
@@ -67,6 +105,7 @@ function result(
     history: state?.history ?? [],
     root: inst.root,
     stateRecord: state !== undefined,
+    restartPending: false,
   };
 }
 

@@ -97,7 +97,7 @@ export function checkedState(v: unknown): State | undefined {
     !keysOk(
       v,
       ['format', 'product', 'version', 'arch', 'level', 'hotfixes', 'installed', 'files', 'history'],
-      ['keptModified', 'feeds'],
+      ['keptModified', 'feeds', 'restartPending'],
     )
   )
     return undefined;
@@ -124,6 +124,17 @@ export function checkedState(v: unknown): State | undefined {
       const f = feeds[k];
       if (!isObj(f) || !keysOk(f, ['version', 'seen']) || !int(f['version']) || !str(f['seen'])) return undefined;
     }
+  }
+  if (Object.hasOwn(v, 'restartPending')) {
+    const r = v['restartPending'];
+    if (
+      !isObj(r) ||
+      !keysOk(r, ['since', 'transactionId', 'reason']) ||
+      !str(r['since']) ||
+      !str(r['transactionId']) ||
+      (r['reason'] !== 'no-restart' && r['reason'] !== 'start-failed')
+    )
+      return undefined;
   }
   if (!Array.isArray(v['history']) || !v['history'].every(historyOk)) return undefined;
   return v as unknown as State;

@@ -205,6 +205,16 @@ async function programName(pid: number): Promise<string> {
     : comm.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * Whether a restart the state record notes as pending (`restartPending`) has happened. The note is
+ * only made when servicepack had stopped the server and it was not started again, so this
+ * installation's server running now (as serviceStatus identifies it: its pid file, its program,
+ * its owner, its start time against the file's) was started after the note.
+ */
+export function restartDone(status: ServiceStatus): boolean {
+  return status.running;
+}
+
 export async function serviceStatus(root: string, buildInfo: BuildInfo): Promise<ServiceStatus> {
   const pidFile = insideRoot(root, buildInfo.service.pidFile, 'pidFile');
   const product = buildInfo.product;

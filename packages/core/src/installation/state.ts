@@ -26,6 +26,18 @@ export const HistoryEntrySchema = z.strictObject({
 });
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
+/**
+ * A change went in but the service it stopped was not started again (the run exited 10): `-z`
+ * (`no-restart`) or a start that failed (`start-failed`). Records older than issue 15 have no such
+ * field; a change that finds the service running again drops it (journaled-steps.ts).
+ */
+export const RestartPendingSchema = z.strictObject({
+  since: z.string(),
+  transactionId: z.string(),
+  reason: z.enum(['no-restart', 'start-failed']),
+});
+export type RestartPending = z.infer<typeof RestartPendingSchema>;
+
 export const OwnedFileSchema = z.strictObject({ sha256, size: z.number().int().min(0), mode: z.number().int() });
 export type OwnedFile = z.infer<typeof OwnedFileSchema>;
 
@@ -51,6 +63,7 @@ export const StateSchema = z.strictObject({
   /** config files the admin changed that a pack left in place (.spnew written beside) */
   keptModified: z.array(ownedPath).optional(),
   feeds: z.record(z.string(), z.strictObject({ version: z.number().int(), seen: z.string() })).optional(),
+  restartPending: RestartPendingSchema.optional(),
   history: z.array(HistoryEntrySchema),
 });
 export type State = z.infer<typeof StateSchema>;

@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { checkRootBeforeLock, detectInstallation, type Installation, type Problem } from '../installation/detect.js';
 import { SERVICEPACK_DIR } from '../installation/names.js';
+import type { RestartPending } from '../installation/state.js';
+import { writeState } from '../installation/state-store.js';
 import { ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
 import type { JournaledContext } from '../transaction/journaled-steps.js';
@@ -70,13 +72,41 @@ export function startChange<O extends ChangeOptions>(opts: O): ChangeContext<O> 
  */
 export async function runChange<C extends JournaledContext>(ctx: C, steps: (ctx: C) => Promise<void>): Promise<void> {
   try {
-    await checkpoint(ctx, 'begin');
-    await steps(ctx);
-  } catch (e) {
-    const failure = await settleFailure(ctx, e);
-    if (failure !== undefined) throw failure;
+    try {
+      await checkpoint(ctx, 'begin');
+      await steps(ctx);
+    } catch (e) {
+      const failure = await settleFailure(ctx, e);
+      if (failure !== undefined) throw failure;
+    }
+    // exit 10 is decided here, in the one outcome every change ends with: noted while the lock is held
+    if (ctx.restartRequired) await noteRestartPending(ctx);
   } finally {
     if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
+  }
+}
+
+/**
+ * Notes in the state record (in place: the change went through) that the service this change
+ * stopped is still not running, so that `query` can say so later (exit 10 is seen by whoever ran
+ * the command only). The change is in whatever happens here: a failure to note it is a warning,
+ * never a failed change.
+ */
+async function noteRestartPending(ctx: JournaledContext): Promise<void> {
+  const j = ctx.journal;
+  if (j === undefined) throw new Error('internal: a restart is required by a change without a journal');
+  const reason: RestartPending['reason'] = j.service.restart === 'never' ? 'no-restart' : 'start-failed';
+  try {
+    await writeState(ctx.root, {
+      ...j.state.after,
+      restartPending: { since: new Date().toISOString(), transactionId: ctx.txid, reason },
+    });
+  } catch (e) {
+    ctx.sink({
+      type: 'warning',
+      code: 'W_NOT_RECORDED',
+      message: `the pending restart could not be noted in the state record (${(e as Error).message}): query will not show it; start the service with bin/inetsrv start`,
+    });
   }
 }
 

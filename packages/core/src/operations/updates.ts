@@ -273,8 +273,11 @@ export interface CheckResult {
     consistent: boolean;
   };
   feed: { url: string; version: number; expires: string; lastSeenVersion: number | null; recorded: boolean };
-  /** applicable and not installed (see UpdateSelection.applicable) */
-  updates: (FeedPack & { title: string })[];
+  /**
+   * applicable and not installed (see UpdateSelection.applicable); `security`: at least one of its
+   * fixes is a security fix (the signed index's `fixes[].security`, from the vendor's fix records)
+   */
+  updates: (FeedPack & { title: string; security: boolean })[];
   /** ids `install --feed URL latest` would install, in order */
   latest: string[];
   upToDate: boolean;
@@ -308,7 +311,11 @@ export async function checkUpdates(
       lastSeenVersion: t.lastSeenVersion ?? null,
       recorded: t.recorded,
     },
-    updates: sel.applicable.map((p) => ({ ...p, title: feedPackTitle(p) })),
+    updates: sel.applicable.map((p) => ({
+      ...p,
+      title: feedPackTitle(p),
+      security: p.fixes.some((f) => f.security === true),
+    })),
     latest: sel.latest.map((p) => p.id),
     upToDate: sel.applicable.length === 0,
   };

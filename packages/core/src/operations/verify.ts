@@ -1,4 +1,5 @@
-import { detectInstallation } from '../installation/detect.js';
+import { detectInstallation, type Installation, type ProblemKind } from '../installation/detect.js';
+import type { CatalogRelease } from '../feed/catalog.js';
 import { ServicepackError } from '../support/errors.js';
 import type { Level } from '../rules/level.js';
 import { assertNoOpenTransaction } from '../transaction/open-transaction.js';
@@ -11,19 +12,26 @@ import { checkServicepackDir } from '../installation/servicepack-dir.js';
  * installer: an edit, a restore from an old copy, damage, or tampering.
  */
 
-export type VerifyKind = 'changed' | 'missing' | 'extra' | 'record';
+/**
+ * The names `query --json` gives the same differences (detect.ts ProblemKind): one name per fact.
+ * (`changed` before issue 15; `record` is still the plain line's status for buildinfo and state.)
+ */
+export type VerifyKind = ProblemKind;
 
 export interface VerifyProblem {
   path: string;
   kind: VerifyKind;
   /**
-   * rpm -V columns for a changed file: `S` size, `M` mode, `5` sha256 content, `.` for a test
-   * that passed; "missing" / "extra" for files absent from disk / from the record; "record" for a
-   * disagreement between the state record and BUILDINFO.json
+   * rpm -V columns for a modified file: `S` size, `M` mode, `5` sha256 content, `.` for a test
+   * that passed, `?` for one the baseline cannot make (a catalog holds no size or mode);
+   * "missing" / "extra" for files absent from disk / from the baseline; "record" for a
+   * disagreement between the state record (or the catalog) and BUILDINFO.json
    */
   flags: string;
   message: string;
   recorded?: { sha256: string; size: number; mode: number };
+  /** with --feed: what the catalog says of the file (only its sha256) */
+  catalog?: { sha256: string };
   actual?: { sha256: string; size: number; mode: number };
 }
 
@@ -37,6 +45,8 @@ export interface VerifyResult {
   hotfixes: string[];
   /** false for a vendor release tree nothing was ever installed on: there is nothing to verify against */
   stateRecord: boolean;
+  /** with --feed: the signed feed and the release of its catalog the files were compared with */
+  catalog?: { feed: string; feedVersion: number; release: string };
   /** owned files compared */
   checked: number;
   problems: VerifyProblem[];
@@ -46,25 +56,18 @@ export interface VerifyResult {
 
 /** One line of the plain output: status (8 columns) then the path, as `rpm -V` prints. */
 export function verifyLine(p: VerifyProblem): string {
-  return `${p.flags.padEnd(8)} ${p.path}${p.kind === 'record' ? `  (${p.message})` : ''}`;
+  return `${p.flags.padEnd(8)} ${p.path}${p.flags === 'record' ? `  (${p.message})` : ''}`;
 }
 
-export const NO_STATE_NOTE = 'no state record: nothing to verify against; use query --feed to identify by catalog';
+export const NO_STATE_NOTE =
+  'no state record: nothing to verify against; run servicepack verify --feed URL to compare the files with the vendor catalog of a signed feed';
 
 export async function verifyInstallation(root: string): Promise<VerifyResult> {
   checkServicepackDir(root);
   // Half-moved files would be reported as damage: an open transaction is settled first.
   await assertNoOpenTransaction(root);
   const inst = await detectInstallation(root);
-  const base = {
-    root: inst.root,
-    product: inst.product,
-    version: inst.version,
-    arch: inst.arch,
-    level: inst.level,
-    levelName: inst.levelName,
-    hotfixes: inst.hotfixes,
-  };
+  const base = identity(inst);
   const unreadable = inst.problems.find((p) => p.kind === 'state');
   if (!inst.state && unreadable)
     throw new ServicepackError('E_INVALID_STATE', unreadable.message, { path: unreadable.path });
@@ -93,7 +96,7 @@ export async function verifyInstallation(root: string): Promise<VerifyResult> {
       const act = { sha256: have.sha256, size: have.size, mode: have.mode };
       problems.push({
         path,
-        kind: 'changed',
+        kind: 'modified',
         flags,
         message: `${path} differs from the state record (${describe(flags)})`,
         recorded: rec,
@@ -114,9 +117,9 @@ export async function verifyInstallation(root: string): Promise<VerifyResult> {
   }
   for (const p of inst.problems) {
     if (p.kind === 'buildinfo' || p.kind === 'state')
-      problems.push({ path: p.path, kind: 'record', flags: 'record', message: p.message });
+      problems.push({ path: p.path, kind: p.kind, flags: 'record', message: p.message });
   }
-  problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.kind < b.kind ? -1 : 1));
+  sortProblems(problems);
   return { ...base, stateRecord: true, checked: Object.keys(recorded).length, problems, clean: problems.length === 0 };
 }
 
@@ -126,4 +129,77 @@ function describe(flags: string): string {
   if (flags.includes('M')) out.push('mode');
   if (flags.includes('5')) out.push('content');
   return out.join(', ');
+}
+
+function identity(inst: Installation) {
+  return {
+    root: inst.root,
+    product: inst.product,
+    version: inst.version,
+    arch: inst.arch,
+    level: inst.level,
+    levelName: inst.levelName,
+    hotfixes: inst.hotfixes,
+  };
+}
+
+function sortProblems(problems: VerifyProblem[]): void {
+  problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.kind < b.kind ? -1 : 1));
+}
+
+/**
+ * The owned files against one release of the vendor catalog, `rpm -V` against the package
+ * database: a tree servicepack never touched has no state record, and the signed feed's catalog
+ * holds every shipped release's sha256. Content only: a catalog knows no size or mode.
+ */
+export function compareWithCatalog(
+  inst: Installation,
+  release: CatalogRelease,
+  catalog: { feed: string; feedVersion: number },
+): VerifyResult {
+  const problems: VerifyProblem[] = [];
+  for (const [path, sha256] of Object.entries(release.files)) {
+    const have = inst.files.get(path);
+    if (!have) {
+      problems.push({
+        path,
+        kind: 'missing',
+        flags: 'missing',
+        message: `${path} is part of ${release.name} but missing`,
+        catalog: { sha256 },
+      });
+    } else if (have.sha256 !== sha256) {
+      problems.push({
+        path,
+        kind: 'modified',
+        flags: '??5',
+        message: `${path} differs from ${release.name} as shipped (content)`,
+        catalog: { sha256 },
+        actual: { sha256: have.sha256, size: have.size, mode: have.mode },
+      });
+    }
+  }
+  for (const [path, have] of inst.files) {
+    if (!Object.hasOwn(release.files, path))
+      problems.push({
+        path,
+        kind: 'extra',
+        flags: 'extra',
+        message: `${path} is not part of ${release.name}`,
+        actual: { sha256: have.sha256, size: have.size, mode: have.mode },
+      });
+  }
+  // a name the path rules refuse is never in the tree's map: detect reports it, and so does this
+  for (const p of inst.problems)
+    if (p.kind === 'extra' && !inst.files.has(p.path))
+      problems.push({ path: p.path, kind: 'extra', flags: 'extra', message: p.message });
+  sortProblems(problems);
+  return {
+    ...identity(inst),
+    stateRecord: inst.state !== undefined,
+    catalog: { ...catalog, release: release.name },
+    checked: Object.keys(release.files).length,
+    problems,
+    clean: problems.length === 0,
+  };
 }

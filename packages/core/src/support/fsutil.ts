@@ -31,6 +31,19 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * A file is there as a plain file (never through a link): the test a message passes before it
+ * tells the operator that a copy of their file was kept at `path`.
+ */
+export async function isPlainFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
+    throw e;
+  }
+}
+
 export async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();

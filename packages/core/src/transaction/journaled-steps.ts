@@ -15,7 +15,7 @@ import {
 } from './journal.js';
 import type { Phase } from './journal-rules.js';
 import { applySteps, finishForward, flushPhasesToDisk } from './journal-apply.js';
-import { serviceStatus, startService, stopService } from '../installation/service.js';
+import { restartDone, serviceStatus, startService, stopService } from '../installation/service.js';
 import { BACKUP_DIR, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from '../installation/names.js';
 import type { State } from '../installation/state.js';
 import { checkOneFileSystem, isRealFolder, notFollowed, PRIVATE_DIR_MODE } from '../installation/servicepack-dir.js';
@@ -199,8 +199,11 @@ const journalStep: StepDef<JournaledContext & { readonly draft: Journal }, { jou
       });
     ctx.service.wasRunning = status.running;
     if (status.pid !== undefined) ctx.service.pid = status.pid;
+    // A restart an earlier change left pending is done once the server runs again (restartDone).
+    const { restartPending, ...cleared } = draft.state.after;
     const journal: Journal = {
       ...draft,
+      ...(restartPending !== undefined && restartDone(status) ? { state: { ...draft.state, after: cleared } } : {}),
       service: {
         ...draft.service,
         wasRunning: status.running,

@@ -59,6 +59,8 @@ async function reference(root: string): Promise<QueryResult> {
     history: inst.state?.history ?? [],
     root: inst.root,
     stateRecord: inst.state !== undefined,
+    // no record here notes a pending restart (test/service-restart.test.ts has those)
+    restartPending: false,
   };
 }
 

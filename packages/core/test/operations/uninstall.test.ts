@@ -264,7 +264,7 @@ describe('verify', () => {
     await writeFile(path, JSON.stringify({ ...state, level: 2 }));
     const v = await verifyInstallation(root);
     assert.equal(v.clean, false);
-    assert.ok(v.problems.some((p) => p.kind === 'record' && verifyLine(p).startsWith('record   BUILDINFO.json')));
+    assert.ok(v.problems.some((p) => p.kind === 'buildinfo' && verifyLine(p).startsWith('record   BUILDINFO.json')));
   });
 
   test('a vendor release tree: no state record, nothing to verify against, clean with a note', async () => {

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { ServicepackError } from '../../support/errors.js';
+import { isDirectory, isPlainFile } from '../../support/fsutil.js';
 import { type Level, levelName } from '../../rules/level.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
 import type { PlannedOp } from '../../rules/plan.js';
@@ -7,7 +9,8 @@ import { SERVICEPACK_DIR } from '../../installation/state.js';
 import { runStep } from '../../transaction/transaction.js';
 import { runJournaledSteps } from '../../transaction/journaled-steps.js';
 import { lockStep, runChange, serviceOutcome, startChange } from '../change.js';
-import type { InstallOptions, Planned } from './context.js';
+import type { InstallContext, InstallOptions, Planned } from './context.js';
+import { movedAside } from './journal.js';
 import { detectStep, planStep, stageStep, verifyStep } from './steps.js';
 
 /**
@@ -75,6 +78,14 @@ function summary(x: {
  */
 export async function installPacks(opts: InstallOptions): Promise<InstallResult> {
   if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');
+  if (!opts.backup && opts.modified === 'overwrite') {
+    // -o keeps the changed file in the backup; with -n there is none, and the edit would be lost with no copy anywhere.
+    throw new ServicepackError(
+      'E_USAGE',
+      '--no-backup (-n) and --overwrite-modified (-o) cannot be used together: a file changed here would be replaced with no copy kept anywhere. Nothing was changed. Drop -n (the changed files are then kept in the backup), or use --keep-modified to leave them as they are (in an answer file: backup: false with modified: overwrite)',
+      { options: ['--no-backup', '--overwrite-modified'] },
+    );
+  }
   const ctx = startChange(opts);
   // what the result is made of: every pack planned (and, unless --dry-run, staged)
   let reached: Planned | undefined;
@@ -96,6 +107,7 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
   const last = reached?.units.at(-1);
   if (reached === undefined || last === undefined) throw new Error('internal: an install ended without a plan');
   const { installation: inst, units } = reached;
+  await reportKeptCopies(ctx, units);
   const ops = units.flatMap((u) => u.plan.ops);
   const paths = (f: (o: PlannedOp) => boolean) => [...new Set(ops.filter(f).map((o) => o.path))].sort();
   return {
@@ -131,4 +143,40 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
     },
     ...serviceOutcome(ctx),
   };
+}
+
+/**
+ * The files -o replaced and an older backup folder moved aside, said once the change is in, and
+ * where their copy is only after it was seen there: a warning that promises a copy the operator
+ * then cannot find is worse than none.
+ */
+async function reportKeptCopies(
+  ctx: Pick<InstallContext, 'root' | 'txid' | 'sink' | 'opts'>,
+  units: Planned['units'],
+): Promise<void> {
+  const there = (rel: string, test: (abs: string) => Promise<boolean>) => test(join(ctx.root, ...rel.split('/')));
+  for (const u of units) {
+    // the transaction's own name: a folder there now was moved aside by this change
+    const aside = movedAside(u.manifest.id, ctx.txid);
+    if (!ctx.opts.dryRun && (await there(aside, isDirectory)))
+      ctx.sink({
+        type: 'warning',
+        code: 'W_OLD_BACKUP',
+        message: `an older backup folder for ${u.manifest.id} was moved aside to ${aside}`,
+      });
+    for (const p of u.plan.overwritten) {
+      const copy = u.backupRel !== undefined ? `${SERVICEPACK_DIR}/${u.backupRel}/files/${p}` : undefined;
+      const where = ctx.opts.dryRun
+        ? 'would be replaced (--overwrite-modified); the changed file would be kept in the backup'
+        : copy !== undefined && (await there(copy, isPlainFile))
+          ? `is replaced (--overwrite-modified); the changed file is kept in ${copy}`
+          : 'is replaced (--overwrite-modified); no copy of the changed file was kept';
+      ctx.sink({
+        type: 'warning',
+        code: 'W_MODIFIED_OVERWRITTEN',
+        message: `${p} was changed here and ${where}`,
+        path: p,
+      });
+    }
+  }
 }

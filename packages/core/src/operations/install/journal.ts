@@ -10,7 +10,7 @@ import { missingParents, predictEmptied, preparedPaths, relTo } from '../../tran
 import type { Staged, StagedUnit } from './context.js';
 
 /** What the journal of an install is worked out from: the context once every pack is staged. */
-type JournalInput = Pick<Staged, 'root' | 'stagingRoot' | 'txid' | 'time' | 'opts' | 'sink' | 'installation' | 'units'>;
+type JournalInput = Pick<Staged, 'root' | 'stagingRoot' | 'txid' | 'time' | 'opts' | 'installation' | 'units'>;
 
 /**
  * The journal of an install and the state record it leaves: worked out once every payload is
@@ -28,6 +28,11 @@ function stagedFileOf(unit: StagedUnit, op: PlannedOp): string {
   if (op.path === BUILDINFO_FILE && unit.generatedBuildInfo) return unit.generatedBuildInfo;
   if (op.source === undefined) throw new Error(`internal: no staged content for ${op.path}`);
   return inRoot(unit.staged.dir, op.source);
+}
+
+/** Where an install moves an older backup folder of the same pack id (root-relative): named by its transaction. */
+export function movedAside(packId: string, txid: string): string {
+  return `${SERVICEPACK_DIR}/${BACKUP_DIR}/${packId}.replaced-${txid}`;
 }
 
 /**
@@ -114,13 +119,8 @@ export async function buildInstallJournal(ctx: JournalInput): Promise<Journal> {
         // An old folder of that name (a pack installed before the state record was lost, say) is
         // moved aside, never deleted: it may be the only copy of somebody's files (KB Q248102:
         // re-applying an SP destroyed its own backup).
-        const aside = `${finalRel}.replaced-${ctx.txid}`;
-        tail.push({ kind: 'rename', from: finalRel, to: aside });
-        ctx.sink({
-          type: 'warning',
-          code: 'W_OLD_BACKUP',
-          message: `an older backup folder for ${unit.manifest.id} is moved aside to ${aside}`,
-        });
+        // said once the change is in (install.ts reportKeptCopies): a rollback leaves it where it was
+        tail.push({ kind: 'rename', from: finalRel, to: movedAside(unit.manifest.id, ctx.txid) });
       }
       tail.push({ kind: 'rename', from: bdirRel, to: finalRel });
     }
@@ -221,6 +221,8 @@ function newState(ctx: JournalInput, files: ReadonlyMap<string, FileMeta>, bi: B
     files: metaRecord(files),
     ...(kept.size > 0 ? { keptModified: [...kept].sort() } : {}),
     ...(prev?.feeds ? { feeds: prev.feeds } : {}),
+    // still pending unless the journal step finds the service running again
+    ...(prev?.restartPending ? { restartPending: prev.restartPending } : {}),
     history: [...(prev?.history ?? []), ...history],
   };
 }

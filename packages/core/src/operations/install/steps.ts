@@ -211,13 +211,8 @@ export const planStep: StepDef<Pick<Verified, 'sink' | 'opts' | 'installation' |
           path: k.path,
         });
       }
-      for (const p of plan.overwritten)
-        ctx.sink({
-          type: 'warning',
-          code: 'W_MODIFIED_OVERWRITTEN',
-          message: `${p} was changed here and is replaced (--overwrite-modified); the changed file goes to the backup`,
-          path: p,
-        });
+      // What happens to plan.overwritten is said once the change is in (reportKeptCopies, install.ts):
+      // "kept in the backup" before the backup exists would be a promise, not a fact.
       files = filesAfter(files, plan);
     }
     return { units };

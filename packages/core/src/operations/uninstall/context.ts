@@ -44,6 +44,8 @@ export interface Changed {
   restored: string[];
   removed: string[];
   saved: string[];
+  /** files -o found deleted here since the install: nothing of them to keep */
+  deletedHere: string[];
 }
 
 /**

@@ -32,7 +32,7 @@ export async function buildUninstallJournal(
   const root = ctx.root;
   const state = ctx.state;
   const { packId, backupRel, record } = ctx.target;
-  const changed: Changed = { restored: [], removed: [], saved: [] };
+  const changed: Changed = { restored: [], removed: [], saved: [], deletedHere: [] };
   const backupDirRel = `${SERVICEPACK_DIR}/${backupRel}`;
   const stagingRel = relTo(root, ctx.stagingRoot);
   const disk = ctx.installation.files;
@@ -121,6 +121,7 @@ export async function buildUninstallJournal(
       changed.removed.push(f.path);
     }
     if (isModified && cur) changed.saved.push(f.path);
+    if (isModified && !cur) changed.deletedHere.push(f.path);
   }
   const prev =
     checkedState(record.previousState) ??

@@ -88,7 +88,7 @@ async function readRecord(root: string, packId: string, backupRel: string): Prom
 }
 
 export const planStep: StepDef<
-  Pick<Detected, 'root' | 'txid' | 'sink' | 'opts' | 'installation' | 'state' | 'newest'>,
+  Pick<Detected, 'root' | 'opts' | 'installation' | 'state' | 'newest'>,
   Pick<Planned, 'target' | 'backupDigests'>
 > = {
   name: 'plan',
@@ -145,20 +145,17 @@ export const planStep: StepDef<
     const disk = ctx.installation.files;
     const modified = record.files.filter((f) => !sameMeta(disk.get(f.path), f.after)).map((f) => f.path);
     if (modified.length > 0 && ctx.opts.modified !== 'overwrite') {
-      const shown = modified.slice(0, 8);
+      const gone = (p: string) => !disk.has(p);
+      const shown = modified.slice(0, 8).map((p) => (gone(p) ? `${p} (deleted)` : p));
+      // a deleted file leaves nothing to keep: the advice promises saved/ only for files still there
+      const keeps = modified.some((p) => !gone(p)) ? ` (the changed files are kept in .servicepack/${SAVED_DIR}/)` : '';
       throw new ServicepackError(
         'E_LOCALLY_MODIFIED',
-        `${modified.length === 1 ? '1 file was' : `${modified.length} files were`} changed since ${newest.packId} installed ${modified.length === 1 ? 'it' : 'them'}, and removing ${newest.packId} would replace ${modified.length === 1 ? 'it' : 'them'}: ${shown.join(', ')}${modified.length > shown.length ? ` and ${modified.length - shown.length} more` : ''}. Nothing was changed. Pass --overwrite-modified (-o) to uninstall anyway (the changed files are kept in .servicepack/${SAVED_DIR}/)`,
+        `${modified.length === 1 ? '1 file was' : `${modified.length} files were`} changed since ${newest.packId} installed ${modified.length === 1 ? 'it' : 'them'}, and removing ${newest.packId} would replace ${modified.length === 1 ? 'it' : 'them'}: ${shown.join(', ')}${modified.length > shown.length ? ` and ${modified.length - shown.length} more` : ''}. Nothing was changed. Pass --overwrite-modified (-o) to uninstall anyway${keeps}`,
         { packId: newest.packId, files: modified },
       );
     }
-    for (const p of modified)
-      ctx.sink({
-        type: 'warning',
-        code: 'W_MODIFIED_OVERWRITTEN',
-        message: `${p} was changed since ${newest.packId} was installed; the changed file is kept in .servicepack/${SAVED_DIR}/${ctx.txid}/`,
-        path: p,
-      });
+    // What -o did to each of them is said once the change is in (reportOverwritten, uninstall.ts).
     return { target, backupDigests };
   },
 };

@@ -1,4 +1,5 @@
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
+import { isPlainFile } from '../../support/fsutil.js';
 import { dryRecoverStep, recoverStep } from '../recover.js';
 import { type Level, levelName } from '../../rules/level.js';
 import { SERVICEPACK_DIR } from '../../installation/names.js';
@@ -6,7 +7,14 @@ import { runStep, SAVED_DIR } from '../../transaction/transaction.js';
 import type { BackupRecord } from '../../transaction/backup-record.js';
 import { runJournaledSteps } from '../../transaction/journaled-steps.js';
 import { lockStep, runChange, serviceOutcome, startChange } from '../change.js';
-import { type Changed, type LevelAfter, type Planned, sameMeta, type UninstallOptions } from './context.js';
+import {
+  type Changed,
+  type LevelAfter,
+  type Planned,
+  sameMeta,
+  type UninstallContext,
+  type UninstallOptions,
+} from './context.js';
 import { detectStep, planStep, stageStep } from './steps.js';
 
 /**
@@ -45,12 +53,12 @@ async function preview(ctx: Pick<Planned, 'target' | 'installation' | 'backupDig
 }> {
   const { record } = ctx.target;
   const disk = ctx.installation.files;
-  const changed: Changed = { restored: [], removed: [], saved: [] };
+  const changed: Changed = { restored: [], removed: [], saved: [], deletedHere: [] };
   for (const f of record.files) {
     const cur = disk.get(f.path);
     if (!cur && !f.before) continue;
     (f.before ? changed.restored : changed.removed).push(f.path);
-    if (cur && !sameMeta(cur, f.after)) changed.saved.push(f.path);
+    if (!sameMeta(cur, f.after)) (cur ? changed.saved : changed.deletedHere).push(f.path);
   }
   // the plan step started hashing the backup; nothing is left running once the lock is released
   await ctx.backupDigests.catch(() => undefined);
@@ -79,6 +87,7 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
   if (reached === undefined) throw new Error('internal: an uninstall ended without its journal');
   const { state, target, after, changed } = reached;
   const dryRun = opts.dryRun === true;
+  await reportOverwritten(ctx, target.packId, changed, dryRun);
   const sort = (a: string[]) => [...a].sort();
   return {
     root: ctx.root,
@@ -100,4 +109,39 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
     ...(changed.saved.length > 0 && !dryRun ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, ctx.txid) } : {}),
     ...serviceOutcome(ctx),
   };
+}
+
+/**
+ * What -o did to the files changed since the install, said once the change is in (or, with
+ * --dry-run, what it would do); a copy in saved/ is named only after it was seen there, and a file
+ * deleted here had none to keep.
+ */
+async function reportOverwritten(
+  ctx: Pick<UninstallContext, 'root' | 'txid' | 'sink'>,
+  packId: string,
+  changed: Changed,
+  dryRun: boolean,
+): Promise<void> {
+  const restored = new Set(changed.restored);
+  for (const p of changed.saved) {
+    const copy = posix.join(SERVICEPACK_DIR, SAVED_DIR, ctx.txid, p);
+    const what = dryRun
+      ? `would be replaced; the changed file would be kept in ${posix.join(SERVICEPACK_DIR, SAVED_DIR)}/`
+      : (await isPlainFile(join(ctx.root, ...copy.split('/'))))
+        ? `is replaced; the changed file is kept in ${copy}`
+        : 'is replaced; no copy of the changed file was kept';
+    ctx.sink({
+      type: 'warning',
+      code: 'W_MODIFIED_OVERWRITTEN',
+      message: `${p} was changed since ${packId} was installed and ${what}`,
+      path: p,
+    });
+  }
+  for (const p of changed.deletedHere)
+    ctx.sink({
+      type: 'warning',
+      code: 'W_MISSING',
+      message: `${p} was deleted here since ${packId} was installed; ${restored.has(p) ? `the file from before ${packId} ${dryRun ? 'would be' : 'is'} put back` : 'it stays deleted'}`,
+      path: p,
+    });
 }
