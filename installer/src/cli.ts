@@ -1,7 +1,7 @@
 import { runQuery } from './commands/query.js';
 import { runVerify } from './commands/verify.js';
 import { EXIT } from './exit.js';
-import { type Io, processIo, type RunState, stackLines } from './io.js';
+import { type Io, processIo, type RunState, stackLines, wantsStack } from './io.js';
 import { quickCommand } from './quick-argv.js';
 import { escapeControls } from './reporters/printable.js';
 
@@ -72,6 +72,6 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
 function unexpected(e: unknown, io: Io): number {
   const message = e instanceof Error ? e.message : String(e);
   io.err.write(`servicepack: unexpected error: ${escapeControls(message)}\n`);
-  if (io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
+  if (wantsStack(io) && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
   return EXIT.failed;
 }

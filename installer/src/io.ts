@@ -10,6 +10,8 @@ export interface Io {
   env: Record<string, string | undefined>;
   /** stdin and stdout are terminals (the wizard's precondition) */
   interactive: boolean;
+  /** `--verbose`: each file staged and committed, and the stack of an unexpected error, on stderr */
+  verbose?: boolean;
 }
 
 /**
@@ -85,13 +87,18 @@ export function reportFailure(rep: Reporter, io: Io, e: unknown): number {
   const doc = errorDocument(e);
   if (rep.kind === 'json') rep.r.error(doc);
   else rep.r.error(doc.message);
-  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack)
-    io.err.write(stackLines(e.stack));
-  else if (doc.code === 'E_UNEXPECTED' && rep.kind === 'plain') io.err.write('(set DEBUG=1 for the stack trace)\n');
+  if (doc.code === 'E_UNEXPECTED' && wantsStack(io) && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
+  else if (doc.code === 'E_UNEXPECTED' && rep.kind === 'plain')
+    io.err.write('(run with --verbose, or set DEBUG=1, for the stack trace)\n');
   return doc.exitCode ?? EXIT.failed;
 }
 
-/** A stack trace (DEBUG) line by line: its first line is the message, names and all. */
+/** `--verbose` or DEBUG: the stack of an unexpected error goes to stderr. */
+export function wantsStack(io: Io): boolean {
+  return io.verbose === true || (io.env['DEBUG'] !== undefined && io.env['DEBUG'] !== '');
+}
+
+/** A stack trace (--verbose, DEBUG) line by line: its first line is the message, names and all. */
 export function stackLines(stack: string): string {
   return stack
     .split('\n')

@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import type { ServicepackEvent } from '@servicepack/core/events';
 import type { JsonLinesFile, LogOutcome, PhaseEvent } from '@servicepack/core/log';
 import { errorDocument } from './exit.js';
+import type { Output } from './reporters/plain.js';
+import { escapeControls } from './reporters/printable.js';
 
 /**
  * The JSON-lines transaction log (`<root>/.servicepack/log/<txid>.jsonl`, core log.ts), split off
@@ -24,6 +26,14 @@ export interface TransactionLogOptions<E> {
   next: (ev: E) => void;
   /** more files every line is appended to (an answer file's log) */
   shared?: JsonLinesFile[];
+  /** `--verbose`: a line per file as it is staged and committed (stderr); here, so every front end gets the same */
+  trace?: Output;
+}
+
+/** The --verbose line of a per-file event, or undefined: the engine names each file in its progress events. */
+export function traceLine(ev: ServicepackEvent | PhaseEvent): string | undefined {
+  if (ev.type !== 'progress' || ev.path === undefined) return undefined;
+  return `     ${ev.step.padEnd(6)} ${escapeControls(ev.path)}\n`;
 }
 
 /**
@@ -52,6 +62,9 @@ export async function withTransactionLog<E extends ServicepackEvent | PhaseEvent
     transactionId,
     sink: (ev) => {
       log.sink(ev);
+      const line = opts.trace ? traceLine(ev) : undefined;
+      // on a terminal, over the redrawn progress line, which the front end then draws again below
+      if (line !== undefined) opts.trace!.write(opts.trace!.isTTY ? `\r\x1b[K${line}` : line);
       opts.next(ev);
     },
     get files() {

@@ -11,6 +11,7 @@ import { faultHooks } from './fault.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, UiEvent } from './front-end.js';
 import { mayAskOperator } from './interactive.js';
 import type { Io } from './io.js';
+import type { Output } from './reporters/plain.js';
 import { optionsFromFlags, restartPolicy } from './options.js';
 import { type LoggedTransaction, withTransactionLog } from './txlog.js';
 
@@ -45,6 +46,8 @@ export interface UnattendedRequest {
   /** what a relative feed folder resolves against */
   cwd: string;
   hooks?: TransactionHooks;
+  /** `--verbose`: each file staged and committed, a line each (txlog.ts) */
+  trace?: Output;
 }
 
 /**
@@ -73,7 +76,8 @@ export async function chooseFrontEnd(io: Io, opts: { json: boolean; quiet: boole
     const { JsonFrontEnd } = await import('./reporters/lines.js');
     return new JsonFrontEnd(io, opts.quiet);
   }
-  if (interactiveGate(io)) {
+  // --verbose lines would tear the redrawn task list: lines instead
+  if (interactiveGate(io) && io.verbose !== true) {
     const { ListrFrontEnd } = await import('./reporters/listr.js');
     return new ListrFrontEnd(io, { quiet: opts.quiet });
   }
@@ -190,7 +194,13 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
     },
   };
   const outcome = await withTransactionLog<UiEvent, TargetOutcome>(
-    { root, request, next: (ev) => view.sink(ev), ...(t.shared ? { shared: [t.shared] } : {}) },
+    {
+      root,
+      request,
+      next: (ev) => view.sink(ev),
+      ...(t.shared ? { shared: [t.shared] } : {}),
+      ...(req.trace ? { trace: req.trace } : {}),
+    },
     async (log) => {
       const outcome = await installTarget(req, t, root, log);
       return {
@@ -456,6 +466,7 @@ export async function runUnattendedCommand(
         ...(hooks ? { hooks } : {}),
       };
     }
+    if (io.verbose) req.trace = io.err;
     const run = await runUnattended(req, fe);
     fe.summary(run);
     return run.exitCode;

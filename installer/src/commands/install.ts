@@ -23,6 +23,7 @@ export interface InstallFlags {
   allowUnsigned?: true;
   acceptEula?: true;
   quiet?: true;
+  packs?: string;
 }
 
 export function registerInstall(program: Command, io: Io, state: RunState): void {
@@ -31,7 +32,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .description('install service packs or hotfixes (several packs: one transaction, one restart)')
     .argument('[pack...]', 'pack files (.tgz), installed in this order; with --feed: latest (the default) or pack ids')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
-    .option('-u, --unattended', 'no questions (the only mode for now; the wizard comes later)')
+    .option('-u, --unattended', 'no questions: install without Setup (the wizard on a terminal), as scripts need')
     .option('-n, --no-backup', 'keep no uninstall data (the pack cannot be removed afterwards)')
     .addOption(
       new Option(
@@ -53,6 +54,10 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
     .option('--answer-file <file>', 'unattended install as the YAML answer file says (implies -u; see docs/fleet.md)')
     .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
+    .option(
+      '--packs <dir>',
+      'Setup only: offer every *.tgz in DIR (default: the current folder); also servicepack --packs DIR',
+    )
     .addHelpText(
       'after',
       '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n',
@@ -68,6 +73,14 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
         // every word up to the next option: say so rather than "no pack given".
         const doc = new UsageError(
           `no pack given: --trust took ${flags.trust.join(' ')} as keys; end the key list with -- before the packs (servicepack install --trust KEY -- PACK...)`,
+        );
+        state.exitCode = reportFailure(makeReporter(io, flags.json === true, flags.quiet === true), io, doc);
+        return;
+      }
+      if (flags.packs !== undefined) {
+        // Reached only when Setup does not run (route.ts opens it for --packs on a terminal).
+        const doc = new UsageError(
+          `--packs chooses the packs in Setup, which needs a terminal and no -u/--json/--dry-run/-q: name the packs instead (servicepack install -u -- ${flags.packs}/*.tgz)`,
         );
         state.exitCode = reportFailure(makeReporter(io, flags.json === true, flags.quiet === true), io, doc);
         return;
@@ -96,7 +109,12 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
   try {
     const root = resolveRoot(flags.root, io.env);
     const { code, result } = await withTransactionLog(
-      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } }, next: rep.r.sink },
+      {
+        root,
+        request: { packs, options: { ...flags, json: undefined, quiet: undefined } },
+        next: rep.r.sink,
+        ...(io.verbose ? { trace: io.err } : {}),
+      },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { installPacks } = await import('@servicepack/core/install');

@@ -23,7 +23,7 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
     .description('remove the newest update (or ID, when it is the newest): the files as they were before it, exactly')
     .argument('[id]', 'the update to remove, e.g. Q236565 or inetsrv-4.0-sp6 (default: the newest)')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
-    .option('-u, --unattended', 'no questions (the only mode for now)')
+    .option('-u, --unattended', 'no questions: remove without Setup (the wizard on a terminal), as scripts need')
     .option(
       '-o, --overwrite-modified',
       'remove it even when files it installed were changed since (they are kept in .servicepack/saved/)',
@@ -45,6 +45,7 @@ export async function runUninstall(id: string | undefined, flags: UninstallFlags
         root,
         request: { uninstall: id ?? 'newest', options: { ...flags, json: undefined, quiet: undefined } },
         next: rep.r.sink,
+        ...(io.verbose ? { trace: io.err } : {}),
       },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
