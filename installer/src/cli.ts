@@ -54,8 +54,10 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
     return state.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version')
-        return EXIT.ok;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.ok;
+      // help asked for (`servicepack help`) is exit 0; help instead of a missing command
+      // (`servicepack --verbose`, `servicepack pack`) is a usage error, as `servicepack` alone is
+      if (e.code === 'commander.help') return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
       // Usage errors: commander already wrote the message to stderr; --json still gets its document.
       // The command line's own refusals (operands.ts) keep their codes; commander's are E_USAGE.
       const code = e.code.startsWith('E_') ? e.code : 'E_USAGE';

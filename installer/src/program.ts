@@ -22,6 +22,12 @@ import { commanderMessage } from './reporters/printable.js';
  */
 export const VERSION = '0.1.0';
 
+const ENVIRONMENT_HELP = `Environment:
+  SERVICEPACK_ROOT   the installation root when --root is not given
+  NO_COLOR           no colour
+  CI, TERM=dumb      no Setup (wizard) and no task list: plain lines
+  DEBUG              the stack trace of an unexpected error, as --verbose shows it`;
+
 export function createProgram(io: Io, state: RunState): Command {
   const program = new Command()
     .name('servicepack')
@@ -38,10 +44,7 @@ export function createProgram(io: Io, state: RunState): Command {
     .showHelpAfterError('(run servicepack --help for usage)')
     // the program's options are read anywhere on the line, so each command's help lists them too
     .configureHelp({ showGlobalOptions: true })
-    .addHelpText(
-      'after',
-      `\n${EXIT_CODES_HELP}\n\n${EXAMPLES_HELP}\n\nThe installation root defaults to $SERVICEPACK_ROOT.\n`,
-    );
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\n${EXAMPLES_HELP}\n\n${ENVIRONMENT_HELP}\n`);
 
   registerInstall(program, io, state);
   registerUninstall(program, io, state);

@@ -23,6 +23,7 @@ import { builtCommit, versionText } from '../src/cli-docs/version.js';
 import { run } from '../src/cli.js';
 import { makeReporter, reportFailure } from '../src/io.js';
 import { createProgram, VERSION } from '../src/program.js';
+import { wizardRequest } from '../src/wizard/route.js';
 import { captureIo } from './capture-io.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -159,9 +160,10 @@ describe('the man page', () => {
     const utf8 = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z', file!], { encoding: 'utf8' });
     assert.equal(utf8.status, 0);
     assert.equal(utf8.stderr, '', 'groff warnings');
+    // the C locale exists everywhere: man warns about a missing one
     const man = spawnSync('man', ['-l', file!], {
       encoding: 'utf8',
-      env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat' },
+      env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat', LC_ALL: 'C', LANG: 'C' },
     });
     assert.equal(man.status, 0, man.stderr);
     assert.equal(man.stderr, '');
@@ -187,7 +189,7 @@ describe('the man page', () => {
       for (const c of d.commands) assert.ok(section.includes(c.name), `${d.path.join(' ')}: ${c.name}`);
       assert.ok(section.includes('Examples:'), `${d.path.join(' ')}: examples`);
     }
-    for (const heading of ['NAME', 'SYNOPSIS', 'OPTIONS', 'COMMANDS', 'EXIT STATUS', 'EXAMPLES'])
+    for (const heading of ['NAME', 'SYNOPSIS', 'OPTIONS', 'COMMANDS', 'EXIT STATUS', 'EXAMPLES', 'ENVIRONMENT'])
       assert.match(text, new RegExp(`\\n${heading}\\n`));
   });
 });
@@ -319,10 +321,30 @@ describe('--verbose', () => {
           }
         }
         assert.doesNotMatch(r.out, /stage|commit /, 'stdout keeps only the result');
+        // uninstall's commit names the files it puts back
+        const u = await cli(['uninstall', '--root', root, '-u', ...(verbose ? ['--verbose'] : [])]);
+        assert.equal(u.code, 0, u.err);
+        for (const f of files) {
+          const line = new RegExp(`^ +commit +${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
+          if (verbose) assert.match(u.err, line, `uninstall commit ${f}`);
+          else assert.doesNotMatch(u.err, line);
+        }
       } finally {
         await rm(root, { recursive: true, force: true });
       }
     }
+  });
+
+  test('without a command is a usage error (exit 2), as servicepack alone is; Setup still opens with it', async () => {
+    for (const args of [['--verbose'], ['pack'], ['--verbose', 'feed']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.err, /Usage: servicepack/);
+    }
+    assert.equal((await cli(['help'])).code, 0);
+    const tty = { interactive: true, env: { TERM: 'xterm-256color' } };
+    assert.equal(wizardRequest(['node', 'servicepack', '--verbose'], tty)?.flow, 'install');
+    assert.equal(wizardRequest(['node', 'servicepack', 'uninstall', '--verbose'], tty)?.flow, 'uninstall');
   });
 
   test('shows the stack of an unexpected error; without it, says how to get it', () => {

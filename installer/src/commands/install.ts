@@ -60,7 +60,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     )
     .addHelpText(
       'after',
-      '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n',
+      '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.',
     )
     .action(async (packs, flags, cmd) => {
       if (
