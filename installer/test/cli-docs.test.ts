@@ -275,11 +275,15 @@ describe('shell completion', () => {
         ['servicepack', 'ins'],
         ['servicepack', 'install', '--ro'],
         ['servicepack', 'completion', ''],
+        ['servicepack', 'help', 'ins'],
+        ['servicepack', 'pack', 'help', ''],
       ];
       const expect: ((got: string[]) => void)[] = [
         (got) => assert.deepEqual(got, ['install']),
         (got) => assert.deepEqual(got, ['--root']),
         (got) => assert.deepEqual([...got].sort(), ['bash', 'fish', 'zsh']),
+        (got) => assert.deepEqual(got, ['install']),
+        (got) => assert.deepEqual([...got].sort(), ['build', 'inspect', 'sign']),
       ];
       for (const d of docs) {
         const words = ['servicepack', ...d.path];

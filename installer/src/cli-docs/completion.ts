@@ -20,12 +20,26 @@ interface Spec {
 }
 
 function specs(docs: readonly CommandDoc[]): Spec[] {
-  return docs.map((d) => ({
-    key: d.path.join(' '),
-    commands: d.commands,
-    options: [...d.options, ...d.globalOptions],
-    operand: d.arguments[0]?.value ?? { kind: 'text' },
-  }));
+  return docs.flatMap((d) => {
+    const key = d.path.join(' ');
+    const own: Spec = {
+      key,
+      commands: d.commands,
+      options: [...d.options, ...d.globalOptions],
+      operand: d.arguments[0]?.value ?? { kind: 'text' },
+    };
+    // commander's implicit `help [command]` has no Command object of its own: its operand is a sibling's name
+    const siblings = d.commands.map((c) => c.name).filter((n) => n !== 'help');
+    if (!d.commands.some((c) => c.name === 'help')) return [own];
+    const globals = d.path.length === 0 ? d.options.filter((o) => !o.names.includes('--help')) : d.globalOptions;
+    const help: Spec = {
+      key: key === '' ? 'help' : `${key} help`,
+      commands: [],
+      options: globals,
+      operand: { kind: 'words', words: siblings },
+    };
+    return [own, help];
+  });
 }
 
 /** A word for sh-family shells, quoted so that nothing in it is read as syntax. */

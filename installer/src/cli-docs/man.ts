@@ -57,7 +57,9 @@ function blocks(text: string, heading: (title: string) => string, untitled?: str
       out.push(heading(notes));
       notes = undefined;
     }
-    out.push(...verbatim(b.lines));
+    // prose (no line indented) is filled to the reader's width; tables and examples stay as printed
+    if (b.title === undefined && b.lines.every((l) => !l.startsWith(' '))) out.push('.PP', ...b.lines.map(line));
+    else out.push(...verbatim(b.lines));
   }
   return out;
 }
