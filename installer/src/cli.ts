@@ -49,6 +49,11 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
       );
     return EXIT.usage;
   }
+  // commander's exit code for help depends on process.exitCode; whether it was shown as an error does not
+  let helpAsError = false;
+  program.on('beforeAllHelp', (context: { error: boolean }) => {
+    if (context.error) helpAsError = true;
+  });
   try {
     await program.parseAsync([...argv]);
     return state.exitCode;
@@ -57,7 +62,7 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.ok;
       // help asked for (`servicepack help`) is exit 0; help instead of a missing command
       // (`servicepack --verbose`, `servicepack pack`) is a usage error, as `servicepack` alone is
-      if (e.code === 'commander.help') return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (e.code === 'commander.help') return helpAsError ? EXIT.usage : EXIT.ok;
       // Usage errors: commander already wrote the message to stderr; --json still gets its document.
       // The command line's own refusals (operands.ts) keep their codes; commander's are E_USAGE.
       const code = e.code.startsWith('E_') ? e.code : 'E_USAGE';

@@ -23,6 +23,7 @@ import { builtCommit, versionText } from '../src/cli-docs/version.js';
 import { run } from '../src/cli.js';
 import { makeReporter, reportFailure } from '../src/io.js';
 import { createProgram, VERSION } from '../src/program.js';
+import { chooseFrontEnd } from '../src/unattended.js';
 import { wizardRequest } from '../src/wizard/route.js';
 import { captureIo } from './capture-io.js';
 
@@ -349,6 +350,15 @@ describe('--verbose', () => {
     const tty = { interactive: true, env: { TERM: 'xterm-256color' } };
     assert.equal(wizardRequest(['node', 'servicepack', '--verbose'], tty)?.flow, 'install');
     assert.equal(wizardRequest(['node', 'servicepack', 'uninstall', '--verbose'], tty)?.flow, 'uninstall');
+  });
+
+  test('on a terminal, install -u shows plain lines rather than a task list its lines would tear', async () => {
+    for (const verbose of [true, false]) {
+      const { io } = captureIo({ TERM: 'xterm-256color' }, true);
+      if (verbose) io.verbose = true;
+      const fe = await chooseFrontEnd(io, { json: false, quiet: false });
+      assert.equal(fe.kind, verbose ? 'lines' : 'listr');
+    }
   });
 
   test('shows the stack of an unexpected error; without it, says how to get it', () => {
