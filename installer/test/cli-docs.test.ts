@@ -72,7 +72,23 @@ describe('--help of every command', () => {
       assert.ok(m, `servicepack ${path.join(' ')} --help has no Examples: section:\n${r.out}`);
       const lines = m[1]!.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
       // a group's examples run its subcommands
-      for (const l of lines) assert.ok(l.trim().startsWith(`servicepack ${path.join(' ')}`), `${path.join(' ')}: ${l}`);
+      for (const l of lines) {
+        assert.ok(l.trim().startsWith(`servicepack ${path.join(' ')}`), `${path.join(' ')}: ${l}`);
+        // every option an example uses is one the command it runs has (up to a pipe or redirection)
+        const words = l
+          .trim()
+          .split(/\s+(?:\||\|\||>)\s.*$/)[0]!
+          .split(/\s+/)
+          .slice(1);
+        let at = docs.find((d) => d.path.length === 0)!;
+        for (const w of words) at = docs.find((d) => d.path.join(' ') === [...at.path, w].join(' ')) ?? at;
+        const known = new Set([...at.options, ...at.globalOptions].flatMap((o) => o.names));
+        for (const w of words.filter((x) => x.startsWith('-') && x !== '--'))
+          assert.ok(
+            known.has(w.replace(/=.*$/, '')),
+            `${l}: ${w} is not an option of servicepack ${at.path.join(' ')}`,
+          );
+      }
     }
   });
 
