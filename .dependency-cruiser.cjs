@@ -3,10 +3,28 @@
 // the folder depcruise runs in (the repository root; test/depcruise.test.ts runs it in a fixture
 // laid out like the repository).
 
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
 /** a servicepack package's own source, and its name for the group the rules refer back to ($1) */
 const PACKAGE_SRC = '^(installer|packages/[^/]+)/src/';
 /** an npm package by name, whether resolved (pnpm's store path) or not (not a dependency of the importer) */
 const npm = (names) => `(^|/node_modules/)(${names.join('|')})(/|$)`;
+
+/**
+ * The files core's exports map (packages/core/package.json) makes public, as paths from the folder depcruise runs in:
+ * the installer and the builder reach core through these and nothing else. Read, not copied: the map is the one list.
+ */
+function corePublicFiles() {
+  let exportsMap;
+  try {
+    exportsMap = JSON.parse(readFileSync(join(process.cwd(), 'packages/core/package.json'), 'utf8')).exports ?? {};
+  } catch {
+    return [];
+  }
+  const targets = Object.values(exportsMap).flatMap((t) => (typeof t === 'string' ? [t] : Object.values(t)));
+  return targets.map((t) => `^packages/core/${t.replace(/^\.\//, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+}
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -49,6 +67,15 @@ module.exports = {
         "never by a relative path into the other package's src/.",
       from: { path: PACKAGE_SRC },
       to: { path: PACKAGE_SRC, pathNot: '^$1/' },
+    },
+    {
+      name: 'front-ends-through-core-api',
+      severity: 'error',
+      comment:
+        "the installer's and the builder's shipped code use core through its exports map (packages/core/package.json) " +
+        "only: what is not exported there is core's own business, whatever path reaches it. Tests may look inside.",
+      from: { path: '^(installer|packages/builder)/src/' },
+      to: { path: '^packages/core/', pathNot: corePublicFiles() },
     },
     {
       name: 'src-not-to-tests',

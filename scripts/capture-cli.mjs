@@ -52,8 +52,15 @@ function normalise(text) {
 }
 
 const sections = [];
+/**
+ * The real packs carry a license, and installing one from the command line needs --accept-eula (since
+ * 21c34a2): every `install` line gets it, so that a capture from then on shows the installs themselves.
+ */
+const accepted = (args) =>
+  args[0] === 'install' && !args.includes('--answer-file') ? [...args, '--accept-eula'] : args;
 /** Runs the CLI without a terminal (stdin closed), only PATH and `env` in its environment. */
-function run(label, args, env = {}) {
+function run(label, rawArgs, env = {}) {
+  const args = accepted(rawArgs);
   const r = spawnSync(process.execPath, [bin, ...args], {
     input: '',
     encoding: 'utf8',
@@ -71,7 +78,8 @@ function run(label, args, env = {}) {
   );
 }
 /** Runs the CLI on a pseudo-terminal (util-linux script): stdout and stderr arrive merged. */
-function runTty(label, args, env = {}) {
+function runTty(label, rawArgs, env = {}) {
+  const args = accepted(rawArgs);
   const cmd = [process.execPath, bin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
     input: '',
@@ -99,39 +107,40 @@ try {
     run(`pack inspect sp6 ${tag}`, ['pack', 'inspect', pack('sp6-x86'), ...j]);
     run(`pack inspect q236565 ${tag}`, ['pack', 'inspect', pack('sp5-q236565-x86'), '--root', rtm, ...j]);
     // install, then the refusals, then uninstall
-    run(`install sp6 ${tag}`, ['install', '--root', rtm, pack('sp6-x86'), ...j]);
-    run(`install sp6 again (already installed) ${tag}`, ['install', '--root', rtm, pack('sp6-x86'), ...j]);
+    run(`install without -u off a terminal (refused) ${tag}`, ['install', '--root', rtm, pack('sp6-x86'), ...j]);
+    run(`install sp6 ${tag}`, ['install', '-u', '--root', rtm, pack('sp6-x86'), ...j]);
+    run(`install sp6 again (already installed) ${tag}`, ['install', '-u', '--root', rtm, pack('sp6-x86'), ...j]);
     run(`query sp6 ${tag}`, ['query', '--root', rtm, ...j]);
     run(`verify sp6 ${tag}`, ['verify', '--root', rtm, ...j]);
-    run(`uninstall ${tag}`, ['uninstall', '--root', rtm, ...j]);
-    run(`uninstall nothing left ${tag}`, ['uninstall', '--root', rtm, ...j]);
+    run(`uninstall ${tag}`, ['uninstall', '-u', '--root', rtm, ...j]);
+    run(`uninstall nothing left ${tag}`, ['uninstall', '-u', '--root', rtm, ...j]);
     const sp5 = tree('sp5-x86');
     run(`install -u -q dry run ${tag}`, ['install', '-u', '-q', '--dry-run', '--root', sp5, pack('sp6-x86'), ...j]);
     run(`install -z -n ${tag}`, ['install', '-u', '-z', '-n', '--root', sp5, pack('sp5-q236565-x86'), ...j]);
-    run(`install wrong arch ${tag}`, ['install', '--root', tree('rtm-x86'), pack('sp6-alpha'), ...j]);
+    run(`install wrong arch ${tag}`, ['install', '-u', '--root', tree('rtm-x86'), pack('sp6-alpha'), ...j]);
     const bad = join(work, `bad-${tag}.tgz`);
     const bytes = readFileSync(pack('sp6-x86'));
     bytes[bytes.length - 40] ^= 0xff;
     writeFileSync(bad, bytes);
-    run(`install bad signature/damaged ${tag}`, ['install', '--root', tree('rtm-x86'), bad, ...j]);
-    run(`install no root ${tag}`, ['install', pack('sp6-x86'), ...j]);
+    run(`install bad signature/damaged ${tag}`, ['install', '-u', '--root', tree('rtm-x86'), bad, ...j]);
+    run(`install no root ${tag}`, ['install', '-u', pack('sp6-x86'), ...j]);
     run(`install --trust eats packs ${tag}`, ['install', '--root', rtm, '--trust', pack('sp6-x86'), ...j]);
-    run(`install missing pack ${tag}`, ['install', '--root', rtm, join(work, 'missing.tgz'), ...j]);
+    run(`install missing pack ${tag}`, ['install', '-u', '--root', rtm, join(work, 'missing.tgz'), ...j]);
     // an interrupted transaction, then recover
     const crashed = tree('sp5-x86');
-    run(`install killed after the journal ${tag}`, ['install', '--root', crashed, pack('sp6-x86'), ...j], {
+    run(`install killed after the journal ${tag}`, ['install', '-u', '--root', crashed, pack('sp6-x86'), ...j], {
       SERVICEPACK_FAULT: 'after:journal',
     });
     run(`query interrupted ${tag}`, ['query', '--root', crashed, ...j]);
-    run(`install refused: interrupted ${tag}`, ['install', '--root', crashed, pack('sp6-x86'), ...j]);
+    run(`install refused: interrupted ${tag}`, ['install', '-u', '--root', crashed, pack('sp6-x86'), ...j]);
     run(`recover ${tag}`, ['recover', '--root', crashed, ...j]);
     run(`recover nothing ${tag}`, ['recover', '--root', crashed, ...j]);
     // feeds and answer files: the per-target front ends (lines, json)
     const f1 = tree('sp5-x86');
-    run(`install --feed dry run ${tag}`, ['install', '--root', f1, '--feed', feed, '--dry-run', ...j]);
-    run(`install --feed latest ${tag}`, ['install', '--root', f1, '--feed', feed, 'latest', ...j]);
-    run(`install --feed nothing newer ${tag}`, ['install', '--root', f1, '--feed', feed, ...j]);
-    run(`install --feed latest plus id ${tag}`, ['install', '--root', f1, '--feed', feed, 'latest', 'x', ...j]);
+    run(`install --feed dry run ${tag}`, ['install', '-u', '--root', f1, '--feed', feed, '--dry-run', ...j]);
+    run(`install --feed latest ${tag}`, ['install', '-u', '--root', f1, '--feed', feed, 'latest', ...j]);
+    run(`install --feed nothing newer ${tag}`, ['install', '-u', '--root', f1, '--feed', feed, ...j]);
+    run(`install --feed latest plus id ${tag}`, ['install', '-u', '--root', f1, '--feed', feed, 'latest', 'x', ...j]);
     const a1 = tree('rtm-x86');
     const a2 = tree('sp6-x86');
     const a3 = tree('rtm-alpha');
@@ -159,13 +168,13 @@ try {
     const i1 = tree('sp5-x86');
     const i2 = tree('sp5-x86');
     for (const r of [i1, i2])
-      run(`install killed after the journal ${tag}`, ['install', '--root', r, pack('sp6-x86'), ...j], {
+      run(`install killed after the journal ${tag}`, ['install', '-u', '--root', r, pack('sp6-x86'), ...j], {
         SERVICEPACK_FAULT: 'after:journal',
       });
     const interruptedAf = join(work, `interrupted-${tag}.yaml`);
     writeFileSync(interruptedAf, `targets:\n  - root: ${i1}\npacks: [${pack('sp6-x86')}]\nacceptEula: true\n`);
     run(`answer file on an interrupted target ${tag}`, ['install', '--answer-file', interruptedAf, ...j]);
-    run(`install --feed on an interrupted target ${tag}`, ['install', '--root', i2, '--feed', feed, ...j]);
+    run(`install --feed on an interrupted target ${tag}`, ['install', '-u', '--root', i2, '--feed', feed, ...j]);
     // names that carry control characters (printable.ts escapes them)
     run(`control characters in a root ${tag}`, ['query', '--root', join(work, 'no\x1b[31mthere\x07'), ...j]);
     run(`usage error ${tag}`, ['install', '--bogus', ...j]);
@@ -179,7 +188,7 @@ try {
   runTty('install -u CI=1 lines, wrong arch', ['install', '-u', '--root', tree('rtm-x86'), pack('sp6-alpha')], {
     CI: '1',
   });
-  runTty('install plain on a terminal with colour', ['install', '--root', tree('rtm-x86'), pack('sp6-x86')], {
+  runTty('install plain on a terminal with colour', ['install', '-u', '--root', tree('rtm-x86'), pack('sp6-x86')], {
     CI: '1',
   });
   runTty('uninstall plain on a terminal with colour', ['uninstall', '-u', '--root', tree('sp5-q236565-x86')], {

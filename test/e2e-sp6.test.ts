@@ -15,7 +15,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { hashTree } from '../packages/core/src/support/hash.js';
-import { openPack, readPackDocument, writePack } from '../packages/core/src/pack/pack.js';
+import { openPack } from '../packages/core/src/pack/open.js';
+import { writePack } from '../packages/core/src/pack/pack-write.js';
+import { readPackDocument } from '../packages/core/src/pack/walk.js';
 import { generateKeyPair, loadTrustedKeys, parsePrivateKey } from '../packages/core/src/trust/trust.js';
 import { runLeakProbe, startTree } from './support/inetsrv.js';
 

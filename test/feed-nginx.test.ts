@@ -177,6 +177,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     try {
       const run = await servicepack([
         'install',
+        '-u',
         '--accept-eula',
         '--feed',
         `${proxy.url}feed/`,
@@ -214,6 +215,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     const before = await snapshot(root);
     const install = await servicepack([
       'install',
+      '-u',
       '--accept-eula',
       '--feed',
       `${nginx.url}expired/`,
@@ -244,6 +246,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     const before = await snapshot(root);
     const install = await servicepack([
       'install',
+      '-u',
       '--accept-eula',
       '--feed',
       `${nginx.url}rollback/`,
@@ -264,6 +267,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     const before = await snapshot(root);
     const run = await servicepack([
       'install',
+      '-u',
       '--accept-eula',
       '--feed',
       `${nginx.url}tampered/`,
@@ -284,6 +288,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     const dead = await freePort();
     const run = await servicepack([
       'install',
+      '-u',
       '--accept-eula',
       '--feed',
       `http://127.0.0.1:${dead}/feed/`,

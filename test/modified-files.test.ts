@@ -11,7 +11,7 @@ import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Manifest } from '../packages/core/src/pack/manifest.js';
-import { inspectPack } from '../packages/core/src/pack/pack.js';
+import { inspectPack } from '../packages/core/src/pack/open.js';
 import type { State } from '../packages/core/src/installation/state.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import {

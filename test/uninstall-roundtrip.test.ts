@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { levelTag } from '../packages/core/src/rules/level.js';
 import type { Manifest } from '../packages/core/src/pack/manifest.js';
-import { inspectPack } from '../packages/core/src/pack/pack.js';
+import { inspectPack } from '../packages/core/src/pack/open.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
 import { verifyInstallation } from '../packages/core/src/operations/verify.js';
 import {

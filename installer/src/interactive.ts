@@ -19,3 +19,16 @@ export function isCI(env: Record<string, string | undefined>): boolean {
 export function mayAskOperator(e: { interactive: boolean; env: Record<string, string | undefined> }): boolean {
   return e.interactive && !isCI(e.env) && e.env['TERM'] !== 'dumb';
 }
+
+/**
+ * Nothing changes unless someone said yes: the wizard asks on a terminal, and every other way in (no
+ * terminal, CI, --json, -q) needs -u/--yes, as apt-get and dnf refuse when they cannot ask. A dry run
+ * changes nothing and needs none. Returns the refusal's message, or undefined when it may go on.
+ */
+export function unconfirmed(
+  command: 'install' | 'uninstall',
+  f: { unattended?: true; yes?: true; dryRun?: true },
+): string | undefined {
+  if (f.unattended || f.yes || f.dryRun) return undefined;
+  return `cannot ask for confirmation: pass -u/--yes to ${command} unattended (or --dry-run to see what it would change); nothing was changed`;
+}

@@ -1,17 +1,14 @@
 import { EXIT, errorDocument, UsageError } from './exit.js';
+import type { FrontEnd, Output, Streams } from './front-end.js';
+import { mayAskOperator, unconfirmed } from './interactive.js';
 import { JsonReporter } from './reporters/json.js';
-import { type Output, PlainReporter } from './reporters/plain.js';
+import { PlainReporter } from './reporters/plain.js';
 import { escapeControls } from './reporters/printable.js';
 
 /** Where a run reads its environment and writes its output: the process, or a test's buffers. */
-export interface Io {
-  out: Output;
-  err: Output;
-  env: Record<string, string | undefined>;
+export interface Io extends Streams {
   /** stdin and stdout are terminals (the wizard's precondition) */
   interactive: boolean;
-  /** `--verbose`: each file staged and committed, and the stack of an unexpected error, on stderr */
-  verbose?: boolean;
 }
 
 /**
@@ -74,21 +71,35 @@ export function resolveRoot(flag: string | undefined, env: Io['env']): string {
   return root;
 }
 
-export type Reporter = { kind: 'plain'; r: PlainReporter } | { kind: 'json'; r: JsonReporter };
-
-export function makeReporter(io: Io, json: boolean, quiet: boolean): Reporter {
-  return json
-    ? { kind: 'json', r: new JsonReporter(io.out, io.err, quiet) }
-    : { kind: 'plain', r: new PlainReporter({ err: io.err, out: io.out, quiet, env: io.env }) };
+export interface FrontEndChoice {
+  json: boolean;
+  quiet: boolean;
+  /**
+   * the command draws a task list per target on a terminal (listr2, loaded only then) and writes
+   * timestamped lines without one; otherwise plain lines
+   */
+  taskList?: boolean;
 }
 
-/** Every failure leaves through here: one JSON document or one error line, and its exit code. */
-export function reportFailure(rep: Reporter, io: Io, e: unknown): number {
+/** The one chooser of a command's front end (docs/cli.md "Front ends"). */
+export async function chooseFrontEnd(io: Io, opts: FrontEndChoice): Promise<FrontEnd> {
+  if (opts.json) return new JsonReporter(io.out, io.err, opts.quiet, io.verbose === true);
+  if (opts.taskList !== true) return new PlainReporter({ err: io.err, out: io.out, quiet: opts.quiet, env: io.env });
+  // --verbose writes a line per file, which would tear the redrawn task list: lines instead
+  if (mayAskOperator(io) && io.verbose !== true) {
+    const { ListrFrontEnd } = await import('./reporters/listr.js');
+    return new ListrFrontEnd(io, { quiet: opts.quiet });
+  }
+  const { LinesFrontEnd } = await import('./reporters/lines.js');
+  return new LinesFrontEnd(io, opts.quiet);
+}
+
+/** Every failure of a command leaves through here: one JSON document or one error line, and its exit code. */
+export function reportFailure(fe: FrontEnd, io: Io, e: unknown): number {
   const doc = errorDocument(e);
-  if (rep.kind === 'json') rep.r.error(doc);
-  else rep.r.error(doc.message);
+  fe.failure(doc);
   if (doc.code === 'E_UNEXPECTED' && wantsStack(io) && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
-  else if (doc.code === 'E_UNEXPECTED' && rep.kind === 'plain')
+  else if (doc.code === 'E_UNEXPECTED' && fe.kind === 'plain')
     io.err.write('(run with --verbose, or set DEBUG=1, for the stack trace)\n');
   return doc.exitCode ?? EXIT.failed;
 }
@@ -96,6 +107,19 @@ export function reportFailure(rep: Reporter, io: Io, e: unknown): number {
 /** `--verbose` or DEBUG: the stack of an unexpected error goes to stderr. */
 export function wantsStack(io: Io): boolean {
   return io.verbose === true || (io.env['DEBUG'] !== undefined && io.env['DEBUG'] !== '');
+}
+
+/** A command that would change something and was not confirmed (interactive.ts) is refused here: its exit code, or undefined to go on. */
+export async function refuseUnconfirmed(
+  command: 'install' | 'uninstall',
+  flags: { unattended?: true; yes?: true; dryRun?: true; json?: true; quiet?: true },
+  io: Io,
+): Promise<number | undefined> {
+  const message = unconfirmed(command, flags);
+  if (message === undefined) return undefined;
+  const { ServicepackError } = await import('@servicepack/core/errors');
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
+  return reportFailure(fe, io, new ServicepackError('E_CONFIRMATION_REQUIRED', message));
 }
 
 /** A stack trace (--verbose, DEBUG) line by line: its first line is the message, names and all. */

@@ -2,8 +2,7 @@ import { resolve } from 'node:path';
 import type { ServicepackEvent } from '@servicepack/core/events';
 import type { JsonLinesFile, LogOutcome, PhaseEvent } from '@servicepack/core/log';
 import { errorDocument } from './exit.js';
-import type { Output } from './reporters/plain.js';
-import { escapeControls } from './reporters/printable.js';
+import type { FrontEnd, UiEvent } from './front-end.js';
 
 /**
  * The JSON-lines transaction log (`<root>/.servicepack/log/<txid>.jsonl`, core log.ts), split off
@@ -26,14 +25,6 @@ export interface TransactionLogOptions<E> {
   next: (ev: E) => void;
   /** more files every line is appended to (an answer file's log) */
   shared?: JsonLinesFile[];
-  /** `--verbose`: a line per file as it is staged and committed (stderr); here, so every front end gets the same */
-  trace?: Output;
-}
-
-/** The --verbose line of a per-file event, or undefined: the engine names each file in its progress events. */
-export function traceLine(ev: ServicepackEvent | PhaseEvent): string | undefined {
-  if (ev.type !== 'progress' || ev.path === undefined) return undefined;
-  return `     ${ev.step.padEnd(6)} ${escapeControls(ev.path)}\n`;
 }
 
 /**
@@ -62,9 +53,6 @@ export async function withTransactionLog<E extends ServicepackEvent | PhaseEvent
     transactionId,
     sink: (ev) => {
       log.sink(ev);
-      const line = opts.trace ? traceLine(ev) : undefined;
-      // on a terminal, over the redrawn progress line, which the front end then draws again below
-      if (line !== undefined) opts.trace!.write(opts.trace!.isTTY ? `\r\x1b[K${line}` : line);
       opts.next(ev);
     },
     get files() {
@@ -81,5 +69,37 @@ export async function withTransactionLog<E extends ServicepackEvent | PhaseEvent
     throw e;
   } finally {
     log.close();
+  }
+}
+
+/**
+ * One transaction on the command's one root (install PACK, uninstall), with its log, drawn by `fe`
+ * as its only target: the same front ends as a run over targets (a task list on a terminal, lines
+ * off one, --json), each with the same result block.
+ */
+export async function withTargetView<R>(
+  fe: FrontEnd,
+  opts: Omit<TransactionLogOptions<UiEvent>, 'next'>,
+  run: (tx: LoggedTransaction<UiEvent>) => Promise<{ value: R; result: LogOutcome }>,
+): Promise<R> {
+  const root = resolve(opts.root);
+  const view = fe.target({ root, index: 0, count: 1, fromFeed: false, alone: true });
+  let transactionId = '';
+  let logs: string[] = [];
+  let outcome: LogOutcome | undefined;
+  try {
+    const value = await withTransactionLog({ ...opts, next: (ev) => view.sink(ev) }, async (tx) => {
+      transactionId = tx.transactionId;
+      const r = await run(tx);
+      logs = tx.files;
+      outcome = r.result;
+      return r;
+    });
+    await view.finish({ root, ok: true, exitCode: outcome?.exitCode ?? 0, transactionId, logs, packs: [] });
+    return value;
+  } catch (e) {
+    const error = errorDocument(e);
+    await view.finish({ root, ok: false, exitCode: error.exitCode, transactionId, logs, packs: [], error });
+    throw e;
   }
 }

@@ -10,8 +10,7 @@ import { EXIT, errorDocument, UsageError } from './exit.js';
 import { faultHooks } from './fault.js';
 import type { FrontEnd, RunOutcome, TargetOutcome, UiEvent } from './front-end.js';
 import { mayAskOperator } from './interactive.js';
-import type { Io } from './io.js';
-import type { Output } from './reporters/plain.js';
+import { chooseFrontEnd, type Io } from './io.js';
 import { optionsFromFlags, restartPolicy } from './options.js';
 import { type LoggedTransaction, withTransactionLog } from './txlog.js';
 
@@ -46,8 +45,6 @@ export interface UnattendedRequest {
   /** what a relative feed folder resolves against */
   cwd: string;
   hooks?: TransactionHooks;
-  /** `--verbose`: each file staged and committed, a line each (txlog.ts) */
-  trace?: Output;
 }
 
 /**
@@ -69,20 +66,6 @@ export { isCI } from './interactive.js';
 /** The one interactivity gate (interactive.ts), for the unattended front ends: listr2 only where it may draw. */
 export function interactiveGate(io: Io): boolean {
   return mayAskOperator(io);
-}
-
-export async function chooseFrontEnd(io: Io, opts: { json: boolean; quiet: boolean }): Promise<FrontEnd> {
-  if (opts.json) {
-    const { JsonFrontEnd } = await import('./reporters/lines.js');
-    return new JsonFrontEnd(io, opts.quiet);
-  }
-  // --verbose lines would tear the redrawn task list: lines instead
-  if (interactiveGate(io) && io.verbose !== true) {
-    const { ListrFrontEnd } = await import('./reporters/listr.js');
-    return new ListrFrontEnd(io, { quiet: opts.quiet });
-  }
-  const { LinesFrontEnd } = await import('./reporters/lines.js');
-  return new LinesFrontEnd(io, opts.quiet);
 }
 
 function outcomeOf(root: string, txid: string, logs: string[], packs: string[], e: unknown): TargetOutcome {
@@ -194,13 +177,7 @@ async function runTarget(req: UnattendedRequest, fe: FrontEnd, t: TargetContext)
     },
   };
   const outcome = await withTransactionLog<UiEvent, TargetOutcome>(
-    {
-      root,
-      request,
-      next: (ev) => view.sink(ev),
-      ...(t.shared ? { shared: [t.shared] } : {}),
-      ...(req.trace ? { trace: req.trace } : {}),
-    },
+    { root, request, next: (ev) => view.sink(ev), ...(t.shared ? { shared: [t.shared] } : {}) },
     async (log) => {
       const outcome = await installTarget(req, t, root, log);
       return {
@@ -401,7 +378,7 @@ export async function runUnattendedCommand(
   io: Io,
   given: (flag: keyof UnattendedFlags) => boolean,
 ): Promise<number> {
-  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true, taskList: true });
   let answerFile: string | undefined;
   try {
     const hooks = faultHooks(io.env, io.err);
@@ -466,13 +443,14 @@ export async function runUnattendedCommand(
         ...(hooks ? { hooks } : {}),
       };
     }
-    if (io.verbose) req.trace = io.err;
     const run = await runUnattended(req, fe);
     fe.summary(run);
     return run.exitCode;
   } catch (e) {
     const doc = errorDocument(e);
-    fe.failure(doc, answerFile ?? (flags.answerFile !== undefined ? resolve(flags.answerFile) : undefined));
+    const file = answerFile ?? (flags.answerFile !== undefined ? resolve(flags.answerFile) : undefined);
+    // a run's document, though no target ran
+    fe.failure({ ...doc, ...(file !== undefined ? { answerFile: file } : {}), targets: [] });
     return doc.exitCode;
   }
 }

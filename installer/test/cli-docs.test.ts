@@ -21,9 +21,8 @@ import { completionScript, SHELLS } from '../src/cli-docs/completion.js';
 import { type CommandDoc, describeProgram } from '../src/cli-docs/model.js';
 import { builtCommit, versionText } from '../src/cli-docs/version.js';
 import { run } from '../src/cli.js';
-import { makeReporter, reportFailure } from '../src/io.js';
+import { chooseFrontEnd, reportFailure } from '../src/io.js';
 import { createProgram, VERSION } from '../src/program.js';
-import { chooseFrontEnd } from '../src/unattended.js';
 import { wizardRequest } from '../src/wizard/route.js';
 import { captureIo } from './capture-io.js';
 
@@ -92,14 +91,21 @@ describe('--help of every command', () => {
     }
   });
 
-  test('-u no longer says the wizard comes later', async () => {
+  test('-u no longer says the wizard comes later; -y, --yes is beside it', async () => {
     for (const c of ['install', 'uninstall']) {
       const r = await cli([c, '--help']);
       const line = r.out.split('\n').find((l) => l.includes('--unattended'));
       assert.ok(line, r.out);
       assert.doesNotMatch(r.out, /comes later|only mode for now/);
       assert.match(r.out, /-u, --unattended\s+no questions/);
+      assert.match(r.out, /-y, --yes\s+the same as -u/);
+      // an example shows --yes, as scripts off a terminal need it
+      assert.match(r.out, /\nExamples:\n(?: {2}.*\n)*? {2}servicepack \S+ .*--yes/);
     }
+    assert.match(
+      (await cli(['uninstall', '--help'])).out,
+      /\nExamples:\n(?: {2}.*\n)*? {2}servicepack uninstall .*--dry-run/,
+    );
   });
 
   test('--packs is documented, and refused where Setup does not run instead of being ignored', async () => {
@@ -336,7 +342,8 @@ describe('--verbose', () => {
         assert.equal(r.code, 0, r.err);
         for (const f of files) {
           for (const step of ['stage', 'commit']) {
-            const line = new RegExp(`^ +${step} +${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
+            // a timestamped line of the lines front end, as every line off a terminal is
+            const line = new RegExp(`^\\d{4}-\\S+Z \\S+: +${step} +${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
             if (verbose) assert.match(r.err, line, `${step} ${f}`);
             else assert.doesNotMatch(r.err, line);
           }
@@ -346,7 +353,7 @@ describe('--verbose', () => {
         const u = await cli(['uninstall', '--root', root, '-u', ...(verbose ? ['--verbose'] : [])]);
         assert.equal(u.code, 0, u.err);
         for (const f of files) {
-          const line = new RegExp(`^ +commit +${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
+          const line = new RegExp(`^\\d{4}-\\S+Z \\S+: +commit +${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
           if (verbose) assert.match(u.err, line, `uninstall commit ${f}`);
           else assert.doesNotMatch(u.err, line);
         }
@@ -372,16 +379,39 @@ describe('--verbose', () => {
     for (const verbose of [true, false]) {
       const { io } = captureIo({ TERM: 'xterm-256color' }, true);
       if (verbose) io.verbose = true;
-      const fe = await chooseFrontEnd(io, { json: false, quiet: false });
+      const fe = await chooseFrontEnd(io, { json: false, quiet: false, taskList: true });
       assert.equal(fe.kind, verbose ? 'lines' : 'listr');
     }
   });
 
-  test('shows the stack of an unexpected error; without it, says how to get it', () => {
+  test('with --json, the file lines go to stderr and stdout stays one document', async () => {
     for (const verbose of [true, false]) {
       const { io, output } = captureIo({});
       if (verbose) io.verbose = true;
-      const code = reportFailure(makeReporter(io, false, false), io, new TypeError('boom'));
+      const fe = await chooseFrontEnd(io, { json: true, quiet: false, taskList: true });
+      const view = fe.target({ root: '/r', index: 0, count: 2, fromFeed: false });
+      view.sink({
+        type: 'progress',
+        step: 'stage',
+        files: 1,
+        totalFiles: 2,
+        bytes: 0,
+        totalBytes: 0,
+        path: 'lib/a\x1b.js',
+      });
+      fe.result({}, () => {});
+      const { out, err } = output();
+      assert.deepEqual(JSON.parse(out), { ok: true });
+      if (verbose) assert.equal(err, '/r:      stage  lib/a\\e.js\n', 'named escaped');
+      else assert.equal(err, '');
+    }
+  });
+
+  test('shows the stack of an unexpected error; without it, says how to get it', async () => {
+    for (const verbose of [true, false]) {
+      const { io, output } = captureIo({});
+      if (verbose) io.verbose = true;
+      const code = reportFailure(await chooseFrontEnd(io, { json: false, quiet: false }), io, new TypeError('boom'));
       assert.equal(code, 1);
       if (verbose) assert.match(output().err, /TypeError: boom\n\s+at /);
       else assert.match(output().err, /run with --verbose/);

@@ -143,7 +143,7 @@ describe('usage errors: exit 2', () => {
     const r = await cli(['query']);
     assert.equal(r.code, 2);
     assert.match(r.err, /pass --root DIR or set SERVICEPACK_ROOT/);
-    const j = await cli(['install', '--json', sp1]);
+    const j = await cli(['install', '-u', '--json', sp1]);
     assert.equal(j.code, 2);
     assert.equal(oneJson(j.out)['code'], 'E_USAGE');
   });

@@ -16,6 +16,10 @@ const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     [`servicepack install --root ${ROOT} -u --accept-eula ${SP6}`],
     [`servicepack install --root ${ROOT} --dry-run --accept-eula ${SP6}`, 'plan only, change nothing'],
     [
+      `servicepack install --root ${ROOT} --yes --accept-eula ${SP6} > sp6.log 2>&1`,
+      'from a script or cron: no terminal to ask on, so --yes (or -u) says go',
+    ],
+    [
       `servicepack install --root ${ROOT} -u inetsrv-4.0-sp5-x86.tgz inetsrv-4.0-sp5-q236565-x86.tgz`,
       'one transaction, one restart',
     ],
@@ -25,6 +29,8 @@ const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   ],
   uninstall: [
     [`servicepack uninstall --root ${ROOT} -u`, 'the newest update'],
+    [`servicepack uninstall --root ${ROOT} --dry-run`, 'what it would restore and remove; changes nothing'],
+    [`servicepack uninstall --root ${ROOT} --yes --verbose`, 'from a script, each file named as it is put back'],
     [`servicepack uninstall --root ${ROOT} -u Q236565`, 'only when Q236565 is the newest'],
     [`servicepack uninstall --root ${ROOT} -u -z --json`, 'leave the service stopped; exit 10'],
   ],

@@ -1,8 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { CheckResult } from '@servicepack/core/updates';
 import { EXIT } from '../exit.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
-import type { PlainReporter } from '../reporters/plain.js';
+import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
+import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
 /**
@@ -33,7 +33,7 @@ export function registerCheck(program: Command, io: Io, state: RunState): void {
 }
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, false);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
     const root = resolveRoot(flags.root, io.env);
     const [{ checkUpdates }, { withoutUserinfo }] = await Promise.all([
@@ -42,36 +42,34 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
     ]);
     const res = await checkUpdates(root, flags.feed, {
       ...(flags.trust ? { trustFiles: flags.trust } : {}),
-      sink: rep.r.sink,
+      sink: fe.sink,
     });
     const pending = flags.requireNone === true && !res.upToDate;
     // the URL as typed may carry a password; what is printed never does
     const shown = withoutUserinfo(flags.feed);
     const message = pending
-      ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install --feed ${shown} --root ${res.root} latest`
+      ? `${res.updates.length} update(s) pending for ${res.root}: install them with servicepack install -u --feed ${shown} --root ${res.root} latest`
       : undefined;
-    if (rep.kind === 'json') {
-      if (pending)
-        rep.r.error({
+    if (pending)
+      fe.failure(
+        {
           ok: false,
           code: 'E_REQUIREMENT_NOT_MET',
           exitCode: EXIT.notApplicable,
           message: message!,
           details: { pending: res.updates.map((u) => u.id) },
           ...res,
-        });
-      else rep.r.result({ ...res });
-    } else {
-      printCheck(rep.r, res, shown);
-      if (pending) rep.r.error(message!);
-    }
+        },
+        (t) => printCheck(t, res, shown),
+      );
+    else fe.result({ ...res }, (t) => printCheck(t, res, shown));
     return pending ? EXIT.notApplicable : EXIT.ok;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
-function printCheck(r: PlainReporter, res: CheckResult, source: string): void {
+function printCheck(r: TextOutput, res: CheckResult, source: string): void {
   const i = res.installation;
   r.print(safe`${i.product} ${i.version} (${i.arch}) in ${res.root}: ${r.o.bold(i.levelName)}`);
   r.print(safe`feed ${res.feed.url}: version ${res.feed.version}, expires ${res.feed.expires}`);
@@ -94,6 +92,6 @@ function printCheck(r: PlainReporter, res: CheckResult, source: string): void {
     r.print(safe`  ${u.id.padEnd(width)}  ${u.title}, ${u.size} bytes${fixes}`);
   }
   r.print(
-    safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install --feed ${source} --root ${res.root} latest)`,
+    safe`latest installs: ${joinShown(res.latest, ', ')}  (servicepack install -u --feed ${source} --root ${res.root} latest)`,
   );
 }

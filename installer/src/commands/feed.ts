@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { EXIT, UsageError } from '../exit.js';
-import { type Io, makeReporter, processIo, type RunState, reportFailure } from '../io.js';
+import { chooseFrontEnd, type Io, processIo, type RunState, reportFailure } from '../io.js';
 import { printable, safe } from '../reporters/printable.js';
 
 /**
@@ -58,7 +58,7 @@ export async function runFeedPublish(
   },
   io: Io,
 ): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, false);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
     const version = wholeNumber(flags.indexVersion, '--index-version');
     const expiresInDays = wholeNumber(flags.expiresIn, '--expires-in');
@@ -80,7 +80,7 @@ export async function runFeedPublish(
       ...(expiresInDays !== undefined ? { expiresInDays } : {}),
       ...(created !== undefined ? { created } : {}),
       log: (line) => {
-        if (rep.kind === 'plain') rep.r.log(printable(line));
+        fe.log(printable(line));
       },
     });
     const ix = published.index;
@@ -96,18 +96,18 @@ export async function runFeedPublish(
       catalog: ix.catalog,
       indexSha256: published.indexSha256,
     };
-    if (rep.kind === 'json') rep.r.result(summary);
-    else
-      rep.r.print(
+    fe.result(summary, (t) =>
+      t.print(
         safe`${published.outDir}\n  version ${ix.version}${published.changed ? '' : ' (unchanged)'}, ${ix.packs.length} pack(s), expires ${ix.expires}`,
-      );
+      ),
+    );
     return EXIT.ok;
   } catch (e) {
     // builder failures are plain Errors carrying an operator message: give them a code, exit 1
     if (e instanceof Error && e.name !== 'ServicepackError' && !(e instanceof UsageError)) {
       const { ServicepackError } = await import('@servicepack/core/errors');
-      return reportFailure(rep, io, new ServicepackError('E_FAILED', e.message, {}, { cause: e }));
+      return reportFailure(fe, io, new ServicepackError('E_FAILED', e.message, {}, { cause: e }));
     }
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }

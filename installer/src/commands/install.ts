@@ -3,15 +3,17 @@ import type { Command } from '@commander-js/extra-typings';
 import type { InstallResult } from '@servicepack/core/install';
 import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { chooseFrontEnd, type Io, type RunState, refuseUnconfirmed, reportFailure, resolveRoot } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
-import { withTransactionLog } from '../txlog.js';
-import type { PlainReporter } from '../reporters/plain.js';
+import { withTargetView } from '../txlog.js';
+import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
+import { installChanges, wouldChangeLines } from '../reporters/text.js';
 
 export interface InstallFlags {
   root?: string;
   unattended?: true;
+  yes?: true;
   backup: boolean;
   overwriteModified?: true;
   keepModified?: true;
@@ -33,6 +35,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .argument('[pack...]', 'pack files (.tgz), installed in this order; with --feed: latest (the default) or pack ids')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('-u, --unattended', 'no questions: install without Setup (the wizard on a terminal), as scripts need')
+    .option('-y, --yes', 'the same as -u: needed to change anything without a terminal to ask on')
     .option('-n, --no-backup', 'keep no uninstall data (the pack cannot be removed afterwards)')
     .addOption(
       new Option(
@@ -74,23 +77,34 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
         const doc = new UsageError(
           `no pack given: --trust took ${flags.trust.join(' ')} as keys; end the key list with -- before the packs (servicepack install --trust KEY -- PACK...)`,
         );
-        state.exitCode = reportFailure(makeReporter(io, flags.json === true, flags.quiet === true), io, doc);
+        state.exitCode = reportFailure(
+          await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true }),
+          io,
+          doc,
+        );
         return;
       }
       if (flags.packs !== undefined) {
-        // Reached only when Setup does not run (route.ts opens it for --packs on a terminal).
+        // Reached only when Setup does not run (route.ts opens it for --packs on a terminal); before
+        // the yes, which would not help: -u does not read --packs either.
         const doc = new UsageError(
-          `--packs chooses the packs in Setup, which needs a terminal and no -u/--json/--dry-run/-q: name the packs instead (servicepack install -u -- ${flags.packs}/*.tgz)`,
+          `--packs chooses the packs in Setup, which needs a terminal and no -u/--yes/--json/--dry-run/-q: name the packs instead (servicepack install -u -- ${flags.packs}/*.tgz)`,
         );
-        state.exitCode = reportFailure(makeReporter(io, flags.json === true, flags.quiet === true), io, doc);
+        state.exitCode = reportFailure(
+          await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true }),
+          io,
+          doc,
+        );
         return;
       }
-      // Answer files, feeds and -u on a terminal take the unattended path (listr2, per-target results, logs).
-      if (
-        flags.answerFile !== undefined ||
-        flags.feed !== undefined ||
-        (flags.unattended && flags.json !== true && io.interactive)
-      ) {
+      // An answer file is the operator's yes (it implies -u); anything else must say so.
+      const refused = flags.answerFile === undefined ? await refuseUnconfirmed('install', flags, io) : undefined;
+      if (refused !== undefined) {
+        state.exitCode = refused;
+        return;
+      }
+      // Answer files and feeds take the path of runs over targets (per-target results, a total).
+      if (flags.answerFile !== undefined || flags.feed !== undefined) {
         const { runUnattendedCommand } = await import('../unattended.js');
         state.exitCode = await runUnattendedCommand(
           packs,
@@ -105,16 +119,12 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
 }
 
 export async function runInstall(packs: string[], flags: InstallFlags, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, flags.quiet === true);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true, taskList: true });
   try {
     const root = resolveRoot(flags.root, io.env);
-    const { code, result } = await withTransactionLog(
-      {
-        root,
-        request: { packs, options: { ...flags, json: undefined, quiet: undefined } },
-        next: rep.r.sink,
-        ...(io.verbose ? { trace: io.err } : {}),
-      },
+    const { code, result } = await withTargetView(
+      fe,
+      { root, request: { packs, options: { ...flags, json: undefined, quiet: undefined } } },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { installPacks } = await import('@servicepack/core/install');
@@ -150,15 +160,14 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
         };
       },
     );
-    if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
-    else printResult(rep.r, result);
+    fe.result({ exitCode: code, ...result }, (t) => printResult(t, result));
     return code;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
-function printResult(r: PlainReporter, res: InstallResult): void {
+function printResult(r: TextOutput, res: InstallResult): void {
   const names = joinShown(
     res.packs.map((p) => safe`${p.title} (${p.id})`),
     ', ',
@@ -169,6 +178,7 @@ function printResult(r: PlainReporter, res: InstallResult): void {
   const c = res.changed;
   const verb = res.dryRun ? 'would change' : 'changed';
   r.print(safe`  ${verb}: ${c.replaced.length} replaced, ${c.added.length} added, ${c.deleted.length} deleted`);
+  if (res.dryRun) for (const l of wouldChangeLines(installChanges(c))) r.print(l);
   if (c.spnew.length > 0)
     r.print(
       safe`  new config defaults written beside your changed files: ${joinShown(c.spnew, ', ')} (merge them by hand)`,

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type { PackInspection, SignatureCheck } from '@servicepack/core';
 import { EXIT, UsageError } from '../exit.js';
-import { type Io, makeReporter, processIo, type RunState, reportFailure } from '../io.js';
+import { chooseFrontEnd, type Io, processIo, type RunState, reportFailure } from '../io.js';
 import { printable, safe } from '../reporters/printable.js';
 
 /**
@@ -92,7 +92,7 @@ export async function runPackBuild(
   flags: { def: string; arch: string; key?: string; out?: string; releases?: string; patches?: string; json?: true },
   io: Io,
 ): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, false);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
     const { ARCHES } = await import('@servicepack/core/level');
     const arch = ARCHES.find((a) => a === flags.arch);
@@ -118,7 +118,7 @@ export async function runPackBuild(
       series: await loadSeries(resolve(flags.patches ?? paths.patches)),
       privateKey,
       log: (line) => {
-        if (rep.kind === 'plain') rep.r.log(printable(line));
+        fe.log(printable(line));
       },
     });
     const summary = {
@@ -130,14 +130,14 @@ export async function runPackBuild(
       files: built.counts,
       restart: built.manifest.restart,
     };
-    if (rep.kind === 'json') rep.r.result(summary);
-    else
-      rep.r.print(
+    fe.result(summary, (t) =>
+      t.print(
         safe`${built.out}\n  sha256 ${built.sha256}\n  ${built.size} bytes, ${built.manifest.files.length} files`,
-      );
+      ),
+    );
     return EXIT.ok;
   } catch (e) {
-    return reportFailure(rep, io, await asServicepackError(e));
+    return reportFailure(fe, io, await asServicepackError(e));
   }
 }
 
@@ -163,33 +163,29 @@ export async function runPackInspect(
   flags: { trust?: string[]; root?: string; json?: true },
   io: Io,
 ): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, false);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
-    const { inspectPack } = await import('@servicepack/core/pack');
+    const { inspectPack } = await import('@servicepack/core/pack-read');
     const { loadTrustStore } = await import('@servicepack/core/trust');
     const { sha256File } = await import('@servicepack/core/hash');
     const store = await loadTrustStore({
       ...(flags.root !== undefined ? { root: flags.root } : {}),
       trustFiles: flags.trust ?? [],
-      sink: rep.r.sink,
+      sink: fe.sink,
     });
     const insp = await inspectPack(path, { trustedKeys: store.keys, revokedKeyIds: store.revoked });
     const digest = await sha256File(path);
-    if (rep.kind === 'json') {
-      rep.r.result({
-        path,
-        size: insp.size,
-        sha256: digest.sha256,
-        manifest: insp.manifest,
-        signatures: insp.signatures,
-      });
-      return EXIT.ok;
-    }
     // The lines carry the manifest's own strings (titles, paths): a pack is inspected before it is trusted.
-    for (const line of await inspectionLines(insp, digest.sha256)) rep.r.print(printable(line));
+    const lines = fe.kind === 'json' ? [] : await inspectionLines(insp, digest.sha256);
+    fe.result(
+      { path, size: insp.size, sha256: digest.sha256, manifest: insp.manifest, signatures: insp.signatures },
+      (t) => {
+        for (const line of lines) t.print(printable(line));
+      },
+    );
     return EXIT.ok;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
@@ -241,28 +237,31 @@ export async function inspectionLines(insp: PackInspection, sha256: string): Pro
 }
 
 export async function runPackSign(path: string, flags: { key: string; json?: true }, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, false);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
     const privateKey = await loadPrivateKey(flags.key);
-    const { signPack, readPackSignatures } = await import('@servicepack/core/pack');
+    const [{ signPack }, { readPackSignatures }] = await Promise.all([
+      import('@servicepack/core/pack-write'),
+      import('@servicepack/core/pack-read'),
+    ]);
     const { keyIdOf } = await import('@servicepack/core/trust');
     const { createPublicKey } = await import('node:crypto');
     await signPack(path, privateKey);
     const keyid = keyIdOf(createPublicKey(privateKey));
     const { signatures } = await readPackSignatures(path);
-    if (rep.kind === 'json') rep.r.result({ path, keyid, signatures: signatures.map((s) => s.keyid) });
-    else
-      rep.r.print(
+    fe.result({ path, keyid, signatures: signatures.map((s) => s.keyid) }, (t) =>
+      t.print(
         safe`signed ${path} with key ${keyid} (${signatures.length} signature${signatures.length === 1 ? '' : 's'})`,
-      );
+      ),
+    );
     return EXIT.ok;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
 export async function runKeygen(flags: { out: string; name: string; json?: true }, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, false);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags.name))
       throw new UsageError(`--name ${flags.name}: letters, digits, ".", "_" and "-" only`);
@@ -276,15 +275,14 @@ export async function runKeygen(flags: { out: string; name: string; json?: true 
     const pair = generateKeyPair();
     await writeFile(privatePath, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
     await writeFile(publicPath, pair.publicKeyPem, { mode: 0o644, flag: 'wx' });
-    if (rep.kind === 'json') rep.r.result({ keyid: pair.keyid, privateKey: privatePath, publicKey: publicPath });
-    else {
-      rep.r.log(
+    fe.result({ keyid: pair.keyid, privateKey: privatePath, publicKey: publicPath }, (t) => {
+      t.log(
         safe`wrote ${privatePath} (private: keep it secret) and ${publicPath} (public: goes into installations' .servicepack/trust/)`,
       );
-      rep.r.print(printable(pair.keyid));
-    }
+      t.print(printable(pair.keyid));
+    });
     return EXIT.ok;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }

@@ -1,8 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { QueryResult } from '@servicepack/core/query';
 import { EXIT, UsageError } from '../exit.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
-import type { PlainReporter } from '../reporters/plain.js';
+import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
+import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
 interface QueryFlags {
@@ -24,7 +24,7 @@ export function registerQuery(program: Command, io: Io, state: RunState): void {
 }
 
 export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, false);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
     const root = resolveRoot(flags.root, io.env);
     // Both at once: each import is a file read on the thread pool, and one after the other they
@@ -45,12 +45,12 @@ export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
       required !== undefined && !met
         ? `${q.product} in ${q.root} is at ${q.levelName}; ${levelName(required)} or later is required`
         : undefined;
-    if (rep.kind === 'json') {
-      const requirement =
-        required !== undefined ? { require: { level: required, levelName: levelName(required), met } } : {};
-      if (met) rep.r.result({ ...q, ...requirement });
-      else
-        rep.r.error({
+    const requirement =
+      required !== undefined ? { require: { level: required, levelName: levelName(required), met } } : {};
+    if (met) fe.result({ ...q, ...requirement }, (t) => printQuery(t, q));
+    else
+      fe.failure(
+        {
           ok: false,
           code: 'E_REQUIREMENT_NOT_MET',
           exitCode: EXIT.notApplicable,
@@ -59,18 +59,16 @@ export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
           // The query itself stays at the top level, so `jq .level` works whether or not it passed.
           ...q,
           ...requirement,
-        });
-    } else {
-      printQuery(rep.r, q);
-      if (!met) rep.r.error(message!);
-    }
+        },
+        (t) => printQuery(t, q),
+      );
     return met ? EXIT.ok : EXIT.notApplicable;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
-function printQuery(r: PlainReporter, q: QueryResult): void {
+function printQuery(r: TextOutput, q: QueryResult): void {
   const b = r.o.bold;
   r.print(safe`${b(q.displayName)} (${q.product} ${q.version}, ${q.arch}): ${b(q.levelName)}`);
   r.print(safe`  build      ${q.build}`);

@@ -2,8 +2,8 @@ import type { Command } from '@commander-js/extra-typings';
 import type { RecoverResult } from '@servicepack/core/recover';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
-import type { PlainReporter } from '../reporters/plain.js';
+import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
+import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
 
 interface RecoverFlags {
@@ -25,22 +25,21 @@ export function registerRecover(program: Command, io: Io, state: RunState): void
 }
 
 export async function runRecover(flags: RecoverFlags, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, flags.quiet === true);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true });
   try {
     const root = resolveRoot(flags.root, io.env);
     const hooks = faultHooks(io.env, io.err);
     const { recoverInstallation } = await import('@servicepack/core/recover');
-    const result = await recoverInstallation({ root, sink: rep.r.sink, ...(hooks ? { hooks } : {}) });
+    const result = await recoverInstallation({ root, sink: fe.sink, ...(hooks ? { hooks } : {}) });
     const code = result.restartRequired ? EXIT.restartRequired : EXIT.ok;
-    if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
-    else printResult(rep.r, result);
+    fe.result({ exitCode: code, ...result }, (t) => printResult(t, result));
     return code;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
-function printResult(r: PlainReporter, res: RecoverResult): void {
+function printResult(r: TextOutput, res: RecoverResult): void {
   const o = res.outcome;
   if (!o) {
     r.print(

@@ -2,15 +2,18 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { EXIT } from '../exit.js';
 import { faultHooks } from '../fault.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { chooseFrontEnd, type Io, type RunState, refuseUnconfirmed, reportFailure, resolveRoot } from '../io.js';
 import { optionsFromFlags, restartPolicy } from '../options.js';
-import type { PlainReporter } from '../reporters/plain.js';
+import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
-import { withTransactionLog } from '../txlog.js';
+import { wouldChangeLines } from '../reporters/text.js';
+import { withTargetView } from '../txlog.js';
 
 interface UninstallFlags {
   root?: string;
   unattended?: true;
+  yes?: true;
+  dryRun?: true;
   overwriteModified?: true;
   restart: boolean;
   json?: true;
@@ -24,29 +27,32 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
     .argument('[id]', 'the update to remove, e.g. Q236565 or inetsrv-4.0-sp6 (default: the newest)')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('-u, --unattended', 'no questions: remove without Setup (the wizard on a terminal), as scripts need')
+    .option('-y, --yes', 'the same as -u: needed to change anything without a terminal to ask on')
     .option(
       '-o, --overwrite-modified',
       'remove it even when files it installed were changed since (they are kept in .servicepack/saved/)',
     )
     .option('-z, --no-restart', 'stop the service for the change but do not start it again; exit 10')
+    .option('--dry-run', 'check and plan only, list the files it would change; change nothing')
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'print nothing but warnings, errors and the result')
     .action(async (id, flags) => {
+      const refused = await refuseUnconfirmed('uninstall', flags, io);
+      if (refused !== undefined) {
+        state.exitCode = refused;
+        return;
+      }
       state.exitCode = await runUninstall(id, flags, io);
     });
 }
 
 export async function runUninstall(id: string | undefined, flags: UninstallFlags, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, flags.quiet === true);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true, taskList: true });
   try {
     const root = resolveRoot(flags.root, io.env);
-    const { code, result } = await withTransactionLog(
-      {
-        root,
-        request: { uninstall: id ?? 'newest', options: { ...flags, json: undefined, quiet: undefined } },
-        next: rep.r.sink,
-        ...(io.verbose ? { trace: io.err } : {}),
-      },
+    const { code, result } = await withTargetView(
+      fe,
+      { root, request: { uninstall: id ?? 'newest', options: { ...flags, json: undefined, quiet: undefined } } },
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { uninstallUpdate } = await import('@servicepack/core/uninstall');
@@ -56,6 +62,7 @@ export async function runUninstall(id: string | undefined, flags: UninstallFlags
           ...(id !== undefined ? { id } : {}),
           modified,
           restart: restartPolicy(restart),
+          dryRun: flags.dryRun === true,
           sink: log.sink,
           transactionId: log.transactionId,
           ...(hooks ? { hooks } : {}),
@@ -75,19 +82,30 @@ export async function runUninstall(id: string | undefined, flags: UninstallFlags
         };
       },
     );
-    if (rep.kind === 'json') rep.r.result({ exitCode: code, ...result });
-    else printResult(rep.r, result);
+    fe.result({ exitCode: code, ...result }, (t) => printResult(t, result));
     return code;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }
 
-function printResult(r: PlainReporter, res: UninstallResult): void {
-  r.print(
-    safe`${r.o.green('Uninstalled')} ${res.packId} from ${res.root}: ${res.before.levelName} -> ${res.after.levelName}`,
-  );
-  r.print(safe`  restored ${res.changed.restored.length} files, removed ${res.changed.removed.length}`);
+function printResult(r: TextOutput, res: UninstallResult): void {
+  const levels = safe`${res.before.levelName} -> ${res.after.levelName}`;
+  const c = res.changed;
+  if (res.dryRun) {
+    r.print(safe`Dry run: would uninstall ${res.packId} from ${res.root}: ${levels}. Nothing was changed.`);
+    r.print(safe`  would restore ${c.restored.length} files, remove ${c.removed.length}`);
+    for (const l of wouldChangeLines([
+      ['restore', c.restored],
+      ['remove', c.removed],
+    ]))
+      r.print(l);
+    if (c.saved.length > 0)
+      r.print(safe`  changed since the install, would be kept in .servicepack/saved/: ${joinShown(c.saved, ', ')}`);
+    return;
+  }
+  r.print(safe`${r.o.green('Uninstalled')} ${res.packId} from ${res.root}: ${levels}`);
+  r.print(safe`  restored ${c.restored.length} files, removed ${c.removed.length}`);
   if (res.savedDir)
     r.print(
       safe`  files changed since the install were kept in ${res.savedDir}: ${joinShown(res.changed.saved, ', ')}`,

@@ -1,6 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { EXIT } from '../exit.js';
-import { type Io, makeReporter, type RunState, reportFailure, resolveRoot } from '../io.js';
+import { chooseFrontEnd, type Io, type RunState, reportFailure, resolveRoot } from '../io.js';
 import { printable, safe } from '../reporters/printable.js';
 
 interface VerifyFlags {
@@ -30,25 +30,23 @@ Exit 0: no difference (or no state record: nothing to verify against); 4: differ
 }
 
 export async function runVerify(flags: VerifyFlags, io: Io): Promise<number> {
-  const rep = makeReporter(io, flags.json === true, false);
+  const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
     const root = resolveRoot(flags.root, io.env);
     const { verifyInstallation, verifyLine } = await import('@servicepack/core/verify');
     const v = await verifyInstallation(root);
     const code = v.clean ? EXIT.ok : EXIT.integrity;
-    if (rep.kind === 'json') {
-      rep.r.result({ ok: v.clean, exitCode: code, ...v });
-      return code;
-    }
-    for (const p of v.problems) rep.r.print(printable(verifyLine(p)));
-    if (v.note !== undefined) rep.r.print(printable(v.note));
-    else if (v.clean) rep.r.log(safe`verify: ${v.checked} files of ${v.levelName} match the state record`);
-    else
-      rep.r.log(
-        safe`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from the state record in ${v.checked} recorded files (${v.levelName})`,
-      );
+    fe.result({ ok: v.clean, exitCode: code, ...v }, (t) => {
+      for (const p of v.problems) t.print(printable(verifyLine(p)));
+      if (v.note !== undefined) t.print(printable(v.note));
+      else if (v.clean) t.log(safe`verify: ${v.checked} files of ${v.levelName} match the state record`);
+      else
+        t.log(
+          safe`verify: ${v.problems.length} ${v.problems.length === 1 ? 'difference' : 'differences'} from the state record in ${v.checked} recorded files (${v.levelName})`,
+        );
+    });
     return code;
   } catch (e) {
-    return reportFailure(rep, io, e);
+    return reportFailure(fe, io, e);
   }
 }

@@ -1,8 +1,7 @@
-import type { ServicepackEvent } from '@servicepack/core/events';
-import type { PhaseEvent } from '@servicepack/core/log';
 import type { ErrorDocument } from '../exit.js';
-import type { Output } from './plain.js';
+import type { FrontEnd, Output, RunOutcome, TargetInfo, TargetView, UiEvent } from '../front-end.js';
 import { safe } from './printable.js';
+import { traceLine } from './text.js';
 
 /** A warning as the document lists it; `root` names the target in a run over several. */
 export interface JsonWarning {
@@ -17,7 +16,8 @@ export interface JsonWarning {
  * document on stdout, whatever happens, so a script can always parse it. Warnings are collected
  * into the document (and echoed to stderr, where logs belong); progress never appears.
  */
-export class JsonReporter {
+export class JsonReporter implements FrontEnd {
+  readonly kind = 'json';
   readonly warnings: JsonWarning[] = [];
   private written = false;
 
@@ -25,12 +25,16 @@ export class JsonReporter {
     private readonly out: Output,
     private readonly err: Output,
     private readonly quiet: boolean,
+    /** --verbose: each file staged and committed on stderr, as plain lines like the warnings' */
+    private readonly verbose = false,
   ) {}
 
-  readonly sink = (ev: ServicepackEvent): void => this.event(ev);
+  readonly sink = (ev: UiEvent): void => this.event(ev);
 
   /** `root`: the target the event belongs to, in a run over targets */
-  event(ev: ServicepackEvent | PhaseEvent, root?: string): void {
+  event(ev: UiEvent, root?: string): void {
+    const trace = this.verbose ? traceLine(ev) : undefined;
+    if (trace !== undefined) this.err.write(`${root !== undefined ? safe`${root}: ${trace}`.text : trace.text}\n`);
     if (ev.type !== 'warning') return;
     this.warnings.push({
       ...(root !== undefined ? { root } : {}),
@@ -42,22 +46,32 @@ export class JsonReporter {
       this.err.write(`${safe`warning: ${root !== undefined ? safe`${root}: ` : ''}${ev.message}`.text}\n`);
   }
 
+  /** Logs are for people: the document says it all. */
+  log(): void {}
+
+  target(info: TargetInfo): TargetView {
+    return {
+      sink: info.alone ? this.sink : (ev) => this.event(ev, info.root),
+      finish: async () => {},
+    };
+  }
+
   result(doc: Record<string, unknown>): void {
     this.emit({ ok: true, ...doc, ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}) });
   }
 
+  /** A run's document says itself whether it went well. */
+  summary(run: RunOutcome): void {
+    this.document({ ...run });
+  }
+
   /** `doc` may carry more fields (query --require puts the query itself beside the error). */
-  error(doc: ErrorDocument & Record<string, unknown>): void {
+  failure(doc: ErrorDocument & Record<string, unknown>): void {
     this.document(doc);
   }
 
-  /** A document that says itself whether it went well (an unattended run's). */
-  document(doc: Record<string, unknown>): void {
+  private document(doc: Record<string, unknown>): void {
     this.emit({ ...doc, ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}) });
-  }
-
-  get done(): boolean {
-    return this.written;
   }
 
   private emit(doc: Record<string, unknown>): void {

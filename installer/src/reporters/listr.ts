@@ -1,10 +1,18 @@
 import { Listr, ListrLogger, type ListrTask, ProcessOutput } from 'listr2';
 import type { ErrorDocument } from '../exit.js';
-import type { Io } from '../io.js';
-import type { FrontEnd, RunOutcome, TargetOutcome, TargetView, UiEvent } from '../front-end.js';
-import { progressText, summaryLines } from './lines.js';
+import type {
+  FrontEnd,
+  RunOutcome,
+  Streams,
+  TargetInfo,
+  TargetOutcome,
+  TargetView,
+  TextOutput,
+  UiEvent,
+} from '../front-end.js';
 import { type Printable, printable, safe } from './printable.js';
 import { stepTasks, type TaskKey } from './steps.js';
+import { progressText, summaryLines, textOutput } from './text.js';
 
 /**
  * `-u` on a terminal: a listr2 task list per target (download → check → verify → plan → stage →
@@ -157,11 +165,20 @@ export interface ListrFrontEndOptions {
 export class ListrFrontEnd implements FrontEnd {
   readonly kind = 'listr';
   constructor(
-    private readonly io: Io,
+    private readonly io: Streams,
     private readonly opts: ListrFrontEndOptions,
   ) {}
 
-  target(info: { root: string; index: number; count: number; fromFeed: boolean }): TargetView {
+  /** Outside a task list (no target): only what a person must see, on stderr. */
+  readonly sink = (ev: UiEvent): void => {
+    if (ev.type === 'warning') this.log(safe`warning: ${ev.message}`);
+  };
+
+  log(line: Printable): void {
+    this.io.err.write(`${line.text}\n`);
+  }
+
+  target(info: TargetInfo): TargetView {
     const bridge = new StepBridge({ download: info.fromFeed });
     const subtasks: ListrTask[] = bridge.tasks.map((t) => ({
       title: t.title,
@@ -191,14 +208,11 @@ export class ListrFrontEnd implements FrontEnd {
           showErrorMessage: true,
           collapseErrors: false,
           formatOutput: 'truncate',
-          ...(this.opts.output
-            ? {
-                logger: new ListrLogger({
-                  useIcons: renderer === 'default',
-                  processOutput: new ProcessOutput(this.opts.output, this.opts.output),
-                }),
-              }
-            : {}),
+          // stdout is for the result (docs/cli.md "Output"): the task list is drawn on stderr
+          logger: new ListrLogger({
+            useIcons: renderer === 'default',
+            processOutput: new ProcessOutput(this.opts.output ?? process.stderr, this.opts.output ?? process.stderr),
+          }),
         },
       },
     );
@@ -212,11 +226,16 @@ export class ListrFrontEnd implements FrontEnd {
     };
   }
 
+  result(_doc: Record<string, unknown>, text: (t: TextOutput) => void): void {
+    text(textOutput(this.io, (l) => this.log(l)));
+  }
+
   summary(run: RunOutcome): void {
     for (const l of summaryLines(run)) this.io.out.write(`${l.text}\n`);
   }
 
-  failure(doc: ErrorDocument): void {
-    this.io.err.write(`${safe`servicepack: error: ${doc.message}`.text}\n`);
+  failure(doc: ErrorDocument, text?: (t: TextOutput) => void): void {
+    if (text) text(textOutput(this.io, (l) => this.log(l)));
+    this.log(safe`servicepack: error: ${doc.message}`);
   }
 }

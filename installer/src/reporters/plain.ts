@@ -1,49 +1,23 @@
 import type { ServicepackEvent } from '@servicepack/core/events';
-import { type Printable, type Shown, safe, sgr } from './printable.js';
+import type { ErrorDocument } from '../exit.js';
+import type { FrontEnd, Output, Paint, RunOutcome, Streams, TargetView, TextOutput, UiEvent } from '../front-end.js';
+import { type Printable, safe } from './printable.js';
 import { stepPlain } from './steps.js';
+import { colorEnabled, paint, summaryLines } from './text.js';
 
-export interface Output {
-  write(text: string): void;
-  isTTY?: boolean;
-}
+export type { Output, Paint } from '../front-end.js';
+export { colorEnabled, paint } from './text.js';
 
-export interface PlainOptions {
-  /** logs (events, warnings, errors) */
-  err: Output;
-  /** results */
-  out: Output;
+export interface PlainOptions extends Streams {
   quiet: boolean;
-  env: Record<string, string | undefined>;
-}
-
-/** ANSI only for a terminal that wants it (NO_COLOR, https://no-color.org, and pipes get none). */
-export function colorEnabled(stream: Output, env: Record<string, string | undefined>): boolean {
-  return stream.isTTY === true && env['NO_COLOR'] === undefined && env['TERM'] !== 'dumb';
-}
-
-export interface Paint {
-  red(s: Shown): Printable;
-  green(s: Shown): Printable;
-  yellow(s: Shown): Printable;
-  dim(s: Shown): Printable;
-  bold(s: Shown): Printable;
-}
-
-export function paint(on: boolean): Paint {
-  return {
-    red: sgr(on, 31, 39),
-    green: sgr(on, 32, 39),
-    yellow: sgr(on, 33, 39),
-    dim: sgr(on, 2, 22),
-    bold: sgr(on, 1, 22),
-  };
 }
 
 /**
- * Renders core events as plain lines on stderr; results are printed by the commands on stdout.
+ * The commands' renderer without --json: core events as plain lines on stderr, results on stdout.
  * Lines are Printable (printable.ts): every name in them has been escaped on the way in.
  */
-export class PlainReporter {
+export class PlainReporter implements FrontEnd, TextOutput {
+  readonly kind = 'plain';
   readonly err: Output;
   readonly out: Output;
   readonly quiet: boolean;
@@ -59,7 +33,12 @@ export class PlainReporter {
     this.o = paint(colorEnabled(opts.out, opts.env));
   }
 
-  readonly sink = (ev: ServicepackEvent): void => {
+  readonly sink = (ev: UiEvent): void => {
+    if (ev.type === 'phase') return;
+    this.event(ev);
+  };
+
+  private event(ev: ServicepackEvent): void {
     switch (ev.type) {
       case 'step':
         if (this.quiet || ev.state === 'started') return;
@@ -85,7 +64,7 @@ export class PlainReporter {
         this.log(safe`     ${ev.message}`);
         return;
     }
-  };
+  }
 
   log(line: Printable): void {
     this.err.write(`${line.text}\n`);
@@ -93,6 +72,23 @@ export class PlainReporter {
 
   print(line: Printable): void {
     this.out.write(`${line.text}\n`);
+  }
+
+  target(): TargetView {
+    return { sink: this.sink, finish: async () => {} };
+  }
+
+  result(_doc: Record<string, unknown>, text: (t: TextOutput) => void): void {
+    text(this);
+  }
+
+  summary(run: RunOutcome): void {
+    for (const l of summaryLines(run)) this.print(l);
+  }
+
+  failure(doc: ErrorDocument, text?: (t: TextOutput) => void): void {
+    text?.(this);
+    this.error(doc.message);
   }
 
   /** `message` is the engine's (it names things from outside): escaped whole, on one line. */

@@ -6,7 +6,7 @@ import type { InstallResult } from '@servicepack/core/install';
 import type { InstallOptions } from '@servicepack/core/install/context';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import type { UninstallOptions } from '@servicepack/core/uninstall/context';
-import type { PackInspection, VerifiedPack } from '@servicepack/core/pack';
+import type { PackInspection, VerifiedPack } from '@servicepack/core/pack-read';
 import type { TrustStore } from '@servicepack/core/trust';
 import { withTransactionLog } from '../txlog.js';
 import type { Outcome, PackCandidate, ViewInputs } from './model.js';
@@ -55,6 +55,8 @@ export interface WizardContext extends ViewInputs {
   candidates?: PackCandidate[];
   /** the root the candidates were judged against */
   candidatesFor?: string;
+  /** the packs' folder typed on the Update step, when the current folder held none */
+  packsDir?: string;
   chosen?: PackCandidate;
   accepted: boolean;
   result?: InstallResult;
@@ -91,17 +93,17 @@ export function coreServices(): WizardServices {
     loadTrust: async (root, trustFiles) =>
       (await import('@servicepack/core/trust')).loadTrustStore({ root, trustFiles: [...trustFiles] }),
     inspect: async (path, trust) =>
-      (await import('@servicepack/core/pack')).inspectPack(path, {
+      (await import('@servicepack/core/pack-read')).inspectPack(path, {
         trustedKeys: trust.keys,
         revokedKeyIds: trust.revoked,
       }),
     open: async (path, trust, allowUnsigned) =>
-      (await import('@servicepack/core/pack')).openPack(path, {
+      (await import('@servicepack/core/pack-read')).openPack(path, {
         trustedKeys: trust.keys,
         revokedKeyIds: trust.revoked,
         ...(allowUnsigned ? { allowUnsigned: true } : {}),
       }),
-    readDocument: async (pack, name) => (await import('@servicepack/core/pack')).readPackDocument(pack, name),
+    readDocument: async (pack, name) => (await import('@servicepack/core/pack-walk')).readPackDocument(pack, name),
     findPacks: async (dir) => {
       const names = await readdir(dir);
       return names

@@ -1,6 +1,8 @@
 import type { Io } from '../io.js';
+import { EXIT } from '../exit.js';
 import { printable } from '../reporters/printable.js';
 import type { Outcome, WizardServices } from './context.js';
+import { packsProblem } from './preflight.js';
 import type { WizardRequest } from './route.js';
 
 /**
@@ -29,6 +31,12 @@ export async function runWizard(request: WizardRequest, io: Io, opts: RunWizardO
       'servicepack: the interactive wizard needs a terminal: run servicepack install -u PACK (see servicepack --help)\n',
     );
     return 2;
+  }
+  // Checked on the normal screen, before ink: a named pack that is not there is a plain usage error.
+  const problem = await packsProblem(request, process.cwd());
+  if (problem !== undefined) {
+    io.err.write(`servicepack: error: ${printable(problem).text}\n`);
+    return EXIT.usage;
   }
   // chalk reads the colour level once, when it is first imported: decide before ink loads it.
   if (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '') process.env['FORCE_COLOR'] = '0';

@@ -1,4 +1,4 @@
-import type { PackInspection, VerifiedPack } from '@servicepack/core/pack';
+import type { PackInspection, VerifiedPack } from '@servicepack/core/pack-read';
 import type { ModifiedPolicy } from '@servicepack/core/plan';
 import type { WizardRequest } from './route.js';
 

@@ -69,6 +69,13 @@ export interface WizardUi {
   leaveRequested(): boolean;
 }
 
+/** The answer that closes a screen reporting the end of the transaction; none for the others. */
+function closeAnswer(name: ScreenName): Answer<AskName> | undefined {
+  if (name === 'finish') return { nav: 'next', value: undefined };
+  if (name === 'error') return { nav: 'next', value: 'close' };
+  return undefined;
+}
+
 /** Thrown out of `ask` when the administrator cancels; the runner turns it into "nothing changed". */
 export class WizardCancelled extends Error {
   override name = 'WizardCancelled';
@@ -97,6 +104,9 @@ export class UiController implements WizardUi {
 
   ask<K extends AskName>(name: K, view: ScreenMap[K]['view']): Promise<Answer<K>> {
     if (this.snap.cancelled) return Promise.reject(new WizardCancelled());
+    // asked to close when done: the screen that says it is done is not waited on
+    const closing = this.snap.leaving ? closeAnswer(name) : undefined;
+    if (closing) return Promise.resolve(closing as Answer<K>);
     return new Promise<Answer<K>>((resolve, reject) => {
       const id = this.nextId++;
       this.pending = { id, reject };
@@ -125,6 +135,11 @@ export class UiController implements WizardUi {
     return this.snap.leaving;
   }
 
+  /** The question on screen `id` is still open (not yet answered). */
+  waiting(id: number): boolean {
+    return this.pending?.id === id;
+  }
+
   /** Cancel before commit: the question on screen (or the next one asked) ends the wizard. */
   cancel(): void {
     if (this.snap.cancelled) return;
@@ -134,8 +149,18 @@ export class UiController implements WizardUi {
     p?.reject(new WizardCancelled());
   }
 
-  /** During the transaction nothing is interrupted: the wizard only leaves once it has ended. */
+  /**
+   * During the transaction nothing is interrupted: the wizard only leaves once it has ended. Asked
+   * when it has just ended (the "y" crossed the last event), the screen that reports the end is
+   * answered "close" at once instead of waiting for a key that was already given.
+   */
   requestLeave(): void {
+    const s = this.snap.screen;
+    const closing = s ? closeAnswer(s.name) : undefined;
+    if (s && closing) {
+      (s.answer as (a: Answer<AskName>) => void)(closing);
+      return;
+    }
     this.set({ ...this.snap, leaving: true });
   }
 

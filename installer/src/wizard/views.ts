@@ -30,6 +30,12 @@ export interface RootView {
   defaultRoot: string;
   /** why the folder is asked for again */
   message?: string;
+  /** the question, when it is not the installation's folder (the packs' folder) */
+  heading?: string;
+  /** the line under the field, with it */
+  help?: string;
+  /** the example an empty field shows */
+  example?: string;
 }
 
 export interface InstallationView {

@@ -13,7 +13,7 @@ test('an error is a screen: title, the message, nothing changed, the exit code â
       'b.tgz: older',
     ]),
   );
-  const r = render(<ErrorScreen view={view} height={18} />);
+  const r = render(<ErrorScreen view={view} />);
   const f = await waitFor(r, 'âœ— No update applies to this installation');
   assert.match(f, /a\.tgz: for alpha/);
   assert.match(f, /Nothing was changed\./);
@@ -28,7 +28,7 @@ test('an offer (recover) and a way back are spelled out', async () => {
     action: 'Recover now',
     canGoBack: true,
   };
-  const r = render(<ErrorScreen view={view} height={18} />);
+  const r = render(<ErrorScreen view={view} />);
   const f = await waitFor(r, 'An interrupted installation was found');
   assert.match(f, /R: Recover now\./);
   assert.match(f, /Esc goes back to the options/);

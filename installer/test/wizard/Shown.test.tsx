@@ -19,7 +19,7 @@ test('a name with a newline, CSI and a bidi override is shown escaped, on its ow
   const view = errorView(new WizardError('E_NOTHING_APPLICABLE', 3, `${NAME}: for alpha`, [`${NAME}: older`]));
   const r = render(
     <>
-      <ErrorScreen view={view} height={18} />
+      <ErrorScreen view={view} />
       <Field label="Pack">{NAME}</Field>
       <Text>
         a nested <Text bold>{NAME}</Text> {7}

@@ -5,8 +5,8 @@ import { render } from 'ink-testing-library';
 import { WizardApp } from '../../src/wizard/components/WizardApp.js';
 import { initialProgress } from '../../src/wizard/progress.js';
 import { type Answer, type AskName, UiController, WizardCancelled } from '../../src/wizard/ui.js';
-import { errorView, WizardError } from '../../src/wizard/views.js';
-import { delay, frame, KEY, press, waitFor } from './helpers.js';
+import { errorView, optionsView, WizardError } from '../../src/wizard/views.js';
+import { delay, frame, KEY, press, request, waitFor } from './helpers.js';
 
 const SIZE = { columns: 80, rows: 24 };
 
@@ -95,6 +95,60 @@ describe('the wizard app: shared keys, dialogs, layout', () => {
     assert.equal(c.leaveRequested(), true);
     assert.equal(c.getSnapshot().cancelled, false);
     r.unmount();
+  });
+
+  test('"Close Setup when done?" disappears when the install ends; y given as it ends closes the finish screen', async () => {
+    const { c, r } = setup();
+    const running = { ...initialProgress('SP6', '/r'), committing: true };
+    c.display('progress', running);
+    await waitFor(r, 'Installing SP6 in /r');
+    await press(r, KEY.esc);
+    await waitFor(r, 'Close Setup when done?');
+    // the install ends while the question is open: the finish screen, and no question over it
+    c.display('progress', { ...running, finished: true });
+    const finish = { headline: 'SP6 was installed in /r.', rows: [], restartRequired: false, exitCode: 0 };
+    const t = track(c.ask('finish', finish));
+    await waitFor(r, 'SP6 was installed in /r.');
+    const f = await waitFor(r, (x) => !x.includes('Close Setup when done?'));
+    assert.match(f, /Enter Close/);
+    assert.equal(t.answer, undefined, 'the finish screen waits for its own key');
+    await press(r, KEY.enter);
+    assert.deepEqual(t.answer, { nav: 'next', value: undefined });
+
+    // the y that crosses the end: the controller closes the finish screen instead of waiting forever
+    const t2 = track(c.ask('finish', finish));
+    c.requestLeave();
+    await delay(0);
+    assert.deepEqual(t2.answer, { nav: 'next', value: undefined });
+    // and one given just before the end closes the screen that reports it as soon as it is asked
+    const c2 = new UiController();
+    c2.display('progress', running);
+    c2.requestLeave();
+    const t3 = track(c2.ask('error', errorView(new WizardError('E_BUSY', 5, 'busy'))));
+    await delay(0);
+    assert.deepEqual(t3.answer, { nav: 'next', value: 'close' });
+    r.unmount();
+  });
+
+  test("a screen that grows by itself (another option's longer help) is never cut without saying so", async () => {
+    const choices = { backup: true, restart: true, modified: 'stop' as const };
+    // at some of these heights the screen fits until the longer help of "Changed files" is shown
+    for (let rows = 20; rows <= 32; rows++) {
+      const c = new UiController();
+      const r = render(<WizardApp controller={c} size={{ columns: 60, rows }} />);
+      void c.ask('options', optionsView({ request: request(), cwd: '/w', choices }, undefined, '/r', '/w/sp6.tgz'));
+      await waitFor(r, 'Options for');
+      await delay(150);
+      await press(r, KEY.down, KEY.down);
+      await waitFor(r, /› Changed files/);
+      await delay(250);
+      const f = frame(r);
+      assert.ok(
+        /Enter installs the update\s+now\./.test(f) || /PgDn more below/.test(f),
+        `at 60×${rows} the last row is shown or the screen says there is more:\n${f}`,
+      );
+      r.unmount();
+    }
   });
 
   test('error screens: Enter closes, Esc goes back when offered, R takes the offer', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Installation } from '@servicepack/core/detect';
 import type { InstallResult } from '@servicepack/core/install';
-import type { PackInspection } from '@servicepack/core/pack';
+import type { PackInspection } from '@servicepack/core/pack-read';
 import { ServicepackError } from '../../../packages/core/src/support/errors.js';
 import { reflowText, wrapText } from '../../src/wizard/components/text.js';
 import type { PackCandidate } from '../../src/wizard/context.js';

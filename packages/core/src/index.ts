@@ -7,7 +7,29 @@ export * from './support/hash.js';
 export * from './rules/level.js';
 export * from './rules/license.js';
 export * from './pack/manifest.js';
-export * from './pack/pack.js';
+export { isSafeRelPath, MAX_REL_PATH, pathFoldKey, unsafePathReason } from './pack/archive-path.js';
+export {
+  DOCUMENT_MAX_BYTES,
+  inspectPack,
+  MAX_DECOMPRESSION_RATIO,
+  type OpenPackOptions,
+  openPack,
+  type PackInspection,
+  parseManifestBytes,
+  readPackSignatures,
+  SIGNATURE_MAX_BYTES,
+  type VerifiedPack,
+} from './pack/open.js';
+export { clampMode, type StagedPayload, stagePayload } from './pack/stage.js';
+export { type PayloadHandlers, readPackDocument, walkPack } from './pack/walk.js';
+export {
+  canonicalManifest,
+  normalizeMode,
+  serializeManifest,
+  signPack,
+  type WritePackOptions,
+  writePack,
+} from './pack/pack-write.js';
 export * from './schema-export.js';
 export * from './installation/state.js';
 export * from './trust/trust.js';

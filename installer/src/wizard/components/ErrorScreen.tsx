@@ -12,8 +12,9 @@ import { color, mark } from './theme.js';
  *   Nothing was changed. Exit code 3 (not applicable).
  * ```
  */
-export function ErrorScreen({ view, height }: { view: ErrorView; height: number }) {
-  const details = view.details.slice(0, Math.max(1, height - 9));
+export function ErrorScreen({ view }: { view: ErrorView }) {
+  // every detail is listed: the screen scrolls (Scroll) rather than drop any
+  const details = view.details;
   return (
     <Box flexDirection="column">
       <Text wrap="wrap">
@@ -28,9 +29,6 @@ export function ErrorScreen({ view, height }: { view: ErrorView; height: number 
             {d}
           </Text>
         ))}
-        {view.details.length > details.length ? (
-          <Text dimColor>{`  … and ${view.details.length - details.length} more`}</Text>
-        ) : null}
         <Text> </Text>
         {view.nothingChanged ? <Text>Nothing was changed.</Text> : null}
         <Text dimColor>

@@ -58,16 +58,22 @@ export function LicenseScreen({ view, width, height, active, onAccept }: License
   const shown = lines.slice(first, first + visible);
   const last = Math.min(lines.length, first + visible);
   return (
-    <Box flexDirection="column">
-      <Box justifyContent="space-between">
-        <Text wrap="truncate-end">
-          License agreement: <Text bold>{view.title}</Text> ({view.document})
-        </Text>
-        <Text dimColor>
-          {lines.length > visible ? `lines ${first + 1}–${last} of ${lines.length}` : `${lines.length} lines`}
-        </Text>
+    // Every row is exactly one terminal row (cut, never wrapped, never shrunk): the box's height is
+    // counted from them, and a row that wrapped would push the text over itself.
+    <Box flexDirection="column" flexShrink={0}>
+      <Box justifyContent="space-between" flexShrink={0}>
+        <Box flexShrink={1}>
+          <Text wrap="truncate-end">
+            License agreement: <Text bold>{view.title}</Text> ({view.document})
+          </Text>
+        </Box>
+        <Box flexShrink={0} marginLeft={1}>
+          <Text dimColor>
+            {lines.length > visible ? `lines ${first + 1}–${last} of ${lines.length}` : `${lines.length} lines`}
+          </Text>
+        </Box>
       </Box>
-      <Box flexDirection="column" borderStyle="single" paddingX={1} height={visible + 2}>
+      <Box flexDirection="column" borderStyle="single" paddingX={1} height={visible + 2} flexShrink={0}>
         {shown.map((l, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: lines are positions in a viewport, not items
           <Text key={i} wrap="truncate-end">
@@ -75,15 +81,23 @@ export function LicenseScreen({ view, width, height, active, onAccept }: License
           </Text>
         ))}
       </Box>
-      <Box justifyContent="space-between">
-        <Text color={accepted ? color.good : undefined} bold={accepted}>
-          {accepted ? '[x]' : '[ ]'} I accept the agreement
-        </Text>
-        {nudge ? (
-          <Text color={color.warn}>Accept with Space to continue, or q to quit</Text>
-        ) : (
-          <Text dimColor>Space accepts · q declines and quits</Text>
-        )}
+      <Box justifyContent="space-between" flexShrink={0}>
+        <Box flexShrink={0} marginRight={1}>
+          <Text color={accepted ? color.good : undefined} bold={accepted}>
+            {accepted ? '[x]' : '[ ]'} I accept the agreement
+          </Text>
+        </Box>
+        <Box flexShrink={1}>
+          {nudge ? (
+            <Text color={color.warn} wrap="truncate-end">
+              Accept with Space to continue, or q to quit
+            </Text>
+          ) : (
+            <Text dimColor wrap="truncate-end">
+              Space accepts · q declines and quits
+            </Text>
+          )}
+        </Box>
       </Box>
     </Box>
   );

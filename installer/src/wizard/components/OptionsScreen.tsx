@@ -62,19 +62,23 @@ export function OptionsScreen({ view, active, onConfirm }: OptionsScreenProps) {
             {view.heading}
           </Text>
         </Box>
-        <Box width={FLAG_WIDTH} flexShrink={0}>
+        <Box width={FLAG_WIDTH} flexShrink={0} marginLeft={1}>
           <Text dimColor>command line</Text>
         </Box>
       </Box>
       <Text> </Text>
       {view.rows.map((row, i) => (
         <Box key={row.key}>
-          <Box flexGrow={1}>
-            <Text color={focus === i ? color.accent : undefined} wrap="truncate-end">
-              {focus === i ? mark.pointer : ' '} {rowText(row, choices, view.policies)}
+          <Box width={2} flexShrink={0}>
+            <Text color={focus === i ? color.accent : undefined}>{focus === i ? mark.pointer : ' '}</Text>
+          </Box>
+          <Box flexGrow={1} flexShrink={1}>
+            {/* wrapped, never cut: a narrow terminal must still show every choice (keep, too) */}
+            <Text color={focus === i ? color.accent : undefined} wrap="wrap">
+              {rowText(row, choices, view.policies)}
             </Text>
           </Box>
-          <Box width={FLAG_WIDTH} flexShrink={0}>
+          <Box width={FLAG_WIDTH} flexShrink={0} marginLeft={1}>
             <Text dimColor>{row.flag}</Text>
           </Box>
         </Box>

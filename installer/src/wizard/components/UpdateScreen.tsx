@@ -8,7 +8,6 @@ import { useLatestState } from './use-latest-state.js';
 
 export interface UpdateScreenProps {
   view: UpdateView;
-  height: number;
   active: boolean;
   onChoose: (path: string) => void;
 }
@@ -25,7 +24,7 @@ export interface UpdateScreenProps {
  *   inetsrv-4.0-sp6-alpha.tgz: … is for alpha; this installation is x86 …
  * ```
  */
-export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenProps) {
+export function UpdateScreen({ view, active, onChoose }: UpdateScreenProps) {
   const [index, getIndex, setIndex] = useLatestState(() =>
     Math.max(
       0,
@@ -43,26 +42,26 @@ export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenPro
     { isActive: active },
   );
   const pack = view.offered[index];
-  // Rows: the heading, the list, a blank, the title, size, signer, restart; then the refused packs
-  // (a heading and about two rows each) and the fixes in what is left, at least three rows.
-  const fixed = 6 + count;
-  const refused = view.refused.slice(0, Math.max(0, Math.floor((height - fixed - 3 - 3) / 2)));
-  const refusedRows = refused.length > 0 ? 2 + refused.length * 2 + (view.refused.length > refused.length ? 1 : 0) : 0;
-  const fixRoom = Math.max(1, height - fixed - refusedRows);
-  const fixes = pack ? (pack.fixes.length > fixRoom ? pack.fixes.slice(0, fixRoom - 1) : pack.fixes) : [];
+  // every fix and every refused pack is listed: the screen scrolls (Scroll) rather than drop rows
+  const fixes = pack?.fixes ?? [];
+  const refused = view.refused;
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end">
+      <Text wrap="wrap">
         Installed: <Text bold>{view.installation}</Text>. Choose the update to install:
       </Text>
       {view.offered.map((p, i) => (
         <Box key={p.path} justifyContent="space-between">
-          <Text wrap="truncate-end" color={i === index ? color.accent : undefined}>
-            {i === index ? mark.pointer : ' '} {i === index ? '(•)' : '( )'} {p.title}
-          </Text>
-          <Text dimColor>
-            {p.level} · {p.size}
-          </Text>
+          <Box flexShrink={1}>
+            <Text wrap="truncate-end" color={i === index ? color.accent : undefined}>
+              {i === index ? mark.pointer : ' '} {i === index ? '(•)' : '( )'} {p.title}
+            </Text>
+          </Box>
+          <Box flexShrink={0} marginLeft={1}>
+            <Text dimColor>
+              {p.level} · {p.size}
+            </Text>
+          </Box>
         </Box>
       ))}
       {pack ? (
@@ -77,19 +76,18 @@ export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenPro
               </Field>
             ) : null}
             {fixes.map((f, i) => (
-              // one row per fix, cut at the edge: the row budget above counts on it
               <Box key={f.id}>
                 <Box width={12} flexShrink={0}>
                   <Text dimColor>{i === 0 ? 'Fixes' : ''}</Text>
                 </Box>
-                <Text wrap="truncate-end">
-                  <Text bold>{f.id.padEnd(9)}</Text> {f.title}
-                </Text>
+                <Box width={10} flexShrink={0}>
+                  <Text bold>{f.id}</Text>
+                </Box>
+                <Box flexGrow={1} flexShrink={1}>
+                  <Text wrap="wrap">{f.title}</Text>
+                </Box>
               </Box>
             ))}
-            {pack.fixes.length > fixes.length ? (
-              <Text dimColor>{`            … and ${pack.fixes.length - fixes.length} more`}</Text>
-            ) : null}
             <Field label="Size" width={12}>
               {pack.size} pack; {pack.payload}
             </Field>
@@ -117,9 +115,6 @@ export function UpdateScreen({ view, height, active, onChoose }: UpdateScreenPro
               </Text>
             </Box>
           ))}
-          {view.refused.length > refused.length ? (
-            <Text dimColor>{`  … and ${view.refused.length - refused.length} more`}</Text>
-          ) : null}
         </Box>
       ) : null}
     </Box>

@@ -16,6 +16,7 @@ type Ctx = Pick<
   | 'installation'
   | 'candidates'
   | 'candidatesFor'
+  | 'packsDir'
   | 'chosen'
   | 'accepted'
   | 'eula'
@@ -74,7 +75,7 @@ export function sortCandidates(cs: PackCandidate[]): PackCandidate[] {
 async function packPaths(ctx: Ctx): Promise<{ paths: string[]; where: string }> {
   if (ctx.request.packs.length > 0)
     return { paths: ctx.request.packs.map((p) => resolve(ctx.cwd, p)), where: 'the command line' };
-  const dir = resolve(ctx.cwd, ctx.request.packsDir ?? '.');
+  const dir = resolve(ctx.cwd, ctx.packsDir ?? ctx.request.packsDir ?? '.');
   try {
     return { paths: await ctx.services.findPacks(dir), where: dir };
   } catch (e) {
@@ -92,7 +93,27 @@ export async function update(ctx: Ctx): Promise<StepResult> {
   const root = ctx.root!;
   if (!ctx.candidates || ctx.candidatesFor !== root) {
     ctx.ui.display('working', { message: 'Reading the update packs…' });
-    const { paths, where } = await packPaths(ctx);
+    let { paths, where } = await packPaths(ctx);
+    // Nobody named the current folder: an empty one is a question (where are the packs?), not the end.
+    while (paths.length === 0 && ctx.request.packs.length === 0 && ctx.request.packsDir === undefined) {
+      const a = await ctx.ui.ask('root', {
+        heading: 'Where are the update packs?',
+        message: `No update packs (*.tgz) in ${where}.`,
+        defaultRoot: '',
+        example: '/srv/updates',
+        help: 'The folder that holds the service packs and hotfixes (*.tgz). Tab completes a folder name. Next time, pass it with --packs DIR.',
+      });
+      if (a.nav === 'back') return 'back';
+      if (a.value.trim() === '') continue;
+      ctx.packsDir = resolve(ctx.cwd, a.value.trim());
+      ctx.ui.display('working', { message: 'Reading the update packs…' });
+      try {
+        ({ paths, where } = await packPaths(ctx));
+      } catch (e) {
+        if (!(e instanceof WizardError)) throw e;
+        ({ paths, where } = { paths: [], where: ctx.packsDir });
+      }
+    }
     if (paths.length === 0) {
       throw new WizardError(
         'E_NO_PACKS',

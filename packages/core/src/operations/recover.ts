@@ -12,6 +12,13 @@ import {
   setPhase,
 } from '../transaction/journal.js';
 import { checkMovedOut, finishForward, revertSteps } from '../transaction/journal-apply.js';
+import {
+  PHASE_TABLE,
+  PHASES,
+  type Phase,
+  type RecoverSettlement,
+  recordedPhaseRow,
+} from '../transaction/journal-rules.js';
 import { type Level, levelName } from '../rules/level.js';
 import { isAlive, serviceStatus, startService } from '../installation/service.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from '../installation/names.js';
@@ -21,6 +28,7 @@ import { readState, writeState } from '../installation/state-store.js';
 import type { JournaledContext } from '../transaction/journaled-steps.js';
 import {
   acquireLock,
+  assertNoOpenTransaction,
   checkpoint,
   type LockHandle,
   releaseLock,
@@ -170,9 +178,17 @@ async function cleanLeftovers(root: string): Promise<string[]> {
   return cleaned;
 }
 
+/** What a settlement leaves: the phase the journal is in afterwards, and the service's state once it is closed. */
+interface Settled {
+  journal: Journal;
+  phase: Phase;
+  service?: { restartRequired: boolean; restartMessage?: string };
+}
+
 /**
  * Settles whatever an earlier run left: the caller holds the lock. Used by `recover` and as the
- * first step of install and uninstall.
+ * first step of install and uninstall. What is done is the phase table's (journal-rules.ts)
+ * `onRecover` for the journal's phase, again for each phase it moves to, until it is closed.
  */
 export async function settleOpenTransaction(root: string, ctx: StepContext): Promise<SettleResult> {
   const found = await readJournal(root);
@@ -180,54 +196,24 @@ export async function settleOpenTransaction(root: string, ctx: StepContext): Pro
   // The journal names paths inside the root, but a link on the way to one (a staging folder
   // swapped for a link, say) would make the undo move files in from, or out to, anywhere.
   checkNoLinkOnTheWay(root, journalPaths(found));
-  let j = found;
-  const packs = j.packs.map((p) => p.id);
-  const forward = j.phase === 'committed';
+  const first = recordedPhaseRow(found.phase).onRecover;
+  const packs = found.packs.map((p) => p.id);
+  const forward = first.action === 'roll-forward';
   ctx.sink({
     type: 'info',
-    message: `${forward ? 'finishing' : 'rolling back'} the interrupted ${j.action} of ${packs.join(', ')} (transaction ${j.id}, pid ${j.pid}, ${j.phase === 'rolled-back' ? 'already rolled back' : j.phase})`,
+    message: `${forward ? 'finishing' : 'rolling back'} the interrupted ${found.action} of ${packs.join(', ')} (transaction ${found.id}, pid ${found.pid}, ${found.phase === 'rolled-back' ? 'already rolled back' : found.phase})`,
   });
-  let service: { restartRequired: boolean; restartMessage?: string };
-  if (forward) {
-    // nothing is recorded or removed before the disk is known to hold what the journal says
-    await checkMovedOut(root, j);
-    await recordRollForward(root, j);
-    await checkpoint(ctx, 'recover:recorded', { step: 'recover' });
-    await finishForward(root, j);
-    await removeStaging(root, j);
-    await checkpoint(ctx, 'recover:cleaned', { step: 'recover' });
-    service = await settleService(root, j, true, ctx.sink);
-  } else {
-    if (j.phase === 'committing') {
-      const total = j.steps.length;
-      let done = 0;
-      // a step whose files are not what the journal says stops it with E_NEEDS_RECOVER (exit 6)
-      const failures = await revertSteps(root, j, async (_s, i) => {
-        await checkpoint(ctx, 'recover:step', { step: 'recover', index: i });
-        ctx.sink({ type: 'progress', step: 'recover', files: done++, totalFiles: total, bytes: 0, totalBytes: 0 });
-      });
-      if (failures.length > 0) {
-        throw new ServicepackError(
-          'E_FAILED',
-          `could not roll back the interrupted ${j.action} of ${packs.join(', ')}: ${failures.join('; ')}: the journal is kept; fix the cause (permissions, disk) and run servicepack recover --root ${root} again`,
-          { failures, transactionId: j.id },
-        );
-      }
-      await checkpoint(ctx, 'recover:reverted', { step: 'recover' });
-      j = await setPhase(root, j, 'rolled-back');
-      await checkpoint(ctx, 'recover:rolled-back', { step: 'recover' });
-    }
-    await removeStaging(root, j);
-    await checkpoint(ctx, 'recover:cleaned', { step: 'recover' });
-    await recordRollback(root, j, ctx.sink);
-    await checkpoint(ctx, 'recover:recorded', { step: 'recover' });
-    service = await settleService(root, j, false, ctx.sink);
-  }
-  await closeJournal(root);
-  const first = j.packs[0];
+  let settled: Settled = { journal: found, phase: found.phase };
+  // bounded: every settlement moves the journal on along the table, which has no cycle
+  for (let n = 0; settled.phase !== 'closed' && n < PHASES.length; n++)
+    settled = await settleByTable(root, settled, PHASE_TABLE[settled.phase].onRecover, ctx);
+  if (settled.phase !== 'closed' || settled.service === undefined)
+    throw new Error(`internal: recovery of ${found.id} ended in phase ${settled.phase}`);
+  const j = settled.journal;
+  const head = j.packs[0];
   const last = j.packs[j.packs.length - 1];
-  const level = (forward ? last?.toLevel : first?.fromLevel) ?? j.service.before.level;
-  const hotfixes = (forward ? last?.toHotfixes : first?.fromHotfixes) ?? j.service.before.hotfixes;
+  const level = (forward ? last?.toLevel : head?.fromLevel) ?? j.service.before.level;
+  const hotfixes = (forward ? last?.toHotfixes : head?.fromHotfixes) ?? j.service.before.hotfixes;
   return {
     cleaned: [],
     outcome: {
@@ -239,9 +225,63 @@ export async function settleOpenTransaction(root: string, ctx: StepContext): Pro
       level,
       hotfixes,
       levelName: levelName(level, hotfixes),
-      ...service,
+      ...settled.service,
     },
   };
+}
+
+async function settleByTable(
+  root: string,
+  { journal: j, phase }: Settled,
+  how: RecoverSettlement,
+  ctx: StepContext,
+): Promise<Settled> {
+  switch (how.action) {
+    case 'roll-forward': {
+      // nothing is recorded or removed before the disk is known to hold what the journal says
+      if (how.check === 'moved-out') await checkMovedOut(root, j);
+      await recordRollForward(root, j);
+      await checkpoint(ctx, 'recover:recorded', { step: 'recover' });
+      await finishForward(root, j);
+      await removeStaging(root, j);
+      await checkpoint(ctx, 'recover:cleaned', { step: 'recover' });
+      const service = await settleService(root, j, true, ctx.sink);
+      await closeJournal(root, j, ctx.hooks.phase);
+      return { journal: j, phase: 'closed', service };
+    }
+    case 'roll-back': {
+      const total = j.steps.length;
+      let done = 0;
+      // each step's files are checked first (the table's `hashes`): one that is not what the
+      // journal says stops it with E_NEEDS_RECOVER (exit 6)
+      const failures = await revertSteps(root, j, async (_s, i) => {
+        await checkpoint(ctx, 'recover:step', { step: 'recover', index: i });
+        ctx.sink({ type: 'progress', step: 'recover', files: done++, totalFiles: total, bytes: 0, totalBytes: 0 });
+      });
+      if (failures.length > 0) {
+        throw new ServicepackError(
+          'E_FAILED',
+          `could not roll back the interrupted ${j.action} of ${j.packs.map((p) => p.id).join(', ')}: ${failures.join('; ')}: the journal is kept; fix the cause (permissions, disk) and run servicepack recover --root ${root} again`,
+          { failures, transactionId: j.id },
+        );
+      }
+      await checkpoint(ctx, 'recover:reverted', { step: 'recover' });
+      const rolledBack = await setPhase(root, j, 'rolled-back', ctx.hooks.phase);
+      await checkpoint(ctx, 'recover:rolled-back', { step: 'recover' });
+      return { journal: rolledBack, phase: rolledBack.phase };
+    }
+    case 'finish-rollback': {
+      await removeStaging(root, j);
+      await checkpoint(ctx, 'recover:cleaned', { step: 'recover' });
+      await recordRollback(root, j, ctx.sink);
+      await checkpoint(ctx, 'recover:recorded', { step: 'recover' });
+      const service = await settleService(root, j, false, ctx.sink);
+      await closeJournal(root, j, ctx.hooks.phase);
+      return { journal: j, phase: 'closed', service };
+    }
+    case 'clean-leftovers':
+      throw new Error(`internal: a journal in phase ${phase} to clean up as leftovers`);
+  }
 }
 
 export interface RecoverOptions {
@@ -299,6 +339,15 @@ export async function recoverInstallation(opts: RecoverOptions): Promise<Recover
     if (lock) await releaseLock(lock).catch(() => {});
   }
 }
+
+/** --dry-run changes nothing, not even by recovering: an open journal is reported (exit 6) instead. */
+export const dryRecoverStep: StepDef<Pick<JournaledContext, 'root'>> = {
+  name: 'recover',
+  run: async (ctx) => {
+    await assertNoOpenTransaction(ctx.root);
+    return 'skipped';
+  },
+};
 
 /** Whatever an earlier run left is settled before anything else is looked at (docs/transactions.md §2, "recover"). */
 export const recoverStep: StepDef<JournaledContext> = {

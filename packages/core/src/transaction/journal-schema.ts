@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BuildInfoSchema } from '../installation/buildinfo.js';
-import { journalPathProblem } from './journal-path.js';
+import { JOURNAL_PHASES, journalPathProblem } from './journal-rules.js';
 import { StateSchema } from '../installation/state.js';
 
 /**
@@ -44,7 +44,7 @@ export const JournalOpSchema = z.strictObject({
 });
 export type JournalOp = z.infer<typeof JournalOpSchema>;
 
-export const JournalPhaseSchema = z.enum(['committing', 'committed', 'rolled-back']);
+export const JournalPhaseSchema = z.enum(JOURNAL_PHASES);
 export type JournalPhase = z.infer<typeof JournalPhaseSchema>;
 
 export const JournalSchema = z.strictObject({

@@ -2,7 +2,7 @@ import { rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { errnoCode, fsyncDir, writeFileAtomic } from '../support/fsutil.js';
-import { journalPathProblem } from './journal-path.js';
+import { checkTransition, journalPathProblem, type Phase, type PhaseObserver } from './journal-rules.js';
 import { JOURNAL_FILE } from '../installation/names.js';
 import { checkedState } from '../installation/record-check.js';
 import { readRecordIfPresent } from '../installation/servicepack-dir.js';
@@ -117,11 +117,18 @@ export function checkSteps(steps: readonly JournalStep[]): void {
 // Phase changes and writing the journal
 
 /**
- * Moves the journal to `phase`. The prepared copy is renamed over journal.json (no disk space
- * needed, atomic); when it is gone (it was used, or recovery runs on a journal whose staging was
- * lost) the journal is rewritten instead.
+ * Moves the journal to `phase`, a move the phase table allows (journal-rules.ts). The prepared copy
+ * is renamed over journal.json (no disk space needed, atomic); when it is gone (it was used, or
+ * recovery runs on a journal whose staging was lost) the journal is rewritten instead.
  */
-export async function setPhase(root: string, journal: Journal, phase: JournalPhase): Promise<Journal> {
+export async function setPhase(
+  root: string,
+  journal: Journal,
+  phase: JournalPhase,
+  observe?: PhaseObserver,
+): Promise<Journal> {
+  checkTransition(journal.phase, phase);
+  const moved = () => observe?.({ id: journal.id, from: journal.phase, to: phase });
   const next: Journal = { ...journal, phase };
   const prepared =
     phase === 'committed'
@@ -134,12 +141,14 @@ export async function setPhase(root: string, journal: Journal, phase: JournalPha
     try {
       await rename(at(root, prepared), target);
       await fsyncDir(dirname(target));
+      await moved();
       return next;
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw e;
     }
   }
   await writeFileAtomic(target, serializeJournal(next));
+  await moved();
   return next;
 }
 
@@ -205,9 +214,11 @@ export async function writePrepared(root: string, journal: Journal): Promise<voi
   for (const r of written) if (r.status === 'rejected') throw r.reason;
 }
 
-/** `journal` must have passed checkBuiltJournal, as for writePrepared. */
-export async function writeJournal(root: string, journal: Journal): Promise<void> {
+/** `journal` must have passed checkBuiltJournal, as for writePrepared; it opens the transaction. */
+export async function writeJournal(root: string, journal: Journal, observe?: PhaseObserver): Promise<void> {
+  checkTransition('none', journal.phase);
   await writeFileAtomic(journalPath(root), serializeJournal(journal));
+  await observe?.({ id: journal.id, from: 'none', to: journal.phase });
 }
 
 /** Removes this transaction's staging folder, and staging/ itself once empty. */
@@ -216,11 +227,18 @@ export async function removeStaging(root: string, journal: Pick<Journal, 'stagin
   await rmdir(dirname(at(root, journal.staging))).catch(() => {});
 }
 
-export async function closeJournal(root: string): Promise<void> {
+/** Removes journal.json: the move of `journal` from its phase to `closed`. */
+export async function closeJournal(
+  root: string,
+  journal: { readonly id: string; readonly phase: Phase },
+  observe?: PhaseObserver,
+): Promise<void> {
+  checkTransition(journal.phase, 'closed');
   try {
     await unlink(journalPath(root));
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
   }
   await fsyncDir(join(root, SERVICEPACK_DIR));
+  await observe?.({ id: journal.id, from: journal.phase, to: 'closed' });
 }

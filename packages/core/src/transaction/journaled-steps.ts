@@ -13,13 +13,14 @@ import {
   writeJournal,
   writePrepared,
 } from './journal.js';
+import type { Phase } from './journal-rules.js';
 import { applySteps, finishForward, flushPhasesToDisk } from './journal-apply.js';
 import { serviceStatus, startService, stopService } from '../installation/service.js';
 import { BACKUP_DIR, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from '../installation/names.js';
 import type { State } from '../installation/state.js';
 import { checkOneFileSystem, isRealFolder, notFollowed, PRIVATE_DIR_MODE } from '../installation/servicepack-dir.js';
 import { statePath, writeState } from '../installation/state-store.js';
-import { checkpoint, type LockHandle, type StepContext, type StepDef } from './transaction.js';
+import { checkpoint, type LockHandle, runStep, type StepContext, type StepDef } from './transaction.js';
 
 /**
  * The journaled half of every change, shared by install and uninstall (docs/transactions.md §2):
@@ -34,16 +35,18 @@ export interface JournaledContext extends StepContext {
   readonly txid: string;
   /** this transaction's staging folder (absolute) */
   readonly stagingRoot: string;
-  /** built by the command's plan/stage steps; written by the journal step */
-  draft?: Journal;
+  /** written by the journal step (from the draft the command's stage step built), moved on by each phase change */
   journal?: Journal;
   lock?: LockHandle;
   stopTimeoutMs?: number;
   service: { wasRunning: boolean; stopped: boolean; restarted: boolean; pid?: number };
   restartRequired: boolean;
   restartMessage?: string;
-  /** the journal says committed: from here on the change is only ever finished, never undone */
-  committed: boolean;
+  /**
+   * where the transaction is in the phase table (journal-rules.ts), as the journal on disk says:
+   * settleFailure decides from it (from committed on, the change is only ever finished, never undone)
+   */
+  phase: Phase;
   recorded: boolean;
 }
 
@@ -142,7 +145,10 @@ export async function missingParents(root: string, rel: string, known: Map<strin
  * `.servicepack/` the commit moves into are on the installation's file system; the journal step
  * checks the product's folders once the plan names them. Before anything is extracted.
  */
-export async function createStaging(ctx: JournaledContext, made: Set<string>): Promise<void> {
+export async function createStaging(
+  ctx: Pick<JournaledContext, 'root' | 'stagingRoot'>,
+  made: Set<string>,
+): Promise<void> {
   await makeDirs(ctx.stagingRoot, made, PRIVATE_DIR_MODE);
   const rel = relTo(ctx.root, ctx.stagingRoot);
   if (!isRealFolder(ctx.root, rel))
@@ -174,10 +180,13 @@ function renameFolders(j: Journal): string[] {
   return [...dirs];
 }
 
-const journalStep: StepDef<JournaledContext> = {
+/** The context once the journal is written: what the steps after the journal step read. */
+type Open = JournaledContext & { journal: Journal };
+
+const journalStep: StepDef<JournaledContext & { readonly draft: Journal }, { journal: Journal }> = {
   name: 'journal',
   run: async (ctx) => {
-    const draft = ctx.draft!;
+    const draft = ctx.draft;
     // What recovery must restore includes the service: its state is read right before the
     // journal is written, and the journal says whether this transaction stops it.
     const status = await serviceStatus(ctx.root, draft.service.before);
@@ -203,15 +212,17 @@ const journalStep: StepDef<JournaledContext> = {
     checkOneFileSystem(ctx.root, renameFolders(journal));
     await writePrepared(ctx.root, journal);
     await checkpoint(ctx, 'journal:prepared', { step: 'journal' });
-    await writeJournal(ctx.root, journal);
+    await writeJournal(ctx.root, journal, ctx.hooks.phase);
     ctx.journal = journal;
+    ctx.phase = journal.phase;
+    return { journal };
   },
 };
 
-const stopServiceStep: StepDef<JournaledContext> = {
+const stopServiceStep: StepDef<Open> = {
   name: 'stop-service',
   run: async (ctx) => {
-    const j = ctx.journal!;
+    const j = ctx.journal;
     if (!j.service.stop) return 'skipped';
     // Also with --no-restart: files are never replaced under a running server (it could load a
     // mix of old and new modules); -z only means it is not started again afterwards.
@@ -225,10 +236,10 @@ const stopServiceStep: StepDef<JournaledContext> = {
   },
 };
 
-const commitStep: StepDef<JournaledContext> = {
+const commitStep: StepDef<Open> = {
   name: 'commit',
   run: async (ctx) => {
-    const j = ctx.journal!;
+    const j = ctx.journal;
     const totalFiles = j.ops.length;
     const totalBytes = j.ops.reduce((n, o) => n + (o.after?.size ?? 0), 0);
     let files = 0;
@@ -236,7 +247,8 @@ const commitStep: StepDef<JournaledContext> = {
     const started = new Set<number>();
     const phases = await applySteps(ctx.root, j.steps, async (s, i) => {
       if (s.op === undefined) return checkpoint(ctx, 'commit:prepare', { step: 'commit', index: i });
-      const op = j.ops[s.op]!;
+      const op = j.ops[s.op];
+      if (op === undefined) throw new Error(`internal: the journal step ${i} names no file operation`);
       const info = { step: 'commit' as const, packId: op.pack, path: op.path, index: s.op };
       if (!started.has(s.op)) {
         started.add(s.op);
@@ -266,22 +278,22 @@ export async function installState(root: string, j: Journal, extra: State['histo
   await writeState(root, { ...j.state.after, history: [...j.state.after.history, ...extra] });
 }
 
-const recordStep: StepDef<JournaledContext> = {
+const recordStep: StepDef<Open> = {
   name: 'record',
   run: async (ctx) => {
-    ctx.journal = await setPhase(ctx.root, ctx.journal!, 'committed');
-    ctx.committed = true;
+    ctx.journal = await setPhase(ctx.root, ctx.journal, 'committed', ctx.hooks.phase);
+    ctx.phase = ctx.journal.phase;
     await checkpoint(ctx, 'record:committed', { step: 'record' });
     await installState(ctx.root, ctx.journal);
     ctx.recorded = true;
   },
 };
 
-const restartStep: StepDef<JournaledContext> = {
+const restartStep: StepDef<Open> = {
   name: 'restart',
   run: async (ctx) => {
     if (!ctx.service.stopped) return 'skipped';
-    const j = ctx.journal!;
+    const j = ctx.journal;
     const bi = j.service.after;
     if (j.service.restart === 'never') {
       ctx.restartRequired = true;
@@ -300,10 +312,10 @@ const restartStep: StepDef<JournaledContext> = {
   },
 };
 
-const cleanupStep: StepDef<JournaledContext> = {
+const cleanupStep: StepDef<Open> = {
   name: 'cleanup',
   run: async (ctx) => {
-    const j = ctx.journal!;
+    const j = ctx.journal;
     await finishForward(ctx.root, j);
     // Staging holds what the change threw away after an uninstall (the update's files) or an
     // install without backup (the replaced originals): that can be hundreds of MiB, deleted in the
@@ -312,20 +324,17 @@ const cleanupStep: StepDef<JournaledContext> = {
     const discards = j.action === 'uninstall' || j.packs.some((p) => p.backup === undefined);
     if (!discards || !moveToGarbage(ctx.root, j.staging)) await removeStaging(ctx.root, j);
     await checkpoint(ctx, 'cleanup:staging', { step: 'cleanup' });
-    await closeJournal(ctx.root);
+    await closeJournal(ctx.root, j, ctx.hooks.phase);
+    ctx.phase = 'closed';
     await disposeGarbage(ctx.root);
   },
 };
 
 /** journal → stop-service → commit → record → restart → cleanup: the same for every change to an installation. */
-export const JOURNALED_STEPS: readonly StepDef<JournaledContext>[] = [
-  journalStep,
-  stopServiceStep,
-  commitStep,
-  recordStep,
-  restartStep,
-  cleanupStep,
-];
+export async function runJournaledSteps(ctx: JournaledContext & { readonly draft: Journal }): Promise<void> {
+  const open = await runStep(ctx, journalStep);
+  for (const step of [stopServiceStep, commitStep, recordStep, restartStep, cleanupStep]) await runStep(open, step);
+}
 
 export async function stagingLeftovers(root: string): Promise<string[]> {
   const dir = join(root, SERVICEPACK_DIR, STAGING_DIR);

@@ -2,8 +2,9 @@ import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { errnoCode } from '../support/fsutil.js';
-import { closeJournal, removeStaging, setPhase } from './journal.js';
-import { finishForward, revertSteps } from './journal-apply.js';
+import { closeJournal, type Journal, removeStaging, setPhase } from './journal.js';
+import { type FailureSettlement, PHASE_TABLE } from './journal-rules.js';
+import { checkMovedOut, finishForward, revertSteps } from './journal-apply.js';
 import { startService } from '../installation/service.js';
 import { installState, type JournaledContext } from './journaled-steps.js';
 import { checkpoint } from './transaction.js';
@@ -14,67 +15,86 @@ import { checkpoint } from './transaction.js';
  */
 
 /**
- * What a failure leaves behind, in-process. Before the journal exists: only staging, removed.
- * Before the commit point: the steps are undone from the journal (the same idempotent undo that
- * recovery uses), the journal is closed, the service started again. After the commit point the
- * change is finished instead (never half undone), and the caller reports success with a warning.
- * Returns the error to throw, or undefined when the change went through.
+ * What a failure leaves behind, in-process, as the phase table says for the phase the transaction
+ * is in (journal-rules.ts, docs/transactions.md §4). Before the journal exists: only staging,
+ * removed. Before the commit point: the steps are undone from the journal (the same idempotent
+ * undo that recovery uses), the journal is closed, the service started again. After the commit
+ * point the change is finished instead (never half undone), and the caller reports success with a
+ * warning. Returns the error to throw, or undefined when the change went through.
  */
 export async function settleFailure(ctx: JournaledContext, error: unknown): Promise<unknown> {
-  const j = ctx.journal;
-  if (j && ctx.committed) {
-    ctx.sink({
-      type: 'warning',
-      code: 'W_AFTER_COMMIT',
-      message: error instanceof Error ? error.message : String(error),
-    });
-    try {
-      if (!ctx.recorded) {
-        await installState(ctx.root, j);
-        ctx.recorded = true;
-      }
-      await finishForward(ctx.root, j);
-      await removeStaging(ctx.root, j);
-      await closeJournal(ctx.root);
-    } catch (e) {
-      return new ServicepackError(
-        'E_NEEDS_RECOVER',
-        `the change is committed but could not be finished (${(e as Error).message}): run servicepack recover --root ${ctx.root}`,
-        {},
-        { cause: e },
-      );
-    }
-    if (ctx.service.stopped && !ctx.service.restarted && !ctx.restartRequired) {
-      ctx.restartRequired = true;
-      ctx.restartMessage = `the change is made but ${j.service.after.product} was not started again: start it with bin/inetsrv start`;
-    }
-    return undefined;
+  return settle(ctx, error, PHASE_TABLE[ctx.phase].onFailure);
+}
+
+function settle(ctx: JournaledContext, error: unknown, how: FailureSettlement): Promise<unknown> {
+  switch (how.action) {
+    case 'discard':
+      return discard(ctx, error);
+    case 'roll-back':
+      return rollBack(ctx, error);
+    case 'finish-rollback':
+      return finishRollback(ctx, error);
+    case 'roll-forward':
+      return rollForward(ctx, error, how.check);
+    case 'done':
+      ctx.sink({ type: 'warning', code: 'W_AFTER_COMMIT', message: message(error) });
+      return Promise.resolve(undefined);
   }
-  let failures: string[] = [];
-  if (j) {
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The journal a phase past `none` has: the journal step sets both together. */
+function openJournal(ctx: JournaledContext): Journal {
+  if (ctx.journal === undefined) throw new Error(`internal: phase ${ctx.phase} without a journal`);
+  return ctx.journal;
+}
+
+async function discard(ctx: JournaledContext, error: unknown): Promise<unknown> {
+  await rm(ctx.stagingRoot, { recursive: true, force: true }).catch(() => {});
+  await rmdir(dirname(ctx.stagingRoot)).catch(() => {});
+  return failureAfterRollback(ctx, error, []);
+}
+
+async function rollBack(ctx: JournaledContext, error: unknown): Promise<unknown> {
+  const j = openJournal(ctx);
+  let failures: string[];
+  try {
+    // every step is hash-checked before it is undone (the table's check): revertSteps does it
+    failures = await revertSteps(ctx.root, j, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
+  } catch (e) {
+    // Anything that stops the undo itself (the final flush of the folders, say) leaves the
+    // journal open and the tree part-way: that is exit 6 (recover), never "rolled back".
+    failures = [`undoing the change: ${(e as Error).message}`];
+  }
+  if (failures.length === 0) {
     try {
-      failures = await revertSteps(ctx.root, j, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
+      ctx.journal = await setPhase(ctx.root, j, 'rolled-back', ctx.hooks.phase);
+      ctx.phase = ctx.journal.phase;
     } catch (e) {
-      // Anything that stops the undo itself (the final flush of the folders, say) leaves the
-      // journal open and the tree part-way: that is exit 6 (recover), never "rolled back".
-      failures = [`undoing the change: ${(e as Error).message}`];
+      failures.push(`closing the journal: ${(e as Error).message}`);
     }
-    if (failures.length === 0) {
-      try {
-        await setPhase(ctx.root, j, 'rolled-back');
-        await removeStaging(ctx.root, j);
-        await closeJournal(ctx.root);
-      } catch (e) {
-        failures.push(`closing the journal: ${(e as Error).message}`);
-      }
-    }
-  } else {
-    await rm(ctx.stagingRoot, { recursive: true, force: true }).catch(() => {});
-    await rmdir(dirname(ctx.stagingRoot)).catch(() => {});
+  }
+  if (failures.length > 0) return failureAfterRollback(ctx, error, failures);
+  // rolled back: from here on the table's row for the new phase decides
+  return settle(ctx, error, PHASE_TABLE[ctx.phase].onFailure);
+}
+
+async function finishRollback(ctx: JournaledContext, error: unknown): Promise<unknown> {
+  const j = openJournal(ctx);
+  const failures: string[] = [];
+  try {
+    await removeStaging(ctx.root, j);
+    await closeJournal(ctx.root, j, ctx.hooks.phase);
+    ctx.phase = 'closed';
+  } catch (e) {
+    failures.push(`closing the journal: ${(e as Error).message}`);
   }
   if (ctx.service.stopped && failures.length === 0) {
-    const bi = j!.service.before;
-    const started = await startService(ctx.root, bi).catch((e: unknown) => ({ started: false, message: String(e) }));
+    const started = await startService(ctx.root, j.service.before).catch((e: unknown) => ({
+      started: false,
+      message: String(e),
+    }));
     if (!started.started)
       ctx.sink({
         type: 'warning',
@@ -82,11 +102,44 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
         message: `the previous version was restored but could not be started again: start it with bin/inetsrv start`,
       });
   }
+  return failureAfterRollback(ctx, error, failures);
+}
+
+async function rollForward(ctx: JournaledContext, error: unknown, check: 'none' | 'moved-out'): Promise<unknown> {
+  const j = openJournal(ctx);
+  ctx.sink({ type: 'warning', code: 'W_AFTER_COMMIT', message: message(error) });
+  try {
+    if (check === 'moved-out') await checkMovedOut(ctx.root, j);
+    if (!ctx.recorded) {
+      await installState(ctx.root, j);
+      ctx.recorded = true;
+    }
+    await finishForward(ctx.root, j);
+    await removeStaging(ctx.root, j);
+    await closeJournal(ctx.root, j, ctx.hooks.phase);
+    ctx.phase = 'closed';
+  } catch (e) {
+    return new ServicepackError(
+      'E_NEEDS_RECOVER',
+      `the change is committed but could not be finished (${(e as Error).message}): run servicepack recover --root ${ctx.root}`,
+      {},
+      { cause: e },
+    );
+  }
+  if (ctx.service.stopped && !ctx.service.restarted && !ctx.restartRequired) {
+    ctx.restartRequired = true;
+    ctx.restartMessage = `the change is made but ${j.service.after.product} was not started again: start it with bin/inetsrv start`;
+  }
+  return undefined;
+}
+
+/** The error a failure before the commit point is reported as, once it was undone (or could not be). */
+function failureAfterRollback(ctx: JournaledContext, error: unknown, failures: readonly string[]): unknown {
   if (failures.length > 0) {
     return new ServicepackError(
       'E_NEEDS_RECOVER',
-      `${error instanceof Error ? error.message : String(error)}; rolling back also failed for: ${failures.join('; ')}: the journal is kept; run servicepack recover --root ${ctx.root} once the cause is fixed`,
-      { rollbackFailures: failures, ...(isServicepackError(error) ? { cause: error.code } : {}) },
+      `${message(error)}; rolling back also failed for: ${failures.join('; ')}: the journal is kept; run servicepack recover --root ${ctx.root} once the cause is fixed`,
+      { rollbackFailures: [...failures], ...(isServicepackError(error) ? { cause: error.code } : {}) },
       { cause: error },
     );
   }
@@ -96,7 +149,7 @@ export async function settleFailure(ctx: JournaledContext, error: unknown): Prom
   const hint = code === 'ENOSPC' ? ' (the disk is full: free some space and run again)' : '';
   return new ServicepackError(
     'E_FAILED',
-    `${error instanceof Error ? error.message : String(error)}${hint}: the installation was rolled back, nothing changed`,
+    `${message(error)}${hint}: the installation was rolled back, nothing changed`,
     code ? { errno: code } : {},
     {
       cause: error,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import type { EventSink, Step } from '../support/events.js';
 import { errnoCode } from '../support/fsutil.js';
+import type { PhaseObserver } from './journal-rules.js';
 import { LOCK_FILE, ownerAlive, parseLock, processStart } from './open-transaction.js';
 import { SERVICEPACK_DIR } from '../installation/names.js';
 import { prepareServicepackDir, readRecordFile } from '../installation/servicepack-dir.js';
@@ -141,6 +142,8 @@ export interface CheckpointInfo {
 }
 export interface TransactionHooks {
   checkpoint?: (name: string, info: CheckpointInfo) => void | Promise<void>;
+  /** every phase change of the journal, once it is on disk (journal-rules.ts) */
+  phase?: PhaseObserver;
 }
 
 /** Every checkpoint name with where it is, for the documentation and the fault-injection hook. */
@@ -173,10 +176,15 @@ export const CHECKPOINTS: Readonly<Record<string, string>> = {
   'recover:recorded': 'recovery wrote the state record and its history entry; journal.json not yet removed',
 };
 
-export interface StepDef<C> {
+/**
+ * A step declares the part of the context it reads (`N`, a `Pick` of what the steps before it
+ * added) and resolves to what it adds (`A`), which runStep merges into the context: so a step can
+ * only be run where what it reads is there, checked by the compiler, with no `!` in the step.
+ */
+export interface StepDef<N, A extends object | undefined = undefined> {
   name: Step;
-  /** resolves to 'skipped' when there was nothing to do (anything else counts as done) */
-  run: (ctx: C) => Promise<unknown>;
+  /** resolves to what the step adds; one that adds nothing resolves to 'skipped' when there was nothing to do */
+  run: (ctx: N) => Promise<A extends object ? A : unknown>;
 }
 
 export interface StepContext {
@@ -188,18 +196,28 @@ export async function checkpoint(ctx: StepContext, name: string, info: Checkpoin
   await ctx.hooks.checkpoint?.(name, info);
 }
 
-/** Runs steps in order, reporting each; the first failure stops the run and is rethrown. */
-export async function runSteps<C extends StepContext>(ctx: C, steps: readonly StepDef<C>[]): Promise<void> {
-  for (const step of steps) {
-    ctx.sink({ type: 'step', step: step.name, state: 'started' });
-    let outcome: unknown;
-    try {
-      outcome = await step.run(ctx);
-    } catch (e) {
-      ctx.sink({ type: 'step', step: step.name, state: 'failed', message: e instanceof Error ? e.message : String(e) });
-      throw e;
-    }
-    ctx.sink({ type: 'step', step: step.name, state: outcome === 'skipped' ? 'skipped' : 'done' });
-    await checkpoint(ctx, `after:${step.name}`, { step: step.name });
+/** `C` once a step added `A`: what it adds replaces what was there under the same names, as Object.assign does. */
+export type WithAdded<C, A> = A extends object ? Omit<C, keyof A> & A : C;
+
+/**
+ * Runs one step, reporting it; a failure is reported and rethrown. What the step adds is merged
+ * into `ctx` itself (the same object, so that failure settling sees everything the run got to),
+ * and the context is handed on with the step's additions in its type.
+ */
+export async function runStep<C extends StepContext & N, N, A extends object | undefined>(
+  ctx: C,
+  step: StepDef<N, A>,
+): Promise<WithAdded<C, A>> {
+  ctx.sink({ type: 'step', step: step.name, state: 'started' });
+  let outcome: unknown;
+  try {
+    outcome = await step.run(ctx);
+  } catch (e) {
+    ctx.sink({ type: 'step', step: step.name, state: 'failed', message: e instanceof Error ? e.message : String(e) });
+    throw e;
   }
+  if (typeof outcome === 'object' && outcome !== null) Object.assign(ctx, outcome);
+  ctx.sink({ type: 'step', step: step.name, state: outcome === 'skipped' ? 'skipped' : 'done' });
+  await checkpoint(ctx, `after:${step.name}`, { step: step.name });
+  return ctx as WithAdded<C, A>;
 }

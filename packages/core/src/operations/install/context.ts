@@ -4,15 +4,16 @@ import type { Installation } from '../../installation/detect.js';
 import type { EventSink } from '../../support/events.js';
 import type { Level } from '../../rules/level.js';
 import type { Manifest } from '../../pack/manifest.js';
-import type { StagedPayload, VerifiedPack } from '../../pack/pack.js';
+import type { VerifiedPack } from '../../pack/open.js';
+import type { StagedPayload } from '../../pack/stage.js';
 import type { InstallPlan, ModifiedPolicy } from '../../rules/plan.js';
-import type { BackupRecord } from '../../transaction/backup-record.js';
-import type { JournaledContext } from '../../transaction/journaled-steps.js';
+import type { Journal } from '../../transaction/journal.js';
+import type { ChangeContext } from '../change.js';
 import type { TransactionHooks } from '../../transaction/transaction.js';
 
 /**
- * What the install steps share: the options the caller gave, and the one context every step reads
- * and extends (the packs as units, each with its plan, staged payload and backup record).
+ * What the install steps share: the options the caller gave, and the context every step reads a
+ * part of and extends (the packs as units, verified, then planned, then staged).
  */
 
 export interface InstallOptions {
@@ -39,6 +40,7 @@ export interface InstallOptions {
   transactionId?: string;
 }
 
+/** A pack of the run once verified (the verify step): what it is, and the level it leaves. */
 export interface Unit {
   index: number;
   path: string;
@@ -46,25 +48,37 @@ export interface Unit {
   manifest: Manifest;
   from: ApplicabilityTarget;
   to: { level: Level; hotfixes: string[] };
-  plan?: InstallPlan;
-  staged?: StagedPayload;
   stagingDir: string;
-  /** the BUILDINFO.json this pack leaves, and where its bytes are staged when the installer writes it */
-  buildInfo?: BuildInfo;
-  generatedBuildInfo?: string;
   /** where the originals collect during the commit (inside staging; moved to backup/<id>/ with the backup) */
   stagedBackupDir: string;
   /** relative to .servicepack/, recorded in the state when the backup is kept */
   backupRel?: string;
-  record?: BackupRecord;
 }
 
-export interface InstallContext extends JournaledContext {
-  readonly opts: InstallOptions;
-  readonly time: string;
-  installation?: Installation;
-  units: Unit[];
+/** A pack once planned (the plan step). */
+export interface PlannedUnit extends Unit {
+  plan: InstallPlan;
+  /** the BUILDINFO.json the installer writes for a pack that ships none */
+  buildInfo?: BuildInfo;
 }
+
+/** A pack once staged (the stage step): its payload verified in staging, the BUILDINFO.json it leaves known. */
+export interface StagedUnit extends PlannedUnit {
+  staged: StagedPayload;
+  buildInfo: BuildInfo;
+  /** where the installer's BUILDINFO.json is staged, when it writes one */
+  generatedBuildInfo?: string;
+}
+
+/**
+ * The install context as it starts, and as each step leaves it: a step's type reads a `Pick` of
+ * the one before it and says what it adds (transaction.ts, StepDef).
+ */
+export type InstallContext = ChangeContext<InstallOptions>;
+export type Detected = InstallContext & { installation: Installation };
+export type Verified = Detected & { units: readonly Unit[] };
+export type Planned = Detected & { units: readonly PlannedUnit[] };
+export type Staged = Detected & { units: readonly StagedUnit[]; draft: Journal };
 
 /** The level and hotfix ids an installation has after `m`: a hotfix records the fixes it ships (usually just its own id). */
 export function nextLevel(from: ApplicabilityTarget, m: Manifest): { level: Level; hotfixes: string[] } {

@@ -1,24 +1,14 @@
-import { join, resolve } from 'node:path';
 import { ServicepackError } from '../../support/errors.js';
-import { nullSink } from '../../support/events.js';
 import { type Level, levelName } from '../../rules/level.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
 import type { PlannedOp } from '../../rules/plan.js';
-import { recoverStep } from '../recover.js';
+import { dryRecoverStep, recoverStep } from '../recover.js';
 import { SERVICEPACK_DIR } from '../../installation/state.js';
-import {
-  checkTransactionId,
-  checkpoint,
-  releaseLock,
-  runSteps,
-  STAGING_DIR,
-  newTransactionId,
-  type StepDef,
-} from '../../transaction/transaction.js';
-import { JOURNALED_STEPS } from '../../transaction/journaled-steps.js';
-import { settleFailure } from '../../transaction/settle-failure.js';
-import type { InstallContext, InstallOptions } from './context.js';
-import { detectStep, dryRecoverStep, lockStep, planStep, stageStep, verifyStep } from './steps.js';
+import { runStep } from '../../transaction/transaction.js';
+import { runJournaledSteps } from '../../transaction/journaled-steps.js';
+import { lockStep, runChange, serviceOutcome, startChange } from '../change.js';
+import type { InstallOptions, Planned } from './context.js';
+import { detectStep, planStep, stageStep, verifyStep } from './steps.js';
 
 /**
  * Install as an operation: the ordered list of steps over one context, and what the caller gets back.
@@ -78,26 +68,6 @@ function summary(x: {
   };
 }
 
-// Steps (docs/transactions.md §2): lock → recover → detect → verify → plan → stage, then
-// the journaled half shared with uninstall: journal → stop-service → commit → record → restart →
-// cleanup. Each one reads and extends the one context.
-const INSTALL_STEPS = [
-  lockStep,
-  recoverStep,
-  detectStep,
-  verifyStep,
-  planStep,
-  stageStep,
-  ...JOURNALED_STEPS,
-] as readonly StepDef<InstallContext>[];
-const DRY_RUN_STEPS = [
-  lockStep,
-  dryRecoverStep,
-  detectStep,
-  verifyStep,
-  planStep,
-] as readonly StepDef<InstallContext>[];
-
 /**
  * Installs one or more packs in one transaction (docs/transactions.md). Every pack is verified and planned
  * before the first file changes; a failure before the commit point leaves the tree, the state
@@ -105,41 +75,32 @@ const DRY_RUN_STEPS = [
  */
 export async function installPacks(opts: InstallOptions): Promise<InstallResult> {
   if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');
-  const root = resolve(opts.root);
-  const spDir = join(root, SERVICEPACK_DIR);
-  const txid = opts.transactionId !== undefined ? checkTransactionId(opts.transactionId) : newTransactionId();
-  const ctx: InstallContext = {
-    opts,
-    root,
-    spDir,
-    txid,
-    time: new Date().toISOString(),
-    sink: opts.sink ?? nullSink,
-    hooks: opts.hooks ?? {},
-    units: [],
-    stagingRoot: join(spDir, STAGING_DIR, txid),
-    service: { wasRunning: false, stopped: false, restarted: false },
-    restartRequired: false,
-    committed: false,
-    recorded: false,
-    ...(opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: opts.stopTimeoutMs } : {}),
-  };
-  try {
-    await checkpoint(ctx, 'begin');
-    await runSteps(ctx, opts.dryRun ? DRY_RUN_STEPS : INSTALL_STEPS);
-  } catch (e) {
-    const failure = await settleFailure(ctx, e);
-    if (failure !== undefined) throw failure;
-  } finally {
-    if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
-  }
-  const inst = ctx.installation!;
-  const last = ctx.units[ctx.units.length - 1]!;
-  const ops = ctx.units.flatMap((u) => u.plan!.ops);
+  const ctx = startChange(opts);
+  // what the result is made of: every pack planned (and, unless --dry-run, staged)
+  let reached: Planned | undefined;
+  // Steps (docs/transactions.md §2): lock → recover → detect → verify → plan → stage, then the
+  // journaled half shared with uninstall: journal → stop-service → commit → record → restart →
+  // cleanup. Each step's type says what it reads of the context and what it adds.
+  await runChange(ctx, async (start) => {
+    const locked = await runStep(start, lockStep);
+    if (opts.dryRun) await runStep(locked, dryRecoverStep);
+    else await runStep(locked, recoverStep);
+    const verified = await runStep(await runStep(locked, detectStep), verifyStep);
+    reached = await runStep(verified, planStep);
+    if (opts.dryRun) return;
+    const staged = await runStep(reached, stageStep);
+    reached = staged;
+    await runJournaledSteps(staged);
+  });
+  // a run that did not get this far failed before the commit point, and that is always thrown
+  const last = reached?.units.at(-1);
+  if (reached === undefined || last === undefined) throw new Error('internal: an install ended without a plan');
+  const { installation: inst, units } = reached;
+  const ops = units.flatMap((u) => u.plan.ops);
   const paths = (f: (o: PlannedOp) => boolean) => [...new Set(ops.filter(f).map((o) => o.path))].sort();
   return {
-    root,
-    transactionId: txid,
+    root: ctx.root,
+    transactionId: ctx.txid,
     dryRun: opts.dryRun,
     before: summary(inst),
     after: summary({
@@ -149,7 +110,7 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
       level: last.to.level,
       hotfixes: last.to.hotfixes,
     }),
-    packs: ctx.units.map((u) => ({
+    packs: units.map((u) => ({
       path: u.path,
       id: u.manifest.id,
       kind: u.manifest.kind,
@@ -165,11 +126,9 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
       added: paths((o) => o.op === 'add' && o.reason !== 'spnew'),
       replaced: paths((o) => o.op === 'replace' && o.reason !== 'spnew'),
       deleted: paths((o) => o.op === 'delete'),
-      spnew: [...new Set(ctx.units.flatMap((u) => u.plan!.spnew))].sort(),
-      kept: [...new Set(ctx.units.flatMap((u) => u.plan!.kept.map((k) => k.path)))].sort(),
+      spnew: [...new Set(units.flatMap((u) => u.plan.spnew))].sort(),
+      kept: [...new Set(units.flatMap((u) => u.plan.kept.map((k) => k.path)))].sort(),
     },
-    restartRequired: ctx.restartRequired,
-    ...(ctx.restartMessage ? { restartMessage: ctx.restartMessage } : {}),
-    service: { wasRunning: ctx.service.wasRunning, stopped: ctx.service.stopped, restarted: ctx.service.restarted },
+    ...serviceOutcome(ctx),
   };
 }

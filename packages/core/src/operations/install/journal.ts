@@ -7,7 +7,10 @@ import { type HistoryEntry, SERVICEPACK_DIR, type State } from '../../installati
 import { BACKUP_DIR } from '../../transaction/transaction.js';
 import { type BackupRecord, writeBackupRecord } from '../../transaction/backup-record.js';
 import { missingParents, predictEmptied, preparedPaths, relTo } from '../../transaction/journaled-steps.js';
-import type { InstallContext, Unit } from './context.js';
+import type { Staged, StagedUnit } from './context.js';
+
+/** What the journal of an install is worked out from: the context once every pack is staged. */
+type JournalInput = Pick<Staged, 'root' | 'stagingRoot' | 'txid' | 'time' | 'opts' | 'sink' | 'installation' | 'units'>;
 
 /**
  * The journal of an install and the state record it leaves: worked out once every payload is
@@ -15,15 +18,15 @@ import type { InstallContext, Unit } from './context.js';
  */
 
 /** The mode staging gave the file `op` moves into place, when staging wrote it. */
-function stagedMode(unit: Unit, op: PlannedOp): number | undefined {
+function stagedMode(unit: StagedUnit, op: PlannedOp): number | undefined {
   // written by the stage step in the mode the plan gave it
   if (op.path === BUILDINFO_FILE && unit.generatedBuildInfo) return op.after?.mode;
-  return op.source === undefined ? undefined : unit.staged?.files.get(op.source)?.mode;
+  return op.source === undefined ? undefined : unit.staged.files.get(op.source)?.mode;
 }
 
-function stagedFileOf(unit: Unit, op: PlannedOp): string {
+function stagedFileOf(unit: StagedUnit, op: PlannedOp): string {
   if (op.path === BUILDINFO_FILE && unit.generatedBuildInfo) return unit.generatedBuildInfo;
-  if (!unit.staged || op.source === undefined) throw new Error(`internal: no staged content for ${op.path}`);
+  if (op.source === undefined) throw new Error(`internal: no staged content for ${op.path}`);
   return inRoot(unit.staged.dir, op.source);
 }
 
@@ -33,9 +36,9 @@ function stagedFileOf(unit: Unit, op: PlannedOp): string {
  * uses), the staged files into place, and each backup folder into `backup/<pack id>/` once its
  * files are in; the new state record is computed here, so that recording it later is a rename.
  */
-export async function buildInstallJournal(ctx: InstallContext): Promise<Journal> {
+export async function buildInstallJournal(ctx: JournalInput): Promise<Journal> {
   const root = ctx.root;
-  const inst = ctx.installation!;
+  const inst = ctx.installation;
   const stagingRel = relTo(root, ctx.stagingRoot);
   const ops: JournalOp[] = [];
   const steps: JournalStep[] = [];
@@ -44,7 +47,7 @@ export async function buildInstallJournal(ctx: InstallContext): Promise<Journal>
   const removedAll: string[] = [];
   let files: ReadonlyMap<string, FileMeta> = inst.files;
   for (const unit of ctx.units) {
-    const plan = unit.plan!;
+    const plan = unit.plan;
     const bdirRel = relTo(root, unit.stagedBackupDir);
     const createdDirs: string[] = [];
     const removed: string[] = [];
@@ -86,7 +89,7 @@ export async function buildInstallJournal(ctx: InstallContext): Promise<Journal>
     }
     files = filesAfter(files, plan);
     removedAll.push(...removed);
-    unit.record = {
+    const record: BackupRecord = {
       format: 1,
       packId: unit.manifest.id,
       kind: unit.manifest.kind,
@@ -105,7 +108,7 @@ export async function buildInstallJournal(ctx: InstallContext): Promise<Journal>
       previousState: unit.index === 0 ? (inst.state ?? null) : null,
     };
     if (ctx.opts.backup) {
-      await writeBackupRecord(unit.stagedBackupDir, unit.record);
+      await writeBackupRecord(unit.stagedBackupDir, record);
       const finalRel = `${SERVICEPACK_DIR}/${BACKUP_DIR}/${unit.manifest.id}`;
       if (await exists(at(root, finalRel))) {
         // An old folder of that name (a pack installed before the state record was lost, say) is
@@ -126,8 +129,8 @@ export async function buildInstallJournal(ctx: InstallContext): Promise<Journal>
   if (tail.length > 0 && !(await exists(at(root, backupRoot)))) steps.push({ kind: 'mkdir', dir: backupRoot });
   steps.push(...tail);
 
-  const last = ctx.units[ctx.units.length - 1]!;
-  const lastBuildInfo = last.buildInfo!;
+  const last = lastUnit(ctx.units);
+  const lastBuildInfo = last.buildInfo;
   return {
     format: 1,
     id: ctx.txid,
@@ -170,16 +173,23 @@ function metaRecord(files: ReadonlyMap<string, FileMeta>): Record<string, FileMe
   );
 }
 
+/** The pack whose level the run ends at (installPacks refuses a run without one). */
+function lastUnit(units: readonly StagedUnit[]): StagedUnit {
+  const last = units.at(-1);
+  if (last === undefined) throw new Error('internal: an install journal without a pack');
+  return last;
+}
+
 /** The state record once every pack of the run is in. */
-function newState(ctx: InstallContext, files: ReadonlyMap<string, FileMeta>, bi: BuildInfo): State {
-  const prev = ctx.installation!.state;
-  const last = ctx.units[ctx.units.length - 1]!;
+function newState(ctx: JournalInput, files: ReadonlyMap<string, FileMeta>, bi: BuildInfo): State {
+  const prev = ctx.installation.state;
+  const last = lastUnit(ctx.units);
   const replacedNow = new Set(
-    ctx.units.flatMap((u) => u.plan!.ops.filter((o) => o.reason !== 'spnew').map((o) => o.path)),
+    ctx.units.flatMap((u) => u.plan.ops.filter((o) => o.reason !== 'spnew').map((o) => o.path)),
   );
   const kept = new Set([
     ...(prev?.keptModified ?? []).filter((p) => !replacedNow.has(p)),
-    ...ctx.units.flatMap((u) => u.plan!.kept.map((k) => k.path)),
+    ...ctx.units.flatMap((u) => u.plan.kept.map((k) => k.path)),
   ]);
   const history: HistoryEntry[] = ctx.units.map((u) => ({
     id: ctx.txid,

@@ -2,26 +2,38 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type ApplicabilityTarget, checkApplicable } from '../../rules/applicability.js';
 import { type BuildInfo, BUILDINFO_FILE } from '../../installation/buildinfo.js';
-import { detectInstallation, hashPaths, type ProblemKind, parseBuildInfo } from '../../installation/detect.js';
+import { hashPaths, type Installation, type ProblemKind, parseBuildInfo } from '../../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../../support/errors.js';
 import type { WarningCode } from '../../support/events.js';
 import { exists, inRoot, makeDirs, writeFileAtomic } from '../../support/fsutil.js';
 import { sha256Bytes } from '../../support/hash.js';
-import { journalPath } from '../../transaction/journal.js';
+import type { Journal } from '../../transaction/journal.js';
 import { licenseDocument } from '../../rules/license.js';
-import { openPack, stagePayload } from '../../pack/pack.js';
+import { openPack } from '../../pack/open.js';
+import { type StagedPayload, stagePayload } from '../../pack/stage.js';
 import { type FileMeta, filesAfter, planInstall } from '../../rules/plan.js';
 import { PRIVATE_DIR_MODE } from '../../installation/servicepack-dir.js';
-import { acquireLock, assertNoOpenTransaction, BACKUP_DIR, type StepDef } from '../../transaction/transaction.js';
+import { BACKUP_DIR, type StepDef } from '../../transaction/transaction.js';
 import { createStaging } from '../../transaction/journaled-steps.js';
 import { loadTrustStore } from '../../trust/trust.js';
-import { type InstallContext, nextLevel, type Unit } from './context.js';
+import { type DetectRefusals, detectForChange } from '../change.js';
+import {
+  type Detected,
+  type InstallContext,
+  nextLevel,
+  type Planned,
+  type PlannedUnit,
+  type StagedUnit,
+  type Unit,
+  type Verified,
+} from './context.js';
 import { buildInstallJournal } from './journal.js';
 
 /**
  * The steps of an install before the journaled half (docs/transactions.md §2): lock → recover →
- * detect → verify → plan → stage. Each one reads and extends the one context; nothing changes the
- * tree until the journal is written.
+ * detect → verify → plan → stage (lock is the one every change shares: ../change.ts). Each one
+ * reads a part of the context and says what it adds; nothing changes the tree until the journal is
+ * written.
  */
 
 /** A difference from the record that does not stop an install: warned about, one fixed code per kind. */
@@ -31,23 +43,7 @@ const PROBLEM_WARNING: Record<Exclude<ProblemKind, 'buildinfo' | 'state'>, Warni
   extra: 'W_EXTRA',
 };
 
-export const lockStep: StepDef<InstallContext> = {
-  name: 'lock',
-  run: async (ctx) => {
-    // An interrupted commit can leave BUILDINFO.json in the backup: the journal still marks an installation.
-    if (!(await exists(join(ctx.root, BUILDINFO_FILE))) && !(await exists(journalPath(ctx.root)))) {
-      // Refuse before creating .servicepack/ in a folder that is not an installation at all.
-      throw new ServicepackError(
-        'E_NOT_INSTALLED',
-        `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`,
-        { root: ctx.root },
-      );
-    }
-    ctx.lock = await acquireLock(ctx.root);
-  },
-};
-
-export const detectStep: StepDef<InstallContext> = {
+export const detectStep: StepDef<Pick<InstallContext, 'root' | 'sink' | 'opts'>, { installation: Installation }> = {
   name: 'detect',
   run: async (ctx) => {
     // Files the packs change are read exactly in the plan step (hashPaths), with the folders on
@@ -55,46 +51,37 @@ export const detectStep: StepDef<InstallContext> = {
     // tree to change 2,000 of its files costs a tenth of the install, and what it could add is a
     // warning about files the install leaves alone, which the record keeps as they were for
     // `verify` to report.
-    const inst = await detectInstallation(ctx.root, { trustRecord: true, recordOnly: true });
-    ctx.installation = inst;
-    const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
-    if (serious.length > 0) {
-      // a record that fails its own rules is invalid (exit 2), not merely out of step with the tree
-      const invalid = serious.find((p) => p.kind === 'state');
-      if (invalid && !ctx.opts.force)
-        throw new ServicepackError(
-          'E_INVALID_STATE',
-          `${invalid.message}; or pass --force to install anyway, recording the tree as it is`,
-          { path: invalid.path, problems: inst.problems },
-        );
-      if (!ctx.opts.force) {
-        throw new ServicepackError(
-          'E_INCONSISTENT',
-          `the installation in ${ctx.root} is inconsistent (${serious[0]!.message}${serious.length > 1 ? `, and ${serious.length - 1} more` : ''}): run servicepack query --root ${ctx.root} to see what differs, repair it, or pass --force to install anyway`,
-          { problems: inst.problems },
-        );
+    const refuse: DetectRefusals = ctx.opts.force
+      ? {}
+      : {
+          invalid: (message) => `${message}; or pass --force to install anyway, recording the tree as it is`,
+          inconsistent: ([first, ...more]) =>
+            `the installation in ${ctx.root} is inconsistent (${first.message}${more.length > 0 ? `, and ${more.length} more` : ''}): run servicepack query --root ${ctx.root} to see what differs, repair it, or pass --force to install anyway`,
+        };
+    const installation = await detectForChange(ctx, refuse, (inst, serious) => {
+      if (serious.length > 0)
+        ctx.sink({
+          type: 'warning',
+          code: 'W_INCONSISTENT',
+          message: `installing despite an inconsistent installation (--force): ${serious.map((p) => p.message).join('; ')}`,
+        });
+      for (const p of inst.problems) {
+        if (p.kind !== 'buildinfo' && p.kind !== 'state')
+          ctx.sink({ type: 'warning', code: PROBLEM_WARNING[p.kind], message: p.message, path: p.path });
       }
-      ctx.sink({
-        type: 'warning',
-        code: 'W_INCONSISTENT',
-        message: `installing despite an inconsistent installation (--force): ${serious.map((p) => p.message).join('; ')}`,
-      });
-    }
-    for (const p of inst.problems) {
-      if (p.kind !== 'buildinfo' && p.kind !== 'state')
-        ctx.sink({ type: 'warning', code: PROBLEM_WARNING[p.kind], message: p.message, path: p.path });
-    }
-    ctx.sink({
-      type: 'info',
-      message: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}, in ${inst.root}`,
     });
+    return { installation };
   },
 };
 
-export const verifyStep: StepDef<InstallContext> = {
+export const verifyStep: StepDef<
+  Pick<Detected, 'root' | 'sink' | 'opts' | 'stagingRoot' | 'installation'>,
+  { units: Unit[] }
+> = {
   name: 'verify',
   run: async (ctx) => {
-    const inst = ctx.installation!;
+    const inst = ctx.installation;
+    const units: Unit[] = [];
     // The revoked list goes to openPack too: a revoked signer must be refused, not merely "unknown",
     // or --allow-unsigned would let its pack through.
     const trust = await loadTrustStore({
@@ -132,7 +119,7 @@ export const verifyStep: StepDef<InstallContext> = {
         );
       }
       const to = nextLevel(target, m);
-      ctx.units.push({
+      units.push({
         index,
         path,
         pack,
@@ -149,27 +136,30 @@ export const verifyStep: StepDef<InstallContext> = {
       });
       target = { product: target.product, version: target.version, arch: target.arch, ...to };
     }
+    return { units };
   },
 };
 
-export const planStep: StepDef<InstallContext> = {
+export const planStep: StepDef<Pick<Verified, 'sink' | 'opts' | 'installation' | 'units'>, { units: PlannedUnit[] }> = {
   name: 'plan',
   run: async (ctx) => {
     // every file a pack may replace, delete, back up or write a default beside must be known exactly
     const touched = ctx.units.flatMap((u) => u.manifest.files.flatMap((f) => [f.path, `${f.path}.spnew`]));
-    await hashPaths(ctx.installation!, [BUILDINFO_FILE, ...touched]);
-    let files: ReadonlyMap<string, FileMeta> = ctx.installation!.files;
+    await hashPaths(ctx.installation, [BUILDINFO_FILE, ...touched]);
+    let files: ReadonlyMap<string, FileMeta> = ctx.installation.files;
+    const units: PlannedUnit[] = [];
     for (const unit of ctx.units) {
       const plan = planInstall({ files }, unit.manifest, { modified: ctx.opts.modified });
       const carriesBuildInfo = unit.manifest.files.some((f) => f.path === BUILDINFO_FILE);
+      let buildInfo: BuildInfo | undefined;
       if (!carriesBuildInfo) {
         // The level lives in BUILDINFO.json; a pack that does not ship one gets it written by us,
         // from the current one with the new level, so the product reports what is installed.
         const current = files.get(BUILDINFO_FILE);
-        const base = ctx.units[unit.index - 1]?.buildInfo ?? ctx.installation!.buildInfo;
+        const base = units[unit.index - 1]?.buildInfo ?? ctx.installation.buildInfo;
         const bi: BuildInfo = { ...base, level: unit.to.level, hotfixes: unit.to.hotfixes };
         const bytes = `${JSON.stringify(bi, null, 2)}\n`;
-        unit.buildInfo = bi;
+        buildInfo = bi;
         plan.ops.push({
           path: BUILDINFO_FILE,
           op: current ? 'replace' : 'add',
@@ -180,7 +170,7 @@ export const planStep: StepDef<InstallContext> = {
           reason: 'pack',
         });
       }
-      unit.plan = plan;
+      units.push({ ...unit, plan, ...(buildInfo ? { buildInfo } : {}) });
       for (const k of plan.kept) {
         ctx.sink({
           type: 'warning',
@@ -201,10 +191,14 @@ export const planStep: StepDef<InstallContext> = {
         });
       files = filesAfter(files, plan);
     }
+    return { units };
   },
 };
 
-export const stageStep: StepDef<InstallContext> = {
+export const stageStep: StepDef<
+  Pick<Planned, 'root' | 'spDir' | 'stagingRoot' | 'sink' | 'txid' | 'time' | 'opts' | 'installation' | 'units'>,
+  { units: StagedUnit[]; draft: Journal }
+> = {
   name: 'stage',
   run: async (ctx) => {
     // Every folder made here (staging/<tx>, the backup folders the commit moves the originals
@@ -215,39 +209,42 @@ export const stageStep: StepDef<InstallContext> = {
     // The staged files reach the disk (fsync) while the journal is worked out, and the journal
     // is written only once they are there: a crash never leaves a journal naming unflushed files.
     const flushes: Promise<void>[] = [];
-    let failure: { error: unknown } | undefined;
+    const units: StagedUnit[] = [];
+    let built: { ok: true; draft: Journal } | { ok: false; error: unknown };
     try {
-      await makeBackupDirs(ctx, made);
+      await makeBackupDirs(ctx.units, made);
       for (const unit of ctx.units) {
-        unit.staged = await stagePayload(unit.pack, unit.stagingDir, ctx.sink, {
+        const staged = await stagePayload(unit.pack, unit.stagingDir, ctx.sink, {
           deferFlush: true,
           ...(unit.index === 0 ? { alsoFlush: made } : {}),
         });
-        if (unit.staged.flushed) flushes.push(unit.staged.flushed);
+        if (staged.flushed) flushes.push(staged.flushed);
         if (unit.buildInfo) {
           const file = join(ctx.stagingRoot, `${unit.index}-generated-${BUILDINFO_FILE}`);
-          const mode = unit.plan!.ops.find((o) => o.path === BUILDINFO_FILE)?.after?.mode ?? 0o644;
+          const mode = unit.plan.ops.find((o) => o.path === BUILDINFO_FILE)?.after?.mode ?? 0o644;
           await writeFileAtomic(file, `${JSON.stringify(unit.buildInfo, null, 2)}\n`, mode);
-          unit.generatedBuildInfo = file;
+          units.push({ ...unit, staged, buildInfo: unit.buildInfo, generatedBuildInfo: file });
         } else {
-          unit.buildInfo = await checkStagedBuildInfo(ctx, unit);
+          const fallback = units[unit.index - 1]?.buildInfo ?? ctx.installation.buildInfo;
+          units.push({ ...unit, staged, buildInfo: await checkStagedBuildInfo(unit, staged, fallback) });
         }
       }
-      ctx.draft = await buildInstallJournal(ctx);
+      built = { ok: true, draft: await buildInstallJournal({ ...ctx, units }) };
     } catch (e) {
-      failure = { error: e };
+      built = { ok: false, error: e };
     }
     const flushed = await Promise.allSettled(flushes);
-    if (failure) throw failure.error;
+    if (!built.ok) throw built.error;
     for (const r of flushed) if (r.status === 'rejected') throw r.reason;
+    return { units, draft: built.draft };
   },
 };
 
 /** The folders each pack's originals collect in during the commit: `<staged backup>/files/<folder of each replaced or deleted file>`. */
-async function makeBackupDirs(ctx: InstallContext, made: Set<string>): Promise<void> {
-  for (const unit of ctx.units) {
+async function makeBackupDirs(units: readonly PlannedUnit[], made: Set<string>): Promise<void> {
+  for (const unit of units) {
     const dirs = new Set([unit.stagedBackupDir]);
-    for (const op of unit.plan!.ops)
+    for (const op of unit.plan.ops)
       if (op.before) dirs.add(dirname(join(unit.stagedBackupDir, 'files', ...op.path.split('/'))));
     for (const d of dirs) await makeDirs(d, made, PRIVATE_DIR_MODE);
   }
@@ -258,9 +255,8 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** A pack that ships BUILDINFO.json must say what the rules computed; a mismatch is a defective pack, caught before any change. */
-async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<BuildInfo> {
-  const staged = inRoot(unit.staged!.dir, BUILDINFO_FILE);
-  const fallback = ctx.units[unit.index - 1]?.buildInfo ?? ctx.installation!.buildInfo;
+async function checkStagedBuildInfo(unit: Unit, payload: StagedPayload, fallback: BuildInfo): Promise<BuildInfo> {
+  const staged = inRoot(payload.dir, BUILDINFO_FILE);
   if (!(await exists(staged))) return { ...fallback, level: unit.to.level, hotfixes: unit.to.hotfixes };
   let parsed: BuildInfo;
   try {
@@ -294,12 +290,3 @@ async function checkStagedBuildInfo(ctx: InstallContext, unit: Unit): Promise<Bu
   }
   return parsed;
 }
-
-/** --dry-run changes nothing, not even by recovering: an open journal is reported (exit 6) instead. */
-export const dryRecoverStep: StepDef<InstallContext> = {
-  name: 'recover',
-  run: async (ctx) => {
-    await assertNoOpenTransaction(ctx.root);
-    return 'skipped';
-  },
-};

@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import type { BuildInfo } from '../../installation/buildinfo.js';
 import { ServicepackError } from '../../support/errors.js';
 import { errnoCode, makeDirs } from '../../support/fsutil.js';
-import { hashFiles } from '../../support/hash.js';
 import { at, type Journal, type JournalOp, type JournalStep } from '../../transaction/journal.js';
 import type { FileMeta } from '../../rules/plan.js';
 import { checkedBuildInfo, checkedState } from '../../installation/record-check.js';
@@ -11,7 +10,7 @@ import { BUILDINFO_FILE, SERVICEPACK_DIR } from '../../installation/names.js';
 import type { State } from '../../installation/state.js';
 import { BACKUP_DIR, SAVED_DIR } from '../../transaction/transaction.js';
 import { missingParents, predictEmptied, preparedPaths, relTo } from '../../transaction/journaled-steps.js';
-import { restorable, sameMeta, type UninstallContext } from './context.js';
+import { type Changed, type LevelAfter, type Planned, restorable, sameMeta } from './context.js';
 
 /**
  * The journal of an uninstall and the state record it leaves: the backup checked against its
@@ -24,15 +23,19 @@ import { restorable, sameMeta, type UninstallContext } from './context.js';
  * `made` (to be flushed before the journal is written).
  */
 export async function buildUninstallJournal(
-  ctx: UninstallContext,
+  ctx: Pick<
+    Planned,
+    'root' | 'stagingRoot' | 'txid' | 'time' | 'opts' | 'installation' | 'state' | 'target' | 'backupDigests'
+  >,
   made: Set<string>,
-): Promise<{ journal: Journal; buildInfo: BuildInfo }> {
+): Promise<{ journal: Journal; buildInfo: BuildInfo; levelAfter: LevelAfter; changed: Changed }> {
   const root = ctx.root;
-  const state = ctx.state!;
-  const { packId, backupRel, record } = ctx.target!;
+  const state = ctx.state;
+  const { packId, backupRel, record } = ctx.target;
+  const changed: Changed = { restored: [], removed: [], saved: [] };
   const backupDirRel = `${SERVICEPACK_DIR}/${backupRel}`;
   const stagingRel = relTo(root, ctx.stagingRoot);
-  const disk = ctx.installation!.files;
+  const disk = ctx.installation.files;
   const ops: JournalOp[] = [];
   const steps: JournalStep[] = [];
   const dirs = new Map<string, boolean>();
@@ -45,7 +48,7 @@ export async function buildUninstallJournal(
   // anything moves, and one file at a time leaves the disk and the thread pool mostly idle.
   const intact = new Map<string, boolean>();
   const restore = restorable(record);
-  const digests = await (ctx.backupDigests ?? hashFiles(restore.map((f) => at(root, `${backupDirRel}/${f.backup}`))));
+  const digests = await ctx.backupDigests;
   for (const [i, f] of restore.entries()) {
     const d = digests[i];
     // a link or special file in the backup is damage like any other: refused below, never followed
@@ -54,9 +57,9 @@ export async function buildUninstallJournal(
       f.path,
       d !== undefined &&
         !(d instanceof Error) &&
-        d.sha256 === f.before!.sha256 &&
-        d.size === f.before!.size &&
-        d.mode === f.before!.mode,
+        d.sha256 === f.before.sha256 &&
+        d.size === f.before.size &&
+        d.mode === f.before.mode,
     );
   }
   for (const f of [...record.files].reverse()) {
@@ -111,13 +114,13 @@ export async function buildUninstallJournal(
       for (const d of await missingParents(root, f.path, dirs)) steps.push({ kind: 'mkdir', dir: d, op: k });
       steps.push({ kind: 'rename', from: source, to: f.path, op: k });
       files[f.path] = f.before;
-      ctx.changed.restored.push(f.path);
+      changed.restored.push(f.path);
     } else {
       delete files[f.path];
       removed.push(f.path);
-      ctx.changed.removed.push(f.path);
+      changed.removed.push(f.path);
     }
-    if (isModified && cur) ctx.changed.saved.push(f.path);
+    if (isModified && cur) changed.saved.push(f.path);
   }
   const prev =
     checkedState(record.previousState) ??
@@ -126,7 +129,7 @@ export async function buildUninstallJournal(
       : (await import('../../installation/state.js')).StateSchema.safeParse(record.previousState).data);
   const kept =
     prev !== undefined ? (prev.keptModified ?? []) : (state.keptModified ?? []).filter((p) => !record.kept.includes(p));
-  const bi = buildInfo ?? { ...ctx.installation!.buildInfo, level: record.fromLevel, hotfixes: record.fromHotfixes };
+  const bi = buildInfo ?? { ...ctx.installation.buildInfo, level: record.fromLevel, hotfixes: record.fromHotfixes };
   const after: State = {
     ...state,
     level: record.fromLevel,
@@ -149,7 +152,7 @@ export async function buildUninstallJournal(
   };
   if (kept.length > 0) after.keptModified = [...kept].sort();
   else delete after.keptModified;
-  ctx.after = { level: record.fromLevel, hotfixes: [...record.fromHotfixes] };
+  const levelAfter: LevelAfter = { level: record.fromLevel, hotfixes: [...record.fromHotfixes] };
   const prune = new Set([
     ...(await predictEmptied(root, removed, Object.keys(files))),
     ...record.createdDirs.filter((d) => !Object.keys(files).some((p) => p.startsWith(`${d}/`))),
@@ -189,10 +192,10 @@ export async function buildUninstallJournal(
       wasRunning: false,
       stop: record.restart ?? true,
       restart: ctx.opts.restart,
-      before: ctx.installation!.buildInfo,
+      before: ctx.installation.buildInfo,
       after: bi,
     },
     prepared: preparedPaths(ctx.txid),
   };
-  return { journal, buildInfo: bi };
+  return { journal, buildInfo: bi, levelAfter, changed };
 }

@@ -1,70 +1,57 @@
 import { join } from 'node:path';
 import { checkedBackupRecord } from '../../transaction/backup-record.js';
-import { detectInstallation, hashPaths } from '../../installation/detect.js';
+import { hashPaths } from '../../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../../support/errors.js';
 import { flushToDisk } from '../../transaction/durable.js';
-import { errnoCode, exists } from '../../support/fsutil.js';
+import { errnoCode } from '../../support/fsutil.js';
 import { hashFiles } from '../../support/hash.js';
-import { at, journalPath } from '../../transaction/journal.js';
+import { at } from '../../transaction/journal.js';
 import { checkNoLinkOnTheWay, readRecordFile } from '../../installation/servicepack-dir.js';
 import { BUILDINFO_FILE, SERVICEPACK_DIR } from '../../installation/names.js';
-import { acquireLock, BACKUP_RECORD, SAVED_DIR, type StepDef } from '../../transaction/transaction.js';
+import { BACKUP_RECORD, SAVED_DIR, type StepDef } from '../../transaction/transaction.js';
 import type { BackupRecord } from '../../transaction/backup-record.js';
 import { createStaging } from '../../transaction/journaled-steps.js';
-import { restorable, sameMeta, type UninstallContext } from './context.js';
+import { detectForChange } from '../change.js';
+import { type Detected, type Planned, restorable, type Staged, sameMeta, type UninstallContext } from './context.js';
 import { buildUninstallJournal } from './journal.js';
 
 /**
- * The steps of an uninstall before the journaled half: lock → recover → detect → plan → stage. The
+ * The steps of an uninstall before the journaled half: lock → recover → detect → plan → stage (lock is
+ * the one every change shares: ../change.ts). The
  * plan step refuses what cannot come off (not the newest, no backup, files changed since) before
  * anything moves.
  */
 
-export const lockStep: StepDef<UninstallContext> = {
-  name: 'lock',
-  run: async (ctx) => {
-    if (!(await exists(join(ctx.root, BUILDINFO_FILE))) && !(await exists(journalPath(ctx.root)))) {
-      throw new ServicepackError(
-        'E_NOT_INSTALLED',
-        `no inetsrv installation found in ${ctx.root}: pass --root or set SERVICEPACK_ROOT`,
-        { root: ctx.root },
-      );
-    }
-    ctx.lock = await acquireLock(ctx.root);
-  },
-};
-
-export const detectStep: StepDef<UninstallContext> = {
+export const detectStep: StepDef<
+  Pick<UninstallContext, 'root' | 'sink'>,
+  Pick<Detected, 'installation' | 'state' | 'newest'>
+> = {
   name: 'detect',
   run: async (ctx) => {
     // The files the uninstall moves are read exactly in the plan step (hashPaths); the others
     // it neither moves nor answers for, so the tree is not even listed (see DetectOptions).
-    const inst = await detectInstallation(ctx.root, { trustRecord: true, recordOnly: true });
-    ctx.installation = inst;
-    const serious = inst.problems.filter((p) => p.kind === 'buildinfo' || p.kind === 'state');
-    // a record that fails its own rules is invalid (exit 2), not merely out of step with the tree
-    const invalid = serious.find((p) => p.kind === 'state');
-    if (invalid)
-      throw new ServicepackError('E_INVALID_STATE', invalid.message, { path: invalid.path, problems: inst.problems });
-    if (serious.length > 0) {
-      throw new ServicepackError(
-        'E_INCONSISTENT',
-        `the installation in ${ctx.root} is inconsistent (${serious[0]!.message}): its uninstall data may not fit it any more; run servicepack verify --root ${ctx.root} and repair it first`,
-        { problems: inst.problems },
-      );
-    }
-    if (!inst.state || inst.state.installed.length === 0) {
-      throw new ServicepackError(
-        'E_NOT_REMOVABLE',
-        `nothing to uninstall: no update was installed in ${ctx.root} by servicepack (it is at ${inst.levelName} as released)`,
-        { level: inst.level },
-      );
-    }
-    ctx.state = inst.state;
-    ctx.sink({
-      type: 'info',
-      message: `${inst.product} ${inst.version} ${inst.arch}, ${inst.levelName}, in ${inst.root}`,
-    });
+    let found: Pick<Detected, 'state' | 'newest'> | undefined;
+    const installation = await detectForChange(
+      ctx,
+      {
+        invalid: (message) => message,
+        inconsistent: ([first]) =>
+          `the installation in ${ctx.root} is inconsistent (${first.message}): its uninstall data may not fit it any more; run servicepack verify --root ${ctx.root} and repair it first`,
+      },
+      (inst) => {
+        const newest = inst.state?.installed.at(-1);
+        if (!inst.state || newest === undefined) {
+          throw new ServicepackError(
+            'E_NOT_REMOVABLE',
+            `nothing to uninstall: no update was installed in ${ctx.root} by servicepack (it is at ${inst.levelName} as released)`,
+            { level: inst.level },
+          );
+        }
+        found = { state: inst.state, newest };
+      },
+    );
+    if (found === undefined) throw new Error('internal: detect accepted nothing');
+    return { installation, ...found };
   },
 };
 
@@ -100,15 +87,18 @@ async function readRecord(root: string, packId: string, backupRel: string): Prom
   return parsed.data as BackupRecord;
 }
 
-export const planStep: StepDef<UninstallContext> = {
+export const planStep: StepDef<
+  Pick<Detected, 'root' | 'txid' | 'sink' | 'opts' | 'installation' | 'state' | 'newest'>,
+  Pick<Planned, 'target' | 'backupDigests'>
+> = {
   name: 'plan',
   run: async (ctx) => {
-    const state = ctx.state!;
+    const { state, newest } = ctx;
     const installed = state.installed;
-    const newest = installed[installed.length - 1]!;
     const wanted = ctx.opts.id ?? newest.packId;
     const at_ = installed.map((i) => i.packId.toLowerCase()).lastIndexOf(wanted.toLowerCase());
-    if (at_ < 0) {
+    const found = installed[at_];
+    if (found === undefined) {
       throw new ServicepackError(
         'E_NOT_REMOVABLE',
         `${wanted} is not installed in ${ctx.root} (installed, oldest first: ${installed.map((i) => i.packId).join(', ')}): nothing was changed`,
@@ -122,11 +112,11 @@ export const planStep: StepDef<UninstallContext> = {
         .slice(at_ + 1)
         .reverse()
         .map((i) => i.packId);
-      const order = [...first, installed[at_]!.packId];
+      const order = [...first, found.packId];
       throw new ServicepackError(
         'E_NOT_REMOVABLE',
-        `${installed[at_]!.packId} is not the newest update here: uninstall ${order[0]} first, then ${order.slice(1).join(', then ')}`,
-        { packId: installed[at_]!.packId, order },
+        `${found.packId} is not the newest update here: uninstall ${order[0]} first, then ${order.slice(1).join(', then ')}`,
+        { packId: found.packId, order },
       );
     }
     if (newest.backup === undefined) {
@@ -141,7 +131,7 @@ export const planStep: StepDef<UninstallContext> = {
     const seen = new Set<string>();
     checkNoLinkOnTheWay(ctx.root, [`${SERVICEPACK_DIR}/${newest.backup}/${BACKUP_RECORD}`], seen);
     const record = await readRecord(ctx.root, newest.packId, newest.backup);
-    ctx.target = { packId: newest.packId, backupRel: newest.backup, record };
+    const target = { packId: newest.packId, backupRel: newest.backup, record };
     const sources = restorable(record).map((f) => `${SERVICEPACK_DIR}/${newest.backup}/${f.backup}`);
     checkNoLinkOnTheWay(ctx.root, sources, seen);
     // Both reads at once (the stage step checks the backup): each keeps a worker thread and this
@@ -149,11 +139,10 @@ export const planStep: StepDef<UninstallContext> = {
     const backupDigests = hashFiles(sources.map((p) => at(ctx.root, p)));
     // a refusal below must not leave this unobserved
     backupDigests.catch(() => {});
-    ctx.backupDigests = backupDigests;
-    await hashPaths(ctx.installation!, [BUILDINFO_FILE, ...record.files.map((f) => f.path)]);
+    await hashPaths(ctx.installation, [BUILDINFO_FILE, ...record.files.map((f) => f.path)]);
 
     // Files changed since the pack installed them would be lost by the restore.
-    const disk = ctx.installation!.files;
+    const disk = ctx.installation.files;
     const modified = record.files.filter((f) => !sameMeta(disk.get(f.path), f.after)).map((f) => f.path);
     if (modified.length > 0 && ctx.opts.modified !== 'overwrite') {
       const shown = modified.slice(0, 8);
@@ -170,16 +159,22 @@ export const planStep: StepDef<UninstallContext> = {
         message: `${p} was changed since ${newest.packId} was installed; the changed file is kept in .servicepack/${SAVED_DIR}/${ctx.txid}/`,
         path: p,
       });
+    return { target, backupDigests };
   },
 };
 
-export const stageStep: StepDef<UninstallContext> = {
+export const stageStep: StepDef<
+  Pick<Planned, 'root' | 'spDir' | 'stagingRoot' | 'txid' | 'time' | 'opts' | 'installation' | 'state'> &
+    Pick<Planned, 'target' | 'backupDigests'>,
+  Pick<Staged, 'draft' | 'after' | 'changed'>
+> = {
   name: 'stage',
   run: async (ctx) => {
     // the folders made here must be on disk before the journal names anything in them
     const made = new Set<string>([ctx.root, ctx.spDir]);
     await createStaging(ctx, made);
-    ctx.draft = (await buildUninstallJournal(ctx, made)).journal;
+    const built = await buildUninstallJournal(ctx, made);
     await flushToDisk(ctx.root, [], made);
+    return { draft: built.journal, after: built.levelAfter, changed: built.changed };
   },
 };

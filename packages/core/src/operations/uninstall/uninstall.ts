@@ -1,23 +1,13 @@
-import { join, posix, resolve } from 'node:path';
-import { nullSink } from '../../support/events.js';
-import { recoverStep } from '../recover.js';
+import { posix } from 'node:path';
+import { dryRecoverStep, recoverStep } from '../recover.js';
 import { type Level, levelName } from '../../rules/level.js';
 import { SERVICEPACK_DIR } from '../../installation/names.js';
-import {
-  checkTransactionId,
-  checkpoint,
-  newTransactionId,
-  releaseLock,
-  runSteps,
-  SAVED_DIR,
-  STAGING_DIR,
-  type StepDef,
-} from '../../transaction/transaction.js';
+import { runStep, SAVED_DIR } from '../../transaction/transaction.js';
 import type { BackupRecord } from '../../transaction/backup-record.js';
-import { JOURNALED_STEPS } from '../../transaction/journaled-steps.js';
-import { settleFailure } from '../../transaction/settle-failure.js';
-import type { UninstallContext, UninstallOptions } from './context.js';
-import { detectStep, lockStep, planStep, stageStep } from './steps.js';
+import { runJournaledSteps } from '../../transaction/journaled-steps.js';
+import { lockStep, runChange, serviceOutcome, startChange } from '../change.js';
+import { type Changed, type LevelAfter, type Planned, sameMeta, type UninstallOptions } from './context.js';
+import { detectStep, planStep, stageStep } from './steps.js';
 
 /**
  * Uninstall (docs/transactions.md §8): the newest update comes off first, and its backup puts
@@ -35,6 +25,8 @@ export interface UninstallResult {
   before: { level: Level; levelName: string; hotfixes: string[] };
   after: { level: Level; levelName: string; hotfixes: string[] };
   changed: { restored: string[]; removed: string[]; saved: string[] };
+  /** --dry-run: `changed` and `after` say what would happen; nothing was changed */
+  dryRun: boolean;
   /** where the files changed since the install were kept (uninstall --overwrite-modified) */
   savedDir?: string;
   restartRequired: boolean;
@@ -42,66 +34,70 @@ export interface UninstallResult {
   service: { wasRunning: boolean; stopped: boolean; restarted: boolean };
 }
 
-const UNINSTALL_STEPS = [
-  lockStep,
-  recoverStep,
-  detectStep,
-  planStep,
-  stageStep,
-  ...JOURNALED_STEPS,
-] as readonly StepDef<UninstallContext>[];
+/**
+ * --dry-run: what the restore would do with each file the backup record names (the journal's rule:
+ * a file with an original is restored, one the pack added is removed, a file changed since is saved),
+ * read from the record and the files as they are, with nothing staged.
+ */
+async function preview(ctx: Pick<Planned, 'target' | 'installation' | 'backupDigests'>): Promise<{
+  after: LevelAfter;
+  changed: Changed;
+}> {
+  const { record } = ctx.target;
+  const disk = ctx.installation.files;
+  const changed: Changed = { restored: [], removed: [], saved: [] };
+  for (const f of record.files) {
+    const cur = disk.get(f.path);
+    if (!cur && !f.before) continue;
+    (f.before ? changed.restored : changed.removed).push(f.path);
+    if (cur && !sameMeta(cur, f.after)) changed.saved.push(f.path);
+  }
+  // the plan step started hashing the backup; nothing is left running once the lock is released
+  await ctx.backupDigests.catch(() => undefined);
+  return { after: { level: record.fromLevel, hotfixes: [...record.fromHotfixes] }, changed };
+}
 
 /** Removes the newest update (or `id`, when it is the newest) in one journaled transaction. */
 export async function uninstallUpdate(opts: UninstallOptions): Promise<UninstallResult> {
-  const root = resolve(opts.root);
-  const spDir = join(root, SERVICEPACK_DIR);
-  const txid = opts.transactionId !== undefined ? checkTransactionId(opts.transactionId) : newTransactionId();
-  const ctx: UninstallContext = {
-    opts,
-    root,
-    spDir,
-    txid,
-    time: new Date().toISOString(),
-    sink: opts.sink ?? nullSink,
-    hooks: opts.hooks ?? {},
-    stagingRoot: join(spDir, STAGING_DIR, txid),
-    service: { wasRunning: false, stopped: false, restarted: false },
-    restartRequired: false,
-    committed: false,
-    recorded: false,
-    changed: { restored: [], removed: [], saved: [] },
-    ...(opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: opts.stopTimeoutMs } : {}),
-  };
-  try {
-    await checkpoint(ctx, 'begin');
-    await runSteps(ctx, UNINSTALL_STEPS);
-  } catch (e) {
-    const failure = await settleFailure(ctx, e);
-    if (failure !== undefined) throw failure;
-  } finally {
-    if (ctx.lock) await releaseLock(ctx.lock).catch(() => {});
-  }
-  const state = ctx.state!;
+  const ctx = startChange(opts);
+  let reached: (Planned & { after: LevelAfter; changed: Changed }) | undefined;
+  // lock → recover → detect → plan → stage, then the journaled half shared with install;
+  // --dry-run stops after the plan and says what the restore would change
+  await runChange(ctx, async (start) => {
+    const locked = await runStep(start, lockStep);
+    await runStep(locked, opts.dryRun ? dryRecoverStep : recoverStep);
+    const planned = await runStep(await runStep(locked, detectStep), planStep);
+    if (opts.dryRun) {
+      reached = { ...planned, ...(await preview(planned)) };
+      return;
+    }
+    const staged = await runStep(planned, stageStep);
+    reached = staged;
+    await runJournaledSteps(staged);
+  });
+  // a run that did not get this far failed before the commit point, and that is always thrown
+  if (reached === undefined) throw new Error('internal: an uninstall ended without its journal');
+  const { state, target, after, changed } = reached;
+  const dryRun = opts.dryRun === true;
   const sort = (a: string[]) => [...a].sort();
   return {
-    root,
-    transactionId: txid,
-    packId: ctx.target!.packId,
-    kind: ctx.target!.record.kind,
+    root: ctx.root,
+    transactionId: ctx.txid,
+    packId: target.packId,
+    kind: target.record.kind,
     before: { level: state.level, levelName: levelName(state.level, state.hotfixes), hotfixes: [...state.hotfixes] },
     after: {
-      level: ctx.after!.level,
-      levelName: levelName(ctx.after!.level, ctx.after!.hotfixes),
-      hotfixes: ctx.after!.hotfixes,
+      level: after.level,
+      levelName: levelName(after.level, after.hotfixes),
+      hotfixes: after.hotfixes,
     },
     changed: {
-      restored: sort(ctx.changed.restored),
-      removed: sort(ctx.changed.removed),
-      saved: sort(ctx.changed.saved),
+      restored: sort(changed.restored),
+      removed: sort(changed.removed),
+      saved: sort(changed.saved),
     },
-    ...(ctx.changed.saved.length > 0 ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, txid) } : {}),
-    restartRequired: ctx.restartRequired,
-    ...(ctx.restartMessage ? { restartMessage: ctx.restartMessage } : {}),
-    service: { wasRunning: ctx.service.wasRunning, stopped: ctx.service.stopped, restarted: ctx.service.restarted },
+    dryRun,
+    ...(changed.saved.length > 0 && !dryRun ? { savedDir: posix.join(SERVICEPACK_DIR, SAVED_DIR, ctx.txid) } : {}),
+    ...serviceOutcome(ctx),
   };
 }
