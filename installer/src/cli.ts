@@ -1,7 +1,7 @@
 import { runQuery } from './commands/query.js';
 import { runVerify } from './commands/verify.js';
 import { EXIT } from './exit.js';
-import { type Io, processIo, type RunState, stackLines } from './io.js';
+import { type Io, processIo, type RunState, stackLines, wantsStack } from './io.js';
 import { quickCommand } from './quick-argv.js';
 import { escapeControls } from './reporters/printable.js';
 
@@ -49,13 +49,20 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
       );
     return EXIT.usage;
   }
+  // commander's exit code for help depends on process.exitCode; whether it was shown as an error does not
+  let helpAsError = false;
+  program.on('beforeAllHelp', (context: { error: boolean }) => {
+    if (context.error) helpAsError = true;
+  });
   try {
     await program.parseAsync([...argv]);
     return state.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version')
-        return EXIT.ok;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.ok;
+      // help asked for (`servicepack help`) is exit 0; help instead of a missing command
+      // (`servicepack --verbose`, `servicepack pack`) is a usage error, as `servicepack` alone is
+      if (e.code === 'commander.help') return helpAsError ? EXIT.usage : EXIT.ok;
       // Usage errors: commander already wrote the message to stderr; --json still gets its document.
       // The command line's own refusals (operands.ts) keep their codes; commander's are E_USAGE.
       const code = e.code.startsWith('E_') ? e.code : 'E_USAGE';
@@ -72,6 +79,6 @@ export async function runProgram(argv: readonly string[], io: Io = processIo()):
 function unexpected(e: unknown, io: Io): number {
   const message = e instanceof Error ? e.message : String(e);
   io.err.write(`servicepack: unexpected error: ${escapeControls(message)}\n`);
-  if (io.env['DEBUG'] && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
+  if (wantsStack(io) && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
   return EXIT.failed;
 }

@@ -23,6 +23,8 @@ export interface Streams {
   out: Output;
   err: Output;
   env: Record<string, string | undefined>;
+  /** `--verbose`: a line per file as it is staged and committed, and an unexpected error's stack, on stderr */
+  verbose?: boolean;
 }
 
 export interface Paint {

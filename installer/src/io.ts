@@ -107,9 +107,10 @@ export interface FrontEndChoice {
 
 /** The one chooser of a command's front end (docs/cli.md "Front ends"). */
 export async function chooseFrontEnd(io: Io, opts: FrontEndChoice): Promise<FrontEnd> {
-  if (opts.json) return new JsonReporter(io.out, io.err, opts.quiet);
+  if (opts.json) return new JsonReporter(io.out, io.err, opts.quiet, io.verbose === true);
   if (opts.taskList !== true) return new PlainReporter({ err: io.err, out: io.out, quiet: opts.quiet, env: io.env });
-  if (mayAskOperator(io)) {
+  // --verbose writes a line per file, which would tear the redrawn task list: lines instead
+  if (mayAskOperator(io) && io.verbose !== true) {
     const { ListrFrontEnd } = await import('./reporters/listr.js');
     return new ListrFrontEnd(io, { quiet: opts.quiet });
   }
@@ -121,10 +122,15 @@ export async function chooseFrontEnd(io: Io, opts: FrontEndChoice): Promise<Fron
 export function reportFailure(fe: FrontEnd, io: Io, e: unknown): number {
   const doc = errorDocument(e);
   fe.failure(doc);
-  if (doc.code === 'E_UNEXPECTED' && io.env['DEBUG'] && e instanceof Error && e.stack)
-    io.err.write(stackLines(e.stack));
-  else if (doc.code === 'E_UNEXPECTED' && fe.kind === 'plain') io.err.write('(set DEBUG=1 for the stack trace)\n');
+  if (doc.code === 'E_UNEXPECTED' && wantsStack(io) && e instanceof Error && e.stack) io.err.write(stackLines(e.stack));
+  else if (doc.code === 'E_UNEXPECTED' && fe.kind === 'plain')
+    io.err.write('(run with --verbose, or set DEBUG=1, for the stack trace)\n');
   return doc.exitCode ?? EXIT.failed;
+}
+
+/** `--verbose` or DEBUG: the stack of an unexpected error goes to stderr. */
+export function wantsStack(io: Io): boolean {
+  return io.verbose === true || (io.env['DEBUG'] !== undefined && io.env['DEBUG'] !== '');
 }
 
 /** A command that would change something and was not confirmed (interactive.ts) is refused here: its exit code, or undefined to go on. */
@@ -140,7 +146,7 @@ export async function refuseUnconfirmed(
   return reportFailure(fe, io, new ServicepackError('E_CONFIRMATION_REQUIRED', message));
 }
 
-/** A stack trace (DEBUG) line by line: its first line is the message, names and all. */
+/** A stack trace (--verbose, DEBUG) line by line: its first line is the message, names and all. */
 export function stackLines(stack: string): string {
   return stack
     .split('\n')

@@ -26,6 +26,7 @@ export interface InstallFlags {
   acceptEula?: true;
   quiet?: true;
   wait?: number;
+  packs?: string;
 }
 
 export function registerInstall(program: Command, io: Io, state: RunState): void {
@@ -34,7 +35,7 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .description('install service packs or hotfixes (several packs: one transaction, one restart)')
     .argument('[pack...]', 'pack files (.tgz), installed in this order; with --feed: latest (the default) or pack ids')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
-    .option('-u, --unattended', 'no questions (the only mode for now; the wizard comes later)')
+    .option('-u, --unattended', 'no questions: install without Setup (the wizard on a terminal), as scripts need')
     .option('-y, --yes', 'the same as -u: needed to change anything without a terminal to ask on')
     .option('-n, --no-backup', 'keep no uninstall data (the pack cannot be removed afterwards)')
     .addOption(
@@ -58,9 +59,13 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     .option('--wait <seconds>', WAIT_HELP, parseWaitSeconds)
     .option('--answer-file <file>', 'unattended install as the YAML answer file says (implies -u; see docs/fleet.md)')
     .option('--feed <url>', 'choose the packs from a signed feed (http(s), file: URL or folder): latest, or pack ids')
+    .option(
+      '--packs <dir>',
+      'Setup only: offer every *.tgz in DIR (default: the current folder); also servicepack --packs DIR',
+    )
     .addHelpText(
       'after',
-      '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6, 7) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.\n',
+      '\nWith --answer-file, each target gets its own transaction and result; the exit code is the highest\nfailure (1, 2, 4, 5, 6, 7) of any target, else 10 if one needs a restart, else 0 if one was installed,\nelse 3. Answer files, feeds and logs: docs/fleet.md.',
     )
     .action(async (packs, flags, cmd) => {
       if (
@@ -73,6 +78,19 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
         // every word up to the next option: say so rather than "no pack given".
         const doc = new UsageError(
           `no pack given: --trust took ${flags.trust.join(' ')} as keys; end the key list with -- before the packs (servicepack install --trust KEY -- PACK...)`,
+        );
+        state.exitCode = reportFailure(
+          await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true }),
+          io,
+          doc,
+        );
+        return;
+      }
+      if (flags.packs !== undefined) {
+        // Reached only when Setup does not run (route.ts opens it for --packs on a terminal); before
+        // the yes, which would not help: -u does not read --packs either.
+        const doc = new UsageError(
+          `--packs chooses the packs in Setup, which needs a terminal and no -u/--yes/--json/--dry-run/-q: name the packs instead (servicepack install -u -- ${flags.packs}/*.tgz)`,
         );
         state.exitCode = reportFailure(
           await chooseFrontEnd(io, { json: flags.json === true, quiet: flags.quiet === true }),

@@ -27,7 +27,7 @@ export function registerUninstall(program: Command, io: Io, state: RunState): vo
     .description('remove the newest update (or ID, when it is the newest): the files as they were before it, exactly')
     .argument('[id]', 'the update to remove, e.g. Q236565 or inetsrv-4.0-sp6 (default: the newest)')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
-    .option('-u, --unattended', 'no questions (the only mode for now)')
+    .option('-u, --unattended', 'no questions: remove without Setup (the wizard on a terminal), as scripts need')
     .option('-y, --yes', 'the same as -u: needed to change anything without a terminal to ask on')
     .option(
       '-o, --overwrite-modified',

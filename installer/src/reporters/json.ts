@@ -1,6 +1,7 @@
 import type { ErrorDocument } from '../exit.js';
 import type { FrontEnd, Output, RunOutcome, TargetInfo, TargetView, UiEvent } from '../front-end.js';
 import { safe } from './printable.js';
+import { traceLine } from './text.js';
 
 /** A warning as the document lists it; `root` names the target in a run over several. */
 export interface JsonWarning {
@@ -24,12 +25,16 @@ export class JsonReporter implements FrontEnd {
     private readonly out: Output,
     private readonly err: Output,
     private readonly quiet: boolean,
+    /** --verbose: each file staged and committed on stderr, as plain lines like the warnings' */
+    private readonly verbose = false,
   ) {}
 
   readonly sink = (ev: UiEvent): void => this.event(ev);
 
   /** `root`: the target the event belongs to, in a run over targets */
   event(ev: UiEvent, root?: string): void {
+    const trace = this.verbose ? traceLine(ev) : undefined;
+    if (trace !== undefined) this.err.write(`${root !== undefined ? safe`${root}: ${trace}`.text : trace.text}\n`);
     if (ev.type !== 'warning') return;
     this.warnings.push({
       ...(root !== undefined ? { root } : {}),

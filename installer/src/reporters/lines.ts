@@ -2,7 +2,7 @@ import type { ErrorDocument } from '../exit.js';
 import type { FrontEnd, RunOutcome, Streams, TargetInfo, TargetView, TextOutput, UiEvent } from '../front-end.js';
 import { type Printable, safe } from './printable.js';
 import { stepLine } from './steps.js';
-import { progressText, summaryLines, textOutput } from './text.js';
+import { progressText, summaryLines, textOutput, traceLine } from './text.js';
 
 export { humanBytes, outcomeLine, progressText, summaryLines } from './text.js';
 
@@ -78,6 +78,9 @@ export class LinesFrontEnd implements FrontEnd {
           return;
         }
         case 'progress': {
+          // --verbose: every file, whatever the throttle below (and -q) leaves out
+          const trace = this.io.verbose === true ? traceLine(ev) : undefined;
+          if (trace !== undefined) this.line(root, trace);
           if (this.quiet) return;
           const now = this.clock().getTime();
           if (ev.files < ev.totalFiles && now - lastProgress < 1000) return;

@@ -43,6 +43,12 @@ export function progressText(ev: Extract<UiEvent, { type: 'progress' }>): string
   return `${ev.files}/${ev.totalFiles} ${what}, ${humanBytes(ev.bytes)} of ${humanBytes(ev.totalBytes)}`;
 }
 
+/** `--verbose`: the line of a per-file event ("     stage  lib/x.js"), or undefined: the engine names each file in its progress events. */
+export function traceLine(ev: UiEvent): Printable | undefined {
+  if (ev.type !== 'progress' || ev.path === undefined) return undefined;
+  return safe`     ${ev.step.padEnd(6)} ${ev.path}`;
+}
+
 /** One line per target for the end of a run, e.g. "/opt/a: done (exit 0): RTM -> Service Pack 6". */
 export function outcomeLine(o: TargetOutcome): Printable {
   if (o.error)

@@ -79,6 +79,8 @@ function wizardParser() {
       .option('--json')
       .option('--dry-run')
       .option('-q, --quiet')
+      // the program's: it does not change the front end, and Setup shows its own progress
+      .option('--verbose')
   );
 }
 
@@ -94,7 +96,8 @@ function uninstallParser() {
     .option('-z, --no-restart')
     .option('-u, --unattended')
     .option('--json')
-    .option('-q, --quiet');
+    .option('-q, --quiet')
+    .option('--verbose');
 }
 
 /** The switches as the Options screen's starting choices (options.ts maps them for every path). */
