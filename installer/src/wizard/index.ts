@@ -2,7 +2,7 @@ import type { Io } from '../io.js';
 import { EXIT } from '../exit.js';
 import { printable } from '../reporters/printable.js';
 import type { Outcome, WizardServices } from './context.js';
-import { packsProblem } from './preflight.js';
+import { choicesProblem, packsProblem } from './preflight.js';
 import type { WizardRequest } from './route.js';
 
 /**
@@ -32,8 +32,9 @@ export async function runWizard(request: WizardRequest, io: Io, opts: RunWizardO
     );
     return 2;
   }
-  // Checked on the normal screen, before ink: a named pack that is not there is a plain usage error.
-  const problem = await packsProblem(request, process.cwd());
+  // Checked on the normal screen, before ink: a named pack that is not there, or options the
+  // install would refuse, is a plain usage error.
+  const problem = choicesProblem(request) ?? (await packsProblem(request, process.cwd()));
   if (problem !== undefined) {
     io.err.write(`servicepack: error: ${printable(problem).text}\n`);
     return EXIT.usage;

@@ -1,6 +1,21 @@
 import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { checkOverwriteHasBackup } from '@servicepack/core/plan';
 import type { WizardRequest } from './route.js';
+
+/**
+ * Choices the install would refuse (core's rule: -n with -o) are a usage error before the wizard
+ * opens, with the install's own message, not an Options screen that walks into the refusal.
+ */
+export function choicesProblem(request: WizardRequest): string | undefined {
+  if (request.flow !== 'install') return undefined;
+  try {
+    checkOverwriteHasBackup(request);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 /**
  * What the command line names must be there before the wizard opens: a pack that does not exist,

@@ -2,7 +2,7 @@ import { basename, isAbsolute, relative } from 'node:path';
 import type { Installation } from '@servicepack/core/detect';
 import type { InstallResult } from '@servicepack/core/install';
 import type { Manifest } from '@servicepack/core/manifest';
-import type { ModifiedPolicy } from '@servicepack/core/plan';
+import { type ModifiedPolicy, overwriteWithoutBackup } from '@servicepack/core/plan';
 import { EXIT, errorDocument } from '../exit.js';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { levelName } from '@servicepack/core/level';
@@ -328,6 +328,35 @@ export function flagsFor(c: InstallChoices): string[] {
     ...(c.restart ? [] : ['-z']),
     ...(c.modified === 'overwrite' ? ['-o'] : c.modified === 'keep' ? ['--keep-modified'] : []),
   ];
+}
+
+/**
+ * A change on the Options screen, kept to choices the install accepts (core's overwriteWithoutBackup):
+ * choosing overwrite turns the backup on, turning the backup off while overwrite is chosen sets
+ * changed files back to stop. `note` says which, for the screen.
+ */
+export function changeChoices(
+  c: InstallChoices,
+  change: Partial<InstallChoices>,
+): { choices: InstallChoices; note?: string } {
+  const next = { ...c, ...change };
+  if (!overwriteWithoutBackup(next)) return { choices: next };
+  if (change.modified === 'overwrite')
+    return {
+      choices: { ...next, backup: true },
+      note: 'Overwrite keeps each changed file in the backup, so the backup was turned on (-o cannot be used with -n).',
+    };
+  return {
+    choices: { ...next, modified: 'stop' },
+    note: 'Without a backup a changed file could not be kept, so changed files were set back to stop (-n cannot be used with -o).',
+  };
+}
+
+/** Why Enter is refused with these choices (none the screen itself makes), or undefined. */
+export function choicesRefusal(c: InstallChoices): string | undefined {
+  return overwriteWithoutBackup(c)
+    ? 'Overwrite needs the backup (-o cannot be used with -n): turn the backup on or choose stop or keep for changed files.'
+    : undefined;
 }
 
 function quote(arg: string): string {

@@ -5,7 +5,7 @@ import { render } from 'ink-testing-library';
 import { OptionsScreen } from '../../src/wizard/components/OptionsScreen.js';
 import type { InstallChoices } from '../../src/wizard/context.js';
 import { optionsView, removalOptionsView } from '../../src/wizard/views.js';
-import { frame, KEY, press, request, waitFor } from './helpers.js';
+import { KEY, press, request, waitFor } from './helpers.js';
 
 const choices = { backup: true, restart: true, modified: 'stop' as const };
 const view = optionsView({ request: request(), cwd: '/work', choices }, undefined, '/r', '/work/sp6.tgz');
@@ -26,17 +26,62 @@ test('Space toggles, arrows and Tab move, ←→ pick the policy; Enter installs
   const got: InstallChoices[] = [];
   const r = render(<OptionsScreen view={view} active onConfirm={(c) => got.push(c)} />);
   await waitFor(r, 'Options for');
-  await press(r, KEY.space, KEY.tab, KEY.space, KEY.down, KEY.right);
-  const f = await waitFor(r, '(•) overwrite');
+  await press(r, KEY.space, KEY.tab, KEY.space, KEY.down, KEY.left);
+  const f = await waitFor(r, '(•) keep');
   assert.match(f, /\[ \] Back up/);
   assert.match(f, /\[ \] Stop and restart/);
-  assert.match(f, /servicepack install --root \/r -u -n -z -o -- sp6\.tgz/);
+  assert.match(f, /servicepack install --root \/r -u -n -z --keep-modified -- sp6\.tgz/);
   assert.match(f, /overwrite \(-o\) replaces it/);
-  await press(r, KEY.right);
-  await waitFor(r, '(•) keep');
-  assert.match(frame(r), /-u -n -z --keep-modified/);
   await press(r, KEY.enter);
   assert.deepEqual(got, [{ backup: false, restart: false, modified: 'keep' }]);
+  r.unmount();
+});
+
+test('no backup with overwrite is never offered (install -n -o is refused): choosing overwrite turns the backup on and says so', async () => {
+  const got: InstallChoices[] = [];
+  const r = render(<OptionsScreen view={view} active onConfirm={(c) => got.push(c)} />);
+  await waitFor(r, 'Options for');
+  await press(r, KEY.space);
+  await waitFor(r, '[ ] Back up');
+  await press(r, KEY.down, KEY.down, KEY.right);
+  const f = await waitFor(r, '(•) overwrite');
+  assert.match(f, /\[x\] Back up/);
+  assert.match(f, /the backup was turned on/);
+  assert.match(f, /servicepack install --root \/r -u -o -- sp6\.tgz/);
+  await press(r, KEY.enter);
+  assert.deepEqual(got, [{ backup: true, restart: true, modified: 'overwrite' }]);
+  r.unmount();
+});
+
+test('turning the backup off while overwrite is chosen sets changed files back to stop and says so', async () => {
+  const got: InstallChoices[] = [];
+  const r = render(<OptionsScreen view={view} active onConfirm={(c) => got.push(c)} />);
+  await waitFor(r, 'Options for');
+  await press(r, KEY.down, KEY.down, KEY.right);
+  await waitFor(r, '-u -o --');
+  await press(r, KEY.up, KEY.up, KEY.space);
+  const f = await waitFor(r, '[ ] Back up');
+  assert.match(f, /\(•\) stop/);
+  assert.match(f, /changed files were set back to stop/);
+  assert.match(f, /servicepack install --root \/r -u -n -- sp6\.tgz/);
+  await press(r, KEY.enter);
+  assert.deepEqual(got, [{ backup: false, restart: true, modified: 'stop' }]);
+  r.unmount();
+});
+
+test('choices the install would refuse, handed in, do not go past Enter', async () => {
+  const got: InstallChoices[] = [];
+  const refused = optionsView(
+    { request: request(), cwd: '/work', choices: { backup: false, restart: true, modified: 'overwrite' } },
+    undefined,
+    '/r',
+    '/work/sp6.tgz',
+  );
+  const r = render(<OptionsScreen view={refused} active onConfirm={(c) => got.push(c)} />);
+  await waitFor(r, 'Options for');
+  await press(r, KEY.enter);
+  await waitFor(r, 'Overwrite needs the backup');
+  assert.deepEqual(got, []);
   r.unmount();
 });
 

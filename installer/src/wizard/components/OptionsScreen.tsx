@@ -1,8 +1,9 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 import { Box, useInput } from 'ink';
+import { useState } from 'react';
 import { Text } from './Shown.js';
 import type { InstallChoices } from '../context.js';
-import { flagsFor, type OptionRow, type OptionsView } from '../views.js';
+import { changeChoices, choicesRefusal, flagsFor, type OptionRow, type OptionsView } from '../views.js';
 import { color, mark } from './theme.js';
 import { useLatestState } from './use-latest-state.js';
 
@@ -32,25 +33,34 @@ function rowText(row: OptionRow, c: InstallChoices, policies: OptionsView['polic
 export function OptionsScreen({ view, active, onConfirm }: OptionsScreenProps) {
   const [choices, getChoices, setChoices] = useLatestState<InstallChoices>(view.choices);
   const [focus, getFocus, setFocus] = useLatestState(0);
+  // why the last change moved another option too, or why Enter was refused
+  const [note, setNote] = useState<string | undefined>(undefined);
   const n = view.rows.length;
-  const cycle = (by: number) =>
-    setChoices((c) => {
-      const p = view.policies;
-      return { ...c, modified: p[(Math.max(0, p.indexOf(c.modified)) + by + p.length) % p.length]! };
-    });
+  const choose = (what: Partial<InstallChoices>) => {
+    const next = changeChoices(getChoices(), what);
+    setChoices(next.choices);
+    setNote(next.note);
+  };
+  const cycle = (by: number) => {
+    const p = view.policies;
+    choose({ modified: p[(Math.max(0, p.indexOf(getChoices().modified)) + by + p.length) % p.length]! });
+  };
+  const confirm = () => {
+    const c = getChoices();
+    const refused = choicesRefusal(c);
+    if (refused !== undefined) setNote(refused);
+    else onConfirm(c);
+  };
   useInput(
     (input, key) => {
       const row = view.rows[getFocus()];
       const change = input === ' ' || key.leftArrow || key.rightArrow;
       if (key.upArrow || (key.tab && key.shift)) setFocus((f) => (f + n - 1) % n);
       else if (key.downArrow || key.tab) setFocus((f) => (f + 1) % n);
-      else if (key.return) onConfirm(getChoices());
+      else if (key.return) confirm();
       else if (!row || !change) return;
       else if (row.key === 'modified') cycle(key.leftArrow ? -1 : 1);
-      else {
-        const k = row.key;
-        setChoices((c) => ({ ...c, [k]: !c[k] }));
-      }
+      else choose({ [row.key]: !getChoices()[row.key] });
     },
     { isActive: active },
   );
@@ -87,6 +97,11 @@ export function OptionsScreen({ view, active, onConfirm }: OptionsScreenProps) {
       <Text dimColor wrap="wrap">
         {view.rows[focus]?.help}
       </Text>
+      {note !== undefined ? (
+        <Text color={color.warn} wrap="wrap">
+          {note}
+        </Text>
+      ) : null}
       <Text> </Text>
       <Text>The same without questions:</Text>
       <Box paddingLeft={2}>

@@ -1,8 +1,7 @@
-import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
+import { rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
-import { errnoCode } from '../support/fsutil.js';
 import {
   closeJournal,
   type Journal,
@@ -20,10 +19,12 @@ import {
   recordedPhaseRow,
 } from '../transaction/journal-rules.js';
 import { type Level, levelName } from '../rules/level.js';
-import { isAlive, serviceStatus, startService } from '../installation/service.js';
+import { serviceStatus, startService } from '../installation/service.js';
 import { SERVICEPACK_DIR } from '../installation/names.js';
+import { checkRootBeforeLock } from '../installation/detect.js';
 import type { HistoryEntry, State } from '../installation/state.js';
-import { checkNoLinkOnTheWay, isRealFolder } from '../installation/servicepack-dir.js';
+import { checkNoLinkOnTheWay } from '../installation/servicepack-dir.js';
+import { findLeftovers, planRecovery, type RecoverPlan } from './recover-plan.js';
 import { readState, writeState } from '../installation/state-store.js';
 import type { JournaledContext } from '../transaction/journaled-steps.js';
 import {
@@ -150,33 +151,15 @@ async function settleService(
 
 /** Leftovers of a transaction that died before its journal existed: nothing in the tree changed, so they are garbage. */
 async function cleanLeftovers(root: string): Promise<string[]> {
-  const sp = join(root, SERVICEPACK_DIR);
-  const cleaned: string[] = [];
-  const staging = join(sp, STAGING_DIR);
-  // a real folder, not a link to one: its content is deleted (rm removes links inside, never follows them)
-  if (isRealFolder(root, `${SERVICEPACK_DIR}/${STAGING_DIR}`)) {
-    for (const name of await readdir(staging)) {
-      await rm(join(staging, name), { recursive: true, force: true });
-      cleaned.push(`${SERVICEPACK_DIR}/${STAGING_DIR}/${name}`);
-    }
-    await rmdir(staging).catch(() => {});
+  const found = await findLeftovers(root);
+  const staging = `${SERVICEPACK_DIR}/${STAGING_DIR}/`;
+  for (const rel of found) {
+    // rm removes links inside staging, never follows them
+    if (rel.startsWith(staging)) await rm(join(root, rel), { recursive: true, force: true });
+    else await unlink(join(root, rel)).catch(() => {});
   }
-  let names: string[] = [];
-  try {
-    names = await readdir(sp);
-  } catch (e) {
-    if (errnoCode(e) !== 'ENOENT') throw e;
-  }
-  for (const name of names) {
-    // temp files of writeFileAtomic (state, journal), and lock files of dead processes
-    const tmp = /^\.[0-9a-f]{12}\.tmp$/.test(name);
-    const lockPid = /^\.lock\.(\d+)\.[0-9a-f]+$/.exec(name)?.[1] ?? /^lock\.stale\.(\d+)$/.exec(name)?.[1];
-    if (tmp || (lockPid !== undefined && Number(lockPid) !== process.pid && !isAlive(Number(lockPid)))) {
-      await unlink(join(sp, name)).catch(() => {});
-      cleaned.push(`${SERVICEPACK_DIR}/${name}`);
-    }
-  }
-  return cleaned;
+  await rmdir(join(root, SERVICEPACK_DIR, STAGING_DIR)).catch(() => {});
+  return found;
 }
 
 /** What a settlement leaves: the phase the journal is in afterwards, and the service's state once it is closed. */
@@ -291,19 +274,31 @@ export interface RecoverOptions {
   /** seconds to wait for a busy lock before refusing with E_BUSY (acquireLock); default 0 */
   lockWait?: number;
   hooks?: TransactionHooks;
+  /** say what recover would do and change nothing (recover-plan.ts) */
+  dryRun?: boolean;
 }
 
 export interface RecoverResult extends SettleResult {
   root: string;
   restartRequired: boolean;
   restartMessage?: string;
+  /** --dry-run: what recover would do; nothing was changed */
+  dryRun?: true;
+  plan?: RecoverPlan;
 }
+
+export type { RecoverPlan, RecoverPlanFile } from './recover-plan.js';
 
 /** `servicepack recover`: take the lock, settle an interrupted transaction (or clean leftovers), release. */
 export async function recoverInstallation(opts: RecoverOptions): Promise<RecoverResult> {
   const root = resolve(opts.root);
   const ctx: StepContext = { sink: opts.sink ?? nullSink, hooks: opts.hooks ?? {} };
   await checkpoint(ctx, 'begin');
+  if (opts.dryRun) {
+    // no lock step to judge the root: the same check, so a dry run refuses where recover would
+    await checkRootBeforeLock(root);
+    return { root, dryRun: true, plan: await planRecovery(root), cleaned: [], restartRequired: false };
+  }
   let lock: LockHandle | undefined;
   try {
     // the lock step of every change: a folder that is not an installation gets no .servicepack/

@@ -14,6 +14,24 @@ export interface FileMeta {
 export const MODIFIED_POLICIES = ['stop', 'overwrite', 'keep'] as const;
 export type ModifiedPolicy = (typeof MODIFIED_POLICIES)[number];
 
+/**
+ * -o keeps a changed file in the backup; with no backup (-n) the edit would be replaced with no
+ * copy anywhere. One rule for every front end: the install refuses it, the wizard never offers it.
+ */
+export function overwriteWithoutBackup(c: { readonly backup: boolean; readonly modified: ModifiedPolicy }): boolean {
+  return !c.backup && c.modified === 'overwrite';
+}
+
+/** The refusal of that combination: E_USAGE (exit 2), before anything is looked at. */
+export function checkOverwriteHasBackup(c: { readonly backup: boolean; readonly modified: ModifiedPolicy }): void {
+  if (!overwriteWithoutBackup(c)) return;
+  throw new ServicepackError(
+    'E_USAGE',
+    '--no-backup (-n) and --overwrite-modified (-o) cannot be used together: a file changed here would be replaced with no copy kept anywhere. Nothing was changed. Drop -n (the changed files are then kept in the backup), or use --keep-modified to leave them as they are (in an answer file: backup: false with modified: overwrite)',
+    { options: ['--no-backup', '--overwrite-modified'] },
+  );
+}
+
 export interface PlannedOp {
   /** root-relative path the operation lands on (for a config default: `<path>.spnew`) */
   path: string;

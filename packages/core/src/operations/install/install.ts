@@ -3,7 +3,7 @@ import { ServicepackError } from '../../support/errors.js';
 import { isDirectory, isPlainFile } from '../../support/fsutil.js';
 import { type Level, levelName } from '../../rules/level.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
-import type { PlannedOp } from '../../rules/plan.js';
+import { checkOverwriteHasBackup, type PlannedOp } from '../../rules/plan.js';
 import { dryRecoverStep, recoverStep } from '../recover.js';
 import { SERVICEPACK_DIR } from '../../installation/state.js';
 import { runStep } from '../../transaction/transaction.js';
@@ -78,14 +78,7 @@ function summary(x: {
  */
 export async function installPacks(opts: InstallOptions): Promise<InstallResult> {
   if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');
-  if (!opts.backup && opts.modified === 'overwrite') {
-    // -o keeps the changed file in the backup; with -n there is none, and the edit would be lost with no copy anywhere.
-    throw new ServicepackError(
-      'E_USAGE',
-      '--no-backup (-n) and --overwrite-modified (-o) cannot be used together: a file changed here would be replaced with no copy kept anywhere. Nothing was changed. Drop -n (the changed files are then kept in the backup), or use --keep-modified to leave them as they are (in an answer file: backup: false with modified: overwrite)',
-      { options: ['--no-backup', '--overwrite-modified'] },
-    );
-  }
+  checkOverwriteHasBackup(opts);
   const ctx = startChange(opts);
   // what the result is made of: every pack planned (and, unless --dry-run, staged)
   let reached: Planned | undefined;
