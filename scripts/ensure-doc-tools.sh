@@ -24,9 +24,10 @@ if [ "$(id -u)" != "0" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+. "$(dirname "$0")/apt-queue.sh"
 status=0
 # shellcheck disable=SC2086 # one word per package
-{ apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } >&2 || status=$?
+{ apt_get update -q && apt_get install -y -q --no-install-recommends $missing; } >&2 || status=$?
 if [ "$status" != "0" ]; then
   echo "ensure-doc-tools: installing$missing failed (apt-get exit $status)" >&2
   exit 1

@@ -24,6 +24,7 @@ if [ "$(id -u)" != "0" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+. "$(dirname "$0")/apt-queue.sh"
 # policy-rc.d 101 keeps the package's postinst from starting a system nginx on port 80.
 created_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -32,7 +33,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   created_policy=1
 fi
 status=0
-{ apt-get update -q && { apt-get install -y -q --no-install-recommends nginx-light || apt-get install -y -q --no-install-recommends nginx; }; } >&2 || status=$?
+{ apt_get update -q && { apt_get install -y -q --no-install-recommends nginx-light || apt_get install -y -q --no-install-recommends nginx; }; } >&2 || status=$?
 if [ "$created_policy" = "1" ]; then
   rm -f /usr/sbin/policy-rc.d
 fi

@@ -19,8 +19,9 @@ if [ "$(id -u)" != "0" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+. "$(dirname "$0")/apt-queue.sh"
 status=0
-{ apt-get update -q && apt-get install -y -q --no-install-recommends tmux; } >&2 || status=$?
+{ apt_get update -q && apt_get install -y -q --no-install-recommends tmux; } >&2 || status=$?
 if [ "$status" != "0" ]; then
   echo "ensure-tmux: installing tmux failed (apt-get exit $status)" >&2
   exit 1
