@@ -8,7 +8,7 @@
 // no name or time, and dpkg-deb sorts the members and stamps the ar header from SOURCE_DATE_EPOCH.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, lstat, lutimes, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -61,28 +61,23 @@ const commit = git(['rev-parse', '--verify', 'HEAD']) || 'unknown';
 
 const gz = (text) => gzipSync(text, { level: 9 }); // zlib's header has no name and mtime 0, as gzip -9n
 
-/** The bundled packages' licences, for the DEP-5 copyright file (walked from installer's dependencies). */
+/**
+ * The node modules the bundle holds, with their licences, for the DEP-5 copyright file: read from the
+ * bundle's metafile (scripts/bundle.mjs writes it; esbuild's input paths, relative to the repository),
+ * so the file names exactly what is in /usr/share/servicepack/servicepack.mjs.
+ */
 function bundledPackages() {
+  const metafile = `${BUNDLE}.meta.json`;
+  if (!existsSync(metafile)) fail(`${relative(repo, metafile)} is missing: run the whole build (pnpm build)`);
   const seen = new Map();
-  const find = (from, name) => {
-    for (let d = from; ; d = dirname(d)) {
-      const p = join(d, 'node_modules', name);
-      if (existsSync(join(p, 'package.json'))) return realpathSync(p);
-      if (dirname(d) === d) return undefined;
-    }
-  };
-  const walk = (dir) => {
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    for (const name of Object.keys(pkg.dependencies ?? {}).sort()) {
-      const p = find(dir, name);
-      if (p === undefined) fail(`dependency ${name} of ${pkg.name} is not installed: run pnpm install`);
-      if (seen.has(p)) continue;
-      const m = JSON.parse(readFileSync(join(p, 'package.json'), 'utf8'));
-      seen.set(p, m);
-      walk(p);
-    }
-  };
-  walk(join(repo, 'installer'));
+  for (const input of Object.keys(JSON.parse(readFileSync(metafile, 'utf8')).inputs).sort()) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m === null) continue;
+    const dir = join(repo, m[1]);
+    if (!existsSync(join(dir, 'package.json')))
+      fail(`${relative(repo, metafile)} names ${m[1]}, which is not in the repository`);
+    if (!seen.has(dir)) seen.set(dir, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')));
+  }
   const out = new Map();
   for (const [dir, m] of seen) {
     if (m.name.startsWith('@servicepack/') || out.has(m.name)) continue;
