@@ -294,7 +294,10 @@ try {
   await lutimes(root, epoch, epoch);
   if (!(await lstat(join(root, 'usr/bin/servicepack'))).isSymbolicLink()) fail('usr/bin/servicepack is not a symlink');
 
-  const out = join(repo, 'dist', `servicepack_${version}_all.deb`);
+  // `--out FILE` builds elsewhere (the reproducibility test compares two builds without touching dist/)
+  const at = process.argv.indexOf('--out');
+  const out =
+    at > 0 && process.argv[at + 1] ? process.argv[at + 1] : join(repo, 'dist', `servicepack_${version}_all.deb`);
   await mkdir(dirname(out), { recursive: true });
   execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, out], {
     env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },

@@ -132,10 +132,27 @@ describe('the Debian package, unpacked into a throwaway root', () => {
     assert.ok((await stat(join(root, 'etc/servicepack'))).isDirectory());
   });
 
-  test('the same commit builds the same bytes (SOURCE_DATE_EPOCH, fixed modes)', () => {
-    const before = createHash('sha256').update(readFileSync(deb)).digest('hex');
-    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-deb.mjs')], { stdio: 'ignore' });
-    assert.equal(createHash('sha256').update(readFileSync(deb)).digest('hex'), before);
+  test('the same commit builds the same bytes (SOURCE_DATE_EPOCH, fixed modes, whatever the umask)', async () => {
+    const work = await temps.dir('sp-deb-twice-');
+    const sums = [0o022, 0o077].map((umask, i) => {
+      const out = join(work, `${i}.deb`);
+      execFileSync(
+        'sh',
+        [
+          '-c',
+          `umask ${umask.toString(8)} && exec "$0" "$@"`,
+          process.execPath,
+          join(repoRoot, 'scripts', 'build-deb.mjs'),
+          '--out',
+          out,
+        ],
+        {
+          stdio: 'ignore',
+        },
+      );
+      return createHash('sha256').update(readFileSync(out)).digest('hex');
+    });
+    assert.equal(sums[0], sums[1]);
   });
 
   test('the installed servicepack runs --version, query and an unattended SP6 install', async () => {
