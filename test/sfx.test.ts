@@ -87,6 +87,11 @@ describe('one-file pack (.run)', () => {
     assert.equal(r.subarray(0, 10).toString('latin1'), '#!/bin/sh\n');
     assert.ok(r.subarray(layout.packOffset, layout.packOffset + layout.packLength).equals(t));
     assert.ok(r.subarray(layout.bundleOffset, layout.bundleOffset + layout.bundleLength).equals(b));
+    // pnpm build (the builder's build-all) writes one beside every pack
+    const distRun = await readFile(join(repo, 'dist', 'packs', 'inetsrv-4.0-sp6-x86.run'));
+    const d = layoutOf(distRun);
+    const distTgz = await readFile(join(repo, 'dist', 'packs', 'inetsrv-4.0-sp6-x86.tgz'));
+    assert.ok(distRun.subarray(d.packOffset, d.packOffset + d.packLength).equals(distTgz));
   });
 
   test('installs SP6 unattended on the RTM tree with no servicepack on PATH', async () => {
