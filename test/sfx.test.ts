@@ -137,6 +137,10 @@ describe('one-file pack (.run)', () => {
     const text = await cli(['pack', 'inspect', run]);
     assert.match(text.out, /^id {10}inetsrv-4\.0-sp6$/m);
     assert.match(text.out, /one-file pack \(\.run\)/);
+    // signing in place would rewrite it as a bare .tgz: the .tgz is signed and the .run built again
+    const signed = await cli(['pack', 'sign', run, '--key', join(repo, 'dist', 'keys', 'dev.key')]);
+    assert.equal(signed.code, 2, signed.err);
+    assert.match(signed.err, /sign the \.tgz it was built from/);
   });
 
   test('a .run whose trailer lies about the offsets is refused with exit 4 and a clear message', async () => {
