@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `pnpm build`'s last step: the installer and its runtime dependencies in one ESM file,
+// `pnpm build`'s step before the builder: the installer and its runtime dependencies in one ESM file,
 // installer/dist/bundle/servicepack.mjs, which the .deb, the npm package and the .run packs ship
 // (docs/architecture.md, "The bundle"). Run after tsc and cli-docs: it bundles the compiled
-// installer/dist and embeds installer/dist/build-info.json, the one record of the build's commit.
+// installer/dist and embeds installer/dist/build-info.json, the one record of the build's commit;
+// and before build-all, which puts this bundle into every pack's .run.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -33,7 +33,10 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
   program
     .command('install')
     .description('install service packs or hotfixes (several packs: one transaction, one restart)')
-    .argument('[pack...]', 'pack files (.tgz), installed in this order; with --feed: latest (the default) or pack ids')
+    .argument(
+      '[pack...]',
+      'pack files (.tgz, or one-file packs .run), installed in this order; with --feed: latest (the default) or pack ids',
+    )
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('-u, --unattended', 'no questions: install without Setup (the wizard on a terminal), as scripts need')
     .option('-y, --yes', 'the same as -u: needed to change anything without a terminal to ask on')

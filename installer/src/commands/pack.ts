@@ -33,13 +33,14 @@ export function registerVendorCommands(program: Command, io: Io = processIo(), s
     .option('--out <file>', 'output file (default: dist/packs/<release name>.tgz)')
     .option('--releases <dir>', 'release trees (default: dist/releases)')
     .option('--patches <dir>', 'patch series, for the fix list (default: patches/)')
+    .option('--sfx', 'also write a one-file pack (.run: the bundled installer and the signed pack) beside it')
     .option('--json', 'print one JSON document on stdout')
     .action(async (flags) => finish(await runPackBuild(flags, io)));
 
   pack
     .command('inspect')
     .description('show what a pack contains and who signed it (nothing is verified beyond the schema)')
-    .argument('<pack>', 'pack file (.tgz)')
+    .argument('<pack>', 'pack file (.tgz, or a one-file pack .run: only the pack inside is read)')
     .option('--trust <file...>', 'public keys (PEM) to judge the signatures against')
     .option('--root <dir>', 'also use the trust store of this installation')
     .option('--json', 'print one JSON document on stdout')
@@ -89,7 +90,16 @@ async function loadPrivateKey(file: string): Promise<KeyObject> {
 }
 
 export async function runPackBuild(
-  flags: { def: string; arch: string; key?: string; out?: string; releases?: string; patches?: string; json?: true },
+  flags: {
+    def: string;
+    arch: string;
+    key?: string;
+    out?: string;
+    releases?: string;
+    patches?: string;
+    sfx?: true;
+    json?: true;
+  },
   io: Io,
 ): Promise<number> {
   const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
@@ -121,8 +131,11 @@ export async function runPackBuild(
         fe.log(printable(line));
       },
     });
+    const sfx =
+      flags.sfx === true ? await (await import('@servicepack/builder/sfx')).writeSfx({ pack: built.out }) : undefined;
     const summary = {
       out: built.out,
+      ...(sfx !== undefined ? { sfx } : {}),
       id: built.id,
       arch: built.arch,
       sha256: built.sha256,
@@ -132,7 +145,7 @@ export async function runPackBuild(
     };
     fe.result(summary, (t) =>
       t.print(
-        safe`${built.out}\n  sha256 ${built.sha256}\n  ${built.size} bytes, ${built.manifest.files.length} files`,
+        safe`${built.out}\n  sha256 ${built.sha256}\n  ${built.size} bytes, ${built.manifest.files.length} files${sfx !== undefined ? safe`\n${sfx}\n  one-file pack: the bundled installer and this pack` : ''}`,
       ),
     );
     return EXIT.ok;
@@ -176,11 +189,23 @@ export async function runPackInspect(
       sink: fe.sink,
     });
     const insp = await inspectPack(path, { trustedKeys: store.keys, revokedKeyIds: store.revoked });
-    const digest = await sha256File(path);
+    const wrapper = insp.sfx ? await describeWrapper(path, insp.sfx) : undefined;
+    // of the pack itself: a .run shows the digest of the .tgz it carries
+    const sha256 = insp.sfx
+      ? await (await import('@servicepack/core/pack-sfx')).sha256Region(path, insp.sfx.packOffset, insp.sfx.packLength)
+      : (await sha256File(path)).sha256;
     // The lines carry the manifest's own strings (titles, paths): a pack is inspected before it is trusted.
-    const lines = fe.kind === 'json' ? [] : await inspectionLines(insp, digest.sha256);
+    const lines = fe.kind === 'json' ? [] : await inspectionLines(insp, sha256);
+    if (wrapper !== undefined) lines.push('', ...wrapperLines(wrapper));
     fe.result(
-      { path, size: insp.size, sha256: digest.sha256, manifest: insp.manifest, signatures: insp.signatures },
+      {
+        path,
+        size: insp.size,
+        sha256,
+        manifest: insp.manifest,
+        signatures: insp.signatures,
+        ...(wrapper !== undefined ? { oneFile: wrapper } : {}),
+      },
       (t) => {
         for (const line of lines) t.print(printable(line));
       },
@@ -189,6 +214,57 @@ export async function runPackInspect(
   } catch (e) {
     return reportFailure(fe, io, e);
   }
+}
+
+interface WrapperReport {
+  packOffset: number;
+  bundleSha256: string;
+  /** the embedded bundle's bytes hash to what the trailer says */
+  bundleIntact: boolean;
+  /** the same bytes as the bundle beside this servicepack; null when this servicepack has none */
+  sameAsThisServicepack: boolean | null;
+}
+
+/**
+ * What the wrapper of a .run is, for information only: the install never runs it and trusts only the
+ * signature of the pack inside. The bundle of this servicepack is looked for where `pnpm build` puts it
+ * relative to this module (installer/dist/commands -> installer/dist/bundle; the bundle itself too).
+ */
+async function describeWrapper(
+  path: string,
+  sfx: import('@servicepack/core/pack-sfx').SfxLayout,
+): Promise<WrapperReport> {
+  const { sha256Region } = await import('@servicepack/core/pack-sfx');
+  const actual = await sha256Region(path, sfx.bundleOffset, sfx.bundleLength);
+  let mine: string | null = null;
+  try {
+    const { fileURLToPath } = await import('node:url');
+    const { sha256File } = await import('@servicepack/core/hash');
+    mine = (await sha256File(fileURLToPath(new URL('../bundle/servicepack.mjs', import.meta.url)))).sha256;
+  } catch {
+    mine = null;
+  }
+  return {
+    packOffset: sfx.packOffset,
+    bundleSha256: actual,
+    bundleIntact: actual === sfx.bundleSha256,
+    sameAsThisServicepack: mine === null ? null : mine === actual,
+  };
+}
+
+function wrapperLines(w: WrapperReport): string[] {
+  const same =
+    w.sameAsThisServicepack === null
+      ? 'cannot tell (no bundle beside this servicepack)'
+      : w.sameAsThisServicepack
+        ? 'yes'
+        : 'no (another servicepack version, or modified)';
+  return [
+    'one-file pack (.run): only the pack above is trusted, by its signature; the wrapper is not',
+    `  ${'pack at'.padEnd(14)}byte ${w.packOffset}`,
+    `  ${'installer'.padEnd(14)}sha256 ${w.bundleSha256}${w.bundleIntact ? '' : ' (does not match its trailer: damaged)'}`,
+    `  ${'same as mine'.padEnd(14)}${same}`,
+  ];
 }
 
 export async function inspectionLines(insp: PackInspection, sha256: string): Promise<string[]> {

@@ -24,6 +24,7 @@ import { loadPackDef, type PackDef } from './pack-def.js';
 import { paths } from './paths.js';
 import { DEFAULT_SOURCE_DATE_EPOCH, releaseName } from './release.js';
 import { findFix, loadSeries, type Series } from './series.js';
+import { BUNDLE_PATH, writeSfx } from './sfx.js';
 
 /**
  * Top-level folders of a release tree no pack ever carries: the installation's NOT_OWNED folders.
@@ -313,6 +314,8 @@ export interface BuildAllPacksOptions {
   /** default dist/keys/dev.key (created when absent) */
   privateKey?: KeyObject;
   log?: (line: string) => void;
+  /** also write X.run beside each X.tgz (default: when the bundled CLI is there, see sfx.ts) */
+  sfx?: boolean;
 }
 
 /** Every manifests/packs/*.yaml for each of its architectures, into dist/packs/ (or `outDir`). */
@@ -330,6 +333,8 @@ export async function buildAllPacks(opts: BuildAllPacksOptions = {}): Promise<Bu
     privateKey,
     log,
   };
+  const sfx = opts.sfx ?? existsSync(BUNDLE_PATH);
+  if (!sfx) log(`packs: no .run files (no bundled CLI at ${relative(process.cwd(), BUNDLE_PATH)}; bundle it first)`);
   const started = performance.now();
   const defFiles = existsSync(defsDir) ? (await readdir(defsDir)).filter((n) => n.endsWith('.yaml')).sort(byPath) : [];
   const built: BuiltPack[] = [];
@@ -340,13 +345,16 @@ export async function buildAllPacks(opts: BuildAllPacksOptions = {}): Promise<Bu
       const name = packFileName(def, arch);
       if (names.has(name)) throw new Error(`${join(defsDir, file)}: ${name} is also produced by another definition`);
       names.add(name);
-      built.push(await buildPackFromDef(def, arch, join(outDir, name), env));
+      const pack = await buildPackFromDef(def, arch, join(outDir, name), env);
+      built.push(pack);
+      if (sfx) log(`pack ${relative(process.cwd(), await writeSfx({ pack: pack.out }))}`);
     }
   }
   // the folder mirrors the definitions: a pack whose definition is gone must not linger and be published
   if (existsSync(outDir)) {
     for (const entry of await readdir(outDir)) {
-      if (entry.endsWith('.tgz') && !names.has(entry)) {
+      const tgz = entry.replace(/\.run$/, '.tgz');
+      if ((entry.endsWith('.tgz') || entry.endsWith('.run')) && !names.has(tgz)) {
         await rm(join(outDir, entry), { force: true });
         log(`pack ${entry}: removed (no definition in ${relative(process.cwd(), defsDir) || defsDir})`);
       }

@@ -5,7 +5,6 @@
  * is read through them before anything else is trusted.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
@@ -19,6 +18,7 @@ import {
   SignatureFileSchema,
 } from './manifest.js';
 import { notAPackError, notGzipError } from './not-a-pack.js';
+import { type PackRegion, packRegion, type SfxLayout } from './sfx.js';
 import { BLOCK, type TarEntry, TarReader } from './tar-format.js';
 
 /** servicepack.sig holds at most 16 small signatures (SignatureFileSchema); anything bigger is hostile. */
@@ -45,8 +45,10 @@ export interface VerifiedPack {
   /** keyids of the trusted keys whose signature verified */
   signedBy: string[];
   unsigned: boolean;
-  /** size of the .tgz in bytes */
+  /** size of the pack in bytes (of the .tgz, or of the pack embedded in a .run) */
   size: number;
+  /** where the pack starts in the file: 0 for a .tgz, the embedded pack's offset in a .run */
+  offset: number;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -68,22 +70,31 @@ export function unsafe(message: string, details: Record<string, unknown> = {}): 
   );
 }
 
-async function packSize(path: string): Promise<number> {
+/** Where the pack bytes lie in the file: all of a .tgz, the embedded region of a one-file pack (.run). */
+async function locatePack(path: string): Promise<PackRegion> {
   try {
-    const st = await stat(path);
-    if (!st.isFile())
-      throw new ServicepackError('E_USAGE', `${path} is not a file; pass the path of a pack (.tgz)`, { path });
-    return st.size;
+    return await packRegion(path);
   } catch (e) {
     if (isServicepackError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ServicepackError('E_USAGE', `no pack at ${path}; check the path`, { path });
+    if (code === 'EISDIR')
+      throw new ServicepackError('E_USAGE', `${path} is not a file; pass the path of a pack (.tgz)`, { path });
     throw new ServicepackError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
 }
 
-export function openPackStream(path: string, maxTarBytes: number): PackStream {
-  const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
+export function openPackStream(
+  path: string,
+  maxTarBytes: number,
+  region: { start: number; size: number } = { start: 0, size: Number.POSITIVE_INFINITY },
+): PackStream {
+  const end = region.start + region.size - 1;
+  const file = createReadStream(path, {
+    highWaterMark: 1024 * 1024,
+    start: region.start,
+    ...(Number.isFinite(end) ? { end } : {}),
+  });
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   // errors surface through the iteration below; the callback only keeps them from going unhandled
   pipeline(file, gunzip, () => {});
@@ -183,8 +194,8 @@ export async function readHead(
   return { head: { manifestBytes, signatures: sigs.data.signatures }, next: undefined };
 }
 
-async function readPackHead(path: string): Promise<PackHead> {
-  const s = openPackStream(path, MANIFEST_MAX_BYTES + SIGNATURE_MAX_BYTES + 4 * PAX_OVERHEAD);
+async function readPackHead(path: string, region: PackRegion): Promise<PackHead> {
+  const s = openPackStream(path, MANIFEST_MAX_BYTES + SIGNATURE_MAX_BYTES + 4 * PAX_OVERHEAD, region);
   try {
     return (await readHead(s.reader, path)).head;
   } finally {
@@ -273,16 +284,27 @@ function judge(
  * read, and the signature is judged over the raw manifest bytes before they are parsed as JSON.
  */
 export async function openPack(path: string, opts: OpenPackOptions): Promise<VerifiedPack> {
-  const size = await packSize(path);
-  const head = await readPackHead(path);
+  const region = await locatePack(path);
+  const head = await readPackHead(path, region);
   const { signedBy, unsigned } = judge(head, path, opts);
   const manifest = parseManifestBytes(head.manifestBytes, path);
-  return { path, manifest, manifestBytes: head.manifestBytes, signedBy, unsigned, size };
+  return {
+    path,
+    manifest,
+    manifestBytes: head.manifestBytes,
+    signedBy,
+    unsigned,
+    size: region.size,
+    offset: region.start,
+  };
 }
 
 export interface PackInspection {
   path: string;
+  /** of the pack itself, as in VerifiedPack */
   size: number;
+  /** the layout of a one-file pack (.run) */
+  sfx?: SfxLayout;
   manifest: Manifest;
   manifestBytes: Buffer;
   /** every signature in the pack with what the given trust store makes of it */
@@ -294,15 +316,16 @@ export async function inspectPack(
   path: string,
   opts: { trustedKeys: TrustedKey[]; revokedKeyIds?: string[] },
 ): Promise<PackInspection> {
-  const size = await packSize(path);
-  const head = await readPackHead(path);
+  const region = await locatePack(path);
+  const head = await readPackHead(path, region);
   const signatures = checkSignatures(head.manifestBytes, head.signatures ?? [], {
     trustedKeys: opts.trustedKeys,
     revokedKeyIds: opts.revokedKeyIds ?? [],
   });
   return {
     path,
-    size,
+    size: region.size,
+    ...(region.sfx ? { sfx: region.sfx } : {}),
     manifest: parseManifestBytes(head.manifestBytes, path),
     manifestBytes: head.manifestBytes,
     signatures,
@@ -311,7 +334,6 @@ export async function inspectPack(
 
 /** Reads the manifest and signatures of a pack without judging them (for `pack sign`). */
 export async function readPackSignatures(path: string): Promise<{ manifestBytes: Buffer; signatures: Signature[] }> {
-  await packSize(path);
-  const head = await readPackHead(path);
+  const head = await readPackHead(path, await locatePack(path));
   return { manifestBytes: head.manifestBytes, signatures: head.signatures ?? [] };
 }

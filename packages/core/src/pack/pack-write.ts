@@ -9,6 +9,7 @@ import { unsafePathReason } from './archive-path.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { MANIFEST_ENTRY, type Manifest, ManifestSchema, PAYLOAD_PREFIX, SIGNATURE_ENTRY } from './manifest.js';
 import { parseManifestBytes, readPackSignatures, type VerifiedPack } from './open.js';
+import { packRegion } from './sfx.js';
 import { walkPack } from './walk.js';
 import { encodeHeader, endOfArchive, padding } from './tar-format.js';
 import { type Signature, signBytes } from '../trust/trust.js';
@@ -275,12 +276,28 @@ export async function writePack(opts: WritePackOptions): Promise<{ sha256: strin
  * that key. The payload is re-verified against the manifest on the way: a signer vouches for it.
  */
 export async function signPack(path: string, privateKey: KeyObject): Promise<void> {
+  const region = await packRegion(path);
+  // re-writing in place would turn the .run into a bare .tgz: the .run is made from the signed .tgz
+  if (region.sfx)
+    throw new ServicepackError(
+      'E_USAGE',
+      `${path} is a one-file pack (.run): sign the .tgz it was built from, then build the .run again (pack build --sfx)`,
+      { path },
+    );
   const { manifestBytes, signatures } = await readPackSignatures(path);
   const manifest = parseManifestBytes(manifestBytes, path);
   const mine = signBytes(manifestBytes, privateKey);
   const all = [...signatures.filter((s) => s.keyid !== mine.keyid), mine];
   // walkPack only needs the path and the manifest; no trust decision is made while re-writing
-  const pack: VerifiedPack = { path, manifest, manifestBytes, signedBy: [], unsigned: true, size: 0 };
+  const pack: VerifiedPack = {
+    path,
+    manifest,
+    manifestBytes,
+    signedBy: [],
+    unsigned: true,
+    size: region.size,
+    offset: 0,
+  };
   const mtime = mtimeOf(manifest);
   const w = await PackWriter.create(path);
   try {

@@ -109,7 +109,7 @@ export async function walkPack(pack: VerifiedPack, handlers: PayloadHandlers): P
     const parts = p.split('/');
     for (let i = 1; i < parts.length; i++) impliedDirs.add(parts.slice(0, i).join('/'));
   }
-  const s = openPackStream(pack.path, tarBudget(pack));
+  const s = openPackStream(pack.path, tarBudget(pack), { start: pack.offset, size: pack.size });
   try {
     const { head, next: firstEntry } = await readHead(s.reader, pack.path);
     // the file may have been replaced since openPack: only the verified manifest may govern the payload
