@@ -55,9 +55,10 @@ const lazyBuiltins = {
 /**
  * Bundles the installer into `outfile`. Minified, since it starts faster (bench/startup.ts measures
  * both); not minified, the lazy wrappers keep their module paths, which test/bundle.test.ts reads.
- * `metafile`, if given, is where esbuild's record of every input and its place in the output goes.
+ * esbuild's record of every input goes next to it (`<outfile>.meta.json`): the packages' copyright
+ * files name the modules the bundle holds from it.
  */
-export async function bundle({ outfile = BUNDLE, minify = true, metafile = undefined } = {}) {
+export async function bundle({ outfile = BUNDLE, minify = true } = {}) {
   const buildInfo = readFileSync(join(repo, 'installer', 'dist', 'build-info.json'), 'utf8');
   mkdirSync(dirname(outfile), { recursive: true });
   const result = await build({
@@ -81,18 +82,17 @@ export async function bundle({ outfile = BUNDLE, minify = true, metafile = undef
     legalComments: 'none',
     logLevel: 'warning',
   });
-  if (metafile !== undefined) writeFileSync(metafile, JSON.stringify(result.metafile));
+  writeFileSync(`${outfile}.meta.json`, JSON.stringify(result.metafile));
   chmodSync(outfile, 0o755);
   return outfile;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  // `node scripts/bundle.mjs [--no-minify] [--outfile FILE] [--metafile FILE]`: the benchmark and the tests build variants
+  // `node scripts/bundle.mjs [--no-minify] [--outfile FILE]`: the benchmark and the tests build variants
   const args = process.argv.slice(2);
   const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
   const out = await bundle({
     outfile: opt('--outfile'),
-    metafile: opt('--metafile'),
     minify: !args.includes('--no-minify'),
   });
   process.stdout.write(`bundle: ${out}\n`);

@@ -107,20 +107,13 @@ describe('the one-file bundle', () => {
     const install = node([BUNDLE, 'install', '-u', '--accept-eula', '--root', root, sp6]);
     assert.equal(install.code, 0, install.err);
     twin = join(work, 'twin.mjs');
-    const r = node([
-      join(repoRoot, 'scripts', 'bundle.mjs'),
-      '--no-minify',
-      '--outfile',
-      twin,
-      '--metafile',
-      join(work, 'twin.json'),
-    ]);
+    const r = node([join(repoRoot, 'scripts', 'bundle.mjs'), '--no-minify', '--outfile', twin]);
     assert.equal(r.code, 0, r.err);
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
   test('query through the bundle evaluates none of zod, ink, react, listr2, tar, commander, yaml', () => {
-    const meta = JSON.parse(readFileSync(join(work, 'twin.json'), 'utf8')) as {
+    const meta = JSON.parse(readFileSync(`${twin}.meta.json`, 'utf8')) as {
       outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
     };
     const inputs = Object.entries(Object.values(meta.outputs)[0]?.inputs ?? {})
