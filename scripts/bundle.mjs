@@ -31,6 +31,27 @@ const noDevtools = {
 };
 
 /**
+ * zod's `z` namespace carries all its ~50 message locales (a sixth of the bundle, compiled at every
+ * start); servicepack uses only the English messages zod configures by default, so `z.locales` holds `en` alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    // the stub's own path names no node module: the copyright files list modules from the metafile's paths
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir)
+        ? { path: 'en-only', namespace: 'zod-locales', pluginData: join(args.resolveDir, '..', 'locales') }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: args.pluginData,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * esbuild hoists a bundled module's `import … from 'node:crypto'` to the top of the one output file,
  * where it would load on every start, even in a module only a dynamic import() reaches (and which
  * esbuild therefore runs lazily). Through a CommonJS shim the builtin is required when the module
@@ -77,7 +98,7 @@ export async function bundle({ outfile = BUNDLE, minify = true } = {}) {
     },
     // React's production build: the development one is twice the size, all of it parsed at every start
     define: { __SERVICEPACK_BUILD_INFO__: JSON.stringify(buildInfo), 'process.env.NODE_ENV': '"production"' },
-    plugins: [noDevtools, lazyBuiltins],
+    plugins: [noDevtools, zodEnglishOnly, lazyBuiltins],
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
