@@ -22,6 +22,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { releaseTree, repoRoot } from './support/inetsrv.js';
 
@@ -46,6 +47,7 @@ const LAZY_BUILTINS = ['crypto', 'zlib'];
 let work = '';
 let root = '';
 let twin = '';
+let installCoverage = '';
 
 function node(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, args, {
@@ -80,6 +82,16 @@ function ranWrappers(args: string[]): Set<string> {
   return ran;
 }
 
+/** The files (file: URLs) a run compiled code from, read from NODE_V8_COVERAGE's output in `dir`. */
+function codeFiles(dir: string): Set<string> {
+  const files = new Set<string>();
+  for (const f of readdirSync(dir)) {
+    const cov = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { result: { url: string }[] };
+    for (const script of cov.result) if (script.url.startsWith('file:')) files.add(script.url);
+  }
+  return files;
+}
+
 /** The builtins a run of the shipped bundle loaded (process.moduleLoadList, recorded at exit by a preload). */
 function loadedBuiltins(args: string[]): string[] {
   const probe = join(work, 'probe.cjs');
@@ -104,7 +116,10 @@ describe('the one-file bundle', () => {
     cpSync(releaseTree('inetsrv-4.0-rtm-x86'), root, { recursive: true });
     // SP6 installed through the bundle: a query of a tree with a state record hashes nothing
     const sp6 = join(repoRoot, 'dist', 'packs', 'inetsrv-4.0-sp6-x86.tgz');
-    const install = node([BUNDLE, 'install', '-u', '--accept-eula', '--root', root, sp6]);
+    installCoverage = mkdtempSync(join(work, 'install-coverage-'));
+    const install = node([BUNDLE, 'install', '-u', '--accept-eula', '--root', root, sp6], {
+      NODE_V8_COVERAGE: installCoverage,
+    });
     assert.equal(install.code, 0, install.err);
     twin = join(work, 'twin.mjs');
     const r = node([join(repoRoot, 'scripts', 'bundle.mjs'), '--no-minify', '--outfile', twin]);
@@ -147,6 +162,10 @@ describe('the one-file bundle', () => {
   test('query through the shipped bundle loads no crypto or zlib (verify does load crypto)', () => {
     assert.deepEqual(loadedBuiltins(['query', '--root', root]), []);
     assert.ok(loadedBuiltins(['verify', '--root', root]).includes('crypto'), 'the probe does not see crypto load');
+  });
+
+  test('an install through the bundle runs no code but the bundle itself (nothing from node_modules)', () => {
+    assert.deepEqual([...codeFiles(installCoverage)], [pathToFileURL(BUNDLE).href]);
   });
 
   test('a copy of the bundle alone names the commit build-info.json records, and the node that runs it', () => {
