@@ -5,6 +5,7 @@
 // installer/dist and embeds installer/dist/build-info.json, the one record of the build's commit;
 // and before build-all, which puts this bundle into every pack's .run.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -13,25 +14,73 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = join(repo, 'installer', 'dist', 'bundle', 'servicepack.mjs');
 
 /**
- * ink imports react-devtools-core only when DEV is set; bundling it would pull in a browser
- * debugger client. A stub keeps the import resolvable and the file small.
+ * ink loads its devtools (react-devtools-core, ws) only when DEV=true, for debugging ink itself. The
+ * bundle leaves them out: the stub fails as a missing package does, and ink says so (its own warning).
  */
 const noDevtools = {
-  name: 'no-react-devtools',
+  name: 'no-ink-devtools',
   setup(b) {
-    b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'stub' }));
+    b.onResolve({ filter: /^\.\/devtools\.js$/ }, (args) =>
+      /[\\/]ink[\\/]build$/.test(args.resolveDir) ? { path: 'ink-devtools', namespace: 'stub' } : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
-      contents: 'export default { initialize() {}, connectToDevTools() {} };',
+      contents:
+        "throw Object.assign(new Error('react-devtools-core is not in the servicepack bundle'), { code: 'ERR_MODULE_NOT_FOUND' });",
       loader: 'js',
     }));
   },
 };
 
 /**
- * Bundles the installer into `outfile`. `minify` is a choice measured by bench/startup.ts; the
- * metafile (next to the bundle) names every input, for tests that check what the bundle holds.
+ * zod's `z` namespace carries all its ~50 message locales (a sixth of the bundle, compiled at every
+ * start); servicepack uses only the English messages zod configures by default, so `z.locales` holds `en` alone.
  */
-export async function bundle({ outfile = BUNDLE, minify = false } = {}) {
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    // the stub's own path names no node module: the copyright files list modules from the metafile's paths
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir)
+        ? { path: 'en-only', namespace: 'zod-locales', pluginData: join(args.resolveDir, '..', 'locales') }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: args.pluginData,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * esbuild hoists a bundled module's `import … from 'node:crypto'` to the top of the one output file,
+ * where it would load on every start, even in a module only a dynamic import() reaches (and which
+ * esbuild therefore runs lazily). Through a CommonJS shim the builtin is required when the module
+ * importing it runs, so `query` still loads no crypto, zlib or tty, as the unbundled installer does.
+ */
+const lazyBuiltins = {
+  name: 'lazy-node-builtins',
+  setup(b) {
+    const names = new Set(builtinModules.filter((m) => !m.startsWith('_')));
+    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      if (args.kind === 'require-call' || !names.has(name)) return undefined;
+      return { path: `node:${name}`, namespace: 'lazy-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Bundles the installer into `outfile`. Minified, since it starts faster (bench/startup.ts measures
+ * both); not minified, the lazy wrappers keep their module paths, which test/bundle.test.ts reads.
+ * esbuild's record of every input goes next to it (`<outfile>.meta.json`): the packages' copyright
+ * files name the modules the bundle holds from it.
+ */
+export async function bundle({ outfile = BUNDLE, minify = true } = {}) {
   const buildInfo = readFileSync(join(repo, 'installer', 'dist', 'build-info.json'), 'utf8');
   mkdirSync(dirname(outfile), { recursive: true });
   const result = await build({
@@ -48,8 +97,9 @@ export async function bundle({ outfile = BUNDLE, minify = false } = {}) {
     banner: {
       js: "import { createRequire as __spCreateRequire } from 'node:module';\nconst require = __spCreateRequire(import.meta.url);",
     },
-    define: { __SERVICEPACK_BUILD_INFO__: JSON.stringify(buildInfo) },
-    plugins: [noDevtools],
+    // React's production build: the development one is twice the size, all of it parsed at every start
+    define: { __SERVICEPACK_BUILD_INFO__: JSON.stringify(buildInfo), 'process.env.NODE_ENV': '"production"' },
+    plugins: [noDevtools, zodEnglishOnly, lazyBuiltins],
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
@@ -60,5 +110,12 @@ export async function bundle({ outfile = BUNDLE, minify = false } = {}) {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(`bundle: ${await bundle()}\n`);
+  // `node scripts/bundle.mjs [--no-minify] [--outfile FILE]`: the benchmark and the tests build variants
+  const args = process.argv.slice(2);
+  const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const out = await bundle({
+    outfile: opt('--outfile'),
+    minify: !args.includes('--no-minify'),
+  });
+  process.stdout.write(`bundle: ${out}\n`);
 }

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// `pnpm build`'s step after the bundle: the publishable npm package `servicepack`, laid out in
+// installer/dist/npm/ and packed to dist/servicepack-<version>.tgz (docs/architecture.md, "The
+// bundle"). It has no dependencies: everything it runs is in the bundle, so `npm install -g` of the
+// tarball needs no registry.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(repo, 'installer', 'dist');
+const bundle = join(dist, 'bundle', 'servicepack.mjs');
+const out = join(dist, 'npm');
+
+function fail(message) {
+  process.stderr.write(`build-npm: ${message}\n`);
+  process.exit(1);
+}
+
+for (const p of [bundle, `${bundle}.meta.json`, join(dist, 'share', 'man', 'man1', 'servicepack.1')]) {
+  if (!existsSync(p)) fail(`${p} is missing: run the whole build (pnpm build)`);
+}
+const installer = JSON.parse(readFileSync(join(repo, 'installer', 'package.json'), 'utf8'));
+const built = JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8'));
+// --version prints the program's VERSION (recorded in build-info.json); the package must say the same
+if (built.version !== installer.version) {
+  fail(`installer/package.json says ${installer.version}, the program says ${built.version}: make them agree`);
+}
+
+/** The bundled node modules (from the bundle's metafile) with their licenses, for the notices file. */
+function bundledModules() {
+  const meta = JSON.parse(readFileSync(`${bundle}.meta.json`, 'utf8'));
+  const dirs = new Set();
+  for (const input of Object.keys(meta.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) dirs.add(join(repo, m[1]));
+  }
+  return [...dirs].sort().map((dir) => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = ['LICENSE', 'LICENSE.md', 'license', 'LICENSE.txt', 'license.md'].find((f) =>
+      existsSync(join(dir, f)),
+    );
+    return {
+      name: pkg.name,
+      version: pkg.version,
+      license: pkg.license,
+      text: file && readFileSync(join(dir, file), 'utf8'),
+    };
+  });
+}
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(join(out, 'bin'), { recursive: true });
+copyFileSync(bundle, join(out, 'bin', 'servicepack.mjs'));
+chmodSync(join(out, 'bin', 'servicepack.mjs'), 0o755);
+cpSync(join(dist, 'share'), join(out, 'share'), { recursive: true });
+const notices = bundledModules()
+  .map((m) => `${m.name} ${m.version} (${m.license})\n\n${m.text?.trim() ?? 'no license file in the package'}\n`)
+  .join(`\n${'-'.repeat(72)}\n\n`);
+writeFileSync(join(out, 'THIRD-PARTY-NOTICES'), `The servicepack bundle holds these node modules.\n\n${notices}`);
+writeFileSync(
+  join(out, 'README.md'),
+  `# servicepack
+
+Installs, removes, verifies and reports service packs and hotfixes for inetsrv.
+One file (bin/servicepack.mjs) holds the program and everything it uses; it needs Node ${installer.engines.node}.
+
+    npm install -g ./servicepack-${installer.version}.tgz
+    servicepack --help
+    man servicepack
+
+Completions for bash, zsh and fish are under share/, laid out as under /usr/share.
+`,
+);
+const pkg = {
+  name: 'servicepack',
+  version: installer.version,
+  description: 'Installs, removes, verifies and reports service packs and hotfixes for inetsrv',
+  type: 'module',
+  // no license has been chosen for servicepack itself; the bundled modules' are in THIRD-PARTY-NOTICES
+  license: 'UNLICENSED',
+  engines: installer.engines,
+  bin: { servicepack: 'bin/servicepack.mjs' },
+  man: ['share/man/man1/servicepack.1'],
+  files: ['bin/', 'share/', 'THIRD-PARTY-NOTICES'],
+};
+writeFileSync(join(out, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+
+const tarball = join(repo, 'dist', `servicepack-${installer.version}.tgz`);
+mkdirSync(dirname(tarball), { recursive: true });
+rmSync(tarball, { force: true });
+execFileSync('npm', ['pack', '--pack-destination', dirname(tarball), '--ignore-scripts', '--offline', '--silent'], {
+  cwd: out,
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+});
+if (!existsSync(tarball)) fail(`npm pack wrote no ${tarball}`);
+process.stdout.write(`npm: ${tarball}\n`);
