@@ -8,12 +8,13 @@
 // no name or time, and dpkg-deb sorts the members and stamps the ar header from SOURCE_DATE_EPOCH.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, lstat, lutimes, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { bundledModules } from './bundled-modules.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(repo, 'installer', 'dist', 'bundle', 'servicepack.mjs');
@@ -67,22 +68,14 @@ const gz = (text) => gzipSync(text, { level: 9 }); // zlib's header has no name 
  * so the file names exactly what is in /usr/share/servicepack/servicepack.mjs.
  */
 function bundledPackages() {
-  const metafile = `${BUNDLE}.meta.json`;
-  if (!existsSync(metafile)) fail(`${relative(repo, metafile)} is missing: run the whole build (pnpm build)`);
-  const seen = new Map();
-  for (const input of Object.keys(JSON.parse(readFileSync(metafile, 'utf8')).inputs).sort()) {
-    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
-    if (m === null) continue;
-    const dir = join(repo, m[1]);
-    if (!existsSync(join(dir, 'package.json')))
-      fail(`${relative(repo, metafile)} names ${m[1]}, which is not in the repository`);
-    if (!seen.has(dir)) seen.set(dir, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')));
+  let modules;
+  try {
+    modules = bundledModules(repo, BUNDLE);
+  } catch (e) {
+    fail(e.message);
   }
   const out = new Map();
-  for (const [dir, m] of seen) {
-    if (m.name.startsWith('@servicepack/') || out.has(m.name)) continue;
-    const licFile = readdirSync(dir).find((f) => /^licen[sc]e/i.test(f));
-    const text = licFile === undefined ? '' : readFileSync(join(dir, licFile), 'utf8');
+  for (const { pkg: m, licenseText: text } of modules) {
     const holders = text
       .split('\n')
       .map((l) => l.trim())

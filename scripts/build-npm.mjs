@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { bundledModules } from './bundled-modules.mjs';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -28,35 +29,16 @@ if (built.version !== installer.version) {
   fail(`installer/package.json says ${installer.version}, the program says ${built.version}: make them agree`);
 }
 
-/** The bundled node modules (from the bundle's metafile) with their licenses, for the notices file. */
-function bundledModules() {
-  const meta = JSON.parse(readFileSync(`${bundle}.meta.json`, 'utf8'));
-  const dirs = new Set();
-  for (const input of Object.keys(meta.inputs)) {
-    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
-    if (m) dirs.add(join(repo, m[1]));
-  }
-  return [...dirs].sort().map((dir) => {
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    const file = ['LICENSE', 'LICENSE.md', 'license', 'LICENSE.txt', 'license.md'].find((f) =>
-      existsSync(join(dir, f)),
-    );
-    return {
-      name: pkg.name,
-      version: pkg.version,
-      license: pkg.license,
-      text: file && readFileSync(join(dir, file), 'utf8'),
-    };
-  });
-}
-
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'bin'), { recursive: true });
 copyFileSync(bundle, join(out, 'bin', 'servicepack.mjs'));
 chmodSync(join(out, 'bin', 'servicepack.mjs'), 0o755);
 cpSync(join(dist, 'share'), join(out, 'share'), { recursive: true });
-const notices = bundledModules()
-  .map((m) => `${m.name} ${m.version} (${m.license})\n\n${m.text?.trim() ?? 'no license file in the package'}\n`)
+const notices = bundledModules(repo, bundle)
+  .map(
+    ({ pkg, licenseText }) =>
+      `${pkg.name} ${pkg.version} (${pkg.license})\n\n${licenseText.trim() || 'no license file in the package'}\n`,
+  )
   .join(`\n${'-'.repeat(72)}\n\n`);
 writeFileSync(join(out, 'THIRD-PARTY-NOTICES'), `The servicepack bundle holds these node modules.\n\n${notices}`);
 writeFileSync(
