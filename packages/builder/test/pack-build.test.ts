@@ -257,6 +257,8 @@ describe('pack builder', () => {
       patchesDir: join(dir, 'patches'),
       privateKey,
       log: () => {},
+      // the packs alone: whether a .run is written beside each depends on the bundle being built (test/sfx.test.ts)
+      sfx: false,
     };
     const a = await buildAllPacks({ ...common, outDir: join(dir, 'packs-a') });
     const b = await buildAllPacks({ ...common, outDir: join(dir, 'packs-b') });

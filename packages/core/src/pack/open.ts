@@ -5,7 +5,7 @@
  * is read through them before anything else is trusted.
  */
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { checkSignatures, type Signature, type SignatureCheck, type TrustedKey } from '../trust/trust.js';
@@ -90,11 +90,16 @@ export function openPackStream(
   region: { start: number; size: number } = { start: 0, size: Number.POSITIVE_INFINITY },
 ): PackStream {
   const end = region.start + region.size - 1;
-  const file = createReadStream(path, {
-    highWaterMark: 1024 * 1024,
-    start: region.start,
-    ...(Number.isFinite(end) ? { end } : {}),
-  });
+  // an empty file (or region) has no last byte to name: createReadStream refuses end -1, so it is read
+  // as the empty stream it is, and gunzip's "unexpected end" says what is wrong with it
+  const file: Readable & { bytesRead?: number } =
+    region.size === 0
+      ? Readable.from([])
+      : createReadStream(path, {
+          highWaterMark: 1024 * 1024,
+          start: region.start,
+          ...(Number.isFinite(end) ? { end } : {}),
+        });
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   // errors surface through the iteration below; the callback only keeps them from going unhandled
   pipeline(file, gunzip, () => {});
@@ -104,7 +109,7 @@ export function openPackStream(
       for await (const chunk of gunzip) {
         const buf = chunk as Buffer;
         produced += buf.length;
-        if (produced > RATIO_GRACE_BYTES && produced > MAX_DECOMPRESSION_RATIO * Math.max(file.bytesRead, 1)) {
+        if (produced > RATIO_GRACE_BYTES && produced > MAX_DECOMPRESSION_RATIO * Math.max(file.bytesRead ?? 0, 1)) {
           throw unsafe(`decompression ratio above ${MAX_DECOMPRESSION_RATIO}:1`);
         }
         yield buf;
