@@ -266,8 +266,8 @@ function signerStatus(status: string, source: string | undefined): string {
 }
 
 function levelText(m: Manifest): string {
-  if (m.kind === 'hotfix') return `hotfix for ${m.baseLevel === 0 ? 'RTM' : `Service Pack ${m.baseLevel ?? m.level}`}`;
-  return m.level === 0 ? 'RTM' : `Service Pack ${m.level}`;
+  if (m.kind === 'hotfix') return `hotfix for ${levelName(m.baseLevel ?? m.level)}`;
+  return levelName(m.level);
 }
 
 export function packView(c: PackCandidate): PackView | undefined {

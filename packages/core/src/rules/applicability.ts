@@ -88,7 +88,7 @@ function packFileFor(manifest: ApplicabilityPack, arch: Arch, packPath: string |
 }
 
 function spName(level: Level): string {
-  return level === 0 ? 'the RTM release' : `Service Pack ${level}`;
+  return level === 0 ? 'the RTM release' : levelName(level);
 }
 
 function describeLevels(levels: readonly Level[]): string {
