@@ -10,6 +10,7 @@ import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { levelTag } from '../../packages/core/src/rules/level.js';
 import { hashTree } from '../../packages/core/src/support/hash.js';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -165,9 +166,11 @@ export function buildInfoOf(dir: string): TreeInfo {
   return JSON.parse(readFileSync(join(dir, 'BUILDINFO.json'), 'utf8')) as TreeInfo;
 }
 
-/** The Server header a tree's build sends (inetsrv's own rule: level, arch, hotfixes). */
+/** The Server header a tree's build sends (inetsrv's own rule: level as in "SP6a", arch, hotfixes). */
 export function expectedServerHeader(info: TreeInfo): string {
-  return `inetsrv/4.0 (${[info.level === 0 ? 'RTM' : `SP${info.level}`, info.arch, ...info.hotfixes].join('; ')})`;
+  const tag = levelTag(info.level);
+  const level = tag === 'rtm' ? 'RTM' : `SP${tag.slice(2)}`;
+  return `inetsrv/4.0 (${[level, info.arch, ...info.hotfixes].join('; ')})`;
 }
 
 /** Every pack in dist/packs. */

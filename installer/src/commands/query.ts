@@ -17,7 +17,7 @@ export function registerQuery(program: Command, io: Io, state: RunState): void {
     .description('show the installed product, version, arch, service pack level, hotfixes and history')
     .option('--root <dir>', 'installation root (default: $SERVICEPACK_ROOT)')
     .option('--json', 'print one JSON document on stdout')
-    .option('--require <level>', 'exit 3 unless the installed level is at least LEVEL (rtm, sp6, 6)')
+    .option('--require <level>', 'exit 3 unless the installed level is at least LEVEL (rtm, sp6, sp6a, 6)')
     .action(async (flags) => {
       state.exitCode = await runQuery(flags, io);
     });
@@ -35,7 +35,7 @@ export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
     if (flags.require !== undefined) {
       required = parseLevel(flags.require);
       if (required === undefined)
-        throw new UsageError(`--require ${flags.require}: expected a level such as rtm, sp6 or 6`);
+        throw new UsageError(`--require ${flags.require}: expected a level such as rtm, sp6, sp6a or 6`);
     }
     const q = await queryInstallation(root);
     const met = required === undefined || q.level >= required;

@@ -37,9 +37,9 @@ const MAX_LEVEL = 99;
 export function parseLevel(text: string): Level | undefined {
   const t = text.trim().toLowerCase();
   if (t === 'rtm' || t === '0') return 0;
-  const m = /^(?:sp|service pack ?)?(\d{1,2}[a-z]?)$/.exec(t);
+  const m = /^(?:sp|service pack ?)?(\d{1,2})([a-z]?)$/.exec(t);
   if (!m) return undefined;
-  const tag = `sp${m[1]}`;
+  const tag = `sp${Number(m[1])}${m[2]}`;
   for (let level = 1; level <= MAX_LEVEL; level++) if (levelTag(level) === tag) return level;
   return undefined;
 }
