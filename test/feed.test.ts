@@ -100,6 +100,16 @@ describe('built feed (dist/feed)', () => {
       assert.ok(p.supersedes.includes('Q236565'));
       assert.ok(p.fixes.some((f) => f.id === 'Q236565'));
     }
+    // SP6a: SP6 plus Q246009, one level up, named by its tag (issue 17)
+    const sp6a = feed.index.packs.filter((p) => p.id === 'inetsrv-4.0-sp6a');
+    assert.deepEqual(sp6a.map((p) => [p.url, p.level]).sort(), [
+      ['packs/inetsrv-4.0-sp6a-alpha.tgz', 7],
+      ['packs/inetsrv-4.0-sp6a-x86.tgz', 7],
+    ]);
+    for (const p of sp6a) {
+      assert.deepEqual(p.appliesTo.levels, [0, 1, 2, 3, 4, 5, 6]);
+      assert.ok(p.fixes.some((f) => f.id === 'Q246009'));
+    }
   });
 
   it('a listed pack downloads and opens with the trust a release tree ships with', async () => {
@@ -111,7 +121,8 @@ describe('built feed (dist/feed)', () => {
 
   it('the catalog has one entry per release tree, with the sha256 of every owned file', async () => {
     const names = await releaseNames();
-    assert.equal(names.length, 16);
+    // RTM through SP6a (levels 0-7) and the Q236565 hotfix build, for x86 and Alpha
+    assert.equal(names.length, 18);
     assert.deepEqual(
       catalog.releases.map((r) => r.name),
       names,

@@ -329,7 +329,8 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     }
     const ok = await servicepack(['install', '--feed', distFeed, '--root', root, '-u', '--accept-eula', 'latest']);
     assert.equal(ok.code, 0, ok.err);
-    assert.equal((await buildInfoOf(root)).level, 6);
+    // latest: the newest service pack on the feed, SP6a (level 7)
+    assert.equal((await buildInfoOf(root)).level, 7);
   });
 
   test('exit 6: an interrupted transaction (killed after the journal) is reported by check; the next unattended install settles it first', async () => {
@@ -349,7 +350,7 @@ describe('unattended installs (answer files, exit codes, logs)', () => {
     const run = await servicepack(['install', '--answer-file', file]);
     assert.equal(run.code, 0, run.err);
     assert.match(run.err, /rolling back the interrupted install/);
-    assert.equal((await buildInfoOf(root)).level, 6);
+    assert.equal((await buildInfoOf(root)).level, 7, 'latest: SP6a');
   });
 
   test('exit 6 from install itself: the commit fails and so does its rollback; recover brings the tree back, then the install goes through', async () => {
