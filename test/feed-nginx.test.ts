@@ -71,7 +71,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
       expires: '2020-06-01T00:00:00.000Z',
     }));
     // a pack whose bytes differ from what the signed index pins (same size, one byte changed)
-    const pack = join(docRoot, 'tampered', 'packs', 'inetsrv-4.0-sp6-x86.tgz');
+    const pack = join(docRoot, 'tampered', 'packs', 'inetsrv-4.0-sp6a-x86.tgz');
     const bytes = await readFile(pack);
     bytes[100] = (bytes[100]! + 1) % 256;
     await writeFile(pack, bytes);
@@ -83,7 +83,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     await temps.cleanup();
   });
 
-  test('a fleet answer file over HTTP: x86 RTM, x86 SP5 + Q236565, alpha SP2 all end at SP6 for their arch', async (t) => {
+  test('a fleet answer file over HTTP: x86 RTM, x86 SP5 + Q236565, alpha SP2 all end at SP6a for their arch', async (t) => {
     const roots = [
       await temps.installation('rtm-x86'),
       await temps.installation('sp5-q236565-x86'),
@@ -112,14 +112,14 @@ describe('the feed over HTTP (nginx on loopback)', () => {
         x.result?.after.hotfixes,
       ]),
       [
-        [roots[0], 0, ['inetsrv-4.0-sp6'], 6, 'x86', []],
-        [roots[1], 0, ['inetsrv-4.0-sp6'], 6, 'x86', []],
-        [roots[2], 0, ['inetsrv-4.0-sp6'], 6, 'alpha', []],
+        [roots[0], 0, ['inetsrv-4.0-sp6a'], 7, 'x86', []],
+        [roots[1], 0, ['inetsrv-4.0-sp6a'], 7, 'x86', []],
+        [roots[2], 0, ['inetsrv-4.0-sp6a'], 7, 'alpha', []],
       ],
     );
     for (const r of roots) {
       const bi = await buildInfoOf(r);
-      assert.equal(bi.level, 6);
+      assert.equal(bi.level, 7);
       const state = JSON.parse(await readFile(join(r, '.servicepack', 'state.json'), 'utf8')) as {
         feeds: Record<string, { version: number }>;
       };
@@ -135,8 +135,8 @@ describe('the feed over HTTP (nginx on loopback)', () => {
       .accessLog()
       .split('\n')
       .filter((l) => l.includes('GET /feed/packs/'));
-    assert.equal(gets.filter((l) => l.includes('sp6-x86.tgz')).length, 1, nginx.accessLog());
-    assert.equal(gets.filter((l) => l.includes('sp6-alpha.tgz')).length, 1);
+    assert.equal(gets.filter((l) => l.includes('sp6a-x86.tgz')).length, 1, nginx.accessLog());
+    assert.equal(gets.filter((l) => l.includes('sp6a-alpha.tgz')).length, 1);
     const shared = await readJsonLines(join(work, 'fleet.jsonl'));
     assert.deepEqual(
       shared.filter((l) => l['event'] === 'result').map((l) => [l['target'], l['exitCode']]),
@@ -144,7 +144,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     );
   });
 
-  test('check: SP5 is offered SP6 and hotfix Q236565 (latest: SP6 alone); SP6 is up to date; --require-none exits 3', async () => {
+  test('check: SP5 is offered SP6a (not SP6, which it replaces) and hotfix Q236565 (latest: SP6a alone); SP6a is up to date; --require-none exits 3', async () => {
     const sp5 = await temps.installation('sp5-x86');
     const run = await servicepack(['check', '--feed', `${nginx.url}feed/`, '--root', sp5, '--json']);
     assert.equal(run.code, 0, run.err);
@@ -152,11 +152,11 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     assert.deepEqual(
       (doc['updates'] as { id: string; kind: string }[]).map((u) => [u.id, u.kind]),
       [
-        ['inetsrv-4.0-sp6', 'service-pack'],
+        ['inetsrv-4.0-sp6a', 'service-pack'],
         ['Q236565', 'hotfix'],
       ],
     );
-    assert.deepEqual(doc['latest'], ['inetsrv-4.0-sp6']);
+    assert.deepEqual(doc['latest'], ['inetsrv-4.0-sp6a']);
     assert.equal((doc['feed'] as { version: number }).version, version);
     const current = await servicepack(['check', '--feed', `${nginx.url}feed/`, '--root', fleetX86, '--json']);
     assert.equal(current.code, 0, current.err);
@@ -164,14 +164,14 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     assert.deepEqual(json(current)['updates'], []);
     const pending = await servicepack(['check', '--feed', `${nginx.url}feed/`, '--root', sp5, '--require-none']);
     assert.equal(pending.code, 3);
-    assert.match(pending.out, /2 updates apply and are not installed:\n {2}inetsrv-4\.0-sp6 +Service Pack 6/);
+    assert.match(pending.out, /2 updates apply and are not installed:\n {2}inetsrv-4\.0-sp6a +Service Pack 6a /);
     assert.match(pending.err, /2 update\(s\) pending/);
     assert.doesNotMatch(pending.out + pending.err, /\x1b/);
   });
 
   test('install --feed URL latest resumes a download cut mid-file with a Range request, then verifies the pack', async () => {
     const root = await temps.installation('sp5-x86');
-    const path = '/feed/packs/inetsrv-4.0-sp6-x86.tgz';
+    const path = '/feed/packs/inetsrv-4.0-sp6a-x86.tgz';
     const cutAfter = 4000;
     const proxy = await startCuttingProxy(nginx.port, { path, cutAfter });
     try {
@@ -188,8 +188,8 @@ describe('the feed over HTTP (nginx on loopback)', () => {
       ]);
       assert.equal(run.code, 0, `${run.out}\n${run.err}`);
       const target = (json(run)['targets'] as TargetDoc[])[0]!;
-      assert.deepEqual(target.packs, ['inetsrv-4.0-sp6']);
-      assert.equal(target.result?.after.level, 6);
+      assert.deepEqual(target.packs, ['inetsrv-4.0-sp6a']);
+      assert.equal(target.result?.after.level, 7);
       const packRequests = proxy.requests.filter((r) => r.url === path);
       assert.equal(packRequests.length, 2, JSON.stringify(proxy.requests));
       assert.deepEqual(
@@ -197,14 +197,14 @@ describe('the feed over HTTP (nginx on loopback)', () => {
         [undefined, true, cutAfter],
       );
       assert.deepEqual([packRequests[1]!.range, packRequests[1]!.status], [`bytes=${cutAfter}-`, 206]);
-      assert.match(nginx.accessLog(), /"GET \/feed\/packs\/inetsrv-4\.0-sp6-x86\.tgz HTTP\/1\.1" 206 /);
+      assert.match(nginx.accessLog(), /"GET \/feed\/packs\/inetsrv-4\.0-sp6a-x86\.tgz HTTP\/1\.1" 206 /);
       // the interruption is reported, and logged
       const log = await readJsonLines(target.logs[0]!);
       assert.ok(
         log.some((l) => l['event'] === 'info' && /interrupted at 4000 bytes .*resuming/.test(String(l['message']))),
         JSON.stringify(log),
       );
-      assert.equal((await buildInfoOf(root)).level, 6);
+      assert.equal((await buildInfoOf(root)).level, 7);
     } finally {
       await proxy.close();
     }
