@@ -13,6 +13,7 @@ import {
   runLeakProbe,
   type StartOptions,
   startTree,
+  UNLIMITED_FOR_PROBE,
   waitFor,
 } from '../support/inetsrv.js';
 
@@ -119,7 +120,7 @@ describe('Q236565: TCP connections not released', { concurrency: CONCURRENCY }, 
       });
 
       test('T3: a graceful stop completes', TIMEOUT, async () => {
-        await withServer(tree(c), { set: { ...FAR, MaxConnections: 0 } }, async (server) => {
+        await withServer(tree(c), { set: { ...FAR, MaxConnections: UNLIMITED_FOR_PROBE } }, async (server) => {
           for (let i = 0; i < 50; i++) assert.equal(await requestCycle(server.port), 200);
           await waitFor('50 FINs at the server', async () => (await server.stats()).ends >= 50);
           const t0 = performance.now();
