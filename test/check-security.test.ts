@@ -37,15 +37,16 @@ test('check marks the updates with security fixes, and the fixes themselves', as
       entry.fixes.some((f) => f.security === true),
     );
   }
-  const sp6 = doc.updates.find((u) => u.id === 'inetsrv-4.0-sp6')!;
-  const security = sp6.fixes.filter((f) => f.security === true).map((f) => f.id);
-  const other = sp6.fixes.filter((f) => f.security !== true).map((f) => f.id);
-  assert.ok(security.length > 0 && other.length > 0, 'SP6 carries both kinds of fix');
+  // the newest service pack: SP6a, which replaces SP6 in what check offers
+  const sp6a = doc.updates.find((u) => u.id === 'inetsrv-4.0-sp6a')!;
+  const security = sp6a.fixes.filter((f) => f.security === true).map((f) => f.id);
+  const other = sp6a.fixes.filter((f) => f.security !== true).map((f) => f.id);
+  assert.ok(security.length > 0 && other.length > 0, 'SP6a carries both kinds of fix');
 
   const r = await servicepack(['check', '--root', root, '--feed', FEED]);
   assert.equal(r.code, 0, r.err);
-  const line = r.out.split('\n').find((l) => l.trimStart().startsWith('inetsrv-4.0-sp6'))!;
-  assert.match(line, /inetsrv-4\.0-sp6\s+Service Pack 6 \[security\], /);
+  const line = r.out.split('\n').find((l) => l.trimStart().startsWith('inetsrv-4.0-sp6a'))!;
+  assert.match(line, /inetsrv-4\.0-sp6a\s+Service Pack 6a \[security\], /);
   for (const id of security) assert.ok(line.includes(`${id} [security]`), line);
   for (const id of other) assert.ok(!line.includes(`${id} [security]`) && line.includes(id), line);
 });
