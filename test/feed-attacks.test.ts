@@ -596,10 +596,11 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
     assert.deepEqual(withoutLogs(await treeSnapshot(root)), before_);
   });
 
-  test('mix-and-match: install --feed refuses SP5 bytes served as SP6 (exit 4), nothing changes', async () => {
+  test('mix-and-match: install --feed refuses SP5 bytes served as SP6a (exit 4), nothing changes', async () => {
     overrides.clear();
     serveIndex(publish(newer()));
-    const sp6 = entry(original, 'inetsrv-4.0-sp6', 'x86');
+    // the pack `latest` picks: SP6a, the newest service pack
+    const sp6 = entry(original, 'inetsrv-4.0-sp6a', 'x86');
     const sp5 = entry(original, 'inetsrv-4.0-sp5', 'x86');
     overrides.set(`/${sp6.url}`, { kind: 'bytes', data: await readFile(join(feedDir, sp5.url)) });
     const i = await cli([
@@ -647,8 +648,8 @@ describe('feed attacks through servicepack check --feed / install --feed', () =>
 
   test('wrong arch: install --feed refuses the alpha pack listed as x86 (exit 4), nothing changes', async () => {
     overrides.clear();
-    const x86 = entry(original, 'inetsrv-4.0-sp6', 'x86');
-    const alpha = entry(original, 'inetsrv-4.0-sp6', 'alpha');
+    const x86 = entry(original, 'inetsrv-4.0-sp6a', 'x86');
+    const alpha = entry(original, 'inetsrv-4.0-sp6a', 'alpha');
     // same version as the one recorded: equal versions are accepted, so only the pack checks stand in the way
     serveIndex(
       publish({
@@ -781,8 +782,8 @@ describe('feed credentials: the userinfo of a feed URL is sent, never stored or 
     assert.match(runs[3]!.err, new RegExp(`${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/ has nothing newer`));
     assert.deepEqual(Object.keys(await feedsOf()), [key()]);
     assert.equal((await feedsOf())[key()]!.version, original.version + 1);
-    // the feed is in the backup record (the state before SP6), without the userinfo
-    const backup = await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp6', 'backup.json'), 'utf8');
+    // the feed is in the backup record (the state before SP6a, which latest installed), without the userinfo
+    const backup = await readFile(join(root, '.servicepack', 'backup', 'inetsrv-4.0-sp6a', 'backup.json'), 'utf8');
     assert.ok(backup.includes(key()), 'backup.json keeps the feed');
     assert.ok((await readdir(join(root, '.servicepack', 'log'))).length >= 2);
     assert.deepEqual(await leaks(runs), []);
