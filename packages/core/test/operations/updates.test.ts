@@ -34,23 +34,28 @@ describe('selectUpdates on the built feed', () => {
   const index = builtIndex();
   const ids = (s: { id: string; arch: string }[]) => s.map((p) => `${p.id}/${p.arch}`);
 
-  test('SP5: SP6 and hotfix Q236565 apply; latest is SP6 alone (it supersedes the hotfix)', () => {
+  test('SP5: SP6a and hotfix Q236565 apply (SP6, which SP6a replaces, is left out); latest is SP6a alone', () => {
     const s = selectUpdates(at(5), index);
-    assert.deepEqual(ids(s.applicable), ['inetsrv-4.0-sp6/x86', 'Q236565/x86']);
-    assert.deepEqual(ids(s.latest), ['inetsrv-4.0-sp6/x86']);
+    assert.deepEqual(ids(s.applicable), ['inetsrv-4.0-sp6a/x86', 'Q236565/x86']);
+    assert.deepEqual(ids(s.latest), ['inetsrv-4.0-sp6a/x86']);
   });
 
-  test('SP6: nothing; SP5 with the hotfix: SP6 only; RTM and alpha SP2: SP6 for their arch, older service packs left out', () => {
-    assert.deepEqual(selectUpdates(at(6), index), { applicable: [], latest: [] });
-    assert.deepEqual(ids(selectUpdates(at(5, 'x86', ['Q236565']), index).applicable), ['inetsrv-4.0-sp6/x86']);
+  test('SP6a: nothing; SP6 and SP5 with the hotfix: SP6a only; RTM and alpha SP2: SP6a for their arch, older service packs left out', () => {
+    assert.deepEqual(selectUpdates(at(7), index), { applicable: [], latest: [] });
+    const sp6 = selectUpdates(at(6), index);
+    assert.deepEqual(ids(sp6.applicable), ['inetsrv-4.0-sp6a/x86']);
+    assert.deepEqual(ids(sp6.latest), ['inetsrv-4.0-sp6a/x86']);
+    assert.deepEqual(ids(selectUpdates(at(5, 'x86', ['Q236565']), index).applicable), ['inetsrv-4.0-sp6a/x86']);
     const rtm = selectUpdates(at(0), index);
-    assert.deepEqual(ids(rtm.applicable), ['inetsrv-4.0-sp6/x86']);
-    assert.deepEqual(ids(rtm.latest), ['inetsrv-4.0-sp6/x86']);
-    assert.deepEqual(ids(selectUpdates(at(2, 'alpha'), index).latest), ['inetsrv-4.0-sp6/alpha']);
+    assert.deepEqual(ids(rtm.applicable), ['inetsrv-4.0-sp6a/x86']);
+    assert.deepEqual(ids(rtm.latest), ['inetsrv-4.0-sp6a/x86']);
+    assert.deepEqual(ids(selectUpdates(at(2, 'alpha'), index).latest), ['inetsrv-4.0-sp6a/alpha']);
   });
 
-  test('without SP6 in the feed, latest from SP4 is SP5 plus the hotfix that applies after it, in one list', () => {
-    const older: FeedIndex = { ...index, packs: index.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6') };
+  test('without SP6a in the feed, latest is SP6 again; without SP6 as well, latest from SP4 is SP5 plus the hotfix that applies after it', () => {
+    const noSp6a: FeedIndex = { ...index, packs: index.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6a') };
+    assert.deepEqual(ids(selectUpdates(at(5), noSp6a).latest), ['inetsrv-4.0-sp6/x86']);
+    const older: FeedIndex = { ...noSp6a, packs: noSp6a.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6') };
     assert.deepEqual(ids(selectUpdates(at(4), older).latest), ['inetsrv-4.0-sp5/x86', 'Q236565/x86']);
   });
 
@@ -74,6 +79,7 @@ describe('selectUpdates on the built feed', () => {
     const sp6 = index.packs.find((p) => p.id === 'inetsrv-4.0-sp6')!;
     const q = index.packs.find((p) => p.id === 'Q236565')!;
     assert.equal(feedPackTitle(sp6), 'Service Pack 6');
+    assert.equal(feedPackTitle(index.packs.find((p) => p.id === 'inetsrv-4.0-sp6a')!), 'Service Pack 6a');
     assert.match(feedPackTitle(q), /^hotfix Q236565 \(.+\)$/);
   });
 });
