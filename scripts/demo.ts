@@ -1,6 +1,6 @@
 /**
  * The built-in demo (`pnpm start`, after the build): the product's story in one run.
- * An RTM installation leaks connections; servicepack installs SP6 unattended; the leak is gone.
+ * An RTM installation leaks connections; servicepack installs SP6a (the newest level) unattended; the leak is gone.
  * It uses the same leak probe as test/fixes/Q236565.test.ts, so the numbers shown are the ones tested.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ const N = 100;
 const arch = process.env['DEMO_ARCH'] === 'alpha' ? 'alpha' : 'x86';
 const root = join(repoRoot, 'demo', 'inetsrv');
 const cli = join(repoRoot, 'installer', 'bin', 'servicepack');
-const pack = join(repoRoot, 'dist', 'packs', `inetsrv-4.0-sp6-${arch}.tgz`);
+const pack = join(repoRoot, 'dist', 'packs', `inetsrv-4.0-sp6a-${arch}.tgz`);
 const rtm = join(repoRoot, 'dist', 'releases', `inetsrv-4.0-rtm-${arch}`);
 const plain = !process.stdout.isTTY || process.env['NO_COLOR'] !== undefined;
 const bold = (s: string) => (plain ? s : `\u001b[1m${s}\u001b[22m`);
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  process.stdout.write(`${bold('servicepack demo')}: inetsrv 4.0 (${arch}) from RTM to Service Pack 6\n`);
+  process.stdout.write(`${bold('servicepack demo')}: inetsrv 4.0 (${arch}) from RTM to Service Pack 6a\n`);
 
   heading(1, `Lay out an RTM installation in ${root}`);
   rmSync(root, { recursive: true, force: true });
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   const before = await runLeakProbe(root, N);
   showProbe('RTM', before);
 
-  heading(4, 'Install Service Pack 6, unattended');
+  heading(4, 'Install Service Pack 6a, unattended');
   const code = servicepack(['install', '--accept-eula', '--root', root, '-u', pack]);
   if (code !== 0 && code !== 10) return code;
 
@@ -74,11 +74,11 @@ async function main(): Promise<number> {
 
   heading(6, 'Run it again');
   const after = await runLeakProbe(root, N);
-  showProbe('SP6', after);
+  showProbe('SP6a', after);
 
   const ok = before.second.connections === N && after.second.connections === 0;
   process.stdout.write(
-    `\n${bold(ok ? 'Done' : 'Unexpected result')}: RTM leaked ${before.second.connections} of ${N} connections; after SP6, ${after.second.connections}.\n` +
+    `\n${bold(ok ? 'Done' : 'Unexpected result')}: RTM leaked ${before.second.connections} of ${N} connections; after SP6a, ${after.second.connections}.\n` +
       `Try next (installer/bin/servicepack, or pnpm exec servicepack):\n` +
       `  servicepack query --root ${root} --json\n` +
       `  servicepack verify --root ${root}\n` +
