@@ -160,11 +160,11 @@ describe('checkApplicable', () => {
   });
 
   test('hotfix on a newer level that does not ship its fix yet: the service pack that does', () => {
-    // fix first ships in SP7; on SP6 the SP5 hotfix would downgrade files
+    // fix first ships in SP6a (level 7); on SP6 the SP5 hotfix would downgrade files
     const e = refusal(() => checkApplicable({ ...x86rtm, level: 6 }, hotfix('Q9', 5, 7)), 'E_WRONG_LEVEL');
     assert.equal(
       e.message,
-      'Q9 is for Service Pack 5; this installation is at Service Pack 6: install Service Pack 7, which includes the fix',
+      'Q9 is for Service Pack 5; this installation is at Service Pack 6: install Service Pack 6a, which includes the fix',
     );
     // a feed entry carries no fix levels: nothing is claimed about which service pack includes it
     const unknown = hotfix('Q9', 5, 7, { fixes: [{ id: 'Q9', title: 't', summary: 's' }] });
