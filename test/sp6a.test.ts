@@ -6,13 +6,15 @@
  * starting tree. Needs `pnpm build`; a missing build fails, never skips.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   buildInfoOf,
   digest,
   digestDiff,
   installationFrom,
+  pack,
   pool,
   requireBuild,
   type Run,
@@ -101,5 +103,22 @@ describe('Service Pack 6a from the feed', () => {
     await assertTree(root, 'sp6-x86', 'after removing SP6a');
     ok(await servicepack(['uninstall', '--root', root, '-u', '-q']), 'uninstall SP6');
     await assertTree(root, 'sp5-x86', 'after removing SP6');
+  });
+
+  test('answer files: the SP6a pack by file on Alpha SP6, and latest from the feed on the x86 SP5 + Q236565 build (SP6a supersedes the hotfix)', async () => {
+    const alpha = await installationFrom('sp6-alpha');
+    const hotfixed = await installationFrom('sp5-q236565-x86');
+    const files = await installationFrom('rtm-x86');
+    const byFile = join(files, 'sp6a-alpha.yaml');
+    await writeFile(byFile, `targets: [{root: ${alpha}}]\npacks: [${pack('sp6a-alpha')}]\nacceptEula: true\n`);
+    ok(await servicepack(['install', '--answer-file', byFile]), 'answer file with the SP6a pack');
+    await assertTree(alpha, 'sp6a-alpha', 'answer file, SP6a on Alpha SP6');
+    const byFeed = join(files, 'latest.yaml');
+    await writeFile(byFeed, `targets: [{root: ${hotfixed}}]\nfeed: ${distFeed}\nlatest: true\nacceptEula: true\n`);
+    ok(await servicepack(['install', '--answer-file', byFeed]), 'answer file with latest');
+    await assertTree(hotfixed, 'sp6a-x86', 'answer file, latest on SP5 + Q236565');
+    const { doc } = await query(hotfixed);
+    assert.equal(doc['levelName'], 'Service Pack 6a');
+    assert.deepEqual(doc['hotfixes'], []);
   });
 });
