@@ -210,8 +210,8 @@ export async function fixNew(
     const series = await loadSeries(opts.patchesDir);
     const clash = series.fixes.find((f) => f.id.toLowerCase() === id.toLowerCase());
     if (clash) throw new Error(`${shown(seriesFile)} already lists ${clash.id}`);
-    const last = series.fixes.at(-1);
-    if (last && o.level < last.level) {
+    const last = series.fixes.findLast((f) => f.level !== undefined);
+    if (last?.level !== undefined && o.level < last.level) {
       throw new Error(
         `level ${o.level} is below the last fix in the series (${last.id}, level ${last.level}); levels must not decrease ` +
           'along the series: give it a level of at least that, or insert it by hand earlier in patches/series',

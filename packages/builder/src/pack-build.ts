@@ -176,6 +176,7 @@ export async function buildPack(opts: BuildPackOptions): Promise<BuiltPack> {
       version: def.appliesTo.version,
       levels: [...def.appliesTo.levels].sort((a, b) => a - b),
       ...(def.appliesTo.hotfixes ? { hotfixes: [...def.appliesTo.hotfixes] } : {}),
+      ...(def.appliesTo.requires ? { requires: [...def.appliesTo.requires] } : {}),
     },
     supersedes: [...def.supersedes],
     fixes: opts.fixes,
@@ -215,9 +216,18 @@ export function packCreated(def: PackDef, env: NodeJS.ProcessEnv = process.env):
   return new Date(def.created ?? DEFAULT_SOURCE_DATE_EPOCH * 1000).toISOString();
 }
 
-/** The hotfixes a pack's resulting tree carries: none for a service pack, its own fixes for a hotfix. */
-function hotfixesOf(def: PackDef): string[] {
-  return def.kind === 'hotfix' ? (def.fixes ?? [def.id]) : [];
+/**
+ * The hotfixes a pack's resulting tree carries: none for a service pack; for a hotfix or rollup the
+ * ones it requires and its own fixes, in series order (the order the release tree's name uses).
+ */
+function hotfixesOf(def: PackDef, series?: Series): string[] {
+  if (def.kind === 'service-pack') return [];
+  const ids = [...(def.appliesTo.requires ?? []), ...(def.fixes ?? [def.id])];
+  if (series === undefined) return ids;
+  return ids
+    .map((id) => findFix(series, id))
+    .sort((a, b) => a.index - b.index)
+    .map((f) => f.id);
 }
 
 /** The manifest's fix list: explicit in the definition, or every fix of the series up to the level for this arch. */
@@ -225,19 +235,22 @@ export function fixesForDef(def: PackDef, series: Series, arch: Arch): FixRef[] 
   const chosen =
     def.fixes !== undefined || def.kind === 'hotfix'
       ? (def.fixes ?? [def.id]).map((id) => findFix(series, id))
-      : series.fixes.filter((f) => f.level <= def.level && f.arch.includes(arch));
+      : series.fixes.filter((f) => f.level !== undefined && f.level <= def.level && f.arch.includes(arch));
   return chosen.map((f) => ({
     id: f.id,
     title: f.title,
     summary: f.summary.trim(),
-    level: f.level,
+    ...(f.level !== undefined ? { level: f.level } : {}),
     security: f.security,
   }));
 }
 
-/** Pack file name: the name of the release tree it brings an installation to, e.g. inetsrv-4.0-sp6-x86.tgz. */
+/**
+ * Pack file name: the level it is for and, for a hotfix or rollup, its own id: inetsrv-4.0-sp6-x86.tgz,
+ * inetsrv-4.0-sp5-q236565-x86.tgz, inetsrv-4.0-sp6a-srp1-x86.tgz.
+ */
 export function packFileName(def: PackDef, arch: Arch): string {
-  return `${releaseName(def.level, arch, hotfixesOf(def))}.tgz`;
+  return `${releaseName(def.level, arch, def.kind === 'service-pack' ? [] : [def.id])}.tgz`;
 }
 
 /**
@@ -245,7 +258,8 @@ export function packFileName(def: PackDef, arch: Arch): string {
  * applies to, and hotfixes the pack supersedes or tolerates. Levels without a tree are skipped.
  */
 export async function findBaseTrees(releasesDir: string, def: PackDef, arch: Arch): Promise<BaseTree[]> {
-  const allowedHotfixes = new Set([...def.supersedes, ...(def.appliesTo.hotfixes ?? [])]);
+  const required = def.appliesTo.requires ?? [];
+  const allowedHotfixes = new Set([...def.supersedes, ...(def.appliesTo.hotfixes ?? []), ...required]);
   const own = hotfixesOf(def);
   const out: BaseTree[] = [];
   const names = existsSync(releasesDir)
@@ -257,6 +271,7 @@ export async function findBaseTrees(releasesDir: string, def: PackDef, arch: Arc
     const info = await readBuildInfo(dir);
     if (info.product !== def.product || info.arch !== arch || !def.appliesTo.levels.includes(info.level)) continue;
     if (!info.hotfixes.every((h) => allowedHotfixes.has(h))) continue;
+    if (!required.every((h) => info.hotfixes.includes(h))) continue;
     if (info.level === def.level && sameSet(info.hotfixes, own)) continue;
     out.push({ level: info.level, hotfixes: info.hotfixes, dir });
   }
@@ -274,7 +289,7 @@ export interface PackBuildEnv {
 /** One definition for one architecture, from the release trees under `env.releasesDir`. */
 export async function buildPackFromDef(def: PackDef, arch: Arch, out: string, env: PackBuildEnv): Promise<BuiltPack> {
   const started = performance.now();
-  const newTree = join(env.releasesDir, releaseName(def.level, arch, hotfixesOf(def)));
+  const newTree = join(env.releasesDir, releaseName(def.level, arch, hotfixesOf(def, env.series)));
   if (!existsSync(join(newTree, BUILDINFO_FILE))) {
     throw new Error(
       `${def.id} (${arch}) is built from ${newTree}, which does not exist: build the release trees first (pnpm build)`,

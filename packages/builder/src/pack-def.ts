@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ARCHES, FIX_ID_PATTERN } from '@servicepack/core';
+import { ARCHES, FIX_ID_PATTERN, PACK_KINDS } from '@servicepack/core';
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 
@@ -15,7 +15,7 @@ export const PackDefSchema = z
   .strictObject({
     /** manifest id: `inetsrv-4.0-sp6`, or the KB id for a hotfix */
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/),
-    kind: z.enum(['service-pack', 'hotfix']),
+    kind: z.enum(PACK_KINDS),
     product: z.string().regex(/^[a-z][a-z0-9-]*$/),
     title: z.string().regex(/^[^\n]+$/, 'one line'),
     /** the level reached; for a hotfix the level it is built on (it does not change the level) */
@@ -29,6 +29,8 @@ export const PackDefSchema = z
       levels: z.array(level).min(1),
       /** hotfixes an installation may carry and still take this pack */
       hotfixes: z.array(fixId).optional(),
+      /** hotfixes an installation must carry: the pack is built on their release tree (a hotfix chain) */
+      requires: z.array(fixId).optional(),
     }),
     supersedes: z.array(fixId).default([]),
     /**
@@ -52,17 +54,25 @@ export const PackDefSchema = z
     created: z.iso.datetime().optional(),
   })
   .superRefine((d, ctx) => {
-    if (d.kind === 'hotfix') {
+    if (d.kind !== 'service-pack') {
       if (d.baseLevel === undefined)
-        ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: 'a hotfix names the level it is built for' });
+        ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: `a ${d.kind} names the level it is built for` });
       else if (d.baseLevel !== d.level)
         ctx.addIssue({
           code: 'custom',
           path: ['baseLevel'],
-          message: 'a hotfix does not change the level: baseLevel must equal level',
+          message: `a ${d.kind} does not change the level: baseLevel must equal level`,
         });
     } else if (d.baseLevel !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: 'only a hotfix has a baseLevel' });
+      ctx.addIssue({ code: 'custom', path: ['baseLevel'], message: 'only a hotfix or rollup has a baseLevel' });
+    if (d.kind === 'rollup' && (d.fixes === undefined || d.fixes.length < 2))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fixes'],
+        message: 'a rollup lists the hotfixes it carries (two or more)',
+      });
+    if (d.kind === 'service-pack' && d.appliesTo.requires !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['appliesTo', 'requires'], message: 'a service pack requires no hotfix' });
     if (d.kind === 'service-pack' && d.appliesTo.levels.some((l) => l >= d.level)) {
       ctx.addIssue({
         code: 'custom',

@@ -13,7 +13,7 @@ import {
 import { ensureDevKey } from './keys.js';
 import { applyDiff } from './patch.js';
 import { paths } from './paths.js';
-import { findFix, fixesFor, loadSeries, type Series, type SeriesFix } from './series.js';
+import { chainBefore, findFix, fixesFor, loadSeries, type Series, type SeriesFix } from './series.js';
 import {
   comparePaths,
   displayPath,
@@ -245,8 +245,14 @@ export function releasePlan(series: Series): ReleaseSpec[] {
   for (const arch of ARCHES) {
     for (let level = 0; level <= series.maxLevel; level++) plan.push({ level, arch });
     for (const fix of series.fixes) {
-      // A hotfix is built only for the architectures its fix.yaml says it affects.
-      if (fix.hotfix && fix.arch.includes(arch)) plan.push({ level: fix.hotfix.baseLevel, arch, hotfixes: [fix.id] });
+      // A hotfix is built only for the architectures its fix.yaml says it affects; a hotfix-only
+      // fix is built on the ones before it in its chain (series.ts chainBefore).
+      if (fix.hotfix && fix.arch.includes(arch))
+        plan.push({
+          level: fix.hotfix.baseLevel,
+          arch,
+          hotfixes: [...chainBefore(series, fix).map((f) => f.id), fix.id],
+        });
     }
   }
   return plan;

@@ -25,6 +25,23 @@ export interface Series {
   maxLevel: number;
 }
 
+/** A fix that ships in no service pack: only as a hotfix on its base level (and in rollups). */
+export function isHotfixOnly(fix: Fix): fix is Fix & { hotfix: { baseLevel: number } } {
+  return fix.level === undefined && fix.hotfix !== undefined;
+}
+
+/**
+ * The hotfix-only fixes that `fix` is built on: those on the same base level before it in the
+ * series. They change the same files, and a hotfix replaces whole files, so each is built on all
+ * of them and requires them (docs/layout.md "Hotfix chains").
+ */
+export function chainBefore(series: Series, fix: SeriesFix): SeriesFix[] {
+  if (!isHotfixOnly(fix)) return [];
+  return series.fixes.filter(
+    (f) => f.index < fix.index && isHotfixOnly(f) && f.hotfix.baseLevel === fix.hotfix.baseLevel,
+  );
+}
+
 export interface LoadSeriesOptions {
   /**
    * Fixes whose diffs may not exist yet (being written with `fix new` / `fix edit`); `true` for all.
@@ -124,13 +141,13 @@ export async function loadSeries(patchesDir: string, options: LoadSeriesOptions 
     if (fix.id !== id) {
       throw new Error(`${shown(fixFile)}: id is ${fix.id} but the folder (and the series) say ${id}`);
     }
-    if (previous && fix.level < previous.level) {
+    if (previous?.level !== undefined && fix.level !== undefined && fix.level < previous.level) {
       throw new Error(
         `${shown(fixFile)}: level ${fix.level} comes after ${previous.id} at level ${previous.level} in ${shown(seriesFile)}; ` +
           'levels must not decrease along the series (move the line or raise the level)',
       );
     }
-    if (fix.hotfix && fix.hotfix.baseLevel >= fix.level) {
+    if (fix.hotfix && fix.level !== undefined && fix.hotfix.baseLevel >= fix.level) {
       throw new Error(
         `${shown(fixFile)}: hotfix.baseLevel ${fix.hotfix.baseLevel} must be below level ${fix.level} (a hotfix serves installs that lack the fix)`,
       );
@@ -147,7 +164,14 @@ export async function loadSeries(patchesDir: string, options: LoadSeriesOptions 
     }
     const entry: SeriesFix = { ...fix, index, dir, diffPaths };
     fixes.push(entry);
-    previous = entry;
+    if (entry.level !== undefined) previous = entry;
+  }
+  const maxLevel = fixes.reduce((m, f) => Math.max(m, f.level ?? 0), 0);
+  for (const f of fixes) {
+    if (isHotfixOnly(f) && f.hotfix.baseLevel > maxLevel)
+      throw new Error(
+        `${shown(join(f.dir, FIX_FILE))}: hotfix.baseLevel ${f.hotfix.baseLevel} is above every level the series builds (${maxLevel}); a hotfix needs a release to sit on`,
+      );
   }
   // A fix folder the series does not list would silently ship in no release.
   const listed = new Set(ids);
@@ -158,7 +182,7 @@ export async function loadSeries(patchesDir: string, options: LoadSeriesOptions 
       );
     }
   }
-  return { patchesDir, fixes, maxLevel: fixes.reduce((m, f) => Math.max(m, f.level), 0) };
+  return { patchesDir, fixes, maxLevel };
 }
 
 export function findFix(series: Series, id: string): SeriesFix {
@@ -174,5 +198,5 @@ export function findFix(series: Series, id: string): SeriesFix {
 /** The fixes a release at `level` (plus the named hotfixes) contains, in series order. */
 export function fixesFor(series: Series, level: number, hotfixes: readonly string[] = []): SeriesFix[] {
   const extra = new Set(hotfixes.map((h) => findFix(series, h).id));
-  return series.fixes.filter((f) => f.level <= level || extra.has(f.id));
+  return series.fixes.filter((f) => (f.level !== undefined && f.level <= level) || extra.has(f.id));
 }

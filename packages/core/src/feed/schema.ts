@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { unsafePathReason } from '../pack/archive-path.js';
 import { FixRefSchema } from '../pack/manifest.js';
-import { ARCHES } from '../rules/level.js';
+import { ARCHES, PACK_KINDS } from '../rules/level.js';
 import { CATALOG_MAX_BYTES } from './catalog.js';
 
 /**
@@ -44,7 +44,7 @@ export type FeedFix = z.infer<typeof FeedFixSchema>;
 
 export const FeedPackSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/),
-  kind: z.enum(['service-pack', 'hotfix']),
+  kind: z.enum(PACK_KINDS),
   level: z.number().int().min(0).max(99),
   baseLevel: z.number().int().min(0).max(99).optional(),
   arch: z.enum(ARCHES),
@@ -52,6 +52,7 @@ export const FeedPackSchema = z.strictObject({
     version: z.string().min(1),
     levels: z.array(z.number().int().min(0).max(99)).min(1),
     hotfixes: z.array(z.string()).optional(),
+    requires: z.array(z.string()).optional(),
   }),
   supersedes: z.array(z.string()),
   fixes: z.array(FeedFixSchema),
@@ -91,8 +92,8 @@ export const FeedIndexSchema = z
       if (ids.has(key))
         ctx.addIssue({ code: 'custom', message: `pack ${p.id} for ${p.arch} is listed twice`, path: ['packs', i] });
       ids.add(key);
-      if (p.kind === 'hotfix' && p.baseLevel === undefined)
-        ctx.addIssue({ code: 'custom', message: 'a hotfix names its baseLevel', path: ['packs', i, 'baseLevel'] });
+      if (p.kind !== 'service-pack' && p.baseLevel === undefined)
+        ctx.addIssue({ code: 'custom', message: `a ${p.kind} names its baseLevel`, path: ['packs', i, 'baseLevel'] });
     }
   });
 export type FeedIndex = z.infer<typeof FeedIndexSchema>;

@@ -5,7 +5,7 @@ import type { BuildInfo } from './buildinfo.js';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { errnoCode, NOT_OWNED } from '../support/fsutil.js';
 import { hashFiles, hashTree, type KnownEntry, type TreeEntry } from '../support/hash.js';
-import { type Arch, type Level, levelName } from '../rules/level.js';
+import { type Arch, type Level, levelName, rollupsOf } from '../rules/level.js';
 import { BUILDINFO_FILE, PRODUCT, SERVICEPACK_DIR } from './names.js';
 import { checkedBuildInfo } from './record-check.js';
 import { ownedPathReason } from './record-paths.js';
@@ -278,7 +278,7 @@ export async function detectInstallation(rootArg: string, opts: DetectOptions = 
     version: src.version,
     arch: src.arch,
     level: src.level,
-    levelName: levelName(src.level, src.hotfixes),
+    levelName: levelName(src.level, src.hotfixes, rollupsOf(state)),
     hotfixes: [...src.hotfixes],
     consistent: problems.length === 0,
     problems,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Installation, Problem } from './detect.js';
 import { ServicepackError } from '../support/errors.js';
-import { type Level, levelName } from '../rules/level.js';
+import { type Level, levelName, rollupsOf } from '../rules/level.js';
 import { consistentInstallation, journalAbsent } from './query-scan.js';
 import { checkRootFolder } from './root.js';
 import { checkServicepackDir } from './servicepack-dir.js';
@@ -96,7 +96,7 @@ function result(
     version: src.version,
     arch: src.arch,
     level: src.level,
-    levelName: levelName(src.level, src.hotfixes),
+    levelName: levelName(src.level, src.hotfixes, rollupsOf(state)),
     hotfixes: [...src.hotfixes],
     build: inst.buildInfo.build,
     consistent: inst.consistent,

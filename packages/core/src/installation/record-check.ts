@@ -1,5 +1,5 @@
 import type { BuildInfo } from './buildinfo.js';
-import { ARCHES } from '../rules/level.js';
+import { ARCHES, PACK_KINDS } from '../rules/level.js';
 import { backupFolderReason, ownedPathReason, serviceBlockReason } from './record-paths.js';
 import type { State } from './state.js';
 
@@ -33,6 +33,7 @@ export const int = (v: unknown): v is number => typeof v === 'number' && Number.
 const strArray = (v: unknown, each: (s: string) => boolean = () => true): boolean =>
   Array.isArray(v) && v.every((x) => str(x) && each(x));
 const ARCH: ReadonlySet<string> = new Set(ARCHES);
+export const KINDS: ReadonlySet<unknown> = new Set(PACK_KINDS);
 export const SHA256 = /^[0-9a-f]{64}$/;
 
 const ownedPathOk = (p: unknown): boolean => str(p) && ownedPathReason(p) === undefined;
@@ -80,10 +81,11 @@ function historyOk(v: unknown): boolean {
 }
 
 function installedOk(v: unknown): boolean {
-  if (!isObj(v) || !keysOk(v, ['packId', 'kind', 'fromLevel', 'level'], ['backup'])) return false;
+  if (!isObj(v) || !keysOk(v, ['packId', 'kind', 'fromLevel', 'level'], ['backup', 'fixes'])) return false;
   return (
+    (!Object.hasOwn(v, 'fixes') || strArray(v['fixes'])) &&
     str(v['packId']) &&
-    (v['kind'] === 'service-pack' || v['kind'] === 'hotfix') &&
+    KINDS.has(v['kind']) &&
     int(v['fromLevel']) &&
     int(v['level']) &&
     backupOk(v)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ARCHES } from '../rules/level.js';
+import { ARCHES, PACK_KINDS } from '../rules/level.js';
 import { backupFolderReason, ownedPathReason } from './record-paths.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -53,10 +53,12 @@ export const StateSchema = z.strictObject({
   installed: z.array(
     z.strictObject({
       packId: z.string(),
-      kind: z.enum(['service-pack', 'hotfix']),
+      kind: z.enum(PACK_KINDS),
       fromLevel: z.number().int(),
       level: z.number().int(),
       backup: backupFolder.optional(),
+      /** a rollup's hotfixes, so that query names the rollup while they are all installed */
+      fixes: z.array(z.string()).optional(),
     }),
   ),
   files: z.record(ownedPath, OwnedFileSchema),

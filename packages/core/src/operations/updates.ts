@@ -2,7 +2,7 @@ import {
   type ApplicabilityPack,
   type ApplicabilityTarget,
   applicablePacks,
-  hotfixIds,
+  levelAfter,
 } from '../rules/applicability.js';
 import { detectInstallation, type Installation } from '../installation/detect.js';
 import { ServicepackError } from '../support/errors.js';
@@ -11,7 +11,7 @@ import type { FeedIndex, FeedPack } from '../feed/schema.js';
 import { type LoadedFeed, loadFeed, resolveFeedSource } from '../feed/client.js';
 import { exists } from '../support/fsutil.js';
 import { journalPath } from '../transaction/journal.js';
-import { type Level, levelName } from '../rules/level.js';
+import { type Level, levelName, rollupName } from '../rules/level.js';
 import { withoutUserinfo } from '../feed/redact.js';
 import type { State } from '../installation/state.js';
 import { readState, writeState } from '../installation/state-store.js';
@@ -30,13 +30,6 @@ export function feedPackRules(entry: FeedPack, product: string): ApplicabilityPa
   return { ...entry, product };
 }
 
-/** The level and hotfixes an installation has after `p` (install/context.ts's `nextLevel`, on a feed entry). */
-function levelAfter(target: ApplicabilityTarget, p: ApplicabilityPack): ApplicabilityTarget {
-  const kept = target.hotfixes.filter((h) => !p.supersedes.includes(h));
-  if (p.kind === 'service-pack') return { ...target, level: p.level, hotfixes: kept };
-  return { ...target, hotfixes: [...new Set([...kept, ...hotfixIds(p)])] };
-}
-
 export interface UpdateSelection {
   /**
    * What applies now and is not installed: the newest applicable service pack (older ones are
@@ -45,7 +38,8 @@ export interface UpdateSelection {
   applicable: FeedPack[];
   /**
    * What `install --feed URL latest` installs, in order, in one transaction: the newest
-   * applicable service pack, then the hotfixes that still apply on top of it (none after SP6).
+   * applicable service pack, then the rollups and hotfixes that still apply on top of it, each
+   * judged on the installation the ones before it leave (a hotfix may require earlier ones).
    */
   latest: FeedPack[];
 }
@@ -56,7 +50,7 @@ export function selectUpdates(target: ApplicabilityTarget, index: FeedIndex): Up
   const judged = [...rules.keys()];
   const now = applicablePacks(target, judged);
   const firstSp = now.find((p) => p.kind === 'service-pack');
-  const applicable = now.filter((p) => p.kind === 'hotfix' || p === firstSp).map((p) => rules.get(p)!);
+  const applicable = now.filter((p) => p.kind !== 'service-pack' || p === firstSp).map((p) => rules.get(p)!);
 
   const latest: ApplicabilityPack[] = [];
   let t = target;
@@ -69,9 +63,10 @@ export function selectUpdates(target: ApplicabilityTarget, index: FeedIndex): Up
     )[0];
     if (!next) break;
     latest.push(next);
-    t = levelAfter(t, next);
+    t = { ...t, ...levelAfter(t, next) };
   }
-  const hotfixes = judged.filter((p) => p.kind === 'hotfix');
+  // Rollups rank before hotfixes, so a rollup is taken instead of the hotfixes it carries.
+  const hotfixes = judged.filter((p) => p.kind !== 'service-pack');
   for (let round = 0; round < hotfixes.length; round++) {
     const next = applicablePacks(
       t,
@@ -79,7 +74,7 @@ export function selectUpdates(target: ApplicabilityTarget, index: FeedIndex): Up
     )[0];
     if (!next) break;
     latest.push(next);
-    t = levelAfter(t, next);
+    t = { ...t, ...levelAfter(t, next) };
   }
   return { applicable, latest: latest.map((p) => rules.get(p)!) };
 }
@@ -110,9 +105,10 @@ export function selectByIds(
   });
 }
 
-/** A name for people: "Service Pack 6", "hotfix Q236565 (TCP connections not released)". */
+/** A name for people: "Service Pack 6", "Security Rollup 1 (Q248017, …)", "hotfix Q236565 (TCP connections not released)". */
 export function feedPackTitle(p: FeedPack): string {
   if (p.kind === 'service-pack') return levelName(p.level);
+  if (p.kind === 'rollup') return `${rollupName(p.id)} (${p.fixes.map((f) => f.id).join(', ')})`;
   const fix = p.fixes.find((f) => f.id === p.id) ?? p.fixes[0];
   return `hotfix ${p.id}${fix ? ` (${fix.title})` : ''}`;
 }

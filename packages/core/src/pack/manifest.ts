@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_REL_PATH, pathFoldKey, unsafePathReason } from './archive-path.js';
-import { ARCHES } from '../rules/level.js';
+import { ARCHES, PACK_KINDS } from '../rules/level.js';
 
 /**
  * The pack manifest (docs/formats.md "Pack manifest"). Every object is strict: a signed manifest must
@@ -54,12 +54,12 @@ export const ManifestSchema = z
   .strictObject({
     format: z.literal(1),
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/),
-    kind: z.enum(['service-pack', 'hotfix']),
+    kind: z.enum(PACK_KINDS),
     product: z.string().regex(/^[a-z][a-z0-9-]*$/),
     title: z.string().min(1),
     /** the level reached (for a hotfix: the level it applies to, which it does not change) */
     level: z.number().int().min(0).max(99),
-    /** hotfix only: the service pack level it is built for */
+    /** hotfix and rollup: the service pack level it is built for */
     baseLevel: z.number().int().min(0).max(99).optional(),
     arch: z.enum(ARCHES),
     appliesTo: z.strictObject({
@@ -67,6 +67,8 @@ export const ManifestSchema = z
       levels: z.array(z.number().int().min(0).max(99)).min(1),
       /** hotfixes an installation may carry and still take this pack */
       hotfixes: z.array(z.string()).optional(),
+      /** hotfixes an installation must carry: the pack is built on them and its files include them */
+      requires: z.array(z.string()).optional(),
     }),
     supersedes: z.array(z.string()),
     fixes: z.array(FixRefSchema),
@@ -79,8 +81,8 @@ export const ManifestSchema = z
       .optional(),
   })
   .superRefine((m, ctx) => {
-    if (m.kind === 'hotfix' && m.baseLevel === undefined)
-      ctx.addIssue({ code: 'custom', message: 'a hotfix names its baseLevel', path: ['baseLevel'] });
+    if (m.kind !== 'service-pack' && m.baseLevel === undefined)
+      ctx.addIssue({ code: 'custom', message: `a ${m.kind} names its baseLevel`, path: ['baseLevel'] });
     const seen = new Set<string>();
     for (const [i, f] of m.files.entries()) {
       const key = pathFoldKey(f.path);

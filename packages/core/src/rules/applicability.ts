@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import semver from 'semver';
 import { ServicepackError } from '../support/errors.js';
-import { type Arch, type Level, levelName } from './level.js';
+import { type Arch, type Level, levelName, type PackKind, rollupName } from './level.js';
 
 /** The part of an installation the rules look at (a detected one, or one simulated after an earlier pack in the same run). */
 export interface ApplicabilityTarget {
@@ -18,13 +18,18 @@ export interface ApplicabilityTarget {
  */
 export interface ApplicabilityPack {
   id: string;
-  kind: 'service-pack' | 'hotfix';
+  kind: PackKind;
   product: string;
   /** the level reached; for a hotfix the level it is built on */
   level: Level;
   baseLevel?: Level;
   arch: Arch;
-  appliesTo: { version: string; levels: readonly Level[]; hotfixes?: readonly string[] | undefined };
+  appliesTo: {
+    version: string;
+    levels: readonly Level[];
+    hotfixes?: readonly string[] | undefined;
+    requires?: readonly string[] | undefined;
+  };
   supersedes: readonly string[];
   /** `level`: the first service pack that ships the fix; how a hotfix knows which service pack includes it */
   fixes: readonly { id: string; level?: number | undefined }[];
@@ -102,6 +107,20 @@ export function hotfixIds(m: Pick<ApplicabilityPack, 'id' | 'fixes'>): string[] 
 }
 
 /**
+ * The level and hotfix ids an installation has after `p`: a service pack moves the level and keeps
+ * the hotfixes it does not supersede; a hotfix or rollup adds the fixes it ships (usually a
+ * hotfix's own id).
+ */
+export function levelAfter(
+  from: Pick<ApplicabilityTarget, 'level' | 'hotfixes'>,
+  p: Pick<ApplicabilityPack, 'id' | 'kind' | 'level' | 'supersedes' | 'fixes'>,
+): { level: Level; hotfixes: string[] } {
+  const kept = from.hotfixes.filter((h) => !p.supersedes.includes(h));
+  if (p.kind === 'service-pack') return { level: p.level, hotfixes: kept };
+  return { level: from.level, hotfixes: [...new Set([...kept, ...hotfixIds(p)])] };
+}
+
+/**
  * The first service pack that ships every fix of a hotfix, from the fix levels in its manifest;
  * undefined when a fix does not say (then nothing can be claimed about which service pack includes it).
  */
@@ -116,8 +135,12 @@ export function includedInLevel(m: Pick<ApplicabilityPack, 'fixes'>): Level | un
 }
 
 function packLabel(p: ApplicabilityPack): string {
-  return p.kind === 'service-pack' ? spName(p.level) : `hotfix ${p.id}`;
+  if (p.kind === 'service-pack') return spName(p.level);
+  return p.kind === 'rollup' ? rollupName(p.id) : `hotfix ${p.id}`;
 }
+
+/** Service packs first, newest first (each includes the older ones); then rollups, then hotfixes. */
+const KIND_RANK: Record<PackKind, number> = { 'service-pack': 2000, rollup: 1000, hotfix: 0 };
 
 function appliesHere(target: ApplicabilityTarget, p: ApplicabilityPack): boolean {
   try {
@@ -138,7 +161,7 @@ export function applicablePacks<T extends ApplicabilityPack>(
   target: ApplicabilityTarget,
   candidates: readonly T[],
 ): T[] {
-  const rank = (p: ApplicabilityPack) => (p.kind === 'service-pack' ? 1000 + p.level : p.level);
+  const rank = (p: ApplicabilityPack) => KIND_RANK[p.kind] + p.level;
   return candidates
     .filter((c) => appliesHere(target, c))
     .sort((a, b) => rank(b) - rank(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -304,12 +327,13 @@ function checkHotfix(
   const here = levelName(target.level, target.hotfixes);
   const base = m.baseLevel ?? m.level;
   const includedIn = includedInLevel(m);
+  const label = packLabel(m);
   // "Service Pack 6, which includes the fix": known from the fix levels the manifest carries.
   const laterSp = includedIn !== undefined && includedIn > base ? spName(includedIn) : undefined;
   if (target.hotfixes.includes(m.id) || hotfixIds(m).every((id) => target.hotfixes.includes(id))) {
     throw new ServicepackError(
       'E_ALREADY_INSTALLED',
-      `hotfix ${m.id} is already installed: this installation is at ${here}; nothing to do${laterSp ? ` (${laterSp} includes the fix and supersedes the hotfix)` : ''}`,
+      `${label} is already installed: this installation is at ${here}; nothing to do${laterSp ? ` (${laterSp} includes the fix and supersedes the hotfix)` : ''}`,
       facts,
     );
   }
@@ -366,8 +390,41 @@ function checkHotfix(
   if (m.appliesTo.hotfixes !== undefined && foreign.length > 0) {
     throw new ServicepackError(
       'E_WRONG_LEVEL',
-      `hotfix ${m.id} was not built to sit beside hotfix ${foreign.join(', ')} installed here: uninstall ${foreign.join(', ')} first, or ask the vendor for a combined build`,
+      `${label} was not built to sit beside hotfix ${foreign.join(', ')} installed here: uninstall ${foreign.join(', ')} first, or ask the vendor for a combined build`,
       { ...facts, hotfixes: foreign },
     );
   }
+  checkRequired(target, m, facts, instead, opts, packName, label);
+}
+
+/**
+ * A hotfix built on earlier hotfixes ships their changes in the files it shares with them; on an
+ * installation without them those files would carry changes the record does not list.
+ */
+function checkRequired(
+  target: ApplicabilityTarget,
+  m: ApplicabilityPack,
+  facts: Facts,
+  instead: Instead,
+  opts: ApplicabilityOptions,
+  packName: string,
+  label: string,
+): void {
+  const missing = (m.appliesTo.requires ?? []).filter((h) => !target.hotfixes.includes(h));
+  if (missing.length === 0) return;
+  const here = levelName(target.level, target.hotfixes);
+  const bringer = opts.later?.find((p) => p.kind !== 'service-pack' && missing.some((h) => hotfixIds(p).includes(h)));
+  if (bringer !== undefined) {
+    throw new ServicepackError(
+      'E_WRONG_LEVEL',
+      `${packName} is built on ${missing.join(', ')}, which ${named(bringer)} later in this command brings: put ${named(bringer)} before ${packName} and run again`,
+      { ...facts, requires: missing, putBefore: bringer.id },
+    );
+  }
+  const alt = instead();
+  throw new ServicepackError(
+    'E_WRONG_LEVEL',
+    `${label} is built on hotfix ${missing.join(', ')}, which this installation (${here}) does not have: install ${missing.length === 1 ? 'it' : 'them'} first${alt ? ` — ${alt.text}` : ''}`,
+    { ...facts, requires: missing, ...alt?.details },
+  );
 }

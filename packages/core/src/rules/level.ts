@@ -25,10 +25,42 @@ export function baseLevelName(level: Level): string {
   return tag === 'rtm' ? 'RTM' : `Service Pack ${tag.slice(2)}`;
 }
 
-export function levelName(level: Level, hotfixes: readonly string[] = []): string {
-  const base = baseLevelName(level);
-  if (hotfixes.length === 0) return base;
-  return `${base}, ${hotfixes.length === 1 ? 'hotfix' : 'hotfixes'} ${hotfixes.join(', ')}`;
+/** A rollup installed on a level: its id and the hotfixes it carries (state.json's `installed`). */
+export interface RollupOnLevel {
+  id: string;
+  fixes: readonly string[];
+}
+
+/** The rollups a state record lists as installed (its `installed` entries of kind rollup). */
+export function rollupsOf(
+  state: { installed: readonly { packId: string; kind: string; fixes?: readonly string[] | undefined }[] } | undefined,
+): RollupOnLevel[] {
+  return (state?.installed ?? []).flatMap((p) =>
+    p.kind === 'rollup' && p.fixes !== undefined ? [{ id: p.packId, fixes: p.fixes }] : [],
+  );
+}
+
+/** "Security Rollup 1" for SRP1, NT 4.0's name for its post-SP6a Security Rollup Package; other ids as they are. */
+export function rollupName(id: string): string {
+  const m = /^SRP(\d{1,2})$/i.exec(id);
+  return m ? `Security Rollup ${Number(m[1])}` : `rollup ${id}`;
+}
+
+/**
+ * "Service Pack 5, hotfix Q236565", "Service Pack 6a + Security Rollup 1, hotfix Q248901": a rollup
+ * is named instead of the hotfixes it carries, and only while every one of them is still installed.
+ */
+export function levelName(
+  level: Level,
+  hotfixes: readonly string[] = [],
+  rollups: readonly RollupOnLevel[] = [],
+): string {
+  const present = rollups.filter((r) => r.fixes.length > 0 && r.fixes.every((f) => hotfixes.includes(f)));
+  const inRollup = new Set(present.flatMap((r) => r.fixes));
+  const rest = hotfixes.filter((h) => !inRollup.has(h));
+  const base = [baseLevelName(level), ...present.map((r) => rollupName(r.id))].join(' + ');
+  if (rest.length === 0) return base;
+  return `${base}, ${rest.length === 1 ? 'hotfix' : 'hotfixes'} ${rest.join(', ')}`;
 }
 
 const MAX_LEVEL = 99;
@@ -45,4 +77,11 @@ export function parseLevel(text: string): Level | undefined {
 }
 
 export const ARCHES = ['x86', 'alpha'] as const;
+
+/**
+ * What a pack is. Only a service pack moves the level; a hotfix adds its fix to the level it is
+ * built on, and a rollup (NT 4.0's Security Rollup Package) adds a set of such hotfixes at once.
+ */
+export const PACK_KINDS = ['service-pack', 'hotfix', 'rollup'] as const;
+export type PackKind = (typeof PACK_KINDS)[number];
 export type Arch = (typeof ARCHES)[number];

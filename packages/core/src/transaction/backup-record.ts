@@ -1,8 +1,9 @@
 import { join } from 'node:path';
+import type { PackKind } from '../rules/level.js';
 import type { FileMeta, PlannedOp } from '../rules/plan.js';
 import { writeFileAtomic } from '../support/fsutil.js';
 import { BACKUP_RECORD } from '../installation/names.js';
-import { int, isObj, keysOk, SHA256, str } from '../installation/record-check.js';
+import { int, isObj, KINDS, keysOk, SHA256, str } from '../installation/record-check.js';
 import { ownedPathReason } from '../installation/record-paths.js';
 
 /**
@@ -30,7 +31,7 @@ export interface BackupFile {
 export interface BackupRecord {
   format: 1;
   packId: string;
-  kind: 'service-pack' | 'hotfix';
+  kind: PackKind;
   transactionId: string;
   time: string;
   fromLevel: number;
@@ -75,7 +76,6 @@ function metaOk(v: unknown): boolean {
 
 const OPS: ReadonlySet<unknown> = new Set(['add', 'replace', 'delete']);
 const REASONS: ReadonlySet<unknown> = new Set(['pack', 'overwrite-modified', 'spnew']);
-const KINDS: ReadonlySet<unknown> = new Set(['service-pack', 'hotfix']);
 
 function fileOk(v: unknown): boolean {
   if (!isObj(v) || !keysOk(v, ['path', 'op', 'reason'], ['before', 'after', 'backup'])) return false;

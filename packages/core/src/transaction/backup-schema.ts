@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ownedPathReason } from '../installation/record-paths.js';
+import { PACK_KINDS } from '../rules/level.js';
 
 /**
  * The backup record's schema (`backup.json`), in a module of its own so that zod loads only when
@@ -21,7 +22,7 @@ export const BackupRecordSchema = z
   .strictObject({
     format: z.literal(1),
     packId: z.string(),
-    kind: z.enum(['service-pack', 'hotfix']),
+    kind: z.enum(PACK_KINDS),
     transactionId: z.string(),
     time: z.string(),
     fromLevel: z.number().int().min(0),

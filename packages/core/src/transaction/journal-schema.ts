@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BuildInfoSchema } from '../installation/buildinfo.js';
+import { PACK_KINDS } from '../rules/level.js';
 import { JOURNAL_PHASES, journalPathProblem } from './journal-rules.js';
 import { StateSchema } from '../installation/state.js';
 
@@ -65,7 +66,7 @@ export const JournalSchema = z.strictObject({
   packs: z.array(
     z.strictObject({
       id: z.string(),
-      kind: z.enum(['service-pack', 'hotfix']),
+      kind: z.enum(PACK_KINDS),
       fromLevel: z.number().int(),
       toLevel: z.number().int(),
       fromHotfixes: z.array(z.string()),

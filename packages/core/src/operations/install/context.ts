@@ -1,4 +1,4 @@
-import { type ApplicabilityTarget, hotfixIds } from '../../rules/applicability.js';
+import { type ApplicabilityTarget, levelAfter } from '../../rules/applicability.js';
 import type { BuildInfo } from '../../installation/buildinfo.js';
 import type { Installation } from '../../installation/detect.js';
 import type { EventSink } from '../../support/events.js';
@@ -82,9 +82,7 @@ export type Verified = Detected & { units: readonly Unit[] };
 export type Planned = Detected & { units: readonly PlannedUnit[] };
 export type Staged = Detected & { units: readonly StagedUnit[]; draft: Journal };
 
-/** The level and hotfix ids an installation has after `m`: a hotfix records the fixes it ships (usually just its own id). */
+/** The level and hotfix ids an installation has after `m` (rules/applicability.ts's levelAfter). */
 export function nextLevel(from: ApplicabilityTarget, m: Manifest): { level: Level; hotfixes: string[] } {
-  const kept = from.hotfixes.filter((h) => !m.supersedes.includes(h));
-  if (m.kind === 'service-pack') return { level: m.level, hotfixes: kept };
-  return { level: from.level, hotfixes: [...new Set([...kept, ...hotfixIds(m)])] };
+  return levelAfter(from, m);
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { ServicepackError } from '../../support/errors.js';
 import { isDirectory, isPlainFile } from '../../support/fsutil.js';
-import { type Level, levelName } from '../../rules/level.js';
+import { type Level, levelName, type RollupOnLevel, rollupsOf } from '../../rules/level.js';
+import { hotfixIds } from '../../rules/applicability.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
 import { checkOverwriteHasBackup, type PlannedOp } from '../../rules/plan.js';
 import { dryRecoverStep, recoverStep } from '../recover.js';
@@ -60,13 +61,14 @@ function summary(x: {
   arch: string;
   level: Level;
   hotfixes: readonly string[];
+  rollups: readonly RollupOnLevel[];
 }): LevelSummary {
   return {
     product: x.product,
     version: x.version,
     arch: x.arch,
     level: x.level,
-    levelName: levelName(x.level, x.hotfixes),
+    levelName: levelName(x.level, x.hotfixes, x.rollups),
     hotfixes: [...x.hotfixes],
   };
 }
@@ -107,13 +109,19 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
     root: ctx.root,
     transactionId: ctx.txid,
     dryRun: opts.dryRun,
-    before: summary(inst),
+    before: summary({ ...inst, rollups: rollupsOf(inst.state) }),
     after: summary({
       product: inst.product,
       version: last.buildInfo?.version ?? inst.version,
       arch: inst.arch,
       level: last.to.level,
       hotfixes: last.to.hotfixes,
+      rollups: [
+        ...rollupsOf(inst.state),
+        ...units.flatMap((u) =>
+          u.manifest.kind === 'rollup' ? [{ id: u.manifest.id, fixes: hotfixIds(u.manifest) }] : [],
+        ),
+      ],
     }),
     packs: units.map((u) => ({
       path: u.path,

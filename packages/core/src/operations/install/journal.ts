@@ -3,6 +3,7 @@ import { type BuildInfo, BUILDINFO_FILE } from '../../installation/buildinfo.js'
 import { exists, inRoot } from '../../support/fsutil.js';
 import { at, type Journal, type JournalOp, type JournalStep } from '../../transaction/journal.js';
 import { type FileMeta, filesAfter, type PlannedOp } from '../../rules/plan.js';
+import { hotfixIds } from '../../rules/applicability.js';
 import { type HistoryEntry, SERVICEPACK_DIR, type State } from '../../installation/state.js';
 import { BACKUP_DIR } from '../../transaction/transaction.js';
 import { type BackupRecord, writeBackupRecord } from '../../transaction/backup-record.js';
@@ -216,6 +217,7 @@ function newState(ctx: JournalInput, files: ReadonlyMap<string, FileMeta>, bi: B
         fromLevel: u.from.level,
         level: u.to.level,
         ...(u.backupRel ? { backup: u.backupRel } : {}),
+        ...(u.manifest.kind === 'rollup' ? { fixes: hotfixIds(u.manifest) } : {}),
       })),
     ],
     files: metaRecord(files),

@@ -1,7 +1,7 @@
 import { join, posix } from 'node:path';
 import { isPlainFile } from '../../support/fsutil.js';
 import { dryRecoverStep, recoverStep } from '../recover.js';
-import { type Level, levelName } from '../../rules/level.js';
+import { type Level, levelName, rollupsOf } from '../../rules/level.js';
 import { SERVICEPACK_DIR } from '../../installation/names.js';
 import { runStep, SAVED_DIR } from '../../transaction/transaction.js';
 import type { BackupRecord } from '../../transaction/backup-record.js';
@@ -94,10 +94,15 @@ export async function uninstallUpdate(opts: UninstallOptions): Promise<Uninstall
     transactionId: ctx.txid,
     packId: target.packId,
     kind: target.record.kind,
-    before: { level: state.level, levelName: levelName(state.level, state.hotfixes), hotfixes: [...state.hotfixes] },
+    before: {
+      level: state.level,
+      levelName: levelName(state.level, state.hotfixes, rollupsOf(state)),
+      hotfixes: [...state.hotfixes],
+    },
     after: {
       level: after.level,
-      levelName: levelName(after.level, after.hotfixes),
+      // the rollups still listed once the newest entry (this one) is off
+      levelName: levelName(after.level, after.hotfixes, rollupsOf({ installed: state.installed.slice(0, -1) })),
       hotfixes: after.hotfixes,
     },
     changed: {
