@@ -61,6 +61,19 @@ export function buildInfoFor(level: number, arch: Arch, hotfixes: readonly strin
     build: [BUILD_BASE, String(level), ...hotfixes].join('.'),
     hotfixes: [...hotfixes],
     service: { pidFile: 'run/inetsrv.pid', start: ['bin/inetsrv', 'start', '--detach'] },
+    // What inetsrv's own config.ts reads: ListenAddress and Port in conf/inetsrv.conf, with its defaults.
+    health: {
+      http: {
+        conf: 'conf/inetsrv.conf',
+        addressKey: 'ListenAddress',
+        portKey: 'Port',
+        defaultAddress: '127.0.0.1',
+        defaultPort: 8080,
+        path: '/',
+      },
+      timeoutSeconds: 10,
+      runningSeconds: 3,
+    },
   });
 }
 

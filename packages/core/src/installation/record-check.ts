@@ -1,5 +1,6 @@
 import type { BuildInfo } from './buildinfo.js';
 import { ARCHES, PACK_KINDS } from '../rules/level.js';
+import { healthBlockOk } from '../health/contract-rules.js';
 import { backupFolderReason, ownedPathReason, serviceBlockReason } from './record-paths.js';
 import type { State } from './state.js';
 
@@ -144,8 +145,12 @@ export function checkedState(v: unknown): State | undefined {
 
 /** The parsed JSON of BUILDINFO.json, when it certainly matches BuildInfoSchema; undefined means "ask the schema". */
 export function checkedBuildInfo(v: unknown): BuildInfo | undefined {
-  if (!isObj(v) || !keysOk(v, ['product', 'displayName', 'version', 'level', 'arch', 'build', 'hotfixes', 'service']))
+  if (
+    !isObj(v) ||
+    !keysOk(v, ['product', 'displayName', 'version', 'level', 'arch', 'build', 'hotfixes', 'service'], ['health'])
+  )
     return undefined;
+  if (Object.hasOwn(v, 'health') && !healthBlockOk(v['health'])) return undefined;
   const ok =
     str(v['product']) &&
     /^[a-z][a-z0-9-]*$/.test(v['product']) &&
