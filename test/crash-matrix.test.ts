@@ -12,9 +12,11 @@
  * CRASH_PARALLEL=<n> runs n cases at a time (default 2: the suite's machine has 2 cores).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +24,7 @@ import { installPacks } from '../packages/core/src/operations/install/install.js
 import { queryInstallation } from '../packages/core/src/installation/query.js';
 import { recoverInstallation } from '../packages/core/src/operations/recover.js';
 import { verifyInstallation } from '../packages/core/src/operations/verify.js';
+import { isAlive } from '../packages/core/src/installation/service.js';
 import { startTree } from './support/inetsrv.js';
 import {
   buildInfoOf,
@@ -132,7 +135,7 @@ before(async () => {
   requireBuild([tree('rtm-x86'), tree('sp6-x86'), tree('sp5-q236565-x86'), pack('sp6-x86')]);
   const haveChain = existsSync(pack('sp5-x86')) && existsSync(pack('sp5-q236565-x86'));
   await freezeBuild(
-    ['rtm-x86', 'sp6-x86', 'sp5-q236565-x86'],
+    ['rtm-x86', 'sp6-x86', 'sp5-q236565-x86', 'sp5-x86'],
     ['sp6-x86', ...(haveChain ? ['sp5-x86', 'sp5-q236565-x86'] : [])],
   );
   const chain = await chainPacks();
@@ -174,7 +177,13 @@ before(async () => {
   for (const s of base) scenarios.push(await trace(s));
 });
 
+const serverPids = new Set<number>();
 after(async () => {
+  for (const pid of serverPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
   for (const d of [...tempFolders(), ...extraPacks]) await rm(d, { recursive: true, force: true });
 });
 
@@ -406,5 +415,211 @@ describe('SIGKILL at every checkpoint, then servicepack recover', () => {
     const r = await servicepack(s.args(root));
     assert.equal(r.code, 0, r.err);
     assert.ok(sameDigest(await digest(root), (await levelOf(s.newTree)).digest));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// On trial (docs/transactions.md §7 "Health check"): an install that stops a running server puts
+// the new level on trial before its commit point. A kill anywhere in the trial, or in the rollback
+// of a failed one, is settled by recover as a failed trial: exactly the old tree, the old level
+// serving, the rollback in the history. The sites run their own server, so they differ from the
+// release tree in conf/inetsrv.conf (their port), which is compared with what was written instead.
+
+const CONF = 'conf/inetsrv.conf';
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function serverPid(root: string): Promise<number | undefined> {
+  const pid = Number((await readFile(join(root, 'run', 'inetsrv.pid'), 'utf8').catch(() => '')).trim());
+  if (pid > 0) serverPids.add(pid);
+  return pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+interface Site {
+  root: string;
+  port: number;
+  conf: string;
+}
+
+/** An SP5 site running its server on a port of its own; `MaxConnections = 0` makes SP6 fail its trial (Q246009). */
+async function runningSp5(trigger: boolean): Promise<Site> {
+  const root = await installationFrom('sp5-x86', RAM);
+  const port = await freePort();
+  let conf = (await readFile(join(root, CONF), 'utf8')).replace(/^Port = \d+$/m, `Port = ${port}`);
+  if (trigger) conf = conf.replace(/^MaxConnections = \d+$/m, 'MaxConnections = 0');
+  await writeFile(join(root, CONF), conf);
+  execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], {
+    cwd: root,
+    stdio: 'pipe',
+    timeout: 20_000,
+  });
+  assert.ok(await serverPid(root), 'the SP5 server runs');
+  return { root, port, conf };
+}
+
+const trialArgs = (root: string) => ['install', '--accept-eula', '--root', root, '-u', '-q', pack('sp6-x86')];
+
+function withoutConf(d: Digest): Digest {
+  const { [CONF]: _conf, ...rest } = d;
+  return rest;
+}
+
+/** After a kill on trial: `servicepack recover`, then exactly SP5 (the site's own conf), serving as SP5, the rollback on record. */
+async function settleTrial(site: Site, label: string): Promise<void> {
+  const rec = await servicepack(['recover', '--root', site.root, '--json']);
+  assert.equal(rec.code, 0, `${label}: recover ${rec.out}\n${rec.err}`);
+  const doc = JSON.parse(rec.out) as { outcome?: { direction: string } };
+  assert.equal(doc.outcome?.direction, 'rolled-back', `${label}: a trial is never rolled forward`);
+  const old = await levelOf('sp5-x86');
+  const d = await digest(site.root);
+  assert.ok(
+    sameDigest(withoutConf(d), withoutConf(old.digest)),
+    `${label}: not SP5; differs in ${digestDiff(withoutConf(d), withoutConf(old.digest)).join(', ')}`,
+  );
+  assert.equal(await readFile(join(site.root, CONF), 'utf8'), site.conf, `${label}: the site's conf`);
+  for (const left of ['journal.json', 'staging', 'lock'])
+    assert.ok(!existsSync(join(site.root, '.servicepack', left)), `${label}: .servicepack/${left} left behind`);
+  const v = await verifyInstallation(site.root);
+  assert.equal(v.clean, true, `${label}: verify ${JSON.stringify(v.problems)}`);
+  const q = await queryInstallation(site.root);
+  assert.equal(q.level, 5, `${label}: query level`);
+  const state = JSON.parse(await readFile(join(site.root, '.servicepack', 'state.json'), 'utf8')) as {
+    history: { action: string; result: string; health?: { passed: boolean } }[];
+  };
+  const last = state.history.at(-1);
+  assert.equal(last?.result, 'rolled-back', label);
+  assert.equal(last?.health?.passed, false, `${label}: the history says the trial did not pass`);
+  const pid = await serverPid(site.root);
+  assert.ok(pid, `${label}: recovery left the server running`);
+  assert.equal(await serverHeader(site.port), old.header, `${label}: the old level serves`);
+  process.kill(pid, 'SIGKILL');
+}
+
+interface TrialTrace {
+  hits: Hit[];
+  /** ms from trial:begun to the commit point (or to the end of the rollback) */
+  trialMs: number;
+}
+
+async function traceTrial(trigger: boolean): Promise<TrialTrace> {
+  const site = await runningSp5(trigger);
+  let begun = 0;
+  let ended = 0;
+  const r = await servicepack(trialArgs(site.root), {
+    env: { SERVICEPACK_FAULT: 'list' },
+    onStderr: (text) => {
+      if (text.includes('servicepack-fault: trial:begun ')) begun = performance.now();
+      if (text.includes('servicepack-fault: record:committed ') || text.includes('servicepack-fault: after:restart '))
+        ended ||= performance.now();
+    },
+  });
+  ended ||= performance.now();
+  assert.equal(r.code, trigger ? 1 : 0, `${r.out}${r.err}`);
+  const pid = await serverPid(site.root);
+  if (pid) process.kill(pid, 'SIGKILL');
+  return { hits: traceOf(r.err), trialMs: Math.max(50, ended - begun) };
+}
+
+describe('SIGKILL on trial (a health-checked install), then servicepack recover', () => {
+  let healthy: TrialTrace;
+  let failing: TrialTrace;
+  before(async () => {
+    healthy = await traceTrial(false);
+    failing = await traceTrial(true);
+  });
+
+  test('every checkpoint of the trial and of the rollback of a failed one: exactly the old level, serving', async (t) => {
+    const named = (trace: TrialTrace, names: readonly string[]): Hit[] => {
+      const out: Hit[] = [];
+      for (const name of names) {
+        const all = trace.hits.filter(([n]) => n === name);
+        assert.ok(all.length > 0, `the trace passes ${name}`);
+        for (const h of new Set([all[0]!, all[Math.floor(all.length / 2)]!, all[all.length - 1]!])) out.push(h);
+      }
+      return out;
+    };
+    const cases = [
+      ...named(healthy, ['trial:begun', 'trial:started', 'after:trial']).map((hit) => ({ trigger: false, hit })),
+      ...named(failing, ['trial:begun', 'trial:started', 'rollback:stopped', 'rollback:step']).map((hit) => ({
+        trigger: true,
+        hit,
+      })),
+    ];
+    await pool(cases, PARALLEL, async ({ trigger, hit }) => {
+      const site = await runningSp5(trigger);
+      const label = `install SP6 on trial${trigger ? ' (MaxConnections = 0)' : ''}, killed at ${hit.join(' ')}`;
+      const r = await servicepack(trialArgs(site.root), { env: { SERVICEPACK_FAULT: `${hit[0]}:${hit[1]}` } });
+      assert.equal(r.signal, 'SIGKILL', `${label}: not killed (exit ${r.code}): ${r.err}`);
+      await settleTrial(site, label);
+    });
+    t.diagnostic(`${cases.length} kills on trial, each rolled back to SP5 and serving`);
+  });
+
+  test('recovery of a trial killed at its own checkpoints, then recover again', async () => {
+    for (const rp of [['recover:stopped', 1] as Hit, ['recover:step', 1] as Hit, ['recover:rolled-back', 1] as Hit]) {
+      const site = await runningSp5(false);
+      const label = `killed at trial:started, recovery killed at ${rp.join(' ')}`;
+      assert.equal(
+        (await servicepack(trialArgs(site.root), { env: { SERVICEPACK_FAULT: 'trial:started:1' } })).signal,
+        'SIGKILL',
+      );
+      const r = await servicepack(['recover', '--root', site.root], {
+        env: { SERVICEPACK_FAULT: `${rp[0]}:${rp[1]}` },
+      });
+      assert.equal(r.signal, 'SIGKILL', `${label}: ${r.err}`);
+      await settleTrial(site, label);
+    }
+  });
+
+  test('20 seeded random kills during the trial', async (t) => {
+    const rand = seeded(SEED + 18);
+    t.diagnostic(`CRASH_SEED=${SEED} (+18); the trial takes about ${Math.round(healthy.trialMs)} ms`);
+    const delays = Array.from({ length: 20 }, () => Math.floor(rand() * healthy.trialMs));
+    let finished = 0;
+    await pool(delays, PARALLEL, async (delay) => {
+      const site = await runningSp5(false);
+      const label = `install SP6 on trial, killed ${delay} ms after trial:begun`;
+      let armed = false;
+      const r = await servicepack(trialArgs(site.root), {
+        env: { SERVICEPACK_FAULT: 'list' },
+        onStderr: (text, child) => {
+          if (!armed && text.includes('servicepack-fault: trial:begun ')) {
+            armed = true;
+            setTimeout(() => child.kill('SIGKILL'), delay);
+          }
+        },
+      });
+      if (r.signal === null) {
+        // the run passed its commit point before the kill landed: SP6, which passed its health check
+        finished++;
+        assert.equal(r.code, 0, `${label}: ${r.err}`);
+        const pid = await serverPid(site.root);
+        assert.equal(await serverHeader(site.port), (await levelOf('sp6-x86')).header, label);
+        if (pid) process.kill(pid, 'SIGKILL');
+        return;
+      }
+      const trace = traceOf(r.err);
+      // killed past the commit point (the trial passed, the journal said committed): that is a roll-forward, not a trial
+      if (trace.some(([n]) => n === 'record:committed')) {
+        finished++;
+        const rec = await servicepack(['recover', '--root', site.root]);
+        assert.equal(rec.code, 0, `${label}: ${rec.err}`);
+        const pid = await serverPid(site.root);
+        if (pid) process.kill(pid, 'SIGKILL');
+        return;
+      }
+      await settleTrial(site, label);
+    });
+    t.diagnostic(`${delays.length - finished} of ${delays.length} landed on trial and were rolled back`);
+    assert.ok(delays.length - finished >= 15, 'most of the kills land on trial');
   });
 });

@@ -22,6 +22,10 @@ export interface OptionFlags {
   acceptEula?: true;
   /** `--wait SECONDS` (parseWaitSeconds) */
   wait?: number;
+  /** `--no-health-check` */
+  healthCheck?: boolean;
+  /** `--health-timeout SECONDS` (parseHealthTimeout) */
+  healthTimeout?: number;
 }
 
 export interface FlagOptions<M extends ModifiedPolicy = ModifiedPolicy> {
@@ -37,6 +41,10 @@ export interface FlagOptions<M extends ModifiedPolicy = ModifiedPolicy> {
   acceptEula: boolean;
   /** seconds to wait for a busy lock (0: exit 5 at once) */
   lockWait: number;
+  /** put the new level on trial when the service ran (docs/transactions.md §7 "Health check") */
+  healthCheck: boolean;
+  /** the health probe's deadline, instead of the release's */
+  healthTimeoutSeconds?: number;
 }
 
 /** A command without `--keep-modified` (uninstall) can only be asked to stop or overwrite. */
@@ -54,8 +62,23 @@ export function optionsFromFlags<F extends OptionFlags>(f: F): FlagOptions<Modif
     force: f.force === true,
     acceptEula: f.acceptEula === true,
     lockWait: f.wait ?? 0,
+    healthCheck: f.healthCheck !== false,
+    ...(f.healthTimeout !== undefined ? { healthTimeoutSeconds: f.healthTimeout } : {}),
   };
 }
+
+/** `--health-timeout SECONDS`: whole seconds from 1 to the contract's own bound; anything else is a usage error. */
+export function parseHealthTimeout(value: string): number {
+  const n = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= HEALTH_TIMEOUT_MAX_SECONDS))
+    throw new InvalidArgumentError(
+      `expected whole seconds from 1 to ${HEALTH_TIMEOUT_MAX_SECONDS}, e.g. --health-timeout 30`,
+    );
+  return n;
+}
+
+/** The bound of BUILDINFO.json's health.timeoutSeconds (core health/contract-rules.ts HEALTH_LIMITS). */
+export const HEALTH_TIMEOUT_MAX_SECONDS = 300;
 
 /** The help of `--wait`, the same on every command that takes the lock. */
 export const WAIT_HELP = `wait up to SECONDS (at most ${MAX_LOCK_WAIT_SECONDS}) for another servicepack to release the lock, then exit 5 (default 0: at once)`;

@@ -45,6 +45,10 @@ export interface UnattendedRequest {
   allowUnsigned: boolean;
   /** seconds to wait for a busy lock on each target (`--wait`, the answer file's `wait`) */
   lockWait: number;
+  /** put the new level on trial (`--no-health-check`, the answer file's `healthCheck`) */
+  healthCheck: boolean;
+  /** `--health-timeout`, the answer file's `healthTimeout` */
+  healthTimeoutSeconds?: number;
   /** a JSON-lines file every target's lines are appended to (the answer file's `log`) */
   logFile?: string;
   /** what a relative feed folder resolves against */
@@ -309,6 +313,8 @@ async function installTarget(
       force: req.force,
       acceptEula: req.acceptEula,
       lockWait: req.lockWait,
+      healthCheck: req.healthCheck,
+      ...(req.healthTimeoutSeconds !== undefined ? { healthTimeoutSeconds: req.healthTimeoutSeconds } : {}),
       sink,
       transactionId: txid,
       ...(req.hooks ? { hooks: req.hooks } : {}),
@@ -365,6 +371,8 @@ export interface UnattendedFlags {
   wait?: number;
   answerFile?: string;
   feed?: string;
+  healthCheck: boolean;
+  healthTimeout?: number;
 }
 
 /** Options that an answer file decides; giving them on the command line as well would be ambiguous. */
@@ -377,6 +385,8 @@ const DECIDED_BY_ANSWER_FILE: [keyof UnattendedFlags, string][] = [
   ['keepModified', '--keep-modified'],
   ['restart', '--no-restart'],
   ['wait', '--wait'],
+  ['healthCheck', '--no-health-check'],
+  ['healthTimeout', '--health-timeout'],
 ];
 
 /**
@@ -423,6 +433,8 @@ export async function runUnattendedCommand(
         modified: af.modified,
         restart: af.restart,
         lockWait: af.wait,
+        healthCheck: af.healthCheck,
+        ...(af.healthTimeout !== undefined ? { healthTimeoutSeconds: af.healthTimeout } : {}),
         dryRun: o.dryRun,
         force: o.force,
         allowUnsigned: o.allowUnsigned,
@@ -455,6 +467,8 @@ export async function runUnattendedCommand(
         modified: o.modified,
         restart: restartPolicy(o.restart),
         lockWait: o.lockWait,
+        healthCheck: o.healthCheck,
+        ...(o.healthTimeoutSeconds !== undefined ? { healthTimeoutSeconds: o.healthTimeoutSeconds } : {}),
         dryRun: o.dryRun,
         force: o.force,
         allowUnsigned: o.allowUnsigned,

@@ -23,6 +23,7 @@ const ENGINE_STEPS: Step[] = [
   'journal',
   'stop-service',
   'commit',
+  'trial',
   'record',
   'restart',
   'cleanup',
@@ -75,7 +76,8 @@ describe('step wording: one table for every front end', () => {
     const uninstall = initialProgress('SP6', '/r', 'uninstall').steps;
     assert.deepEqual(
       uninstall.map((s) => s.step),
-      ENGINE_STEPS.filter((s) => s !== 'verify'),
+      // an uninstall verifies no pack and puts nothing on trial
+      ENGINE_STEPS.filter((s) => s !== 'verify' && s !== 'trial'),
     );
     assert.deepEqual(
       uninstall.map((s) => s.label),

@@ -4,7 +4,7 @@ import type { InstallResult } from '@servicepack/core/install';
 import { EXIT, UsageError } from '../exit.js';
 import { faultHooks } from '../fault.js';
 import { checkedRoot, chooseFrontEnd, type Io, type RunState, refuseUnconfirmed, reportFailure } from '../io.js';
-import { optionsFromFlags, parseWaitSeconds, restartPolicy, WAIT_HELP } from '../options.js';
+import { optionsFromFlags, parseHealthTimeout, parseWaitSeconds, restartPolicy, WAIT_HELP } from '../options.js';
 import { withTargetView } from '../txlog.js';
 import type { TextOutput } from '../front-end.js';
 import { joinShown, safe } from '../reporters/printable.js';
@@ -27,6 +27,8 @@ export interface InstallFlags {
   quiet?: true;
   wait?: number;
   packs?: string;
+  healthCheck: boolean;
+  healthTimeout?: number;
 }
 
 export function registerInstall(program: Command, io: Io, state: RunState): void {
@@ -49,6 +51,12 @@ export function registerInstall(program: Command, io: Io, state: RunState): void
     )
     .addOption(new Option('--keep-modified', 'leave locally modified files as they are').conflicts('overwriteModified'))
     .option('-z, --no-restart', 'stop the service for the commit but do not start it again; exit 10')
+    .option('--no-health-check', 'do not put the new level on trial (start it, probe it, roll back if it fails)')
+    .option(
+      '--health-timeout <seconds>',
+      "seconds the health probe may take before the update is rolled back (default: the release's)",
+      parseHealthTimeout,
+    )
     .option('-f, --force', 'install even when the state record and BUILDINFO.json disagree')
     .option('--dry-run', 'verify and plan only; change nothing')
     .option('--json', 'print one JSON document on stdout')
@@ -133,8 +141,19 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
       async (log) => {
         const hooks = faultHooks(io.env, io.err);
         const { installPacks } = await import('@servicepack/core/install');
-        const { trustFiles, allowUnsigned, backup, modified, restart, dryRun, force, acceptEula, lockWait } =
-          optionsFromFlags(flags);
+        const {
+          trustFiles,
+          allowUnsigned,
+          backup,
+          modified,
+          restart,
+          dryRun,
+          force,
+          acceptEula,
+          lockWait,
+          healthCheck,
+          healthTimeoutSeconds,
+        } = optionsFromFlags(flags);
         const result = await installPacks({
           root,
           packs,
@@ -147,6 +166,8 @@ export async function runInstall(packs: string[], flags: InstallFlags, io: Io): 
           force,
           acceptEula,
           lockWait,
+          healthCheck,
+          ...(healthTimeoutSeconds !== undefined ? { healthTimeoutSeconds } : {}),
           sink: log.sink,
           transactionId: log.transactionId,
           ...(hooks ? { hooks } : {}),

@@ -86,11 +86,17 @@ function printQuery(r: TextOutput, q: QueryResult): void {
     r.print(
       safe`  restart    done: the service runs again${rs.startedAt !== undefined ? safe` (started ${rs.startedAt})` : ''}; pending since ${rs.since}`,
     );
+  const hc = q.lastHealthCheck;
+  if (hc?.rolledBack)
+    r.print(
+      safe`  health     ${r.o.yellow(safe`the last update (${joinShown(hc.packIds, ', ')}, level ${hc.fromLevel} -> ${hc.toLevel}) was rolled back by its health check`)} on ${hc.time}: ${hc.summary}`,
+    );
+  else if (hc) r.print(safe`  health     the last update passed its health check on ${hc.time}: ${hc.summary}`);
   if (q.history.length > 0) {
     r.print(safe`  history`);
     for (const h of q.history)
       r.print(
-        safe`    ${h.time}  ${h.action} ${h.packId}  level ${h.fromLevel} -> ${h.toLevel}  ${h.result}${h.backup ? safe`  (backup: .servicepack/${h.backup})` : ''}`,
+        safe`    ${h.time}  ${h.action} ${h.packId}  level ${h.fromLevel} -> ${h.toLevel}  ${h.result}${h.health ? (h.health.passed ? '  (health check passed)' : '  (health check failed)') : ''}${h.backup ? safe`  (backup: .servicepack/${h.backup})` : ''}`,
       );
   } else if (!q.stateRecord) r.print(safe`  history    none (as released by the vendor)`);
 }

@@ -57,6 +57,13 @@ const STEP_WORDS: Readonly<Record<StepId, StepWords>> = {
     screen: 'Replace the files',
     screenUninstall: 'Put back the files',
   },
+  // drawn under the commit's task: the commit is not final until the trial passed
+  trial: {
+    line: 'check that the server serves',
+    task: 'commit',
+    screen: 'Check the server',
+    screenUninstall: null,
+  },
   record: { line: 'record the new state', task: 'record', screen: 'Record the new level' },
   restart: { line: 'restart the service', task: 'restart', screen: 'Start the server' },
   cleanup: { line: 'clean up', task: 'restart', screen: 'Clean up' },

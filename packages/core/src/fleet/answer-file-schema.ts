@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HEALTH_LIMITS } from '../health/contract-rules.js';
 import { MAX_LOCK_WAIT_SECONDS } from '../installation/names.js';
 import { MODIFIED_POLICIES } from '../rules/plan.js';
 
@@ -57,6 +58,19 @@ export const AnswerFileSchema = z
       .describe(
         'auto: restart a running service when a pack needs it; always: also when none does; never: leave it stopped (exit 10)',
       ),
+    healthCheck: z
+      .boolean()
+      .default(true)
+      .describe(
+        'put the new level on trial when the service ran: started and health-checked, rolled back when it fails (false is --no-health-check)',
+      ),
+    healthTimeout: z
+      .number()
+      .int()
+      .min(1)
+      .max(HEALTH_LIMITS.timeoutSeconds)
+      .optional()
+      .describe("seconds the health probe may take (as --health-timeout); default: the release's"),
     log: PathSchema.optional().describe("a JSON-lines log every target's events are appended to"),
     wait: z
       .number()

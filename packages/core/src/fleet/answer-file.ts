@@ -35,6 +35,10 @@ export interface AnswerFile {
   restart: RestartChoice;
   /** seconds to wait for a busy lock on each target */
   wait: number;
+  /** put the new level on trial (docs/transactions.md §7 "Health check") */
+  healthCheck: boolean;
+  /** the health probe's deadline in seconds, instead of the release's */
+  healthTimeout?: number;
   log?: string;
   /** the line of every top-level key present, for errors found later (e.g. a EULA not accepted) */
   keyLines: Partial<Record<keyof AnswerFileInput, number>>;
@@ -341,6 +345,8 @@ export async function parseAnswerFile(
     modified: a.modified,
     restart: a.restart,
     wait: a.wait,
+    healthCheck: a.healthCheck,
+    ...(a.healthTimeout !== undefined ? { healthTimeout: a.healthTimeout } : {}),
     ...(a.log !== undefined ? { log: abs(dir, a.log) } : {}),
     keyLines,
   };

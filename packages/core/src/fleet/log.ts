@@ -87,6 +87,7 @@ const CHANGING_STEPS: ReadonlySet<string> = new Set([
   'journal',
   'stop-service',
   'commit',
+  'trial',
   'record',
   'restart',
   'cleanup',

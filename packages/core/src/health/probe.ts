@@ -260,6 +260,12 @@ function attempt(o: ProbeOptions, deadline: number): Promise<Attempt> {
     });
     socket.once('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ECONNREFUSED' && exchanges.length === 0) return finish(false, 'the connection was refused', true);
+      // a server that closes at once while the request is still arriving resets instead of closing
+      if ((e.code === 'ECONNRESET' || e.code === 'EPIPE') && exchanges.length > 0 && reader.bytes === 0)
+        return finish(
+          false,
+          `the server reset the connection without an answer${exchanges.length > 1 ? ' to the second request' : ''}`,
+        );
       finish(
         false,
         exchanges.length === 0

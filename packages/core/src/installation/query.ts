@@ -29,6 +29,37 @@ export interface QueryResult {
   restartPending: boolean;
   /** present when the state record notes a pending restart: whether it has happened since, and when */
   restart?: RestartStatus;
+  /** the last change put on trial (docs/transactions.md §7 "Health check"): whether it passed, or was rolled back and why */
+  lastHealthCheck?: HealthCheckNote;
+}
+
+export interface HealthCheckNote {
+  transactionId: string;
+  time: string;
+  packIds: string[];
+  fromLevel: Level;
+  toLevel: Level;
+  passed: boolean;
+  /** the change was rolled back: by its failed health check, or by recover after a run ended on trial */
+  rolledBack: boolean;
+  summary: string;
+}
+
+/** The newest history entries that carry a health check, as one note (a transaction's packs share one check). */
+function lastHealthCheck(history: readonly HistoryEntry[]): HealthCheckNote | undefined {
+  const last = history.findLast((h) => h.health !== undefined);
+  if (last?.health === undefined) return undefined;
+  const same = history.filter((h) => h.id === last.id && h.health !== undefined && h.action === last.action);
+  return {
+    transactionId: last.id,
+    time: last.time,
+    packIds: same.map((h) => h.packId),
+    fromLevel: same[0]?.fromLevel ?? last.fromLevel,
+    toLevel: last.toLevel,
+    passed: last.health.passed,
+    rolledBack: last.result === 'rolled-back',
+    summary: last.health.summary,
+  };
 }
 
 export interface RestartStatus {
@@ -106,7 +137,13 @@ function result(
     root: inst.root,
     stateRecord: state !== undefined,
     restartPending: false,
+    ...withHealthNote(state),
   };
+}
+
+function withHealthNote(state: State | undefined): { lastHealthCheck?: HealthCheckNote } {
+  const note = state === undefined ? undefined : lastHealthCheck(state.history);
+  return note === undefined ? {} : { lastHealthCheck: note };
 }
 
 /** `query --require LEVEL`: the installed level must be at least `level` (exit 3 otherwise). */

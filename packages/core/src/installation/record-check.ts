@@ -63,8 +63,23 @@ function ownedFileOk(v: unknown): boolean {
   );
 }
 
+const healthOk = (v: Obj): boolean => {
+  if (!Object.hasOwn(v, 'health')) return true;
+  const h = v['health'];
+  return (
+    isObj(h) &&
+    keysOk(h, ['passed', 'summary']) &&
+    typeof h['passed'] === 'boolean' &&
+    str(h['summary']) &&
+    h['summary'].length <= 2000
+  );
+};
+
 function historyOk(v: unknown): boolean {
-  if (!isObj(v) || !keysOk(v, ['id', 'packId', 'action', 'time', 'result', 'fromLevel', 'toLevel'], ['backup']))
+  if (
+    !isObj(v) ||
+    !keysOk(v, ['id', 'packId', 'action', 'time', 'result', 'fromLevel', 'toLevel'], ['backup', 'health'])
+  )
     return false;
   return (
     str(v['id']) &&
@@ -77,7 +92,8 @@ function historyOk(v: unknown): boolean {
       v['result'] === 'failed') &&
     int(v['fromLevel']) &&
     int(v['toLevel']) &&
-    backupOk(v)
+    backupOk(v) &&
+    healthOk(v)
   );
 }
 

@@ -23,6 +23,8 @@ export const HistoryEntrySchema = z.strictObject({
   toLevel: z.number().int(),
   /** folder under .servicepack/ holding what this transaction replaced; absent with --no-backup */
   backup: backupFolder.optional(),
+  /** the health check the change was put on trial with (docs/transactions.md §7): passed, or failed and rolled back */
+  health: z.strictObject({ passed: z.boolean(), summary: z.string().max(2000) }).optional(),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 

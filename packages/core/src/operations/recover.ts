@@ -1,8 +1,9 @@
-import { rm, rmdir, unlink } from 'node:fs/promises';
+import { lstat, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { type EventSink, nullSink } from '../support/events.js';
 import {
+  at,
   closeJournal,
   type Journal,
   journalPaths,
@@ -19,7 +20,7 @@ import {
   recordedPhaseRow,
 } from '../transaction/journal-rules.js';
 import { type Level, levelName } from '../rules/level.js';
-import { serviceStatus, startService } from '../installation/service.js';
+import { serviceStatus, startService, stopService } from '../installation/service.js';
 import { SERVICEPACK_DIR } from '../installation/names.js';
 import { checkRootBeforeLock } from '../installation/detect.js';
 import type { HistoryEntry, State } from '../installation/state.js';
@@ -27,6 +28,7 @@ import { checkNoLinkOnTheWay } from '../installation/servicepack-dir.js';
 import { findLeftovers, planRecovery, type RecoverPlan } from './recover-plan.js';
 import { readState, writeState } from '../installation/state-store.js';
 import type { JournaledContext } from '../transaction/journaled-steps.js';
+import { recordAfterRollback } from '../transaction/settle-failure.js';
 import {
   assertNoOpenTransaction,
   checkpoint,
@@ -67,9 +69,16 @@ export interface SettleResult {
   cleaned: string[];
 }
 
-function entriesFor(j: Journal, result: 'rolled-back' | 'rolled-forward'): HistoryEntry[] {
+/** What the history says of a transaction caught on trial: it never proved the new level, so it was rolled back. */
+const INTERRUPTED_TRIAL = {
+  passed: false,
+  summary: 'the run ended during the health check of the new level (phase trial): rolled back as a failed trial',
+};
+
+function entriesFor(j: Journal, result: 'rolled-back' | 'rolled-forward', trial = false): HistoryEntry[] {
   const time = new Date().toISOString();
   return j.packs.map((p) => ({
+    ...(trial ? { health: INTERRUPTED_TRIAL } : {}),
     id: j.id,
     packId: p.id,
     action: 'recover',
@@ -84,36 +93,10 @@ const recordedRecovery = (s: State | undefined, j: Journal) =>
   s?.history.some((h) => h.id === j.id && h.action === 'recover') === true;
 
 /** After a rollback: the state record is the one from before; it gets the history entry (or is created from what the journal saw on disk). */
-async function recordRollback(root: string, j: Journal, sink: EventSink): Promise<void> {
+async function recordRollback(root: string, j: Journal, sink: EventSink, trial: boolean): Promise<void> {
   const current = await readState(root);
   if (recordedRecovery(current, j)) return;
-  const entries = entriesFor(j, 'rolled-back');
-  if (current) {
-    await writeState(root, { ...current, history: [...current.history, ...entries] });
-    return;
-  }
-  if (!j.state.previousFiles) {
-    sink({
-      type: 'warning',
-      code: 'W_NOT_RECORDED',
-      message: `the rollback of ${j.id} could not be recorded: the installation had no state record and the journal lists no files`,
-    });
-    return;
-  }
-  // There was no state record (a vendor release tree): the journal's view of the tree before the
-  // change becomes the record, so the recovery is on file and `verify` has something to check.
-  const bi = j.service.before;
-  await writeState(root, {
-    format: 1,
-    product: bi.product,
-    version: bi.version,
-    arch: bi.arch,
-    level: bi.level,
-    hotfixes: [...bi.hotfixes],
-    installed: [],
-    files: j.state.previousFiles,
-    history: entries,
-  });
+  await recordAfterRollback(root, j, current, entriesFor(j, 'rolled-back', trial), sink);
 }
 
 /** After a roll-forward: the journal carries the new state record; it is written with the recovery's history entry. */
@@ -128,10 +111,15 @@ async function settleService(
   j: Journal,
   forward: boolean,
   sink: EventSink,
+  afterTrial = false,
 ): Promise<{ restartRequired: boolean; restartMessage?: string }> {
   // Only a service this transaction meant to stop is touched: one it never stopped runs as it did.
   if (!j.service.stop) return { restartRequired: false };
   const bi = forward ? j.service.after : j.service.before;
+  // A run killed while its trial was starting the new level leaves that start under way: a server
+  // that came up after recovery stopped it runs new code over the old files. The old level is
+  // started in its place.
+  if (afterTrial) await stopService(root, j.service.after);
   if ((await serviceStatus(root, bi)).running) return { restartRequired: false };
   if (forward && j.service.restart === 'never') {
     return {
@@ -147,6 +135,20 @@ async function settleService(
   const restartMessage = `${bi.product} could not be started again (${started.message}): start it with bin/inetsrv start`;
   sink({ type: 'warning', code: 'W_RESTART_FAILED', message: restartMessage });
   return { restartRequired: true, restartMessage };
+}
+
+/**
+ * Whether the transaction got as far as its trial: the journal says so, or, rolled back since, the
+ * prepared trial copy was used (renamed over journal.json when the trial began) while staging,
+ * which holds it, is still there. A recovery killed after removing staging has lost that, and
+ * records the rollback without the health mark.
+ */
+async function wasOnTrial(root: string, j: Journal): Promise<boolean> {
+  if (j.phase === 'trial') return true;
+  const copy = j.prepared.trial;
+  if (j.phase !== 'rolled-back' || copy === undefined) return false;
+  const there = async (rel: string) => (await lstat(at(root, rel)).catch(() => undefined)) !== undefined;
+  return (await there(j.staging)) && !(await there(copy));
 }
 
 /** Leftovers of a transaction that died before its journal existed: nothing in the tree changed, so they are garbage. */
@@ -166,6 +168,8 @@ async function cleanLeftovers(root: string): Promise<string[]> {
 interface Settled {
   journal: Journal;
   phase: Phase;
+  /** the journal was found on trial: the new level never proved itself */
+  trial?: boolean;
   service?: { restartRequired: boolean; restartMessage?: string };
 }
 
@@ -187,7 +191,7 @@ export async function settleOpenTransaction(root: string, ctx: StepContext): Pro
     type: 'info',
     message: `${forward ? 'finishing' : 'rolling back'} the interrupted ${found.action} of ${packs.join(', ')} (transaction ${found.id}, pid ${found.pid}, ${found.phase === 'rolled-back' ? 'already rolled back' : found.phase})`,
   });
-  let settled: Settled = { journal: found, phase: found.phase };
+  let settled: Settled = { journal: found, phase: found.phase, trial: await wasOnTrial(root, found) };
   // bounded: every settlement moves the journal on along the table, which has no cycle
   for (let n = 0; settled.phase !== 'closed' && n < PHASES.length; n++)
     settled = await settleByTable(root, settled, PHASE_TABLE[settled.phase].onRecover, ctx);
@@ -216,7 +220,7 @@ export async function settleOpenTransaction(root: string, ctx: StepContext): Pro
 
 async function settleByTable(
   root: string,
-  { journal: j, phase }: Settled,
+  { journal: j, phase, trial = false }: Settled,
   how: RecoverSettlement,
   ctx: StepContext,
 ): Promise<Settled> {
@@ -234,6 +238,11 @@ async function settleByTable(
       return { journal: j, phase: 'closed', service };
     }
     case 'roll-back': {
+      if (how.first === 'stop-service') {
+        // the trial had started the new level: nothing is moved under a running server
+        await stopService(root, j.service.after);
+        await checkpoint(ctx, 'recover:stopped', { step: 'recover' });
+      }
       const total = j.steps.length;
       let done = 0;
       // each step's files are checked first (the table's `hashes`): one that is not what the
@@ -252,14 +261,14 @@ async function settleByTable(
       await checkpoint(ctx, 'recover:reverted', { step: 'recover' });
       const rolledBack = await setPhase(root, j, 'rolled-back', ctx.hooks.phase);
       await checkpoint(ctx, 'recover:rolled-back', { step: 'recover' });
-      return { journal: rolledBack, phase: rolledBack.phase };
+      return { journal: rolledBack, phase: rolledBack.phase, trial };
     }
     case 'finish-rollback': {
       await removeStaging(root, j);
       await checkpoint(ctx, 'recover:cleaned', { step: 'recover' });
-      await recordRollback(root, j, ctx.sink);
+      await recordRollback(root, j, ctx.sink, trial);
       await checkpoint(ctx, 'recover:recorded', { step: 'recover' });
-      const service = await settleService(root, j, false, ctx.sink);
+      const service = await settleService(root, j, false, ctx.sink, trial);
       await closeJournal(root, j, ctx.hooks.phase);
       return { journal: j, phase: 'closed', service };
     }

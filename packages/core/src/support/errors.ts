@@ -51,6 +51,7 @@ export type ErrorCode =
   | 'E_INCONSISTENT'
   | 'E_BUSY'
   | 'E_NEEDS_RECOVER'
+  | 'E_HEALTH_CHECK_FAILED'
   | 'E_IO'
   | 'E_FAILED';
 
@@ -89,6 +90,8 @@ const exitFor: Record<ErrorCode, ExitCode> = {
   E_INCONSISTENT: 4,
   E_BUSY: 5,
   E_NEEDS_RECOVER: 6,
+  /** the update went in, its health check failed, and it was rolled back: the installation is as before */
+  E_HEALTH_CHECK_FAILED: 1,
   E_IO: 1,
   E_FAILED: 1,
 };

@@ -12,6 +12,7 @@ export type Step =
   | 'journal'
   | 'stop-service'
   | 'commit'
+  | 'trial'
   | 'record'
   | 'restart'
   | 'cleanup';

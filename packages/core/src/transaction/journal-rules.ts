@@ -23,9 +23,9 @@ export function journalPathProblem(p: string): string | undefined {
  * again) are never written into a journal: on disk both are "no journal", and only the three
  * between them are recorded.
  */
-export const PHASES = ['none', 'committing', 'committed', 'rolled-back', 'closed'] as const;
+export const PHASES = ['none', 'committing', 'trial', 'committed', 'rolled-back', 'closed'] as const;
 export type Phase = (typeof PHASES)[number];
-export const JOURNAL_PHASES = ['committing', 'committed', 'rolled-back'] as const;
+export const JOURNAL_PHASES = ['committing', 'trial', 'committed', 'rolled-back'] as const;
 export type JournalPhase = (typeof JOURNAL_PHASES)[number];
 
 /**
@@ -37,17 +37,18 @@ export type JournalPhase = (typeof JOURNAL_PHASES)[number];
  * is none, else `roll-back`, `finish-rollback` (also recording the recovery and starting the
  * service) or `roll-forward`. `check` is what is verified before anything moves: `hashes`, each
  * file a step is about to undo against the journal; `moved-out`, that every step moving something
- * out of staging has happened.
+ * out of staging has happened. `first: 'stop-service'` stops the service of the new level before
+ * anything moves (the trial started it: files are never moved under a running server).
  */
 export type FailureSettlement =
   | { readonly action: 'discard' }
-  | { readonly action: 'roll-back'; readonly check: 'hashes' }
+  | { readonly action: 'roll-back'; readonly check: 'hashes'; readonly first?: 'stop-service' }
   | { readonly action: 'finish-rollback' }
   | { readonly action: 'roll-forward'; readonly check: 'none' | 'moved-out' }
   | { readonly action: 'done' };
 export type RecoverSettlement =
   | { readonly action: 'clean-leftovers' }
-  | { readonly action: 'roll-back'; readonly check: 'hashes' }
+  | { readonly action: 'roll-back'; readonly check: 'hashes'; readonly first?: 'stop-service' }
   | { readonly action: 'finish-rollback' }
   | { readonly action: 'roll-forward'; readonly check: 'none' | 'moved-out' };
 
@@ -71,9 +72,15 @@ export const PHASE_TABLE: { readonly [P in Phase]: PhaseRow } = {
   },
   committing: {
     meaning: 'files may be half moved',
-    next: ['committed', 'rolled-back'],
+    next: ['trial', 'committed', 'rolled-back'],
     onFailure: { action: 'roll-back', check: 'hashes' },
     onRecover: { action: 'roll-back', check: 'hashes' },
+  },
+  trial: {
+    meaning: 'every file is in place and the new level is on trial: started and health-checked, not yet committed',
+    next: ['committed', 'rolled-back'],
+    onFailure: { action: 'roll-back', check: 'hashes', first: 'stop-service' },
+    onRecover: { action: 'roll-back', check: 'hashes', first: 'stop-service' },
   },
   committed: {
     meaning: 'every file is in place (the commit point)',

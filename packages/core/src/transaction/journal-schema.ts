@@ -54,7 +54,8 @@ export const JournalSchema = z.strictObject({
   id: z.string().regex(/^[0-9A-Za-z-]+$/),
   action: z.enum(['install', 'uninstall']),
   /**
-   * committing: files may be half moved; recovery rolls back. committed: every file is in place
+   * committing: files may be half moved; recovery rolls back. trial: every file is in place, the
+   * new level's server runs on trial; recovery stops it and rolls back. committed: every file is in place
    * (the commit point); recovery rolls forward. rolled-back: the previous tree is back; recovery
    * only cleans up. Nothing else decides the direction.
    */
@@ -102,6 +103,12 @@ export const JournalSchema = z.strictObject({
    * Files written before journal.json so that the phase changes and the state record need no new
    * disk space once the tree is being changed: each is put in place by a rename.
    */
-  prepared: z.strictObject({ committed: RelPath, rolledBack: RelPath, state: RelPath }),
+  prepared: z.strictObject({
+    committed: RelPath,
+    rolledBack: RelPath,
+    state: RelPath,
+    /** present when the transaction puts the new level on trial (a health check) before the commit point */
+    trial: RelPath.optional(),
+  }),
 });
 export type Journal = z.infer<typeof JournalSchema>;

@@ -135,7 +135,9 @@ export async function setPhase(
       ? journal.prepared.committed
       : phase === 'rolled-back'
         ? journal.prepared.rolledBack
-        : undefined;
+        : phase === 'trial'
+          ? journal.prepared.trial
+          : undefined;
   const target = journalPath(root);
   if (prepared !== undefined) {
     try {
@@ -159,6 +161,7 @@ export function journalPaths(j: Journal): string[] {
     j.prepared.committed,
     j.prepared.rolledBack,
     j.prepared.state,
+    ...(j.prepared.trial !== undefined ? [j.prepared.trial] : []),
     ...j.finish.pruneDirs,
     ...j.finish.removeTrees,
   ];
@@ -210,6 +213,9 @@ export async function writePrepared(root: string, journal: Journal): Promise<voi
     writeFileAtomic(at(root, journal.prepared.state), state),
     writeFileAtomic(at(root, journal.prepared.committed), serializeJournal({ ...journal, phase: 'committed' })),
     writeFileAtomic(at(root, journal.prepared.rolledBack), serializeJournal({ ...journal, phase: 'rolled-back' })),
+    ...(journal.prepared.trial !== undefined
+      ? [writeFileAtomic(at(root, journal.prepared.trial), serializeJournal({ ...journal, phase: 'trial' }))]
+      : []),
   ]);
   for (const r of written) if (r.status === 'rejected') throw r.reason;
 }

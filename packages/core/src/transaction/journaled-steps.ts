@@ -15,6 +15,8 @@ import {
 } from './journal.js';
 import type { Phase } from './journal-rules.js';
 import { applySteps, finishForward, flushPhasesToDisk } from './journal-apply.js';
+import { type HealthCheckResult, healthContract } from '../health/trial.js';
+import { trialStep, withHealth } from '../health/trial-step.js';
 import { restartDone, serviceStatus, startService, stopService } from '../installation/service.js';
 import { BACKUP_DIR, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from '../installation/names.js';
 import type { State } from '../installation/state.js';
@@ -48,6 +50,13 @@ export interface JournaledContext extends StepContext {
    */
   phase: Phase;
   recorded: boolean;
+  /**
+   * Put the new level on trial when the service ran (docs/transactions.md §7 "Health check"):
+   * absent, no trial (uninstall, `--no-health-check`); `timeoutSeconds` overrides the contract's.
+   */
+  healthCheck?: { timeoutSeconds?: number };
+  /** the trial's verdict and evidence, once it ran */
+  trial?: HealthCheckResult;
 }
 
 export const STAGING_REL = `${SERVICEPACK_DIR}/${STAGING_DIR}`;
@@ -65,6 +74,9 @@ export function preparedPaths(txid: string): Journal['prepared'] {
     state: `${s}/state.json`,
   };
 }
+
+/** The prepared copy for the trial phase: only a transaction that will put its level on trial has one. */
+const trialPath = (txid: string): string => `${STAGING_REL}/${txid}/journal.trial.json`;
 
 /**
  * The folders above a relative path, innermost first. Records are checked before they get here;
@@ -201,8 +213,16 @@ const journalStep: StepDef<JournaledContext & { readonly draft: Journal }, { jou
     if (status.pid !== undefined) ctx.service.pid = status.pid;
     // A restart an earlier change left pending is done once the server runs again (restartDone).
     const { restartPending, ...cleared } = draft.state.after;
+    // On trial: a server that ran, is stopped for the change and started again, with a contract to check it by.
+    const trial =
+      ctx.healthCheck !== undefined &&
+      status.running &&
+      draft.service.stop &&
+      draft.service.restart === 'auto' &&
+      healthContract(draft.service.after, draft.service.before) !== undefined;
     const journal: Journal = {
       ...draft,
+      ...(trial ? { prepared: { ...draft.prepared, trial: trialPath(draft.id) } } : {}),
       ...(restartPending !== undefined && restartDone(status) ? { state: { ...draft.state, after: cleared } } : {}),
       service: {
         ...draft.service,
@@ -287,7 +307,8 @@ const recordStep: StepDef<Open> = {
     ctx.journal = await setPhase(ctx.root, ctx.journal, 'committed', ctx.hooks.phase);
     ctx.phase = ctx.journal.phase;
     await checkpoint(ctx, 'record:committed', { step: 'record' });
-    await installState(ctx.root, ctx.journal);
+    if (ctx.trial?.passed) await writeState(ctx.root, withHealth(ctx.journal.state.after, ctx.journal.id, ctx.trial));
+    else await installState(ctx.root, ctx.journal);
     ctx.recorded = true;
   },
 };
@@ -295,7 +316,8 @@ const recordStep: StepDef<Open> = {
 const restartStep: StepDef<Open> = {
   name: 'restart',
   run: async (ctx) => {
-    if (!ctx.service.stopped) return 'skipped';
+    // the trial started it already
+    if (!ctx.service.stopped || ctx.service.restarted) return 'skipped';
     const j = ctx.journal;
     const bi = j.service.after;
     if (j.service.restart === 'never') {
@@ -333,10 +355,13 @@ const cleanupStep: StepDef<Open> = {
   },
 };
 
-/** journal → stop-service → commit → record → restart → cleanup: the same for every change to an installation. */
+/** journal → stop-service → commit → trial → record → restart → cleanup: the same for every change to an installation. */
 export async function runJournaledSteps(ctx: JournaledContext & { readonly draft: Journal }): Promise<void> {
   const open = await runStep(ctx, journalStep);
-  for (const step of [stopServiceStep, commitStep, recordStep, restartStep, cleanupStep]) await runStep(open, step);
+  // the trial is a step only of a change the journal puts on trial: the others report what they always did
+  const trial = open.journal.prepared.trial !== undefined ? [trialStep] : [];
+  for (const step of [stopServiceStep, commitStep, ...trial, recordStep, restartStep, cleanupStep])
+    await runStep(open, step);
 }
 
 export async function stagingLeftovers(root: string): Promise<string[]> {

@@ -5,7 +5,12 @@ import { errnoCode } from '../support/fsutil.js';
 import { closeJournal, type Journal, removeStaging, setPhase } from './journal.js';
 import { type FailureSettlement, PHASE_TABLE } from './journal-rules.js';
 import { checkMovedOut, finishForward, revertSteps } from './journal-apply.js';
-import { startService } from '../installation/service.js';
+import { checkService, type HealthCheckResult, healthContract } from '../health/trial.js';
+import { startService, stopService } from '../installation/service.js';
+import type { HistoryEntry, State } from '../installation/state.js';
+import type { EventSink } from '../support/events.js';
+import { readState, writeState } from '../installation/state-store.js';
+import { levelName } from '../rules/level.js';
 import { installState, type JournaledContext } from './journaled-steps.js';
 import { checkpoint } from './transaction.js';
 
@@ -31,7 +36,7 @@ function settle(ctx: JournaledContext, error: unknown, how: FailureSettlement): 
     case 'discard':
       return discard(ctx, error);
     case 'roll-back':
-      return rollBack(ctx, error);
+      return rollBack(ctx, error, how.first);
     case 'finish-rollback':
       return finishRollback(ctx, error);
     case 'roll-forward':
@@ -56,16 +61,32 @@ async function discard(ctx: JournaledContext, error: unknown): Promise<unknown> 
   return failureAfterRollback(ctx, error, []);
 }
 
-async function rollBack(ctx: JournaledContext, error: unknown): Promise<unknown> {
+async function rollBack(ctx: JournaledContext, error: unknown, first?: 'stop-service'): Promise<unknown> {
   const j = openJournal(ctx);
-  let failures: string[];
-  try {
-    // every step is hash-checked before it is undone (the table's check): revertSteps does it
-    failures = await revertSteps(ctx.root, j, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
-  } catch (e) {
-    // Anything that stops the undo itself (the final flush of the folders, say) leaves the
-    // journal open and the tree part-way: that is exit 6 (recover), never "rolled back".
-    failures = [`undoing the change: ${(e as Error).message}`];
+  let failures: string[] = [];
+  if (first === 'stop-service') {
+    // the trial started the new level: files are never moved under a running server
+    try {
+      await stopService(
+        ctx.root,
+        j.service.after,
+        ctx.stopTimeoutMs !== undefined ? { timeoutMs: ctx.stopTimeoutMs } : {},
+      );
+      ctx.service.restarted = false;
+      await checkpoint(ctx, 'rollback:stopped', {});
+    } catch (e) {
+      failures = [`stopping ${j.service.after.product} of the new level: ${(e as Error).message}`];
+    }
+  }
+  if (failures.length === 0) {
+    try {
+      // every step is hash-checked before it is undone (the table's check): revertSteps does it
+      failures = await revertSteps(ctx.root, j, (_s, i) => checkpoint(ctx, 'rollback:step', { index: i }));
+    } catch (e) {
+      // Anything that stops the undo itself (the final flush of the folders, say) leaves the
+      // journal open and the tree part-way: that is exit 6 (recover), never "rolled back".
+      failures = [`undoing the change: ${(e as Error).message}`];
+    }
   }
   if (failures.length === 0) {
     try {
@@ -90,6 +111,13 @@ async function finishRollback(ctx: JournaledContext, error: unknown): Promise<un
   } catch (e) {
     failures.push(`closing the journal: ${(e as Error).message}`);
   }
+  if (
+    ctx.service.stopped &&
+    failures.length === 0 &&
+    isServicepackError(error) &&
+    error.code === 'E_HEALTH_CHECK_FAILED'
+  )
+    return afterFailedTrial(ctx, j, error);
   if (ctx.service.stopped && failures.length === 0) {
     const started = await startService(ctx.root, j.service.before).catch((e: unknown) => ({
       started: false,
@@ -103,6 +131,108 @@ async function finishRollback(ctx: JournaledContext, error: unknown): Promise<un
       });
   }
   return failureAfterRollback(ctx, error, failures);
+}
+
+/**
+ * A failed trial, rolled back: the previous level is started and checked again, the rollback and
+ * its reason go into the state record's history (so `query` can say why later), and the error
+ * carries the evidence of both checks.
+ */
+async function afterFailedTrial(ctx: JournaledContext, j: Journal, error: ServicepackError): Promise<unknown> {
+  const before = j.service.before;
+  const contract = healthContract(before, j.service.after);
+  const head = j.packs[0];
+  const oldName = head ? levelName(head.fromLevel, head.fromHotfixes) : `level ${before.level}`;
+  let again: HealthCheckResult | undefined;
+  let serving: string;
+  if (contract !== undefined) {
+    again = await checkService(ctx.root, before, contract, {
+      ...(ctx.healthCheck?.timeoutSeconds !== undefined ? { timeoutSeconds: ctx.healthCheck.timeoutSeconds } : {}),
+    });
+    ctx.service.restarted = again.started?.pid !== undefined;
+    serving = again.passed
+      ? `${before.product} runs again and passes its health check`
+      : `${before.product} does not pass its health check either (${again.summary})`;
+  } else {
+    const started = await startService(ctx.root, before).catch((e: unknown) => ({
+      started: false,
+      message: String(e),
+    }));
+    ctx.service.restarted = started.started;
+    serving = started.started ? `${before.product} runs again` : `${before.product} could not be started again`;
+  }
+  if (!ctx.service.restarted)
+    ctx.sink({
+      type: 'warning',
+      code: 'W_RESTART_FAILED',
+      message: `the previous version was restored but could not be started again: start it with bin/inetsrv start`,
+    });
+  const health = error.details['health'] as HealthCheckResult | undefined;
+  const summary = health?.summary ?? error.message;
+  try {
+    const time = new Date().toISOString();
+    const entries: HistoryEntry[] = j.packs.map((p) => ({
+      id: j.id,
+      packId: p.id,
+      action: 'install',
+      time,
+      result: 'rolled-back',
+      fromLevel: p.fromLevel,
+      toLevel: p.toLevel,
+      health: { passed: false, summary: summary.slice(0, 2000) },
+    }));
+    await recordAfterRollback(ctx.root, j, await readState(ctx.root), entries, ctx.sink);
+  } catch (e) {
+    ctx.sink({
+      type: 'warning',
+      code: 'W_NOT_RECORDED',
+      message: `the rollback could not be recorded in the state record (${(e as Error).message}): query will not show it`,
+    });
+  }
+  return new ServicepackError(
+    'E_HEALTH_CHECK_FAILED',
+    `${error.message}. The update was rolled back: the installation is at ${oldName} again and ${serving}. Nothing was installed: find out why the new level does not serve here (the evidence is in the --json output, details.health), then install again, or install with --no-health-check to keep it regardless`,
+    { health, ...(again !== undefined ? { afterRollback: again } : {}), rolledBackTo: oldName },
+    { cause: error },
+  );
+}
+
+/**
+ * The state record after a rollback, with `entries` added to its history: the record from before
+ * (`current`), or, when there was none (a vendor release tree), one made from the journal's view of
+ * the tree before the change, so that the rollback is on file and `verify` has something to check.
+ */
+export async function recordAfterRollback(
+  root: string,
+  j: Journal,
+  current: State | undefined,
+  entries: readonly HistoryEntry[],
+  sink: EventSink,
+): Promise<void> {
+  if (current) {
+    await writeState(root, { ...current, history: [...current.history, ...entries] });
+    return;
+  }
+  if (!j.state.previousFiles) {
+    sink({
+      type: 'warning',
+      code: 'W_NOT_RECORDED',
+      message: `the rollback of ${j.id} could not be recorded: the installation had no state record and the journal lists no files`,
+    });
+    return;
+  }
+  const bi = j.service.before;
+  await writeState(root, {
+    format: 1,
+    product: bi.product,
+    version: bi.version,
+    arch: bi.arch,
+    level: bi.level,
+    hotfixes: [...bi.hotfixes],
+    installed: [],
+    files: j.state.previousFiles,
+    history: [...entries],
+  });
 }
 
 async function rollForward(ctx: JournaledContext, error: unknown, check: 'none' | 'moved-out'): Promise<unknown> {

@@ -89,6 +89,25 @@ describe('answer file', () => {
     assert.match(issues[1]!.message, /auto.*always.*never/);
   });
 
+  test('healthCheck and healthTimeout (issue 18): on by default, the release timeout unless given, bounded', async () => {
+    const base = 'targets:\n  - root: /opt/a\npacks: [/x/a.tgz]\n';
+    const plain = await parseAnswerFile(base, FILE);
+    assert.equal(plain.healthCheck, true);
+    assert.equal(plain.healthTimeout, undefined);
+    const off = await parseAnswerFile(`${base}healthCheck: false\nhealthTimeout: 30\n`, FILE);
+    assert.equal(off.healthCheck, false);
+    assert.equal(off.healthTimeout, 30);
+    const { issues } = await issuesOf(`${base}healthTimeout: 0\nhealthCheck: maybe\n`);
+    assert.deepEqual(
+      issues.map((i) => [i.line, i.key]),
+      [
+        [4, 'healthTimeout'],
+        [5, 'healthCheck'],
+      ],
+    );
+    assert.deepEqual((await issuesOf(`${base}healthTimeout: 301\n`)).issues[0]?.key, 'healthTimeout');
+  });
+
   test('a missing required key is reported where its parent is', async () => {
     const { issues } = await issuesOf('targets:\n  - path: /opt/a\npacks: [a.tgz]\n');
     assert.deepEqual(
@@ -245,6 +264,8 @@ describe('answer file', () => {
       'acceptEula',
       'backup',
       'feed',
+      'healthCheck',
+      'healthTimeout',
       'latest',
       'log',
       'modified',

@@ -144,7 +144,7 @@ describe('httpProbe', () => {
     const t0 = Date.now();
     const e = await httpProbe({ host: '127.0.0.1', port, path: '/', timeoutMs: 5000 });
     assert.equal(e.passed, false);
-    assert.match(e.reason ?? '', /closed the connection without an answer/);
+    assert.match(e.reason ?? '', /(closed|reset) the connection without an answer/);
     assert.ok(Date.now() - t0 < 2000);
   });
 
@@ -326,12 +326,13 @@ describe('checkService: started, probed, still running', () => {
 
   test('a server that answers and exits 2 s after its start is caught by the still-running window', async () => {
     const root = await fakeProduct('ExitAfter = 2000\n');
-    const bi = buildInfo(3);
+    // the window outlasts the 2 s with room for a slow start of node on a busy machine
+    const bi = buildInfo(5);
     const r = await checkService(root, bi, bi.health as HealthBlock);
     await pidIn(root);
     assert.equal(r.probe?.passed, true, 'it did answer the probe');
     assert.equal(r.passed, false);
     assert.equal(r.stillRunning?.running, false);
-    assert.match(r.summary, /no longer running 3(\.\d)? s after its start/);
+    assert.match(r.summary, /no longer running 5(\.\d)? s after its start/);
   });
 });

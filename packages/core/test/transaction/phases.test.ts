@@ -286,6 +286,8 @@ function renderTable(): string {
   const words: Record<string, string> = {
     discard: 'remove staging',
     'roll-back/hashes': 'roll back: each file hash-checked, then its step undone, newest first; then `rolled-back`',
+    'stop-service+roll-back/hashes':
+      'stop the new level, then roll back: each file hash-checked, then its step undone, newest first; then `rolled-back`',
     'finish-rollback': 'remove staging and the journal, start the service again',
     'roll-forward/none': 'roll forward: state record, cleanup, journal removed; success with a warning',
     'roll-forward/moved-out':
@@ -297,8 +299,9 @@ function renderTable(): string {
     ...words,
     'finish-rollback': 'remove staging, record the recovery, start the service again, remove the journal',
   };
-  const say = (table: Record<string, string>, how: { action: string; check?: string }) => {
-    const key = how.check === undefined ? how.action : `${how.action}/${how.check}`;
+  const say = (table: Record<string, string>, how: { action: string; check?: string; first?: string }) => {
+    const action = how.first === undefined ? how.action : `${how.first}+${how.action}`;
+    const key = how.check === undefined ? action : `${action}/${how.check}`;
     const text = table[key];
     assert.ok(text !== undefined, `the docs have words for ${key}`);
     return text;

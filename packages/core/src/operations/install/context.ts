@@ -36,6 +36,13 @@ export interface InstallOptions {
   lockWait?: number;
   /** bounded wait for the service to stop */
   stopTimeoutMs?: number;
+  /**
+   * Put the new level on trial when the service ran (docs/transactions.md §7 "Health check"); false:
+   * `--no-health-check`. Default true.
+   */
+  healthCheck?: boolean;
+  /** the health probe's deadline in seconds instead of the release's (`--health-timeout`) */
+  healthTimeoutSeconds?: number;
   /** SEAM: fault injection / journal hooks, see transaction.ts */
   hooks?: TransactionHooks;
   /** chosen by the caller when it logs under this id before the transaction starts (answer files, feeds) */

@@ -82,6 +82,8 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
   if (opts.packs.length === 0) throw new ServicepackError('E_USAGE', 'no pack given: name at least one pack file');
   checkOverwriteHasBackup(opts);
   const ctx = startChange(opts);
+  if (opts.healthCheck !== false)
+    ctx.healthCheck = opts.healthTimeoutSeconds !== undefined ? { timeoutSeconds: opts.healthTimeoutSeconds } : {};
   // what the result is made of: every pack planned (and, unless --dry-run, staged)
   let reached: Planned | undefined;
   // Steps (docs/transactions.md §2): lock → recover → detect → verify → plan → stage, then the

@@ -1,0 +1,245 @@
+/**
+ * Health-checked installs (issue 18, docs/transactions.md §7 "Health check"), the story end to end
+ * through the real CLI and the release trees, on x86 and Alpha: a site whose conf/inetsrv.conf sets
+ * `MaxConnections = 0` runs Service Pack 5; Service Pack 6 reads that as "no connections" (Q246009)
+ * and stops answering. `install SP6` puts it on trial, the probe gets no answer, the update is rolled
+ * back in the same run, SP5 serves again, exit 1 with E_HEALTH_CHECK_FAILED and the evidence in
+ * --json; `install SP6a` passes. Without the trigger SP6 installs and passes.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isAlive } from '../packages/core/src/installation/service.js';
+import {
+  buildInfoOf,
+  digest,
+  digestDiff,
+  expectedServerHeader,
+  freezeBuild,
+  installationFrom,
+  pack,
+  sameDigest,
+  servicepack,
+  tempFolders,
+  tree,
+} from './support/servicepack.js';
+
+const ARCHES = ['x86', 'alpha'] as const;
+const pids = new Set<number>();
+
+before(async () => {
+  await freezeBuild(
+    ARCHES.flatMap((a) => [`sp5-${a}`, `sp6-${a}`, `sp6a-${a}`]),
+    ARCHES.flatMap((a) => [`sp6-${a}`, `sp6a-${a}`]),
+  );
+});
+after(async () => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  for (const d of tempFolders()) await rm(d, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function serverHeader(port: number): Promise<string | undefined> {
+  return new Promise((res, rej) => {
+    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (r) => {
+      r.resume();
+      const h = r.headers['server'];
+      r.on('end', () => res(Array.isArray(h) ? h.join(', ') : h));
+    });
+    req.on('error', rej);
+    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
+  });
+}
+
+async function pidOf(root: string): Promise<number | undefined> {
+  const pid = Number((await readFile(join(root, 'run', 'inetsrv.pid'), 'utf8').catch(() => '')).trim());
+  if (pid > 0) pids.add(pid);
+  return pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+const header = (name: string): string => expectedServerHeader(buildInfoOf(tree(name)));
+
+/** An SP5 site of `arch` on a port of its own, `MaxConnections = 0` when `trigger`, its server running. */
+async function runningSp5(arch: string, trigger: boolean): Promise<{ root: string; port: number; conf: string }> {
+  const root = await installationFrom(`sp5-${arch}`);
+  const port = await freePort();
+  const confPath = join(root, 'conf', 'inetsrv.conf');
+  let conf = (await readFile(confPath, 'utf8')).replace(/^Port = \d+$/m, `Port = ${port}`);
+  if (trigger) conf = conf.replace(/^MaxConnections = \d+$/m, 'MaxConnections = 0');
+  assert.equal(/^MaxConnections = 0$/m.test(conf), trigger);
+  await writeFile(confPath, conf);
+  execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], {
+    cwd: root,
+    stdio: 'pipe',
+    timeout: 20_000,
+  });
+  assert.ok(await pidOf(root), 'the SP5 server runs');
+  assert.equal(await serverHeader(port), header(`sp5-${arch}`));
+  return { root, port, conf };
+}
+
+interface Failure {
+  ok: false;
+  code: string;
+  exitCode: number;
+  message: string;
+  details: {
+    health: {
+      passed: boolean;
+      level: number;
+      summary: string;
+      target: { host: string; port: number; from: string };
+      probe: {
+        passed: boolean;
+        exchanges: { request: string; bytes: number; ms: number; error?: string }[];
+        ms: number;
+      };
+    };
+    afterRollback: { passed: boolean; level: number; probe: { exchanges: { status: number }[] } };
+  };
+}
+
+interface StateFile {
+  level: number;
+  history: { action: string; result: string; toLevel: number; health?: { passed: boolean; summary: string } }[];
+}
+
+const state = async (root: string): Promise<StateFile> =>
+  JSON.parse(await readFile(join(root, '.servicepack', 'state.json'), 'utf8')) as StateFile;
+
+for (const arch of ARCHES) {
+  describe(`health-checked install, ${arch}`, () => {
+    test('MaxConnections = 0: SP6 fails its health check and is rolled back, SP5 serves again; SP6a passes', async () => {
+      const { root, port, conf } = await runningSp5(arch, true);
+      const sp5 = await digest(root);
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack(`sp6-${arch}`)]);
+      assert.equal(r.code, 1, `${r.out}${r.err}`);
+      const doc = JSON.parse(r.out) as Failure;
+      assert.equal(doc.code, 'E_HEALTH_CHECK_FAILED');
+      assert.match(doc.message, /health check of Service Pack 6 failed/);
+      assert.match(doc.message, /rolled back: the installation is at Service Pack 5 again/);
+      // the evidence: what was asked, of whom (the site's own conf), what came back, how long
+      const h = doc.details.health;
+      assert.equal(h.passed, false);
+      assert.equal(h.level, 6);
+      assert.deepEqual(h.target, { host: '127.0.0.1', port, from: 'conf/inetsrv.conf:9, :10' });
+      assert.equal(h.probe.exchanges[0]?.request, 'GET / HTTP/1.1');
+      assert.match(h.probe.exchanges[0]?.error ?? '', /(closed|reset) the connection without an answer/);
+      assert.equal(h.probe.exchanges[0]?.bytes, 0);
+      assert.ok(h.probe.ms < 10_000);
+      assert.equal(doc.details.afterRollback.passed, true, 'the old level was checked again');
+      assert.equal(doc.details.afterRollback.level, 5);
+
+      // exactly SP5 again (outside .servicepack/, logs/, run/), the site's conf as it was, and serving
+      assert.ok(sameDigest(await digest(root), sp5), digestDiff(await digest(root), sp5).join(', '));
+      assert.equal(await readFile(join(root, 'conf', 'inetsrv.conf'), 'utf8'), conf);
+      assert.ok(!existsSync(join(root, '.servicepack', 'journal.json')));
+      assert.ok(await pidOf(root));
+      assert.equal(await serverHeader(port), header(`sp5-${arch}`));
+      const rolledBack = (await state(root)).history.at(-1);
+      assert.equal(rolledBack?.result, 'rolled-back');
+      assert.equal(rolledBack?.toLevel, 6);
+      assert.equal(rolledBack?.health?.passed, false);
+      assert.match(rolledBack?.health?.summary ?? '', /without an answer/);
+      const q = await servicepack(['query', '--root', root, '--json']);
+      const qd = JSON.parse(q.out) as {
+        level: number;
+        lastHealthCheck?: { passed: boolean; rolledBack: boolean; toLevel: number; summary: string };
+      };
+      assert.equal(qd.level, 5);
+      assert.equal(qd.lastHealthCheck?.rolledBack, true);
+      assert.equal(qd.lastHealthCheck?.passed, false);
+      assert.equal(qd.lastHealthCheck?.toLevel, 6);
+      const qt = await servicepack(['query', '--root', root]);
+      assert.match(
+        qt.out,
+        /health {5}the last update \(inetsrv-4\.0-sp6, level 5 -> 6\) was rolled back by its health check on \S+: GET http:\/\/127\.0\.0\.1:\d+\/ failed/,
+      );
+
+      const fixed = await servicepack([
+        'install',
+        '--accept-eula',
+        '--root',
+        root,
+        '-u',
+        '--json',
+        pack(`sp6a-${arch}`),
+      ]);
+      assert.equal(fixed.code, 0, `${fixed.out}${fixed.err}`);
+      assert.deepEqual((JSON.parse(fixed.out) as { service: unknown }).service, {
+        wasRunning: true,
+        stopped: true,
+        restarted: true,
+      });
+      assert.equal(await serverHeader(port), header(`sp6a-${arch}`));
+      const passed = (await state(root)).history.at(-1);
+      assert.equal(passed?.result, 'done');
+      assert.equal(passed?.health?.passed, true);
+      const pid = await pidOf(root);
+      if (pid) process.kill(pid, 'SIGKILL');
+    });
+
+    test('--no-health-check keeps SP6 even where it does not serve; --health-timeout takes whole seconds', async () => {
+      const { root, port } = await runningSp5(arch, true);
+      const bad = await servicepack([
+        'install',
+        '--accept-eula',
+        '--root',
+        root,
+        '-u',
+        '--health-timeout',
+        '0',
+        pack(`sp6-${arch}`),
+      ]);
+      assert.equal(bad.code, 2, bad.err);
+      assert.match(bad.err, /--health-timeout/);
+      const r = await servicepack([
+        'install',
+        '--accept-eula',
+        '--root',
+        root,
+        '-u',
+        '--no-health-check',
+        '--json',
+        pack(`sp6-${arch}`),
+      ]);
+      assert.equal(r.code, 0, `${r.out}${r.err}`);
+      const q = await servicepack(['query', '--root', root, '--json']);
+      assert.equal((JSON.parse(q.out) as { level: number }).level, 6);
+      await assert.rejects(serverHeader(port), 'SP6 with MaxConnections = 0 answers nothing');
+      const pid = await pidOf(root);
+      if (pid) process.kill(pid, 'SIGKILL');
+    });
+
+    test('without the trigger SP6 passes its health check and stays', async () => {
+      const { root, port } = await runningSp5(arch, false);
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack(`sp6-${arch}`)]);
+      assert.equal(r.code, 0, `${r.out}${r.err}`);
+      assert.equal(await serverHeader(port), header(`sp6-${arch}`));
+      const last = (await state(root)).history.at(-1);
+      assert.equal(last?.health?.passed, true);
+      assert.match(last?.health?.summary ?? '', /answered twice on one connection \(200, 200\)/);
+      const pid = await pidOf(root);
+      if (pid) process.kill(pid, 'SIGKILL');
+    });
+  });
+}
