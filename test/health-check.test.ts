@@ -190,6 +190,9 @@ for (const arch of ARCHES) {
         stopped: true,
         restarted: true,
       });
+      const health = (JSON.parse(fixed.out) as { health?: { passed: boolean; level: number } }).health;
+      assert.equal(health?.passed, true, 'the --json result carries the passed check');
+      assert.equal(health?.level, 7);
       assert.equal(await serverHeader(port), header(`sp6a-${arch}`));
       const passed = (await state(root)).history.at(-1);
       assert.equal(passed?.result, 'done');

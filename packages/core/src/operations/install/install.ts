@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { HealthCheckResult } from '../../health/trial.js';
 import { ServicepackError } from '../../support/errors.js';
 import { isDirectory, isPlainFile } from '../../support/fsutil.js';
 import { type Level, levelName, type RollupOnLevel, rollupsOf } from '../../rules/level.js';
@@ -53,6 +54,8 @@ export interface InstallResult {
   /** why a restart is still required */
   restartMessage?: string;
   service: { wasRunning: boolean; stopped: boolean; restarted: boolean };
+  /** the health check the new level passed on trial (docs/transactions.md §7); absent when there was no trial */
+  health?: HealthCheckResult;
 }
 
 function summary(x: {
@@ -145,6 +148,7 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
       kept: [...new Set(units.flatMap((u) => u.plan.kept.map((k) => k.path)))].sort(),
     },
     ...serviceOutcome(ctx),
+    ...(ctx.trial !== undefined ? { health: ctx.trial } : {}),
   };
 }
 
