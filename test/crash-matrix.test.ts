@@ -549,7 +549,13 @@ describe('SIGKILL on trial (a health-checked install), then servicepack recover'
     };
     const cases = [
       ...named(healthy, ['trial:begun', 'trial:started', 'after:trial']).map((hit) => ({ trigger: false, hit })),
-      ...named(failing, ['trial:begun', 'trial:started', 'rollback:stopped', 'rollback:step']).map((hit) => ({
+      ...named(failing, [
+        'trial:begun',
+        'trial:started',
+        'rollback:stopped',
+        'rollback:step',
+        'rollback:restarted',
+      ]).map((hit) => ({
         trigger: true,
         hit,
       })),

@@ -96,7 +96,9 @@ const recordedRecovery = (s: State | undefined, j: Journal) =>
 async function recordRollback(root: string, j: Journal, sink: EventSink, trial: boolean): Promise<void> {
   const current = await readState(root);
   if (recordedRecovery(current, j)) return;
-  await recordAfterRollback(root, j, current, entriesFor(j, 'rolled-back', trial), sink);
+  // a failed trial recorded in-process before the run was killed is one too
+  const failedTrial = trial || current?.history.some((h) => h.id === j.id && h.health?.passed === false) === true;
+  await recordAfterRollback(root, j, current, entriesFor(j, 'rolled-back', failedTrial), sink);
 }
 
 /** After a roll-forward: the journal carries the new state record; it is written with the recovery's history entry. */

@@ -103,6 +103,8 @@ async function rollBack(ctx: JournaledContext, error: unknown, first?: 'stop-ser
 
 async function finishRollback(ctx: JournaledContext, error: unknown): Promise<unknown> {
   const j = openJournal(ctx);
+  if (ctx.service.stopped && isServicepackError(error) && error.code === 'E_HEALTH_CHECK_FAILED')
+    return afterFailedTrial(ctx, j, error);
   const failures: string[] = [];
   try {
     await removeStaging(ctx.root, j);
@@ -111,13 +113,6 @@ async function finishRollback(ctx: JournaledContext, error: unknown): Promise<un
   } catch (e) {
     failures.push(`closing the journal: ${(e as Error).message}`);
   }
-  if (
-    ctx.service.stopped &&
-    failures.length === 0 &&
-    isServicepackError(error) &&
-    error.code === 'E_HEALTH_CHECK_FAILED'
-  )
-    return afterFailedTrial(ctx, j, error);
   if (ctx.service.stopped && failures.length === 0) {
     const started = await startService(ctx.root, j.service.before).catch((e: unknown) => ({
       started: false,
@@ -134,12 +129,36 @@ async function finishRollback(ctx: JournaledContext, error: unknown): Promise<un
 }
 
 /**
- * A failed trial, rolled back: the previous level is started and checked again, the rollback and
- * its reason go into the state record's history (so `query` can say why later), and the error
- * carries the evidence of both checks.
+ * A failed trial, rolled back (the journal says `rolled-back`): the rollback and its reason go into
+ * the state record's history (so `query` can say why later), the previous level is started and
+ * checked again, and only then are staging and the journal removed, as recover does it: a kill
+ * before that leaves a journal recover finishes, starting the old level. The error carries the
+ * evidence of both checks.
  */
 async function afterFailedTrial(ctx: JournaledContext, j: Journal, error: ServicepackError): Promise<unknown> {
   const before = j.service.before;
+  const health = error.details['health'] as HealthCheckResult | undefined;
+  const summary = health?.summary ?? error.message;
+  try {
+    const time = new Date().toISOString();
+    const entries: HistoryEntry[] = j.packs.map((p) => ({
+      id: j.id,
+      packId: p.id,
+      action: 'install',
+      time,
+      result: 'rolled-back',
+      fromLevel: p.fromLevel,
+      toLevel: p.toLevel,
+      health: { passed: false, summary: summary.slice(0, 2000) },
+    }));
+    await recordAfterRollback(ctx.root, j, await readState(ctx.root), entries, ctx.sink);
+  } catch (e) {
+    ctx.sink({
+      type: 'warning',
+      code: 'W_NOT_RECORDED',
+      message: `the rollback could not be recorded in the state record (${(e as Error).message}): query will not show it`,
+    });
+  }
   const contract = healthContract(before, j.service.after);
   const head = j.packs[0];
   const oldName = head ? levelName(head.fromLevel, head.fromHotfixes) : `level ${before.level}`;
@@ -167,27 +186,13 @@ async function afterFailedTrial(ctx: JournaledContext, j: Journal, error: Servic
       code: 'W_RESTART_FAILED',
       message: `the previous version was restored but could not be started again: start it with bin/inetsrv start`,
     });
-  const health = error.details['health'] as HealthCheckResult | undefined;
-  const summary = health?.summary ?? error.message;
+  await checkpoint(ctx, 'rollback:restarted', {});
   try {
-    const time = new Date().toISOString();
-    const entries: HistoryEntry[] = j.packs.map((p) => ({
-      id: j.id,
-      packId: p.id,
-      action: 'install',
-      time,
-      result: 'rolled-back',
-      fromLevel: p.fromLevel,
-      toLevel: p.toLevel,
-      health: { passed: false, summary: summary.slice(0, 2000) },
-    }));
-    await recordAfterRollback(ctx.root, j, await readState(ctx.root), entries, ctx.sink);
+    await removeStaging(ctx.root, j);
+    await closeJournal(ctx.root, j, ctx.hooks.phase);
+    ctx.phase = 'closed';
   } catch (e) {
-    ctx.sink({
-      type: 'warning',
-      code: 'W_NOT_RECORDED',
-      message: `the rollback could not be recorded in the state record (${(e as Error).message}): query will not show it`,
-    });
+    return failureAfterRollback(ctx, error, [`closing the journal: ${(e as Error).message}`]);
   }
   return new ServicepackError(
     'E_HEALTH_CHECK_FAILED',

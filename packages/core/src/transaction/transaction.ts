@@ -220,6 +220,8 @@ export const CHECKPOINTS: Readonly<Record<string, string>> = {
   'after:cleanup': 'the transaction is closed',
   'rollback:stopped': 'in-process rollback of a failed trial: the new level was stopped, nothing undone yet',
   'rollback:step': 'in-process rollback after a failure, before undoing each commit step (newest first)',
+  'rollback:restarted':
+    'a failed trial rolled back and recorded, the old level started and checked again; staging and journal not yet removed',
   'recover:stopped': 'recovery of a transaction caught on trial: the new level was stopped, nothing undone yet',
   'recover:step': 'recovery rolling back, before undoing each commit step (newest first)',
   'recover:reverted': 'recovery rolled the files back; the journal still says committing',
