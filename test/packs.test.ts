@@ -137,7 +137,7 @@ describe('built packs (dist/packs)', () => {
           Array.from({ length: def.level }, (_, i) => i),
           `${name}: installs on every lower level`,
         );
-        const want = series.fixes.filter((f) => f.level <= def.level && f.arch.includes(arch));
+        const want = series.fixes.filter((f) => f.level !== undefined && f.level <= def.level && f.arch.includes(arch));
         assert.deepEqual(
           m.fixes.map((f) => f.id),
           want.map((f) => f.id),
