@@ -23,6 +23,8 @@ export function feedPackEntry(manifest: Manifest, file: { url: string; sha256: s
       version: manifest.appliesTo.version,
       levels: [...manifest.appliesTo.levels],
       ...(manifest.appliesTo.hotfixes !== undefined ? { hotfixes: [...manifest.appliesTo.hotfixes] } : {}),
+      // without it `check` and `latest` would offer a chain hotfix to an installation that lacks the ones before it
+      ...(manifest.appliesTo.requires !== undefined ? { requires: [...manifest.appliesTo.requires] } : {}),
     },
     supersedes: [...manifest.supersedes],
     fixes: manifest.fixes.map((f) => ({
