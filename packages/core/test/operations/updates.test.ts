@@ -34,26 +34,51 @@ describe('selectUpdates on the built feed', () => {
   const index = builtIndex();
   const ids = (s: { id: string; arch: string }[]) => s.map((p) => `${p.id}/${p.arch}`);
 
-  test('SP5: SP6a and hotfix Q236565 apply (SP6, which SP6a replaces, is left out); latest is SP6a alone', () => {
+  /** The post-SP6a hotfix chain; Security Rollup 1 carries the first four. */
+  const CHAIN = ['Q248017', 'Q248395', 'Q247318', 'Q247602', 'Q248901', 'Q249212', 'Q250516', 'Q251027', 'Q252113'];
+  const after = (arch: string) => ['SRP1', ...CHAIN.slice(4)].map((id) => `${id}/${arch}`);
+
+  test('SP5: SP6a and hotfix Q236565 apply (SP6, which SP6a replaces, is left out); latest is SP6a, the rollup, then the chain after it', () => {
     const s = selectUpdates(at(5), index);
     assert.deepEqual(ids(s.applicable), ['inetsrv-4.0-sp6a/x86', 'Q236565/x86']);
-    assert.deepEqual(ids(s.latest), ['inetsrv-4.0-sp6a/x86']);
+    assert.deepEqual(ids(s.latest), ['inetsrv-4.0-sp6a/x86', ...after('x86')]);
   });
 
-  test('SP6a: nothing; SP6 and SP5 with the hotfix: SP6a only; RTM and alpha SP2: SP6a for their arch, older service packs left out', () => {
-    assert.deepEqual(selectUpdates(at(7), index), { applicable: [], latest: [] });
+  test('SP6 and SP5 with the hotfix: SP6a only applies now; RTM and alpha SP2: SP6a for their arch, older service packs left out', () => {
     const sp6 = selectUpdates(at(6), index);
     assert.deepEqual(ids(sp6.applicable), ['inetsrv-4.0-sp6a/x86']);
-    assert.deepEqual(ids(sp6.latest), ['inetsrv-4.0-sp6a/x86']);
+    assert.deepEqual(ids(sp6.latest), ['inetsrv-4.0-sp6a/x86', ...after('x86')]);
     assert.deepEqual(ids(selectUpdates(at(5, 'x86', ['Q236565']), index).applicable), ['inetsrv-4.0-sp6a/x86']);
     const rtm = selectUpdates(at(0), index);
     assert.deepEqual(ids(rtm.applicable), ['inetsrv-4.0-sp6a/x86']);
-    assert.deepEqual(ids(rtm.latest), ['inetsrv-4.0-sp6a/x86']);
-    assert.deepEqual(ids(selectUpdates(at(2, 'alpha'), index).latest), ['inetsrv-4.0-sp6a/alpha']);
+    assert.deepEqual(ids(rtm.latest), ['inetsrv-4.0-sp6a/x86', ...after('x86')]);
+    assert.deepEqual(ids(selectUpdates(at(2, 'alpha'), index).latest), ['inetsrv-4.0-sp6a/alpha', ...after('alpha')]);
+  });
+
+  test('SP6a: the rollup and the first hotfix of the chain apply (not the ones that need it); latest is the rollup, then the chain after it', () => {
+    const s = selectUpdates(at(7), index);
+    assert.deepEqual(ids(s.applicable), ['SRP1/x86', 'Q248017/x86']);
+    assert.deepEqual(ids(s.latest), after('x86'));
+    // from SP6a + Q248017 the rollup still comes first: it takes the place of the three it still adds
+    const one = selectUpdates(at(7, 'x86', CHAIN.slice(0, 1)), index);
+    assert.deepEqual(ids(one.applicable), ['SRP1/x86', 'Q248395/x86']);
+    assert.deepEqual(ids(one.latest), after('x86'));
+    // with all four (one by one, or the rollup) the chain goes on from the fifth
+    const four = selectUpdates(at(7, 'x86', CHAIN.slice(0, 4)), index);
+    assert.deepEqual(ids(four.applicable), ['Q248901/x86']);
+    assert.deepEqual(ids(four.latest), after('x86').slice(1));
+    const rolled = selectUpdates(
+      { ...at(7, 'alpha', CHAIN.slice(0, 5)), rollups: [{ id: 'SRP1', fixes: CHAIN.slice(0, 4) }] },
+      index,
+    );
+    assert.deepEqual(ids(rolled.latest), after('alpha').slice(2));
+    // the newest tree: nothing
+    assert.deepEqual(selectUpdates(at(7, 'x86', CHAIN), index), { applicable: [], latest: [] });
   });
 
   test('without SP6a in the feed, latest is SP6 again; without SP6 as well, latest from SP4 is SP5 plus the hotfix that applies after it', () => {
     const noSp6a: FeedIndex = { ...index, packs: index.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6a') };
+    // the rollup and the chain are for SP6a: without it, none of them applies
     assert.deepEqual(ids(selectUpdates(at(5), noSp6a).latest), ['inetsrv-4.0-sp6/x86']);
     const older: FeedIndex = { ...noSp6a, packs: noSp6a.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6') };
     assert.deepEqual(ids(selectUpdates(at(4), older).latest), ['inetsrv-4.0-sp5/x86', 'Q236565/x86']);
@@ -81,6 +106,10 @@ describe('selectUpdates on the built feed', () => {
     assert.equal(feedPackTitle(sp6), 'Service Pack 6');
     assert.equal(feedPackTitle(index.packs.find((p) => p.id === 'inetsrv-4.0-sp6a')!), 'Service Pack 6a');
     assert.match(feedPackTitle(q), /^hotfix Q236565 \(.+\)$/);
+    assert.equal(
+      feedPackTitle(index.packs.find((p) => p.id === 'SRP1')!),
+      'Security Rollup 1 (Q248017, Q248395, Q247318, Q247602)',
+    );
   });
 });
 
