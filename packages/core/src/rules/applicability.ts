@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import semver from 'semver';
 import { ServicepackError } from '../support/errors.js';
-import { type Arch, type Level, levelName, type PackKind, rollupName } from './level.js';
+import { type Arch, type Level, levelName, type PackKind, type RollupOnLevel, rollupName } from './level.js';
 
 /** The part of an installation the rules look at (a detected one, or one simulated after an earlier pack in the same run). */
 export interface ApplicabilityTarget {
@@ -10,6 +10,13 @@ export interface ApplicabilityTarget {
   arch: Arch;
   level: Level;
   hotfixes: readonly string[];
+  /** the rollups its state record lists (rollupsOf), so a refusal can say a rollup brought a hotfix */
+  rollups?: readonly RollupOnLevel[] | undefined;
+}
+
+/** "Service Pack 6a + Security Rollup 1, hotfix Q248901": the installation as its messages name it. */
+function nameOf(target: ApplicabilityTarget): string {
+  return levelName(target.level, target.hotfixes, target.rollups);
 }
 
 /**
@@ -118,6 +125,16 @@ export function levelAfter(
   const kept = from.hotfixes.filter((h) => !p.supersedes.includes(h));
   if (p.kind === 'service-pack') return { level: p.level, hotfixes: kept };
   return { level: from.level, hotfixes: [...new Set([...kept, ...hotfixIds(p)])] };
+}
+
+/** The rollups still whole after `p` (levelAfter's hotfixes), `p` itself when it is one. */
+export function rollupsAfter(
+  from: Pick<ApplicabilityTarget, 'level' | 'hotfixes' | 'rollups'>,
+  p: Pick<ApplicabilityPack, 'id' | 'kind' | 'level' | 'supersedes' | 'fixes'>,
+): RollupOnLevel[] {
+  const { hotfixes } = levelAfter(from, p);
+  const all = [...(from.rollups ?? []), ...(p.kind === 'rollup' ? [{ id: p.id, fixes: hotfixIds(p) }] : [])];
+  return all.filter((r) => r.fixes.every((f) => hotfixes.includes(f)));
 }
 
 /**
@@ -252,7 +269,7 @@ function checkServicePack(
   opts: ApplicabilityOptions,
   packName: string,
 ): void {
-  const here = levelName(target.level, target.hotfixes);
+  const here = nameOf(target);
   const by = earlierServicePack(target, opts);
   if (by !== undefined && m.level <= target.level) {
     throw new ServicepackError(
@@ -324,12 +341,26 @@ function checkHotfix(
   opts: ApplicabilityOptions,
   packName: string,
 ): void {
-  const here = levelName(target.level, target.hotfixes);
+  const here = nameOf(target);
   const base = m.baseLevel ?? m.level;
   const includedIn = includedInLevel(m);
   const label = packLabel(m);
   // "Service Pack 6, which includes the fix": known from the fix levels the manifest carries.
   const laterSp = includedIn !== undefined && includedIn > base ? spName(includedIn) : undefined;
+  // A rollup installed here carries the hotfix: it supersedes it, as a service pack would.
+  const rollup =
+    m.kind === 'hotfix'
+      ? target.rollups?.find(
+          (r) => r.fixes.every((f) => target.hotfixes.includes(f)) && hotfixIds(m).every((id) => r.fixes.includes(id)),
+        )
+      : undefined;
+  if (rollup !== undefined) {
+    throw new ServicepackError(
+      'E_SUPERSEDED',
+      `hotfix ${m.id} is superseded: ${rollupName(rollup.id)}, installed here (${here}), includes it; nothing to do`,
+      { ...facts, supersededBy: rollup.id },
+    );
+  }
   if (target.hotfixes.includes(m.id) || hotfixIds(m).every((id) => target.hotfixes.includes(id))) {
     throw new ServicepackError(
       'E_ALREADY_INSTALLED',
@@ -412,7 +443,7 @@ function checkRequired(
 ): void {
   const missing = (m.appliesTo.requires ?? []).filter((h) => !target.hotfixes.includes(h));
   if (missing.length === 0) return;
-  const here = levelName(target.level, target.hotfixes);
+  const here = nameOf(target);
   const bringer = opts.later?.find((p) => p.kind !== 'service-pack' && missing.some((h) => hotfixIds(p).includes(h)));
   if (bringer !== undefined) {
     throw new ServicepackError(

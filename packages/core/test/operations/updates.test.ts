@@ -88,12 +88,23 @@ describe('selectUpdates on the built feed', () => {
       ids(withRollup.latest),
       afterRollup.map((id) => `${id}/x86`),
     );
+    // from SP6a + the first hotfix the rollup still comes first: it takes the place of the three it still adds
+    const one = selectUpdates(at(7, 'x86', chain.slice(0, 1)), index);
+    assert.deepEqual(ids(one.applicable), ['SRP1/x86', `${chain[1]}/x86`]);
+    assert.deepEqual(ids(one.latest), toNewest('x86'));
+    // an installed rollup plus the next hotfix: latest goes on from the one after it
+    const rolled = selectUpdates(
+      { ...at(7, 'alpha', chain.slice(0, 5)), rollups: [{ id: 'SRP1', fixes: chain.slice(0, 4) }] },
+      index,
+    );
+    assert.deepEqual(ids(rolled.latest), toNewest('alpha').slice(2));
     const all = selectUpdates(at(7, 'x86', chain), index);
     assert.deepEqual(all, { applicable: [], latest: [] });
   });
 
   test('without SP6a in the feed, latest is SP6 again; without SP6 as well, latest from SP4 is SP5 plus the hotfix that applies after it', () => {
     const noSp6a: FeedIndex = { ...index, packs: index.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6a') };
+    // the rollup and the chain are for SP6a: without it, none of them applies
     assert.deepEqual(ids(selectUpdates(at(5), noSp6a).latest), ['inetsrv-4.0-sp6/x86']);
     const older: FeedIndex = { ...noSp6a, packs: noSp6a.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6') };
     assert.deepEqual(ids(selectUpdates(at(4), older).latest), ['inetsrv-4.0-sp5/x86', 'Q236565/x86']);
@@ -121,6 +132,10 @@ describe('selectUpdates on the built feed', () => {
     assert.equal(feedPackTitle(sp6), 'Service Pack 6');
     assert.equal(feedPackTitle(index.packs.find((p) => p.id === 'inetsrv-4.0-sp6a')!), 'Service Pack 6a');
     assert.match(feedPackTitle(q), /^hotfix Q236565 \(.+\)$/);
+    assert.equal(
+      feedPackTitle(index.packs.find((p) => p.id === 'SRP1')!),
+      'Security Rollup 1 (Q248017, Q248395, Q247318, Q247602)',
+    );
   });
 });
 
