@@ -24,6 +24,7 @@ import {
   snapshot,
   Temps,
 } from './support/unattended.js';
+import { CHAIN } from './support/chain.js';
 
 interface TargetDoc {
   root: string;
@@ -48,8 +49,6 @@ async function resign(
   await writeFile(join(dir, 'index.sig'), signFeedIndex(bytes, [key]));
 }
 
-/** The post-SP6a hotfix chain (issue 17); `latest` from below SP6a installs SP6a, Security Rollup 1 (the first four), then the rest. */
-const CHAIN = ['Q248017', 'Q248395', 'Q247318', 'Q247602', 'Q248901', 'Q249212', 'Q250516', 'Q251027', 'Q252113'];
 const LATEST = ['inetsrv-4.0-sp6a', 'SRP1', ...CHAIN.slice(4)];
 
 describe('the feed over HTTP (nginx on loopback)', () => {

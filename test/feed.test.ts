@@ -16,6 +16,7 @@ import { paths } from '../packages/builder/src/paths.js';
 import { releaseName } from '../packages/builder/src/release.js';
 import { runFeedPublish } from '../installer/src/commands/feed.js';
 import type { Io } from '../installer/src/io.js';
+import { CHAIN } from './support/chain.js';
 
 /**
  * Checks the feed `pnpm build` wrote into dist/feed against dist/packs, dist/releases and the dev
@@ -112,7 +113,7 @@ describe('built feed (dist/feed)', () => {
     }
     // after SP6a (issue 17): the hotfix chain on SP6a, each requiring the ones before it, and
     // Security Rollup 1 carrying (and superseding) the first four, the security fixes
-    const chain = ['Q248017', 'Q248395', 'Q247318', 'Q247602', 'Q248901', 'Q249212', 'Q250516', 'Q251027', 'Q252113'];
+    const chain = CHAIN;
     for (const arch of ['x86', 'alpha']) {
       for (const [i, id] of chain.entries()) {
         const e = feed.index.packs.find((p) => p.id === id && p.arch === arch);
@@ -180,12 +181,7 @@ describe('built feed (dist/feed)', () => {
       [5, 'x86', ['Q236565'], 'BUILDINFO.json'],
       [3, 'x86', [], 'lib/platform/x86.js'],
       [7, 'alpha', ['Q248017', 'Q248395', 'Q247318', 'Q247602'], 'lib/connection.js'],
-      [
-        7,
-        'x86',
-        ['Q248017', 'Q248395', 'Q247318', 'Q247602', 'Q248901', 'Q249212', 'Q250516', 'Q251027', 'Q252113'],
-        'BUILDINFO.json',
-      ],
+      [7, 'x86', [...CHAIN], 'BUILDINFO.json'],
     ] as const) {
       const name = releaseName(level, arch, hotfixes);
       const expected = (await sha256File(join(paths.releases, name, path))).sha256;

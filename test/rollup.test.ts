@@ -27,12 +27,11 @@ import {
 } from './support/servicepack.js';
 import { distFeed } from './support/unattended.js';
 import { rm } from 'node:fs/promises';
+import { CHAIN, SRP1_FIXES } from './support/chain.js';
 
 const ARCHES = ['x86', 'alpha'] as const;
 type Arch = (typeof ARCHES)[number];
-/** The post-SP6a hotfix chain in patches/series order; SRP1 carries the first four (the security fixes). */
-const CHAIN = ['Q248017', 'Q248395', 'Q247318', 'Q247602', 'Q248901', 'Q249212', 'Q250516', 'Q251027', 'Q252113'];
-const SRP1 = CHAIN.slice(0, 4);
+const SRP1 = SRP1_FIXES;
 const SP6A = 7;
 
 interface Step {

@@ -25,11 +25,10 @@ import {
   tree,
 } from './support/servicepack.js';
 import { distFeed } from './support/unattended.js';
+import { CHAIN } from './support/chain.js';
 
 const ARCHES = ['x86', 'alpha'] as const;
 const STARTS = ['rtm', 'sp5', 'sp6'] as const;
-/** The post-SP6a hotfix chain in patches/series order (the newest release tree carries all of it). */
-const CHAIN = ['Q248017', 'Q248395', 'Q247318', 'Q247602', 'Q248901', 'Q249212', 'Q250516', 'Q251027', 'Q252113'];
 
 function ok(r: Run, what: string): void {
   assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.out}\n${r.err}`);
