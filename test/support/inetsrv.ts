@@ -87,6 +87,30 @@ export function readBuildInfo(treeDir: string): TreeBuildInfo {
   return JSON.parse(readFileSync(join(treeDir, 'BUILDINFO.json'), 'utf8')) as TreeBuildInfo;
 }
 
+/**
+ * The newest built release tree of an arch: the highest level, then the most hotfixes (a chain
+ * prefix of post-SP6a hotfixes grows by one per tree). Looked up from BUILDINFO, never by name, so
+ * callers follow the build wherever the newest level is.
+ */
+export function newestReleaseTree(arch: string): string {
+  const candidates = existsSync(releasesDir)
+    ? readdirSync(releasesDir)
+        .filter((n) => n.startsWith('inetsrv-4.0-') && existsSync(join(releasesDir, n, 'BUILDINFO.json')))
+        .map((name) => ({ name, info: readBuildInfo(join(releasesDir, name)) }))
+        .filter((t) => t.info.arch === arch)
+    : [];
+  candidates.sort(
+    (a, b) =>
+      b.info.level - a.info.level ||
+      b.info.hotfixes.length - a.info.hotfixes.length ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+  const newest = candidates[0];
+  if (newest === undefined)
+    throw new Error(`no ${arch} release tree in ${releasesDir}: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
+  return releaseTree(newest.name);
+}
+
 /** A built release tree as a fix's regression test sees it. */
 export interface FixTree {
   name: string;
