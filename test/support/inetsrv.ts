@@ -100,6 +100,25 @@ function builtTrees(): Array<{ name: string; dir: string; info: TreeBuildInfo }>
     });
 }
 
+/**
+ * The newest built release tree of an arch: the highest level, then the most hotfixes (a chain
+ * prefix of post-SP6a hotfixes grows by one per tree). Looked up from BUILDINFO, never by name, so
+ * callers follow the build wherever the newest level is.
+ */
+export function newestReleaseTree(arch: string): string {
+  const candidates = builtTrees().filter((t) => t.info.arch === arch);
+  candidates.sort(
+    (a, b) =>
+      b.info.level - a.info.level ||
+      b.info.hotfixes.length - a.info.hotfixes.length ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+  const newest = candidates[0];
+  if (newest === undefined)
+    throw new Error(`no ${arch} release tree in ${releasesDir}: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
+  return newest.dir;
+}
+
 /** A built release tree as a fix's regression test sees it. */
 export interface FixTree {
   name: string;
