@@ -131,10 +131,7 @@ describe('Security Rollup 1 and the post-SP6a hotfix chain (issue 17)', () => {
       );
       const text = await servicepack(['query', '--root', root]);
       ok(text, `query (text) after latest on ${label}`);
-      assert.match(
-        text.out.split('\n')[0] ?? '',
-        /: Service Pack 6a \+ Security Rollup 1, hotfixes Q248901, Q249212, Q250516, Q251027, Q252113$/,
-      );
+      assert.ok((text.out.split('\n')[0] ?? '').endsWith(`: ${NEWEST.name}`), `query (text): ${text.out}`);
       // One update at a time, newest first, each back onto the exact tree of the step before it.
       const trail = [start, ...steps.map((s) => s.after)];
       for (let i = steps.length - 1; i >= 0; i--) {
