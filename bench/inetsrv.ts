@@ -1,8 +1,9 @@
 /**
  * inetsrv under load, on loopback, bounded by request count (autocannon -a).
  *
- * - inetsrv-rps: requests per second for a small static file over keep-alive connections, SP6 as
- *   shipped (access log on), against a minimal node:http server sending the same bytes.
+ * - inetsrv-rps: requests per second for a small static file over keep-alive connections, the newest
+ *   release tree (every post-SP6a HTTP fix; access log on, as shipped), against a minimal node:http
+ *   server sending the same bytes.
  * - soak: 100,000 requests (--quick 20,000) from 50 clients, 10% of which close their keep-alive
  *   connection while it is idle after every 20 requests (KB Q236565's pattern). Afterwards the
  *   server's open connections and file descriptors must be back at their baseline: the leaked
@@ -12,8 +13,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
-import { releaseTree, type RunningServer, socketCount, startTree, waitFor } from '../test/support/inetsrv.js';
+import { basename, join } from 'node:path';
+import {
+  newestReleaseTree,
+  releaseTree,
+  type RunningServer,
+  socketCount,
+  startTree,
+  waitFor,
+} from '../test/support/inetsrv.js';
 import { log, main, median, quick, repoRoot, report, run } from './support/lib.js';
 
 const AUTOCANNON = join(repoRoot, 'node_modules', 'autocannon', 'autocannon.js');
@@ -84,29 +92,30 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 async function throughput(): Promise<void> {
-  const tree = releaseTree('inetsrv-4.0-sp6-x86');
+  const tree = newestReleaseTree('x86');
+  const label = basename(tree);
   const file = join(tree, 'wwwroot', 'index.html');
   const amount = quick ? 10_000 : 50_000;
   const rounds = quick ? 1 : 3;
-  const sp6 = await startTree(tree);
+  const newest = await startTree(tree);
   const minimal = await minimalServer(file);
   try {
-    const sp6Url = `http://127.0.0.1:${sp6.port}${PATH}`;
+    const newestUrl = `http://127.0.0.1:${newest.port}${PATH}`;
     const minUrl = `http://127.0.0.1:${minimal.port}${PATH}`;
     // both servers' code paths warm (JIT) before anything is counted
-    await autocannon(sp6Url, 10, quick ? 1_000 : 5_000);
+    await autocannon(newestUrl, 10, quick ? 1_000 : 5_000);
     await autocannon(minUrl, 10, quick ? 1_000 : 5_000);
     const ours: number[] = [];
     const base: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const a = await autocannon(sp6Url, 10, amount);
+      const a = await autocannon(newestUrl, 10, amount);
       const b = await autocannon(minUrl, 10, amount);
       if (a.errors + a.non2xx + b.errors + b.non2xx > 0)
         throw new Error(`errors under load: inetsrv ${a.errors}/${a.non2xx}, node:http ${b.errors}/${b.non2xx}`);
       ours.push(a.rps);
       base.push(b.rps);
       log(
-        `inetsrv round ${i + 1}/${rounds}: SP6 ${a.rps.toFixed(0)} req/s, node:http ${b.rps.toFixed(0)} req/s (${amount} requests, 10 connections)`,
+        `inetsrv round ${i + 1}/${rounds}: ${label} ${a.rps.toFixed(0)} req/s, node:http ${b.rps.toFixed(0)} req/s (${amount} requests, 10 connections)`,
       );
     }
     report(
@@ -123,7 +132,7 @@ async function throughput(): Promise<void> {
     );
   } finally {
     await stopChild(minimal.child);
-    await sp6.dispose();
+    await newest.dispose();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The built-in demo (`pnpm start`, after the build): the product's story in one run.
- * An RTM installation leaks connections; servicepack installs SP6a (the newest level) unattended; the leak is gone.
+ * An RTM installation leaks connections; servicepack installs the newest updates from the vendor's signed
+ * feed unattended (Service Pack 6a, Security Rollup 1 and the hotfixes after it); the leak is gone.
  * It uses the same leak probe as test/fixes/Q236565.test.ts, so the numbers shown are the ones tested.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ const N = 100;
 const arch = process.env['DEMO_ARCH'] === 'alpha' ? 'alpha' : 'x86';
 const root = join(repoRoot, 'demo', 'inetsrv');
 const cli = join(repoRoot, 'installer', 'bin', 'servicepack');
+const feed = join(repoRoot, 'dist', 'feed');
 const pack = join(repoRoot, 'dist', 'packs', `inetsrv-4.0-sp6a-${arch}.tgz`);
 const rtm = join(repoRoot, 'dist', 'releases', `inetsrv-4.0-rtm-${arch}`);
 const plain = !process.stdout.isTTY || process.env['NO_COLOR'] !== undefined;
@@ -45,13 +47,13 @@ function showProbe(label: string, r: LeakProbeResult): void {
 }
 
 async function main(): Promise<number> {
-  if (!existsSync(pack) || !existsSync(rtm)) {
+  if (!existsSync(join(feed, 'index.json')) || !existsSync(pack) || !existsSync(rtm)) {
     process.stderr.write(
       'demo: the build output is missing: run `pnpm build` first (or `pnpm start`, which builds).\n',
     );
     return 2;
   }
-  process.stdout.write(`${bold('servicepack demo')}: inetsrv 4.0 (${arch}) from RTM to Service Pack 6a\n`);
+  process.stdout.write(`${bold('servicepack demo')}: inetsrv 4.0 (${arch}) from RTM to the newest level\n`);
 
   heading(1, `Lay out an RTM installation in ${root}`);
   rmSync(root, { recursive: true, force: true });
@@ -65,20 +67,24 @@ async function main(): Promise<number> {
   const before = await runLeakProbe(root, N);
   showProbe('RTM', before);
 
-  heading(4, 'Install Service Pack 6a, unattended');
-  const code = servicepack(['install', '--accept-eula', '--root', root, '-u', pack]);
+  heading(4, 'What does the feed offer?');
+  const offered = servicepack(['check', '--root', root, '--feed', feed]);
+  if (offered !== 0 && offered !== 3) return offered;
+
+  heading(5, 'Install the newest level from the feed, unattended');
+  const code = servicepack(['install', '--accept-eula', '--root', root, '-u', '--feed', feed, 'latest']);
   if (code !== 0 && code !== 10) return code;
 
-  heading(5, 'What level is it at now?');
+  heading(6, 'What level is it at now?');
   if (servicepack(['query', '--root', root]) !== 0) return 1;
 
-  heading(6, 'Run it again');
+  heading(7, 'Run it again');
   const after = await runLeakProbe(root, N);
-  showProbe('SP6a', after);
+  showProbe('Now', after);
 
   const ok = before.second.connections === N && after.second.connections === 0;
   process.stdout.write(
-    `\n${bold(ok ? 'Done' : 'Unexpected result')}: RTM leaked ${before.second.connections} of ${N} connections; after SP6a, ${after.second.connections}.\n` +
+    `\n${bold(ok ? 'Done' : 'Unexpected result')}: RTM leaked ${before.second.connections} of ${N} connections; at the newest level, ${after.second.connections}.\n` +
       `Try next (installer/bin/servicepack, or pnpm exec servicepack):\n` +
       `  servicepack query --root ${root} --json\n` +
       `  servicepack verify --root ${root}\n` +

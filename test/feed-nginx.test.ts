@@ -24,6 +24,7 @@ import {
   snapshot,
   Temps,
 } from './support/unattended.js';
+import { CHAIN } from './support/chain.js';
 
 interface TargetDoc {
   root: string;
@@ -47,6 +48,8 @@ async function resign(
   await writeFile(join(dir, 'index.json'), bytes);
   await writeFile(join(dir, 'index.sig'), signFeedIndex(bytes, [key]));
 }
+
+const LATEST = ['inetsrv-4.0-sp6a', 'SRP1', ...CHAIN.slice(4)];
 
 describe('the feed over HTTP (nginx on loopback)', () => {
   const temps = new Temps();
@@ -83,7 +86,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     await temps.cleanup();
   });
 
-  test('a fleet answer file over HTTP: x86 RTM, x86 SP5 + Q236565, alpha SP2 all end at SP6a for their arch', async (t) => {
+  test('a fleet answer file over HTTP: x86 RTM, x86 SP5 + Q236565, alpha SP2 all end at the newest level for their arch (SP6a, Security Rollup 1, the hotfix chain)', async (t) => {
     const roots = [
       await temps.installation('rtm-x86'),
       await temps.installation('sp5-q236565-x86'),
@@ -112,9 +115,9 @@ describe('the feed over HTTP (nginx on loopback)', () => {
         x.result?.after.hotfixes,
       ]),
       [
-        [roots[0], 0, ['inetsrv-4.0-sp6a'], 7, 'x86', []],
-        [roots[1], 0, ['inetsrv-4.0-sp6a'], 7, 'x86', []],
-        [roots[2], 0, ['inetsrv-4.0-sp6a'], 7, 'alpha', []],
+        [roots[0], 0, LATEST, 7, 'x86', CHAIN],
+        [roots[1], 0, LATEST, 7, 'x86', CHAIN],
+        [roots[2], 0, LATEST, 7, 'alpha', CHAIN],
       ],
     );
     for (const r of roots) {
@@ -144,7 +147,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
     );
   });
 
-  test('check: SP5 is offered SP6a (not SP6, which it replaces) and hotfix Q236565 (latest: SP6a alone); SP6a is up to date; --require-none exits 3', async () => {
+  test('check: SP5 is offered SP6a (not SP6, which it replaces) and hotfix Q236565 (latest: SP6a, the rollup, the chain after it); the newest level is up to date; --require-none exits 3', async () => {
     const sp5 = await temps.installation('sp5-x86');
     const run = await servicepack(['check', '--feed', `${nginx.url}feed/`, '--root', sp5, '--json']);
     assert.equal(run.code, 0, run.err);
@@ -156,7 +159,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
         ['Q236565', 'hotfix'],
       ],
     );
-    assert.deepEqual(doc['latest'], ['inetsrv-4.0-sp6a']);
+    assert.deepEqual(doc['latest'], LATEST);
     assert.equal((doc['feed'] as { version: number }).version, version);
     const current = await servicepack(['check', '--feed', `${nginx.url}feed/`, '--root', fleetX86, '--json']);
     assert.equal(current.code, 0, current.err);
@@ -188,7 +191,7 @@ describe('the feed over HTTP (nginx on loopback)', () => {
       ]);
       assert.equal(run.code, 0, `${run.out}\n${run.err}`);
       const target = (json(run)['targets'] as TargetDoc[])[0]!;
-      assert.deepEqual(target.packs, ['inetsrv-4.0-sp6a']);
+      assert.deepEqual(target.packs, LATEST);
       assert.equal(target.result?.after.level, 7);
       const packRequests = proxy.requests.filter((r) => r.url === path);
       assert.equal(packRequests.length, 2, JSON.stringify(proxy.requests));

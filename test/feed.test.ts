@@ -16,6 +16,7 @@ import { paths } from '../packages/builder/src/paths.js';
 import { releaseName } from '../packages/builder/src/release.js';
 import { runFeedPublish } from '../installer/src/commands/feed.js';
 import type { Io } from '../installer/src/io.js';
+import { CHAIN } from './support/chain.js';
 
 /**
  * Checks the feed `pnpm build` wrote into dist/feed against dist/packs, dist/releases and the dev
@@ -110,6 +111,34 @@ describe('built feed (dist/feed)', () => {
       assert.deepEqual(p.appliesTo.levels, [0, 1, 2, 3, 4, 5, 6]);
       assert.ok(p.fixes.some((f) => f.id === 'Q246009'));
     }
+    // after SP6a (issue 17): the hotfix chain on SP6a, each requiring the ones before it, and
+    // Security Rollup 1 carrying (and superseding) the first four, the security fixes
+    const chain = CHAIN;
+    for (const arch of ['x86', 'alpha']) {
+      for (const [i, id] of chain.entries()) {
+        const e = feed.index.packs.find((p) => p.id === id && p.arch === arch);
+        assert.ok(e, `${id} (${arch}) in the feed`);
+        assert.deepEqual([e.kind, e.level, e.baseLevel, e.appliesTo.levels], ['hotfix', 7, 7, [7]], id);
+        assert.deepEqual(e.appliesTo.requires ?? [], chain.slice(0, i), `${id} requires the chain before it`);
+        assert.deepEqual(
+          e.fixes.map((f) => [f.id, f.security]),
+          [[id, i < 4]],
+          `${id}: its own fix, security for the first four`,
+        );
+        assert.equal(e.url, `packs/inetsrv-4.0-sp6a-${id.toLowerCase()}-${arch}.tgz`);
+      }
+      const srp1 = feed.index.packs.filter((p) => p.kind === 'rollup' && p.arch === arch);
+      assert.deepEqual(
+        srp1.map((p) => [p.id, p.url, p.level, p.baseLevel, p.appliesTo.levels]),
+        [['SRP1', `packs/inetsrv-4.0-sp6a-srp1-${arch}.tgz`, 7, 7, [7]]],
+      );
+      assert.deepEqual(
+        srp1[0]!.fixes.map((f) => [f.id, f.security]),
+        chain.slice(0, 4).map((id) => [id, true]),
+      );
+      assert.deepEqual(srp1[0]!.supersedes, chain.slice(0, 4));
+      assert.deepEqual(srp1[0]!.appliesTo.hotfixes, chain.slice(0, 4));
+    }
   });
 
   it('a listed pack downloads and opens with the trust a release tree ships with', async () => {
@@ -121,8 +150,9 @@ describe('built feed (dist/feed)', () => {
 
   it('the catalog has one entry per release tree, with the sha256 of every owned file', async () => {
     const names = await releaseNames();
-    // RTM through SP6a (levels 0-7), the post-SP6a level 8 (no pack yet) and the Q236565 hotfix build, for x86 and Alpha
-    assert.equal(names.length, 20);
+    // RTM through SP6a (levels 0-7), the Q236565 hotfix build on SP5 and SP6a with each prefix of
+    // the post-SP6a hotfix chain (issue 17), for x86 and Alpha
+    assert.equal(names.length, 2 * (8 + 1 + CHAIN.length));
     assert.deepEqual(
       catalog.releases.map((r) => r.name),
       names,
@@ -150,6 +180,8 @@ describe('built feed (dist/feed)', () => {
       [0, 'alpha', [], 'bin/inetsrv'],
       [5, 'x86', ['Q236565'], 'BUILDINFO.json'],
       [3, 'x86', [], 'lib/platform/x86.js'],
+      [7, 'alpha', ['Q248017', 'Q248395', 'Q247318', 'Q247602'], 'lib/connection.js'],
+      [7, 'x86', [...CHAIN], 'BUILDINFO.json'],
     ] as const) {
       const name = releaseName(level, arch, hotfixes);
       const expected = (await sha256File(join(paths.releases, name, path))).sha256;

@@ -5,6 +5,9 @@
  * BUILDINFO.json), packs from the definitions, fix levels from patches/series, so the matrix grows
  * with the series. An install must give exactly the release tree of the level it reaches (modes
  * included); a refusal must exit 3 and leave every byte as it was, .servicepack/ included.
+ * Issue 17: the post-SP6a hotfixes form a chain (each requires the ones before it) and Security
+ * Rollup 1 carries the first four; every chain tree is a starting point, and every chain pack is
+ * tried on every SP6a-level tree, the refusals included.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -73,6 +76,11 @@ const defs = await Promise.all(
 const series = await loadSeries(paths.patches);
 /** Where each fix first ships: a hotfix is superseded on any level at or past it. */
 const fixLevel = new Map(series.fixes.map((f) => [f.id, f.level]));
+/**
+ * The newest level a service pack ships (SP6a). Levels stop there: what came after ships as hotfixes
+ * on it (issue 17), so a release tree above it would be one no pack reaches: no starting point.
+ */
+const maxLevel = Math.max(...defs.filter((d) => d.kind === 'service-pack').map((d) => d.level));
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
@@ -80,7 +88,8 @@ function packsFor(arch: Arch): Pack[] {
   return defs
     .filter((d) => d.arches.includes(arch))
     .map((def) => {
-      const own = def.kind === 'hotfix' ? (def.fixes ?? [def.id]) : [];
+      // a hotfix or rollup reaches the tree with the hotfixes it requires plus its own
+      const own = def.kind === 'service-pack' ? [] : [...(def.appliesTo.requires ?? []), ...(def.fixes ?? [def.id])];
       const reaches = releases.find((r) => r.arch === arch && r.level === def.level && sameSet(r.hotfixes, own));
       if (!reaches)
         throw new Error(
@@ -93,7 +102,8 @@ function packsFor(arch: Arch): Pack[] {
 /**
  * The rules of the issue, written independently of core's applicability.ts: a cumulative service
  * pack installs on every level below its own (with only hotfixes it supersedes), never on its own
- * level or above; a hotfix only on its base level, and not where its fix already shipped.
+ * level or above; a hotfix or rollup only on its base level, not where its fixes already are (or
+ * shipped), beside no hotfix outside the list it names, and only with every hotfix it requires.
  */
 function expected(
   start: Release,
@@ -110,13 +120,26 @@ function expected(
   if (ids.every((id) => start.hotfixes.includes(id))) return 'E_ALREADY_INSTALLED';
   const shipsIn = Math.max(...ids.map((id) => fixLevel.get(id) ?? Number.POSITIVE_INFINITY));
   if (start.level > (d.baseLevel ?? d.level) && shipsIn <= start.level) return 'E_SUPERSEDED';
-  return d.appliesTo.levels.includes(start.level) ? 'install' : 'E_WRONG_LEVEL';
+  if (!d.appliesTo.levels.includes(start.level)) return 'E_WRONG_LEVEL';
+  const beside = d.appliesTo.hotfixes;
+  if (beside !== undefined && start.hotfixes.some((h) => !beside.includes(h) && !d.supersedes.includes(h)))
+    return 'E_WRONG_LEVEL';
+  return missingRequired(start, p).length > 0 ? 'E_WRONG_LEVEL' : 'install';
 }
+
+/** The hotfixes `p` is built on that `start` lacks (a chain hotfix without the ones before it). */
+function missingRequired(start: Release, p: Pack): string[] {
+  return (p.def.appliesTo.requires ?? []).filter((h) => !start.hotfixes.includes(h));
+}
+
+/** A hotfix or rollup built on the newest service pack: the post-SP6a chain and the rollup (issue 17). */
+const onNewest = (p: Pack) => p.def.kind !== 'service-pack' && p.def.level === maxLevel;
 
 /**
  * Which refusals run through the executable, per architecture: for each outcome and kind of pack
  * one case (the one on the highest starting point, then the newest pack), plus the cases the issue
- * names (SP3 over SP5, the hotfix on SP4). The full decision table is unit-tested in
+ * names (SP3 over SP5, the hotfix on SP4), plus every refusal of a chain hotfix or the rollup on a
+ * tree at the newest level (the chain is where the order matters). The full decision table is unit-tested in
  * packages/core/test/rules/applicability.test.ts; here each outcome proves the wiring (exit 3, a message
  * that says why, no byte changed) without paying a process per cell.
  */
@@ -129,7 +152,12 @@ function chosenRefusals(starts: readonly Release[], packs: readonly Pack[]): Map
     for (const pack of packs) {
       const outcome = expected(start, pack);
       if (outcome === 'install') continue;
-      if (named(start, pack) || (start.level === 4 && pack.def.kind === 'hotfix')) out.get(start)?.push(pack);
+      if (
+        named(start, pack) ||
+        (start.level === 4 && pack.def.kind === 'hotfix') ||
+        (start.level === maxLevel && onNewest(pack))
+      )
+        out.get(start)?.push(pack);
       const key = `${outcome} ${pack.def.kind}`;
       const seen = byOutcome.get(key);
       if (
@@ -231,18 +259,18 @@ function copyOf(r: Release): string {
   return root;
 }
 
-function refusalDoc(r: Run): { code: string; message: string; exitCode: number } {
-  const doc = JSON.parse(r.out) as { ok: boolean; code: string; message: string; exitCode: number };
+function refusalDoc(r: Run): { code: string; message: string; exitCode: number; details: Record<string, unknown> } {
+  const doc = JSON.parse(r.out) as {
+    ok: boolean;
+    code: string;
+    message: string;
+    exitCode: number;
+    details: Record<string, unknown>;
+  };
   assert.equal(doc.ok, false, r.out);
   return doc;
 }
 
-/**
- * The newest level a service pack ships. A release tree above it (a level whose fixes are built and
- * tested but not yet packed, such as issue 17's level-7 placeholder; post-SP6a hotfix level 8) is no starting point: no pack
- * is defined that could reach it or start from it.
- */
-const maxLevel = Math.max(...defs.filter((d) => d.kind === 'service-pack').map((d) => d.level));
 const messages = new Map<string, string>();
 const started = performance.now();
 
@@ -258,14 +286,18 @@ describe('install matrix', { concurrency: 2 }, () => {
         : packsFor(other).find((p) => p.def.kind === 'service-pack' && p.def.level === maxLevel);
     const starts = releases.filter((r) => r.arch === arch && r.level <= maxLevel);
     const refusals = chosenRefusals(starts, packs);
+    // the tree with the whole chain: the newest release tree, where nothing applies any more
+    const newest = starts
+      .filter((r) => r.level === maxLevel)
+      .reduce((a, b) => (b.hotfixes.length > a.hotfixes.length ? b : a));
 
     for (const start of starts) {
       const label = `${arch} ${levelName(start.level, start.hotfixes)} (${start.name})`;
 
       test(`${label}: every pack that applies installs to exactly its release tree`, async () => {
         const applying = packs.filter((p) => expected(start, p) === 'install');
-        if (start.level < maxLevel)
-          assert.ok(applying.length > 0, `no pack applies to ${start.name}: the matrix would prove nothing`);
+        if (start === newest) assert.deepEqual(applying, [], `${start.name} is the newest tree: nothing applies`);
+        else assert.ok(applying.length > 0, `no pack applies to ${start.name}: the matrix would prove nothing`);
         for (const p of applying) {
           const root = copyOf(start);
           const r = await install(p, root);
@@ -275,14 +307,40 @@ describe('install matrix', { concurrency: 2 }, () => {
             await releaseDigest(p.reaches),
             `${p.def.id} on ${start.name} = ${p.reaches.name}`,
           );
-          // the newest service pack and every hotfix are also checked the way an admin would
-          if (p.def.kind === 'hotfix' || p.def.level === maxLevel) {
+          // the newest service pack, every hotfix and the rollup are also checked the way an admin would
+          const rollups = p.def.kind === 'rollup' ? [{ id: p.def.id, fixes: p.def.fixes ?? [] }] : [];
+          if (p.def.kind !== 'service-pack' || p.def.level === maxLevel) {
             const q = await query(root);
             assert.equal(q.level, p.reaches.level);
             assert.deepEqual(q.hotfixes, p.reaches.hotfixes);
-            assert.equal(q.levelName, levelName(p.reaches.level, p.reaches.hotfixes));
+            assert.equal(q.levelName, levelName(p.reaches.level, p.reaches.hotfixes, rollups));
             assert.equal(q.consistent, true, JSON.stringify(q.problems));
           }
+          if (p.def.kind !== 'rollup') continue;
+          // With the rollup installed, a hotfix it carries is refused (the rollup supersedes it) …
+          const withRollup = await digest(root);
+          for (const carried of packs.filter((h) => h.def.kind === 'hotfix' && rollups[0]?.fixes.includes(h.def.id))) {
+            const refused = await install(carried, root);
+            assert.equal(refused.code, 3, `${carried.def.id} after ${p.def.id}: ${refused.out}\n${refused.err}`);
+            const doc = refusalDoc(refused);
+            assert.equal(doc.code, 'E_SUPERSEDED', doc.message);
+            assert.match(doc.message, /Security Rollup 1/, doc.message);
+            stats.codes.set(doc.code, (stats.codes.get(doc.code) ?? 0) + 1);
+            assert.deepEqual(await digest(root), withRollup, `${carried.def.id} after ${p.def.id}: nothing changed`);
+          }
+          // … and the next hotfix of the chain, which it does not carry, installs after it.
+          const next = packs.find((h) => h.def.kind === 'hotfix' && expected(p.reaches, h) === 'install');
+          assert.ok(next, `no hotfix installs after ${p.def.id}: the chain has nothing past the rollup`);
+          const onTop = await install(next, root);
+          assert.equal(onTop.code, 0, `${next.def.id} after ${p.def.id} on ${start.name}: ${onTop.out}\n${onTop.err}`);
+          assert.deepEqual(
+            await digest(root, NOT_OWNED),
+            await releaseDigest(next.reaches),
+            `${next.def.id} after ${p.def.id} on ${start.name} = ${next.reaches.name}`,
+          );
+          const q = await query(root);
+          assert.deepEqual(q.hotfixes, next.reaches.hotfixes);
+          assert.equal(q.levelName, levelName(next.reaches.level, next.reaches.hotfixes, rollups));
         }
       });
 
@@ -296,6 +354,10 @@ describe('install matrix', { concurrency: 2 }, () => {
           const doc = refusalDoc(r);
           assert.equal(doc.code, expected(start, p), `${p.def.id} on ${start.name}: ${doc.message}`);
           assert.equal(doc.exitCode, 3);
+          // a chain hotfix without the ones before it names what it is built on
+          const missingHere = missingRequired(start, p);
+          if (expected(start, p) === 'E_WRONG_LEVEL' && start.level === maxLevel && missingHere.length > 0)
+            assert.deepEqual(doc.details['requires'], missingHere, `${p.def.id} on ${start.name}: ${doc.message}`);
           stats.codes.set(doc.code, (stats.codes.get(doc.code) ?? 0) + 1);
           assert.deepEqual(
             await digest(root),
@@ -318,13 +380,18 @@ describe('install matrix', { concurrency: 2 }, () => {
       });
     }
 
-    test(`${arch}: a hotfix release tree reports its hotfix as query shows it`, async () => {
+    test(`${arch}: a hotfix release tree reports its hotfixes as query shows them`, async () => {
       // the same installation after the superseding service pack is checked in the install loop
-      for (const hotfixTree of starts.filter((r) => r.hotfixes.length > 0)) {
+      const hotfixTrees = starts.filter((r) => r.hotfixes.length > 0);
+      assert.ok(hotfixTrees.length >= 1 + series.fixes.filter((f) => f.level === undefined).length, 'every chain tree');
+      for (const hotfixTree of hotfixTrees) {
         const q = await query(hotfixTree.dir);
         assert.equal(q.level, hotfixTree.level);
         assert.deepEqual(q.hotfixes, hotfixTree.hotfixes);
-        assert.equal(q.levelName, `Service Pack ${hotfixTree.level}, hotfix ${hotfixTree.hotfixes.join(', ')}`);
+        // a release tree carries no rollup record: its chain hotfixes are listed one by one
+        const sp = hotfixTree.level === maxLevel ? 'Service Pack 6a' : `Service Pack ${hotfixTree.level}`;
+        const word = hotfixTree.hotfixes.length === 1 ? 'hotfix' : 'hotfixes';
+        assert.equal(q.levelName, `${sp}, ${word} ${hotfixTree.hotfixes.join(', ')}`);
       }
     });
   }

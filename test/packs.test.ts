@@ -15,7 +15,7 @@ import { buildAllPacks, findBaseTrees, NEVER_IN_PACKS, packFileName } from '../p
 import { loadPackDef, type PackDef } from '../packages/builder/src/pack-def.js';
 import { paths } from '../packages/builder/src/paths.js';
 import { releaseName } from '../packages/builder/src/release.js';
-import { loadSeries } from '../packages/builder/src/series.js';
+import { chainBefore, isHotfixOnly, loadSeries, type Series } from '../packages/builder/src/series.js';
 
 /**
  * Checks the packs `pnpm build` wrote into dist/packs against the release trees they were made
@@ -37,6 +37,21 @@ async function definitions(): Promise<{ def: PackDef; arch: (typeof ARCHES)[numb
     for (const arch of def.arches) out.push({ def, arch, name: packFileName(def, arch) });
   }
   return out;
+}
+
+/**
+ * The hotfixes of the release tree a pack reaches: none for a service pack; for a hotfix or rollup
+ * the ones it requires plus its own, in series order (the order release names use).
+ */
+function reachedHotfixes(def: PackDef, series: Series): string[] {
+  if (def.kind === 'service-pack') return [];
+  const ids = new Set([...(def.appliesTo.requires ?? []), ...(def.fixes ?? [def.id])]);
+  return series.fixes.filter((f) => ids.has(f.id)).map((f) => f.id);
+}
+
+/** The post-SP6a hotfixes on `baseLevel` in series order: the chain each is built on (issue 17). */
+function chainOn(series: Series, baseLevel: number): string[] {
+  return series.fixes.filter((f) => isHotfixOnly(f) && f.hotfix.baseLevel === baseLevel).map((f) => f.id);
 }
 
 function tree(level: number, arch: string, hotfixes: string[] = []): string {
@@ -94,10 +109,10 @@ describe('built packs (dist/packs)', () => {
     assert.deepEqual(await builtPacks(), defs.map((d) => d.name).sort());
     // cumulative service packs for every level the series reaches, and a hotfix for each hotfix fix
     const series = await loadSeries(paths.patches);
-    // Levels above the newest service pack (8: the post-SP6a security fixes) hold fixes no service pack
-    // ships yet; no installation can be at such a level, so only the levels up to it need their pack.
+    // Levels stop at SP6a (7): what came after ships only as hotfixes on it and in a rollup (issue 17).
     const packedLevel = Math.max(...defs.filter((d) => d.def.kind === 'service-pack').map((d) => d.def.level));
-    assert.ok(packedLevel >= 7 && packedLevel <= series.maxLevel, 'SP6a (level 7) is packed');
+    assert.equal(packedLevel, 7, 'SP6a (level 7) is the newest service pack');
+    assert.equal(series.maxLevel, packedLevel, 'no fix ships at a level above the newest service pack');
     for (const arch of ARCHES) {
       for (let level = 1; level <= packedLevel; level++) {
         assert.ok(
@@ -106,11 +121,35 @@ describe('built packs (dist/packs)', () => {
         );
       }
       for (const fix of series.fixes.filter((f) => f.hotfix && f.arch.includes(arch))) {
-        assert.ok(
-          defs.some((d) => d.arch === arch && d.def.kind === 'hotfix' && d.def.id === fix.id),
-          `no ${arch} pack for hotfix ${fix.id}`,
-        );
+        const def = defs.find((d) => d.arch === arch && d.def.kind === 'hotfix' && d.def.id === fix.id)?.def;
+        assert.ok(def, `no ${arch} pack for hotfix ${fix.id}`);
+        // a hotfix-only fix is built on the chain before it and requires exactly that chain
+        const before = chainBefore(series, fix).map((f) => f.id);
+        assert.deepEqual(def.appliesTo.requires ?? [], before, `${fix.id} requires the chain before it`);
       }
+      // the post-SP6a chain: one hotfix-only fix after another, nine in all, none shipped in a service pack
+      const chain = chainOn(series, packedLevel);
+      assert.deepEqual(
+        series.fixes.filter((f) => f.level === undefined).map((f) => f.id),
+        chain,
+        'every fix without a level is a hotfix on SP6a',
+      );
+      assert.ok(chain.length >= 9, `the post-SP6a chain: ${chain.join(', ')}`);
+      // Security Rollup 1: the first four of the chain (the security fixes), superseding them
+      const rollups = defs.filter((d) => d.arch === arch && d.def.kind === 'rollup').map((d) => d.def);
+      assert.deepEqual(
+        rollups.map((r) => r.id),
+        ['SRP1'],
+        `${arch}: one rollup`,
+      );
+      const srp1 = rollups[0]!;
+      const security = chain.filter((id) => series.fixes.find((f) => f.id === id)?.security === true);
+      assert.deepEqual(security, chain.slice(0, 4), 'the security fixes come first in the chain');
+      assert.deepEqual(srp1.fixes, security, 'SRP1 carries the four security hotfixes');
+      assert.deepEqual(srp1.supersedes, security, 'and supersedes them');
+      assert.deepEqual(srp1.appliesTo.hotfixes, security, 'it installs beside any of them (a prefix of the chain)');
+      assert.equal(srp1.appliesTo.requires, undefined, 'it requires none of them');
+      assert.deepEqual([srp1.level, srp1.baseLevel, srp1.appliesTo.levels], [7, 7, [7]], 'on SP6a');
     }
   });
 
@@ -137,7 +176,7 @@ describe('built packs (dist/packs)', () => {
           Array.from({ length: def.level }, (_, i) => i),
           `${name}: installs on every lower level`,
         );
-        const want = series.fixes.filter((f) => f.level <= def.level && f.arch.includes(arch));
+        const want = series.fixes.filter((f) => f.level !== undefined && f.level <= def.level && f.arch.includes(arch));
         assert.deepEqual(
           m.fixes.map((f) => f.id),
           want.map((f) => f.id),
@@ -148,11 +187,30 @@ describe('built packs (dist/packs)', () => {
             want.some((f) => f.id === s),
             `${name} supersedes ${s} but does not ship its fix`,
           );
+      } else if (def.kind === 'rollup') {
+        assert.equal(m.baseLevel, def.level, name);
+        assert.deepEqual(m.appliesTo.levels, [def.level], name);
+        assert.deepEqual(m.appliesTo.hotfixes, def.fixes, `${name}: installs beside the hotfixes it carries`);
+        assert.equal(m.appliesTo.requires, undefined, name);
+        // each a post-SP6a hotfix-only fix on the rollup's base level: no service pack includes them
+        const chain = chainOn(series, def.level);
+        assert.deepEqual(
+          m.fixes.map((f) => [f.id, f.title, f.level, f.security]),
+          (def.fixes ?? []).map((id) => [id, series.fixes.find((f) => f.id === id)?.title, undefined, true]),
+          name,
+        );
+        assert.deepEqual(
+          m.fixes.map((f) => f.id),
+          chain.slice(0, m.fixes.length),
+          `${name}: a prefix of the chain`,
+        );
       } else {
         assert.equal(m.baseLevel, def.level, name);
         const fix = series.fixes.find((f) => f.id === def.id);
         assert.ok(fix?.hotfix, `${def.id} is a hotfix in patches/series`);
         assert.deepEqual(m.appliesTo.levels, [fix.hotfix.baseLevel], name);
+        const before = chainBefore(series, fix).map((f) => f.id);
+        assert.deepEqual(m.appliesTo.requires, before.length > 0 ? before : undefined, `${name}: requires`);
         // the fix level is what lets the installer say which service pack includes (and supersedes) it
         assert.deepEqual(
           m.fixes.map((f) => [f.id, f.title, f.level]),
@@ -170,18 +228,35 @@ describe('built packs (dist/packs)', () => {
   });
 
   it('every pack carries exactly the files in which its level differs from each tree it installs on', async () => {
+    const series = await loadSeries(paths.patches);
     for (const { def, arch, name } of await definitions()) {
       const pack = await openPack(join(paths.packs, name), {
         trustedKeys: await loadTrustedKeys({ root: tree(0, arch) }),
       });
-      const own = def.kind === 'hotfix' ? [def.id] : [];
-      const next = await hashTree(tree(def.level, arch, own), NEVER_IN_PACKS);
+      const next = await hashTree(tree(def.level, arch, reachedHotfixes(def, series)), NEVER_IN_PACKS);
       const bases = await findBaseTrees(paths.releases, def, arch);
       assert.deepEqual(
         [...new Set(bases.map((b) => b.level))].sort((x, y) => x - y),
         [...def.appliesTo.levels].sort((x, y) => x - y),
         `${name}: a release tree for every level it installs on`,
       );
+      const chain = chainOn(series, def.level);
+      if (def.kind === 'rollup') {
+        // SP6a and SP6a with each shorter prefix of what it carries: every tree it may find
+        const n = def.fixes?.length ?? 0;
+        assert.deepEqual(
+          bases.map((b) => b.hotfixes),
+          Array.from({ length: n }, (_, i) => chain.slice(0, i)),
+          `${name}: built from SP6a and each prefix of its hotfixes`,
+        );
+      } else if (def.kind === 'hotfix' && chain.includes(def.id)) {
+        // a chain hotfix: from the one tree with the whole chain before it
+        assert.deepEqual(
+          bases.map((b) => b.hotfixes),
+          [chain.slice(0, chain.indexOf(def.id))],
+          `${name}: built from the chain before it`,
+        );
+      }
       const expected = new Set(['BUILDINFO.json']);
       const fromOf = new Map<string, Set<string>>();
       for (const b of bases) {

@@ -92,7 +92,7 @@ describe('release trees in dist/releases', () => {
     assert.equal(q.level, 6);
     for (const arch of ARCHES) {
       const upTo6 = await touchedBy(
-        series.fixes.filter((f) => f.level <= 6),
+        series.fixes.filter((f) => f.level !== undefined && f.level <= 6),
         arch,
       );
       await assertChangesWithin(treeDir(0, arch), treeDir(6, arch), upTo6, `rtm -> sp6 (${arch})`);

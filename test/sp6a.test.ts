@@ -1,9 +1,10 @@
 /**
  * Service Pack 6a (issue 17 item 1) through the real `servicepack` and the built feed: `install
- * --feed dist/feed latest` from RTM, SP5 and SP6 on both architectures lands byte for byte on the
- * SP6a release tree (SP6a is the newest level and supersedes SP6), `query` names it "Service Pack 6a"
- * and `query --require sp6a` accepts it, and uninstall walks back one update at a time to the exact
- * starting tree. Needs `pnpm build`; a missing build fails, never skips.
+ * --feed dist/feed inetsrv-4.0-sp6a` from RTM, SP5 and SP6 on both architectures lands byte for byte
+ * on the SP6a release tree (SP6a is the newest level and supersedes SP6), `query` names it "Service
+ * Pack 6a" and `query --require sp6a` accepts it, and uninstall walks back one update at a time to
+ * the exact starting tree. `latest`, which goes on past SP6a to the rollup and the hotfix chain, is
+ * test/rollup.test.ts's. Needs `pnpm build`; a missing build fails, never skips.
  */
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
@@ -24,6 +25,7 @@ import {
   tree,
 } from './support/servicepack.js';
 import { distFeed } from './support/unattended.js';
+import { CHAIN } from './support/chain.js';
 
 const ARCHES = ['x86', 'alpha'] as const;
 const STARTS = ['rtm', 'sp5', 'sp6'] as const;
@@ -66,23 +68,32 @@ describe('Service Pack 6a from the feed', () => {
     }
   });
 
-  test('install --feed dist/feed latest from RTM, SP5 and SP6 gives exactly SP6a; uninstall walks back', async (t) => {
+  test('install --feed dist/feed inetsrv-4.0-sp6a from RTM, SP5 and SP6 gives exactly SP6a; uninstall walks back', async (t) => {
     const cases = ARCHES.flatMap((arch) => STARTS.map((start) => ({ arch, start })));
     await pool(cases, 2, async ({ arch, start }) => {
       const base = `${start}-${arch}`;
       const root = await installationFrom(base);
-      const inst = await servicepack(['install', '--feed', distFeed, '--root', root, '-u', '--accept-eula', 'latest']);
-      ok(inst, `latest on ${base}`);
-      await assertTree(root, `sp6a-${arch}`, `latest on ${base}`);
+      const inst = await servicepack([
+        'install',
+        '--feed',
+        distFeed,
+        '--root',
+        root,
+        '-u',
+        '--accept-eula',
+        'inetsrv-4.0-sp6a',
+      ]);
+      ok(inst, `SP6a on ${base}`);
+      await assertTree(root, `sp6a-${arch}`, `SP6a on ${base}`);
       const { run, doc } = await query(root, ['--require', 'sp6a']);
-      ok(run, `query --require sp6a after latest on ${base}`);
+      ok(run, `query --require sp6a after SP6a on ${base}`);
       assert.equal(doc['level'], 7);
       assert.equal(doc['levelName'], 'Service Pack 6a');
       assert.equal(doc['consistent'], true, JSON.stringify(doc['problems']));
       assert.deepEqual(doc['require'], { level: 7, levelName: 'Service Pack 6a', met: true });
       // One update at a time: SP6a came straight onto the starting level, so one uninstall undoes it.
       ok(await servicepack(['uninstall', '--root', root, '-u', '-q']), `uninstall SP6a on ${base}`);
-      await assertTree(root, base, `uninstall after latest on ${base}`);
+      await assertTree(root, base, `uninstall after SP6a on ${base}`);
     });
     t.diagnostic(`${cases.length} installations: ${cases.map((c) => `${c.start}-${c.arch}`).join(', ')}`);
   });
@@ -95,8 +106,8 @@ describe('Service Pack 6a from the feed', () => {
     );
     await assertTree(root, 'sp6-x86', 'after SP6');
     ok(
-      await servicepack(['install', '--feed', distFeed, '--root', root, '-u', '--accept-eula', 'latest']),
-      'latest on SP6',
+      await servicepack(['install', '--feed', distFeed, '--root', root, '-u', '--accept-eula', 'inetsrv-4.0-sp6a']),
+      'SP6a from the feed on SP6',
     );
     await assertTree(root, 'sp6a-x86', 'after SP6a on SP6');
     ok(await servicepack(['uninstall', '--root', root, '-u', '-q']), 'uninstall SP6a');
@@ -105,7 +116,7 @@ describe('Service Pack 6a from the feed', () => {
     await assertTree(root, 'sp5-x86', 'after removing SP6');
   });
 
-  test('answer files: the SP6a pack by file on Alpha SP6, and latest from the feed on the x86 SP5 + Q236565 build (SP6a supersedes the hotfix)', async () => {
+  test('answer files: the SP6a pack by file on Alpha SP6, and latest from the feed on the x86 SP5 + Q236565 build (SP6a supersedes the hotfix; latest goes on to the newest tree)', async () => {
     const alpha = await installationFrom('sp6-alpha');
     const hotfixed = await installationFrom('sp5-q236565-x86');
     const files = await installationFrom('rtm-x86');
@@ -116,9 +127,10 @@ describe('Service Pack 6a from the feed', () => {
     const byFeed = join(files, 'latest.yaml');
     await writeFile(byFeed, `targets: [{root: ${hotfixed}}]\nfeed: ${distFeed}\nlatest: true\nacceptEula: true\n`);
     ok(await servicepack(['install', '--answer-file', byFeed]), 'answer file with latest');
-    await assertTree(hotfixed, 'sp6a-x86', 'answer file, latest on SP5 + Q236565');
+    await assertTree(hotfixed, `sp6a-${CHAIN.join('-').toLowerCase()}-x86`, 'answer file, latest on SP5 + Q236565');
     const { doc } = await query(hotfixed);
-    assert.equal(doc['levelName'], 'Service Pack 6a');
-    assert.deepEqual(doc['hotfixes'], []);
+    // Q236565 is gone from the list: SP6a superseded it; the rollup stands for its four hotfixes
+    assert.equal(doc['levelName'], `Service Pack 6a + Security Rollup 1, hotfixes ${CHAIN.slice(4).join(', ')}`);
+    assert.deepEqual(doc['hotfixes'], CHAIN);
   });
 });

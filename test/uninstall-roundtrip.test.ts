@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { levelTag } from '../packages/core/src/rules/level.js';
+import { hotfixIds } from '../packages/core/src/rules/applicability.js';
+import { releaseName } from '../packages/builder/src/release.js';
 import type { Manifest } from '../packages/core/src/pack/manifest.js';
 import { inspectPack } from '../packages/core/src/pack/open.js';
 import { loadTrustedKeys } from '../packages/core/src/trust/trust.js';
@@ -45,16 +46,24 @@ before(async () => {
   // every tree a pack is installed on or reaches, and the packs, frozen for the whole suite
   const trees = new Set<string>();
   const keys = await loadTrustedKeys({ root: tree('rtm-x86') });
-  const found: Omit<Case, 'file'>[] = [];
+  const found: Case[] = [];
+  // the tree a pack sits on and the one it reaches: a service pack from its lowest level; a hotfix or
+  // rollup from its level plus the hotfixes it requires (the post-SP6a chain), to those plus its own
+  const treeOf = (level: number, arch: Manifest['arch'], hotfixes: readonly string[]) =>
+    releaseName(level, arch, hotfixes).replace(/^inetsrv-4\.0-/, '');
   for (const name of all) {
     const m = (await inspectPack(pack(name), { trustedKeys: keys })).manifest;
-    const baseLevel = m.kind === 'hotfix' ? (m.baseLevel ?? m.level) : Math.min(...m.appliesTo.levels);
-    const base = `${levelTag(baseLevel)}-${m.arch}`;
-    trees.add(base).add(name);
-    found.push({ manifest: m, base, target: name });
+    const required = m.appliesTo.requires ?? [];
+    const base =
+      m.kind === 'service-pack'
+        ? treeOf(Math.min(...m.appliesTo.levels), m.arch, [])
+        : treeOf(m.baseLevel ?? m.level, m.arch, required);
+    const target = m.kind === 'service-pack' ? name : treeOf(m.level, m.arch, [...required, ...hotfixIds(m)]);
+    trees.add(base).add(target);
+    found.push({ manifest: m, base, target, file: pack(name) });
   }
   await freezeBuild([...trees, ...['rtm-x86', 'sp5-x86', 'sp5-q236565-x86'].filter((t) => existsSync(tree(t)))], all);
-  for (const f of found) cases.push({ ...f, file: pack(f.target) });
+  cases.push(...found);
 });
 after(async () => {
   for (const d of tempFolders()) await rm(d, { recursive: true, force: true });

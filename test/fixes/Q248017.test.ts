@@ -1,18 +1,19 @@
 /**
- * Q248017 "A request for a folder with a doubled slash is redirected to another web site" (security),
- * run against every built release tree. A folder asked for without its trailing slash is redirected
- * to the same path with one; before the fix the path was repeated as sent, so `GET //docs` got
- * `Location: //docs/`, which a browser reads as the host "docs" (RFC 3986 §4.2, a network-path
- * reference): any folder name became a redirect target off the site. From the fix on, the redirect
- * names a path on this site whatever the number of leading slashes, and an ordinary folder request
- * is redirected as before. A missing build fails the test (run `pnpm build`), it is never skipped.
+ * Q248017 "A request for a folder with a doubled slash is redirected to another web site"
+ * (security), run against SP6a and every tree of the post-SP6a hotfix chain (chainTrees). A folder
+ * asked for without its trailing slash is redirected to the same path with one; before the fix the
+ * path was repeated as sent, so `GET //docs` got `Location: //docs/`, which a browser reads as the
+ * host "docs" (RFC 3986 §4.2, a network-path reference): any folder name became a redirect target
+ * off the site. From the fix on, the redirect names a path on this site whatever the number of
+ * leading slashes, and an ordinary folder request is redirected as before. A missing build (the
+ * tree with the fix, or the one just before it) fails the test (run `pnpm build`), it is never
+ * skipped.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { exchange, fixTrees, startTree } from '../support/inetsrv.js';
+import { chainTrees, exchange, startTree } from '../support/inetsrv.js';
 
 const ID = 'Q248017';
-const LEVEL = 8;
 
 /** Location of the 301 the server gives for `target` (the shipped wwwroot has the folder docs/). */
 async function redirectFor(port: number, target: string): Promise<string | undefined> {
@@ -23,7 +24,7 @@ async function redirectFor(port: number, target: string): Promise<string | undef
 }
 
 describe(`${ID}: a folder redirect names another host for a path starting with two slashes`, { concurrency: 4 }, () => {
-  for (const tree of fixTrees(ID, LEVEL)) {
+  for (const tree of chainTrees(ID)) {
     test(`${tree.name} (${tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 30_000 }, async () => {
       const server = await startTree(tree.dir);
       try {

@@ -1,22 +1,22 @@
 /**
- * Q250516 "If-Match and If-Unmodified-Since are ignored", run against every built release tree:
- * `If-Match: "nope"` and an If-Unmodified-Since before the file's last change are answered 200 with
- * the file below the fix (the bug) and 412 Precondition Failed from it on (RFC 9110 §13.1.1,
- * §13.1.4), for a small file (kept in memory since Q241072) and a large one (streamed). Conditions
- * that hold (the current ETag, `*`, a date after the change, an invalid date) give 200 everywhere,
- * and If-None-Match still gives 304. Checked through Python's http.client and raw sockets. A missing
- * build fails the test (run `pnpm build`), it is never skipped.
+ * Q250516 "If-Match and If-Unmodified-Since are ignored", run against SP6a and every tree of the
+ * post-SP6a hotfix chain (chainTrees): `If-Match: "nope"` and an If-Unmodified-Since before the
+ * file's last change are answered 200 with the file below the fix (the bug) and 412 Precondition
+ * Failed from it on (RFC 9110 §13.1.1, §13.1.4), for a small file (kept in memory since Q241072)
+ * and a large one (streamed). Conditions that hold (the current ETag, `*`, a date after the change,
+ * an invalid date) give 200 everywhere, and If-None-Match still gives 304. Checked through Python's
+ * http.client and raw sockets. A missing build (the tree with the fix, or the one just before it)
+ * fails the test (run `pnpm build`), it is never skipped.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { exchange, fixTrees, type RawResponse, startTree } from '../support/inetsrv.js';
+import { chainTrees, exchange, type RawResponse, startTree } from '../support/inetsrv.js';
 import { pyRequests, python3 } from '../support/python-http.js';
 
 const ID = 'Q250516';
-const LEVEL = 8;
 /** The files' modification time: 2001-01-01. */
 const MTIME = new Date('2001-01-01T00:00:00Z');
 const PAST = 'Sun, 06 Nov 1994 08:49:37 GMT';
@@ -26,7 +26,7 @@ const work = mkdtempSync(join(tmpdir(), 'q250516-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe(`${ID}: If-Match and If-Unmodified-Since are ignored`, { concurrency: 4 }, () => {
-  for (const tree of fixTrees(ID, LEVEL)) {
+  for (const tree of chainTrees(ID)) {
     test(`${tree.name} (${tree.fixed ? 'fixed' : 'has the bug'})`, { timeout: 20_000 }, async () => {
       const www = join(work, tree.name);
       mkdirSync(www, { recursive: true });

@@ -87,12 +87,46 @@ export function readBuildInfo(treeDir: string): TreeBuildInfo {
   return JSON.parse(readFileSync(join(treeDir, 'BUILDINFO.json'), 'utf8')) as TreeBuildInfo;
 }
 
+/** Every built release tree, by name. */
+function builtTrees(): Array<{ name: string; dir: string; info: TreeBuildInfo }> {
+  if (!existsSync(releasesDir))
+    throw new Error(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
+  return readdirSync(releasesDir)
+    .filter((n) => n.startsWith('inetsrv-4.0-'))
+    .sort()
+    .map((name) => {
+      const dir = releaseTree(name);
+      return { name, dir, info: readBuildInfo(dir) };
+    });
+}
+
+/**
+ * The newest built release tree of an arch: the highest level, then the most hotfixes (a chain
+ * prefix of post-SP6a hotfixes grows by one per tree). Looked up from BUILDINFO, never by name, so
+ * callers follow the build wherever the newest level is.
+ */
+export function newestReleaseTree(arch: string): string {
+  const candidates = builtTrees().filter((t) => t.info.arch === arch);
+  candidates.sort(
+    (a, b) =>
+      b.info.level - a.info.level ||
+      b.info.hotfixes.length - a.info.hotfixes.length ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+  const newest = candidates[0];
+  if (newest === undefined)
+    throw new Error(`no ${arch} release tree in ${releasesDir}: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
+  return newest.dir;
+}
+
 /** A built release tree as a fix's regression test sees it. */
 export interface FixTree {
   name: string;
   dir: string;
   level: number;
   arch: string;
+  /** The hotfixes built into the tree (BUILDINFO.json). */
+  hotfixes: string[];
   /** carries the fix: its level reached, or the hotfix installed */
   fixed: boolean;
 }
@@ -108,17 +142,17 @@ export function fixTrees(
   level: number,
   fixed?: (info: TreeBuildInfo, carries: boolean) => boolean,
 ): FixTree[] {
-  if (!existsSync(releasesDir))
-    throw new Error(`${releasesDir} does not exist: run \`pnpm build\` (npx --yes pnpm@10.34.8 run build)`);
-  const trees = readdirSync(releasesDir)
-    .filter((n) => n.startsWith('inetsrv-4.0-'))
-    .sort()
-    .map((name) => {
-      const dir = releaseTree(name);
-      const info = readBuildInfo(dir);
-      const carries = info.level >= level || info.hotfixes.includes(id);
-      return { name, dir, level: info.level, arch: info.arch, fixed: fixed ? fixed(info, carries) : carries };
-    });
+  const trees = builtTrees().map(({ name, dir, info }) => {
+    const carries = info.level >= level || info.hotfixes.includes(id);
+    return {
+      name,
+      dir,
+      level: info.level,
+      arch: info.arch,
+      hotfixes: info.hotfixes,
+      fixed: fixed ? fixed(info, carries) : carries,
+    };
+  });
   for (const arch of ['x86', 'alpha']) {
     for (const l of [level - 1, level]) {
       if (!trees.some((t) => t.arch === arch && t.level === l))
@@ -126,6 +160,46 @@ export function fixTrees(
     }
   }
   return trees;
+}
+
+/** Service Pack 6a: the last level; every fix after it ships as a hotfix on it (docs/layout.md §2). */
+const SP6A_LEVEL = 7;
+
+/**
+ * The release trees for the regression test of post-SP6a fix `id`, which no level ships: the fixes
+ * after SP6a form a chain of hotfixes, each built on SP6a and the ones before it, so the trees are
+ * SP6a and one per chain prefix (BUILDINFO level 7, hotfixes = the prefix), and a tree carries the
+ * fix iff its hotfixes include it. Both directions or nothing: for each arch, the tree that first
+ * carries the fix and the tree just before it (the chain prefix before `id`, SP6a for the first fix)
+ * must be built, so a missing build fails here, never skips.
+ */
+export function chainTrees(id: string): FixTree[] {
+  const chain = builtTrees()
+    .filter((t) => t.info.level === SP6A_LEVEL)
+    .map(({ name, dir, info }) => ({
+      name,
+      dir,
+      level: info.level,
+      arch: info.arch,
+      hotfixes: info.hotfixes,
+      fixed: info.hotfixes.includes(id),
+    }));
+  for (const arch of ['x86', 'alpha']) {
+    const own = chain.filter((t) => t.arch === arch);
+    const first = own.find((t) => t.hotfixes.at(-1) === id);
+    if (first === undefined)
+      throw new Error(
+        `no ${arch} release tree ending its hotfix chain with ${id} in ${releasesDir}: run \`pnpm build\``,
+      );
+    const prefix = first.hotfixes.slice(0, -1);
+    const before = own.find((t) => t.hotfixes.length === prefix.length && t.hotfixes.every((h, i) => h === prefix[i]));
+    if (before === undefined || before.fixed) {
+      throw new Error(
+        `no ${arch} release tree with the chain before ${id} (SP6a${prefix.map((h) => ` + ${h}`).join('')}) in ${releasesDir}: run \`pnpm build\``,
+      );
+    }
+  }
+  return chain;
 }
 
 type Message = { type?: unknown; [k: string]: unknown };

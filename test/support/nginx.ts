@@ -81,7 +81,7 @@ function tempPathDirectives(bin: string, prefix: string): string[] {
   return lines;
 }
 
-function config(prefix: string, docRoot: string, port: number, bin: string): string {
+function config(prefix: string, docRoot: string, port: number, bin: string, http: readonly string[]): string {
   const asRoot = process.getuid?.() === 0;
   return [
     // As root the workers would switch to "nobody" and could not read a 0700 temp folder.
@@ -96,6 +96,7 @@ function config(prefix: string, docRoot: string, port: number, bin: string): str
     '  types { application/json json; application/gzip tgz; application/octet-stream sig; }',
     '  default_type application/octet-stream;',
     '  sendfile on;',
+    ...http.map((l) => `  ${l}`),
     '  server {',
     `    listen 127.0.0.1:${port};`,
     '    server_name localhost;',
@@ -131,15 +132,18 @@ function waitReady(port: number, child: ChildProcess, timeoutMs: number): Promis
   });
 }
 
-/** Starts nginx in the foreground serving `docRoot` on a free loopback port. */
-export async function startNginx(docRoot: string): Promise<Nginx> {
+/**
+ * Starts nginx in the foreground serving `docRoot` on a free loopback port. `http` adds directives
+ * to the http block (e.g. timeouts), after the defaults.
+ */
+export async function startNginx(docRoot: string, { http = [] }: { http?: readonly string[] } = {}): Promise<Nginx> {
   const bin = ensureNginx();
   const prefix = await mkdtemp(join(tmpdir(), 'sp-nginx-'));
   mkdirSync(join(prefix, 'tmp'), { recursive: true });
   let lastError = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    writeFileSync(join(prefix, 'nginx.conf'), config(prefix, docRoot, port, bin));
+    writeFileSync(join(prefix, 'nginx.conf'), config(prefix, docRoot, port, bin, http));
     // detached: its own process group, so the worker goes down with the master whatever happens
     const child = spawn(
       bin,

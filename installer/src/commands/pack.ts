@@ -268,24 +268,29 @@ function wrapperLines(w: WrapperReport): string[] {
 }
 
 export async function inspectionLines(insp: PackInspection, sha256: string): Promise<string[]> {
-  const { levelName } = await import('@servicepack/core/level');
+  const { levelName, rollupName } = await import('@servicepack/core/level');
   const m = insp.manifest;
   const lines: string[] = [];
   const row = (k: string, v: string) => lines.push(`${k.padEnd(12)}${v}`);
   row('id', m.id);
   row('title', m.title);
-  row('kind', m.kind);
+  row('kind', m.kind === 'rollup' ? `rollup (${rollupName(m.id)})` : m.kind);
   row(
     'level',
-    m.kind === 'hotfix'
-      ? `${levelName(m.baseLevel ?? m.level)} (a hotfix does not change the level)`
-      : `${m.level} (${levelName(m.level)})`,
+    m.kind === 'service-pack'
+      ? `${m.level} (${levelName(m.level)})`
+      : `${levelName(m.baseLevel ?? m.level)} (a ${m.kind} does not change the level)`,
   );
   row('arch', m.arch);
   row(
     'applies to',
-    `${m.product} ${m.appliesTo.version} at ${m.appliesTo.levels.map((l) => levelName(l)).join(', ')}${m.appliesTo.hotfixes?.length ? ` (with hotfixes ${m.appliesTo.hotfixes.join(', ')})` : ''}`,
+    `${m.product} ${m.appliesTo.version} at ${m.appliesTo.levels.map((l) => levelName(l)).join(', ')}${m.appliesTo.hotfixes?.length ? ` (with or without hotfixes ${m.appliesTo.hotfixes.join(', ')})` : ''}`,
   );
+  if (m.appliesTo.requires?.length)
+    row(
+      'requires',
+      `${m.appliesTo.requires.join(', ')} (installed first: this pack's files are built on ${m.appliesTo.requires.length === 1 ? 'it' : 'them'})`,
+    );
   row('supersedes', m.supersedes.length ? m.supersedes.join(', ') : '(none)');
   row('restart', m.restart ? 'yes (the service restarts)' : 'no');
   row('created', m.created);

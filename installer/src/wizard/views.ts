@@ -5,7 +5,7 @@ import type { Manifest } from '@servicepack/core/manifest';
 import { type ModifiedPolicy, overwriteWithoutBackup } from '@servicepack/core/plan';
 import { EXIT, errorDocument } from '../exit.js';
 import type { UninstallResult } from '@servicepack/core/uninstall';
-import { levelName } from '@servicepack/core/level';
+import { levelName, type PackKind, rollupName } from '@servicepack/core/level';
 import type { InstallChoices, Outcome, PackCandidate, ViewInputs } from './model.js';
 
 /**
@@ -67,6 +67,8 @@ export interface PackView {
   level: string;
   arch: string;
   fixes: { id: string; title: string }[];
+  /** what it replaces: "Security Rollup 1: replaces hotfixes …"; absent when it replaces nothing */
+  replaces?: string;
   size: string;
   payload: string;
   signers: { keyid: string; status: string }[];
@@ -265,9 +267,19 @@ function signerStatus(status: string, source: string | undefined): string {
   }
 }
 
+/** What the wizard calls each kind of pack, in its lists. */
+const KIND_LABEL: Record<PackKind, string> = { 'service-pack': 'Service pack', rollup: 'Rollup', hotfix: 'Hotfix' };
+
+/** "Service Pack 6a"; "rollup for Service Pack 6a", "hotfix for Service Pack 6a": neither moves the level. */
 function levelText(m: Manifest): string {
-  if (m.kind === 'hotfix') return `hotfix for ${levelName(m.baseLevel ?? m.level)}`;
-  return levelName(m.level);
+  if (m.kind === 'service-pack') return levelName(m.level);
+  return `${m.kind} for ${levelName(m.baseLevel ?? m.level)}`;
+}
+
+function replacesText(m: Manifest): string | undefined {
+  if (m.supersedes.length === 0) return undefined;
+  const what = `${m.supersedes.length === 1 ? 'hotfix' : 'hotfixes'} ${m.supersedes.join(', ')}`;
+  return m.kind === 'rollup' ? `${rollupName(m.id)}: carries and replaces ${what}` : `replaces ${what}`;
 }
 
 export function packView(c: PackCandidate): PackView | undefined {
@@ -282,11 +294,12 @@ export function packView(c: PackCandidate): PackView | undefined {
     file: basename(c.path),
     id: m.id,
     title: m.title,
-    kind: m.kind === 'hotfix' ? 'Hotfix' : 'Service pack',
+    kind: KIND_LABEL[m.kind],
     level: levelText(m),
     arch: m.arch,
     // Newest level first: what this pack brings is read before what it merely carries forward.
     fixes: [...m.fixes].sort((a, b) => (b.level ?? -1) - (a.level ?? -1)).map((f) => ({ id: f.id, title: f.title })),
+    ...(replacesText(m) !== undefined ? { replaces: replacesText(m)! } : {}),
     size: formatBytes(ins.size),
     payload: `${written.length} ${written.length === 1 ? 'file' : 'files'}, ${formatBytes(payloadBytes)}${deletes > 0 ? `; ${deletes} removed` : ''}`,
     signers: ins.signatures.map((s) => ({
@@ -447,9 +460,9 @@ export function removeView(inst: Installation, wanted: string | undefined): Remo
   const refused: RemoveView['refused'] = [];
   for (const [i, u] of installed.entries()) {
     const change =
-      u.kind === 'hotfix'
-        ? `hotfix on ${levelName(u.fromLevel)}`
-        : `${levelName(u.level)}, back to ${levelName(u.fromLevel)}`;
+      u.kind === 'service-pack'
+        ? `${levelName(u.level)}, back to ${levelName(u.fromLevel)}`
+        : `${u.kind === 'rollup' ? rollupName(u.packId) : 'hotfix'} on ${levelName(u.fromLevel)}`;
     if (i > 0)
       refused.push({
         packId: u.packId,
@@ -463,7 +476,7 @@ export function removeView(inst: Installation, wanted: string | undefined): Remo
     else
       offered.push({
         packId: u.packId,
-        kind: u.kind === 'hotfix' ? 'Hotfix' : 'Service pack',
+        kind: KIND_LABEL[u.kind],
         change,
         backup: `.servicepack/${u.backup}`,
       });

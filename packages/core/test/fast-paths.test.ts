@@ -64,7 +64,7 @@ const mutations: Mutation[] = [
   ['fractional level', (r) => (r['toLevel'] = 1.5)],
   ['negative level', (r) => (r['fromLevel'] = -1)],
   ['format 2', (r) => (r['format'] = 2)],
-  ['unknown kind', (r) => (r['kind'] = 'rollup')],
+  ['unknown kind', (r) => (r['kind'] = 'patch')],
   ['created folder with ..', (r) => (r['createdDirs'] = ['lib/../..'])],
   ['removed folder in logs', (r) => (r['removedDirs'] = ['logs/x'])],
   ['restart not a boolean', (r) => (r['restart'] = 'yes')],

@@ -88,6 +88,11 @@ export function UpdateScreen({ view, active, onChoose }: UpdateScreenProps) {
                 </Box>
               </Box>
             ))}
+            {pack.replaces !== undefined ? (
+              <Field label="Replaces" width={12}>
+                {pack.replaces}
+              </Field>
+            ) : null}
             <Field label="Size" width={12}>
               {pack.size} pack; {pack.payload}
             </Field>

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { checkApplicable } from '@servicepack/core/applicability';
+import { type ApplicabilityTarget, applicablePacks, checkApplicable } from '@servicepack/core/applicability';
 import type { Installation } from '@servicepack/core/detect';
 import type { TrustStore } from '@servicepack/core/trust';
 import { EXIT, errorDocument } from '../../exit.js';
@@ -59,17 +59,23 @@ export async function judgePack(
   return { path, inspection, pack };
 }
 
-/** Offered packs first, newest level first: the default choice is the one that brings the most fixes. */
-export function sortCandidates(cs: PackCandidate[]): PackCandidate[] {
-  const level = (c: PackCandidate) => c.inspection?.manifest.level ?? -1;
-  const kind = (c: PackCandidate) => (c.inspection?.manifest.kind === 'service-pack' ? 0 : 1);
-  return [...cs].sort(
-    (a, b) =>
-      Number(!!a.refusal) - Number(!!b.refusal) ||
-      level(b) - level(a) ||
-      kind(a) - kind(b) ||
-      (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+/**
+ * Offered packs first, in core's order of what applies (applicablePacks: service packs newest first,
+ * then rollups, then hotfixes), so the default choice is the one that brings the most fixes; refused
+ * packs after them, newest level first.
+ */
+export function sortCandidates(cs: PackCandidate[], target: ApplicabilityTarget): PackCandidate[] {
+  const byPath = [...cs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const offered = byPath.filter((c) => !c.refusal && c.pack !== undefined);
+  const order = new Map(
+    applicablePacks(
+      target,
+      offered.map((c) => c.pack!.manifest),
+    ).map((m, i) => [m, i]),
   );
+  const rank = (c: PackCandidate) => (c.pack && !c.refusal ? (order.get(c.pack.manifest) ?? offered.length) : -1);
+  const level = (c: PackCandidate) => c.inspection?.manifest.level ?? -1;
+  return byPath.sort((a, b) => Number(!!a.refusal) - Number(!!b.refusal) || rank(a) - rank(b) || level(b) - level(a));
 }
 
 async function packPaths(ctx: Ctx): Promise<{ paths: string[]; where: string }> {
@@ -125,6 +131,7 @@ export async function update(ctx: Ctx): Promise<StepResult> {
     const trust = ctx.trust;
     ctx.candidates = sortCandidates(
       await Promise.all(paths.map((p) => judgePack(p, inst, trust, ctx.services, ctx.request.allowUnsigned))),
+      inst,
     );
     ctx.candidatesFor = root;
     delete ctx.chosen;

@@ -23,6 +23,8 @@ export function feedPackEntry(manifest: Manifest, file: { url: string; sha256: s
       version: manifest.appliesTo.version,
       levels: [...manifest.appliesTo.levels],
       ...(manifest.appliesTo.hotfixes !== undefined ? { hotfixes: [...manifest.appliesTo.hotfixes] } : {}),
+      // a client choosing from the index alone (check, latest) must see the chain a hotfix is built on
+      ...(manifest.appliesTo.requires !== undefined ? { requires: [...manifest.appliesTo.requires] } : {}),
     },
     supersedes: [...manifest.supersedes],
     fixes: manifest.fixes.map((f) => ({

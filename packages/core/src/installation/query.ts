@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Installation, Problem } from './detect.js';
 import { ServicepackError } from '../support/errors.js';
-import { type Level, levelName, rollupsOf } from '../rules/level.js';
+import { type Level, levelName, rollupName, rollupsOf, rollupsPresent } from '../rules/level.js';
 import { consistentInstallation, journalAbsent } from './query-scan.js';
 import { checkRootFolder } from './root.js';
 import { checkServicepackDir } from './servicepack-dir.js';
@@ -16,6 +16,8 @@ export interface QueryResult {
   level: Level;
   levelName: string;
   hotfixes: string[];
+  /** the rollups installed and still whole (levelName names them), e.g. SRP1 "Security Rollup 1" */
+  rollups: { id: string; name: string; fixes: string[] }[];
   build: string;
   consistent: boolean;
   problems: Problem[];
@@ -121,14 +123,16 @@ function result(
   // Product, version, arch, level and hotfixes come from the state record when there is one
   // (what this installer did), from BUILDINFO.json otherwise: as detectInstallation reports them.
   const src = state ?? inst.buildInfo;
+  const rollups = rollupsPresent(src.hotfixes, rollupsOf(state));
   return {
     product: src.product,
     displayName: inst.buildInfo.displayName,
     version: src.version,
     arch: src.arch,
     level: src.level,
-    levelName: levelName(src.level, src.hotfixes, rollupsOf(state)),
+    levelName: levelName(src.level, src.hotfixes, rollups),
     hotfixes: [...src.hotfixes],
+    rollups: rollups.map((r) => ({ id: r.id, name: rollupName(r.id), fixes: [...r.fixes] })),
     build: inst.buildInfo.build,
     consistent: inst.consistent,
     problems: inst.problems,

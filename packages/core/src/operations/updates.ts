@@ -3,6 +3,7 @@ import {
   type ApplicabilityTarget,
   applicablePacks,
   levelAfter,
+  rollupsAfter,
 } from '../rules/applicability.js';
 import { detectInstallation, type Installation } from '../installation/detect.js';
 import { ServicepackError } from '../support/errors.js';
@@ -11,7 +12,7 @@ import type { FeedIndex, FeedPack } from '../feed/schema.js';
 import { type LoadedFeed, loadFeed, resolveFeedSource } from '../feed/client.js';
 import { exists } from '../support/fsutil.js';
 import { journalPath } from '../transaction/journal.js';
-import { type Level, levelName, rollupName } from '../rules/level.js';
+import { type Level, levelName, rollupName, rollupsOf } from '../rules/level.js';
 import { withoutUserinfo } from '../feed/redact.js';
 import type { State } from '../installation/state.js';
 import { readState, writeState } from '../installation/state-store.js';
@@ -63,7 +64,7 @@ export function selectUpdates(target: ApplicabilityTarget, index: FeedIndex): Up
     )[0];
     if (!next) break;
     latest.push(next);
-    t = { ...t, ...levelAfter(t, next) };
+    t = { ...t, ...levelAfter(t, next), rollups: rollupsAfter(t, next) };
   }
   // Rollups rank before hotfixes, so a rollup is taken instead of the hotfixes it carries.
   const hotfixes = judged.filter((p) => p.kind !== 'service-pack');
@@ -74,7 +75,7 @@ export function selectUpdates(target: ApplicabilityTarget, index: FeedIndex): Up
     )[0];
     if (!next) break;
     latest.push(next);
-    t = { ...t, ...levelAfter(t, next) };
+    t = { ...t, ...levelAfter(t, next), rollups: rollupsAfter(t, next) };
   }
   return { applicable, latest: latest.map((p) => rules.get(p)!) };
 }
@@ -288,7 +289,7 @@ export async function checkUpdates(
   await assertNoOpenTransaction(root);
   const t = await openFeedForTarget(root, source, opts);
   const inst = t.installation;
-  const sel = selectUpdates(inst, t.feed.index);
+  const sel = selectUpdates({ ...inst, rollups: rollupsOf(inst.state) }, t.feed.index);
   return {
     root: inst.root,
     installation: {

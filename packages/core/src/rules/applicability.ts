@@ -2,37 +2,20 @@ import { basename } from 'node:path';
 import semver from 'semver';
 import { ServicepackError } from '../support/errors.js';
 import { type Arch, type Level, levelName, type PackKind, rollupName } from './level.js';
+import { type ApplicabilityPack, type ApplicabilityTarget, hotfixIds, includedInLevel } from './pack-effect.js';
 
-/** The part of an installation the rules look at (a detected one, or one simulated after an earlier pack in the same run). */
-export interface ApplicabilityTarget {
-  product: string;
-  version: string;
-  arch: Arch;
-  level: Level;
-  hotfixes: readonly string[];
-}
+export {
+  type ApplicabilityPack,
+  type ApplicabilityTarget,
+  hotfixIds,
+  includedInLevel,
+  levelAfter,
+  rollupsAfter,
+} from './pack-effect.js';
 
-/**
- * What the rules need to know about a pack: a signed manifest has all of it, and so has a feed
- * entry plus the feed's product, so `check` and `install` judge a pack by the same rules.
- */
-export interface ApplicabilityPack {
-  id: string;
-  kind: PackKind;
-  product: string;
-  /** the level reached; for a hotfix the level it is built on */
-  level: Level;
-  baseLevel?: Level;
-  arch: Arch;
-  appliesTo: {
-    version: string;
-    levels: readonly Level[];
-    hotfixes?: readonly string[] | undefined;
-    requires?: readonly string[] | undefined;
-  };
-  supersedes: readonly string[];
-  /** `level`: the first service pack that ships the fix; how a hotfix knows which service pack includes it */
-  fixes: readonly { id: string; level?: number | undefined }[];
+/** "Service Pack 6a + Security Rollup 1, hotfix Q248901": the installation as its messages name it. */
+function nameOf(target: ApplicabilityTarget): string {
+  return levelName(target.level, target.hotfixes, target.rollups);
 }
 
 /** A pack the caller knows besides the one being judged, e.g. the other packs on the command line or in a feed. */
@@ -99,39 +82,6 @@ function spName(level: Level): string {
 function describeLevels(levels: readonly Level[]): string {
   const names = [...new Set(levels)].sort((a, b) => a - b).map((l) => levelName(l));
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
-}
-
-/** The ids a hotfix adds to an installation's hotfix list: the fixes it ships, or its own id. */
-export function hotfixIds(m: Pick<ApplicabilityPack, 'id' | 'fixes'>): string[] {
-  return m.fixes.length > 0 ? m.fixes.map((f) => f.id) : [m.id];
-}
-
-/**
- * The level and hotfix ids an installation has after `p`: a service pack moves the level and keeps
- * the hotfixes it does not supersede; a hotfix or rollup adds the fixes it ships (usually a
- * hotfix's own id).
- */
-export function levelAfter(
-  from: Pick<ApplicabilityTarget, 'level' | 'hotfixes'>,
-  p: Pick<ApplicabilityPack, 'id' | 'kind' | 'level' | 'supersedes' | 'fixes'>,
-): { level: Level; hotfixes: string[] } {
-  const kept = from.hotfixes.filter((h) => !p.supersedes.includes(h));
-  if (p.kind === 'service-pack') return { level: p.level, hotfixes: kept };
-  return { level: from.level, hotfixes: [...new Set([...kept, ...hotfixIds(p)])] };
-}
-
-/**
- * The first service pack that ships every fix of a hotfix, from the fix levels in its manifest;
- * undefined when a fix does not say (then nothing can be claimed about which service pack includes it).
- */
-export function includedInLevel(m: Pick<ApplicabilityPack, 'fixes'>): Level | undefined {
-  if (m.fixes.length === 0) return undefined;
-  let max = 0;
-  for (const f of m.fixes) {
-    if (f.level === undefined) return undefined;
-    max = Math.max(max, f.level);
-  }
-  return max;
 }
 
 function packLabel(p: ApplicabilityPack): string {
@@ -252,7 +202,7 @@ function checkServicePack(
   opts: ApplicabilityOptions,
   packName: string,
 ): void {
-  const here = levelName(target.level, target.hotfixes);
+  const here = nameOf(target);
   const by = earlierServicePack(target, opts);
   if (by !== undefined && m.level <= target.level) {
     throw new ServicepackError(
@@ -324,12 +274,26 @@ function checkHotfix(
   opts: ApplicabilityOptions,
   packName: string,
 ): void {
-  const here = levelName(target.level, target.hotfixes);
+  const here = nameOf(target);
   const base = m.baseLevel ?? m.level;
   const includedIn = includedInLevel(m);
   const label = packLabel(m);
   // "Service Pack 6, which includes the fix": known from the fix levels the manifest carries.
   const laterSp = includedIn !== undefined && includedIn > base ? spName(includedIn) : undefined;
+  // A rollup installed here carries the hotfix: it supersedes it, as a service pack would.
+  const rollup =
+    m.kind === 'hotfix'
+      ? target.rollups?.find(
+          (r) => r.fixes.every((f) => target.hotfixes.includes(f)) && hotfixIds(m).every((id) => r.fixes.includes(id)),
+        )
+      : undefined;
+  if (rollup !== undefined) {
+    throw new ServicepackError(
+      'E_SUPERSEDED',
+      `hotfix ${m.id} is superseded: ${rollupName(rollup.id)}, installed here (${here}), includes it; nothing to do`,
+      { ...facts, supersededBy: rollup.id },
+    );
+  }
   if (target.hotfixes.includes(m.id) || hotfixIds(m).every((id) => target.hotfixes.includes(id))) {
     throw new ServicepackError(
       'E_ALREADY_INSTALLED',
@@ -412,7 +376,7 @@ function checkRequired(
 ): void {
   const missing = (m.appliesTo.requires ?? []).filter((h) => !target.hotfixes.includes(h));
   if (missing.length === 0) return;
-  const here = levelName(target.level, target.hotfixes);
+  const here = nameOf(target);
   const bringer = opts.later?.find((p) => p.kind !== 'service-pack' && missing.some((h) => hotfixIds(p).includes(h)));
   if (bringer !== undefined) {
     throw new ServicepackError(

@@ -46,6 +46,11 @@ export function rollupName(id: string): string {
   return m ? `Security Rollup ${Number(m[1])}` : `rollup ${id}`;
 }
 
+/** The rollups still whole on an installation: every hotfix each carries is still installed. */
+export function rollupsPresent(hotfixes: readonly string[], rollups: readonly RollupOnLevel[]): RollupOnLevel[] {
+  return rollups.filter((r) => r.fixes.length > 0 && r.fixes.every((f) => hotfixes.includes(f)));
+}
+
 /**
  * "Service Pack 5, hotfix Q236565", "Service Pack 6a + Security Rollup 1, hotfix Q248901": a rollup
  * is named instead of the hotfixes it carries, and only while every one of them is still installed.
@@ -55,7 +60,7 @@ export function levelName(
   hotfixes: readonly string[] = [],
   rollups: readonly RollupOnLevel[] = [],
 ): string {
-  const present = rollups.filter((r) => r.fixes.length > 0 && r.fixes.every((f) => hotfixes.includes(f)));
+  const present = rollupsPresent(hotfixes, rollups);
   const inRollup = new Set(present.flatMap((r) => r.fixes));
   const rest = hotfixes.filter((h) => !inRollup.has(h));
   const base = [baseLevelName(level), ...present.map((r) => rollupName(r.id))].join(' + ');

@@ -377,6 +377,18 @@ describe('feed client', () => {
       );
     });
 
+    it('an index entry carries appliesTo.requires, and one that leaves out what the manifest requires is refused', async () => {
+      const alpha = entry('inetsrv-4.0-sp9', 'alpha');
+      const pack = await openPack(join(feedDir, alpha.url), { trustedKeys: [vendor.trusted] });
+      const chained: Manifest = { ...pack.manifest, appliesTo: { ...pack.manifest.appliesTo, requires: ['Q1', 'Q2'] } };
+      assert.deepEqual(feedPackEntry(chained, alpha).appliesTo.requires, ['Q1', 'Q2']);
+      assert.throws(
+        () => checkPackAgainstFeed(chained, alpha),
+        (e: unknown) =>
+          e instanceof ServicepackError && e.code === 'E_HASH_MISMATCH' && String(e.details['differs']) === 'appliesTo',
+      );
+    });
+
     it('never resolves a url outside the feed folder', () => {
       assert.throws(
         () => feedUrl(feed, '../secret'),

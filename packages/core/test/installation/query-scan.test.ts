@@ -52,6 +52,8 @@ async function reference(root: string): Promise<QueryResult> {
     level: inst.level,
     levelName: inst.levelName,
     hotfixes: inst.hotfixes,
+    // these fixtures install no rollup (test/rollup-front-ends.test.ts has one)
+    rollups: [],
     build: inst.buildInfo.build,
     consistent: inst.consistent,
     problems: inst.problems,

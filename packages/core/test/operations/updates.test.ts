@@ -33,27 +33,78 @@ const at = (level: number, arch: 'x86' | 'alpha' = 'x86', hotfixes: string[] = [
 describe('selectUpdates on the built feed', () => {
   const index = builtIndex();
   const ids = (s: { id: string; arch: string }[]) => s.map((p) => `${p.id}/${p.arch}`);
+  // The post-SP6a hotfixes as the feed lists them, in chain order: each requires the ones before it.
+  const chainFor = (arch: 'x86' | 'alpha') =>
+    index.packs
+      .filter((p) => p.arch === arch && p.kind === 'hotfix' && p.baseLevel === 7)
+      .sort((a, b) => (a.appliesTo.requires?.length ?? 0) - (b.appliesTo.requires?.length ?? 0))
+      .map((p) => p.id);
+  const chain = chainFor('x86');
+  const srp1 = index.packs.find((p) => p.id === 'SRP1' && p.arch === 'x86')!;
+  const afterRollup = chain.filter((id) => !srp1.supersedes.includes(id));
+  /** What latest installs on SP6a: the rollup, then the hotfixes of the chain it does not carry. */
+  const toNewest = (arch: 'x86' | 'alpha') => [
+    `SRP1/${arch}`,
+    ...chainFor(arch)
+      .filter((id) => !srp1.supersedes.includes(id))
+      .map((id) => `${id}/${arch}`),
+  ];
 
-  test('SP5: SP6a and hotfix Q236565 apply (SP6, which SP6a replaces, is left out); latest is SP6a alone', () => {
+  test('SP5: SP6a and hotfix Q236565 apply (SP6, which SP6a replaces, is left out); latest is SP6a, the rollup, the rest of the chain', () => {
     const s = selectUpdates(at(5), index);
     assert.deepEqual(ids(s.applicable), ['inetsrv-4.0-sp6a/x86', 'Q236565/x86']);
-    assert.deepEqual(ids(s.latest), ['inetsrv-4.0-sp6a/x86']);
+    assert.deepEqual(ids(s.latest), ['inetsrv-4.0-sp6a/x86', ...toNewest('x86')]);
   });
 
-  test('SP6a: nothing; SP6 and SP5 with the hotfix: SP6a only; RTM and alpha SP2: SP6a for their arch, older service packs left out', () => {
-    assert.deepEqual(selectUpdates(at(7), index), { applicable: [], latest: [] });
+  test('SP6 and SP5 with the hotfix: SP6a only applies; RTM and alpha SP2: SP6a for their arch, older service packs left out; latest goes on to the newest tree', () => {
     const sp6 = selectUpdates(at(6), index);
     assert.deepEqual(ids(sp6.applicable), ['inetsrv-4.0-sp6a/x86']);
-    assert.deepEqual(ids(sp6.latest), ['inetsrv-4.0-sp6a/x86']);
+    assert.deepEqual(ids(sp6.latest), ['inetsrv-4.0-sp6a/x86', ...toNewest('x86')]);
     assert.deepEqual(ids(selectUpdates(at(5, 'x86', ['Q236565']), index).applicable), ['inetsrv-4.0-sp6a/x86']);
     const rtm = selectUpdates(at(0), index);
     assert.deepEqual(ids(rtm.applicable), ['inetsrv-4.0-sp6a/x86']);
-    assert.deepEqual(ids(rtm.latest), ['inetsrv-4.0-sp6a/x86']);
-    assert.deepEqual(ids(selectUpdates(at(2, 'alpha'), index).latest), ['inetsrv-4.0-sp6a/alpha']);
+    assert.deepEqual(ids(rtm.latest), ['inetsrv-4.0-sp6a/x86', ...toNewest('x86')]);
+    assert.deepEqual(ids(selectUpdates(at(2, 'alpha'), index).latest), [
+      'inetsrv-4.0-sp6a/alpha',
+      ...toNewest('alpha'),
+    ]);
+  });
+
+  test('the index carries the chain: each post-SP6a hotfix entry requires the hotfixes before it (check sees only what installs now)', () => {
+    assert.ok(chain.length > srp1.supersedes.length, 'the feed has hotfixes after the rollup');
+    for (const [i, id] of chain.entries()) {
+      const entry = index.packs.find((p) => p.id === id && p.arch === 'x86')!;
+      assert.deepEqual(entry.appliesTo.requires ?? [], chain.slice(0, i), `${id} requires the hotfixes before it`);
+    }
+  });
+
+  test('SP6a: the rollup and the first hotfix of the chain apply, no later one; latest is the rollup, then the rest of the chain', () => {
+    const s = selectUpdates(at(7), index);
+    assert.deepEqual(ids(s.applicable), ['SRP1/x86', `${chain[0]}/x86`]);
+    assert.deepEqual(ids(s.latest), toNewest('x86'));
+    const withRollup = selectUpdates(at(7, 'x86', [...srp1.supersedes]), index);
+    assert.deepEqual(ids(withRollup.applicable), [`${afterRollup[0]}/x86`]);
+    assert.deepEqual(
+      ids(withRollup.latest),
+      afterRollup.map((id) => `${id}/x86`),
+    );
+    // from SP6a + the first hotfix the rollup still comes first: it takes the place of the three it still adds
+    const one = selectUpdates(at(7, 'x86', chain.slice(0, 1)), index);
+    assert.deepEqual(ids(one.applicable), ['SRP1/x86', `${chain[1]}/x86`]);
+    assert.deepEqual(ids(one.latest), toNewest('x86'));
+    // an installed rollup plus the next hotfix: latest goes on from the one after it
+    const rolled = selectUpdates(
+      { ...at(7, 'alpha', chain.slice(0, 5)), rollups: [{ id: 'SRP1', fixes: chain.slice(0, 4) }] },
+      index,
+    );
+    assert.deepEqual(ids(rolled.latest), toNewest('alpha').slice(2));
+    const all = selectUpdates(at(7, 'x86', chain), index);
+    assert.deepEqual(all, { applicable: [], latest: [] });
   });
 
   test('without SP6a in the feed, latest is SP6 again; without SP6 as well, latest from SP4 is SP5 plus the hotfix that applies after it', () => {
     const noSp6a: FeedIndex = { ...index, packs: index.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6a') };
+    // the rollup and the chain are for SP6a: without it, none of them applies
     assert.deepEqual(ids(selectUpdates(at(5), noSp6a).latest), ['inetsrv-4.0-sp6/x86']);
     const older: FeedIndex = { ...noSp6a, packs: noSp6a.packs.filter((p) => p.id !== 'inetsrv-4.0-sp6') };
     assert.deepEqual(ids(selectUpdates(at(4), older).latest), ['inetsrv-4.0-sp5/x86', 'Q236565/x86']);
@@ -81,6 +132,10 @@ describe('selectUpdates on the built feed', () => {
     assert.equal(feedPackTitle(sp6), 'Service Pack 6');
     assert.equal(feedPackTitle(index.packs.find((p) => p.id === 'inetsrv-4.0-sp6a')!), 'Service Pack 6a');
     assert.match(feedPackTitle(q), /^hotfix Q236565 \(.+\)$/);
+    assert.equal(
+      feedPackTitle(index.packs.find((p) => p.id === 'SRP1')!),
+      'Security Rollup 1 (Q248017, Q248395, Q247318, Q247602)',
+    );
   });
 });
 

@@ -6,6 +6,8 @@ import {
   applicablePacks,
   checkApplicable,
   includedInLevel,
+  levelAfter,
+  rollupsAfter,
 } from '../../src/rules/applicability.js';
 import { ServicepackError } from '../../src/support/errors.js';
 import type { Manifest } from '../../src/pack/manifest.js';
@@ -266,5 +268,150 @@ describe('checkApplicable', () => {
       assert.match(e3.message, /only a service pack newer than Service Pack 6 adds fixes$/);
       assert.equal(e3.details['instead'], undefined);
     });
+  });
+});
+
+describe('the post-SP6a hotfix chain and Security Rollup 1 (issue 17)', () => {
+  const CHAIN = ['Q248017', 'Q248395', 'Q247318', 'Q247602', 'Q248901', 'Q249212'];
+  const SRP1_FIXES = CHAIN.slice(0, 4);
+  const sp6a: ApplicabilityTarget = { ...x86rtm, level: 7 };
+  const fileOf = (id: string) => `/packs/inetsrv-4.0-sp6a-${id.toLowerCase()}-x86.tgz`;
+  /** hotfix k of the chain: on SP6a, no service pack ships it, built on (and requiring) the ones before it */
+  function chained(id: string): Manifest {
+    const before = CHAIN.slice(0, CHAIN.indexOf(id));
+    return hotfix(id, 7, 7, {
+      appliesTo: { version: '>=4.0.0 <4.1.0', levels: [7], ...(before.length > 0 ? { requires: before } : {}) },
+      fixes: [{ id, title: id, summary: id }],
+    });
+  }
+  const srp1: Manifest = {
+    ...hotfix('SRP1', 7, 7),
+    kind: 'rollup',
+    title: 'Security Rollup 1',
+    appliesTo: { version: '>=4.0.0 <4.1.0', levels: [7], hotfixes: SRP1_FIXES },
+    supersedes: SRP1_FIXES,
+    fixes: SRP1_FIXES.map((id) => ({ id, title: id, summary: id, security: true })),
+  };
+  const at = (n: number, rollups?: ApplicabilityTarget['rollups']): ApplicabilityTarget => ({
+    ...sp6a,
+    hotfixes: CHAIN.slice(0, n),
+    ...(rollups ? { rollups } : {}),
+  });
+  const withSrp1 = (n: number) => at(n, [{ id: 'SRP1', fixes: SRP1_FIXES }]);
+
+  test('checkRequired: a chain hotfix without the ones before it is E_WRONG_LEVEL naming them (details.requires)', () => {
+    const e = refusal(() => checkApplicable(sp6a, chained('Q248395')), 'E_WRONG_LEVEL');
+    assert.equal(
+      e.message,
+      'hotfix Q248395 is built on hotfix Q248017, which this installation (Service Pack 6a) does not have: install it first',
+    );
+    assert.deepEqual(e.details['requires'], ['Q248017']);
+    const two = refusal(() => checkApplicable(sp6a, chained('Q247318')), 'E_WRONG_LEVEL');
+    assert.deepEqual(two.details['requires'], ['Q248017', 'Q248395']);
+    assert.match(two.message, /built on hotfix Q248017, Q248395, .*: install them first$/);
+    // one short: only the missing one is named
+    const one = refusal(() => checkApplicable(at(1), chained('Q247318')), 'E_WRONG_LEVEL');
+    assert.deepEqual(one.details['requires'], ['Q248395']);
+    assert.match(one.message, /\(Service Pack 6a, hotfix Q248017\) does not have/);
+    // with the whole chain before it, it applies; so does the first on SP6a itself
+    for (let k = 0; k < CHAIN.length; k++) checkApplicable(at(k), chained(CHAIN[k]!));
+  });
+
+  test('checkRequired: a pack later in the command that brings the missing hotfix is named: put it before', () => {
+    const later = [{ ...chained('Q248017'), file: fileOf('Q248017') }];
+    const e = refusal(
+      () => checkApplicable(sp6a, chained('Q248395'), { packPath: fileOf('Q248395'), later }),
+      'E_WRONG_LEVEL',
+    );
+    assert.equal(
+      e.message,
+      'inetsrv-4.0-sp6a-q248395-x86.tgz is built on Q248017, which inetsrv-4.0-sp6a-q248017-x86.tgz later in this command brings: put inetsrv-4.0-sp6a-q248017-x86.tgz before inetsrv-4.0-sp6a-q248395-x86.tgz and run again',
+    );
+    assert.deepEqual([e.details['requires'], e.details['putBefore']], [['Q248017'], 'Q248017']);
+    // the rollup carries what Q248901 is built on
+    const r = refusal(
+      () =>
+        checkApplicable(sp6a, chained('Q248901'), {
+          packPath: fileOf('Q248901'),
+          later: [{ ...srp1, file: fileOf('SRP1') }],
+        }),
+      'E_WRONG_LEVEL',
+    );
+    assert.equal(r.details['putBefore'], 'SRP1');
+    assert.match(r.message, /put inetsrv-4\.0-sp6a-srp1-x86\.tgz before inetsrv-4\.0-sp6a-q248901-x86\.tgz/);
+    // a later pack that brings something else is no reason
+    refusal(
+      () =>
+        checkApplicable(sp6a, chained('Q247318'), {
+          later: [{ ...chained('Q248901'), file: fileOf('Q248901') }],
+        }),
+      'E_WRONG_LEVEL',
+    );
+  });
+
+  test('the rollup installs on SP6a and on SP6a with any prefix of what it carries; not where all of it is, not on SP6', () => {
+    for (let n = 0; n < 4; n++) checkApplicable(at(n), srp1);
+    refusal(() => checkApplicable(at(4), srp1), 'E_ALREADY_INSTALLED');
+    refusal(() => checkApplicable(at(6), srp1), 'E_ALREADY_INSTALLED');
+    refusal(() => checkApplicable({ ...x86rtm, level: 6 }, srp1), 'E_WRONG_LEVEL');
+    // beside a hotfix it does not list it would undo that hotfix's changes: refused
+    const beside = refusal(() => checkApplicable({ ...sp6a, hotfixes: ['Q248901'] }, srp1), 'E_WRONG_LEVEL');
+    assert.deepEqual(beside.details['hotfixes'], ['Q248901']);
+  });
+
+  test('after the rollup a hotfix it carries is superseded by it (named), one it does not carry applies', () => {
+    for (const id of SRP1_FIXES) {
+      const e = refusal(() => checkApplicable(withSrp1(4), chained(id)), 'E_SUPERSEDED');
+      assert.equal(
+        e.message,
+        `hotfix ${id} is superseded: Security Rollup 1, installed here (Service Pack 6a + Security Rollup 1), includes it; nothing to do`,
+      );
+      assert.equal(e.details['supersededBy'], 'SRP1');
+      // the same hotfixes without the rollup's record: installed one by one, so simply already installed
+      refusal(() => checkApplicable(at(4), chained(id)), 'E_ALREADY_INSTALLED');
+    }
+    checkApplicable(withSrp1(4), chained('Q248901'));
+    const twice = refusal(() => checkApplicable(withSrp1(5), chained('Q248901')), 'E_ALREADY_INSTALLED');
+    assert.match(twice.message, /at Service Pack 6a \+ Security Rollup 1, hotfix Q248901; nothing to do$/);
+    // a rollup no longer whole (a hotfix of it gone) supersedes nothing
+    const partial: ApplicabilityTarget = { ...withSrp1(4), hotfixes: CHAIN.slice(0, 3) };
+    refusal(() => checkApplicable(partial, chained('Q248017')), 'E_ALREADY_INSTALLED');
+  });
+
+  test('levelAfter and rollupsAfter: the rollup adds its hotfixes and its record; a hotfix after it keeps it', () => {
+    const after1 = levelAfter(at(1), srp1);
+    assert.deepEqual(after1, { level: 7, hotfixes: SRP1_FIXES });
+    assert.deepEqual(rollupsAfter(at(1), srp1), [{ id: 'SRP1', fixes: SRP1_FIXES }]);
+    assert.deepEqual(rollupsAfter(withSrp1(4), chained('Q248901')), [{ id: 'SRP1', fixes: SRP1_FIXES }]);
+    assert.deepEqual(rollupsAfter(at(0), chained('Q248017')), []);
+  });
+
+  test('applicablePacks (KIND_RANK): service packs, then rollups, then hotfixes; from SP6a + Q248017 the rollup still first', () => {
+    const all: ApplicabilityCandidate[] = [chained('Q248395'), chained('Q248017'), srp1, chained('Q248901')];
+    assert.deepEqual(
+      applicablePacks(sp6a, all).map((p) => p.id),
+      ['SRP1', 'Q248017'],
+    );
+    assert.deepEqual(
+      applicablePacks(at(1), all).map((p) => p.id),
+      ['SRP1', 'Q248395'],
+    );
+    assert.deepEqual(
+      applicablePacks(withSrp1(4), all).map((p) => p.id),
+      ['Q248901'],
+    );
+    // a service pack outranks a rollup: SP6a on SP6, with an SP7-level rollup offered beside it
+    const sp6aPack = sp(7);
+    const rollupOn6: Manifest = {
+      ...srp1,
+      id: 'SRP0',
+      level: 6,
+      baseLevel: 6,
+      appliesTo: { ...srp1.appliesTo, levels: [6] },
+    };
+    assert.deepEqual(
+      applicablePacks({ ...x86rtm, level: 6 }, [rollupOn6, sp6aPack]).map((p) => p.id),
+      ['inetsrv-4.0-sp7', 'SRP0'],
+    );
   });
 });

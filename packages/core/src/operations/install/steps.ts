@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { type ApplicabilityCandidate, type ApplicabilityTarget, checkApplicable } from '../../rules/applicability.js';
+import {
+  type ApplicabilityCandidate,
+  type ApplicabilityTarget,
+  checkApplicable,
+  rollupsAfter,
+} from '../../rules/applicability.js';
+import { rollupsOf } from '../../rules/level.js';
 import { type BuildInfo, BUILDINFO_FILE } from '../../installation/buildinfo.js';
 import { hashPaths, type Installation, type ProblemKind, parseBuildInfo } from '../../installation/detect.js';
 import { isServicepackError, ServicepackError } from '../../support/errors.js';
@@ -89,7 +95,7 @@ export const verifyStep: StepDef<
       ...(ctx.opts.trustFiles ? { trustFiles: ctx.opts.trustFiles } : {}),
       sink: ctx.sink,
     });
-    let target: ApplicabilityTarget = inst;
+    let target: ApplicabilityTarget = { ...inst, rollups: rollupsOf(inst.state) };
     const seen = new Set<string>();
     for (const [index, path] of ctx.opts.packs.entries()) {
       // Signature and schema first: nothing of a pack is believed, let alone extracted, before that.
@@ -145,7 +151,13 @@ export const verifyStep: StepDef<
         type: 'info',
         message: `${m.title} (${m.id}, ${m.arch})${pack.signedBy.length > 0 ? `, signed by ${pack.signedBy.join(', ')}` : ''}`,
       });
-      target = { product: target.product, version: target.version, arch: target.arch, ...to };
+      target = {
+        product: target.product,
+        version: target.version,
+        arch: target.arch,
+        ...to,
+        rollups: rollupsAfter(target, m),
+      };
     }
     return { units };
   },
