@@ -233,6 +233,28 @@ for (const arch of ARCHES) {
       if (pid) process.kill(pid, 'SIGKILL');
     });
 
+    test('a conf the check will not read (over 256 KiB; the server reads it) refuses the install before any change: exit 2 E_HEALTH_CHECK_UNAVAILABLE, the server untouched', async () => {
+      const { root, port, conf } = await runningSp5(arch, false);
+      const confPath = join(root, 'conf', 'inetsrv.conf');
+      // a conf padded with comments: the server started on it; the check reads at most 256 KiB
+      const padded = `${conf}${'# padding\n'.repeat(30_000)}`;
+      await writeFile(confPath, padded);
+      const pid = await pidOf(root);
+      const before = await digest(root);
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack(`sp6-${arch}`)]);
+      assert.equal(r.code, 2, `${r.out}${r.err}`);
+      const doc = JSON.parse(r.out) as { code: string; message: string };
+      assert.equal(doc.code, 'E_HEALTH_CHECK_UNAVAILABLE');
+      assert.match(doc.message, /conf\/inetsrv\.conf is larger than 262144 bytes/);
+      assert.match(doc.message, /nothing was changed/);
+      assert.match(doc.message, /--no-health-check/);
+      assert.ok(sameDigest(await digest(root), before), digestDiff(await digest(root), before).join(', '));
+      assert.ok(!existsSync(join(root, '.servicepack', 'journal.json')));
+      assert.equal(await pidOf(root), pid, 'the server was not stopped');
+      assert.equal(await serverHeader(port), header(`sp5-${arch}`));
+      if (pid) process.kill(pid, 'SIGKILL');
+    });
+
     test('without the trigger SP6 passes its health check and stays', async () => {
       const { root, port } = await runningSp5(arch, false);
       const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack(`sp6-${arch}`)]);

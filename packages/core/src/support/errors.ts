@@ -52,6 +52,7 @@ export type ErrorCode =
   | 'E_BUSY'
   | 'E_NEEDS_RECOVER'
   | 'E_HEALTH_CHECK_FAILED'
+  | 'E_HEALTH_CHECK_UNAVAILABLE'
   | 'E_IO'
   | 'E_FAILED';
 
@@ -92,6 +93,7 @@ const exitFor: Record<ErrorCode, ExitCode> = {
   E_NEEDS_RECOVER: 6,
   /** the update went in, its health check failed, and it was rolled back: the installation is as before */
   E_HEALTH_CHECK_FAILED: 1,
+  E_HEALTH_CHECK_UNAVAILABLE: 2,
   E_IO: 1,
   E_FAILED: 1,
 };

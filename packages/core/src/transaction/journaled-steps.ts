@@ -16,6 +16,8 @@ import {
 import type { Phase } from './journal-rules.js';
 import { applySteps, finishForward, flushPhasesToDisk } from './journal-apply.js';
 import { type HealthCheckResult, healthContract } from '../health/trial.js';
+import { probeTarget } from '../health/conf.js';
+import { ServicepackError } from '../support/errors.js';
 import { trialStep, withHealth } from '../health/trial-step.js';
 import { restartDone, serviceStatus, startService, stopService } from '../installation/service.js';
 import { BACKUP_DIR, SAVED_DIR, SERVICEPACK_DIR, STAGING_DIR } from '../installation/names.js';
@@ -214,12 +216,24 @@ const journalStep: StepDef<JournaledContext & { readonly draft: Journal }, { jou
     // A restart an earlier change left pending is done once the server runs again (restartDone).
     const { restartPending, ...cleared } = draft.state.after;
     // On trial: a server that ran, is stopped for the change and started again, with a contract to check it by.
+    const contract = healthContract(draft.service.after, draft.service.before);
     const trial =
       ctx.healthCheck !== undefined &&
       status.running &&
       draft.service.stop &&
       draft.service.restart === 'auto' &&
-      healthContract(draft.service.after, draft.service.before) !== undefined;
+      contract !== undefined;
+    if (trial) {
+      // A check that cannot tell where the server listens would roll back a good update: refused
+      // here, before anything changes, so the operator decides (a plain file, or no check).
+      const where = await probeTarget(ctx.root, contract.http);
+      if ('problem' in where)
+        throw new ServicepackError(
+          'E_HEALTH_CHECK_UNAVAILABLE',
+          `the health check cannot tell where the server listens: ${where.problem}; nothing was changed: make it a plain file the server reads, or install with --no-health-check`,
+          { problem: where.problem },
+        );
+    }
     const journal: Journal = {
       ...draft,
       ...(trial ? { prepared: { ...draft.prepared, trial: trialPath(draft.id) } } : {}),
