@@ -115,6 +115,7 @@ describe('buildReleases', () => {
       'build',
       'hotfixes',
       'service',
+      'health',
     ]);
     assert.deepEqual(info, {
       product: 'inetsrv',
@@ -125,6 +126,19 @@ describe('buildReleases', () => {
       build: '1381.2.Q3',
       hotfixes: ['Q3'],
       service: { pidFile: 'run/inetsrv.pid', start: ['bin/inetsrv', 'start', '--detach'] },
+      // the health contract the release declares (issue 18): where the site's own conf says it listens
+      health: {
+        http: {
+          conf: 'conf/inetsrv.conf',
+          addressKey: 'ListenAddress',
+          portKey: 'Port',
+          defaultAddress: '127.0.0.1',
+          defaultPort: 8080,
+          path: '/',
+        },
+        timeoutSeconds: 10,
+        runningSeconds: 3,
+      },
     });
     const rtm = JSON.parse(await readFile(join(tree('rtm', 'x86'), 'BUILDINFO.json'), 'utf8')) as {
       build: string;
