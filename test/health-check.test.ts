@@ -255,6 +255,36 @@ for (const arch of ARCHES) {
       if (pid) process.kill(pid, 'SIGKILL');
     });
 
+    test('a new level that does not start at all (SP6 refuses KeepAliveTimeout = forever, a key SP5 ignores) is rolled back, SP5 serves again', async () => {
+      const { root, port, conf } = await runningSp5(arch, false);
+      const confPath = join(root, 'conf', 'inetsrv.conf');
+      // SP5 does not know the key and warns; SP6 (Q236565) reads it and refuses the value
+      const site = `${conf}KeepAliveTimeout = forever\n`;
+      await writeFile(confPath, site);
+      const pid = await pidOf(root);
+      if (pid) process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 200 && (await pidOf(root)); i++) await new Promise((r) => setTimeout(r, 25));
+      execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], {
+        cwd: root,
+        stdio: 'pipe',
+        timeout: 20_000,
+      });
+      assert.equal(await serverHeader(port), header(`sp5-${arch}`), 'SP5 runs with the key it does not know');
+      const sp5 = await digest(root);
+      const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack(`sp6-${arch}`)]);
+      assert.equal(r.code, 1, `${r.out}${r.err}`);
+      const doc = JSON.parse(r.out) as Failure;
+      assert.equal(doc.code, 'E_HEALTH_CHECK_FAILED');
+      assert.match(doc.details.health.summary, /did not start/);
+      assert.doesNotMatch(doc.details.health.summary, /another process holds/);
+      assert.equal(doc.details.afterRollback.passed, true, 'the old level was started and checked again');
+      assert.ok(sameDigest(await digest(root), sp5), digestDiff(await digest(root), sp5).join(', '));
+      assert.equal(await readFile(confPath, 'utf8'), site);
+      assert.equal(await serverHeader(port), header(`sp5-${arch}`));
+      const now = await pidOf(root);
+      if (now) process.kill(now, 'SIGKILL');
+    });
+
     test('without the trigger SP6 passes its health check and stays', async () => {
       const { root, port } = await runningSp5(arch, false);
       const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack(`sp6-${arch}`)]);

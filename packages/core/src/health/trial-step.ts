@@ -45,10 +45,10 @@ export const trialStep: StepDef<TrialContext> = {
       },
     });
     ctx.trial = result;
-    // A level that does not start at all is judged as every change judges it (the restart step:
-    // exit 10, W_RESTART_FAILED): the old level could not be shown to start either (its port taken,
-    // say), so the trial has nothing to compare and the change goes on to its commit point.
-    if (!result.passed && result.started?.pid === undefined) {
+    // A level that does not start because another process holds its port is judged as every change
+    // judges it (the restart step: exit 10, W_RESTART_FAILED): the old level could not start either,
+    // so rolling back would undo a good update. Any other failure to start is the new level's own.
+    if (!result.passed && result.started?.pid === undefined && result.started?.portTaken === true) {
       ctx.sink({ type: 'info', message: `no health check: ${result.summary}` });
       return;
     }

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BuildInfo } from '../installation/buildinfo.js';
 import { serviceStatus, startService } from '../installation/service.js';
@@ -18,7 +19,11 @@ export interface HealthCheckResult {
   summary: string;
   /** the BUILDINFO level checked */
   level: number;
-  started?: { pid?: number; message?: string };
+  /**
+   * `portTaken`: the start failed while another process held the address and port the
+   * configuration names, a cause outside the new level (the old one could not start either)
+   */
+  started?: { pid?: number; message?: string; portTaken?: boolean };
   /** where the probe connected, and where the configuration said so */
   target?: { host: string; port: number; from: string };
   probe?: ProbeEvidence;
@@ -32,6 +37,15 @@ export interface HealthCheckOptions {
   timeoutSeconds?: number;
   /** told when the service was started, before the probe (a checkpoint of the transaction) */
   onStarted?: () => void | Promise<void>;
+}
+
+/** Whether another process listens on `target`: a bind test on the address the probe would use, released at once. */
+function portTaken(target: { host: string; port: number }): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => res(e.code === 'EADDRINUSE'));
+    s.listen({ host: target.host, port: target.port, exclusive: true }, () => s.close(() => res(false)));
+  });
 }
 
 /** The contract to check `bi` by: its own, or for a release that declares none, the other's (the same product). */
@@ -59,12 +73,18 @@ export async function checkService(
   let pid = before.pid;
   if (!before.running) {
     const started = await startService(root, bi);
-    if (!started.started)
+    if (!started.started) {
+      const read = await probeTarget(root, contract.http);
+      const taken = 'target' in read && (await portTaken(read.target));
       return result({
         passed: false,
-        summary: `${bi.product} did not start (${started.message ?? 'no reason given'})`,
-        started: { ...(started.message !== undefined ? { message: started.message } : {}) },
+        summary: `${bi.product} did not start (${started.message ?? 'no reason given'})${
+          taken && 'target' in read ? `; another process holds ${read.target.host}:${read.target.port}` : ''
+        }`,
+        started: { ...(started.message !== undefined ? { message: started.message } : {}), portTaken: taken },
+        ...('target' in read ? { target: read.target } : {}),
       });
+    }
     pid = started.pid;
   }
   const started = pid !== undefined ? { pid } : {};
