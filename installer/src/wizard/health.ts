@@ -54,7 +54,7 @@ function evidence(h: HealthCheck): string[] {
     );
     const answers = p.exchanges.map((e) => e.statusLine ?? e.error ?? 'no answer');
     lines.push(
-      `came back: ${answers.length > 0 ? answers.join('; ') : 'nothing'}${p.reason ? ` (${p.reason})` : ''}, after ${p.ms} ms`,
+      `came back: ${answers.length > 0 ? answers.join('; ') : 'nothing'}${p.reason && !answers.includes(p.reason) ? ` (${p.reason})` : ''}, after ${p.ms} ms`,
     );
   }
   if (h.stillRunning && !h.stillRunning.running)

@@ -123,6 +123,14 @@ test('a rolled-back update is its own screen: failed its health check, what was 
     }),
   );
   assert.equal(down.outcome, 'The installation is at Service Pack 5 again.');
+  // the probe's reason is not said twice when it is what came back
+  const reason = failed.probe?.reason ?? '';
+  const once = errorView(
+    new ServicepackError('E_HEALTH_CHECK_FAILED', 'x', {
+      health: { ...failed, probe: { ...failed.probe, exchanges: [{ ...failed.probe?.exchanges[0], error: reason }] } },
+    }),
+  );
+  assert.ok(once.details.includes(`came back: ${reason}, after 14 ms`), once.details.join('\n'));
   assert.ok(down.details.includes('Service Pack 5 again: NOT serving: inetsrv did not start'));
 });
 
