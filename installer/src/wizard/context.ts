@@ -125,6 +125,8 @@ export function coreServices(): WizardServices {
             force: opts.force === true,
             allowUnsigned: opts.allowUnsigned === true,
             acceptEula: opts.acceptEula === true,
+            healthCheck: opts.healthCheck !== false,
+            ...(opts.healthTimeoutSeconds !== undefined ? { healthTimeout: opts.healthTimeoutSeconds } : {}),
           },
         },
         async (transactionId, sink) => {

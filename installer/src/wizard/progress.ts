@@ -25,7 +25,15 @@ export interface ProgressView {
   committing: boolean;
   /** the engine returned (or threw) */
   finished: boolean;
+  /**
+   * What the trial is doing (docs/transactions.md §7 "Health check"), in the engine's words while it
+   * runs ("starting … and checking the server…"), then the rollback when its check failed.
+   */
+  trial?: string;
 }
+
+/** Shown between a failed health check and the engine's return: the rollback and the old level's check take seconds. */
+export const TRIAL_ROLLING_BACK = 'the health check failed: putting the previous level back and checking it again…';
 
 const KEEP_WARNINGS = 3;
 
@@ -56,6 +64,10 @@ export function reduceProgress(view: ProgressView, ev: ServicepackEvent): Progre
         steps: steps.map((s) => (s.step === ev.step ? { ...s, state } : s)),
         committing: view.committing || (ev.step === 'commit' && ev.state === 'started'),
       };
+      if (ev.step === 'trial') {
+        const { trial: _last, ...rest } = next;
+        return ev.state === 'failed' ? { ...rest, trial: TRIAL_ROLLING_BACK } : rest;
+      }
       if (ev.step !== 'commit' || ev.state === 'started') return next;
       const { path: _done, ...rest } = next;
       return rest;
@@ -74,12 +86,15 @@ export function reduceProgress(view: ProgressView, ev: ServicepackEvent): Progre
     case 'warning':
       return { ...view, warnings: [...view.warnings, ev.message].slice(-KEEP_WARNINGS) };
     case 'info':
-      return view;
+      // the trial step's own words: the engine says what it starts and checks
+      return view.steps.some((s) => s.step === 'trial' && s.state === 'running')
+        ? { ...view, trial: ev.message }
+        : view;
   }
 }
 
 /** The engine returned: steps it never announced were not part of this transaction. */
 export function finishProgress(view: ProgressView): ProgressView {
-  const { path: _path, ...rest } = view;
+  const { path: _path, trial: _trial, ...rest } = view;
   return { ...rest, steps: view.steps.filter((s) => s.state !== 'pending'), finished: true };
 }

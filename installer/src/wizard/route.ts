@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import type { ModifiedPolicy } from '@servicepack/core/plan';
 import { mayAskOperator } from '../interactive.js';
 import { optionWordsChecked } from '../operands.js';
-import { type OptionFlags, optionsFromFlags } from '../options.js';
+import { type OptionFlags, optionsFromFlags, parseHealthTimeout } from '../options.js';
 
 /**
  * Decides whether a command line opens the interactive wizard (docs/cli.md §4: "a terminal and not CI →
@@ -32,6 +32,10 @@ export interface WizardRequest {
   restart: boolean;
   modified: ModifiedPolicy;
   force: boolean;
+  /** `--no-health-check`: no trial for the new level (docs/transactions.md §7 "Health check") */
+  healthCheck?: false;
+  /** `--health-timeout SECONDS` */
+  healthTimeoutSeconds?: number;
 }
 
 export interface WizardEnvironment {
@@ -75,6 +79,9 @@ function wizardParser() {
       .addOption(new Option('-o, --overwrite-modified').conflicts('keepModified'))
       .addOption(new Option('--keep-modified').conflicts('overwriteModified'))
       .option('-f, --force')
+      .option('--no-health-check')
+      // a bad value is a CommanderError here: the command line goes back to the install command, which reports it
+      .option('--health-timeout <seconds>', '', parseHealthTimeout)
       .option('-u, --unattended')
       .option('--json')
       .option('--dry-run')
@@ -162,5 +169,7 @@ export function wizardRequest(argv: readonly string[], e: WizardEnvironment): Wi
     packs,
     ...(f.packs !== undefined ? { packsDir: f.packs } : {}),
     ...wizardChoices(f),
+    ...(f.healthCheck === false ? { healthCheck: false as const } : {}),
+    ...(f.healthTimeout !== undefined ? { healthTimeoutSeconds: f.healthTimeout } : {}),
   };
 }

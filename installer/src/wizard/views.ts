@@ -6,6 +6,7 @@ import { type ModifiedPolicy, overwriteWithoutBackup } from '@servicepack/core/p
 import { EXIT, errorDocument } from '../exit.js';
 import type { UninstallResult } from '@servicepack/core/uninstall';
 import { levelName, type PackKind, rollupName } from '@servicepack/core/level';
+import { HEALTH_FAILED_TITLE, healthFailedView, healthPassedRow } from './health.js';
 import type { InstallChoices, Outcome, PackCandidate, ViewInputs } from './model.js';
 
 /**
@@ -157,6 +158,8 @@ export interface ErrorView {
   exitCode: number;
   exitMeaning: string;
   nothingChanged: boolean;
+  /** what a rollback left, where "Nothing was changed." would not say enough (a failed health check) */
+  outcome?: string;
   canGoBack: boolean;
   /** an offer made on the screen with R, e.g. "Recover now" */
   action?: string;
@@ -536,6 +539,7 @@ export function finishView(res: InstallResult, logFile: string | undefined): Fin
     'Uninstall',
     backups.length > 0 ? `${backups.join(', ')} (servicepack uninstall)` : 'no backup kept (-n): cannot be uninstalled',
   ]);
+  if (res.health?.passed === true) rows.push(healthPassedRow(res.health));
   if (logFile) rows.push(['Log', underRoot(logFile, res.root)]);
   return {
     headline: `${pack} was installed in ${res.root}.`,
@@ -586,6 +590,8 @@ const TITLES: Record<string, string> = {
   E_NO_BACKUP: 'This update cannot be removed',
   E_NO_PACKS: 'No update packs found',
   E_USAGE: 'Setup cannot continue',
+  E_HEALTH_CHECK_FAILED: HEALTH_FAILED_TITLE,
+  E_HEALTH_CHECK_UNAVAILABLE: 'The server cannot be checked',
 };
 
 /** A refusal the wizard itself reaches (nothing to offer), shaped like the engine's errors. */
@@ -607,15 +613,17 @@ export function errorView(e: unknown, opts: { canGoBack?: boolean } = {}): Error
       ? { code: e.code, exitCode: e.exitCode, message: e.message, details: {} as Record<string, unknown> }
       : errorDocument(e);
   const rollbackFailed = Array.isArray(doc.details['rollbackFailures']) && doc.details['rollbackFailures'].length > 0;
+  const health = doc.code === 'E_HEALTH_CHECK_FAILED' ? healthFailedView(doc.details) : undefined;
   return {
     code: doc.code,
     title:
       TITLES[doc.code] ?? (doc.code === 'E_UNEXPECTED' ? 'Something unexpected went wrong' : 'The installation failed'),
     message: doc.message,
-    details: e instanceof WizardError ? e.details : [],
+    details: e instanceof WizardError ? e.details : (health?.details ?? []),
     exitCode: doc.exitCode,
     exitMeaning: EXIT_MEANING[doc.exitCode] ?? '',
-    nothingChanged: !rollbackFailed,
+    nothingChanged: !rollbackFailed && health === undefined,
+    ...(health !== undefined ? { outcome: health.outcome } : {}),
     canGoBack: opts.canGoBack === true,
   };
 }

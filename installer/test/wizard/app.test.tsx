@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { InstallResult } from '@servicepack/core/install';
 import { render } from 'ink-testing-library';
 import { detectInstallation } from '../../../packages/core/src/installation/detect.js';
+import { ServicepackError } from '../../../packages/core/src/support/errors.js';
 import { installPacks } from '../../../packages/core/src/operations/install/install.js';
 import {
   makeInstallation,
@@ -283,6 +284,47 @@ describe('the wizard, end to end in a test terminal', () => {
     const out = await done;
     assert.equal(out.code, 0);
     assert.match(out.lines[0] ?? '', /^Installed SP1/);
+  });
+
+  test('--no-health-check and --health-timeout reach the engine; a rolled-back update ends on its own screen, exit 1', async () => {
+    const rt = await root();
+    const asked: Parameters<WizardServices['install']>[0][] = [];
+    const install: WizardServices['install'] = async (opts) => {
+      asked.push(opts);
+      opts.sink?.({ type: 'step', step: 'trial', state: 'started' });
+      opts.sink?.({ type: 'info', message: 'starting inetsrv at Service Pack 1 and checking the server…' });
+      opts.sink?.({ type: 'step', step: 'trial', state: 'failed', message: 'the health check failed' });
+      throw new ServicepackError(
+        'E_HEALTH_CHECK_FAILED',
+        'the health check of Service Pack 1 failed: GET http://127.0.0.1:8080/ failed: timed out. The update was rolled back: the installation is at RTM again and inetsrv runs again and passes its health check. Nothing was installed: install with --no-health-check to keep it regardless',
+        {
+          health: { passed: false, summary: 'GET http://127.0.0.1:8080/ failed: timed out', level: 1, ms: 5 },
+          afterRollback: { passed: true, summary: 'answered', level: 0, ms: 5 },
+          rolledBackTo: 'RTM',
+        },
+      );
+    };
+    const { r, done } = wizard({ root: rt, packs: [sp1plain], healthTimeoutSeconds: 7 }, { install });
+    await toUpdate(r);
+    await press(r, KEY.enter);
+    await waitFor(r, 'Options for');
+    await press(r, KEY.enter);
+    const f = await waitFor(r, 'The update failed its health check and was rolled back', 20_000);
+    assert.match(f.replace(/\s+/g, ' '), /The installation is at RTM again, serving\./);
+    await press(r, KEY.enter);
+    const out = await done;
+    assert.equal(out.code, 1);
+    assert.deepEqual([asked[0]?.healthCheck, asked[0]?.healthTimeoutSeconds], [true, 7]);
+
+    const { r: r2, done: done2 } = wizard({ root: rt, packs: [sp1plain], healthCheck: false }, { install });
+    await toUpdate(r2);
+    await press(r2, KEY.enter);
+    await waitFor(r2, 'Options for');
+    await press(r2, KEY.enter);
+    await waitFor(r2, 'failed its health check', 20_000);
+    await press(r2, KEY.enter);
+    await done2;
+    assert.equal(asked[1]?.healthCheck, false, '--no-health-check is not dropped on the way to the engine');
   });
 
   test('no root given: the folder is asked for, and asked again when it is not an installation', async () => {

@@ -71,6 +71,14 @@ describe('which command lines open the wizard', () => {
     assert.equal(wizardRequest(argv('install', '--packs', 'dist/packs'), tty)?.packsDir, 'dist/packs');
   });
 
+  test('--no-health-check and --health-timeout open the wizard and are kept; a bad timeout goes to the install command', () => {
+    const r = wizardRequest(argv('install', '--no-health-check', '--health-timeout', '12', 'sp6.tgz'), tty);
+    assert.deepEqual([r?.flow, r?.healthCheck, r?.healthTimeoutSeconds], ['install', false, 12]);
+    assert.equal(wizardRequest(argv('install', 'sp6.tgz'), tty)?.healthCheck, undefined);
+    for (const bad of ['0', '1.5', 'soon', '100000'])
+      assert.equal(wizardRequest(argv('install', '--health-timeout', bad, 'sp6.tgz'), tty), undefined, bad);
+  });
+
   test('-u, --json, --dry-run and -q keep the unattended command', () => {
     for (const flag of ['-u', '--unattended', '--json', '--dry-run', '-q', '-nu']) {
       assert.equal(wizardRequest(argv('install', flag, 'sp6.tgz'), tty), undefined, flag);

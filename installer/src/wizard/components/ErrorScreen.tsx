@@ -31,6 +31,7 @@ export function ErrorScreen({ view }: { view: ErrorView }) {
         ))}
         <Text> </Text>
         {view.nothingChanged ? <Text>Nothing was changed.</Text> : null}
+        {view.outcome !== undefined ? <Text wrap="wrap">{view.outcome}</Text> : null}
         <Text dimColor>
           Exit code {view.exitCode}
           {view.exitMeaning ? ` (${view.exitMeaning})` : ''}.

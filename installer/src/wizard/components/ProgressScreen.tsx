@@ -79,9 +79,15 @@ export function ProgressScreen({ view, width }: { view: ProgressView; width: num
           {formatBytes(view.bytes)} / {formatBytes(view.totalBytes)}
         </Text>
       </Box>
-      <Text dimColor wrap="truncate-end">
-        {view.path ?? ' '}
-      </Text>
+      {view.trial !== undefined ? (
+        <Text color={color.accent} wrap="wrap">
+          {mark.running} {view.trial}
+        </Text>
+      ) : (
+        <Text dimColor wrap="truncate-end">
+          {view.path ?? ' '}
+        </Text>
+      )}
       {view.warnings.map((w) => (
         <Text key={w} color={color.warn} wrap="truncate-end">
           {mark.warning} {w}

@@ -41,6 +41,10 @@ export async function install(ctx: Ctx): Promise<StepResult> {
       dryRun: false,
       force: ctx.request.force,
       acceptEula: ctx.accepted,
+      healthCheck: ctx.request.healthCheck !== false,
+      ...(ctx.request.healthTimeoutSeconds !== undefined
+        ? { healthTimeoutSeconds: ctx.request.healthTimeoutSeconds }
+        : {}),
       sink,
     });
   } finally {
