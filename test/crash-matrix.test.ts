@@ -50,6 +50,11 @@ const SEED = Number(process.env['CRASH_SEED'] ?? 236565);
 const RANDOM_MOMENTS = 50;
 /** runs at a time; CRASH_PARALLEL=<n> on a machine with more cores */
 const PARALLEL = Math.max(1, Number(process.env['CRASH_PARALLEL'] ?? 2) || 2);
+/**
+ * Trial cases at a time: most of a trial is waiting (a server starting, the still-running window of
+ * the release's contract, 3 s, then the same for the old level), not CPU, so twice PARALLEL.
+ */
+const TRIAL_PARALLEL = 2 * PARALLEL;
 /** installations on a RAM file system when there is one (see tempRoot in support/servicepack.ts) */
 const RAM = { ram: true };
 
@@ -560,7 +565,7 @@ describe('SIGKILL on trial (a health-checked install), then servicepack recover'
         hit,
       })),
     ];
-    await pool(cases, PARALLEL, async ({ trigger, hit }) => {
+    await pool(cases, TRIAL_PARALLEL, async ({ trigger, hit }) => {
       const site = await runningSp5(trigger);
       const label = `install SP6 on trial${trigger ? ' (MaxConnections = 0)' : ''}, killed at ${hit.join(' ')}`;
       const r = await servicepack(trialArgs(site.root), { env: { SERVICEPACK_FAULT: `${hit[0]}:${hit[1]}` } });
@@ -571,7 +576,8 @@ describe('SIGKILL on trial (a health-checked install), then servicepack recover'
   });
 
   test('recovery of a trial killed at its own checkpoints, then recover again', async () => {
-    for (const rp of [['recover:stopped', 1] as Hit, ['recover:step', 1] as Hit, ['recover:rolled-back', 1] as Hit]) {
+    const points = [['recover:stopped', 1] as Hit, ['recover:step', 1] as Hit, ['recover:rolled-back', 1] as Hit];
+    await pool(points, TRIAL_PARALLEL, async (rp) => {
       const site = await runningSp5(false);
       const label = `killed at trial:started, recovery killed at ${rp.join(' ')}`;
       assert.equal(
@@ -583,7 +589,7 @@ describe('SIGKILL on trial (a health-checked install), then servicepack recover'
       });
       assert.equal(r.signal, 'SIGKILL', `${label}: ${r.err}`);
       await settleTrial(site, label);
-    }
+    });
   });
 
   test('20 seeded random kills during the trial', async (t) => {
@@ -591,7 +597,7 @@ describe('SIGKILL on trial (a health-checked install), then servicepack recover'
     t.diagnostic(`CRASH_SEED=${SEED} (+18); the trial takes about ${Math.round(healthy.trialMs)} ms`);
     const delays = Array.from({ length: 20 }, () => Math.floor(rand() * healthy.trialMs));
     let finished = 0;
-    await pool(delays, PARALLEL, async (delay) => {
+    await pool(delays, TRIAL_PARALLEL, async (delay) => {
       const site = await runningSp5(false);
       const label = `install SP6 on trial, killed ${delay} ms after trial:begun`;
       let armed = false;
