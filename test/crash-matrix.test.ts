@@ -15,8 +15,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,7 +22,6 @@ import { installPacks } from '../packages/core/src/operations/install/install.js
 import { queryInstallation } from '../packages/core/src/installation/query.js';
 import { recoverInstallation } from '../packages/core/src/operations/recover.js';
 import { verifyInstallation } from '../packages/core/src/operations/verify.js';
-import { isAlive } from '../packages/core/src/installation/service.js';
 import { startTree } from './support/inetsrv.js';
 import {
   buildInfoOf,
@@ -45,6 +42,7 @@ import {
   traceOf,
   tree,
 } from './support/servicepack.js';
+import { freePort, killSites, serverHeader, sitePid } from './support/site.js';
 
 const SEED = Number(process.env['CRASH_SEED'] ?? 236565);
 const RANDOM_MOMENTS = 50;
@@ -182,27 +180,10 @@ before(async () => {
   for (const s of base) scenarios.push(await trace(s));
 });
 
-const serverPids = new Set<number>();
 after(async () => {
-  for (const pid of serverPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
+  killSites();
   for (const d of [...tempFolders(), ...extraPacks]) await rm(d, { recursive: true, force: true });
 });
-
-function serverHeader(port: number): Promise<string | undefined> {
-  return new Promise((res, rej) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (r) => {
-      r.resume();
-      const h = r.headers['server'];
-      r.on('end', () => res(Array.isArray(h) ? h.join(', ') : h));
-    });
-    req.on('error', rej);
-    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
-  });
-}
 
 /** Which side of the commit point a hit is on: the recovery rule, from the trace. */
 function isAfterCommitPoint(s: Scenario, hit: Hit): boolean {
@@ -432,23 +413,6 @@ describe('SIGKILL at every checkpoint, then servicepack recover', () => {
 
 const CONF = 'conf/inetsrv.conf';
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function serverPid(root: string): Promise<number | undefined> {
-  const pid = Number((await readFile(join(root, 'run', 'inetsrv.pid'), 'utf8').catch(() => '')).trim());
-  if (pid > 0) serverPids.add(pid);
-  return pid > 0 && isAlive(pid) ? pid : undefined;
-}
-
 interface Site {
   root: string;
   port: number;
@@ -467,7 +431,7 @@ async function runningSp5(trigger: boolean): Promise<Site> {
     stdio: 'pipe',
     timeout: 20_000,
   });
-  assert.ok(await serverPid(root), 'the SP5 server runs');
+  assert.ok(await sitePid(root), 'the SP5 server runs');
   return { root, port, conf };
 }
 
@@ -503,7 +467,7 @@ async function settleTrial(site: Site, label: string): Promise<void> {
   const last = state.history.at(-1);
   assert.equal(last?.result, 'rolled-back', label);
   assert.equal(last?.health?.passed, false, `${label}: the history says the trial did not pass`);
-  const pid = await serverPid(site.root);
+  const pid = await sitePid(site.root);
   assert.ok(pid, `${label}: recovery left the server running`);
   assert.equal(await serverHeader(site.port), old.header, `${label}: the old level serves`);
   process.kill(pid, 'SIGKILL');
@@ -529,7 +493,7 @@ async function traceTrial(trigger: boolean): Promise<TrialTrace> {
   });
   ended ||= performance.now();
   assert.equal(r.code, trigger ? 1 : 0, `${r.out}${r.err}`);
-  const pid = await serverPid(site.root);
+  const pid = await sitePid(site.root);
   if (pid) process.kill(pid, 'SIGKILL');
   return { hits: traceOf(r.err), trialMs: Math.max(50, ended - begun) };
 }
@@ -614,7 +578,7 @@ describe('SIGKILL on trial (a health-checked install), then servicepack recover'
         // the run passed its commit point before the kill landed: SP6, which passed its health check
         finished++;
         assert.equal(r.code, 0, `${label}: ${r.err}`);
-        const pid = await serverPid(site.root);
+        const pid = await sitePid(site.root);
         assert.equal(await serverHeader(site.port), (await levelOf('sp6-x86')).header, label);
         if (pid) process.kill(pid, 'SIGKILL');
         return;
@@ -625,7 +589,7 @@ describe('SIGKILL on trial (a health-checked install), then servicepack recover'
         finished++;
         const rec = await servicepack(['recover', '--root', site.root]);
         assert.equal(rec.code, 0, `${label}: ${rec.err}`);
-        const pid = await serverPid(site.root);
+        const pid = await sitePid(site.root);
         if (pid) process.kill(pid, 'SIGKILL');
         return;
       }

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +19,7 @@ import { writePack } from '../packages/core/src/pack/pack-write.js';
 import { readPackDocument } from '../packages/core/src/pack/walk.js';
 import { generateKeyPair, loadTrustedKeys, parsePrivateKey } from '../packages/core/src/trust/trust.js';
 import { runLeakProbe, startTree } from './support/inetsrv.js';
+import { serverHeader } from './support/site.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const releases = join(repo, 'dist', 'releases');
@@ -67,18 +67,6 @@ async function installationFrom(name: string): Promise<string> {
   const root = join(dir, 'inetsrv');
   await cp(tree(name), root, { recursive: true });
   return root;
-}
-
-function serverHeader(port: number): Promise<string | undefined> {
-  return new Promise((res, rej) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (r) => {
-      r.resume();
-      const h = r.headers['server'];
-      r.on('end', () => res(Array.isArray(h) ? h.join(', ') : h));
-    });
-    req.on('error', rej);
-    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
-  });
 }
 
 before(() => {

@@ -10,11 +10,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isAlive } from '../packages/core/src/installation/service.js';
 import {
   buildInfoOf,
   digest,
@@ -28,9 +25,9 @@ import {
   tempFolders,
   tree,
 } from './support/servicepack.js';
+import { freePort, killSites, serverHeader, sitePid } from './support/site.js';
 
 const ARCHES = ['x86', 'alpha'] as const;
-const pids = new Set<number>();
 
 before(async () => {
   await freezeBuild(
@@ -39,42 +36,9 @@ before(async () => {
   );
 });
 after(async () => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
+  killSites();
   for (const d of tempFolders()) await rm(d, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function serverHeader(port: number): Promise<string | undefined> {
-  return new Promise((res, rej) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (r) => {
-      r.resume();
-      const h = r.headers['server'];
-      r.on('end', () => res(Array.isArray(h) ? h.join(', ') : h));
-    });
-    req.on('error', rej);
-    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
-  });
-}
-
-async function pidOf(root: string): Promise<number | undefined> {
-  const pid = Number((await readFile(join(root, 'run', 'inetsrv.pid'), 'utf8').catch(() => '')).trim());
-  if (pid > 0) pids.add(pid);
-  return pid > 0 && isAlive(pid) ? pid : undefined;
-}
 
 const header = (name: string): string => expectedServerHeader(buildInfoOf(tree(name)));
 
@@ -92,7 +56,7 @@ async function runningSp5(arch: string, trigger: boolean): Promise<{ root: strin
     stdio: 'pipe',
     timeout: 20_000,
   });
-  assert.ok(await pidOf(root), 'the SP5 server runs');
+  assert.ok(await sitePid(root), 'the SP5 server runs');
   assert.equal(await serverHeader(port), header(`sp5-${arch}`));
   return { root, port, conf };
 }
@@ -153,7 +117,7 @@ for (const arch of ARCHES) {
       assert.ok(sameDigest(await digest(root), sp5), digestDiff(await digest(root), sp5).join(', '));
       assert.equal(await readFile(join(root, 'conf', 'inetsrv.conf'), 'utf8'), conf);
       assert.ok(!existsSync(join(root, '.servicepack', 'journal.json')));
-      assert.ok(await pidOf(root));
+      assert.ok(await sitePid(root));
       assert.equal(await serverHeader(port), header(`sp5-${arch}`));
       const rolledBack = (await state(root)).history.at(-1);
       assert.equal(rolledBack?.result, 'rolled-back');
@@ -197,7 +161,7 @@ for (const arch of ARCHES) {
       const passed = (await state(root)).history.at(-1);
       assert.equal(passed?.result, 'done');
       assert.equal(passed?.health?.passed, true);
-      const pid = await pidOf(root);
+      const pid = await sitePid(root);
       if (pid) process.kill(pid, 'SIGKILL');
     });
 
@@ -229,7 +193,7 @@ for (const arch of ARCHES) {
       const q = await servicepack(['query', '--root', root, '--json']);
       assert.equal((JSON.parse(q.out) as { level: number }).level, 6);
       await assert.rejects(serverHeader(port), 'SP6 with MaxConnections = 0 answers nothing');
-      const pid = await pidOf(root);
+      const pid = await sitePid(root);
       if (pid) process.kill(pid, 'SIGKILL');
     });
 
@@ -239,7 +203,7 @@ for (const arch of ARCHES) {
       // a conf padded with comments: the server started on it; the check reads at most 256 KiB
       const padded = `${conf}${'# padding\n'.repeat(30_000)}`;
       await writeFile(confPath, padded);
-      const pid = await pidOf(root);
+      const pid = await sitePid(root);
       const before = await digest(root);
       const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', pack(`sp6-${arch}`)]);
       assert.equal(r.code, 2, `${r.out}${r.err}`);
@@ -250,7 +214,7 @@ for (const arch of ARCHES) {
       assert.match(doc.message, /--no-health-check/);
       assert.ok(sameDigest(await digest(root), before), digestDiff(await digest(root), before).join(', '));
       assert.ok(!existsSync(join(root, '.servicepack', 'journal.json')));
-      assert.equal(await pidOf(root), pid, 'the server was not stopped');
+      assert.equal(await sitePid(root), pid, 'the server was not stopped');
       assert.equal(await serverHeader(port), header(`sp5-${arch}`));
       if (pid) process.kill(pid, 'SIGKILL');
     });
@@ -261,9 +225,9 @@ for (const arch of ARCHES) {
       // SP5 does not know the key and warns; SP6 (Q236565) reads it and refuses the value
       const site = `${conf}KeepAliveTimeout = forever\n`;
       await writeFile(confPath, site);
-      const pid = await pidOf(root);
+      const pid = await sitePid(root);
       if (pid) process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 200 && (await pidOf(root)); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && (await sitePid(root)); i++) await new Promise((r) => setTimeout(r, 25));
       execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], {
         cwd: root,
         stdio: 'pipe',
@@ -281,7 +245,7 @@ for (const arch of ARCHES) {
       assert.ok(sameDigest(await digest(root), sp5), digestDiff(await digest(root), sp5).join(', '));
       assert.equal(await readFile(confPath, 'utf8'), site);
       assert.equal(await serverHeader(port), header(`sp5-${arch}`));
-      const now = await pidOf(root);
+      const now = await sitePid(root);
       if (now) process.kill(now, 'SIGKILL');
     });
 
@@ -293,7 +257,7 @@ for (const arch of ARCHES) {
       const last = (await state(root)).history.at(-1);
       assert.equal(last?.health?.passed, true);
       assert.match(last?.health?.summary ?? '', /answered twice on one connection \(200, 200\)/);
-      const pid = await pidOf(root);
+      const pid = await sitePid(root);
       if (pid) process.kill(pid, 'SIGKILL');
     });
   });

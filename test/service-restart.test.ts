@@ -10,60 +10,22 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isAlive } from '../packages/core/src/installation/service.js';
 import { freezeBuild, installationFrom, pack, servicepack, tempFolders } from './support/servicepack.js';
+import { freePort, killSites, serverHeader, sitePid } from './support/site.js';
 
-const pids: number[] = [];
 const extra: string[] = [];
 before(async () => {
   await freezeBuild(['rtm-x86', 'sp6-x86'], ['sp6-x86']);
 });
 after(async () => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
+  killSites();
   for (const d of [...tempFolders(), ...extra]) await rm(d, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function serverHeader(port: number): Promise<string | undefined> {
-  return new Promise((res, rej) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (r) => {
-      r.resume();
-      const h = r.headers['server'];
-      r.on('end', () => res(Array.isArray(h) ? h.join(', ') : h));
-    });
-    req.on('error', rej);
-    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
-  });
-}
-
-async function pidOf(root: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(join(root, 'run', 'inetsrv.pid'), 'utf8')).trim());
-    if (pid > 0) pids.push(pid);
-    return pid > 0 && isAlive(pid) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 async function gone(pid: number): Promise<boolean> {
   for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
@@ -81,7 +43,7 @@ async function runningRtm(): Promise<{ root: string; port: number; pid: number }
     stdio: 'pipe',
     timeout: 20_000,
   });
-  const pid = await pidOf(root);
+  const pid = await sitePid(root);
   assert.ok(pid, 'the detached server wrote its pid file');
   assert.equal(await serverHeader(port), 'inetsrv/4.0 (RTM; x86)');
   return { root, port, pid };
@@ -98,7 +60,7 @@ describe('the service across install and uninstall', () => {
     };
     assert.deepEqual(doc.service, { wasRunning: true, stopped: true, restarted: true });
     assert.ok(await gone(pid), 'the RTM process was stopped');
-    const sp6 = await pidOf(root);
+    const sp6 = await sitePid(root);
     assert.ok(sp6 && sp6 !== pid, 'a new server process runs');
     assert.equal(await serverHeader(port), 'inetsrv/4.0 (SP6; x86)');
 
@@ -110,7 +72,7 @@ describe('the service across install and uninstall', () => {
       restarted: true,
     });
     assert.ok(await gone(sp6));
-    const rtm = await pidOf(root);
+    const rtm = await sitePid(root);
     assert.ok(rtm);
     assert.equal(await serverHeader(port), 'inetsrv/4.0 (RTM; x86)');
     // RTM keeps the connection we just closed (the Q236565 leak), so its graceful stop would wait on it
@@ -123,13 +85,13 @@ describe('the service across install and uninstall', () => {
     assert.equal(r.code, 10, `${r.out}${r.err}`);
     assert.match(r.out, /Restart required: .*not started again \(--no-restart\): start it with bin\/inetsrv start/);
     assert.ok(await gone(pid), 'stopped: files are never replaced under a running server');
-    assert.equal(await pidOf(root), undefined, 'and not started again');
+    assert.equal(await sitePid(root), undefined, 'and not started again');
     execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], {
       cwd: root,
       stdio: 'pipe',
       timeout: 20_000,
     });
-    assert.ok(await pidOf(root));
+    assert.ok(await sitePid(root));
     assert.equal(await serverHeader(port), 'inetsrv/4.0 (SP6; x86)');
     execFileSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'stop'], {
       cwd: root,
@@ -151,7 +113,7 @@ describe('the service across install and uninstall', () => {
       assert.ok(await gone(pid), `${point}: the server was stopped before the commit`);
       const r = await servicepack(['recover', '--root', root]);
       assert.equal(r.code, 0, `${point}: ${r.out}${r.err}`);
-      const now = await pidOf(root);
+      const now = await sitePid(root);
       assert.ok(now, `${point}: recovery started the server again`);
       assert.equal(await serverHeader(port), header, point);
       process.kill(now, 'SIGKILL');
@@ -183,7 +145,7 @@ describe('the service across install and uninstall', () => {
     } finally {
       await new Promise<void>((res) => squatter.close(() => res()));
     }
-    assert.equal(await pidOf(root), undefined);
+    assert.equal(await sitePid(root), undefined);
     assert.ok(!existsSync(join(root, '.servicepack', 'journal.json')));
     const q = await servicepack(['query', '--root', root, '--json']);
     assert.equal((JSON.parse(q.out) as { level: number }).level, 6);
@@ -225,7 +187,7 @@ describe('a pending restart in query (issue 15)', () => {
       stdio: 'pipe',
       timeout: 20_000,
     });
-    const sp6 = await pidOf(root);
+    const sp6 = await sitePid(root);
     assert.ok(sp6);
     const done = JSON.parse((await servicepack(['query', '--root', root, '--json'])).out) as QueryRestart;
     assert.equal(done.restartPending, false);
@@ -247,7 +209,7 @@ describe('a pending restart in query (issue 15)', () => {
     const after = JSON.parse((await servicepack(['query', '--root', root, '--json'])).out) as QueryRestart;
     assert.equal(after.restartPending, false);
     assert.equal(after.restart, undefined);
-    const rtm = await pidOf(root);
+    const rtm = await sitePid(root);
     if (rtm) process.kill(rtm, 'SIGKILL');
   });
 });

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isAlive } from '../packages/core/src/installation/service.js';
 import { cleanup, ensureTmux, keys, packsDir, repo, scratch, start, stop, waitScreen } from './wizard-tmux.js';
+import { freePort } from './support/site.js';
 
 const SIZE = { columns: 120, rows: 40 };
 const INSTALL_MS = 120_000;
@@ -24,17 +24,6 @@ after(async () => {
   if (server !== undefined && isAlive(server)) process.kill(server, 'SIGKILL');
   await cleanup();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 function status(port: number): Promise<number | undefined> {
   return new Promise((res) => {
