@@ -3,7 +3,7 @@ import type { HealthCheckResult } from '../../health/trial.js';
 import { ServicepackError } from '../../support/errors.js';
 import { isDirectory, isPlainFile } from '../../support/fsutil.js';
 import { type Level, levelName, type RollupOnLevel, rollupsOf } from '../../rules/level.js';
-import { hotfixIds } from '../../rules/applicability.js';
+import { rollupsAfter } from '../../rules/applicability.js';
 import type { FixRef, Manifest } from '../../pack/manifest.js';
 import { checkOverwriteHasBackup, type PlannedOp } from '../../rules/plan.js';
 import { dryRecoverStep, recoverStep } from '../recover.js';
@@ -121,12 +121,8 @@ export async function installPacks(opts: InstallOptions): Promise<InstallResult>
       arch: inst.arch,
       level: last.to.level,
       hotfixes: last.to.hotfixes,
-      rollups: [
-        ...rollupsOf(inst.state),
-        ...units.flatMap((u) =>
-          u.manifest.kind === 'rollup' ? [{ id: u.manifest.id, fixes: hotfixIds(u.manifest) }] : [],
-        ),
-      ],
+      // the verify step judged each pack on the installation the ones before it leave, rollups included
+      rollups: rollupsAfter(last.from, last.manifest),
     }),
     packs: units.map((u) => ({
       path: u.path,
