@@ -187,21 +187,26 @@ export function checkApplicable(
     };
   };
 
-  if (manifest.kind === 'service-pack') checkServicePack(target, manifest, facts, instead, opts, packName);
-  else checkHotfix(target, manifest, facts, instead, opts, packName);
+  const j: Judging = { target, m: manifest, facts, instead, opts, packName };
+  if (manifest.kind === 'service-pack') checkServicePack(j);
+  else checkHotfix(j);
 }
 
 type Facts = Record<string, unknown>;
 type Instead = () => { text: string; details: Record<string, unknown> } | undefined;
 
-function checkServicePack(
-  target: ApplicabilityTarget,
-  m: ApplicabilityPack,
-  facts: Facts,
-  instead: Instead,
-  opts: ApplicabilityOptions,
-  packName: string,
-): void {
+/** One judgement: the installation, the pack, the facts every refusal carries, and how to name things. */
+interface Judging {
+  target: ApplicabilityTarget;
+  m: ApplicabilityPack;
+  facts: Facts;
+  instead: Instead;
+  opts: ApplicabilityOptions;
+  packName: string;
+}
+
+function checkServicePack(j: Judging): void {
+  const { target, m, facts, instead, opts, packName } = j;
   const here = nameOf(target);
   const by = earlierServicePack(target, opts);
   if (by !== undefined && m.level <= target.level) {
@@ -266,14 +271,8 @@ function checkServicePack(
   }
 }
 
-function checkHotfix(
-  target: ApplicabilityTarget,
-  m: ApplicabilityPack,
-  facts: Facts,
-  instead: Instead,
-  opts: ApplicabilityOptions,
-  packName: string,
-): void {
+function checkHotfix(j: Judging): void {
+  const { target, m, facts, instead, opts, packName } = j;
   const here = nameOf(target);
   const base = m.baseLevel ?? m.level;
   const includedIn = includedInLevel(m);
@@ -358,22 +357,15 @@ function checkHotfix(
       { ...facts, hotfixes: foreign },
     );
   }
-  checkRequired(target, m, facts, instead, opts, packName, label);
+  checkRequired(j, label);
 }
 
 /**
  * A hotfix built on earlier hotfixes ships their changes in the files it shares with them; on an
  * installation without them those files would carry changes the record does not list.
  */
-function checkRequired(
-  target: ApplicabilityTarget,
-  m: ApplicabilityPack,
-  facts: Facts,
-  instead: Instead,
-  opts: ApplicabilityOptions,
-  packName: string,
-  label: string,
-): void {
+function checkRequired(j: Judging, label: string): void {
+  const { target, m, facts, instead, opts, packName } = j;
   const missing = (m.appliesTo.requires ?? []).filter((h) => !target.hotfixes.includes(h));
   if (missing.length === 0) return;
   const here = nameOf(target);
