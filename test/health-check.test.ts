@@ -9,9 +9,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import {
   buildInfoOf,
   digest,
@@ -20,9 +21,11 @@ import {
   freezeBuild,
   installationFrom,
   pack,
+  repo,
   sameDigest,
   servicepack,
   tempFolders,
+  tempRoot,
   tree,
 } from './support/servicepack.js';
 import { freePort, killSites, serverHeader, sitePid } from './support/site.js';
@@ -262,3 +265,63 @@ for (const arch of ARCHES) {
     });
   });
 }
+
+test('a first install from a feed rolled back by its health check still records the feed version (the rollback floor)', async () => {
+  // A vendor tree has no state record before its first install, so the version could only be kept
+  // after it; a rolled-back install left the record without it and the next, older index was believed.
+  const { root } = await runningSp5('x86', true);
+  const work = await tempRoot('sp-feed-floor-');
+  const packs = join(work, 'packs');
+  await mkdir(packs, { recursive: true });
+  await cp(pack('sp6-x86'), join(packs, 'inetsrv-4.0-sp6-x86.tgz'));
+  const feed = join(work, 'feed');
+  const key = join(repo, 'dist', 'keys', 'dev.key');
+  const published = await servicepack([
+    'feed',
+    'publish',
+    '--packs',
+    packs,
+    '--out',
+    feed,
+    '--key',
+    key,
+    '--index-version',
+    '3',
+    '--json',
+  ]);
+  assert.equal(published.code, 0, published.err);
+  const r = await servicepack(['install', '--accept-eula', '--root', root, '-u', '--json', '--feed', feed, 'latest']);
+  assert.equal(r.code, 1, `${r.out}${r.err}`);
+  const failed = JSON.parse(r.out) as { targets: { error?: { code: string } }[] };
+  assert.equal(failed.targets[0]?.error?.code, 'E_HEALTH_CHECK_FAILED');
+  const feeds = (
+    JSON.parse(await readFile(join(root, '.servicepack', 'state.json'), 'utf8')) as {
+      feeds?: Record<string, { version: number }>;
+    }
+  ).feeds;
+  assert.deepEqual(
+    Object.entries(feeds ?? {}).map(([url, f]) => [url, f.version]),
+    [[pathToFileURL(join(feed, 'index.json')).href, 3]],
+  );
+  // and the floor holds: an index of version 2 put in its place (a stale mirror) is refused
+  const stale = join(work, 'stale');
+  const older = await servicepack([
+    'feed',
+    'publish',
+    '--packs',
+    packs,
+    '--out',
+    stale,
+    '--key',
+    key,
+    '--index-version',
+    '2',
+    '--json',
+  ]);
+  assert.equal(older.code, 0, older.err);
+  for (const f of ['index.json', 'index.sig']) await cp(join(stale, f), join(feed, f));
+  const again = await servicepack(['check', '--root', root, '--json', '--feed', feed]);
+  assert.equal(again.code, 4, `${again.out}${again.err}`);
+  const pid = await sitePid(root);
+  if (pid) process.kill(pid, 'SIGKILL');
+});

@@ -301,6 +301,12 @@ async function installTarget(
     } else {
       packs = req.source.packs;
     }
+    // A tree fresh from the vendor had no state record to keep the feed version in until this install
+    // wrote one, and it writes one even when it fails or its health check rolls it back: the version
+    // was accepted when the index was verified, so the rollback floor is kept either way.
+    const recordFeed = async (): Promise<void> => {
+      if (feedInfo && !req.dryRun) await updates.recordFeedVersion(root, feedInfo.url, feedInfo.version, { sink });
+    };
     const result = await installPacks({
       root,
       packs,
@@ -318,10 +324,8 @@ async function installTarget(
       sink,
       transactionId: txid,
       ...(req.hooks ? { hooks: req.hooks } : {}),
-    });
+    }).finally(recordFeed);
     packIds = result.packs.map((p) => p.id);
-    // A tree installed fresh from the vendor had no state record to keep the feed version in.
-    if (feedInfo && !req.dryRun) await updates.recordFeedVersion(root, feedInfo.url, feedInfo.version, { sink });
     let restartRequired = result.restartRequired;
     let restarted: boolean | undefined;
     if (req.restart === 'always' && !req.dryRun && !result.service.restarted && !restartRequired) {
