@@ -51,7 +51,10 @@ const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   report: [
     ['servicepack report --facts facts/', 'one <host>.json per host, from servicepack facts --json'],
     ['servicepack report --facts facts/ --html compliance.html', 'the page to mail'],
-    ['ansible-playbook -i hosts.ini integrations/ansible/playbooks/report.yml -e report_dir=facts'],
+    [
+      "servicepack report --facts facts/ --json | jq -r '.rows[] | select(any(.missing[]; .security)) | .host'",
+      'the hosts missing a security update',
+    ],
   ],
   verify: [
     [`servicepack verify --root ${ROOT}`, 'exit 4 on any difference'],
