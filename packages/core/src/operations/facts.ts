@@ -1,4 +1,4 @@
-import { type FactsDocument, factsDocument } from '../fleet/facts.js';
+import { type FactsDocument, FactsDocumentSchema, factsDocument } from '../fleet/facts.js';
 import { queryInstallation } from '../installation/query.js';
 import { checkUpdates, type FeedForTargetOptions } from './updates.js';
 
@@ -17,5 +17,6 @@ export async function collectFacts(root: string, opts: FactsOptions = {}): Promi
   const { feed, ...feedOpts } = opts;
   const q = await queryInstallation(root);
   const check = feed === undefined ? undefined : await checkUpdates(root, feed, feedOpts);
-  return factsDocument(q, check, opts.now ?? new Date());
+  // through the schema the report reads with: what one host writes, the report can read
+  return FactsDocumentSchema.parse(factsDocument(q, check, opts.now ?? new Date()));
 }
