@@ -14,6 +14,8 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { newestReleaseTree, repoRoot } from './support/inetsrv.js';
+import { buildInfoOf, expectedServerHeader, NOT_COMPARED } from './support/servicepack.js';
+import { freePort, killSites, serverHeader, sitePid } from './support/site.js';
 import { bin, distFeed, distPacks, requireBuild, servicepack, Temps } from './support/unattended.js';
 
 const ansibleDir = join(repoRoot, 'integrations', 'ansible');
@@ -103,7 +105,7 @@ let runCount = 0;
 /** ansible-playbook -v over an inventory of local hosts; `playbook` is a path or the YAML text of one. */
 function ansiblePlaybook(
   playbook: string,
-  hosts: Record<string, Record<string, string | boolean>>,
+  hosts: Record<string, Record<string, string | boolean | string[]>>,
   args: string[] = [],
 ): Promise<PlaybookRun> {
   runCount += 1;
@@ -173,6 +175,7 @@ function treeHash(dir: string): Record<string, string> {
 
 interface Level {
   level: number;
+  restartPending: boolean;
   levelName: string;
   arch: string;
   hotfixes: string[];
@@ -182,6 +185,19 @@ async function levelOf(root: string): Promise<Level> {
   const q = await servicepack(['query', '--root', root, '--json']);
   assert.equal(q.code, 0, q.err);
   return JSON.parse(q.out) as Level;
+}
+
+/** A copy of release tree `name` serving on a free loopback port (`MaxConnections = 0` when `trigger`). */
+async function runningSite(name: string, trigger: boolean): Promise<{ root: string; port: number }> {
+  const root = await temps.installation(name);
+  const port = await freePort();
+  const confPath = join(root, 'conf', 'inetsrv.conf');
+  let conf = readFileSync(confPath, 'utf8').replace(/^Port = \d+$/m, `Port = ${port}`);
+  if (trigger) conf = conf.replace(/^MaxConnections = \d+$/m, 'MaxConnections = 0');
+  writeFileSync(confPath, conf);
+  spawnSync(process.execPath, [join(root, 'bin', 'inetsrv'), 'start', '--detach'], { cwd: root, timeout: 20_000 });
+  assert.ok(await sitePid(root), `${name} runs`);
+  return { root, port };
 }
 
 function only(run: PlaybookRun, task: string): TaskResult {
@@ -215,7 +231,10 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
       ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
     };
   });
-  after(() => temps.cleanup());
+  after(async () => {
+    killSites();
+    await temps.cleanup();
+  });
 
   it('rollout.yml is idempotent: canary waves of 1, 2 and the rest install; the second run changes nothing', async () => {
     const hosts = {
@@ -285,7 +304,8 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
       `        executable: "{{ servicepack_executable }}"\n        accept_eula: true\n        state: ${state}\n${extra}`;
     const playbook =
       '- hosts: inetsrv\n  gather_facts: false\n  tasks:\n' +
-      task('install sp6', 'present', `        packs: ["${sp6}"]\n`) +
+      // restart: always goes through an answer file (the command line has no switch for it)
+      task('install sp6', 'present', `        packs: ["${sp6}"]\n        restart: always\n`) +
       task('install sp6 again', 'present', `        packs: ["${sp6}"]\n`) +
       task('remove sp6', 'absent', '        id: inetsrv-4.0-sp6\n') +
       task('remove sp6 again', 'absent', '        id: inetsrv-4.0-sp6\n');
@@ -355,6 +375,56 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     assert.deepEqual(treeHash(root), before);
   });
 
+  it("exit 10: restart never leaves the service stopped, and the role's handler starts it on the new level", async () => {
+    const root = await runningSite('sp5-x86', false);
+    const run = await ansiblePlaybook(rolloutPlaybook, {
+      www: {
+        servicepack_root: root.root,
+        servicepack_restart: 'never',
+        servicepack_restart_command: [process.execPath, join(root.root, 'bin', 'inetsrv'), 'start', '--detach'],
+      },
+    });
+    assert.equal(run.code, 0, `${run.out}\n${run.err}`);
+    const install = only(run, 'servicepack.fleet.rollout : Install the newest level the feed offers');
+    assert.equal(install.status, 'changed');
+    assert.equal(install.result['exit_code'], 10);
+    assert.equal(install.result['restart_required'], true);
+    assert.equal(only(run, 'servicepack.fleet.rollout : Restart inetsrv').status, 'changed');
+    assert.ok(await sitePid(root.root), 'the handler started the server');
+    assert.equal(await serverHeader(root.port), expectedServerHeader(buildInfoOf(root.root)));
+    assert.equal(buildInfoOf(root.root).level, (await levelOf(newestReleaseTree('x86'))).level);
+    assert.equal((await levelOf(root.root)).restartPending, false);
+  });
+
+  it('a failed health check fails the task with its evidence and the rollback; the old level serves again', async () => {
+    // SP6 reads MaxConnections = 0 as "no connections" (Q246009): it never answers the probe
+    const site = await runningSite('sp5-x86', true);
+    const before = treeHash(site.root);
+    const playbook =
+      '- hosts: inetsrv\n  gather_facts: false\n  tasks:\n' +
+      '    - name: sp6\n      servicepack.fleet.servicepack:\n        root: "{{ servicepack_root }}"\n' +
+      '        executable: "{{ servicepack_executable }}"\n        accept_eula: true\n        state: present\n' +
+      `        packs: ["${join(distPacks, 'inetsrv-4.0-sp6-x86.tgz')}"]\n        health_timeout: 3\n`;
+    const run = await ansiblePlaybook(playbook, { www: { servicepack_root: site.root } });
+    assert.equal(run.code, 2, `${run.out}\n${run.err}`);
+    const r = only(run, 'sp6');
+    assert.equal(r.status, 'fatal');
+    assert.equal(r.result['code'], 'E_HEALTH_CHECK_FAILED');
+    assert.equal(r.result['exit_code'], 1);
+    assert.equal(r.result['rolled_back'], true);
+    const health = r.result['health'] as { passed: boolean; level: number };
+    assert.deepEqual([health.passed, health.level], [false, 6]);
+    const again = r.result['after_rollback'] as { passed: boolean; level: number };
+    assert.deepEqual([again.passed, again.level], [true, 5]);
+    assert.equal((await levelOf(site.root)).level, 5);
+    assert.equal(await serverHeader(site.port), expectedServerHeader(buildInfoOf(site.root)));
+    // the product's files as they were; servicepack's records and what the server writes (logs/, run/) aside
+    const now = treeHash(site.root);
+    const product = (p: string): boolean => !NOT_COMPARED.some((d) => p.startsWith(`${d}/`));
+    for (const p of new Set([...Object.keys(before), ...Object.keys(now)]))
+      if (product(p)) assert.equal(now[p], before[p], p);
+  });
+
   it('servicepack_facts returns the FactsDocument as ansible_facts.servicepack, with what the feed still offers', async () => {
     const root = await temps.installation('sp5-q236565-x86');
     const playbook =
@@ -398,35 +468,32 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
       ['sanity', '--local', '--python', '3.11', ...needPyPI.flatMap((t) => ['--skip-test', t])],
       join(copy, 'ansible_collections', 'servicepack', 'fleet'),
     );
-    for (const module of ['servicepack', 'servicepack_facts']) {
-      const r = spawnSync('ansible-doc', ['-t', 'module', '--json', `servicepack.fleet.${module}`], {
-        env: { ...env, ANSIBLE_COLLECTIONS_PATH: copy },
-        encoding: 'utf8',
-      });
-      assert.equal(r.status, 0, r.stderr);
-      const doc = JSON.parse(r.stdout) as Record<string, { doc: { options: Record<string, unknown> } }>;
-      const options = Object.keys(doc[`servicepack.fleet.${module}`]?.doc.options ?? {}).sort();
-      assert.deepEqual(
-        options,
-        module === 'servicepack'
-          ? [
-              'accept_eula',
-              'executable',
-              'feed',
-              'health_check',
-              'health_timeout',
-              'id',
-              'modified',
-              'packs',
-              'restart',
-              'root',
-              'state',
-              'trust',
-              'wait',
-            ]
-          : ['executable', 'feed', 'root', 'trust'],
-      );
-    }
+    const docs = spawnSync(
+      'ansible-doc',
+      ['-t', 'module', '--json', 'servicepack.fleet.servicepack', 'servicepack.fleet.servicepack_facts'],
+      { env: { ...env, ANSIBLE_COLLECTIONS_PATH: copy }, encoding: 'utf8' },
+    );
+    assert.equal(docs.status, 0, docs.stderr);
+    const parsed = JSON.parse(docs.stdout) as Record<string, { doc: { options: Record<string, unknown> } }>;
+    const options = (module: string): string[] =>
+      Object.keys(parsed[`servicepack.fleet.${module}`]?.doc.options ?? {}).sort();
+    // every parameter the modules take (docs/fleet.md) is documented
+    assert.deepEqual(options('servicepack'), [
+      'accept_eula',
+      'executable',
+      'feed',
+      'health_check',
+      'health_timeout',
+      'id',
+      'modified',
+      'packs',
+      'restart',
+      'root',
+      'state',
+      'trust',
+      'wait',
+    ]);
+    assert.deepEqual(options('servicepack_facts'), ['executable', 'feed', 'root', 'trust']);
   });
 
   it('docs/fleet.md shows rollout.yml and the rollout role verbatim', () => {

@@ -60,7 +60,9 @@ options:
     description:
       - C(auto) restarts a running service when a pack needs it.
       - C(never) leaves it stopped; the result then says I(restart_required) for a handler to act on.
-      - C(always) behaves as C(auto) here; the command line restarts only what a pack needs.
+      - C(always) also restarts a running service when no pack asks for it. The command line has no
+        switch for it, so the module writes an answer file (pack files or I(state=latest) only); an
+        uninstall restarts what it stopped, as with C(auto).
     type: str
     choices: [auto, always, never]
     default: auto
@@ -176,6 +178,9 @@ result:
   returned: always
   type: dict
 '''
+
+import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.servicepack.fleet.plugins.module_utils.servicepack_cli import (
@@ -302,11 +307,39 @@ def unchanged(module, message):
                      code='E_ALREADY_INSTALLED', message=message, result={})
 
 
+def install(module, packs):
+    """install PACK... or --feed FEED latest (packs None); restart=always through an answer file."""
+    p = module.params
+    if p['restart'] != 'always':
+        operands = ['latest'] if packs is None else packs
+        return run_cli(module, p['executable'], ['install'] + install_args(module) + ['--'] + operands)
+    if packs is not None and any(not pack.startswith('/') for pack in packs):
+        module.fail_json(msg='restart=always takes pack files or state=latest: an answer file names no feed ids',
+                         code='E_USAGE')
+    answers = dict(targets=[dict(root=p['root'])], acceptEula=p['accept_eula'], modified=p['modified'],
+                   restart='always', healthCheck=p['health_check'], wait=p['wait'])
+    if p['health_timeout'] is not None:
+        answers['healthTimeout'] = p['health_timeout']
+    if p['trust']:
+        answers['trust'] = p['trust']
+    if packs is None:
+        answers.update(feed=p['feed'], latest=True)
+    else:
+        answers['packs'] = packs
+    path = os.path.join(module.tmpdir, 'servicepack-answers.yaml')
+    # JSON is YAML, and json.dump escapes every value
+    with open(path, 'w') as answer_file:
+        json.dump(answers, answer_file)
+    args = ['install', '--answer-file=%s' % path]
+    if module.check_mode:
+        args.append('--dry-run')
+    return run_cli(module, p['executable'], args)
+
+
 def latest(module):
     if module.params['feed'] is None:
         module.fail_json(msg='state=latest needs feed', code='E_USAGE')
-    res = run_cli(module, module.params['executable'], ['install'] + install_args(module) + ['--', 'latest'])
-    finish(module, res, [])
+    finish(module, install(module, None), [])
 
 
 def present(module):
@@ -323,7 +356,7 @@ def present(module):
             wanted.append(pack)
     if not wanted:
         unchanged(module, 'already installed: %s' % ', '.join(p['packs']))
-    res = run_cli(module, p['executable'], ['install'] + install_args(module) + ['--'] + wanted)
+    res = install(module, wanted)
     # A single pack refused as superseded is there in substance; several are one transaction, and
     # the refusal of one says nothing about the others.
     if len(wanted) > 1 and res.rc == EXIT_NOT_APPLICABLE:
