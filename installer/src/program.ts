@@ -9,6 +9,7 @@ import { registerFeedCommands } from './commands/feed.js';
 import { registerVendorCommands } from './commands/pack.js';
 import { registerQuery } from './commands/query.js';
 import { registerRecover } from './commands/recover.js';
+import { registerReport } from './commands/report.js';
 import { registerUninstall } from './commands/uninstall.js';
 import { registerVerify } from './commands/verify.js';
 import { EXAMPLES_HELP, EXIT_CODES_HELP } from './exit.js';
@@ -52,6 +53,7 @@ export function createProgram(io: Io, state: RunState): Command {
   registerQuery(program, io, state);
   registerCheck(program, io, state);
   registerFacts(program, io, state);
+  registerReport(program, io, state);
   registerVerify(program, io, state);
   registerRecover(program, io, state);
   registerVendorCommands(program, io, state);

@@ -48,6 +48,14 @@ const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     [`servicepack facts --root ${ROOT} --feed ${FEED} --json > $(hostname).json`, 'one host of a compliance report'],
     [`servicepack facts --root ${ROOT} --feed ${FEED} --json | jq -r '.updates[] | select(.security) | .id'`],
   ],
+  report: [
+    ['servicepack report --facts facts/', 'one <host>.json per host, from servicepack facts --json'],
+    ['servicepack report --facts facts/ --html compliance.html', 'the page to mail'],
+    [
+      "servicepack report --facts facts/ --json | jq -r '.rows[] | select(any(.missing[]; .security)) | .host'",
+      'the hosts missing a security update',
+    ],
+  ],
   verify: [
     [`servicepack verify --root ${ROOT}`, 'exit 4 on any difference'],
     [`servicepack verify --root ${ROOT} --json | jq '.problems[]'`],

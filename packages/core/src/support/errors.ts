@@ -54,7 +54,15 @@ export type ErrorCode =
   | 'E_HEALTH_CHECK_FAILED'
   | 'E_HEALTH_CHECK_UNAVAILABLE'
   | 'E_IO'
-  | 'E_FAILED';
+  | 'E_FAILED'
+  | 'E_FACTS_UNREADABLE'
+  | 'E_FACTS_BAD_NAME'
+  | 'E_FACTS_LINK'
+  | 'E_FACTS_NOT_FILE'
+  | 'E_FACTS_TOO_LARGE'
+  | 'E_FACTS_MALFORMED'
+  | 'E_FACTS_INVALID'
+  | 'E_FACTS_HOST_FAILED';
 
 const exitFor: Record<ErrorCode, ExitCode> = {
   E_USAGE: 2,
@@ -96,6 +104,16 @@ const exitFor: Record<ErrorCode, ExitCode> = {
   E_HEALTH_CHECK_UNAVAILABLE: 2,
   E_IO: 1,
   E_FAILED: 1,
+  /** `report`: some hosts' facts files were refused (each with one of the codes below); the report names them */
+  E_FACTS_UNREADABLE: 2,
+  E_FACTS_BAD_NAME: 2,
+  E_FACTS_LINK: 2,
+  E_FACTS_NOT_FILE: 2,
+  E_FACTS_TOO_LARGE: 2,
+  E_FACTS_MALFORMED: 2,
+  E_FACTS_INVALID: 2,
+  /** the file is the failure document of `facts` on that host: its own code and message are in the report */
+  E_FACTS_HOST_FAILED: 2,
 };
 
 export class ServicepackError extends Error {

@@ -227,7 +227,12 @@ export function fileKind(st: {
   return 'not a regular file';
 }
 
-export type SmallFile = { ok: true; bytes: Buffer } | { ok: false; missing: boolean; why: string; cause?: unknown };
+/** Why a small file was refused, for callers that answer each with its own error code. */
+export type SmallFileRefusal = 'missing' | 'link' | 'not-file' | 'too-large' | 'replaced' | 'unreadable';
+
+export type SmallFile =
+  | { ok: true; bytes: Buffer }
+  | { ok: false; missing: boolean; reason: SmallFileRefusal; why: string; cause?: unknown };
 
 /**
  * A small file that a decision rests on (a key, the revocation list), read without trusting what
@@ -246,13 +251,27 @@ export async function readSmallFile(
     st = opts.followLinks ? await stat(path) : await lstat(path);
   } catch (e) {
     const code = errnoCode(e);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, missing: true, why: 'does not exist', cause: e };
-    return { ok: false, missing: false, why: `cannot be read (${(e as Error).message})`, cause: e };
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      return { ok: false, missing: true, reason: 'missing', why: 'does not exist', cause: e };
+    return {
+      ok: false,
+      missing: false,
+      reason: 'unreadable',
+      why: `cannot be read (${(e as Error).message})`,
+      cause: e,
+    };
   }
-  if (!st.isFile()) return { ok: false, missing: false, why: `is ${fileKind(st)}, not a regular file` };
+  if (!st.isFile())
+    return {
+      ok: false,
+      missing: false,
+      reason: st.isSymbolicLink() ? 'link' : 'not-file',
+      why: `is ${fileKind(st)}, not a regular file`,
+    };
   const tooLarge = (n: number): SmallFile => ({
     ok: false,
     missing: false,
+    reason: 'too-large',
     why: `is larger than ${maxBytes} bytes (${n})`,
   });
   if (st.size > maxBytes) return tooLarge(st.size);
@@ -264,20 +283,27 @@ export async function readSmallFile(
     );
     const now = await fh.stat();
     if (!now.isFile() || now.dev !== st.dev || now.ino !== st.ino)
-      return { ok: false, missing: false, why: 'was replaced while it was read' };
+      return { ok: false, missing: false, reason: 'replaced', why: 'was replaced while it was read' };
     const buf = Buffer.alloc(maxBytes + 1);
     let n = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
       if (bytesRead === 0) break;
       n += bytesRead;
-      if (n > maxBytes) return { ok: false, missing: false, why: `grew past ${maxBytes} bytes while it was read` };
+      if (n > maxBytes)
+        return { ok: false, missing: false, reason: 'too-large', why: `grew past ${maxBytes} bytes while it was read` };
     }
     return { ok: true, bytes: buf.subarray(0, n) };
   } catch (e) {
     if (errnoCode(e) === 'ELOOP')
-      return { ok: false, missing: false, why: 'is a symbolic link, not a regular file', cause: e };
-    return { ok: false, missing: false, why: `cannot be read (${(e as Error).message})`, cause: e };
+      return { ok: false, missing: false, reason: 'link', why: 'is a symbolic link, not a regular file', cause: e };
+    return {
+      ok: false,
+      missing: false,
+      reason: 'unreadable',
+      why: `cannot be read (${(e as Error).message})`,
+      cause: e,
+    };
   } finally {
     await fh?.close();
   }
