@@ -453,6 +453,28 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     assert.equal(run.recap['www']?.changed, 0);
   });
 
+  it("report.yml keeps every host's facts on the controller and writes the report; a host name that is a path is refused", async () => {
+    const reportDir = join(work, 'reports', 'today');
+    mkdirSync(reportDir, { recursive: true });
+    const sp5 = await temps.installation('sp5-q236565-x86');
+    const run = await ansiblePlaybook(
+      join(ansibleDir, 'playbooks', 'report.yml'),
+      { 'www-sp5': { servicepack_root: sp5 }, '../escape': { servicepack_root: sp5 } },
+      ['-e', `report_dir=${reportDir}`, '-e', `report_executable=${bin}`],
+    );
+    assert.equal(run.code, 2, 'the host with a path for a name failed');
+    assert.equal(run.recap['../escape']?.failed, 1);
+    const refused = run.results.find((r) => r.host === '../escape');
+    assert.deepEqual([refused?.task, refused?.status], ['The host name is a safe file name in report_dir', 'fatal']);
+    assert.deepEqual(readdirSync(join(work, 'reports')), ['today'], 'nothing was written beside report_dir');
+    assert.deepEqual(readdirSync(reportDir).sort(), ['report.html', 'www-sp5.json']);
+    const facts = JSON.parse(readFileSync(join(reportDir, 'www-sp5.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual([facts['root'], facts['level'], facts['hotfixes']], [sp5, 5, ['Q236565']]);
+    const shown = only(run, 'Show the report').result['msg'] as string[];
+    assert.match(shown.join('\n'), /^www-sp5 +inetsrv +x86 +Service Pack 5 +Q236565 +inetsrv-4\.0-sp6a \[security\]/m);
+    assert.match(readFileSync(join(reportDir, 'report.html'), 'utf8'), /www-sp5/);
+  });
+
   it('ansible-lint and the ansible-test sanity tests that run offline pass; ansible-doc reads both modules', () => {
     const copy = join(work, 'lint');
     cpSync(ansibleDir, copy, { recursive: true });
