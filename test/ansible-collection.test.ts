@@ -417,6 +417,7 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     const again = r.result['after_rollback'] as { passed: boolean; level: number };
     assert.deepEqual([again.passed, again.level], [true, 5]);
     assert.equal((await levelOf(site.root)).level, 5);
+    assert.ok(await sitePid(site.root), 'SP5 was started again (and is stopped after the suite)');
     assert.equal(await serverHeader(site.port), expectedServerHeader(buildInfoOf(site.root)));
     // the product's files as they were; servicepack's records and what the server writes (logs/, run/) aside
     const now = treeHash(site.root);
