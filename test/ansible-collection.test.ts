@@ -337,6 +337,31 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     assert.deepEqual(outsideRecords(treeHash(root)), released);
   });
 
+  it('present takes a feed id and installs it once; absent in check mode reports the removal and changes nothing', async () => {
+    const root = await temps.installation('sp5-x86');
+    const task = (name: string, state: string, extra: string): string =>
+      `    - name: ${name}\n      servicepack.fleet.servicepack:\n        root: "{{ servicepack_root }}"\n` +
+      `        executable: "{{ servicepack_executable }}"\n        accept_eula: true\n        state: ${state}\n${extra}`;
+    const fromFeed = '        feed: "{{ servicepack_feed }}"\n        packs: [Q236565]\n';
+    const playbook =
+      '- hosts: inetsrv\n  gather_facts: false\n  tasks:\n' +
+      task('from the feed', 'present', fromFeed) +
+      task('from the feed again', 'present', fromFeed) +
+      task('remove, checked only', 'absent', '        id: Q236565\n      check_mode: true\n');
+    const run = await ansiblePlaybook(playbook, { www: { servicepack_root: root } });
+    assert.equal(run.code, 0, `${run.out}\n${run.err}`);
+    assert.deepEqual(
+      run.results.map((r) => [r.task, r.status]),
+      [
+        ['from the feed', 'changed'],
+        ['from the feed again', 'ok'],
+        ['remove, checked only', 'changed'],
+      ],
+    );
+    assert.deepEqual(only(run, 'from the feed').result['packs'], ['Q236565']);
+    assert.deepEqual((await levelOf(root)).hotfixes, ['Q236565'], 'the checked removal removed nothing');
+  });
+
   it('refusals fail with the CLI code and exit code: wrong arch, a tampered pack, a locally modified file', async () => {
     const root = await temps.installation('rtm-x86');
     writeFileSync(
