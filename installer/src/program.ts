@@ -3,6 +3,7 @@ import { addExamples } from './cli-docs/examples.js';
 import { registerCompletion } from './cli-docs/register.js';
 import { versionText } from './cli-docs/version.js';
 import { registerCheck } from './commands/check.js';
+import { registerFacts } from './commands/facts.js';
 import { registerInstall } from './commands/install.js';
 import { registerFeedCommands } from './commands/feed.js';
 import { registerVendorCommands } from './commands/pack.js';
@@ -50,6 +51,7 @@ export function createProgram(io: Io, state: RunState): Command {
   registerUninstall(program, io, state);
   registerQuery(program, io, state);
   registerCheck(program, io, state);
+  registerFacts(program, io, state);
   registerVerify(program, io, state);
   registerRecover(program, io, state);
   registerVendorCommands(program, io, state);

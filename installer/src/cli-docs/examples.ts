@@ -43,6 +43,11 @@ const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     [`servicepack check --feed ${FEED} --root ${ROOT}`],
     [`servicepack check --feed dist/feed --root ${ROOT} --require-none`, 'exit 3 while updates are pending'],
   ],
+  facts: [
+    [`servicepack facts --root ${ROOT}`],
+    [`servicepack facts --root ${ROOT} --feed ${FEED} --json > $(hostname).json`, 'one host of a compliance report'],
+    [`servicepack facts --root ${ROOT} --feed ${FEED} --json | jq -r '.updates[] | select(.security) | .id'`],
+  ],
   verify: [
     [`servicepack verify --root ${ROOT}`, 'exit 4 on any difference'],
     [`servicepack verify --root ${ROOT} --json | jq '.problems[]'`],
