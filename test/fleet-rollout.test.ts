@@ -10,7 +10,7 @@
  * 3. a third run changes nothing.
  */
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -133,11 +133,7 @@ describe('a rollout through the collection playbook, over SSH, to six hosts', ()
     const hosts = recap(r.report);
     // wave 1 and wave 2 only: max_fail_percentage 0 ended the play after the regression host failed
     assert.deepEqual(Object.keys(hosts).sort(), ['canary', 'current', 'regress'], r.out);
-    assert.deepEqual(
-      hosts['canary'],
-      { changed: hosts['canary']!.changed, failures: 0 },
-      resultsOf(r.report, 'canary'),
-    );
+    assert.equal(hosts['canary']?.failures, 0, resultsOf(r.report, 'canary'));
     assert.ok(hosts['canary']!.changed > 0, 'the canary was updated');
     assert.equal(hosts['regress']?.failures, 1, resultsOf(r.report, 'regress'));
     assert.deepEqual(hosts['current'], { changed: 0, failures: 0 }, resultsOf(r.report, 'current'));
@@ -200,7 +196,6 @@ describe('a rollout through the collection playbook, over SSH, to six hosts', ()
       readFileSync(join(newestX86, 'lib', 'server.js'), 'utf8'),
     );
     const backups = JSON.stringify(await digest(join(root, '.servicepack'), []));
-    const { createHash } = await import('node:crypto');
     assert.ok(
       backups.includes(createHash('sha256').update(edited).digest('hex')),
       'the edited file is kept in the backup',
