@@ -419,6 +419,8 @@ export async function startFleet(specs: HostSpec[], opts: FleetOptions = {}): Pr
       LANG: 'C.UTF-8',
       LC_ALL: 'C.UTF-8',
       HOME: home,
+      // the callback plugin is loaded from the work tree: no __pycache__ written beside it
+      PYTHONDONTWRITEBYTECODE: '1',
       ANSIBLE_CONFIG: join(home, 'ansible.cfg'),
       ANSIBLE_HOME: home,
       ANSIBLE_COLLECTIONS_PATH: COLLECTIONS,
