@@ -26,19 +26,9 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 . "$(dirname "$0")/apt-queue.sh"
-# policy-rc.d 101 keeps openssh-server's postinst from starting a system sshd on port 22.
-created_policy=0
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-  chmod 755 /usr/sbin/policy-rc.d
-  created_policy=1
-fi
 status=0
 # shellcheck disable=SC2086 # one word per package
 { apt_get update -q && apt_get install -y -q --no-install-recommends $missing; } >&2 || status=$?
-if [ "$created_policy" = "1" ]; then
-  rm -f /usr/sbin/policy-rc.d
-fi
 if [ "$status" != "0" ]; then
   echo "ensure-fleet: installing$missing failed (apt-get exit $status)" >&2
   exit 1

@@ -25,18 +25,8 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 . "$(dirname "$0")/apt-queue.sh"
-# policy-rc.d 101 keeps the package's postinst from starting a system nginx on port 80.
-created_policy=0
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-  chmod 755 /usr/sbin/policy-rc.d
-  created_policy=1
-fi
 status=0
 { apt_get update -q && { apt_get install -y -q --no-install-recommends nginx-light || apt_get install -y -q --no-install-recommends nginx; }; } >&2 || status=$?
-if [ "$created_policy" = "1" ]; then
-  rm -f /usr/sbin/policy-rc.d
-fi
 if [ "$status" != "0" ]; then
   echo "ensure-nginx: installing nginx failed (apt-get exit $status)" >&2
   exit 1
