@@ -6,6 +6,9 @@
  *   on, sendfile on, its defaults otherwise); both single-threaded servers.
  * - inetsrv-vs-node-http-wrk (information): the same run against the minimal node:http server of
  *   inetsrv-rps, so the gap to nginx can be split into node's own and inetsrv's.
+ * - inetsrv-cpu-per-request-vs-nginx (information): the server process's CPU time (user + system,
+ *   /proc/PID/stat) per request answered in those runs, inetsrv against nginx's worker. On a shared
+ *   machine throughput also measures how much of a core each server got; CPU per request does not.
  *
  * wrk runs with one thread: on a 2-core machine the server gets one core and the client the other.
  * Rounds are interleaved (inetsrv, nginx, node:http, inetsrv, …) and the medians compared. wrk and
@@ -13,6 +16,7 @@
  * scripts/ensure-nginx.sh through test/support/nginx.ts); a missing tool fails the benchmark.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { newestReleaseTree, startTree } from '../test/support/inetsrv.js';
 import { startNginx } from '../test/support/nginx.js';
@@ -33,6 +37,29 @@ interface WrkResult {
   requests: number;
   /** socket errors (connect, read, write, timeout) and non-2xx/3xx answers together */
   errors: number;
+}
+
+/** Clock ticks per second of /proc/PID/stat's times. */
+function clockTicks(): number {
+  const n = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim());
+  return Number.isInteger(n) && n > 0 ? n : 100;
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far. */
+function cpuSeconds(pid: number, hz: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the command name (field 2) may hold spaces: count the fields after its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / hz;
+}
+
+/** nginx's one worker: the master's only child. */
+function nginxWorker(prefix: string): number {
+  const master = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8').trim());
+  const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/);
+  if (children.length !== 1 || !/^\d+$/.test(children[0] ?? ''))
+    throw new Error(`nginx (pid ${master}) should have one worker, has: ${children.join(' ') || 'none'}`);
+  return Number(children[0]);
 }
 
 async function wrk(url: string, seconds: number): Promise<WrkResult> {
@@ -82,16 +109,22 @@ await main(async () => {
       nginx: `http://127.0.0.1:${nginx.port}${PATH}`,
       node: `http://127.0.0.1:${minimal.port}${PATH}`,
     };
+    const hz = clockTicks();
+    const pids = { inetsrv: inetsrv.pid, nginx: nginxWorker(nginx.prefix), node: minimal.child.pid ?? 0 };
+    const cpu = { inetsrv: [] as number[], nginx: [] as number[], node: [] as number[] };
     // every server's code paths warm (and node's JIT done) before anything is counted
     for (const url of Object.values(urls)) await wrk(url, 1);
     const samples = { inetsrv: [] as number[], nginx: [] as number[], node: [] as number[] };
     for (let i = 0; i < rounds; i++) {
       const got: string[] = [];
       for (const name of ['inetsrv', 'nginx', 'node'] as const) {
+        const cpu0 = cpuSeconds(pids[name], hz);
         const r = await wrk(urls[name], seconds);
+        const usPerRequest = ((cpuSeconds(pids[name], hz) - cpu0) * 1e6) / r.requests;
         if (r.errors > 0) throw new Error(`${name}: ${r.errors} errors or non-2xx answers under load`);
         samples[name].push(r.rps);
-        got.push(`${name} ${r.rps.toFixed(0)}`);
+        cpu[name].push(usPerRequest);
+        got.push(`${name} ${r.rps.toFixed(0)} (${usPerRequest.toFixed(1)} µs CPU each)`);
       }
       log(`round ${i + 1}/${rounds} (${seconds} s, ${CONNECTIONS} connections): ${got.join(', ')} req/s`);
     }
@@ -120,6 +153,19 @@ await main(async () => {
       undefined,
       { value: samples.inetsrv, baseline: samples.node },
     );
+    report(
+      {
+        name: 'inetsrv-cpu-per-request-vs-nginx',
+        value: median(cpu.inetsrv),
+        unit: 'µs',
+        baseline: "nginx's worker, CPU time (user + system) per request in the same rounds",
+        baselineValue: median(cpu.nginx),
+        better: 'lower',
+      },
+      undefined,
+      { value: cpu.inetsrv, baseline: cpu.nginx },
+    );
+    log(`node:http CPU per request: ${cpu.node.map((x) => x.toFixed(1)).join(' ')} µs`);
   } finally {
     await stopChild(minimal.child);
     await nginx.stop();
