@@ -81,7 +81,14 @@ function tempPathDirectives(bin: string, prefix: string): string[] {
   return lines;
 }
 
-function config(prefix: string, docRoot: string, port: number, bin: string, http: readonly string[]): string {
+function config(
+  prefix: string,
+  docRoot: string,
+  port: number,
+  bin: string,
+  http: readonly string[],
+  workerConnections: number,
+): string {
   const asRoot = process.getuid?.() === 0;
   return [
     // As root the workers would switch to "nobody" and could not read a 0700 temp folder.
@@ -89,11 +96,11 @@ function config(prefix: string, docRoot: string, port: number, bin: string, http
     'worker_processes 1;',
     `error_log ${prefix}/error.log info;`,
     `pid ${prefix}/nginx.pid;`,
-    'events { worker_connections 64; }',
+    `events { worker_connections ${workerConnections}; }`,
     'http {',
     `  access_log ${prefix}/access.log;`,
     ...tempPathDirectives(bin, prefix).map((l) => `  ${l}`),
-    '  types { application/json json; application/gzip tgz; application/octet-stream sig; }',
+    '  types { application/json json; application/gzip tgz; application/octet-stream sig; text/html html; }',
     '  default_type application/octet-stream;',
     '  sendfile on;',
     ...http.map((l) => `  ${l}`),
@@ -134,16 +141,20 @@ function waitReady(port: number, child: ChildProcess, timeoutMs: number): Promis
 
 /**
  * Starts nginx in the foreground serving `docRoot` on a free loopback port. `http` adds directives
- * to the http block (e.g. timeouts), after the defaults.
+ * to the http block (e.g. timeouts), after the defaults; `workerConnections` (default 64) bounds the
+ * one worker's connections, listening socket included.
  */
-export async function startNginx(docRoot: string, { http = [] }: { http?: readonly string[] } = {}): Promise<Nginx> {
+export async function startNginx(
+  docRoot: string,
+  { http = [], workerConnections = 64 }: { http?: readonly string[]; workerConnections?: number } = {},
+): Promise<Nginx> {
   const bin = ensureNginx();
   const prefix = await mkdtemp(join(tmpdir(), 'sp-nginx-'));
   mkdirSync(join(prefix, 'tmp'), { recursive: true });
   let lastError = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    writeFileSync(join(prefix, 'nginx.conf'), config(prefix, docRoot, port, bin, http));
+    writeFileSync(join(prefix, 'nginx.conf'), config(prefix, docRoot, port, bin, http, workerConnections));
     // detached: its own process group, so the worker goes down with the master whatever happens
     const child = spawn(
       bin,
