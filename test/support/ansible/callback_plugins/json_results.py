@@ -1,7 +1,8 @@
-# Stdout callback for the fleet tests (test/support/fleet.ts): one JSON document at the end of the
-# run with every task result per host and the play recap, so a test asserts on what each host did
-# instead of parsing the human output. ansible-core ships no JSON callback (ansible.posix's is not
-# in Debian's ansible-core, and the tests may not reach Galaxy).
+# Stdout callback for the Ansible tests (test/support/ansible.ts): one JSON document at the end of
+# the run with every task result per host, the hosts each play (each serial batch) reached, the
+# diffs and the recap, so a test asserts on what each host did instead of parsing the human output.
+# ansible-core ships no JSON callback (ansible.posix's is not in Debian's ansible-core, and the
+# tests may not reach Galaxy).
 from __future__ import annotations
 
 import json
@@ -9,42 +10,55 @@ import json
 from ansible.plugins.callback import CallbackBase
 
 DOCUMENTATION = """
-name: fleet_json
+name: json_results
 type: stdout
-short_description: one JSON document per run for the servicepack fleet tests
-description: every task result per host and the recap, printed once at the end
+short_description: one JSON document per run for the servicepack Ansible tests
+description: every task result per host, the plays' hosts, the diffs and the recap, printed once at the end
 """
 
 
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "stdout"
-    CALLBACK_NAME = "fleet_json"
+    CALLBACK_NAME = "json_results"
 
     def __init__(self):
         super().__init__()
         self.plays = []
         self.results = []
+        self.diffs = {}
 
     def v2_playbook_on_play_start(self, play):
-        self.plays.append(play.get_name())
+        # sent once per serial batch: a play of `serial: [1, 2, "100%"]` shows up as three
+        self.plays.append({"name": play.get_name(), "hosts": []})
 
     def _record(self, status, result):
-        self.results.append(
-            {
-                "play": self.plays[-1] if self.plays else None,
-                "task": result._task.get_name(),
-                "action": result._task.action,
-                "host": result._host.get_name(),
-                "status": status,
-                "changed": bool(result._result.get("changed", False)),
-                "result": self._clean(result._result),
-            }
-        )
+        host = result._host.get_name()
+        play = self.plays[-1] if self.plays else None
+        if play is not None and host not in play["hosts"]:
+            play["hosts"].append(host)
+        entry = {
+            "play": play["name"] if play else None,
+            "task": result._task.get_name(),
+            "action": result._task.action,
+            "host": host,
+            "status": status,
+            "changed": bool(result._result.get("changed", False)),
+            "result": self._clean(result._result),
+        }
+        diff = self.diffs.pop((result._task._uuid, host), None)
+        if diff is not None:
+            entry["diff"] = diff
+        self.results.append(entry)
 
     def _clean(self, value):
         # what json.dumps cannot take (AnsibleUnsafeText is a str; sets, bytes) becomes text
         return json.loads(json.dumps(value, default=str))
+
+    def v2_on_file_diff(self, result):
+        # --diff: the text the default callback would print, before the task's own result arrives
+        if result._result.get("diff") and result._result.get("changed", False):
+            self.diffs[(result._task._uuid, result._host.get_name())] = self._get_diff(result._result["diff"])
 
     def v2_runner_on_ok(self, result):
         self._record("ok", result)
@@ -70,4 +84,3 @@ class CallbackModule(CallbackBase):
                 sort_keys=True,
             )
         )
-
