@@ -1,8 +1,9 @@
 #!/bin/sh
-# Usage: ensure-tools.sh NAME COMMAND:PACKAGE... — makes sure each COMMAND exists, installing its PACKAGE
-# from the distribution's packages when it is missing (the ensure-*.sh scripts the tests call share
-# this). CI starts from a fresh machine with only Node and npm and runs the tests as root. Any failure
-# exits non-zero with the reason on stderr, NAME first: the test then fails and says so, it never skips.
+# Usage: ensure-tools.sh NAME COMMAND:PACKAGE... — makes sure each COMMAND (a name on the PATH, or an
+# absolute path for a daemon in an sbin folder) exists, installing its PACKAGE from the distribution's
+# packages when it is missing (the ensure-*.sh scripts the tests call share this). CI starts from a
+# fresh machine with only Node and npm and runs the tests as root. Any failure exits non-zero with the
+# reason on stderr, NAME first: the test then fails and says so, it never skips.
 set -eu
 
 name=$1

@@ -2,112 +2,44 @@
  * The servicepack.fleet Ansible collection (integrations/ansible, docs/fleet.md "Rolling a feed out
  * with Ansible") through the real ansible-playbook on localhost (ansible_connection=local), against
  * copies of the built release trees, with the work tree's servicepack. One playbook run per case.
- * Results are read from the default callback's `-v` lines with ANSIBLE_CALLBACK_RESULT_FORMAT=json
- * (one JSON object per task and host) and its PLAY RECAP: ansible-core has no json callback of its
- * own, and nothing outside ansible-core is installed. ansible-core and ansible-lint come from
- * scripts/ensure-ansible.sh (Debian's packages); when they cannot be had, the suite fails.
+ * Ansible runs and its results are read through test/support/ansible.ts (the tests' json_results
+ * callback). ansible-core and ansible-lint come from scripts/ensure-ansible.sh (Debian's packages);
+ * when they cannot be had, the suite fails.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import {
+  type AnsibleRun,
+  ansible,
+  ansibleEnv,
+  COLLECTIONS,
+  ensureAnsible,
+  PLAYBOOKS,
+  type TaskResult,
+} from './support/ansible.js';
 import { newestReleaseTree, repoRoot } from './support/inetsrv.js';
 import { buildInfoOf, expectedServerHeader, NOT_COMPARED } from './support/servicepack.js';
 import { freePort, killSites, serverHeader, sitePid } from './support/site.js';
 import { bin, distFeed, distPacks, requireBuild, servicepack, Temps } from './support/unattended.js';
 
-const ansibleDir = join(repoRoot, 'integrations', 'ansible');
-const collection = join(ansibleDir, 'ansible_collections', 'servicepack', 'fleet');
-const rolloutPlaybook = join(ansibleDir, 'playbooks', 'rollout.yml');
+const collection = join(COLLECTIONS, 'ansible_collections', 'servicepack', 'fleet');
+const rolloutPlaybook = join(PLAYBOOKS, 'rollout.yml');
 const temps = new Temps();
 let work = '';
-let env: Record<string, string> = {};
-
-interface TaskResult {
-  task: string;
-  host: string;
-  status: string;
-  result: Record<string, unknown>;
-}
-
-interface Recap {
-  ok: number;
-  changed: number;
-  failed: number;
-  skipped: number;
-  ignored: number;
-}
-
-interface PlaybookRun {
-  code: number | null;
-  out: string;
-  err: string;
-  plays: string[][];
-  results: TaskResult[];
-  recap: Record<string, Recap>;
-}
-
-/** The results of a default-callback `-v` run: each task's JSON per host, the plays' hosts, the recap. */
-function parseRun(out: string): Pick<PlaybookRun, 'plays' | 'results' | 'recap'> {
-  const plays: string[][] = [];
-  const results: TaskResult[] = [];
-  const recap: Record<string, Recap> = {};
-  let task = '';
-  let inRecap = false;
-  const lines = out.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line.startsWith('PLAY [')) {
-      plays.push([]);
-      continue;
-    }
-    if (line.startsWith('PLAY RECAP')) inRecap = true;
-    const header = /^(?:TASK|RUNNING HANDLER) \[(.*)\] \*+$/.exec(line);
-    if (header) {
-      task = header[1] ?? '';
-      continue;
-    }
-    const res = /^(ok|changed|fatal|failed|skipping): \[([^\]]+)\](?:: FAILED!)? => (\{.*)$/.exec(line);
-    if (res) {
-      const host = res[2] ?? '';
-      // debug and assert results are printed indented: "=> {", the members, then a lone "}"
-      let json = res[3] ?? '{}';
-      if (json === '{') {
-        while (i + 1 < lines.length && lines[i] !== '}') json += `\n${lines[++i]}`;
-      }
-      results.push({ task, host, status: res[1] ?? '', result: JSON.parse(json) as Record<string, unknown> });
-      const play = plays.at(-1);
-      if (play && !play.includes(host)) play.push(host);
-      continue;
-    }
-    const stats =
-      /^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=\d+\s+ignored=(\d+)/.exec(
-        line,
-      );
-    if (inRecap && stats) {
-      const [, host, ok, changed, failed, skipped, ignored] = stats;
-      recap[host ?? ''] = {
-        ok: Number(ok),
-        changed: Number(changed),
-        failed: Number(failed),
-        skipped: Number(skipped),
-        ignored: Number(ignored),
-      };
-    }
-  }
-  return { plays, results, recap };
-}
+let env: NodeJS.ProcessEnv = {};
 
 let runCount = 0;
 
-/** ansible-playbook -v over an inventory of local hosts; `playbook` is a path or the YAML text of one. */
-function ansiblePlaybook(
+/** ansible-playbook over an inventory of local hosts; `playbook` is a path or the YAML text of one. */
+async function ansiblePlaybook(
   playbook: string,
   hosts: Record<string, Record<string, string | boolean | string[]>>,
   args: string[] = [],
-): Promise<PlaybookRun> {
+): Promise<AnsibleRun> {
   runCount += 1;
   const dir = join(work, `run-${runCount}`);
   mkdirSync(dir);
@@ -134,26 +66,7 @@ function ansiblePlaybook(
   };
   // JSON is YAML: the inventory needs no escaping of its own
   writeFileSync(join(dir, 'inventory.yml'), JSON.stringify(inventory));
-  return new Promise((resolve) => {
-    const child = spawn('ansible-playbook', ['-v', '-i', join(dir, 'inventory.yml'), ...args, path], {
-      cwd: dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err, ...parseRun(out) });
-    });
-  });
+  return ansible('ansible-playbook', ['-i', join(dir, 'inventory.yml'), ...args, path], { env, cwd: dir });
 }
 
 /** sha256 of every file under dir, its .servicepack/ included: "byte for byte" means all of it. */
@@ -200,8 +113,8 @@ async function runningSite(name: string, trigger: boolean): Promise<{ root: stri
   return { root, port };
 }
 
-function only(run: PlaybookRun, task: string): TaskResult {
-  const found = run.results.filter((r) => r.task === task);
+function only(run: AnsibleRun, task: string): TaskResult {
+  const found = run.report.results.filter((r) => r.task === task);
   assert.equal(found.length, 1, `one result for ${task}:\n${run.out}\n${run.err}`);
   return found[0] as TaskResult;
 }
@@ -209,27 +122,9 @@ function only(run: PlaybookRun, task: string): TaskResult {
 describe('the servicepack.fleet Ansible collection', { concurrency: false }, () => {
   before(async () => {
     requireBuild();
-    const ensure = spawnSync('sh', [join(repoRoot, 'scripts', 'ensure-ansible.sh')], { encoding: 'utf8' });
-    if (ensure.status !== 0)
-      throw new Error(`ansible-core and ansible-lint are required and could not be installed: ${ensure.stderr}`);
+    ensureAnsible();
     work = await temps.dir('sp-ansible-');
-    for (const d of ['home', 'local-tmp', 'remote-tmp', 'cp']) mkdirSync(join(work, d));
-    env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      // nothing lands in the runner's ~/.ansible or ~/.cache
-      HOME: join(work, 'home'),
-      LANG: 'C.UTF-8',
-      LC_ALL: 'C.UTF-8',
-      ANSIBLE_CONFIG: join(work, 'no-ansible.cfg'),
-      ANSIBLE_LOCAL_TEMP: join(work, 'local-tmp'),
-      ANSIBLE_REMOTE_TEMP: join(work, 'remote-tmp'),
-      ANSIBLE_PERSISTENT_CONTROL_PATH_DIR: join(work, 'cp'),
-      ANSIBLE_COLLECTIONS_PATH: ansibleDir,
-      ANSIBLE_CALLBACK_RESULT_FORMAT: 'json',
-      ANSIBLE_NOCOLOR: '1',
-      ANSIBLE_RETRY_FILES_ENABLED: 'false',
-      ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-    };
+    env = await ansibleEnv(join(work, 'ansible'));
   });
   after(async () => {
     killSites();
@@ -249,13 +144,14 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     const first = await ansiblePlaybook(rolloutPlaybook, inventory);
     assert.equal(first.code, 0, `${first.out}\n${first.err}`);
     assert.deepEqual(
-      first.plays.map((p) => p.length),
+      first.report.plays.map((p) => p.hosts.length),
       [1, 2, 1],
       'serial: [1, 2, "100%"]',
     );
-    for (const h of ['www-rtm', 'www-sp5', 'alpha-sp2']) assert.equal(first.recap[h]?.changed, 1, `${h} changed`);
-    assert.equal(first.recap['www-current']?.changed, 0, 'the current host had nothing to do');
-    assert.equal(first.recap['www-current']?.failed, 0);
+    for (const h of ['www-rtm', 'www-sp5', 'alpha-sp2'])
+      assert.equal(first.report.stats[h]?.changed, 1, `${h} changed`);
+    assert.equal(first.report.stats['www-current']?.changed, 0, 'the current host had nothing to do');
+    assert.equal(first.report.stats['www-current']?.failures, 0);
     const newestX86 = await levelOf(newestReleaseTree('x86'));
     const newestAlpha = await levelOf(newestReleaseTree('alpha'));
     for (const [h, root] of Object.entries(hosts)) {
@@ -267,10 +163,10 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     const second = await ansiblePlaybook(rolloutPlaybook, inventory);
     assert.equal(second.code, 0, `${second.out}\n${second.err}`);
     for (const h of Object.keys(hosts)) {
-      assert.equal(second.recap[h]?.changed, 0, `${h}: nothing changed the second time\n${second.out}`);
-      assert.equal(second.recap[h]?.failed, 0, h);
+      assert.equal(second.report.stats[h]?.changed, 0, `${h}: nothing changed the second time\n${second.out}`);
+      assert.equal(second.report.stats[h]?.failures, 0, h);
     }
-    const install = second.results.filter((r) => r.task.endsWith('Install the newest level the feed offers'));
+    const install = second.report.results.filter((r) => r.task.endsWith('Install the newest level the feed offers'));
     assert.equal(install.length, 4);
     for (const r of install) {
       assert.equal(r.result['exit_code'], 3);
@@ -285,7 +181,7 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     const run = await ansiblePlaybook(rolloutPlaybook, { 'www-rtm': { servicepack_root: root } }, ['--check']);
     assert.equal(run.code, 0, `${run.out}\n${run.err}`);
     const install = only(run, 'servicepack.fleet.rollout : Install the newest level the feed offers');
-    assert.equal(install.status, 'changed');
+    assert.deepEqual([install.status, install.changed], ['ok', true]);
     assert.equal((install.result['before'] as Level).levelName, 'RTM');
     const newest = await levelOf(newestReleaseTree('x86'));
     const after = install.result['after'] as Level;
@@ -312,23 +208,20 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     const run = await ansiblePlaybook(playbook, { www: { servicepack_root: root } }, ['--diff']);
     assert.equal(run.code, 0, `${run.out}\n${run.err}`);
     assert.deepEqual(
-      run.results.map((r) => [r.task, r.status]),
+      run.report.results.map((r) => [r.task, r.status, r.changed]),
       [
-        ['install sp6', 'changed'],
-        ['install sp6 again', 'ok'],
-        ['remove sp6', 'changed'],
-        ['remove sp6 again', 'ok'],
+        ['install sp6', 'ok', true],
+        ['install sp6 again', 'ok', false],
+        ['remove sp6', 'ok', true],
+        ['remove sp6 again', 'ok', false],
       ],
     );
-    assert.equal(run.recap['www']?.changed, 2);
-    const installDiff = run.out.slice(
-      run.out.indexOf('TASK [install sp6]'),
-      run.out.indexOf('TASK [install sp6 again]'),
-    );
+    assert.equal(run.report.stats['www']?.changed, 2);
+    const installDiff = only(run, 'install sp6').diff ?? '';
     assert.match(installDiff, /^-level: RTM$/m);
     assert.match(installDiff, /^\+level: Service Pack 6$/m);
     assert.match(installDiff, /^\+replaced lib\/server\.js$/m);
-    const removeDiff = run.out.slice(run.out.indexOf('TASK [remove sp6]'), run.out.indexOf('TASK [remove sp6 again]'));
+    const removeDiff = only(run, 'remove sp6').diff ?? '';
     assert.match(removeDiff, /^-level: Service Pack 6$/m);
     assert.match(removeDiff, /^\+level: RTM$/m);
     assert.match(removeDiff, /^\+restored lib\/server\.js$/m);
@@ -351,11 +244,11 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     const run = await ansiblePlaybook(playbook, { www: { servicepack_root: root } });
     assert.equal(run.code, 0, `${run.out}\n${run.err}`);
     assert.deepEqual(
-      run.results.map((r) => [r.task, r.status]),
+      run.report.results.map((r) => [r.task, r.status, r.changed]),
       [
-        ['from the feed', 'changed'],
-        ['from the feed again', 'ok'],
-        ['remove, checked only', 'changed'],
+        ['from the feed', 'ok', true],
+        ['from the feed again', 'ok', false],
+        ['remove, checked only', 'ok', true],
       ],
     );
     assert.deepEqual(only(run, 'from the feed').result['packs'], ['Q236565']);
@@ -384,7 +277,7 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
       task('modified', 'latest', '        feed: "{{ servicepack_feed }}"\n');
     const run = await ansiblePlaybook(playbook, { www: { servicepack_root: root } });
     assert.equal(run.code, 0, `${run.out}\n${run.err}`);
-    assert.equal(run.recap['www']?.ignored, 3);
+    assert.equal(run.report.stats['www']?.ignored, 3);
     const expect: Array<[string, string, number]> = [
       ['wrong arch', 'E_WRONG_ARCH', 3],
       ['tampered', 'E_CORRUPT_ARCHIVE', 4],
@@ -392,7 +285,7 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     ];
     for (const [name, code, exitCode] of expect) {
       const r = only(run, name);
-      assert.equal(r.status, 'fatal', name);
+      assert.equal(r.status, 'ignored', name);
       assert.equal(r.result['code'], code, name);
       assert.equal(r.result['exit_code'], exitCode, name);
       assert.match(String(r.result['msg']), new RegExp(`^${code}: `), name);
@@ -411,10 +304,11 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     });
     assert.equal(run.code, 0, `${run.out}\n${run.err}`);
     const install = only(run, 'servicepack.fleet.rollout : Install the newest level the feed offers');
-    assert.equal(install.status, 'changed');
+    assert.deepEqual([install.status, install.changed], ['ok', true]);
     assert.equal(install.result['exit_code'], 10);
     assert.equal(install.result['restart_required'], true);
-    assert.equal(only(run, 'servicepack.fleet.rollout : Restart inetsrv').status, 'changed');
+    const restart = only(run, 'servicepack.fleet.rollout : Restart inetsrv');
+    assert.deepEqual([restart.status, restart.changed], ['ok', true]);
     assert.ok(await sitePid(root.root), 'the handler started the server');
     assert.equal(await serverHeader(root.port), expectedServerHeader(buildInfoOf(root.root)));
     assert.equal(buildInfoOf(root.root).level, (await levelOf(newestReleaseTree('x86'))).level);
@@ -433,7 +327,7 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     const run = await ansiblePlaybook(playbook, { www: { servicepack_root: site.root } });
     assert.equal(run.code, 2, `${run.out}\n${run.err}`);
     const r = only(run, 'sp6');
-    assert.equal(r.status, 'fatal');
+    assert.equal(r.status, 'failed');
     assert.equal(r.result['code'], 'E_HEALTH_CHECK_FAILED');
     assert.equal(r.result['exit_code'], 1);
     assert.equal(r.result['rolled_back'], true);
@@ -476,7 +370,7 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     );
     const direct = await servicepack(['check', '--feed', distFeed, '--root', root, '--json']);
     assert.deepEqual(facts['latest'], (JSON.parse(direct.out) as { latest: string[] }).latest);
-    assert.equal(run.recap['www']?.changed, 0);
+    assert.equal(run.report.stats['www']?.changed, 0);
   });
 
   it("report.yml keeps every host's facts on the controller and writes the report; a host name that is a path is refused", async () => {
@@ -484,14 +378,14 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
     mkdirSync(reportDir, { recursive: true });
     const sp5 = await temps.installation('sp5-q236565-x86');
     const run = await ansiblePlaybook(
-      join(ansibleDir, 'playbooks', 'report.yml'),
+      join(PLAYBOOKS, 'report.yml'),
       { 'www-sp5': { servicepack_root: sp5 }, '../escape': { servicepack_root: sp5 } },
       ['-e', `report_dir=${reportDir}`, '-e', `report_executable=${bin}`],
     );
     assert.equal(run.code, 2, 'the host with a path for a name failed');
-    assert.equal(run.recap['../escape']?.failed, 1);
-    const refused = run.results.find((r) => r.host === '../escape');
-    assert.deepEqual([refused?.task, refused?.status], ['The host name is a safe file name in report_dir', 'fatal']);
+    assert.equal(run.report.stats['../escape']?.failures, 1);
+    const refused = run.report.results.find((r) => r.host === '../escape');
+    assert.deepEqual([refused?.task, refused?.status], ['The host name is a safe file name in report_dir', 'failed']);
     assert.deepEqual(readdirSync(join(work, 'reports')), ['today'], 'nothing was written beside report_dir');
     assert.deepEqual(readdirSync(reportDir).sort(), ['report.html', 'www-sp5.json']);
     const facts = JSON.parse(readFileSync(join(reportDir, 'www-sp5.json'), 'utf8')) as Record<string, unknown>;
@@ -503,7 +397,7 @@ describe('the servicepack.fleet Ansible collection', { concurrency: false }, () 
 
   it('ansible-lint and the ansible-test sanity tests that run offline pass; ansible-doc reads both modules', () => {
     const copy = join(work, 'lint');
-    cpSync(ansibleDir, copy, { recursive: true });
+    cpSync(COLLECTIONS, copy, { recursive: true });
     const run = (cmd: string, args: string[], cwd: string): void => {
       const r = spawnSync(cmd, args, { cwd, env: { ...env, ANSIBLE_COLLECTIONS_PATH: copy }, encoding: 'utf8' });
       assert.equal(r.status, 0, `${cmd} ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);

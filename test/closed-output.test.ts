@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { run } from './support/process.js';
 import { bin, installationFrom, pack, requireBuild, tempFolders, tempRoot, tree } from './support/servicepack.js';
 
 const PATH = process.env['PATH'] ?? '';
@@ -26,26 +27,7 @@ interface Exit {
 }
 
 function bashAsync(script: string, args: string[], env: Record<string, string> = {}): Promise<Exit> {
-  return new Promise((res, rej) => {
-    const child = spawn('bash', ['-c', script, 'bash', ...args], {
-      env: { PATH, NODE: process.execPath, BIN: bin, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    child.on('error', rej);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      res({ code, out, err });
-    });
-  });
+  return run('bash', ['-c', script, 'bash', ...args], { env: { PATH, NODE: process.execPath, BIN: bin, ...env } });
 }
 
 async function until(what: string, f: () => Promise<boolean>): Promise<void> {

@@ -9,7 +9,7 @@
  * groff from scripts/ensure-doc-tools.sh; when they cannot be had the test fails, it never skips.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { lstat, readFile, readlink, stat } from 'node:fs/promises';
@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { repoRoot } from './support/inetsrv.js';
+import { type Run, run } from './support/process.js';
 import { distPacks, json, requireBuild, Temps } from './support/unattended.js';
 
 const version = (JSON.parse(readFileSync(join(repoRoot, 'installer', 'package.json'), 'utf8')) as { version: string })
@@ -29,25 +30,9 @@ function ensure(script: string, what: string): void {
 }
 
 /** The installed command, run as a user runs it: by its path, Node found on PATH as the shebang asks. */
-function installed(root: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(join(root, 'usr', 'bin', 'servicepack'), args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
+function installed(root: string, args: string[]): Promise<Run> {
+  return run(join(root, 'usr', 'bin', 'servicepack'), args, {
+    env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` },
   });
 }
 

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signPack } from '../packages/core/src/pack/pack-write.js';
-import { type Fleet, PLAYBOOKS, type PlayReport, STORY_FLEET, startFleet } from './support/fleet.js';
+import { PLAYBOOKS, type PlayReport } from './support/ansible.js';
+import { type Fleet, STORY_FLEET, startFleet } from './support/fleet.js';
 import { newestReleaseTree, releaseTree } from './support/inetsrv.js';
 import {
   buildInfoOf,

@@ -13,44 +13,13 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { type AnsibleRun, ansible, ansibleEnv, ensureAnsible } from './ansible.js';
 import { releaseTree, repoRoot } from './inetsrv.js';
+import { killGroup, type Run, run } from './process.js';
 import { freePort, killSites, sitePid } from './site.js';
 
 export const SSHD = '/usr/sbin/sshd';
 export const TARBALL = join(repoRoot, 'dist', 'servicepack-0.1.0.tgz');
-/** The collection (helper `ans`): ansible_collections/servicepack/fleet below it. */
-export const COLLECTIONS = join(repoRoot, 'integrations', 'ansible');
-export const PLAYBOOKS = join(COLLECTIONS, 'playbooks');
-const CALLBACKS = join(repoRoot, 'test', 'support', 'ansible', 'callback_plugins');
-const ENSURE = join(repoRoot, 'scripts', 'ensure-fleet.sh');
-
-function toolsMissing(): string[] {
-  const has = (c: string) => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status === 0;
-  return [
-    ...(existsSync(SSHD) ? [] : [SSHD]),
-    ...['ssh', 'ssh-keygen', 'ansible', 'ansible-playbook'].filter((c) => !has(c)),
-  ];
-}
-
-let ensured = false;
-
-/**
- * ansible-core, sshd, ssh and ssh-keygen; installs the missing ones with scripts/ensure-fleet.sh,
- * or throws saying why not (the test fails, it never skips).
- */
-export function ensureAnsible(): void {
-  if (ensured) return;
-  if (toolsMissing().length > 0) {
-    const r = spawnSync('sh', [ENSURE], { encoding: 'utf8', timeout: 900_000 });
-    const still = toolsMissing();
-    if (still.length > 0)
-      throw new Error(
-        `the fleet tests need ${still.join(', ')} and ${ENSURE} could not install them (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}):\n${(r.stderr ?? '').slice(-2000)}\n` +
-          'Install ansible-core, openssh-server and openssh-client (apt-get install -y ...) or run the tests as root so the script can.',
-      );
-  }
-  ensured = true;
-}
 
 /** One host of the fleet. */
 export interface HostSpec {
@@ -92,39 +61,6 @@ export interface Host extends HostSpec {
   port: number;
 }
 
-export interface RunResult {
-  code: number | null;
-  out: string;
-  err: string;
-  ms: number;
-}
-
-/** What the fleet_json callback prints: every task result per host and the recap. */
-export interface PlayReport {
-  plays: string[];
-  results: Array<{
-    play: string | null;
-    task: string;
-    action: string;
-    host: string;
-    status: 'ok' | 'failed' | 'ignored' | 'skipped' | 'unreachable';
-    changed: boolean;
-    result: Record<string, unknown>;
-  }>;
-  stats: Record<
-    string,
-    {
-      ok: number;
-      changed: number;
-      failures: number;
-      unreachable: number;
-      skipped: number;
-      rescued: number;
-      ignored: number;
-    }
-  >;
-}
-
 export interface Fleet {
   readonly dir: string;
   readonly hosts: Host[];
@@ -137,66 +73,14 @@ export interface Fleet {
   readonly env: NodeJS.ProcessEnv;
   host(name: string): Host;
   /** Runs `ansible-playbook ARGS -i INVENTORY` with the JSON callback; the report parsed from stdout. */
-  playbook(args: string[], opts?: { timeoutMs?: number }): Promise<RunResult & { report: PlayReport }>;
+  playbook(args: string[], opts?: { timeoutMs?: number }): Promise<AnsibleRun>;
   /** Runs an ad-hoc `ansible PATTERN -i INVENTORY ARGS` with the JSON callback. */
-  adhoc(pattern: string, args: string[], opts?: { timeoutMs?: number }): Promise<RunResult & { report: PlayReport }>;
+  adhoc(pattern: string, args: string[], opts?: { timeoutMs?: number }): Promise<AnsibleRun>;
   /** Runs the hosts' servicepack (the tarball's) locally, as the hosts do. */
-  servicepack(args: string[]): Promise<RunResult>;
+  servicepack(args: string[]): Promise<Run>;
   sshdLog(): string;
   /** SIGKILL to the sites' servers and sshd's process group, then the temp folder goes. Safe to call twice. */
   stop(): Promise<void>;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
-  const t0 = performance.now();
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, args, {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd ?? tmpdir(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let out = '';
-    let err = '';
-    // the whole group: ansible's forks and ssh control masters go with it
-    const timer = setTimeout(() => killGroup(child), opts.timeoutMs ?? 120_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    child.on('error', rej);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      res({ code, out, err, ms: Math.round(performance.now() - t0) });
-    });
-  });
-}
-
-function killGroup(child: ChildProcess | number): void {
-  const pid = typeof child === 'number' ? child : child.pid;
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
-}
-
-function parseReport(r: RunResult, what: string): PlayReport {
-  const line = r.out
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{"plays":'));
-  if (line === undefined) throw new Error(`${what}: no JSON report on stdout (exit ${r.code}):\n${r.out}\n${r.err}`);
-  return JSON.parse(line) as PlayReport;
 }
 
 /** Resolves when a TCP connect to every address:port succeeds; throws after `timeoutMs`. */
@@ -247,7 +131,7 @@ export interface FleetOptions {
  * On any failure everything started so far is stopped before the error is thrown.
  */
 export async function startFleet(specs: HostSpec[], opts: FleetOptions = {}): Promise<Fleet> {
-  ensureAnsible();
+  ensureAnsible('ensure-fleet.sh');
   if (!existsSync(TARBALL))
     throw new Error(`${TARBALL} is missing: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
   if (specs.length > 200) throw new Error('at most 200 hosts (127.0.0.11 and up)');
@@ -265,7 +149,7 @@ export async function startFleet(specs: HostSpec[], opts: FleetOptions = {}): Pr
         timeout: 5000,
       });
     }
-    if (sshd?.pid !== undefined) killGroup(sshd.pid);
+    killGroup(sshd?.pid);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -281,6 +165,9 @@ export async function startFleet(specs: HostSpec[], opts: FleetOptions = {}): Pr
           npm_config_cache: join(dir, 'npm-cache'),
           npm_config_registry: 'http://127.0.0.1:9/',
         },
+        cwd: tmpdir(),
+        timeoutMs: 120_000,
+        group: true,
       },
     );
     if (npm.code !== 0) throw new Error(`npm install -g of ${TARBALL}: exit ${npm.code}\n${npm.err}`);
@@ -340,7 +227,7 @@ export async function startFleet(specs: HostSpec[], opts: FleetOptions = {}): Pr
         break;
       } catch (e) {
         // another process took the port between freePort and sshd's bind: a new port, a bounded number of times
-        if (sshd.pid !== undefined) killGroup(sshd.pid);
+        killGroup(sshd.pid);
         if (attempt >= 2) throw new Error(`${(e as Error).message}:\n${readLog(sshdLog)}`);
       }
     }
@@ -396,42 +283,7 @@ export async function startFleet(specs: HostSpec[], opts: FleetOptions = {}): Pr
     };
     await writeFile(inventory, `${JSON.stringify(doc, null, 2)}\n`);
 
-    const home = join(dir, 'ansible');
-    await mkdir(join(home, 'tmp'), { recursive: true });
-    await writeFile(
-      join(home, 'ansible.cfg'),
-      [
-        '[defaults]',
-        'forks = 6',
-        `local_tmp = ${join(home, 'tmp', 'local')}`,
-        `remote_tmp = ${join(home, 'tmp', 'remote')}`,
-        'interpreter_python = /usr/bin/python3',
-        'retry_files_enabled = False',
-        'gathering = explicit',
-        '[ssh_connection]',
-        'pipelining = True',
-        `control_path_dir = ${join(home, 'cp')}`,
-        '',
-      ].join('\n'),
-    );
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env['PATH'] ?? '',
-      LANG: 'C.UTF-8',
-      LC_ALL: 'C.UTF-8',
-      HOME: home,
-      // the callback plugin is loaded from the work tree: no __pycache__ written beside it
-      PYTHONDONTWRITEBYTECODE: '1',
-      ANSIBLE_CONFIG: join(home, 'ansible.cfg'),
-      ANSIBLE_HOME: home,
-      ANSIBLE_COLLECTIONS_PATH: COLLECTIONS,
-      ANSIBLE_CALLBACK_PLUGINS: CALLBACKS,
-      ANSIBLE_STDOUT_CALLBACK: 'fleet_json',
-      ANSIBLE_LOAD_CALLBACK_PLUGINS: 'True',
-      ANSIBLE_NOCOLOR: 'True',
-      ANSIBLE_FORCE_COLOR: 'False',
-      ANSIBLE_DEPRECATION_WARNINGS: 'False',
-      ANSIBLE_SSH_CONTROL_PATH_DIR: join(home, 'cp'),
-    };
+    const env = await ansibleEnv(join(dir, 'ansible'));
 
     const sshdPid = sshd!.pid!;
     let stopped = false;
@@ -448,16 +300,17 @@ export async function startFleet(specs: HostSpec[], opts: FleetOptions = {}): Pr
         if (h === undefined) throw new Error(`no host ${name} in the fleet`);
         return h;
       },
-      async playbook(args, o = {}) {
-        const r = await run('ansible-playbook', ['-i', inventory, ...args], { env, cwd: dir, timeoutMs: o.timeoutMs });
-        return { ...r, report: parseReport(r, `ansible-playbook ${args.join(' ')}`) };
-      },
-      async adhoc(pattern, args, o = {}) {
-        const r = await run('ansible', [pattern, '-i', inventory, ...args], { env, cwd: dir, timeoutMs: o.timeoutMs });
-        return { ...r, report: parseReport(r, `ansible ${pattern} ${args.join(' ')}`) };
-      },
+      playbook: (args, o = {}) =>
+        ansible('ansible-playbook', ['-i', inventory, ...args], { env, cwd: dir, timeoutMs: o.timeoutMs }),
+      adhoc: (pattern, args, o = {}) =>
+        ansible('ansible', [pattern, '-i', inventory, ...args], { env, cwd: dir, timeoutMs: o.timeoutMs }),
       servicepack: (args) =>
-        run(executable, args, { env: { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` } }),
+        run(executable, args, {
+          env: { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+          cwd: tmpdir(),
+          timeoutMs: 120_000,
+          group: true,
+        }),
       sshdLog: () => readLog(sshdLog),
       async stop() {
         if (stopped) return;

@@ -4,7 +4,7 @@
  * and compare trees the way docs/transactions.md states the guarantee (byte for byte and mode for mode,
  * outside .servicepack/, logs/ and run/).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { levelTag } from '../../packages/core/src/rules/level.js';
 import { hashTree } from '../../packages/core/src/support/hash.js';
+import { type RunOptions as ProcessRunOptions, type Run, run } from './process.js';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const releases = join(repo, 'dist', 'releases');
@@ -52,44 +53,16 @@ export function requireBuild(paths: string[]): void {
     );
 }
 
-export interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-  ms: number;
-}
+export type { Run };
 
-export interface RunOptions {
-  env?: Record<string, string>;
-  /** called with each stderr chunk as it arrives (the fault trace) and the child, e.g. to kill it */
-  onStderr?: (text: string, child: ChildProcess) => void;
-  timeoutMs?: number;
-}
+export type RunOptions = Pick<ProcessRunOptions, 'onStderr' | 'timeoutMs'> & { env?: Record<string, string> };
 
 /** Runs `servicepack ARGS` to completion; a kill shows as signal, not as an exception. */
 export function servicepack(args: string[], opts: RunOptions = {}): Promise<Run> {
-  const t0 = performance.now();
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-      opts.onStderr?.(d, child);
-    });
-    child.on('error', rej);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      res({ code, signal, out, err, ms: Math.round(performance.now() - t0) });
-    });
+  return run(process.execPath, [bin, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...opts.env },
+    timeoutMs: opts.timeoutMs,
+    onStderr: opts.onStderr,
   });
 }
 

@@ -3,13 +3,13 @@
  * the real `servicepack` executable run without a terminal, and tree snapshots to prove that a
  * refused run changed nothing.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { releaseTree, repoRoot } from './inetsrv.js';
+import { type Run, run } from './process.js';
 
 export const bin = join(repoRoot, 'installer', 'bin', 'servicepack');
 export const distPacks = join(repoRoot, 'dist', 'packs');
@@ -45,44 +45,20 @@ export class Temps {
   }
 }
 
-export interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-  ms: number;
-}
-
 /**
  * Runs bin/servicepack with stdin closed and no terminal, asynchronously (a test may serve HTTP
  * from its own process meanwhile), with a bounded time. Only PATH and `env` reach the child, so
  * a CI variable or a terminal type of the test runner cannot change the front end.
  */
-export function servicepack(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliRun> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err, ms: Math.round(performance.now() - t0) });
-    });
+export function servicepack(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Run> {
+  return run(process.execPath, [bin, ...args], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+    timeoutMs,
   });
 }
 
 /** `--json` output: exactly one document. */
-export function json(run: Pick<CliRun, 'out' | 'err'> & { code: number | null }): Record<string, unknown> {
+export function json(run: Pick<Run, 'out' | 'err'> & { code: number | null }): Record<string, unknown> {
   try {
     return JSON.parse(run.out) as Record<string, unknown>;
   } catch {
