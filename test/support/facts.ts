@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CHAIN } from './chain.js';
 import { installationFrom, pack, repo, requireBuild, servicepack, tempFolders } from './servicepack.js';
 
 export const FEED = join(repo, 'dist', 'feed');
@@ -16,10 +17,7 @@ export const FLEET = {
   /** SP5 + Q236565 against the feed: SP6a missing, a security update */
   'web01.example.net': { tree: 'sp5-q236565-x86', feed: true },
   /** the newest level of the feed: up to date */
-  'web02.example.net': {
-    tree: 'sp6a-q248017-q248395-q247318-q247602-q248901-q249212-q250516-q251027-q252113-q253405-x86',
-    feed: true,
-  },
+  'web02.example.net': { tree: `sp6a-${CHAIN.map((id) => id.toLowerCase()).join('-')}-x86`, feed: true },
   /** facts gathered without a feed: nobody knows what is missing */
   'alpha-1': { tree: 'rtm-alpha', feed: false },
   /** RTM, SP6 installed by servicepack, then a file edited by hand: inconsistent, a last change */
