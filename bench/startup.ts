@@ -5,7 +5,18 @@
  */
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { log, main, median, quick, repoRoot, report, run, servicepack, servicepackBin } from './support/lib.js';
+import {
+  log,
+  main,
+  median,
+  quick,
+  repoRoot,
+  report,
+  run,
+  servicepack,
+  servicepackBin,
+  servicepackNodeFlags,
+} from './support/lib.js';
 
 const BUNDLE = join(repoRoot, 'installer', 'dist', 'bundle', 'servicepack.mjs');
 const SP6 = join(repoRoot, 'dist', 'packs', 'inetsrv-4.0-sp6-x86.tgz');
@@ -23,10 +34,11 @@ await main(async (work) => {
   await run(process.execPath, [bundler, '--outfile', minified]);
   const variants: Record<string, string[]> = {
     node: ['-e', '0'],
-    unbundled: [servicepackBin, 'query', '--root', root],
-    shipped: [BUNDLE, 'query', '--root', root],
-    plain: [plain, 'query', '--root', root],
-    minified: [minified, 'query', '--root', root],
+    // with the flags of the CLI's first line, as its path runs it
+    unbundled: [...servicepackNodeFlags, servicepackBin, 'query', '--root', root],
+    shipped: [...servicepackNodeFlags, BUNDLE, 'query', '--root', root],
+    plain: [...servicepackNodeFlags, plain, 'query', '--root', root],
+    minified: [...servicepackNodeFlags, minified, 'query', '--root', root],
   };
   const ms: Record<string, number[]> = {};
   // one of each first: the files and node itself in the page cache, as on a machine in use

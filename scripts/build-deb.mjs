@@ -36,8 +36,10 @@ function fail(message) {
 for (const f of [BUNDLE, join(SHARE, MAN), ...SHARE_FILES.map((s) => join(SHARE, s))]) {
   if (!existsSync(f)) fail(`${relative(repo, f)} is missing: run the whole build (pnpm build), which writes it first`);
 }
-if (!readFileSync(BUNDLE, 'utf8').startsWith('#!/usr/bin/env node\n')) {
-  fail(`${relative(repo, BUNDLE)} does not start with "#!/usr/bin/env node": /usr/bin/servicepack could not run it`);
+// the entry's own first line (node and its flags, installer/bin/servicepack), which the bundle carries
+const SHEBANG = readFileSync(join(repo, 'installer', 'bin', 'servicepack'), 'utf8').split('\n', 1)[0];
+if (!SHEBANG.startsWith('#!/usr/bin/env ') || !readFileSync(BUNDLE, 'utf8').startsWith(`${SHEBANG}\n`)) {
+  fail(`${relative(repo, BUNDLE)} does not start with "${SHEBANG}": /usr/bin/servicepack could not run it`);
 }
 
 const version = JSON.parse(readFileSync(join(repo, 'installer', 'package.json'), 'utf8')).version;

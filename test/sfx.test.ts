@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { shebangFlags } from '../packages/builder/src/sfx.js';
 import { SFX_TRAILER_BYTES, type SfxLayout, sfxTrailer } from '../packages/core/src/pack/sfx.js';
 import { cli, jsonDoc, treeSnapshot } from './support/hostile.js';
 
@@ -92,6 +93,25 @@ describe('one-file pack (.run)', () => {
     const d = layoutOf(distRun);
     const distTgz = await readFile(join(repo, 'dist', 'packs', 'inetsrv-4.0-sp6-x86.tgz'));
     assert.ok(distRun.subarray(d.packOffset, d.packOffset + d.packLength).equals(distTgz));
+  });
+
+  test('runs node with the flags of the installer first line, as /usr/bin/servicepack does; nothing else reaches the shell', async () => {
+    const [r, b, entry] = await Promise.all([readFile(run), readFile(bundle), readFile(bin, 'utf8')]);
+    const first = entry.split('\n', 1)[0]!;
+    assert.ok(
+      b.toString('latin1', 0, first.length + 1) === `${first}\n`,
+      'the bundle starts with the first line of the entry',
+    );
+    assert.deepEqual(shebangFlags(b), ['--max-semi-space-size=1']);
+    const stub = r.subarray(0, layout.bundleOffset).toString('utf8');
+    assert.match(stub, /^exec "\$NODE" --max-semi-space-size=1 --input-type=module -e '/m);
+    for (const line of [
+      '#!/usr/bin/env -S node --max-semi-space-size=1; rm -rf /',
+      '#!/usr/bin/env -S node $(id)',
+      '#!/usr/bin/env -S node --x=1 `id`',
+      '#!/usr/bin/env node',
+    ])
+      assert.deepEqual(shebangFlags(Buffer.from(`${line}\nimport "x";\n`)), [], line);
   });
 
   test('installs SP6 unattended on the RTM tree with no servicepack on PATH', async () => {

@@ -184,9 +184,21 @@ export function sh(script: string, opts: RunOptions = {}): Promise<Timed> {
   return run('bash', ['-c', `set -o pipefail; ${script}`], opts);
 }
 
-/** `servicepack …` as a user runs it: the compiled CLI, a fresh node process. */
+/**
+ * The node flags of the CLI's first line (`#!/usr/bin/env -S node --max-semi-space-size=1`): a user
+ * runs it by its path, so node gets them; they are passed here too, with this very node binary.
+ */
+export const servicepackNodeFlags: readonly string[] = (() => {
+  const m = /^#!\/usr\/bin\/env -S node( .*)?$/.exec(readFileSync(servicepackBin, 'utf8').split('\n', 1)[0] ?? '');
+  return m?.[1] ? m[1].trim().split(/\s+/) : [];
+})();
+
+/** `servicepack …` as a user runs it: the compiled CLI, a fresh node process, with its shebang's flags. */
 export function servicepack(args: readonly string[], opts: RunOptions = {}): Promise<Timed> {
-  return run(process.execPath, [servicepackBin, ...args], { ...opts, env: { CI: 'true', ...opts.env } });
+  return run(process.execPath, [...servicepackNodeFlags, servicepackBin, ...args], {
+    ...opts,
+    env: { CI: 'true', ...opts.env },
+  });
 }
 
 export function shellQuote(s: string): string {

@@ -86,8 +86,20 @@ process.argv = [process.argv[0], main, "install", ...out, "--", file];
 await import(pathToFileURL(main).href);
 `;
 
-function stub(name: string): string {
+/**
+ * The node flags the bundle's first line asks for (`#!/usr/bin/env -S node --max-semi-space-size=1`,
+ * from installer/bin/servicepack), so that a .run runs the installer the way /usr/bin/servicepack
+ * does; only `--name=number` flags, since they go into the shell stub.
+ */
+export function shebangFlags(bundle: Buffer): string[] {
+  const first = bundle.subarray(0, 256).toString('latin1').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node((?: --[a-z0-9-]+=[0-9]+)*)$/.exec(first);
+  return m?.[1] ? m[1].trim().split(' ') : [];
+}
+
+function stub(name: string, nodeFlags: readonly string[]): string {
   if (LOADER.includes("'")) throw new Error('sfx loader: single quote in the inline script');
+  const flags = nodeFlags.map((f) => ` ${f}`).join('');
   return `#!/bin/sh
 # ${name}: a one-file service pack (.run, format 1): this stub, the bundled servicepack installer and
 # the signed pack, then a trailer with their offsets (docs/formats.md "One-file pack (.run)").
@@ -97,7 +109,7 @@ if [ -z "$NODE" ]; then
   echo "$0: needs Node.js 20 or later, and there is no node on PATH: install nodejs (>= 20) or put its folder on PATH" >&2
   exit 1
 fi
-exec "$NODE" --input-type=module -e '${LOADER}' -- "$0" "$@"
+exec "$NODE"${flags} --input-type=module -e '${LOADER}' -- "$0" "$@"
 exit 1
 `;
 }
@@ -120,7 +132,7 @@ export async function writeSfx(opts: WriteSfxOptions): Promise<string> {
     );
   const out = opts.out ?? opts.pack.replace(/\.tgz$/, '') + '.run';
   const [bundle, pack] = await Promise.all([readFile(bundlePath), readFile(opts.pack)]);
-  const head = Buffer.from(stub(basename(out)), 'utf8');
+  const head = Buffer.from(stub(basename(out), shebangFlags(bundle)), 'utf8');
   const layout = {
     bundleOffset: head.length,
     bundleLength: bundle.length,

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkedBackupRecord } from '../src/transaction/backup-record.js';
 import { FEW, flushMethod, flushToDisk } from '../src/transaction/durable.js';
 import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/transaction/garbage.js';
-import { hashFiles, hashFilesInWorker, PARALLEL_MIN_FILES } from '../src/support/hash.js';
+import { hashFiles, hashFilesInWorker, hashSharedInWorker, hashTree, PARALLEL_MIN_FILES } from '../src/support/hash.js';
 import { installPacks } from '../src/operations/install/install.js';
 import { BackupRecordSchema } from '../src/transaction/backup-schema.js';
 import {
@@ -182,5 +182,37 @@ describe('hashFiles split over two threads', () => {
         assert.ok(g instanceof Error && /not a regular file/.test(g.message), `${paths[i]}: ${String(g)}`);
       else assert.deepEqual(g, expected[i], paths[i]);
     });
+    // the worker's share: it takes files from the shared counter, from where that stands, to the end
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    next[0] = 5;
+    const share = await hashSharedInWorker(paths.slice(0, 20), next);
+    assert.deepEqual(
+      share?.map(([i]) => i),
+      Array.from({ length: 15 }, (_, k) => k + 5),
+    );
+    assert.deepEqual(
+      share?.map(([, r]) => r),
+      got.slice(5, 20),
+    );
+    assert.equal(next[0], 21, 'the worker stops once the counter passes the last file');
+  });
+
+  test('hashTree of a large tree (both threads) gives each file its digest and refuses a link among them', async () => {
+    const dir = await tempDir('sp-hashtree-');
+    dirs.push(dir);
+    const names: string[] = [];
+    for (let i = 0; i < PARALLEL_MIN_FILES * 2; i++) {
+      const name = `d${i % 7}/f${i}`;
+      await mkdir(join(dir, `d${i % 7}`), { recursive: true });
+      await writeFile(join(dir, name), Buffer.alloc((i * 91_193) % 900_000, i % 13));
+      if (i % 5 === 0) await chmod(join(dir, name), 0o700);
+      names.push(name);
+    }
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const tree = await hashTree(dir);
+    assert.deepEqual([...tree.keys()], names);
+    assert.deepEqual([...tree.values()], await hashFiles(names.map((n) => join(dir, n))));
+    await symlink(join(dir, names[3]!), join(dir, 'd3', 'zz-link'));
+    await assert.rejects(hashTree(dir), /zz-link: not a regular file or folder/);
   });
 });

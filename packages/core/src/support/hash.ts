@@ -96,33 +96,56 @@ function digestFileSync(abs: string): TreeEntry {
  * yielding to the event loop every few milliseconds); an entry is undefined where `paths` names
  * nothing, an Error where it names something other than a regular file or cannot be read.
  *
- * Many files are split between this thread and a worker thread: hashing is bound by one core
+ * Many files are shared between this thread and a worker thread: hashing is bound by one core
  * (sha256 and the copies out of the page cache), and install and uninstall hash the 200 MiB a
- * service pack replaces before they change anything, while the second core sits idle.
+ * service pack replaces before they change anything, verify the whole tree, while the second core
+ * sits idle. Both threads take the next file from one shared counter, so neither waits for the
+ * other at the end whatever the sizes (a fixed split leaves one thread with the big files), and
+ * this thread starts at once instead of after the worker's start-up. Answers come back in order.
  */
 export async function hashFiles(paths: readonly string[]): Promise<(TreeEntry | undefined | Error)[]> {
   if (paths.length < PARALLEL_MIN_FILES) return hashFilesHere(paths);
-  // every other file: sizes vary, and alternating spreads the big ones over both threads
-  const mine = paths.filter((_, i) => i % 2 === 0);
-  const theirs = paths.filter((_, i) => i % 2 === 1);
-  const other = hashFilesInWorker(theirs);
-  const here = await hashFilesHere(mine);
-  const there = (await other) ?? (await hashFilesHere(theirs));
-  return paths.map((_, i) => (i % 2 === 0 ? here[i / 2] : there[(i - 1) / 2]));
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const out: (TreeEntry | undefined | Error)[] = new Array(paths.length);
+  const done = new Uint8Array(paths.length);
+  const other = runWorker(paths, next);
+  let slice = performance.now();
+  for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) {
+    out[i] = digestOrError(paths[i]!);
+    done[i] = 1;
+    if (performance.now() - slice > SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      slice = performance.now();
+    }
+  }
+  const theirs = await other;
+  for (const [i, r] of theirs ?? []) {
+    if (i >= 0 && i < paths.length && done[i] === 0) {
+      out[i] = fromWire(r);
+      done[i] = 1;
+    }
+  }
+  // files the worker took but never answered (it failed to start or died): hashed here
+  for (let i = 0; i < paths.length; i++) if (done[i] === 0) out[i] = digestOrError(paths[i]!);
+  return out;
 }
 
 /** Below this many files a worker costs more than it saves (its start is tens of milliseconds). */
 export const PARALLEL_MIN_FILES = 64;
 
+function digestOrError(abs: string): TreeEntry | undefined | Error {
+  try {
+    return digestFileSync(abs);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : (e as Error);
+  }
+}
+
 async function hashFilesHere(paths: readonly string[]): Promise<(TreeEntry | undefined | Error)[]> {
   const out: (TreeEntry | undefined | Error)[] = [];
   let slice = performance.now();
   for (const abs of paths) {
-    try {
-      out.push(digestFileSync(abs));
-    } catch (e) {
-      out.push((e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : (e as Error));
-    }
+    out.push(digestOrError(abs));
     if (performance.now() - slice > SLICE_MS) {
       await new Promise<void>((r) => setImmediate(r));
       slice = performance.now();
@@ -139,6 +162,7 @@ type WireResult = TreeEntry | null | { error: string; code?: string };
  * load this module where it runs as TypeScript (tests, under tsx), since module hooks are not
  * shared with worker threads on Node 20. Kept in step with digestFileSync; the tests compare the
  * two threads' answers on every kind of entry (files of several reads, modes, missing, links, folders).
+ * With a shared counter it takes files until none is left; without one it does them all.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -173,31 +197,52 @@ function digest(abs) {
     fs.closeSync(fd);
   }
 }
-parentPort.postMessage(workerData.map(digest));
+const { paths, next } = workerData;
+const out = [];
+if (next) for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) out.push([i, digest(paths[i])]);
+else for (let i = 0; i < paths.length; i++) out.push([i, digest(paths[i])]);
+parentPort.postMessage(out);
 `;
 
-/** The same hashing in a worker thread; undefined when no worker could run (the caller hashes those files itself then). */
-export async function hashFilesInWorker(
-  paths: readonly string[],
-): Promise<(TreeEntry | undefined | Error)[] | undefined> {
-  let wire: WireResult[] | undefined;
+/** The worker's answers as [index into paths, result]; undefined when no worker could run. */
+async function runWorker(paths: readonly string[], next?: Int32Array): Promise<[number, WireResult][] | undefined> {
   try {
     const { Worker } = await import('node:worker_threads');
-    wire = await new Promise<WireResult[] | undefined>((resolve) => {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: paths });
-      w.once('message', (m: WireResult[]) => resolve(m));
+    return await new Promise<[number, WireResult][] | undefined>((resolve) => {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { paths, next } });
+      w.once('message', (m: unknown) => resolve(Array.isArray(m) ? (m as [number, WireResult][]) : undefined));
       w.once('error', () => resolve(undefined));
       w.once('exit', () => resolve(undefined));
     });
   } catch {
     return undefined;
   }
-  if (!Array.isArray(wire) || wire.length !== paths.length) return undefined;
-  return wire.map((r) => {
-    if (r === null) return undefined;
-    if ('error' in r) return Object.assign(new Error(r.error), r.code !== undefined ? { code: r.code } : {});
-    return r;
-  });
+}
+
+function fromWire(r: WireResult): TreeEntry | undefined | Error {
+  if (r === null) return undefined;
+  if ('error' in r) return Object.assign(new Error(r.error), r.code !== undefined ? { code: r.code } : {});
+  return r;
+}
+
+/**
+ * The worker's share when it takes files from `next` (as hashFiles runs it): [index, result] for
+ * each file it took, undefined when no worker could run.
+ */
+export async function hashSharedInWorker(
+  paths: readonly string[],
+  next: Int32Array,
+): Promise<[number, TreeEntry | undefined | Error][] | undefined> {
+  return (await runWorker(paths, next))?.map(([i, r]) => [i, fromWire(r)]);
+}
+
+/** The same hashing, all in a worker thread; undefined when no worker could run. */
+export async function hashFilesInWorker(
+  paths: readonly string[],
+): Promise<(TreeEntry | undefined | Error)[] | undefined> {
+  const wire = await runWorker(paths);
+  if (wire === undefined || wire.length !== paths.length) return undefined;
+  return wire.map(([, r]) => fromWire(r));
 }
 
 function notRegular(path: string): Error {
@@ -238,6 +283,20 @@ export async function hashTree(
   // cache a read is a memory copy, while an async read is a thread-pool round trip per call (four
   // or more per file): on a busy machine those waits cost more than the hashing. The event loop
   // still gets a turn every few milliseconds.
+  if (!known && files.length >= PARALLEL_MIN_FILES) {
+    // verify and detection without a record read every byte: on both cores (see hashFiles)
+    const digests = await hashFiles(files.map((p) => join(dir, p)));
+    return new Map(
+      files.map((p, i) => {
+        const d = digests[i];
+        if (d instanceof Error) throw d;
+        // gone since the listing: as digestFileSync would have thrown on this thread
+        if (d === undefined)
+          throw Object.assign(new Error(`ENOENT: no such file, open '${join(dir, p)}'`), { code: 'ENOENT' });
+        return [p, d];
+      }),
+    );
+  }
   const results: TreeEntry[] = new Array(files.length);
   let slice = performance.now();
   for (let i = 0; i < files.length; i++) {

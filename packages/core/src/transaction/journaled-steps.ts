@@ -11,6 +11,7 @@ import {
   removeStaging,
   setPhase,
   writeJournal,
+  journalCopies,
   writePrepared,
 } from './journal.js';
 import type { Phase } from './journal-rules.js';
@@ -247,9 +248,10 @@ const journalStep: StepDef<JournaledContext & { readonly draft: Journal }, { jou
     };
     await checkBuiltJournal(journal);
     checkOneFileSystem(ctx.root, renameFolders(journal));
-    await writePrepared(ctx.root, journal);
+    const copies = journalCopies(journal);
+    await writePrepared(ctx.root, journal, copies);
     await checkpoint(ctx, 'journal:prepared', { step: 'journal' });
-    await writeJournal(ctx.root, journal, ctx.hooks.phase);
+    await writeJournal(ctx.root, journal, ctx.hooks.phase, copies);
     ctx.journal = journal;
     ctx.phase = journal.phase;
     return { journal };

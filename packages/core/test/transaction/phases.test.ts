@@ -16,7 +16,16 @@ import { installPacks } from '../../src/operations/install/install.js';
 import { recoverInstallation } from '../../src/operations/recover.js';
 import { uninstallUpdate } from '../../src/operations/uninstall/uninstall.js';
 import { isServicepackError } from '../../src/support/errors.js';
-import { closeJournal, journalPath, readJournal, setPhase, writeJournal } from '../../src/transaction/journal.js';
+import {
+  closeJournal,
+  journalCopies,
+  journalPath,
+  readJournal,
+  serializeJournal,
+  setPhase,
+  writeJournal,
+} from '../../src/transaction/journal.js';
+import type { Journal } from '../../src/transaction/journal-schema.js';
 import {
   checkTransition,
   JOURNAL_PHASES,
@@ -157,6 +166,38 @@ describe('the phase table (journal-rules.ts)', () => {
         }
       }
     assert.throws(() => checkTransition('committing', 'half-done'), { code: 'E_INVALID_STATE' });
+  });
+});
+
+describe('the journal and its phase copies, serialized once', () => {
+  test('each copy an install writes is the journal with its phase, byte for byte, also where the marker could be confused', async () => {
+    const root = await rtm();
+    let onDisk: { journal: string; committed: string; rolledBack: string } | undefined;
+    await installPacks(
+      opts(root, {
+        checkpoint: async (name) => {
+          if (name !== 'commit:file' || onDisk) return;
+          const j = JSON.parse(await readFile(journalPath(root), 'utf8')) as Journal;
+          onDisk = {
+            journal: await readFile(journalPath(root), 'utf8'),
+            committed: await readFile(join(root, ...j.prepared.committed.split('/')), 'utf8'),
+            rolledBack: await readFile(join(root, ...j.prepared.rolledBack.split('/')), 'utf8'),
+          };
+        },
+      }),
+    );
+    assert.ok(onDisk, 'the checkpoint ran with the journal open');
+    const j = JSON.parse(onDisk.journal) as Journal;
+    assert.equal(onDisk.journal, serializeJournal(j));
+    assert.equal(onDisk.committed, serializeJournal({ ...j, phase: 'committed' }));
+    assert.equal(onDisk.rolledBack, serializeJournal({ ...j, phase: 'rolled-back' }));
+    // a string that holds the marker itself: every copy is serialized on its own, still exact
+    const odd = { ...j, staging: `${j.staging}\u0000phase\u0000` };
+    for (const journal of [j, odd]) {
+      const copies = journalCopies(journal);
+      for (const phase of ['committing', 'committed', 'rolled-back', 'trial'] as const)
+        assert.equal(copies(phase).toString('utf8'), serializeJournal({ ...journal, phase }), phase);
+    }
   });
 });
 
