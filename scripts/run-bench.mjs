@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const benchDir = join(root, 'bench');
 /** The order they run in: pack-build first, since it also builds the pack everything else uses. */
-const ORDER = ['pack-build', 'apply', 'verify', 'query', 'startup', 'inetsrv'];
+const ORDER = ['pack-build', 'apply', 'verify', 'query', 'peers', 'pack-codec', 'startup', 'inetsrv'];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
