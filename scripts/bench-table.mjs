@@ -64,11 +64,14 @@ function check(doc, file) {
   }
 }
 
+/** A ratio or a bound as written by hand: three significant digits, no trailing zeros. */
+const short = (x) => String(Number(x.toPrecision(3)));
+
 function target(r) {
   const t = r.target ?? {};
-  if (finite(t.max)) return [`≤ ${num(t.max)}×`, r.ratio <= t.max];
-  if (finite(t.min)) return [`≥ ${num(t.min)}×`, r.ratio >= t.min];
-  if (finite(t.valueMax)) return [`≤ ${num(t.valueMax)} ${cell(r.unit)}`, r.value <= t.valueMax];
+  if (finite(t.max)) return [`≤ ${short(t.max)}×`, r.ratio <= t.max];
+  if (finite(t.min)) return [`≥ ${short(t.min)}×`, r.ratio >= t.min];
+  if (finite(t.valueMax)) return [`≤ ${short(t.valueMax)} ${cell(r.unit)}`, r.value <= t.valueMax];
   return ['(information)', undefined];
 }
 
@@ -95,7 +98,7 @@ function table(doc) {
       : '';
     lines.push(
       `| ${/^[a-z0-9][a-z0-9.-]*$/.test(r.name) ? `\`${r.name}\`` : cell(r.name)} | ${num(r.value)} ${unit} | ${cell(r.baseline)} | ${num(r.baselineValue)} ${unit} | ` +
-        `${r.ratio === null ? '—' : num(r.ratio)} | ${t} | ${met === undefined ? '' : met ? 'met' : '**missed**'} | ${samples} |`,
+        `${r.ratio === null ? '—' : r.ratio >= 1000 ? num(r.ratio) : short(r.ratio)} | ${t} | ${met === undefined ? '' : met ? 'met' : '**missed**'} | ${samples} |`,
     );
   }
   lines.push('', END);
