@@ -106,7 +106,7 @@ await main(async (work) => {
         baselineValue: median(nodeRss),
         better: 'lower',
       },
-      { valueMax: 200 },
+      { valueMax: 100 },
       { value: rss, baseline: nodeRss },
     );
   }

@@ -26,6 +26,10 @@ export interface BenchResult {
   baselineValue: number;
   ratio: number;
   better: 'lower' | 'higher';
+  /** the bound it is judged against (docs/performance.md's table is generated from these) */
+  target?: Target;
+  /** every round's figure, measured and baseline, in the order they were taken */
+  samples?: { value: number[]; baseline: number[] };
 }
 
 /** The target each result is judged against (docs/performance.md): the ratio's bound. */
@@ -53,7 +57,7 @@ function round(x: number, digits: number): number {
  * (BENCH_RESULTS names a JSON-lines file it collects).
  */
 export function report(
-  r: Omit<BenchResult, 'ratio'>,
+  r: Omit<BenchResult, 'ratio' | 'target' | 'samples'>,
   target?: Target,
   samples?: { value: readonly number[]; baseline: readonly number[] },
 ): BenchResult {
@@ -63,6 +67,12 @@ export function report(
     value: round(r.value, 4),
     baselineValue: round(r.baselineValue, 4),
     ratio: round(ratio, 3),
+    ...(target ? { target } : {}),
+    ...(samples
+      ? {
+          samples: { value: samples.value.map((x) => round(x, 4)), baseline: samples.baseline.map((x) => round(x, 4)) },
+        }
+      : {}),
   };
   let verdict = '';
   if (target?.max !== undefined) verdict = `, target ≤ ${target.max}: ${ratio <= target.max ? 'met' : 'MISSED'}`;
