@@ -15,12 +15,13 @@
  * nginx are installed from the distribution's packages when missing (scripts/ensure-tools.sh,
  * scripts/ensure-nginx.sh through test/support/nginx.ts); a missing tool fails the benchmark.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { newestReleaseTree, startTree } from '../test/support/inetsrv.js';
 import { startNginx } from '../test/support/nginx.js';
 import { log, main, median, quick, repoRoot, report, run } from './support/lib.js';
+import { minimalServer, stopChild } from './support/minimal-server.js';
 
 const PATH = '/index.html';
 const CONNECTIONS = 200;
@@ -71,28 +72,6 @@ async function wrk(url: string, seconds: number): Promise<WrkResult> {
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
   const errors = (socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0) + non2xx;
   return { rps, requests, errors };
-}
-
-async function minimalServer(file: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bench', 'support', 'minimal-http.mjs'), file, 'text/html'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((res, rej) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) res(Number(out.trim()));
-    });
-    child.once('exit', (code) => rej(new Error(`minimal server exited ${code}`)));
-  });
-  return { child, port };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await gone;
 }
 
 await main(async () => {

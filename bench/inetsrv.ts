@@ -10,7 +10,6 @@
  *   connections are reported for SP6 (fixed: 0) and, for contrast, for RTM (every idle close).
  *   The barrier is the kernel's: no established connection left on the port (docs/connection-leak.md §1).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { basename, join } from 'node:path';
@@ -23,6 +22,7 @@ import {
   waitFor,
 } from '../test/support/inetsrv.js';
 import { log, main, median, quick, repoRoot, report, run } from './support/lib.js';
+import { minimalServer, stopChild } from './support/minimal-server.js';
 
 const AUTOCANNON = join(repoRoot, 'node_modules', 'autocannon', 'autocannon.js');
 const PATH = '/index.html';
@@ -67,28 +67,6 @@ async function autocannon(url: string, connections: number, amount: number): Pro
     errors: j.errors,
     non2xx: j.non2xx,
   };
-}
-
-async function minimalServer(file: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bench', 'support', 'minimal-http.mjs'), file, 'text/html'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((res, rej) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) res(Number(out.trim()));
-    });
-    child.once('exit', (code) => rej(new Error(`minimal server exited ${code}`)));
-  });
-  return { child, port };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await gone;
 }
 
 async function throughput(): Promise<void> {

@@ -234,6 +234,14 @@ export type SmallFile =
   | { ok: true; bytes: Buffer }
   | { ok: false; missing: boolean; reason: SmallFileRefusal; why: string; cause?: unknown };
 
+const unreadable = (e: unknown): SmallFile => ({
+  ok: false,
+  missing: false,
+  reason: 'unreadable',
+  why: `cannot be read (${(e as Error).message})`,
+  cause: e,
+});
+
 /**
  * A small file that a decision rests on (a key, the revocation list), read without trusting what
  * is at the path: it must be a regular file (looked at before it is opened, so a FIFO or a device
@@ -253,13 +261,7 @@ export async function readSmallFile(
     const code = errnoCode(e);
     if (code === 'ENOENT' || code === 'ENOTDIR')
       return { ok: false, missing: true, reason: 'missing', why: 'does not exist', cause: e };
-    return {
-      ok: false,
-      missing: false,
-      reason: 'unreadable',
-      why: `cannot be read (${(e as Error).message})`,
-      cause: e,
-    };
+    return unreadable(e);
   }
   if (!st.isFile())
     return {
@@ -297,13 +299,7 @@ export async function readSmallFile(
   } catch (e) {
     if (errnoCode(e) === 'ELOOP')
       return { ok: false, missing: false, reason: 'link', why: 'is a symbolic link, not a regular file', cause: e };
-    return {
-      ok: false,
-      missing: false,
-      reason: 'unreadable',
-      why: `cannot be read (${(e as Error).message})`,
-      cause: e,
-    };
+    return unreadable(e);
   } finally {
     await fh?.close();
   }
