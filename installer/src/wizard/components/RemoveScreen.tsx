@@ -1,10 +1,10 @@
 /** @jsxRuntime automatic @jsxImportSource react */
-import { Box, useInput } from 'ink';
+import { Box } from 'ink';
 import { Text } from './Shown.js';
 import type { RemoveView } from '../views.js';
 import { Field } from './Field.js';
 import { color, mark } from './theme.js';
-import { useLatestState } from './use-latest-state.js';
+import { choiceMarker, useChoice } from './use-choice.js';
 
 export interface RemoveScreenProps {
   view: RemoveView;
@@ -22,21 +22,11 @@ export interface RemoveScreenProps {
  * ```
  */
 export function RemoveScreen({ view, active, onChoose }: RemoveScreenProps) {
-  const [index, getIndex, setIndex] = useLatestState(() =>
-    Math.max(
-      0,
-      view.offered.findIndex((o) => o.packId === view.selected),
-    ),
-  );
-  const count = view.offered.length;
-  useInput(
-    (_input, key) => {
-      if (count === 0) return;
-      if (key.upArrow || (key.tab && key.shift)) setIndex((i) => (i + count - 1) % count);
-      else if (key.downArrow || key.tab) setIndex((i) => (i + 1) % count);
-      else if (key.return) onChoose(view.offered[getIndex()]!.packId);
-    },
-    { isActive: active },
+  const index = useChoice(
+    view.offered,
+    (o) => o.packId === view.selected,
+    active,
+    (o) => onChoose(o.packId),
   );
   const chosen = view.offered[index];
   return (
@@ -47,7 +37,7 @@ export function RemoveScreen({ view, active, onChoose }: RemoveScreenProps) {
       {view.offered.map((o, i) => (
         <Box key={o.packId} justifyContent="space-between">
           <Text color={i === index ? color.accent : undefined}>
-            {i === index ? mark.pointer : ' '} {i === index ? '(•)' : '( )'} {o.packId}
+            {choiceMarker(i === index)} {o.packId}
           </Text>
           <Text dimColor>
             {o.kind}: {o.change}

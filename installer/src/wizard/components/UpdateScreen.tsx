@@ -1,10 +1,10 @@
 /** @jsxRuntime automatic @jsxImportSource react */
-import { Box, useInput } from 'ink';
+import { Box } from 'ink';
 import { Text } from './Shown.js';
 import type { UpdateView } from '../views.js';
 import { Field } from './Field.js';
 import { color, mark } from './theme.js';
-import { useLatestState } from './use-latest-state.js';
+import { choiceMarker, useChoice } from './use-choice.js';
 
 export interface UpdateScreenProps {
   view: UpdateView;
@@ -25,21 +25,11 @@ export interface UpdateScreenProps {
  * ```
  */
 export function UpdateScreen({ view, active, onChoose }: UpdateScreenProps) {
-  const [index, getIndex, setIndex] = useLatestState(() =>
-    Math.max(
-      0,
-      view.offered.findIndex((p) => p.path === view.selected),
-    ),
-  );
-  const count = view.offered.length;
-  useInput(
-    (_input, key) => {
-      if (count === 0) return;
-      if (key.upArrow || (key.tab && key.shift)) setIndex((i) => (i + count - 1) % count);
-      else if (key.downArrow || key.tab) setIndex((i) => (i + 1) % count);
-      else if (key.return) onChoose(view.offered[getIndex()]!.path);
-    },
-    { isActive: active },
+  const index = useChoice(
+    view.offered,
+    (p) => p.path === view.selected,
+    active,
+    (p) => onChoose(p.path),
   );
   const pack = view.offered[index];
   // every fix and every refused pack is listed: the screen scrolls (Scroll) rather than drop rows
@@ -54,7 +44,7 @@ export function UpdateScreen({ view, active, onChoose }: UpdateScreenProps) {
         <Box key={p.path} justifyContent="space-between">
           <Box flexShrink={1}>
             <Text wrap="truncate-end" color={i === index ? color.accent : undefined}>
-              {i === index ? mark.pointer : ' '} {i === index ? '(•)' : '( )'} {p.title}
+              {choiceMarker(i === index)} {p.title}
             </Text>
           </Box>
           <Box flexShrink={0} marginLeft={1}>
