@@ -89,7 +89,7 @@ async function applyAndUninstall(work: string, fx: Fixture, s: Series): Promise<
   await servicepack(['install', '--accept-eula', '--root', spRoot, '-u', fx.pack], { okCodes: [10] });
   await servicepack(['uninstall', '--root', spRoot, '-u'], { okCodes: [10] });
   const steps: Series = {};
-  const rounds = quick ? 1 : 3;
+  const rounds = quick ? 1 : 5;
   const timed = async (key: string, step: () => Promise<{ seconds: number }>): Promise<void> => {
     // each step starts on a quiet file system (bench/support/lib.ts settle)
     await settle();
