@@ -8,7 +8,7 @@
 // no name or time, and dpkg-deb sorts the members and stamps the ar header from SOURCE_DATE_EPOCH.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, lstat, lutimes, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -17,7 +17,10 @@ import { gzipSync } from 'node:zlib';
 import { bundledModules } from './bundled-modules.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+// the one file's metafile names the modules; the folder beside it (the same modules, split) is what ships
 const BUNDLE = join(repo, 'installer', 'dist', 'bundle', 'servicepack.mjs');
+const SPLIT = join(repo, 'installer', 'dist', 'bundle', 'split');
+const SPLIT_ENTRY = join(SPLIT, 'servicepack.mjs');
 const SHARE = join(repo, 'installer', 'dist', 'share');
 // the same paths installer/src/cli-docs/build.ts writes (COMPLETION_PATHS, MAN_PATH)
 const SHARE_FILES = [
@@ -33,14 +36,26 @@ function fail(message) {
   process.exit(1);
 }
 
-for (const f of [BUNDLE, join(SHARE, MAN), ...SHARE_FILES.map((s) => join(SHARE, s))]) {
+for (const f of [
+  BUNDLE,
+  SPLIT_ENTRY,
+  join(SPLIT, 'lib', 'core.mjs'),
+  join(SHARE, MAN),
+  ...SHARE_FILES.map((s) => join(SHARE, s)),
+]) {
   if (!existsSync(f)) fail(`${relative(repo, f)} is missing: run the whole build (pnpm build), which writes it first`);
 }
 // the entry's own first line (node and its flags, installer/bin/servicepack), which the bundle carries
 const SHEBANG = readFileSync(join(repo, 'installer', 'bin', 'servicepack'), 'utf8').split('\n', 1)[0];
-if (!SHEBANG.startsWith('#!/usr/bin/env ') || !readFileSync(BUNDLE, 'utf8').startsWith(`${SHEBANG}\n`)) {
-  fail(`${relative(repo, BUNDLE)} does not start with "${SHEBANG}": /usr/bin/servicepack could not run it`);
+if (!SHEBANG.startsWith('#!/usr/bin/env ') || !readFileSync(SPLIT_ENTRY, 'utf8').startsWith(`${SHEBANG}\n`)) {
+  fail(`${relative(repo, SPLIT_ENTRY)} does not start with "${SHEBANG}": /usr/bin/servicepack could not run it`);
 }
+// lib/ is flat: the entry's and the lazy files' imports are ./lib/X.mjs and ./X.mjs
+const LIB = readdirSync(join(SPLIT, 'lib'), { withFileTypes: true }).map((e) => {
+  if (!e.isFile() || !/^[A-Za-z0-9-]+\.mjs$/.test(e.name))
+    fail(`${relative(repo, SPLIT)}/lib/${e.name} is not a module file`);
+  return e.name;
+});
 
 const version = JSON.parse(readFileSync(join(repo, 'installer', 'package.json'), 'utf8')).version;
 // Debian versions of native packages: digits first, then [A-Za-z0-9.+~]; anything else is refused by dpkg-deb
@@ -67,7 +82,8 @@ const gz = (text) => gzipSync(text, { level: 9 }); // zlib's header has no name 
 /**
  * The node modules the bundle holds, with their licences, for the DEP-5 copyright file: read from the
  * bundle's metafile (scripts/bundle.mjs writes it; esbuild's input paths, relative to the repository),
- * so the file names exactly what is in /usr/share/servicepack/servicepack.mjs.
+ * so the file names exactly what is in /usr/share/servicepack/ (the split folder holds the same modules:
+ * scripts/bundle.mjs checks).
  */
 function bundledPackages() {
   let modules;
@@ -161,8 +177,8 @@ function copyright() {
     `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: servicepack
 Upstream-Contact: ${MAINTAINER}
-Comment: /usr/share/servicepack/servicepack.mjs is one file bundled from servicepack's code and the
- node modules below (the Files patterns name them as they are in the source tree).`,
+Comment: /usr/share/servicepack/ (servicepack.mjs and lib/) is bundled from servicepack's code and
+ the node modules below (the Files patterns name them as they are in the source tree).`,
     `Files: *
 Copyright: servicepack maintainers
 License: servicepack-none`,
@@ -231,7 +247,8 @@ try {
   const root = join(stage, `servicepack_${version}_all`);
   /** [path in the package, content, mode] */
   const files = [
-    ['usr/share/servicepack/servicepack.mjs', readFileSync(BUNDLE), 0o755],
+    ['usr/share/servicepack/servicepack.mjs', readFileSync(SPLIT_ENTRY), 0o755],
+    ...LIB.map((f) => [`usr/share/servicepack/lib/${f}`, readFileSync(join(SPLIT, 'lib', f)), 0o644]),
     [`usr/share/${MAN}.gz`, gz(readFileSync(join(SHARE, MAN))), 0o644],
     ...SHARE_FILES.map((s) => [`usr/share/${s}`, readFileSync(join(SHARE, s)), 0o644]),
     ['usr/share/doc/servicepack/copyright', copyright(), 0o644],

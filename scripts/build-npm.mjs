@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(repo, 'installer', 'dist');
+// the one file's metafile names the modules; the split folder (the same modules) is what the package ships
 const bundle = join(dist, 'bundle', 'servicepack.mjs');
+const split = join(dist, 'bundle', 'split');
 const out = join(dist, 'npm');
 
 function fail(message) {
@@ -19,7 +21,13 @@ function fail(message) {
   process.exit(1);
 }
 
-for (const p of [bundle, `${bundle}.meta.json`, join(dist, 'share', 'man', 'man1', 'servicepack.1')]) {
+for (const p of [
+  bundle,
+  `${bundle}.meta.json`,
+  join(split, 'servicepack.mjs'),
+  join(split, 'lib', 'core.mjs'),
+  join(dist, 'share', 'man', 'man1', 'servicepack.1'),
+]) {
   if (!existsSync(p)) fail(`${p} is missing: run the whole build (pnpm build)`);
 }
 const installer = JSON.parse(readFileSync(join(repo, 'installer', 'package.json'), 'utf8'));
@@ -31,8 +39,10 @@ if (built.version !== installer.version) {
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'bin'), { recursive: true });
-copyFileSync(bundle, join(out, 'bin', 'servicepack.mjs'));
+// bin/servicepack.mjs imports ./lib/core.mjs; npm links the command to it and node follows the link
+copyFileSync(join(split, 'servicepack.mjs'), join(out, 'bin', 'servicepack.mjs'));
 chmodSync(join(out, 'bin', 'servicepack.mjs'), 0o755);
+cpSync(join(split, 'lib'), join(out, 'bin', 'lib'), { recursive: true });
 cpSync(join(dist, 'share'), join(out, 'share'), { recursive: true });
 const notices = bundledModules(repo, bundle)
   .map(
@@ -46,7 +56,8 @@ writeFileSync(
   `# servicepack
 
 Installs, removes, verifies and reports service packs and hotfixes for inetsrv.
-One file (bin/servicepack.mjs) holds the program and everything it uses; it needs Node ${installer.engines.node}.
+bin/servicepack.mjs and the files under bin/lib/ hold the program and everything it uses; it needs
+Node ${installer.engines.node}.
 
     npm install -g ./servicepack-${installer.version}.tgz
     servicepack --help

@@ -1,12 +1,14 @@
 /**
- * The one-file bundle (scripts/bundle.mjs → installer/dist/bundle/servicepack.mjs): it keeps the
- * installer's lazy boundaries (a `query` evaluates none of the dependencies behind a dynamic import
- * and loads no crypto or zlib), and a copy of it alone names the build's commit.
+ * The bundle (scripts/bundle.mjs). What the .deb and the npm package ship is a folder,
+ * installer/dist/bundle/split/: servicepack.mjs, lib/core.mjs with what a query or verify needs, and
+ * lib/ files for the rest, loaded when a command first needs them. A query must compile code from
+ * the entry and core.mjs alone and load no crypto or zlib; every module is held once, so it runs once.
  *
- * What a run evaluates is read from V8's coverage of a twin built without minifying (the same
- * inputs, the same wrapping): esbuild runs a module reached through a dynamic import inside a
- * wrapper function named after the module's path, so the coverage says whether it ran. A module
- * esbuild did not wrap runs at every start, so each of them must be wrapped too.
+ * The .run packs carry the one file (installer/dist/bundle/servicepack.mjs), which keeps the
+ * installer's lazy boundaries too. What a run of it evaluates is read from V8's coverage of a twin
+ * built without minifying (the same inputs, the same wrapping): esbuild runs a module reached through
+ * a dynamic import inside a wrapper function named after the module's path, so the coverage says
+ * whether it ran. A module esbuild did not wrap runs at every start, so each of them must be wrapped too.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +29,8 @@ import { after, before, describe, test } from 'node:test';
 import { releaseTree, repoRoot } from './support/inetsrv.js';
 
 const BUNDLE = join(repoRoot, 'installer', 'dist', 'bundle', 'servicepack.mjs');
+const SPLIT = join(repoRoot, 'installer', 'dist', 'bundle', 'split');
+const SPLIT_ENTRY = join(SPLIT, 'servicepack.mjs');
 /** what a query must not evaluate: the wizard, the progress display, the validation, the tar reader, the parser */
 const LAZY = [
   'zod',
@@ -92,32 +96,64 @@ function codeFiles(dir: string): Set<string> {
   return files;
 }
 
-/** The builtins a run of the shipped bundle loaded (process.moduleLoadList, recorded at exit by a preload). */
-function loadedBuiltins(args: string[]): string[] {
+/** The builtins a run of `bundle` loaded (process.moduleLoadList, recorded at exit by a preload). */
+function loadedBuiltins(bundle: string, args: string[]): string[] {
   const probe = join(work, 'probe.cjs');
   const record = join(work, `loaded-${args[0]}.json`);
   writeFileSync(
     probe,
     `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.moduleLoadList)));\n`,
   );
-  const r = node(['--require', probe, BUNDLE, ...args]);
+  const r = node(['--require', probe, bundle, ...args]);
   assert.ok(r.code === 0, `${args.join(' ')}: exit ${r.code}\n${r.err}`);
   const list = JSON.parse(readFileSync(record, 'utf8')) as string[];
   return LAZY_BUILTINS.filter((b) => list.includes(`NativeModule ${b}`));
 }
 
-describe('the one-file bundle', () => {
+/** The files (file: URLs) a run of `args` compiled code from. */
+function compiledFrom(args: string[]): string[] {
+  const dir = mkdtempSync(join(work, 'coverage-'));
+  const r = node(args, { NODE_V8_COVERAGE: dir });
+  assert.ok(r.code === 0, `${args.join(' ')}: exit ${r.code}\n${r.err}`);
+  return [...codeFiles(dir)].sort();
+}
+
+interface Metafile {
+  inputs: Record<string, unknown>;
+  outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+}
+
+/** The packages (of LAZY) whose code is in `meta`'s outputs. */
+function lazyPackagesIn(meta: Metafile): string[] {
+  const held = new Set<string>();
+  for (const out of Object.values(meta.outputs))
+    for (const [path, i] of Object.entries(out.inputs)) {
+      const pkg = packageOf(path);
+      if (i.bytesInOutput > 0 && pkg !== undefined && LAZY.includes(pkg)) held.add(pkg);
+    }
+  return [...held].sort();
+}
+
+function commitOf(): string {
+  const info = JSON.parse(readFileSync(join(repoRoot, 'installer', 'dist', 'build-info.json'), 'utf8')) as {
+    commit: string;
+  };
+  assert.match(info.commit, /^[0-9a-f]{40}$/, 'the build ran in a git checkout');
+  return info.commit;
+}
+
+describe('the bundle', () => {
   before(() => {
-    for (const p of [BUNDLE, join(repoRoot, 'installer', 'dist', 'build-info.json')]) {
+    for (const p of [BUNDLE, SPLIT_ENTRY, join(repoRoot, 'installer', 'dist', 'build-info.json')]) {
       if (!existsSync(p)) throw new Error(`${p} is missing: run pnpm build (npx --yes pnpm@10.34.8 run build) first`);
     }
     work = mkdtempSync(join(tmpdir(), 'sp-bundle-'));
     root = join(work, 'rtm');
     cpSync(releaseTree('inetsrv-4.0-rtm-x86'), root, { recursive: true });
-    // SP6 installed through the bundle: a query of a tree with a state record hashes nothing
+    // SP6 installed through the shipped folder: a query of a tree with a state record hashes nothing
     const sp6 = join(repoRoot, 'dist', 'packs', 'inetsrv-4.0-sp6-x86.tgz');
     installCoverage = mkdtempSync(join(work, 'install-coverage-'));
-    const install = node([BUNDLE, 'install', '-u', '--accept-eula', '--root', root, sp6], {
+    const install = node([SPLIT_ENTRY, 'install', '-u', '--accept-eula', '--root', root, sp6], {
       NODE_V8_COVERAGE: installCoverage,
     });
     assert.equal(install.code, 0, install.err);
@@ -127,7 +163,62 @@ describe('the one-file bundle', () => {
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  test('query through the bundle evaluates none of zod, ink, react, listr2, tar, commander, yaml', () => {
+  test('query through the shipped folder compiles code from servicepack.mjs and lib/core.mjs alone', () => {
+    assert.deepEqual(compiledFrom([SPLIT_ENTRY, 'query', '--root', root]), [
+      pathToFileURL(join(SPLIT, 'lib', 'core.mjs')).href,
+      pathToFileURL(SPLIT_ENTRY).href,
+    ]);
+    // the same reading sees the lazy files load where they are used: --help is commander's
+    const help = compiledFrom([SPLIT_ENTRY, '--help']);
+    assert.ok(help.length > 2, `--help compiled only ${help.join(' ')}: the coverage is not read right`);
+  });
+
+  test('neither servicepack.mjs nor lib/core.mjs holds zod, ink, react, listr2, tar, commander or yaml (lib/ files do)', () => {
+    const meta = JSON.parse(readFileSync(`${SPLIT}.meta.json`, 'utf8')) as Record<'entry' | 'core' | 'lazy', Metafile>;
+    assert.deepEqual(lazyPackagesIn(meta.entry), []);
+    assert.deepEqual(lazyPackagesIn(meta.core), []);
+    // the reading finds them where they are: in the lazy files
+    for (const pkg of ['zod', 'ink', 'react', 'listr2', 'commander', 'yaml'])
+      assert.ok(lazyPackagesIn(meta.lazy).includes(pkg), `${pkg} is not in lib/`);
+  });
+
+  test('each module is in the folder once: none of lib/core.mjs is in servicepack.mjs or another lib/ file', () => {
+    const meta = JSON.parse(readFileSync(`${SPLIT}.meta.json`, 'utf8')) as Record<'entry' | 'core' | 'lazy', Metafile>;
+    const inCore = Object.keys(meta.core.inputs).filter((p) => p !== 'servicepack-core');
+    assert.ok(inCore.includes('installer/dist/cli.js'), `core.mjs lacks cli.js: ${inCore.join(' ')}`);
+    const elsewhere = [...Object.keys(meta.entry.inputs), ...Object.keys(meta.lazy.inputs)];
+    assert.deepEqual(
+      inCore.filter((p) => elsewhere.includes(p)),
+      [],
+    );
+  });
+
+  test('query through the shipped folder loads no crypto or zlib (verify does load crypto)', () => {
+    assert.deepEqual(loadedBuiltins(SPLIT_ENTRY, ['query', '--root', root]), []);
+    assert.ok(
+      loadedBuiltins(SPLIT_ENTRY, ['verify', '--root', root]).includes('crypto'),
+      'the probe does not see crypto load',
+    );
+  });
+
+  test('an install through the shipped folder runs code from the folder alone (nothing from node_modules)', () => {
+    const files = [...codeFiles(installCoverage)];
+    assert.ok(files.length > 2, `the install compiled only ${files.join(' ')}`);
+    assert.deepEqual(
+      files.filter((f) => !f.startsWith(pathToFileURL(SPLIT).href + '/')),
+      [],
+    );
+  });
+
+  test('a copy of the shipped folder elsewhere names the commit build-info.json records, and the node that runs it', () => {
+    const copy = join(mkdtempSync(join(work, 'folder-')), 'servicepack');
+    cpSync(SPLIT, copy, { recursive: true });
+    const r = node([join(copy, 'servicepack.mjs'), '--version']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.out.split('\n').slice(1, 3), [`commit ${commitOf()}`, `node ${process.version}`]);
+  });
+
+  test('query through the one file evaluates none of zod, ink, react, listr2, tar, commander, yaml', () => {
     const meta = JSON.parse(readFileSync(`${twin}.meta.json`, 'utf8')) as {
       outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
     };
@@ -159,24 +250,19 @@ describe('the one-file bundle', () => {
     );
   });
 
-  test('query through the shipped bundle loads no crypto or zlib (verify does load crypto)', () => {
-    assert.deepEqual(loadedBuiltins(['query', '--root', root]), []);
-    assert.ok(loadedBuiltins(['verify', '--root', root]).includes('crypto'), 'the probe does not see crypto load');
+  test('query through the one file loads no crypto or zlib (verify does load crypto)', () => {
+    assert.deepEqual(loadedBuiltins(BUNDLE, ['query', '--root', root]), []);
+    assert.ok(
+      loadedBuiltins(BUNDLE, ['verify', '--root', root]).includes('crypto'),
+      'the probe does not see crypto load',
+    );
   });
 
-  test('an install through the bundle runs no code but the bundle itself (nothing from node_modules)', () => {
-    assert.deepEqual([...codeFiles(installCoverage)], [pathToFileURL(BUNDLE).href]);
-  });
-
-  test('a copy of the bundle alone names the commit build-info.json records, and the node that runs it', () => {
+  test('a copy of the one file alone (as a .run unpacks it) names the commit build-info.json records, and the node', () => {
     const alone = join(mkdtempSync(join(work, 'alone-')), 'servicepack');
     copyFileSync(BUNDLE, alone);
-    const info = JSON.parse(readFileSync(join(repoRoot, 'installer', 'dist', 'build-info.json'), 'utf8')) as {
-      commit: string;
-    };
-    assert.match(info.commit, /^[0-9a-f]{40}$/, 'the build ran in a git checkout');
     const r = node([alone, '--version']);
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual(r.out.split('\n').slice(1, 3), [`commit ${info.commit}`, `node ${process.version}`]);
+    assert.deepEqual(r.out.split('\n').slice(1, 3), [`commit ${commitOf()}`, `node ${process.version}`]);
   });
 });

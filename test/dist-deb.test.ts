@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { lstat, readFile, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -53,7 +53,7 @@ describe('the Debian package, unpacked into a throwaway root', () => {
   });
   after(() => temps.cleanup());
 
-  test('holds the command, man page, completions, doc files and /etc/servicepack, root-owned with fixed modes', async () => {
+  test('holds the command (its entry and lib/ folder), man page, completions, doc files and /etc/servicepack, root-owned with fixed modes', async () => {
     const fields = readFileSync(join(control, 'control'), 'utf8');
     for (const f of [
       'Package: servicepack',
@@ -68,8 +68,14 @@ describe('the Debian package, unpacked into a throwaway root', () => {
     assert.match(fields, /^Description: .+\n( .+\n)+/m);
 
     assert.equal(await readlink(join(root, 'usr/bin/servicepack')), '../share/servicepack/servicepack.mjs');
+    // the program's modules: the folder scripts/bundle.mjs wrote, file for file, none writable but by root
+    const lib = (await readdir(join(repoRoot, 'installer', 'dist', 'bundle', 'split', 'lib'))).sort();
+    assert.ok(lib.includes('core.mjs'), `lib/ has no core.mjs: ${lib.join(' ')}`);
+    assert.deepEqual((await readdir(join(root, 'usr/share/servicepack/lib'))).sort(), lib);
+    assert.equal((await lstat(join(root, 'usr/share/servicepack/lib'))).mode & 0o7777, 0o755);
     const modes: Record<string, number> = {
       'usr/share/servicepack/servicepack.mjs': 0o755,
+      ...Object.fromEntries(lib.map((f) => [`usr/share/servicepack/lib/${f}`, 0o644])),
       'usr/share/man/man1/servicepack.1.gz': 0o644,
       'usr/share/bash-completion/completions/servicepack': 0o644,
       'usr/share/zsh/vendor-completions/_servicepack': 0o644,

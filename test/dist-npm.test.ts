@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -48,16 +48,19 @@ describe('the npm package', () => {
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  test('the tarball holds the bundle, the man page and the completions, and depends on nothing', () => {
+  test('the tarball holds the bundle (its entry and lib/ folder), the man page and the completions, and depends on nothing', () => {
     const pkg = JSON.parse(readFileSync(join(prefix, 'lib', 'node_modules', 'servicepack', 'package.json'), 'utf8'));
     assert.equal(pkg.name, 'servicepack');
     assert.equal(pkg.version, version);
     assert.equal(pkg.engines?.node, '>=20.19');
     assert.equal(pkg.dependencies, undefined);
     const listed = run('tar', ['-tzf', TARBALL]).out.split('\n').filter(Boolean).sort();
+    const lib = readdirSync(join(repoRoot, 'installer', 'dist', 'bundle', 'split', 'lib'));
+    assert.ok(lib.includes('core.mjs'), `the bundle's lib/ has no core.mjs: ${lib.join(' ')}`);
     assert.deepEqual(listed, [
       'package/README.md',
       'package/THIRD-PARTY-NOTICES',
+      ...lib.map((f) => `package/bin/lib/${f}`).sort(),
       'package/bin/servicepack.mjs',
       'package/package.json',
       'package/share/bash-completion/completions/servicepack',
