@@ -23,7 +23,7 @@ export interface Io extends Streams {
  */
 const silenced = new WeakMap<NodeJS.WriteStream, { open: boolean }>();
 
-function guarded(stream: NodeJS.WriteStream): Output {
+function guarded(stream: NodeJS.WriteStream): Output & { write(t: string | Uint8Array): void } {
   let state = silenced.get(stream);
   if (state === undefined) {
     const s = { open: true };
@@ -44,6 +44,59 @@ function guarded(stream: NodeJS.WriteStream): Output {
       }
     },
     isTTY: stream.isTTY === true,
+  };
+}
+
+/**
+ * stdout or stderr written with `writeSync` on its descriptor, for the command lines that start
+ * without commander (cli.ts): process.stdout would load node's net and stream modules as it is
+ * created, several milliseconds of a query (docs/performance.md, item 20). The same bytes in the same
+ * order: on Linux the stream's own writes to files, pipes and terminals are synchronous too. A
+ * character device (a terminal, /dev/null) gets the stream itself, which alone can say whether it
+ * is a terminal; a descriptor that would block (O_NONBLOCK set by whoever passed it) hands what is
+ * left, and every later write, to the stream; any other failure silences the output as guarded() does.
+ */
+function descriptorOutput(fd: 1 | 2, stream: () => NodeJS.WriteStream): Output {
+  const fs = process.getBuiltinModule('node:fs');
+  let open = true;
+  let via: ReturnType<typeof guarded> | undefined;
+  const viaStream = (): ReturnType<typeof guarded> => {
+    via ??= guarded(stream());
+    return via;
+  };
+  try {
+    if (fs.fstatSync(fd).isCharacterDevice()) viaStream();
+  } catch {
+    viaStream();
+  }
+  return {
+    write: (t) => {
+      if (via !== undefined) return via.write(t);
+      if (!open) return;
+      const bytes = Buffer.from(t, 'utf8');
+      let done = 0;
+      try {
+        while (done < bytes.length) done += fs.writeSync(fd, bytes, done);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') viaStream().write(bytes.subarray(done));
+        else open = false;
+      }
+    },
+    get isTTY() {
+      return via?.isTTY === true;
+    },
+  };
+}
+
+/** processIo for `query` and `verify` (cli.ts): stdout and stderr without their streams (descriptorOutput). */
+export function quickIo(): Io {
+  return {
+    out: descriptorOutput(1, () => process.stdout),
+    err: descriptorOutput(2, () => process.stderr),
+    env: process.env,
+    get interactive() {
+      return process.stdin.isTTY === true && process.stdout.isTTY === true;
+    },
   };
 }
 

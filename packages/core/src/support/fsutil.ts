@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { constants, lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { SERVICEPACK_DIR } from '../installation/names.js';
 
