@@ -1,9 +1,6 @@
 import type { RootOrigin } from '@servicepack/core/root';
 import { EXIT, errorDocument, UsageError } from './exit.js';
 import type { FrontEnd, Output, Streams } from './front-end.js';
-import { mayAskOperator, unconfirmed } from './interactive.js';
-import { JsonReporter } from './reporters/json.js';
-import { PlainReporter } from './reporters/plain.js';
 import { escapeControls } from './reporters/printable.js';
 
 /** Where a run reads its environment and writes its output: the process, or a test's buffers. */
@@ -160,8 +157,17 @@ export interface FrontEndChoice {
 
 /** The one chooser of a command's front end (docs/cli.md "Front ends"). */
 export async function chooseFrontEnd(io: Io, opts: FrontEndChoice): Promise<FrontEnd> {
-  if (opts.json) return new JsonReporter(io.out, io.err, opts.quiet, io.verbose === true);
-  if (opts.taskList !== true) return new PlainReporter({ err: io.err, out: io.out, quiet: opts.quiet, env: io.env });
+  // Each renderer loads when it is chosen: a query loads only the one it writes with (docs/performance.md, item 20).
+  if (opts.json)
+    return new (await import('./reporters/json.js')).JsonReporter(io.out, io.err, opts.quiet, io.verbose === true);
+  if (opts.taskList !== true)
+    return new (await import('./reporters/plain.js')).PlainReporter({
+      err: io.err,
+      out: io.out,
+      quiet: opts.quiet,
+      env: io.env,
+    });
+  const { mayAskOperator } = await import('./interactive.js');
   // --verbose writes a line per file, which would tear the redrawn task list: lines instead
   if (mayAskOperator(io) && io.verbose !== true) {
     const { ListrFrontEnd } = await import('./reporters/listr.js');
@@ -192,6 +198,7 @@ export async function refuseUnconfirmed(
   flags: { unattended?: true; yes?: true; dryRun?: true; json?: true; quiet?: true },
   io: Io,
 ): Promise<number | undefined> {
+  const { unconfirmed } = await import('./interactive.js');
   const message = unconfirmed(command, flags);
   if (message === undefined) return undefined;
   const { ServicepackError } = await import('@servicepack/core/errors');
