@@ -1,7 +1,6 @@
 import { runQuery } from './commands/query.js';
-import { runVerify } from './commands/verify.js';
 import { EXIT } from './exit.js';
-import { type Io, processIo, type RunState, stackLines, wantsStack } from './io.js';
+import { type Io, processIo, quickIo, type RunState, stackLines, wantsStack } from './io.js';
 import { quickCommand } from './quick-argv.js';
 import { escapeControls } from './reporters/printable.js';
 
@@ -14,12 +13,16 @@ import { escapeControls } from './reporters/printable.js';
  *
  * Runs one command line (`argv` as in process.argv) and returns the exit code; never calls process.exit.
  */
-export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
+export async function run(argv: readonly string[], given?: Io): Promise<number> {
   const quick = quickCommand(argv);
-  if (!quick) return runProgram(argv, io);
+  if (!quick) return runProgram(argv, given ?? processIo());
+  // stdout and stderr without node's stream modules (io.ts, descriptorOutput)
+  const io = given ?? quickIo();
   try {
     // Neither command opens the wizard, so runProgram's terminal check does not apply to them.
-    return quick.command === 'query' ? await runQuery(quick.flags, io) : await runVerify(quick.flags, io);
+    return quick.command === 'query'
+      ? await runQuery(quick.flags, io)
+      : await (await import('./commands/verify.js')).runVerify(quick.flags, io);
   } catch (e) {
     return unexpected(e, io);
   }

@@ -1,9 +1,6 @@
 import type { RootOrigin } from '@servicepack/core/root';
 import { EXIT, errorDocument, UsageError } from './exit.js';
 import type { FrontEnd, Output, Streams } from './front-end.js';
-import { mayAskOperator, unconfirmed } from './interactive.js';
-import { JsonReporter } from './reporters/json.js';
-import { PlainReporter } from './reporters/plain.js';
 import { escapeControls } from './reporters/printable.js';
 
 /** Where a run reads its environment and writes its output: the process, or a test's buffers. */
@@ -23,7 +20,7 @@ export interface Io extends Streams {
  */
 const silenced = new WeakMap<NodeJS.WriteStream, { open: boolean }>();
 
-function guarded(stream: NodeJS.WriteStream): Output {
+function guarded(stream: NodeJS.WriteStream): Output & { write(t: string | Uint8Array): void } {
   let state = silenced.get(stream);
   if (state === undefined) {
     const s = { open: true };
@@ -44,6 +41,59 @@ function guarded(stream: NodeJS.WriteStream): Output {
       }
     },
     isTTY: stream.isTTY === true,
+  };
+}
+
+/**
+ * stdout or stderr written with `writeSync` on its descriptor, for the command lines that start
+ * without commander (cli.ts): process.stdout would load node's net and stream modules as it is
+ * created, several milliseconds of a query (docs/performance.md, item 20). The same bytes in the same
+ * order: on Linux the stream's own writes to files, pipes and terminals are synchronous too. A
+ * character device (a terminal, /dev/null) gets the stream itself, which alone can say whether it
+ * is a terminal; a descriptor that would block (O_NONBLOCK set by whoever passed it) hands what is
+ * left, and every later write, to the stream; any other failure silences the output as guarded() does.
+ */
+function descriptorOutput(fd: 1 | 2, stream: () => NodeJS.WriteStream): Output {
+  const fs = process.getBuiltinModule('node:fs');
+  let open = true;
+  let via: ReturnType<typeof guarded> | undefined;
+  const viaStream = (): ReturnType<typeof guarded> => {
+    via ??= guarded(stream());
+    return via;
+  };
+  try {
+    if (fs.fstatSync(fd).isCharacterDevice()) viaStream();
+  } catch {
+    viaStream();
+  }
+  return {
+    write: (t) => {
+      if (via !== undefined) return via.write(t);
+      if (!open) return;
+      const bytes = Buffer.from(t, 'utf8');
+      let done = 0;
+      try {
+        while (done < bytes.length) done += fs.writeSync(fd, bytes, done);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') viaStream().write(bytes.subarray(done));
+        else open = false;
+      }
+    },
+    get isTTY() {
+      return via?.isTTY === true;
+    },
+  };
+}
+
+/** processIo for `query` and `verify` (cli.ts): stdout and stderr without their streams (descriptorOutput). */
+export function quickIo(): Io {
+  return {
+    out: descriptorOutput(1, () => process.stdout),
+    err: descriptorOutput(2, () => process.stderr),
+    env: process.env,
+    get interactive() {
+      return process.stdin.isTTY === true && process.stdout.isTTY === true;
+    },
   };
 }
 
@@ -107,8 +157,17 @@ export interface FrontEndChoice {
 
 /** The one chooser of a command's front end (docs/cli.md "Front ends"). */
 export async function chooseFrontEnd(io: Io, opts: FrontEndChoice): Promise<FrontEnd> {
-  if (opts.json) return new JsonReporter(io.out, io.err, opts.quiet, io.verbose === true);
-  if (opts.taskList !== true) return new PlainReporter({ err: io.err, out: io.out, quiet: opts.quiet, env: io.env });
+  // Each renderer loads when it is chosen: a query loads only the one it writes with (docs/performance.md, item 20).
+  if (opts.json)
+    return new (await import('./reporters/json.js')).JsonReporter(io.out, io.err, opts.quiet, io.verbose === true);
+  if (opts.taskList !== true)
+    return new (await import('./reporters/plain.js')).PlainReporter({
+      err: io.err,
+      out: io.out,
+      quiet: opts.quiet,
+      env: io.env,
+    });
+  const { mayAskOperator } = await import('./interactive.js');
   // --verbose writes a line per file, which would tear the redrawn task list: lines instead
   if (mayAskOperator(io) && io.verbose !== true) {
     const { ListrFrontEnd } = await import('./reporters/listr.js');
@@ -139,6 +198,7 @@ export async function refuseUnconfirmed(
   flags: { unattended?: true; yes?: true; dryRun?: true; json?: true; quiet?: true },
   io: Io,
 ): Promise<number | undefined> {
+  const { unconfirmed } = await import('./interactive.js');
   const message = unconfirmed(command, flags);
   if (message === undefined) return undefined;
   const { ServicepackError } = await import('@servicepack/core/errors');

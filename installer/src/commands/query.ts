@@ -24,11 +24,12 @@ export function registerQuery(program: Command, io: Io, state: RunState): void {
 }
 
 export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
+  // Asked for before the renderer (chooseFrontEnd imports it), so that all are read at once: each
+  // import is a file read on the thread pool. Awaited in the try below, which reports a failure.
+  const modules = Promise.all([import('@servicepack/core/level'), import('@servicepack/core/query')]);
+  modules.catch(() => undefined);
   const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
-    // All at once: each import is a file read on the thread pool, and one after the other they
-    // would wait in turn.
-    const modules = Promise.all([import('@servicepack/core/level'), import('@servicepack/core/query')]);
     const root = await checkedRoot(flags.root, io.env);
     const [{ parseLevel, levelName }, { queryInstallation }] = await modules;
     let required: number | undefined;

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { servicePathReason } from '../installation/record-paths.js';
 
 /**
@@ -26,12 +25,25 @@ export interface HealthBlock {
   runningSeconds: number;
 }
 
+/**
+ * node's own grammar of a dotted-quad IPv4 address (lib/internal/net.js), which `isIP` answers 4 for.
+ * Every query reads BUILDINFO.json's health block, and node:net costs a query a few ms to load (its
+ * stream modules with it): the usual address is told by this, anything else by `isIP` itself, so the
+ * answer is isIP's either way (contract-rules.test.ts compares them).
+ */
+const PLAIN_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)$/;
+
+/** `isIP(a) !== 0`, loading node:net only for what is not a plain IPv4 address. */
+export function isIPAddress(a: string): boolean {
+  return PLAIN_IPV4.test(a) || process.getBuiltinModule('node:net').isIP(a) !== 0;
+}
+
 /** Why a health block that has the right shape is still not one to believe, or undefined. */
 export function healthBlockReason(h: HealthBlock): string | undefined {
   const why = servicePathReason(h.http.conf);
   if (why !== undefined)
     return `health.http.conf ${JSON.stringify(h.http.conf)} is not a path inside the installation (${why})`;
-  if (isIP(h.http.defaultAddress) === 0)
+  if (!isIPAddress(h.http.defaultAddress))
     return `health.http.defaultAddress ${JSON.stringify(h.http.defaultAddress)} is not an IP address`;
   return undefined;
 }

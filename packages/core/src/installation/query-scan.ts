@@ -1,4 +1,3 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BuildInfo } from './buildinfo.js';
 import { NOT_OWNED } from '../support/fsutil.js';
@@ -6,6 +5,10 @@ import { BUILDINFO_FILE, JOURNAL_FILE, SERVICEPACK_DIR, STATE_FILE } from './nam
 import { checkedBuildInfo, checkedState } from './record-check.js';
 import { readRecordFileSync } from './servicepack-dir.js';
 import type { State } from './state.js';
+
+// node:fs without an ESM import: that builds node's ESM facade of fs, which reads every export and
+// so loads node's stream modules (fs.ReadStream), a few ms of every query (docs/performance.md, item 20).
+const { lstatSync, readdirSync, readFileSync } = process.getBuiltinModule('node:fs');
 
 /** An installation whose state record, BUILDINFO.json and files agree. */
 export interface ConsistentInstallation {

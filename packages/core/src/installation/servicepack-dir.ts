@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, openSync, readFileSync, type Stats, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
@@ -15,6 +15,10 @@ import {
   STATE_FILE,
   TRUST_DIR,
 } from './names.js';
+
+// node:fs without an ESM import: that builds node's ESM facade of fs, which reads every export and
+// so loads node's stream modules (fs.ReadStream), a few ms of every query (docs/performance.md, item 20).
+const { closeSync, constants, lstatSync, openSync, readFileSync, statSync } = process.getBuiltinModule('node:fs');
 
 /**
  * `<root>/.servicepack/` is where a root-run installer deletes (`rm -rf` of staging and garbage),

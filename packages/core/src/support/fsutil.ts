@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { constants, lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { SERVICEPACK_DIR } from '../installation/names.js';
 
@@ -109,10 +107,11 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-// node:crypto is loaded on first use, so that the read-only commands never pay for it.
-const require = createRequire(import.meta.url);
+// node:crypto is loaded on first use, so that the read-only commands never pay for it; through
+// getBuiltinModule, since createRequire would load node:module's ESM facade and its source-map
+// module into every query (docs/performance.md, item 20).
 function randomHex(bytes: number): string {
-  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+  return process.getBuiltinModule('node:crypto').randomBytes(bytes).toString('hex');
 }
 
 /**
