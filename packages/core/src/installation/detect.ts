@@ -207,7 +207,8 @@ function unrecordable(files: Map<string, TreeEntry>): Problem[] {
 
 function compareFiles(recorded: State['files'], disk: Map<string, TreeEntry>): Problem[] {
   const out: Problem[] = [];
-  for (const [path, want] of Object.entries(recorded)) {
+  for (const path in recorded) {
+    const want = recorded[path]!;
     const have = disk.get(path);
     if (!have) out.push({ path, kind: 'missing', message: `${path} is recorded but missing` });
     else if (have.sha256 !== want.sha256 || have.size !== want.size)
