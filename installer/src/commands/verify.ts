@@ -39,12 +39,12 @@ Exit 0: no difference (or no state record and no --feed: nothing to verify again
 }
 
 export async function runVerify(flags: VerifyFlags, io: Io): Promise<number> {
-  // Every owned file will be hashed on both cores: the second one's thread starts before anything
-  // else is loaded or read, so its start-up is not on the way (docs/performance.md).
-  if (flags.feed === undefined) (await import('@servicepack/core/hash')).startHashWorker();
   const fe = await chooseFrontEnd(io, { json: flags.json === true, quiet: false });
   try {
     const root = await checkedRoot(flags.root, io.env);
+    // Every owned file will be hashed, on both cores for a large tree: the second one's thread
+    // starts before the rest is loaded or read, so its start-up is not on the way (docs/performance.md).
+    if (flags.feed === undefined) (await import('@servicepack/core/verify-start')).startVerifyWorker(root);
     const { verifyInstallation, verifyLine } = await import('@servicepack/core/verify');
     const v =
       flags.feed === undefined

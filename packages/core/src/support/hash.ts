@@ -240,6 +240,11 @@ export function startHashWorker(): void {
   warm ??= spawnWorker();
 }
 
+/** Whether a worker startHashWorker started is waiting for a hashFiles call. */
+export function hashWorkerWaiting(): boolean {
+  return warm !== undefined;
+}
+
 function spawnWorker(): HashWorker {
   try {
     const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');

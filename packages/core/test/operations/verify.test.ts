@@ -1,13 +1,15 @@
 /**
  * `verify` against the state record: each kind of difference with its rpm -V flags, every recorded
- * file counted, on a tree small enough for one thread and on one large enough for both (hashFiles).
+ * file counted, on a tree small enough for one thread and on one large enough for both (hashFiles);
+ * and the worker verify starts ahead, only for a tree that needs one.
  */
 import assert from 'node:assert/strict';
 import { chmod, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { verifyInstallation } from '../../src/operations/verify.js';
-import { PARALLEL_MIN_FILES } from '../../src/support/hash.js';
+import { startVerifyWorker } from '../../src/operations/verify-start.js';
+import { hashWorkerWaiting, PARALLEL_MIN_FILES } from '../../src/support/hash.js';
 import { makeInstallation, makeVendor, recordAsIs } from '../install-fixtures.js';
 
 const vendor = makeVendor();
@@ -64,4 +66,28 @@ describe('verify against the state record', () => {
       assert.equal(v.problems.find((p) => p.kind === 'missing')!.actual, undefined);
     });
   }
+});
+
+describe("verify's worker started ahead", () => {
+  test('only for a state record large enough to list the files that make hashFiles use a worker', async () => {
+    const root = await makeInstallation(0, vendor);
+    roots.push(root);
+    await recordAsIs(root);
+    startVerifyWorker(root);
+    assert.equal(hashWorkerWaiting(), false, 'a record of a few files: no thread to start');
+    startVerifyWorker(join(root, 'no-such-folder'));
+    assert.equal(hashWorkerWaiting(), false);
+    await mkdir(join(root, 'lib', 'many'));
+    for (let i = 0; i < PARALLEL_MIN_FILES; i++)
+      await writeFile(join(root, 'lib', 'many', `m${i}.js`), `export const m = ${i};\n`);
+    const state = await recordAsIs(root);
+    startVerifyWorker(root);
+    assert.equal(hashWorkerWaiting(), true);
+    // verify takes it, and answers as before
+    const v = await verifyInstallation(root);
+    assert.equal(hashWorkerWaiting(), false);
+    assert.equal(v.clean, true);
+    assert.equal(v.checked, Object.keys(state.files).length);
+    assert.ok(v.checked > PARALLEL_MIN_FILES);
+  });
 });
