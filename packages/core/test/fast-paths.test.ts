@@ -5,16 +5,25 @@
  * finished transaction's staging.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { checkedBackupRecord } from '../src/transaction/backup-record.js';
 import { FEW, flushMethod, flushToDisk } from '../src/transaction/durable.js';
 import { disposeGarbage, GARBAGE_DIR, moveToGarbage } from '../src/transaction/garbage.js';
-import { hashFiles, hashFilesInWorker, hashSharedInWorker, hashTree, PARALLEL_MIN_FILES } from '../src/support/hash.js';
+import {
+  hashFiles,
+  hashFilesInWorker,
+  hashSharedInWorker,
+  hashTree,
+  PARALLEL_MIN_FILES,
+  startHashWorker,
+} from '../src/support/hash.js';
 import { installPacks } from '../src/operations/install/install.js';
 import { BackupRecordSchema } from '../src/transaction/backup-schema.js';
 import {
@@ -155,7 +164,7 @@ describe('hashFiles split over two threads', () => {
     const expected: unknown[] = [];
     for (let i = 0; i < PARALLEL_MIN_FILES * 2; i++) {
       const p = join(dir, `f${i}`);
-      // sizes across the read chunk (512 KiB), so multi-read files land on both threads
+      // sizes across the read chunk (128 KiB), so multi-read files land on both threads
       const body = Buffer.alloc((i * 37_117) % 1_200_000, i % 251);
       await writeFile(p, body);
       if (i % 3 === 0) await chmod(p, 0o755);
@@ -182,7 +191,10 @@ describe('hashFiles split over two threads', () => {
         assert.ok(g instanceof Error && /not a regular file/.test(g.message), `${paths[i]}: ${String(g)}`);
       else assert.deepEqual(g, expected[i], paths[i]);
     });
-    // the worker's share: it takes files from the shared counter, from where that stands, to the end
+    // the worker's share: it takes files from the shared counter, from where that stands, to the end;
+    // here a worker started ahead, which has waited idle for its job
+    startHashWorker();
+    await new Promise((r) => setTimeout(r, 300));
     const next = new Int32Array(new SharedArrayBuffer(4));
     next[0] = 5;
     const share = await hashSharedInWorker(paths.slice(0, 20), next);
@@ -214,5 +226,31 @@ describe('hashFiles split over two threads', () => {
     assert.deepEqual([...tree.values()], await hashFiles(names.map((n) => join(dir, n))));
     await symlink(join(dir, names[3]!), join(dir, 'd3', 'zz-link'));
     await assert.rejects(hashTree(dir), /zz-link: not a regular file or folder/);
+    // an aborted signal stops the listing and both threads with its reason
+    const reason = new Error('the record failed first');
+    await assert.rejects(hashTree(dir, [], undefined, AbortSignal.abort(reason)), reason);
+    await assert.rejects(
+      hashFiles(
+        names.map((n) => join(dir, n)),
+        AbortSignal.abort(reason),
+      ),
+      reason,
+    );
+  });
+
+  test('a worker started ahead and never given a job lets the process end', async () => {
+    const dir = await tempDir('sp-warm-');
+    dirs.push(dir);
+    const hash = pathToFileURL(join(import.meta.dirname, '..', 'src', 'support', 'hash.ts')).href;
+    // a file, not -e: node ends an -e script's process whatever still holds its event loop;
+    // the timer lets the worker finish starting and wait idle before the process has nothing left to do
+    const script = join(dir, 'warm.mjs');
+    await writeFile(
+      script,
+      `import { startHashWorker } from ${JSON.stringify(hash)};\nstartHashWorker();\nsetTimeout(() => {}, 500);\n`,
+    );
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { timeout: 30_000, encoding: 'utf8' });
+    assert.equal(r.signal, null, 'still running after 30 s: the idle worker held the process');
+    assert.equal(r.status, 0, r.stderr);
   });
 });

@@ -148,9 +148,9 @@ export async function parseBuildInfo(
   return parsed.data;
 }
 
-async function hashOwned(root: string, known?: KnownEntry): Promise<Map<string, TreeEntry>> {
+async function hashOwned(root: string, known?: KnownEntry, signal?: AbortSignal): Promise<Map<string, TreeEntry>> {
   try {
-    return await hashTree(root, NOT_OWNED, known);
+    return await hashTree(root, NOT_OWNED, known, signal);
   } catch (e) {
     // hashTree refuses links and special files; in a product tree that is tampering or damage,
     // and servicing through a link could write outside the tree.
@@ -207,7 +207,8 @@ function unrecordable(files: Map<string, TreeEntry>): Problem[] {
 
 function compareFiles(recorded: State['files'], disk: Map<string, TreeEntry>): Problem[] {
   const out: Problem[] = [];
-  for (const [path, want] of Object.entries(recorded)) {
+  for (const path in recorded) {
+    const want = recorded[path]!;
     const have = disk.get(path);
     if (!have) out.push({ path, kind: 'missing', message: `${path} is recorded but missing` });
     else if (have.sha256 !== want.sha256 || have.size !== want.size)
@@ -241,11 +242,20 @@ export async function detectInstallation(rootArg: string, opts: DetectOptions = 
   checkRootFolder(root);
   const buildInfo = await readBuildInfo(root);
   const problems: Problem[] = [];
+  // Without trustRecord every file is read whatever the record says: the listing and hashing start
+  // now and the record is read and checked beside them (verify's worker thread hashes meanwhile).
+  // The record's own errors still come first, and stop the hashing.
+  const stop = new AbortController();
+  const early = opts.trustRecord ? undefined : hashOwned(root, undefined, stop.signal);
+  early?.catch(() => {});
   let state: State | undefined;
   try {
     state = await readState(root);
   } catch (e) {
-    if (!isServicepackError(e) || e.code !== 'E_INVALID_STATE') throw e;
+    if (!isServicepackError(e) || e.code !== 'E_INVALID_STATE') {
+      stop.abort(e);
+      throw e;
+    }
     problems.push({ path: STATE_REL, kind: 'state', message: e.message });
   }
   let unhashed: Set<string> | undefined;
@@ -267,7 +277,7 @@ export async function detectInstallation(rootArg: string, opts: DetectOptions = 
     for (const p of files.keys()) unhashed.add(p);
     problems.push(...crossCheck(state, buildInfo));
   } else {
-    files = await hashOwned(root, known);
+    files = await (early ?? hashOwned(root, known));
     problems.push(...unrecordable(files));
     if (state) problems.push(...crossCheck(state, buildInfo), ...compareFiles(state.files, files));
   }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import { type FileHandle, open, readdir } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 
 // node:crypto is loaded on first use: it takes longer to load than a whole `query` of an
@@ -22,8 +22,11 @@ export function sha256Bytes(bytes: Uint8Array | string): string {
 /**
  * Read buffers are reused: a fresh buffer per file (what a read stream allocates) turns hashing a
  * tree of 10,000 files into gigabytes of garbage, and the collector then costs more than the hashing.
+ * 128 KiB fits a core's L2 cache (512 KiB here) with room to spare: the kernel's copy out of the page
+ * cache then lands in cache where sha256 reads it back. With 512 KiB buffers the copy missed it and
+ * hashing 500 MiB cost a third more CPU (docs/performance.md).
  */
-const READ_CHUNK = 512 * 1024;
+const READ_CHUNK = 128 * 1024;
 const spare: Buffer[] = [];
 
 async function digestHandle(fh: FileHandle): Promise<FileDigest> {
@@ -102,15 +105,23 @@ function digestFileSync(abs: string): TreeEntry {
  * sits idle. Both threads take the next file from one shared counter, so neither waits for the
  * other at the end whatever the sizes (a fixed split leaves one thread with the big files), and
  * this thread starts at once instead of after the worker's start-up. Answers come back in order.
+ * An aborted `signal` stops both threads at their next file and rejects with its reason.
  */
-export async function hashFiles(paths: readonly string[]): Promise<(TreeEntry | undefined | Error)[]> {
-  if (paths.length < PARALLEL_MIN_FILES) return hashFilesHere(paths);
+export async function hashFiles(
+  paths: readonly string[],
+  signal?: AbortSignal,
+): Promise<(TreeEntry | undefined | Error)[]> {
+  if (paths.length < PARALLEL_MIN_FILES) return hashFilesHere(paths, signal);
   const next = new Int32Array(new SharedArrayBuffer(4));
   const out: (TreeEntry | undefined | Error)[] = new Array(paths.length);
   const done = new Uint8Array(paths.length);
   const other = runWorker(paths, next);
   let slice = performance.now();
   for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) {
+    if (signal?.aborted) {
+      Atomics.store(next, 0, paths.length);
+      throw signal.reason;
+    }
     out[i] = digestOrError(paths[i]!);
     done[i] = 1;
     if (performance.now() - slice > SLICE_MS) {
@@ -141,10 +152,14 @@ function digestOrError(abs: string): TreeEntry | undefined | Error {
   }
 }
 
-async function hashFilesHere(paths: readonly string[]): Promise<(TreeEntry | undefined | Error)[]> {
+async function hashFilesHere(
+  paths: readonly string[],
+  signal?: AbortSignal,
+): Promise<(TreeEntry | undefined | Error)[]> {
   const out: (TreeEntry | undefined | Error)[] = [];
   let slice = performance.now();
   for (const abs of paths) {
+    signal?.throwIfAborted();
     out.push(digestOrError(abs));
     if (performance.now() - slice > SLICE_MS) {
       await new Promise<void>((r) => setImmediate(r));
@@ -162,18 +177,21 @@ type WireResult = TreeEntry | null | { error: string; code?: string };
  * load this module where it runs as TypeScript (tests, under tsx), since module hooks are not
  * shared with worker threads on Node 20. Kept in step with digestFileSync; the tests compare the
  * two threads' answers on every kind of entry (files of several reads, modes, missing, links, folders).
- * With a shared counter it takes files until none is left; without one it does them all.
+ * It loads what it needs at once and then waits for its one job, so that a worker started ahead
+ * (startHashWorker) has its start-up behind it when the paths arrive. With a shared counter it
+ * takes files until none is left; without one it does them all.
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 const CHUNK = ${READ_CHUNK};
+const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 const buf = Buffer.allocUnsafeSlow(CHUNK);
 function digest(abs) {
   let fd;
   try {
-    fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(abs, FLAGS);
   } catch (e) {
     if (e.code === 'ENOENT') return null;
     if (e.code === 'ELOOP') return { error: abs + ': not a regular file or folder' };
@@ -197,26 +215,62 @@ function digest(abs) {
     fs.closeSync(fd);
   }
 }
-const { paths, next } = workerData;
-const out = [];
-if (next) for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) out.push([i, digest(paths[i])]);
-else for (let i = 0; i < paths.length; i++) out.push([i, digest(paths[i])]);
-parentPort.postMessage(out);
+parentPort.once('message', ({ paths, next }) => {
+  const out = [];
+  if (next) for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) out.push([i, digest(paths[i])]);
+  else for (let i = 0; i < paths.length; i++) out.push([i, digest(paths[i])]);
+  parentPort.postMessage(out);
+});
 `;
 
-/** The worker's answers as [index into paths, result]; undefined when no worker could run. */
-async function runWorker(paths: readonly string[], next?: Int32Array): Promise<[number, WireResult][] | undefined> {
+/** A started worker thread, given one job: its answers as [index into paths, result], undefined when it could not run. */
+type HashWorker = (paths: readonly string[], next?: Int32Array) => Promise<[number, WireResult][] | undefined>;
+
+/** The worker startHashWorker started, until a hashFiles call takes it. */
+let warm: HashWorker | undefined;
+
+/**
+ * Starts the worker thread the next hashFiles call will use, now. A thread's start-up costs tens
+ * of milliseconds (node bootstraps it, then it loads node:crypto) while the other core waits; a
+ * command that hashes a whole tree (verify) calls this first, so that the start-up runs beside its
+ * own module loading and record reading instead of after them. An idle worker does not keep the
+ * process alive, and one that is never used (the command failed first) ends with it.
+ */
+export function startHashWorker(): void {
+  warm ??= spawnWorker();
+}
+
+/** Whether a worker startHashWorker started is waiting for a hashFiles call. */
+export function hashWorkerWaiting(): boolean {
+  return warm !== undefined;
+}
+
+function spawnWorker(): HashWorker {
   try {
-    const { Worker } = await import('node:worker_threads');
-    return await new Promise<[number, WireResult][] | undefined>((resolve) => {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { paths, next } });
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    const answer = new Promise<[number, WireResult][] | undefined>((resolve) => {
       w.once('message', (m: unknown) => resolve(Array.isArray(m) ? (m as [number, WireResult][]) : undefined));
       w.once('error', () => resolve(undefined));
       w.once('exit', () => resolve(undefined));
     });
+    // after the listeners: adding a 'message' listener refs the worker's port again
+    w.unref();
+    return (paths, next) => {
+      w.ref();
+      w.postMessage({ paths, next });
+      return answer;
+    };
   } catch {
-    return undefined;
+    return async () => undefined;
   }
+}
+
+/** The worker's answers as [index into paths, result]; undefined when no worker could run. */
+function runWorker(paths: readonly string[], next?: Int32Array): Promise<[number, WireResult][] | undefined> {
+  const worker = warm ?? spawnWorker();
+  warm = undefined;
+  return worker(paths, next);
 }
 
 function fromWire(r: WireResult): TreeEntry | undefined | Error {
@@ -259,47 +313,60 @@ export type KnownEntry = (path: string, size: number, mode: number) => TreeEntry
  * Every regular file under `dir` (relative POSIX paths, sorted by code unit), skipping top-level
  * folders in `exclude`. Symlinks and other special files are reported as an error: a product tree
  * we service holds only regular files and folders. With `known`, files it vouches for are only
- * lstat'ed, not read.
+ * lstat'ed, not read. An aborted `signal` stops it (see hashFiles).
  */
 export async function hashTree(
   dir: string,
   exclude: readonly string[] = [],
   known?: KnownEntry,
+  signal?: AbortSignal,
 ): Promise<Map<string, TreeEntry>> {
   const files: string[] = [];
-  async function walk(rel: string): Promise<void> {
-    const entries = await readdir(join(dir, rel), { withFileTypes: true });
+  // Synchronous: an async readdir per folder waits for the thread pool and then for whatever this
+  // thread is doing (detection reads the state record beside the walk), and hashing, on both
+  // threads, starts only once the listing is complete.
+  function walk(rel: string): void {
+    signal?.throwIfAborted();
+    const entries = readdirSync(join(dir, rel), { withFileTypes: true });
     for (const e of entries) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (!rel && exclude.includes(e.name)) continue;
-      if (e.isDirectory()) await walk(p);
+      if (e.isDirectory()) walk(p);
       else if (e.isFile()) files.push(p);
       else throw notRegular(join(dir, p));
     }
   }
-  await walk('');
-  files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  walk('');
+  // by code unit, as sort() compares strings: without a comparator V8 calls no JavaScript per comparison
+  files.sort();
   // Synchronous reads on purpose: the content is hashed on this thread anyway, and from the page
   // cache a read is a memory copy, while an async read is a thread-pool round trip per call (four
   // or more per file): on a busy machine those waits cost more than the hashing. The event loop
   // still gets a turn every few milliseconds.
   if (!known && files.length >= PARALLEL_MIN_FILES) {
     // verify and detection without a record read every byte: on both cores (see hashFiles)
-    const digests = await hashFiles(files.map((p) => join(dir, p)));
-    return new Map(
-      files.map((p, i) => {
-        const d = digests[i];
-        if (d instanceof Error) throw d;
-        // gone since the listing: as digestFileSync would have thrown on this thread
-        if (d === undefined)
-          throw Object.assign(new Error(`ENOENT: no such file, open '${join(dir, p)}'`), { code: 'ENOENT' });
-        return [p, d];
-      }),
+    // join(dir, p) normalizes each of 10,000 paths (tens of milliseconds before either thread can
+    // start); a listed path has no empty, `.` or `..` segment, so the folder's own prefix is enough
+    const base = join(dir, '/');
+    const digests = await hashFiles(
+      files.map((p) => base + p),
+      signal,
     );
+    const tree = new Map<string, TreeEntry>();
+    for (let i = 0; i < files.length; i++) {
+      const d = digests[i];
+      if (d instanceof Error) throw d;
+      // gone since the listing: as digestFileSync would have thrown on this thread
+      if (d === undefined)
+        throw Object.assign(new Error(`ENOENT: no such file, open '${join(dir, files[i]!)}'`), { code: 'ENOENT' });
+      tree.set(files[i]!, d);
+    }
+    return tree;
   }
   const results: TreeEntry[] = new Array(files.length);
   let slice = performance.now();
   for (let i = 0; i < files.length; i++) {
+    signal?.throwIfAborted();
     const abs = join(dir, files[i]!);
     let entry: TreeEntry | undefined;
     if (known) {

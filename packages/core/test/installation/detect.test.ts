@@ -165,4 +165,16 @@ describe('detectInstallation', () => {
     await symlink('/etc/passwd', join(root, 'lib', 'evil.js'));
     await assert.rejects(detectInstallation(root), { code: 'E_INCONSISTENT', exitCode: 4 });
   });
+
+  test("the state record's own error comes before the tree's, though the tree is read beside it", async () => {
+    const root = await fresh();
+    // enough files for both threads (hashFiles), and a link among them that the listing refuses
+    await mkdir(join(root, 'lib', 'many'));
+    for (let i = 0; i < 80; i++) await writeFile(join(root, 'lib', 'many', `f${i}.js`), `export const f = ${i};\n`);
+    await symlink('/etc/passwd', join(root, 'lib', 'many', 'evil.js'));
+    await assert.rejects(detectInstallation(root), { code: 'E_INCONSISTENT' });
+    // a folder where the record belongs cannot be read: E_IO, as without the tree's problem
+    await mkdir(join(root, '.servicepack', 'state.json'));
+    await assert.rejects(detectInstallation(root), { code: 'E_IO', message: /state\.json/ });
+  });
 });
