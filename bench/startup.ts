@@ -16,11 +16,12 @@ import {
   run,
   servicepack,
   servicepackBin,
+  servicepackShipped,
   servicepackNodeFlags,
 } from './support/lib.js';
 
 const ONE_FILE = join(repoRoot, 'installer', 'dist', 'bundle', 'servicepack.mjs');
-const SHIPPED = join(repoRoot, 'installer', 'dist', 'bundle', 'split', 'servicepack.mjs');
+const SHIPPED = servicepackShipped;
 const SP6 = join(repoRoot, 'dist', 'packs', 'inetsrv-4.0-sp6-x86.tgz');
 
 await main(async (work) => {

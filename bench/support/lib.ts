@@ -13,7 +13,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** the unbundled CLI (compiled files and node_modules), as in a checkout */
 export const servicepackBin = join(repoRoot, 'installer', 'bin', 'servicepack');
+/**
+ * The CLI as the .deb and the npm package install it (scripts/bundle.mjs's folder: servicepack.mjs,
+ * lib/core.mjs and the lazy lib/ files): what an administrator runs, so what the benchmarks time.
+ */
+export const servicepackShipped = join(repoRoot, 'installer', 'dist', 'bundle', 'split', 'servicepack.mjs');
 
 /** `--quick` (or BENCH_QUICK=1): small sizes, few runs, for CI smoke runs. */
 export const quick = process.env['BENCH_QUICK'] === '1' || process.argv.includes('--quick');
@@ -203,9 +209,10 @@ export const servicepackNodeFlags: readonly string[] = (() => {
   return m?.[1] ? m[1].trim().split(/\s+/) : [];
 })();
 
-/** `servicepack …` as a user runs it: the compiled CLI, a fresh node process, with its shebang's flags. */
+/** `servicepack …` as a user runs it: the shipped bundle folder, a fresh node process, with its shebang's flags. */
 export function servicepack(args: readonly string[], opts: RunOptions = {}): Promise<Timed> {
-  return run(process.execPath, [...servicepackNodeFlags, servicepackBin, ...args], {
+  if (!existsSync(servicepackShipped)) throw new Error(`${servicepackShipped} is missing: run pnpm build first`);
+  return run(process.execPath, [...servicepackNodeFlags, servicepackShipped, ...args], {
     ...opts,
     env: { CI: 'true', ...opts.env },
   });
