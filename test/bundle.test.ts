@@ -53,8 +53,13 @@ let root = '';
 let twin = '';
 let installCoverage = '';
 
-function node(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
+function node(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = repoRoot,
+): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, args, {
+    cwd,
     encoding: 'utf8',
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
     timeout: 60_000,
@@ -208,6 +213,41 @@ describe('the bundle', () => {
       files.filter((f) => !f.startsWith(pathToFileURL(SPLIT).href + '/')),
       [],
     );
+  });
+
+  test('pack build through the shipped folder takes patches/ and the other defaults from the checkout it runs in', () => {
+    // The folder is no checkout: its defaults once pointed under installer/dist (or /usr/share on a .deb)
+    const out = join(work, 'built-sp6.tgz');
+    const inCheckout = node([
+      SPLIT_ENTRY,
+      'pack',
+      'build',
+      '--def',
+      'manifests/packs/sp6.yaml',
+      '--arch',
+      'x86',
+      '--out',
+      out,
+    ]);
+    assert.equal(inCheckout.code, 0, inCheckout.err);
+    assert.ok(existsSync(out));
+    const elsewhere = node(
+      [
+        SPLIT_ENTRY,
+        'pack',
+        'build',
+        '--def',
+        join(repoRoot, 'manifests', 'packs', 'sp6.yaml'),
+        '--arch',
+        'x86',
+        '--out',
+        out,
+      ],
+      {},
+      work,
+    );
+    assert.equal(elsewhere.code, 1, elsewhere.err);
+    assert.match(elsewhere.err, /error: patches\/series does not exist/);
   });
 
   test('a copy of the shipped folder elsewhere names the commit build-info.json records, and the node that runs it', () => {
