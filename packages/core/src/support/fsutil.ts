@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { SERVICEPACK_DIR } from '../installation/names.js';
 
@@ -120,15 +120,20 @@ function randomHex(bytes: number): string {
  * crash (temp file fsynced before the rename, directory fsynced after it). The rename replaces
  * whatever entry is at `path` (a link is replaced, never written through). Private (0600) unless
  * told otherwise: what is written this way is the installer's own records (state, journal, backup
- * records).
+ * records). Pieces (`data` as a list) are written one after the other, never joined in memory.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array | readonly Uint8Array[],
+  mode = 0o600,
+): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${randomHex(6)}.tmp`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     try {
-      await fh.writeFile(data);
+      // writeFile, not fh.writeFile: only the former is typed for a list of pieces (both take one)
+      await writeFile(fh, data);
       await fh.chmod(mode);
       await fh.sync();
     } finally {
