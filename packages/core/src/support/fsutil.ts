@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { SERVICEPACK_DIR } from '../installation/names.js';
 
@@ -132,8 +132,9 @@ export async function writeFileAtomic(
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     try {
-      // writeFile, not fh.writeFile: only the former is typed for a list of pieces (both take one)
-      await writeFile(fh, data);
+      // each from where the last one ended (FileHandle.writeFile writes from the current position)
+      for (const piece of typeof data === 'string' || data instanceof Uint8Array ? [data] : data)
+        await fh.writeFile(piece);
       await fh.chmod(mode);
       await fh.sync();
     } finally {
