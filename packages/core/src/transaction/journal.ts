@@ -59,29 +59,49 @@ export function serializeJournal(j: Journal): string {
 
 /**
  * The journal's bytes for a phase, serializeJournal({ ...journal, phase }), in pieces that are
- * written one after the other (writeFileAtomic): never joined into one buffer per copy.
+ * written one after the other (writeFileAtomic): never joined into one buffer per copy. `state` is
+ * the new state record as the prepared state.json holds it: the same bytes the journal carries.
  */
-export type JournalCopies = (phase: JournalPhase) => readonly Uint8Array[];
+export type JournalCopies = ((phase: JournalPhase) => readonly Uint8Array[]) & {
+  readonly state: readonly Uint8Array[];
+};
 
 /**
  * Serializes `j` once for all the phase copies a transaction writes (journal.json and its prepared
- * copies, each holding the whole new state record): every copy is the same text but for the phase,
- * and a 10,000-file journal as a string per copy (2.6 MiB each) stays in the heap's large-object
- * space until a full collection, which the end of an install does not reach. The copies share the
- * bytes before and after the phase: joined, three copies written at once held another 8 MiB. Each
- * copy is exactly serializeJournal({ ...j, phase }); where the marker cannot be found once and only
- * once, each copy is serialized on its own.
+ * copies, each holding the whole new state record) and for the prepared state record: every copy
+ * is the same text but for the phase, and a 10,000-file journal as a string per copy (2.6 MiB each)
+ * stays in the heap's large-object space until a full collection, which the end of an install does
+ * not reach. The copies share the bytes around the phase, and the state record is written from the
+ * bytes of it they carry (one line, as in the journal; an indented second serialization was another
+ * 2 MiB string and its 2 MiB of bytes at the install's peak). Each copy is exactly
+ * serializeJournal({ ...j, phase }); where a marker cannot be found once and only once, each copy is
+ * serialized on its own.
  */
 export function journalCopies(j: Journal): JournalCopies {
-  const mark = '\u0000phase\u0000';
-  const text = serializeJournal({ ...j, phase: mark as JournalPhase });
-  const token = JSON.stringify(mark);
-  const cut = text.indexOf(token);
-  if (cut < 0 || text.indexOf(token, cut + 1) >= 0)
-    return (phase) => [Buffer.from(serializeJournal({ ...j, phase }), 'utf8')];
-  const head = Buffer.from(text.slice(0, cut), 'utf8');
-  const tail = Buffer.from(text.slice(cut + token.length), 'utf8');
-  return (phase) => [head, Buffer.from(JSON.stringify(phase), 'utf8'), tail];
+  const phaseMark = JSON.stringify('\u0000phase\u0000');
+  const stateMark = JSON.stringify('\u0000state\u0000');
+  const state = Buffer.from(JSON.stringify(j.state.after), 'utf8');
+  const stateFile = [state, Buffer.from('\n')];
+  const text = serializeJournal({
+    ...j,
+    phase: JSON.parse(phaseMark) as JournalPhase,
+    state: { ...j.state, after: JSON.parse(stateMark) as Journal['state']['after'] },
+  });
+  const cuts = [phaseMark, stateMark].map((m) => ({ m, at: text.indexOf(m) }));
+  if (cuts.some(({ m, at }) => at < 0 || text.indexOf(m, at + 1) >= 0))
+    return Object.assign((phase: JournalPhase) => [Buffer.from(serializeJournal({ ...j, phase }), 'utf8')], {
+      state: stateFile,
+    });
+  cuts.sort((a, b) => a.at - b.at);
+  const [first, second] = cuts as [{ m: string; at: number }, { m: string; at: number }];
+  const a = Buffer.from(text.slice(0, first.at), 'utf8');
+  const b = Buffer.from(text.slice(first.at + first.m.length, second.at), 'utf8');
+  const c = Buffer.from(text.slice(second.at + second.m.length), 'utf8');
+  const piece = (m: string, phase: JournalPhase): Buffer =>
+    m === phaseMark ? Buffer.from(JSON.stringify(phase), 'utf8') : state;
+  return Object.assign((phase: JournalPhase) => [a, piece(first.m, phase), b, piece(second.m, phase), c], {
+    state: stateFile,
+  });
 }
 
 /** The open journal, or undefined. One that cannot be read is an error: guessing could destroy the only copy of a file. */
@@ -239,9 +259,8 @@ export async function writePrepared(
   // Three independent files: flushed together, the disk is waited for once instead of three
   // times. All of them settle before a failure is reported, so none is still being written
   // while the caller removes staging.
-  const state = `${JSON.stringify(journal.state.after, null, 2)}\n`;
   const written = await Promise.allSettled([
-    writeFileAtomic(at(root, journal.prepared.state), state),
+    writeFileAtomic(at(root, journal.prepared.state), copies.state),
     writeFileAtomic(at(root, journal.prepared.committed), copies('committed')),
     writeFileAtomic(at(root, journal.prepared.rolledBack), copies('rolled-back')),
     ...(journal.prepared.trial !== undefined
