@@ -2,6 +2,7 @@ import { rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { errnoCode, fsyncDir, writeFileAtomic } from '../support/fsutil.js';
+import { jsonPieces } from '../support/json-pieces.js';
 import { checkTransition, journalPathProblem, type Phase, type PhaseObserver } from './journal-rules.js';
 import { JOURNAL_FILE } from '../installation/names.js';
 import { checkedState } from '../installation/record-check.js';
@@ -68,40 +69,34 @@ export type JournalCopies = ((phase: JournalPhase) => readonly Uint8Array[]) & {
 
 /**
  * Serializes `j` once for all the phase copies a transaction writes (journal.json and its prepared
- * copies, each holding the whole new state record) and for the prepared state record: every copy
- * is the same text but for the phase, and a 10,000-file journal as a string per copy (2.6 MiB each)
- * stays in the heap's large-object space until a full collection, which the end of an install does
- * not reach. The copies share the bytes around the phase, and the state record is written from the
- * bytes of it they carry (one line, as in the journal; an indented second serialization was another
- * 2 MiB string and its 2 MiB of bytes at the install's peak). Each copy is exactly
- * serializeJournal({ ...j, phase }); where a marker cannot be found once and only once, each copy is
- * serialized on its own.
+ * copies, each holding the whole new state record) and for the prepared state record. Every copy is
+ * the same text but for the phase: the copies share the bytes around it, and the state record is
+ * written from the bytes of it they carry (one line, as in the journal). The text is made in
+ * pieces of a few dozen KiB (jsonPieces): as one string a 10,000-file journal (2.6 MiB), the state
+ * record and their buffers lay in the old generation at the install's peak until a full
+ * collection. Each copy is exactly serializeJournal({ ...j, phase }).
  */
 export function journalCopies(j: Journal): JournalCopies {
-  const phaseMark = JSON.stringify('\u0000phase\u0000');
-  const stateMark = JSON.stringify('\u0000state\u0000');
-  const state = Buffer.from(JSON.stringify(j.state.after), 'utf8');
-  const stateFile = [state, Buffer.from('\n')];
-  const text = serializeJournal({
-    ...j,
-    phase: JSON.parse(phaseMark) as JournalPhase,
-    state: { ...j.state, after: JSON.parse(stateMark) as Journal['state']['after'] },
-  });
-  const cuts = [phaseMark, stateMark].map((m) => ({ m, at: text.indexOf(m) }));
-  if (cuts.some(({ m, at }) => at < 0 || text.indexOf(m, at + 1) >= 0))
-    return Object.assign((phase: JournalPhase) => [Buffer.from(serializeJournal({ ...j, phase }), 'utf8')], {
+  const phaseHole = {};
+  const after = j.state.after;
+  const state = jsonPieces(after).segments[0]!;
+  const stateFile = [...state, Buffer.from('\n')];
+  const { segments, at } = jsonPieces({ ...j, phase: phaseHole }, 0, new Set([phaseHole, after]));
+  segments.at(-1)!.push(Buffer.from('\n'));
+  // the state record's object met elsewhere too (no journal this engine builds): each copy on its own
+  if (at.length !== 2 || !at.includes(phaseHole))
+    return Object.assign((phase: JournalPhase) => [...jsonPieces({ ...j, phase }).segments[0]!, Buffer.from('\n')], {
       state: stateFile,
     });
-  cuts.sort((a, b) => a.at - b.at);
-  const [first, second] = cuts as [{ m: string; at: number }, { m: string; at: number }];
-  const a = Buffer.from(text.slice(0, first.at), 'utf8');
-  const b = Buffer.from(text.slice(first.at + first.m.length, second.at), 'utf8');
-  const c = Buffer.from(text.slice(second.at + second.m.length), 'utf8');
-  const piece = (m: string, phase: JournalPhase): Buffer =>
-    m === phaseMark ? Buffer.from(JSON.stringify(phase), 'utf8') : state;
-  return Object.assign((phase: JournalPhase) => [a, piece(first.m, phase), b, piece(second.m, phase), c], {
-    state: stateFile,
-  });
+  return Object.assign(
+    (phase: JournalPhase) => {
+      const phaseBytes = Buffer.from(JSON.stringify(phase), 'utf8');
+      return segments.flatMap((seg, i) =>
+        i < at.length ? [...seg, ...(at[i] === phaseHole ? [phaseBytes] : state)] : seg,
+      );
+    },
+    { state: stateFile },
+  );
 }
 
 /** The open journal, or undefined. One that cannot be read is an error: guessing could destroy the only copy of a file. */
