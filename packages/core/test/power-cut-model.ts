@@ -429,18 +429,6 @@ export async function record(model: PowerCutModel): Promise<() => void> {
       done?.();
     });
   }
-  // callback forms (staging creates its files ahead with fs.open)
-  wrap(fsy, 'open', (o) => (p: fs.PathLike, ...rest: unknown[]) => {
-    const cb = rest.pop() as (e: Error | null, fd?: number) => void;
-    const flags = rest[0];
-    (o as (...a: unknown[]) => void)(p, ...rest, (e: Error | null, fd?: number) => {
-      if (!e && fd !== undefined) {
-        if (isCreate(flags)) m()?.created(p, fd);
-        else m()?.opened(p, fd);
-      }
-      cb(e, fd);
-    });
-  });
   // promise forms
   wrap(fsp, 'open', (o) => async (p: fs.PathLike, flags?: unknown, mode?: unknown) => {
     const fh = (await (o as (...a: unknown[]) => Promise<fs.promises.FileHandle>)(
@@ -489,10 +477,7 @@ export async function record(model: PowerCutModel): Promise<() => void> {
   }
   // FileHandle.sync / datasync
   const probe = await (
-    saved.find(([obj, n]) => obj === fsp && n === 'open')![2] as (
-      p: string,
-      f: string,
-    ) => Promise<fs.promises.FileHandle>
+    saved.find(([, n]) => n === 'open')![2] as (p: string, f: string) => Promise<fs.promises.FileHandle>
   )(model.root, 'r');
   const proto = Object.getPrototypeOf(probe) as Record<string, unknown>;
   await probe.close();

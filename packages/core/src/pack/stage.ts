@@ -1,10 +1,10 @@
 /**
  * Staging a verified pack's payload into a private folder beside the target, so that committing it is
  * a rename and a half-staged payload is never mistaken for a whole one. The payload must reach the
- * disk before a journal points at it; the fsync queue and the files created ahead on the thread pool keep
+ * disk before a journal points at it; the fsync queue and the worker that creates files ahead keep
  * that from costing seconds on packs of thousands of files.
  */
-import { closeSync, fchmodSync, open, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
@@ -83,124 +83,96 @@ class SyncQueue {
 }
 
 /**
- * The payload's empty files, created ahead of the extraction on libuv's thread pool. Creating a
- * file costs this kind of machine about 0.3 ms of kernel CPU (an inode and a directory entry, in
- * the file system's journal): 2,000 of them on the thread that also parses, hashes and writes the
- * payload held the extraction back by half a second. A worker thread did this before, at the price
- * of a second isolate (about 10 MiB resident while it ran); node 20.20 runs an async `open` on a
- * thread-pool thread (seen with strace: libuv does not use io_uring for it), so no isolate is needed.
- *
- * Files are created in manifest order (the order packs are written in), a few at once so that
- * decompression and the pack's reads keep threads of the pool, and at most AHEAD beyond the
- * writer, whose descriptor each create hands over (the writer does not open the file again). A
- * file the pack brings out of that order is created when the writer asks for it. Each create keeps
- * O_EXCL, so a name that exists already fails as it did when the writer created it.
+ * The payload's empty files, created ahead of the extraction by a worker thread. Creating a file
+ * costs this kind of machine about 0.3 ms of kernel CPU (an inode and a directory entry, in the
+ * file system's journal): 2,000 of them on the thread that also parses, hashes and writes the
+ * payload held the extraction back by half a second. An async open does not help: libuv may run it
+ * through io_uring, which completes it on the calling thread. The worker creates the files in
+ * manifest order (the order packs are written in) and reports each; every writer waits for its
+ * own. Each create keeps O_EXCL, so a name that exists already fails as it did when the writer
+ * created it. Plain JavaScript on node's own modules, for the reason given at hash.ts's worker.
  */
-class Precreator {
-  readonly #paths: readonly string[];
-  readonly #index = new Map<string, number>();
-  /** per path: the create under way or done, TAKEN once the writer has the descriptor */
-  readonly #fds: (Promise<number> | typeof TAKEN | undefined)[];
-  readonly #dirs: Set<string>;
-  /** folders are made one after the other: mkdir -p of two siblings would race for their parents */
-  #mkdirs: Promise<void> = Promise.resolve();
-  readonly #parents = new Map<string, Promise<void>>();
-  #next = 0;
-  #running = 0;
-  /** created (or being created) and not yet taken by the writer */
-  #ahead = 0;
-  #stopped = false;
-
-  constructor(paths: readonly string[], dirs: Set<string>) {
-    this.#paths = paths;
-    this.#dirs = dirs;
-    this.#fds = new Array(paths.length);
-    for (const [i, path] of paths.entries()) this.#index.set(path, i);
-    this.#pump();
-  }
-
-  #parent(dir: string): Promise<void> {
-    if (this.#dirs.has(dir)) return Promise.resolve();
-    let made = this.#parents.get(dir);
-    if (made === undefined) {
-      made = this.#mkdirs = this.#mkdirs.then(async () => {
-        const first = await mkdir(dir, { recursive: true, mode: 0o755 });
-        // the new file's entry is in `dir`: flushed whether or not mkdir made it
-        this.#dirs.add(dir);
-        if (first !== undefined) noteCreated(first, dir, this.#dirs);
-      });
-      this.#parents.set(dir, made);
+const PRECREATE_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const path = require('node:path');
+const made = new Set(workerData.made);
+for (let i = 0; i < workerData.paths.length; i++) {
+  const p = workerData.paths[i];
+  try {
+    const parent = path.dirname(p);
+    if (!made.has(parent)) {
+      const first = fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+      made.add(parent);
+      parentPort.postMessage({ dir: parent });
+      // the entries of the folders it created too (noteCreated in fsutil.ts)
+      if (first !== undefined) {
+        parentPort.postMessage({ dir: path.dirname(first) });
+        for (let d = path.dirname(parent); d.length >= first.length && d !== path.dirname(d); d = path.dirname(d)) parentPort.postMessage({ dir: d });
+      }
     }
-    return made;
-  }
-
-  #start(i: number): Promise<number> {
-    const path = this.#paths[i]!;
-    this.#running++;
-    this.#ahead++;
-    const fd = this.#parent(dirname(path)).then(
-      () =>
-        new Promise<number>((resolve, reject) =>
-          // 'wx': O_CREAT|O_EXCL, so an existing name (a twin that slipped through) fails instead of being reused
-          open(path, 'wx', 0o600, (e, fd) => (e ? reject(e) : resolve(fd))),
-        ),
-    );
-    this.#fds[i] = fd;
-    fd.then(
-      () => {
-        this.#running--;
-        this.#pump();
-      },
-      () => {
-        // the writer that takes it reports the failure; nothing more is started after one
-        this.#running--;
-        this.#stopped = true;
-      },
-    );
-    return fd;
-  }
-
-  #pump(): void {
-    while (!this.#stopped && this.#running < AT_ONCE && this.#ahead < AHEAD && this.#next < this.#paths.length) {
-      if (this.#fds[this.#next] === undefined) this.#start(this.#next);
-      this.#next++;
-    }
-  }
-
-  /** The descriptor of `path`, created empty (O_EXCL, mode 0600) and open for writing; the caller closes it. */
-  take(path: string): Promise<number> {
-    const i = this.#index.get(path);
-    const made = i === undefined ? undefined : this.#fds[i];
-    if (i === undefined || made === TAKEN)
-      return Promise.reject(new Error(`internal: ${path} is not in the payload or was taken already`));
-    const fd = made ?? this.#start(i);
-    this.#fds[i] = TAKEN;
-    this.#ahead--;
-    this.#pump();
-    return fd;
-  }
-
-  /** Creates no more; settles once every create under way has ended, with what was never taken closed. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await Promise.all(
-      this.#fds.map((fd) =>
-        fd === undefined || fd === TAKEN ? undefined : fd.then((n) => closeSync(n)).catch(() => {}),
-      ),
-    );
+    fs.closeSync(fs.openSync(p, 'wx', 0o600));
+    parentPort.postMessage({ done: i });
+  } catch (e) {
+    parentPort.postMessage({ failed: i, message: e.message, code: e.code });
+    break;
   }
 }
+`;
 
-const TAKEN = Symbol('taken');
-/**
- * Creates at once. The pool has four threads, and the pack's reads and gunzip need one each now
- * and then; a finished create is followed by the next only once the main thread has seen it, so
- * one or two at once left the writer waiting for its files (0.5–1 s per 2,000 files here; with
- * three at once and 256 ahead, 60–250 ms, against 0.2–0.9 s waiting for the worker thread).
- */
-const AT_ONCE = 3;
-/** Files created and open ahead of the writer at most (each holds a descriptor until it is written). */
-const AHEAD = 256;
+/** Payloads of fewer files are created by the writer itself. */
+const PRECREATE_MIN_FILES = 64;
+
+class Precreator {
+  readonly #index = new Map<string, number>();
+  readonly #settle: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  readonly #ready: Promise<void>[] = [];
+  readonly #worker: Promise<import('node:worker_threads').Worker>;
+
+  constructor(paths: readonly string[], dirs: Set<string>) {
+    for (const [i, path] of paths.entries()) {
+      this.#index.set(path, i);
+      const ready = new Promise<void>((resolve, reject) => this.#settle.push({ resolve, reject }));
+      // a writer that never comes (the extraction failed first) must not leave it unhandled
+      ready.catch(() => {});
+      this.#ready.push(ready);
+    }
+    this.#worker = import('node:worker_threads').then(({ Worker }) => {
+      const w = new Worker(PRECREATE_SOURCE, { eval: true, workerData: { paths, made: [...dirs] } });
+      let done = -1;
+      w.on('message', (m: { done?: number; dir?: string; failed?: number; message?: string; code?: string }) => {
+        if (m.dir !== undefined) dirs.add(m.dir);
+        else if (m.done !== undefined) {
+          done = m.done;
+          this.#settle[m.done]!.resolve();
+        } else if (m.failed !== undefined) {
+          const e = Object.assign(
+            new Error(m.message ?? 'cannot create the file'),
+            m.code !== undefined ? { code: m.code } : {},
+          );
+          for (let i = m.failed; i < this.#settle.length; i++) this.#settle[i]!.reject(e);
+        }
+      });
+      const gone = (why: string) => {
+        for (let i = done + 1; i < this.#settle.length; i++) this.#settle[i]!.reject(new Error(why));
+      };
+      w.once('error', (e) => gone(`creating the staged files failed: ${e.message}`));
+      w.once('exit', () => gone('creating the staged files stopped'));
+      return w;
+    });
+  }
+
+  /** Settles once `path` exists, empty; rejects with the reason it could not be created. */
+  ready(path: string): Promise<void> {
+    const i = this.#index.get(path);
+    return i === undefined ? Promise.reject(new Error(`internal: ${path} is not in the payload`)) : this.#ready[i]!;
+  }
+
+  /** Creates no more; settles once the worker is gone. */
+  async stop(): Promise<void> {
+    await (await this.#worker).terminate();
+  }
+}
 
 /**
  * Extracts the payload into a new folder `stagingDir` (its parent must exist; same filesystem as
@@ -247,11 +219,13 @@ export async function stagePayload(
     // the names are vetted before anything is created from them
     checkPayloadNames(pack.manifest);
     const target = (path: string): string => join(stagingDir, ...path.split('/'));
-    const ahead = new Precreator(
-      payload.map((f) => target(f.path)),
-      dirs,
-    );
-    precreated = ahead;
+    // a worker costs tens of milliseconds to start: worth it only for many files
+    if (payload.length >= PRECREATE_MIN_FILES)
+      precreated = new Precreator(
+        payload.map((f) => target(f.path)),
+        dirs,
+      );
+    const ahead = precreated;
     await walkPack(pack, {
       progress(n) {
         bytes += n;
@@ -263,10 +237,24 @@ export async function stagePayload(
       },
       async payload(file, body) {
         const path = target(file.path);
-        const fd = await ahead.take(path);
         // Synchronous calls on purpose: on the page cache each takes microseconds, while as async
-        // calls each is a round trip through the thread pool, and 2,000 files × 3 calls in a row
+        // calls each is a round trip through the thread pool, and 2,000 files × 4 calls in a row
         // cost seconds on a busy machine. Decompression goes on in the thread pool meanwhile.
+        let fd: number;
+        if (ahead) {
+          await ahead.ready(path);
+          // the empty file the Precreator made (O_EXCL); NOFOLLOW, though nothing else writes in staging
+          fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+        } else {
+          const parent = dirname(path);
+          if (!dirs.has(parent)) {
+            const first = mkdirSync(parent, { recursive: true, mode: 0o755 });
+            dirs.add(parent);
+            if (first !== undefined) noteCreated(first, parent, dirs);
+          }
+          // 'wx': O_CREAT|O_EXCL, so an existing name (a twin that slipped through) fails instead of being reused
+          fd = openSync(path, 'wx', 0o600);
+        }
         const mode = clampMode(file.mode);
         try {
           for await (const piece of body) writeAll(fd, piece);
