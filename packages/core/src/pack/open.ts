@@ -4,8 +4,6 @@
  * bytes before they are parsed. The decompressed stream and its limits live here too, since the head
  * is read through them before anything else is trusted.
  */
-import { createReadStream } from 'node:fs';
-import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { isServicepackError, ServicepackError } from '../support/errors.js';
 import { checkSignatures, type Signature, type SignatureCheck, type TrustedKey } from '../trust/trust.js';
@@ -17,6 +15,7 @@ import {
   SIGNATURE_ENTRY,
   SignatureFileSchema,
 } from './manifest.js';
+import { feedFile } from './file-feed.js';
 import { notAPackError, notGzipError } from './not-a-pack.js';
 import { type PackRegion, packRegion, type SfxLayout } from './sfx.js';
 import { BLOCK, type TarEntry, TarReader } from './tar-format.js';
@@ -89,27 +88,16 @@ export function openPackStream(
   maxTarBytes: number,
   region: { start: number; size: number } = { start: 0, size: Number.POSITIVE_INFINITY },
 ): PackStream {
-  const end = region.start + region.size - 1;
-  // an empty file (or region) has no last byte to name: createReadStream refuses end -1, so it is read
-  // as the empty stream it is, and gunzip's "unexpected end" says what is wrong with it
-  const file: Readable & { bytesRead?: number } =
-    region.size === 0
-      ? Readable.from([])
-      : createReadStream(path, {
-          highWaterMark: 1024 * 1024,
-          start: region.start,
-          ...(Number.isFinite(end) ? { end } : {}),
-        });
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  // errors surface through the iteration below; the callback only keeps them from going unhandled
-  pipeline(file, gunzip, () => {});
+  // an empty file (or region) is the empty stream it is, and gunzip's "unexpected end" says what is wrong with it
+  const file = feedFile(path, region.start, region.size, gunzip);
   let produced = 0;
   async function* guarded(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of gunzip) {
         const buf = chunk as Buffer;
         produced += buf.length;
-        if (produced > RATIO_GRACE_BYTES && produced > MAX_DECOMPRESSION_RATIO * Math.max(file.bytesRead ?? 0, 1)) {
+        if (produced > RATIO_GRACE_BYTES && produced > MAX_DECOMPRESSION_RATIO * Math.max(file.bytesRead, 1)) {
           throw unsafe(`decompression ratio above ${MAX_DECOMPRESSION_RATIO}:1`);
         }
         yield buf;
@@ -134,8 +122,8 @@ export function openPackStream(
   return {
     reader,
     close() {
+      file.stop();
       gunzip.destroy();
-      file.destroy();
     },
   };
 }

@@ -119,15 +119,21 @@ function randomHex(bytes: number): string {
  * crash (temp file fsynced before the rename, directory fsynced after it). The rename replaces
  * whatever entry is at `path` (a link is replaced, never written through). Private (0600) unless
  * told otherwise: what is written this way is the installer's own records (state, journal, backup
- * records).
+ * records). Pieces (`data` as a list) are written one after the other, never joined in memory.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array | readonly Uint8Array[],
+  mode = 0o600,
+): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${randomHex(6)}.tmp`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     try {
-      await fh.writeFile(data);
+      // each from where the last one ended (FileHandle.writeFile writes from the current position)
+      for (const piece of typeof data === 'string' || data instanceof Uint8Array ? [data] : data)
+        await fh.writeFile(piece);
       await fh.chmod(mode);
       await fh.sync();
     } finally {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { PackKind } from '../rules/level.js';
 import type { FileMeta, PlannedOp } from '../rules/plan.js';
 import { writeFileAtomic } from '../support/fsutil.js';
+import { jsonPieces } from '../support/json-pieces.js';
 import { BACKUP_RECORD } from '../installation/names.js';
 import { int, isObj, KINDS, keysOk, SHA256, str } from '../installation/record-check.js';
 import { ownedPathReason } from '../installation/record-paths.js';
@@ -50,7 +51,8 @@ export interface BackupRecord {
 }
 
 export async function writeBackupRecord(backupDir: string, record: BackupRecord): Promise<void> {
-  await writeFileAtomic(join(backupDir, BACKUP_RECORD), `${JSON.stringify(record, null, 2)}\n`);
+  // in pieces: with the previous state record in it, one string is megabytes (json-pieces.ts)
+  await writeFileAtomic(join(backupDir, BACKUP_RECORD), [...jsonPieces(record, 2).segments[0]!, Buffer.from('\n')]);
 }
 
 /**

@@ -2,6 +2,7 @@ import { rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { errnoCode, fsyncDir, writeFileAtomic } from '../support/fsutil.js';
+import { jsonPieces } from '../support/json-pieces.js';
 import { checkTransition, journalPathProblem, type Phase, type PhaseObserver } from './journal-rules.js';
 import { JOURNAL_FILE } from '../installation/names.js';
 import { checkedState } from '../installation/record-check.js';
@@ -57,27 +58,45 @@ export function serializeJournal(j: Journal): string {
   return `${JSON.stringify(j)}\n`;
 }
 
-/** The journal's bytes for a phase: serializeJournal({ ...journal, phase }), as a buffer. */
-export type JournalCopies = (phase: JournalPhase) => Buffer;
+/**
+ * The journal's bytes for a phase, serializeJournal({ ...journal, phase }), in pieces that are
+ * written one after the other (writeFileAtomic): never joined into one buffer per copy. `state` is
+ * the new state record as the prepared state.json holds it: the same bytes the journal carries.
+ */
+export type JournalCopies = ((phase: JournalPhase) => readonly Uint8Array[]) & {
+  readonly state: readonly Uint8Array[];
+};
 
 /**
  * Serializes `j` once for all the phase copies a transaction writes (journal.json and its prepared
- * copies, each holding the whole new state record): every copy is the same text but for the phase,
- * and a 10,000-file journal as a string per copy (2.6 MiB each) stays in the heap's large-object
- * space until a full collection, which the end of an install does not reach. Each copy is exactly
- * serializeJournal({ ...j, phase }); where the marker cannot be found once and only once, each
- * copy is serialized on its own.
+ * copies, each holding the whole new state record) and for the prepared state record. Every copy is
+ * the same text but for the phase: the copies share the bytes around it, and the state record is
+ * written from the bytes of it they carry (one line, as in the journal). The text is made in
+ * pieces of a few dozen KiB (jsonPieces): as one string a 10,000-file journal (2.6 MiB), the state
+ * record and their buffers lay in the old generation at the install's peak until a full
+ * collection. Each copy is exactly serializeJournal({ ...j, phase }).
  */
 export function journalCopies(j: Journal): JournalCopies {
-  const mark = '\u0000phase\u0000';
-  const text = serializeJournal({ ...j, phase: mark as JournalPhase });
-  const token = JSON.stringify(mark);
-  const cut = text.indexOf(token);
-  if (cut < 0 || text.indexOf(token, cut + 1) >= 0)
-    return (phase) => Buffer.from(serializeJournal({ ...j, phase }), 'utf8');
-  const head = Buffer.from(text.slice(0, cut), 'utf8');
-  const tail = Buffer.from(text.slice(cut + token.length), 'utf8');
-  return (phase) => Buffer.concat([head, Buffer.from(JSON.stringify(phase), 'utf8'), tail]);
+  const phaseHole = {};
+  const after = j.state.after;
+  const state = jsonPieces(after).segments[0]!;
+  const stateFile = [...state, Buffer.from('\n')];
+  const { segments, at } = jsonPieces({ ...j, phase: phaseHole }, 0, new Set([phaseHole, after]));
+  segments.at(-1)!.push(Buffer.from('\n'));
+  // the state record's object met elsewhere too (no journal this engine builds): each copy on its own
+  if (at.length !== 2 || !at.includes(phaseHole))
+    return Object.assign((phase: JournalPhase) => [...jsonPieces({ ...j, phase }).segments[0]!, Buffer.from('\n')], {
+      state: stateFile,
+    });
+  return Object.assign(
+    (phase: JournalPhase) => {
+      const phaseBytes = Buffer.from(JSON.stringify(phase), 'utf8');
+      return segments.flatMap((seg, i) =>
+        i < at.length ? [...seg, ...(at[i] === phaseHole ? [phaseBytes] : state)] : seg,
+      );
+    },
+    { state: stateFile },
+  );
 }
 
 /** The open journal, or undefined. One that cannot be read is an error: guessing could destroy the only copy of a file. */
@@ -235,9 +254,8 @@ export async function writePrepared(
   // Three independent files: flushed together, the disk is waited for once instead of three
   // times. All of them settle before a failure is reported, so none is still being written
   // while the caller removes staging.
-  const state = `${JSON.stringify(journal.state.after, null, 2)}\n`;
   const written = await Promise.allSettled([
-    writeFileAtomic(at(root, journal.prepared.state), state),
+    writeFileAtomic(at(root, journal.prepared.state), copies.state),
     writeFileAtomic(at(root, journal.prepared.committed), copies('committed')),
     writeFileAtomic(at(root, journal.prepared.rolledBack), copies('rolled-back')),
     ...(journal.prepared.trial !== undefined

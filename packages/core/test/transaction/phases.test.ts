@@ -170,9 +170,9 @@ describe('the phase table (journal-rules.ts)', () => {
 });
 
 describe('the journal and its phase copies, serialized once', () => {
-  test('each copy an install writes is the journal with its phase, byte for byte, also where the marker could be confused', async () => {
+  test('each copy an install writes is the journal with its phase, byte for byte, and the prepared state record is the state the journal holds, also where a marker could be confused', async () => {
     const root = await rtm();
-    let onDisk: { journal: string; committed: string; rolledBack: string } | undefined;
+    let onDisk: { journal: string; committed: string; rolledBack: string; state: string } | undefined;
     await installPacks(
       opts(root, {
         checkpoint: async (name) => {
@@ -182,6 +182,7 @@ describe('the journal and its phase copies, serialized once', () => {
             journal: await readFile(journalPath(root), 'utf8'),
             committed: await readFile(join(root, ...j.prepared.committed.split('/')), 'utf8'),
             rolledBack: await readFile(join(root, ...j.prepared.rolledBack.split('/')), 'utf8'),
+            state: await readFile(join(root, ...j.prepared.state.split('/')), 'utf8'),
           };
         },
       }),
@@ -191,12 +192,15 @@ describe('the journal and its phase copies, serialized once', () => {
     assert.equal(onDisk.journal, serializeJournal(j));
     assert.equal(onDisk.committed, serializeJournal({ ...j, phase: 'committed' }));
     assert.equal(onDisk.rolledBack, serializeJournal({ ...j, phase: 'rolled-back' }));
-    // a string that holds the marker itself: every copy is serialized on its own, still exact
+    assert.equal(onDisk.state, `${JSON.stringify(j.state.after)}\n`);
+    // strings that hold a marker themselves: every copy is serialized on its own, still exact
     const odd = { ...j, staging: `${j.staging}\u0000phase\u0000` };
-    for (const journal of [j, odd]) {
+    const oddState = { ...j, staging: `${j.staging}\u0000state\u0000` };
+    for (const journal of [j, odd, oddState]) {
       const copies = journalCopies(journal);
       for (const phase of ['committing', 'committed', 'rolled-back', 'trial'] as const)
-        assert.equal(copies(phase).toString('utf8'), serializeJournal({ ...journal, phase }), phase);
+        assert.equal(Buffer.concat(copies(phase)).toString('utf8'), serializeJournal({ ...journal, phase }), phase);
+      assert.deepEqual(JSON.parse(Buffer.concat(copies.state).toString('utf8')), journal.state.after);
     }
   });
 });
