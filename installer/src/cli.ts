@@ -14,7 +14,29 @@ import { escapeControls } from './reporters/printable.js';
  * Runs one command line (`argv` as in process.argv) and returns the exit code; never calls process.exit.
  */
 export async function run(argv: readonly string[], given?: Io): Promise<number> {
+  return runQuick(argv, quickCommand(argv), given);
+}
+
+/**
+ * The process's entry (installer/bin/servicepack, and so the bundle): `run`, with V8 set up for a
+ * one-shot command. Everything but the quick commands runs without V8's optimizing compiler: an
+ * install's time is zlib, sha256 and the kernel, and its JavaScript is glue that runs a few
+ * thousand times at most, while the optimizing compiler's work zones took about 10 MiB of the
+ * install's peak memory (docs/performance.md, item 23). `query` and `verify` keep it: their loops
+ * run once per file of the installation. Set at run time, not on the first line: a V8 flag there
+ * costs every command node's code cache for its own modules (item 20).
+ */
+export async function main(argv: readonly string[]): Promise<number> {
   const quick = quickCommand(argv);
+  if (!quick) (await import('node:v8')).setFlagsFromString('--no-opt');
+  return runQuick(argv, quick, undefined);
+}
+
+async function runQuick(
+  argv: readonly string[],
+  quick: ReturnType<typeof quickCommand>,
+  given: Io | undefined,
+): Promise<number> {
   if (!quick) return runProgram(argv, given ?? processIo());
   // stdout and stderr without node's stream modules (io.ts, descriptorOutput)
   const io = given ?? quickIo();
