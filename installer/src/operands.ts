@@ -1,8 +1,7 @@
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { syncFs } from '@servicepack/core/sync-fs';
 
-// node:fs without an ESM import: that builds node's ESM facade of fs, which reads every export and
-// so loads node's stream modules (fs.ReadStream), a few ms of every query (docs/performance.md, item 20).
-const { lstatSync } = process.getBuiltinModule('node:fs');
+const { lstatSync } = syncFs;
 
 /**
  * The command line's one rule about options that arrive through operands, for every command and for

@@ -5,10 +5,9 @@ import { BUILDINFO_FILE, JOURNAL_FILE, SERVICEPACK_DIR, STATE_FILE } from './nam
 import { checkedBuildInfo, checkedState } from './record-check.js';
 import { readRecordFileSync } from './servicepack-dir.js';
 import type { State } from './state.js';
+import { syncFs } from '../support/sync-fs.js';
 
-// node:fs without an ESM import: that builds node's ESM facade of fs, which reads every export and
-// so loads node's stream modules (fs.ReadStream), a few ms of every query (docs/performance.md, item 20).
-const { lstatSync, readdirSync, readFileSync } = process.getBuiltinModule('node:fs');
+const { lstatSync, readdirSync, readFileSync } = syncFs;
 
 /** An installation whose state record, BUILDINFO.json and files agree. */
 export interface ConsistentInstallation {

@@ -2,10 +2,9 @@ import { join, resolve } from 'node:path';
 import { ServicepackError } from '../support/errors.js';
 import { errnoCode } from '../support/fsutil.js';
 import { BUILDINFO_FILE, JOURNAL_FILE, PRODUCT, SERVICEPACK_DIR } from './names.js';
+import { syncFs } from '../support/sync-fs.js';
 
-// node:fs without an ESM import: that builds node's ESM facade of fs, which reads every export and
-// so loads node's stream modules (fs.ReadStream), a few ms of every query (docs/performance.md, item 20).
-const { lstatSync, statSync } = process.getBuiltinModule('node:fs');
+const { lstatSync, statSync } = syncFs;
 
 /**
  * The one judgement of an installation root before anything is read from it: a folder that does not

@@ -15,10 +15,9 @@ import {
   STATE_FILE,
   TRUST_DIR,
 } from './names.js';
+import { syncFs } from '../support/sync-fs.js';
 
-// node:fs without an ESM import: that builds node's ESM facade of fs, which reads every export and
-// so loads node's stream modules (fs.ReadStream), a few ms of every query (docs/performance.md, item 20).
-const { closeSync, constants, lstatSync, openSync, readFileSync, statSync } = process.getBuiltinModule('node:fs');
+const { closeSync, constants, lstatSync, openSync, readFileSync, statSync } = syncFs;
 
 /**
  * `<root>/.servicepack/` is where a root-run installer deletes (`rm -rf` of staging and garbage),
